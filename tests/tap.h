@@ -11,7 +11,7 @@
 
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
-        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                                           \
+        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                                            \
         fprintf(stderr, __VA_ARGS__);                                                              \
         fputc('\n', stderr);                                                                       \
         exit(1);                                                                                   \
@@ -19,7 +19,7 @@
 
 #define ASSERT(c)                                                                                  \
     do {                                                                                           \
-        if (!(c)) FAIL("assertion failed: %s", #c);                                               \
+        if (!(c)) FAIL("assertion failed: %s", #c);                                                \
     } while (0)
 
 #define ASSERT_EQ(a, b)                                                                            \

@@ -28,13 +28,13 @@ typedef struct ds_event {
 } ds_event;
 
 typedef struct ds_import_opts {
-    ds_format format;       /* of the interaction log */
-    const char *user_col;   /* CSV/TSV header names; defaults "user", "item", */
-    const char *item_col;   /* "timestamp"; value_col NULL = no value column */
-    const char *time_col;   /* (then every value is 1) */
+    ds_format format;     /* of the interaction log */
+    const char *user_col; /* CSV/TSV header names; defaults "user", "item", */
+    const char *item_col; /* "timestamp"; value_col NULL = no value column */
+    const char *time_col; /* (then every value is 1) */
     const char *value_col;
-    float min_value;        /* events with value < min_value are dropped and counted */
-    ds_format items_format; /* of the metadata file: MOVIETWEETINGS = id::title::A|B */
+    float min_value;            /* events with value < min_value are dropped and counted */
+    ds_format items_format;     /* of the metadata file: MOVIETWEETINGS = id::title::A|B */
     const char *meta_id_col;    /* CSV/TSV metadata header names; defaults */
     const char *meta_title_col; /* "item", "title", "categories" */
     const char *meta_cat_col;
@@ -43,21 +43,27 @@ typedef struct ds_import_opts {
 
 /* Defaults as documented above (min_value = -INFINITY: keep everything). */
 void ds_import_opts_init(ds_import_opts *o);
+/* ds_load with opts NULL uses these defaults, and a NULL user/item/time or
+ * meta_* column name means its default. In a CSV/TSV metadata file the id
+ * and title columns are required, the categories column is optional. CSV
+ * fields may be quoted ("" inside is a quote); TSV has no quoting. */
 
 /* Counters of what the import skipped or merged (warnings, not errors). */
 typedef struct ds_stats {
-    size_t lines;               /* data lines read from the interaction log */
-    size_t events;              /* events kept */
-    size_t below_min_value;     /* dropped by min_value */
-    size_t duplicates;          /* same (user, item) again: merged, latest ts kept, max value */
-    size_t blank_lines;         /* skipped */
-    size_t meta_lines;          /* data lines read from the metadata file */
-    size_t meta_unknown_items;  /* metadata for items absent from the log: skipped */
-    size_t meta_duplicate_items;/* second metadata line for an item: ignored */
-    size_t items_without_meta;  /* items of the log with no metadata line */
-    uint64_t interactions_fnv;  /* FNV-1a 64 of the interaction file's bytes */
-    uint64_t items_fnv;         /* same for the metadata file, 0 when none */
+    size_t lines;                /* data lines read from the interaction log */
+    size_t events;               /* events kept */
+    size_t below_min_value;      /* dropped by min_value */
+    size_t duplicates;           /* same (user, item) again: merged, latest ts kept, max value */
+    size_t blank_lines;          /* skipped */
+    size_t meta_lines;           /* data lines read from the metadata file */
+    size_t meta_unknown_items;   /* metadata for items absent from the log: skipped */
+    size_t meta_duplicate_items; /* second metadata line for an item: ignored */
+    size_t items_without_meta;   /* items of the log with no metadata line */
+    uint64_t interactions_fnv;   /* FNV-1a 64 of the interaction file's bytes */
+    uint64_t items_fnv;          /* same for the metadata file, 0 when none */
 } ds_stats;
+/* blank_lines counts both files; items_without_meta stays 0 until some
+ * metadata is given (a metadata file or ds_set_item_meta). */
 
 typedef struct ds_dataset ds_dataset;
 
@@ -100,6 +106,7 @@ const char *ds_item_title(const ds_dataset *ds, uint32_t item);
 const uint16_t *ds_item_categories(const ds_dataset *ds, uint32_t item, size_t *n);
 const char *ds_category_name(const ds_dataset *ds, uint16_t cat);
 int ds_has_metadata(const ds_dataset *ds);
+/* ds_item_categories never returns NULL (an empty list has *n == 0). */
 
 /* ---- temporal splits ------------------------------------------------ */
 
@@ -121,11 +128,15 @@ typedef struct ds_split {
  * all events of other users to train. Ties in ts are broken by item id.
  * Both take any event array (e.g. a previous split's train part, to carve a
  * validation split from the training period). */
-int ds_split_global(const ds_event *ev, size_t n, double test_frac, size_t min_train,
-                    ds_split *out, mx_err *err);
+int ds_split_global(const ds_event *ev, size_t n, double test_frac, size_t min_train, ds_split *out,
+                    mx_err *err);
 int ds_split_per_user(const ds_event *ev, size_t n, double test_frac, size_t min_train,
                       ds_split *out, mx_err *err);
 void ds_split_free(ds_split *s); /* frees the arrays, not s itself */
+/* Both return MX_EINVAL for n == 0 or test_frac outside (0, 1), and zero
+ * *out first, so ds_split_free(out) is safe after an error. The per-user
+ * test part is capped at n - min_train, so train keeps min_train events
+ * of every tested user. */
 
 /* ---- compressed rows ------------------------------------------------ */
 

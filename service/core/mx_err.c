@@ -24,19 +24,35 @@ int mx_err_prefix(mx_err *err, const char *fmt, ...) {
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof(old));
-    snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+    /* Truncation is acceptable: the start of the message matters most. */
+    size_t n = strlen(prefix);
+    if (n > sizeof(err->msg) - 3) n = sizeof(err->msg) - 3;
+    memcpy(err->msg, prefix, n);
+    memcpy(err->msg + n, ": ", 2);
+    size_t rest = sizeof(err->msg) - n - 3;
+    size_t ol = strnlen(old, rest);
+    memcpy(err->msg + n + 2, old, ol);
+    err->msg[n + 2 + ol] = 0;
     return err->code;
 }
 
 const char *mx_strerror(int code) {
     switch (code) {
-    case MX_OK: return "ok";
-    case MX_EINVAL: return "invalid input";
-    case MX_EIO: return "i/o error";
-    case MX_ENOMEM: return "out of memory";
-    case MX_EFORMAT: return "malformed file";
-    case MX_EFAISS: return "faiss error";
-    case MX_ENOTFOUND: return "not found";
-    default: return "unknown error";
+    case MX_OK:
+        return "ok";
+    case MX_EINVAL:
+        return "invalid input";
+    case MX_EIO:
+        return "i/o error";
+    case MX_ENOMEM:
+        return "out of memory";
+    case MX_EFORMAT:
+        return "malformed file";
+    case MX_EFAISS:
+        return "faiss error";
+    case MX_ENOTFOUND:
+        return "not found";
+    default:
+        return "unknown error";
     }
 }

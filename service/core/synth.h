@@ -26,12 +26,24 @@ typedef struct syn_params {
     size_t min_events;         /* per user, default 5 */
     size_t max_events;         /* per user, default 60 (log-uniform in between) */
     size_t max_user_interests; /* default 4 */
-    float item_noise;          /* std-dev of the per-dimension noise, default 0.35/sqrt(dim)*... see .c */
+    float item_noise;          /* std-dev of the per-dimension noise; < 0 (the default)
+                                * means syn_default_noise(dim), 0 means items sit
+                                * exactly on their centres */
     double zipf_s;             /* popularity exponent within an interest, default 0.8 */
     int64_t t0;                /* first timestamp, default 1600000000 */
 } syn_params;
 
 void syn_params_init(syn_params *p);
+
+/* Timestamps fall in [t0, t0 + SYN_SPAN_SECONDS): about six months. */
+#define SYN_SPAN_SECONDS ((int64_t)182 * 86400)
+
+/* The default noise, 0.75/sqrt(dim). With item = centre + N(0, s^2 I) the
+ * expected cosine of an item to its own centre is about 1/sqrt(1 + dim s^2)
+ * = 0.8 whatever dim is, while random centres are nearly orthogonal
+ * (cosine ~ N(0, 1/dim)): interests are clearly separable in cosine but
+ * items are spread out enough that retrieval is not trivial. */
+float syn_default_noise(size_t dim);
 
 /* The generated world. Events use dense ids: user u is "u<u>", item i is
  * "i<i>" in the written files. */
@@ -45,20 +57,32 @@ typedef struct syn_world {
     size_t n_events;
 } syn_world;
 
-/* Fills *out (arrays owned by it; syn_world_free). */
+/* Fills *out (arrays owned by it; syn_world_free). Details of the draw:
+ * interest sizes are at least 5 items (when n_items allows) plus a
+ * Dirichlet(2) share of the rest; items get random ids and a random
+ * popularity rank within their interest (weight 1/rank^zipf_s); a user has
+ * 1..max_user_interests distinct interests with Dirichlet(1) weights, and
+ * a log-uniform number of events in [min_events, max_events], capped at the
+ * number of items in the user's interests, because a user never gets the
+ * same item twice. A user's events have strictly increasing timestamps
+ * spread uniformly over the span. Random streams are separate per stage
+ * and per user, so the items do not depend on n_users and user u does not
+ * depend on the users before it. On failure *out is zeroed. */
 int syn_make(const syn_params *p, syn_world *out, mx_err *err);
 void syn_world_free(syn_world *w); /* frees the arrays, not w */
 
 /* Writes into dir (created if missing):
  *   interactions.csv  header user,item,timestamp,weight  (what build reads)
  *   items.csv         header item,title,categories; category "interest-<c>"
- *   truth.csv         header user,interest,weight (the planted mixtures)
+ *   truth.csv         header user,interest,weight (the planted mixtures;
+ *                     interest is the number c, nonzero weights only)
  *   item_vectors.fvecs + item_vectors.ids (planted vectors, one id a line) */
 int syn_write(const syn_world *w, const char *dir, mx_err *err);
 
 /* Builds a dataset from the world's events and item metadata, with the same
  * string ids as syn_write (so dense ids may differ from the world's; use
- * ds_find_item("i<k>")). *out owned by the caller. */
+ * ds_find_item("i<k>")). *out owned by the caller. As with ds_load on the
+ * written files, items without events are not in the dataset. */
 int syn_to_dataset(const syn_world *w, ds_dataset **out, mx_err *err);
 
 #endif

@@ -1,0 +1,264 @@
+/* cli_util.c - see cli_util.h. */
+#include "cli_util.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline.h"
+
+static double g_t0;
+
+void cli_log(const char *fmt, ...) {
+    if (g_t0 == 0) g_t0 = pipe_now();
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "[%7.2fs] ", pipe_now() - g_t0);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void cli_print_options(FILE *f, const cli_opt *opts) {
+    for (const cli_opt *o = opts; o->name; o++) {
+        char left[64];
+        snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        fprintf(f, "  %-28s %s\n", left, o->help);
+    }
+}
+
+int cli_parse(int argc, char **argv, void (*usage)(FILE *f), const cli_opt *opts,
+              int (*handler)(void *ud, int id, const char *arg), void *ud) {
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 1;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "mixrec: unexpected argument '%s' (see --help)\n", a);
+            return 2;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const cli_opt *o = NULL;
+        for (const cli_opt *p = opts; p->name && !o; p++)
+            if (strlen(p->name) == nlen && !strncmp(p->name, name, nlen)) o = p;
+        if (!o) {
+            fprintf(stderr, "mixrec: unknown option '--%.*s' (see --help)\n", (int)nlen, name);
+            return 2;
+        }
+        const char *arg = NULL;
+        if (o->arg) {
+            if (eq)
+                arg = eq + 1;
+            else if (i + 1 < argc)
+                arg = argv[++i];
+            else {
+                fprintf(stderr, "mixrec: option --%s needs a value (%s)\n", o->name, o->arg);
+                return 2;
+            }
+        } else if (eq) {
+            fprintf(stderr, "mixrec: option --%s takes no value\n", o->name);
+            return 2;
+        }
+        int rc = handler(ud, o->id, arg);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+enum {
+    D_INTERACTIONS = 1000,
+    D_ITEMS,
+    D_FORMAT,
+    D_ITEMS_FORMAT,
+    D_USER_COL,
+    D_ITEM_COL,
+    D_TIME_COL,
+    D_VALUE_COL,
+    D_META_ID_COL,
+    D_TITLE_COL,
+    D_CAT_COL,
+    D_CAT_SEP,
+    D_MIN_VALUE,
+    D_CONFIG,
+    D_SET,
+    D_ITEM_VECTORS,
+    D_ITEM_VECTOR_IDS
+};
+
+const cli_opt cli_data_opts[] = {
+    {"interactions", "PATH", "interaction log (required)", D_INTERACTIONS},
+    {"items", "PATH", "item metadata: titles and categories (optional)", D_ITEMS},
+    {"format", "FMT", "movietweetings|csv|tsv (default: detected from the file)", D_FORMAT},
+    {"items-format", "FMT", "format of --items, as --format", D_ITEMS_FORMAT},
+    {"user-col", "NAME", "CSV/TSV column of user ids (default user)", D_USER_COL},
+    {"item-col", "NAME", "CSV/TSV column of item ids (default item)", D_ITEM_COL},
+    {"time-col", "NAME", "CSV/TSV column of unix timestamps (default timestamp)", D_TIME_COL},
+    {"value-col", "NAME", "CSV/TSV column of ratings/weights (default none: 1)", D_VALUE_COL},
+    {"item-id-col", "NAME", "metadata column of item ids (default item)", D_META_ID_COL},
+    {"title-col", "NAME", "metadata column of titles (default title)", D_TITLE_COL},
+    {"categories-col", "NAME", "metadata column of categories (default categories)", D_CAT_COL},
+    {"category-sep", "CHAR", "separator inside the categories field (default |)", D_CAT_SEP},
+    {"min-value", "X", "keep only events whose value is >= X (e.g. ratings >= 7)", D_MIN_VALUE},
+    {"config", "FILE", "JSON configuration (see config/mixrec.json)", D_CONFIG},
+    {"set", "NAME=VALUE", "override one setting, e.g. --set embed.dim=32 (repeatable)", D_SET},
+    {"item-vectors", "PATH", "use these item embeddings (.fvecs/.npy) instead of ALS",
+     D_ITEM_VECTORS},
+    {"item-vector-ids", "PATH", "item id of each row of --item-vectors, one per line",
+     D_ITEM_VECTOR_IDS},
+    {0},
+};
+
+void cli_data_init(cli_data *d) {
+    memset(d, 0, sizeof(*d));
+    ds_import_opts_init(&d->imp);
+    bcfg_init(&d->cfg);
+}
+
+static int parse_format(const char *s, ds_format *out) {
+    if (!strcmp(s, "movietweetings") || !strcmp(s, "movielens"))
+        *out = DS_FMT_MOVIETWEETINGS;
+    else if (!strcmp(s, "csv"))
+        *out = DS_FMT_CSV;
+    else if (!strcmp(s, "tsv"))
+        *out = DS_FMT_TSV;
+    else if (!strcmp(s, "auto"))
+        *out = DS_FMT_AUTO;
+    else {
+        fprintf(stderr, "mixrec: unknown format '%s' (movietweetings, csv, tsv)\n", s);
+        return 2;
+    }
+    return 0;
+}
+
+int cli_data_option(cli_data *d, int id, const char *arg) {
+    switch (id) {
+    case D_INTERACTIONS:
+        d->interactions = arg;
+        break;
+    case D_ITEMS:
+        d->items = arg;
+        break;
+    case D_FORMAT:
+        return parse_format(arg, &d->imp.format);
+    case D_ITEMS_FORMAT:
+        return parse_format(arg, &d->imp.items_format);
+    case D_USER_COL:
+        d->imp.user_col = arg;
+        break;
+    case D_ITEM_COL:
+        d->imp.item_col = arg;
+        break;
+    case D_TIME_COL:
+        d->imp.time_col = arg;
+        break;
+    case D_VALUE_COL:
+        d->imp.value_col = arg;
+        break;
+    case D_META_ID_COL:
+        d->imp.meta_id_col = arg;
+        break;
+    case D_TITLE_COL:
+        d->imp.meta_title_col = arg;
+        break;
+    case D_CAT_COL:
+        d->imp.meta_cat_col = arg;
+        break;
+    case D_CAT_SEP:
+        if (strlen(arg) != 1) {
+            fprintf(stderr, "mixrec: --category-sep must be one character\n");
+            return 2;
+        }
+        d->imp.cat_sep = arg[0];
+        break;
+    case D_MIN_VALUE: {
+        char *end;
+        double v = strtod(arg, &end);
+        if (end == arg || *end || !isfinite(v)) {
+            fprintf(stderr, "mixrec: --min-value: '%s' is not a number\n", arg);
+            return 2;
+        }
+        d->cfg.min_value = (float)v;
+        d->imp.min_value = (float)v;
+        break;
+    }
+    case D_CONFIG:
+        d->config_file = arg;
+        break;
+    case D_SET:
+        if (d->n_sets >= 64) {
+            fprintf(stderr, "mixrec: too many --set options\n");
+            return 2;
+        }
+        d->sets[d->n_sets++] = arg;
+        break;
+    case D_ITEM_VECTORS:
+        d->in.item_vectors = arg;
+        break;
+    case D_ITEM_VECTOR_IDS:
+        d->in.item_vector_ids = arg;
+        break;
+    default:
+        return 2;
+    }
+    return 0;
+}
+
+int cli_data_finish(cli_data *d, ds_dataset **ds) {
+    mx_err err = {0};
+    float cli_min = d->imp.min_value;
+    if (!d->interactions) {
+        fprintf(stderr, "mixrec: --interactions PATH is required (see --help)\n");
+        return 2;
+    }
+    if (d->config_file && bcfg_load_file(&d->cfg, d->config_file, &err)) {
+        fprintf(stderr, "mixrec: config: %s\n", err.msg);
+        return 2;
+    }
+    for (size_t i = 0; i < d->n_sets; i++) {
+        char name[128];
+        const char *eq = strchr(d->sets[i], '=');
+        if (!eq || eq == d->sets[i] || (size_t)(eq - d->sets[i]) >= sizeof(name)) {
+            fprintf(stderr, "mixrec: --set expects NAME=VALUE, got '%s'\n", d->sets[i]);
+            return 2;
+        }
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - d->sets[i]), d->sets[i]);
+        if (bcfg_set(&d->cfg, name, eq + 1, &err)) {
+            fprintf(stderr, "mixrec: --set: %s\n", err.msg);
+            return 2;
+        }
+    }
+    /* --min-value wins over the config file's data.min_value */
+    if (isfinite(cli_min)) d->cfg.min_value = cli_min;
+    d->imp.min_value = d->cfg.min_value;
+    cli_log("loading %s%s%s", d->interactions, d->items ? " and " : "", d->items ? d->items : "");
+    if (ds_load(ds, d->interactions, d->items, &d->imp, &err)) {
+        fprintf(stderr, "mixrec: %s\n", err.msg);
+        return 1;
+    }
+    const ds_stats *st = ds_get_stats(*ds);
+    cli_log("%zu events, %zu users, %zu items, %zu categories", st->events, ds_n_users(*ds),
+            ds_n_items(*ds), ds_n_categories(*ds));
+    if (st->duplicates || st->below_min_value || st->meta_unknown_items ||
+        st->meta_duplicate_items || st->blank_lines)
+        cli_log("warnings: %zu duplicate events merged, %zu below --min-value dropped, %zu blank "
+                "lines, %zu metadata lines for unknown items, %zu duplicate metadata lines, %zu "
+                "items without metadata",
+                st->duplicates, st->below_min_value, st->blank_lines, st->meta_unknown_items,
+                st->meta_duplicate_items, st->items_without_meta);
+    return 0;
+}
+
+void cli_print_settings(FILE *f, const bcfg *c) {
+    size_t n;
+    const bcfg_entry *e = bcfg_entries(&n);
+    fprintf(f, "Settings (--set NAME=VALUE, or the same names as sections in --config):\n");
+    for (size_t i = 0; i < n; i++) {
+        char v[64];
+        bcfg_format_value(c, &e[i], v, sizeof(v));
+        fprintf(f, "  %-28s %-8s %s\n", e[i].name, v, e[i].help);
+    }
+}

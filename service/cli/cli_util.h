@@ -1,0 +1,58 @@
+/* cli_util.h - option parsing shared by the subcommands.
+ *
+ * Each subcommand declares a table of options; cli_parse walks argv
+ * ("--name value" or "--name=value"), calls the handler for each and
+ * prints usage from the same table, so --help can never drift from what
+ * is accepted. The data options (interaction log, metadata, formats,
+ * config) are shared by build and eval. */
+#ifndef CLI_UTIL_H
+#define CLI_UTIL_H
+
+#include <stdio.h>
+
+#include "bconfig.h"
+#include "dataset.h"
+#include "pipeline.h"
+
+typedef struct cli_opt {
+    const char *name; /* without the leading "--" */
+    const char *arg;  /* metavar, NULL for a flag */
+    const char *help;
+    int id;
+} cli_opt;
+
+/* Returns 0 on success, 1 if --help was printed (by usage, on stdout), 2 on a usage error (the
+ * message is printed). handler returns 0 or prints and returns 2. */
+int cli_parse(int argc, char **argv, void (*usage)(FILE *f), const cli_opt *opts,
+              int (*handler)(void *ud, int id, const char *arg), void *ud);
+
+void cli_print_options(FILE *f, const cli_opt *opts);
+
+/* Data options shared by build and eval. */
+typedef struct cli_data {
+    const char *interactions, *items;
+    ds_import_opts imp;
+    bcfg cfg;
+    pipe_inputs in;
+    const char *config_file;
+    const char *sets[64];
+    size_t n_sets;
+} cli_data;
+
+extern const cli_opt cli_data_opts[]; /* ids 1000.. ; terminated by {0} */
+
+void cli_data_init(cli_data *d);
+/* Handles one data option (id >= 1000); 2 on error (printed). */
+int cli_data_option(cli_data *d, int id, const char *arg);
+/* After parsing: checks required options, loads the config file, applies
+ * --set overrides, loads the dataset. Prints errors; returns 0, or 2 for
+ * usage/config errors and 1 for data errors. */
+int cli_data_finish(cli_data *d, ds_dataset **ds);
+
+/* Prints the table of --set settings with their current values. */
+void cli_print_settings(FILE *f, const bcfg *c);
+
+/* Timestamped progress line on stderr (format checked). */
+void cli_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,108 @@
+/* cmd_build.c - `mixrec build`: trains a model and saves a new version. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "model.h"
+#include "pipeline.h"
+
+enum { B_OUT = 1 };
+
+static const cli_opt build_opts[] = {
+    {"out", "DIR", "model root: the new version goes in DIR/<version>, DIR/CURRENT points at it",
+     B_OUT},
+    {0},
+};
+
+typedef struct {
+    cli_data data;
+    const char *out;
+} build_args;
+
+static int on_opt(void *ud, int id, const char *arg) {
+    build_args *a = ud;
+    if (id >= 1000) return cli_data_option(&a->data, id, arg);
+    if (id == B_OUT) a->out = arg;
+    return 0;
+}
+
+static void usage(FILE *f) {
+    fprintf(
+        f, "Usage: mixrec build --interactions PATH [--items PATH] [--format FMT] [--config FILE]\n"
+           "                    [--set NAME=VALUE ...] --out DIR\n\n"
+           "Learns item and user embeddings (implicit ALS), clusters items into interests\n"
+           "(spherical k-means), computes every user's kNN-smoothed interest mixture and\n"
+           "popularity, builds the interest-list IVF index, and saves it all as a new\n"
+           "model version.\n\nOptions:\n");
+    cli_print_options(f, cli_data_opts);
+    cli_print_options(f, build_opts);
+    bcfg c;
+    bcfg_init(&c);
+    fprintf(f, "\n");
+    cli_print_settings(f, &c);
+}
+
+int cmd_build(int argc, char **argv) {
+    build_args a;
+    memset(&a, 0, sizeof(a));
+    cli_data_init(&a.data);
+    cli_opt all[64];
+    size_t n = 0;
+    for (const cli_opt *o = cli_data_opts; o->name; o++)
+        all[n++] = *o;
+    for (const cli_opt *o = build_opts; o->name; o++)
+        all[n++] = *o;
+    all[n] = (cli_opt){0};
+    int rc = cli_parse(argc, argv, usage, all, on_opt, &a);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!a.out) {
+        fprintf(stderr, "mixrec build: --out DIR is required (see --help)\n");
+        return 2;
+    }
+    ds_dataset *ds = NULL;
+    if ((rc = cli_data_finish(&a.data, &ds))) return rc;
+    size_t n_ev = 0;
+    const ds_event *ev = ds_events(ds, &n_ev);
+    mx_model *m = NULL;
+    mx_err err = {0};
+    pipe_timings t;
+    cli_log("building: dim %zu, interests %s, k %zu, k0 %g, m %zu", a.data.cfg.embed.dim,
+            a.data.cfg.interests.n_clusters ? "set" : "auto", a.data.cfg.mixture.knn_k,
+            (double)a.data.cfg.mixture.k0, a.data.cfg.mixture.top_m);
+    if (pipe_build(ds, ev, n_ev, &a.data.cfg, &a.data.in, &m, &t, &err)) {
+        fprintf(stderr, "mixrec build: %s\n", err.msg);
+        ds_free(ds);
+        return 1;
+    }
+    cli_log("embeddings %.2fs, interests %.2fs, mixtures %.2fs, index %.2fs", t.embed, t.interests,
+            t.mixtures, t.index);
+    char version[48];
+    double ts = pipe_now();
+    if (model_save(m, a.out, version, &err)) {
+        fprintf(stderr, "mixrec build: %s\n", err.msg);
+        model_free(m);
+        ds_free(ds);
+        return 1;
+    }
+    cli_log("saved %s/%s in %.2fs", a.out, version, pipe_now() - ts);
+    printf("model %s/%s: %zu users, %zu items (%zu indexed), %zu interests, dim %zu\n", a.out,
+           version, m->n_users, m->n_items, ann_ntotal(m->index), m->n_clusters, m->dim);
+    printf("interests:\n");
+    for (size_t c = 0; c < m->n_clusters && c < 64; c++) {
+        const intr_label *l = &m->labels[c];
+        printf("  %3zu  %-32s %6u items", c, l->name, l->size);
+        for (int k = 0; k < 2 && l->top_items[k] != UINT32_MAX; k++) {
+            const char *title = m->titles && m->titles[l->top_items[k]]
+                                    ? m->titles[l->top_items[k]]
+                                    : m->item_ids[l->top_items[k]];
+            printf("%s%s", k ? "; " : "  e.g. ", title);
+        }
+        printf("\n");
+    }
+    if (m->n_clusters > 64) printf("  ... %zu more in interests.json\n", m->n_clusters - 64);
+    model_free(m);
+    ds_free(ds);
+    return 0;
+}

@@ -1,0 +1,11 @@
+/* commands.h - the subcommands of the mixrec executable. Each takes the
+ * arguments after its name and returns the process exit code
+ * (0 ok, 1 failure, 2 usage or configuration error). */
+#ifndef CLI_COMMANDS_H
+#define CLI_COMMANDS_H
+
+int cmd_build(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+
+#endif

@@ -1,0 +1,43 @@
+/* main.c - the mixrec executable: dispatches to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+#ifndef MIXREC_VERSION
+#define MIXREC_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "mixrec %s - multi-interest recommendations (kNN-Embed)\n\n"
+            "Usage: mixrec COMMAND [OPTIONS]\n\n"
+            "Commands:\n"
+            "  build    train a model from an interaction log and save a new version\n"
+            "  eval     build on the past, score the future: retrieval methods side by side\n"
+            "  synth    generate a synthetic catalogue with planted multi-interest users\n\n"
+            "`mixrec COMMAND --help` explains every option of a command.\n",
+            MIXREC_VERSION);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("mixrec %s\n", MIXREC_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "build")) return cmd_build(argc - 2, argv + 2);
+    if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
+    if (!strcmp(cmd, "synth")) return cmd_synth(argc - 2, argv + 2);
+    fprintf(stderr, "mixrec: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

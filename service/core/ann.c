@@ -1,0 +1,273 @@
+/* ann.c - the interest-list IVF index over FAISS's C API. See ann.h. */
+#include "ann.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <faiss/c_api/IndexFlat_c.h>
+#include <faiss/c_api/IndexIVFFlat_c.h>
+#include <faiss/c_api/IndexIVF_c.h>
+#include <faiss/c_api/error_c.h>
+#include <faiss/c_api/index_io_c.h>
+
+struct ann_index {
+    FaissIndexIVF *ivf; /* owns its quantizer */
+    size_t dim, n_lists;
+    float *centroids; /* copy of the quantizer's vectors */
+};
+
+struct ann_scratch {
+    size_t max_rows, max_k, dim;
+    float *queries;  /* max_rows x dim */
+    idx_t *assign;   /* max_rows */
+    float *coarse;   /* max_rows, zeros (IVF-Flat ignores them) */
+    float *scores;   /* max_rows x max_k */
+    idx_t *labels;   /* max_rows x max_k */
+    float *cscore;   /* n_lists centroid scores */
+    uint32_t *order; /* n_lists */
+    size_t *head;    /* n_lists merge cursors */
+};
+
+static int faiss_fail(mx_err *err, const char *what) {
+    const char *m = faiss_get_last_error();
+    return mx_err_set(err, MX_EFAISS, "%s: %s", what, m ? m : "unknown FAISS error");
+}
+
+static int finish_index(ann_index *ix, mx_err *err) {
+    FaissIndex *q = faiss_IndexIVF_quantizer(ix->ivf);
+    FaissIndexFlat *qf = faiss_IndexFlat_cast(q);
+    if (!qf) return mx_err_set(err, MX_EFORMAT, "index quantizer is not a flat index");
+    float *xb = NULL;
+    size_t sz = 0;
+    faiss_IndexFlat_xb(qf, &xb, &sz);
+    if (sz != ix->n_lists * ix->dim)
+        return mx_err_set(err, MX_EFORMAT, "index quantizer holds %zu floats, expected %zu", sz,
+                          ix->n_lists * ix->dim);
+    ix->centroids = malloc(sz * sizeof(float));
+    if (!ix->centroids) return mx_err_set(err, MX_ENOMEM, "out of memory for centroids");
+    memcpy(ix->centroids, xb, sz * sizeof(float));
+    faiss_IndexIVF_set_nprobe(ix->ivf, 1); /* see ann.h: never changed again */
+    return 0;
+}
+
+int ann_build(const float *item_vecs, size_t n_items, size_t dim, const float *centroids,
+              size_t n_lists, const uint32_t *item_interest, ann_index **out, mx_err *err) {
+    *out = NULL;
+    ann_index *ix = calloc(1, sizeof(*ix));
+    FaissIndexFlat *quant = NULL;
+    FaissIndexIVFFlat *ivf = NULL;
+    float *x = NULL;
+    idx_t *ids = NULL;
+    int64_t *lists = NULL;
+    int rc = 0;
+    if (!ix) return mx_err_set(err, MX_ENOMEM, "out of memory for the index");
+    ix->dim = dim;
+    ix->n_lists = n_lists;
+    /* The quantizer must hold the centroids before the IVF is created,
+     * so that the IVF counts as trained. */
+    if (faiss_IndexFlatIP_new_with(&quant, (idx_t)dim) ||
+        faiss_Index_add((FaissIndex *)quant, (idx_t)n_lists, centroids) ||
+        faiss_IndexIVFFlat_new_with_metric(&ivf, (FaissIndex *)quant, dim, n_lists,
+                                           METRIC_INNER_PRODUCT)) {
+        rc = faiss_fail(err, "creating the IVF index");
+        goto fail;
+    }
+    faiss_IndexIVFFlat_set_own_fields(ivf, 1);
+    quant = NULL;
+    ix->ivf = (FaissIndexIVF *)ivf;
+    size_t n = 0;
+    for (size_t i = 0; i < n_items; i++)
+        n += item_interest[i] < n_lists;
+    x = malloc((n ? n : 1) * dim * sizeof(float));
+    ids = malloc((n ? n : 1) * sizeof(idx_t));
+    lists = malloc((n ? n : 1) * sizeof(int64_t));
+    if (!x || !ids || !lists) {
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory adding %zu items", n);
+        goto fail;
+    }
+    n = 0;
+    for (size_t i = 0; i < n_items; i++) {
+        if (item_interest[i] >= n_lists) continue;
+        memcpy(x + n * dim, item_vecs + i * dim, dim * sizeof(float));
+        ids[n] = (idx_t)i;
+        lists[n] = item_interest[i];
+        n++;
+    }
+    if (n && faiss_IndexIVFFlat_add_core(ivf, (idx_t)n, x, ids, lists)) {
+        rc = faiss_fail(err, "adding items to the index");
+        goto fail;
+    }
+    if ((rc = finish_index(ix, err))) goto fail;
+    free(x);
+    free(ids);
+    free(lists);
+    *out = ix;
+    return 0;
+fail:
+    faiss_Index_free((FaissIndex *)quant);
+    ann_free(ix);
+    free(x);
+    free(ids);
+    free(lists);
+    return rc;
+}
+
+int ann_save(const ann_index *ix, const char *path, mx_err *err) {
+    if (faiss_write_index_fname((const FaissIndex *)ix->ivf, path))
+        return faiss_fail(err, "writing the index");
+    return 0;
+}
+
+int ann_load(const char *path, ann_index **out, mx_err *err) {
+    *out = NULL;
+    FaissIndex *raw = NULL;
+    if (faiss_read_index_fname(path, 0, &raw)) return faiss_fail(err, "reading the index");
+    FaissIndexIVFFlat *ivf = faiss_IndexIVFFlat_cast(raw);
+    if (!ivf || faiss_Index_metric_type(raw) != METRIC_INNER_PRODUCT) {
+        faiss_Index_free(raw);
+        return mx_err_set(err, MX_EFORMAT, "%s: not an inner-product IVF-Flat index", path);
+    }
+    ann_index *ix = calloc(1, sizeof(*ix));
+    if (!ix) {
+        faiss_Index_free(raw);
+        return mx_err_set(err, MX_ENOMEM, "out of memory for the index");
+    }
+    ix->ivf = (FaissIndexIVF *)ivf;
+    ix->dim = (size_t)faiss_Index_d(raw);
+    ix->n_lists = faiss_IndexIVF_nlist(ix->ivf);
+    int rc = finish_index(ix, err);
+    if (rc) {
+        ann_free(ix);
+        return rc;
+    }
+    *out = ix;
+    return 0;
+}
+
+void ann_free(ann_index *ix) {
+    if (!ix) return;
+    faiss_Index_free((FaissIndex *)ix->ivf);
+    free(ix->centroids);
+    free(ix);
+}
+
+size_t ann_dim(const ann_index *ix) {
+    return ix->dim;
+}
+size_t ann_n_lists(const ann_index *ix) {
+    return ix->n_lists;
+}
+size_t ann_ntotal(const ann_index *ix) {
+    return (size_t)faiss_Index_ntotal((const FaissIndex *)ix->ivf);
+}
+size_t ann_list_size(const ann_index *ix, size_t list) {
+    return faiss_IndexIVF_get_list_size(ix->ivf, list);
+}
+const float *ann_centroids(const ann_index *ix) {
+    return ix->centroids;
+}
+
+ann_scratch *ann_scratch_new(const ann_index *ix, size_t max_rows, size_t max_k) {
+    ann_scratch *s = calloc(1, sizeof(*s));
+    if (!s) return NULL;
+    if (max_rows < ix->n_lists) max_rows = ix->n_lists; /* global search may probe all */
+    s->max_rows = max_rows;
+    s->max_k = max_k ? max_k : 1;
+    s->dim = ix->dim;
+    s->queries = malloc(max_rows * ix->dim * sizeof(float));
+    s->assign = malloc(max_rows * sizeof(idx_t));
+    s->coarse = calloc(max_rows, sizeof(float));
+    s->scores = malloc(max_rows * s->max_k * sizeof(float));
+    s->labels = malloc(max_rows * s->max_k * sizeof(idx_t));
+    s->cscore = malloc(ix->n_lists * sizeof(float));
+    s->order = malloc(ix->n_lists * sizeof(uint32_t));
+    s->head = malloc(ix->n_lists * sizeof(size_t));
+    if (!s->queries || !s->assign || !s->coarse || !s->scores || !s->labels || !s->cscore ||
+        !s->order || !s->head) {
+        ann_scratch_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void ann_scratch_free(ann_scratch *s) {
+    if (!s) return;
+    free(s->queries);
+    free(s->assign);
+    free(s->coarse);
+    free(s->scores);
+    free(s->labels);
+    free(s->cscore);
+    free(s->order);
+    free(s->head);
+    free(s);
+}
+
+int ann_search_lists(const ann_index *ix, ann_scratch *s, const float *q, const uint32_t *lists,
+                     size_t n_lists, size_t k, const float **scores, const int64_t **items,
+                     mx_err *err) {
+    if (n_lists > s->max_rows || k > s->max_k || k == 0)
+        return mx_err_set(err, MX_EINVAL,
+                          "search of %zu lists x %zu exceeds the scratch (%zu x %zu)", n_lists, k,
+                          s->max_rows, s->max_k);
+    for (size_t j = 0; j < n_lists; j++) {
+        if (lists[j] >= ix->n_lists)
+            return mx_err_set(err, MX_EINVAL, "list %u out of range", lists[j]);
+        memcpy(s->queries + j * ix->dim, q, ix->dim * sizeof(float));
+        s->assign[j] = lists[j];
+    }
+    if (n_lists && faiss_IndexIVF_search_preassigned(ix->ivf, (idx_t)n_lists, s->queries, (idx_t)k,
+                                                     s->assign, s->coarse, s->scores, s->labels, 0))
+        return faiss_fail(err, "searching interest lists");
+    *scores = s->scores;
+    *items = (const int64_t *)s->labels;
+    return 0;
+}
+
+int ann_search_global(const ann_index *ix, ann_scratch *s, const float *q, size_t k, size_t nprobe,
+                      float *scores, int64_t *items, size_t *n_found, mx_err *err) {
+    *n_found = 0;
+    if (nprobe == 0 || nprobe > ix->n_lists) nprobe = ix->n_lists;
+    /* Rank lists by centroid score; a partial selection of nprobe. */
+    for (size_t c = 0; c < ix->n_lists; c++) {
+        const float *cv = ix->centroids + c * ix->dim;
+        float v = 0;
+        for (size_t d = 0; d < ix->dim; d++)
+            v += cv[d] * q[d];
+        s->cscore[c] = v;
+        s->order[c] = (uint32_t)c;
+    }
+    if (nprobe < ix->n_lists) {
+        for (size_t i = 0; i < nprobe; i++) {
+            size_t best = i;
+            for (size_t j = i + 1; j < ix->n_lists; j++)
+                if (s->cscore[s->order[j]] > s->cscore[s->order[best]]) best = j;
+            uint32_t t = s->order[i];
+            s->order[i] = s->order[best];
+            s->order[best] = t;
+        }
+    }
+    const float *ls;
+    const int64_t *li;
+    int rc = ann_search_lists(ix, s, q, s->order, nprobe, k, &ls, &li, err);
+    if (rc) return rc;
+    /* k-way merge of the per-list sorted results: take the best head. */
+    size_t *head = s->head;
+    memset(head, 0, nprobe * sizeof(size_t));
+    size_t n = 0;
+    while (n < k) {
+        size_t best = SIZE_MAX;
+        for (size_t j = 0; j < nprobe; j++) {
+            if (head[j] >= k || li[j * k + head[j]] < 0) continue;
+            if (best == SIZE_MAX || ls[j * k + head[j]] > ls[best * k + head[best]]) best = j;
+        }
+        if (best == SIZE_MAX) break;
+        scores[n] = ls[best * k + head[best]];
+        items[n] = li[best * k + head[best]];
+        head[best]++;
+        n++;
+    }
+    *n_found = n;
+    return 0;
+}

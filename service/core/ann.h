@@ -1,0 +1,65 @@
+/* ann.h - the item index: an inner-product IVF whose inverted lists ARE
+ * the interests.
+ *
+ * List c holds exactly the items of interest c (added with their
+ * precomputed list), ids are dense item ids, vectors are the unnormalised
+ * item embeddings (their norm carries popularity). The quantizer holds the
+ * unit interest centroids.
+ *  - ann_search_lists: one query vector searched inside chosen lists, all
+ *    in ONE batched faiss_IndexIVF_search_preassigned call (one row per
+ *    list): the mixture retrieval.
+ *  - ann_search_global: the nprobe lists whose centroids score highest
+ *    (nprobe = n_lists is exact), merged: "similar items" and the
+ *    single-vector baseline.
+ * The index's own nprobe stays 1 for its whole life (every query row names
+ * one list), so an ann_index is read-only after build/load and safe to
+ * search from many threads at once; each thread needs its own
+ * ann_scratch. FAISS may use OpenMP inside a batched call: serving threads
+ * call omp_set_num_threads(1). */
+#ifndef ANN_ANN_H
+#define ANN_ANN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mx_err.h"
+
+typedef struct ann_index ann_index;
+typedef struct ann_scratch ann_scratch;
+
+/* Builds from item_vecs (n_items x dim), unit centroids (n_lists x dim)
+ * and each item's list (item_interest; UINT32_MAX = not indexed). */
+int ann_build(const float *item_vecs, size_t n_items, size_t dim, const float *centroids,
+              size_t n_lists, const uint32_t *item_interest, ann_index **out, mx_err *err);
+
+/* FAISS's own index I/O. ann_load checks that the file is an
+ * inner-product IVF-Flat (clear error otherwise). */
+int ann_save(const ann_index *ix, const char *path, mx_err *err);
+int ann_load(const char *path, ann_index **out, mx_err *err);
+void ann_free(ann_index *ix);
+
+size_t ann_dim(const ann_index *ix);
+size_t ann_n_lists(const ann_index *ix);
+size_t ann_ntotal(const ann_index *ix);
+size_t ann_list_size(const ann_index *ix, size_t list);
+const float *ann_centroids(const ann_index *ix); /* n_lists x dim, borrowed */
+
+/* Scratch for queries of up to max_rows list-rows and max_k results per
+ * row. Owned by one thread. */
+ann_scratch *ann_scratch_new(const ann_index *ix, size_t max_rows, size_t max_k);
+void ann_scratch_free(ann_scratch *s);
+
+/* Searches q inside lists[0..n_lists) with k results each. Results for
+ * list j are scores[j*k ..] and items[j*k ..], best first, item -1 where a
+ * list has fewer than k items. The arrays belong to the scratch and stay
+ * valid until its next use. */
+int ann_search_lists(const ann_index *ix, ann_scratch *s, const float *q, const uint32_t *lists,
+                     size_t n_lists, size_t k, const float **scores, const int64_t **items,
+                     mx_err *err);
+
+/* Top k over the nprobe best lists (by centroid . q); n_lists = exact.
+ * Fills scores/items (caller arrays of k); returns the count found. */
+int ann_search_global(const ann_index *ix, ann_scratch *s, const float *q, size_t k, size_t nprobe,
+                      float *scores, int64_t *items, size_t *n_found, mx_err *err);
+
+#endif

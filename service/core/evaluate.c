@@ -1,0 +1,154 @@
+/* evaluate.c - see evaluate.h. */
+#include "evaluate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline.h"
+#include "retrieve.h"
+
+const char *evl_method_name(int method) {
+    static const char *names[] = {"popular", "single", "mixture_unsmoothed", "mixture", "blend"};
+    return method >= 0 && method < EVL_N_METHODS ? names[method] : "unknown";
+}
+
+typedef struct {
+    uint32_t user;
+    size_t beg, end; /* test events */
+} test_user;
+
+/* One method's ranked list for user u into out (capacity k). */
+static int rank_one(const mx_model *m, ret_ctx *ctx, int method, uint32_t u, size_t k,
+                    ret_cand *cand, uint32_t *out, size_t *n, mx_err *err) {
+    const uint32_t *seen = m->seen_items + m->seen_ptr[u];
+    size_t n_seen = m->seen_ptr[u + 1] - m->seen_ptr[u];
+    const float *q = m->user_vecs + (size_t)u * m->dim;
+    const mix_table *mt = method == EVL_MIXTURE_UNSMOOTHED ? &m->mix_raw : &m->mix;
+    const uint32_t *cid = mt->cid + (size_t)u * mt->m;
+    const float *w = mt->w + (size_t)u * mt->m;
+    size_t mlen = mt->len[u];
+    const ret_params *p = &m->cfg.retrieval;
+    size_t got = 0;
+    int rc = 0;
+    ret_begin(ctx, seen, n_seen);
+    switch (method) {
+    case EVL_POPULAR:
+        rc = ret_popular(ctx, &m->pop, k, cand, &got);
+        break;
+    case EVL_SINGLE:
+        rc = ret_single(ctx, m->index, q, k, p, cand, &got, err);
+        break;
+    case EVL_MIXTURE_UNSMOOTHED:
+    case EVL_MIXTURE:
+        rc = ret_mixture(ctx, m->index, q, cid, w, mlen, k, p, cand, &got, err);
+        break;
+    case EVL_BLEND:
+        rc = ret_blend(ctx, m->index, &m->pop, q, cid, w, mlen, k, p, cand, &got, err);
+        break;
+    }
+    for (size_t i = 0; i < got; i++)
+        out[i] = cand[i].item;
+    *n = got;
+    return rc;
+}
+
+int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_t n_test,
+            const size_t *ks, size_t n_ks, size_t max_users, evl_result *out, mx_err *err) {
+    memset(out, 0, sizeof(*out));
+    double t0 = pipe_now();
+    size_t kmax = ks[n_ks - 1];
+    /* Group test events by user. */
+    size_t n_users = 0;
+    for (size_t e = 0; e < n_test; e++)
+        n_users += e == 0 || test[e].user != test[e - 1].user;
+    test_user *tu = malloc((n_users ? n_users : 1) * sizeof(test_user));
+    if (!tu) return mx_err_set(err, MX_ENOMEM, "out of memory for test users");
+    size_t j = 0;
+    for (size_t e = 0; e < n_test; e++) {
+        if (e == 0 || test[e].user != test[e - 1].user) tu[j++] = (test_user){test[e].user, e, e};
+        tu[j - 1].end = e + 1;
+    }
+    /* Deterministic sample. */
+    if (max_users && n_users > max_users) {
+        double step = (double)n_users / (double)max_users;
+        for (size_t i = 0; i < max_users; i++)
+            tu[i] = tu[(size_t)(i * step)];
+        n_users = max_users;
+    }
+    uint32_t *lists = malloc((n_users ? n_users : 1) * EVL_N_METHODS * kmax * sizeof(uint32_t));
+    size_t *lens = calloc((n_users ? n_users : 1) * EVL_N_METHODS, sizeof(size_t));
+    double *secs = calloc(EVL_N_METHODS, sizeof(double));
+    if (!lists || !lens || !secs) {
+        free(tu);
+        free(lists);
+        free(lens);
+        free(secs);
+        return mx_err_set(err, MX_ENOMEM, "out of memory for ranked lists");
+    }
+    int rc = 0;
+#pragma omp parallel
+    {
+        ret_ctx *ctx = ret_ctx_new(m->index, m->n_items, kmax, m->mix.m);
+        ret_cand *cand = malloc(kmax * sizeof(ret_cand));
+        mx_err lerr = {0};
+        double lsecs[EVL_N_METHODS] = {0};
+        if (!ctx || !cand) {
+#pragma omp critical
+            rc = rc ? rc : mx_err_set(err, MX_ENOMEM, "out of memory for retrieval scratch");
+        }
+#pragma omp for schedule(dynamic, 16)
+        for (size_t i = 0; i < n_users; i++) {
+            if (!ctx || !cand || rc) continue;
+            for (int meth = 0; meth < EVL_N_METHODS; meth++) {
+                size_t slot = i * EVL_N_METHODS + (size_t)meth;
+                double ts = pipe_now();
+                int r = rank_one(m, ctx, meth, tu[i].user, kmax, cand, lists + slot * kmax,
+                                 &lens[slot], &lerr);
+                lsecs[meth] += pipe_now() - ts;
+                if (r) {
+#pragma omp critical
+                    {
+                        if (!rc) {
+                            rc = r;
+                            if (err) *err = lerr;
+                        }
+                    }
+                }
+            }
+        }
+#pragma omp critical
+        for (int meth = 0; meth < EVL_N_METHODS; meth++)
+            secs[meth] += lsecs[meth];
+        ret_ctx_free(ctx);
+        free(cand);
+    }
+    uint32_t *rel = malloc((n_test ? n_test : 1) * sizeof(uint32_t));
+    for (int meth = 0; !rc && meth < EVL_N_METHODS; meth++) {
+        met_acc *acc = met_new(ks, n_ks, m->n_items, m->item_interest, ds);
+        if (!acc || !rel) {
+            met_free(acc);
+            rc = mx_err_set(err, MX_ENOMEM, "out of memory for metrics");
+            break;
+        }
+        for (size_t i = 0; i < n_users; i++) {
+            size_t nr = 0;
+            for (size_t e = tu[i].beg; e < tu[i].end; e++)
+                rel[nr++] = test[e].item;
+            size_t slot = i * EVL_N_METHODS + (size_t)meth;
+            uint32_t u = tu[i].user;
+            met_add(acc, lists + slot * kmax, lens[slot], rel, nr,
+                    m->seen_ptr[u + 1] - m->seen_ptr[u]);
+        }
+        met_summarize(acc, &out->method[meth]);
+        out->us_per_query[meth] = n_users ? secs[meth] / (double)n_users * 1e6 : 0;
+        met_free(acc);
+    }
+    out->n_users = n_users;
+    out->seconds = pipe_now() - t0;
+    free(rel);
+    free(tu);
+    free(lists);
+    free(lens);
+    free(secs);
+    return rc;
+}

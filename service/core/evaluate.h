@@ -1,0 +1,38 @@
+/* evaluate.h - scores retrieval methods on a held-out future.
+ *
+ * For every test user (their training events are in the model; seen items
+ * are excluded from every list), each method ranks max(ks) items:
+ *   popular             recent popularity
+ *   single              one user vector, global ANN search (nprobe)
+ *   mixture_unsmoothed  kNN-Embed retrieval with the raw mixture
+ *   mixture             kNN-Embed retrieval with the smoothed mixture
+ *   blend               the service's pool: mixture + single + popular
+ * and metrics.h scores the lists against the user's test items. Users run
+ * in parallel (OpenMP), results do not depend on the thread count. */
+#ifndef EVL_EVALUATE_H
+#define EVL_EVALUATE_H
+
+#include <stddef.h>
+
+#include "dataset.h"
+#include "metrics.h"
+#include "model.h"
+#include "mx_err.h"
+
+enum { EVL_POPULAR, EVL_SINGLE, EVL_MIXTURE_UNSMOOTHED, EVL_MIXTURE, EVL_BLEND, EVL_N_METHODS };
+
+const char *evl_method_name(int method);
+
+typedef struct evl_result {
+    met_summary method[EVL_N_METHODS];
+    size_t n_users; /* evaluated */
+    double seconds;
+    double us_per_query[EVL_N_METHODS]; /* mean retrieval time per user */
+} evl_result;
+
+/* test: events sorted by (user, ts) (a split's test part). max_users > 0
+ * evaluates a deterministic sample (every n-th user). */
+int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_t n_test,
+            const size_t *ks, size_t n_ks, size_t max_users, evl_result *out, mx_err *err);
+
+#endif

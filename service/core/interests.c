@@ -1,0 +1,184 @@
+/* interests.c - spherical k-means via FAISS, assignment and labels. */
+#include "interests.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <faiss/c_api/Clustering_c.h>
+#include <faiss/c_api/IndexFlat_c.h>
+#include <faiss/c_api/error_c.h>
+
+void intr_params_init(intr_params *p) {
+    p->n_clusters = 0;
+    p->niter = 25;
+    p->nredo = 1;
+    p->seed = 42;
+}
+
+size_t intr_default_clusters(size_t n_items) {
+    size_t c = n_items / 1000;
+    if (c < 16) c = 16;
+    if (c > 1024) c = 1024;
+    return c;
+}
+
+static float norm(const float *x, size_t d) {
+    float s = 0;
+    for (size_t k = 0; k < d; k++)
+        s += x[k] * x[k];
+    return sqrtf(s);
+}
+
+void intr_assign(const float *vecs, size_t n, size_t dim, const float *centroids, size_t n_clusters,
+                 uint32_t *out) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        const float *x = vecs + i * dim;
+        if (norm(x, dim) == 0) {
+            out[i] = INTR_NONE;
+            continue;
+        }
+        uint32_t best = 0;
+        float best_s = -INFINITY;
+        for (size_t c = 0; c < n_clusters; c++) {
+            const float *y = centroids + c * dim;
+            float s = 0;
+            for (size_t k = 0; k < dim; k++)
+                s += x[k] * y[k];
+            if (s > best_s) best_s = s, best = (uint32_t)c;
+        }
+        out[i] = best;
+    }
+}
+
+int intr_train(const float *item_vecs, size_t n_items, size_t dim, const intr_params *p,
+               float **centroids, size_t *n_clusters_out, uint32_t *item_interest, mx_err *err) {
+    int rc = 0;
+    float *x = NULL;
+    FaissClustering *cl = NULL;
+    FaissIndexFlat *idx = NULL;
+    *centroids = NULL;
+
+    size_t n = 0;
+    x = malloc((n_items ? n_items : 1) * dim * sizeof(float));
+    if (!x) return mx_err_set(err, MX_ENOMEM, "out of memory clustering %zu items", n_items);
+    for (size_t i = 0; i < n_items; i++) {
+        const float *v = item_vecs + i * dim;
+        float nv = norm(v, dim);
+        if (nv == 0 || !isfinite(nv)) continue;
+        for (size_t k = 0; k < dim; k++)
+            x[n * dim + k] = v[k] / nv;
+        n++;
+    }
+    if (n == 0) {
+        rc = mx_err_set(err, MX_EINVAL, "no item has an embedding: nothing to cluster");
+        goto done;
+    }
+    size_t k = p->n_clusters ? p->n_clusters : intr_default_clusters(n);
+    if (k > n) k = n;
+
+    FaissClusteringParameters cp;
+    faiss_ClusteringParameters_init(&cp);
+    cp.niter = (int)p->niter;
+    cp.nredo = p->nredo ? (int)p->nredo : 1;
+    cp.spherical = 1;
+    cp.verbose = 0;
+    cp.seed = (int)(p->seed & 0x7fffffff);
+    cp.min_points_per_centroid = 1; /* small catalogues are fine: no warning */
+    cp.max_points_per_centroid = 256;
+    if (faiss_Clustering_new_with_params(&cl, (int)dim, (int)k, &cp) ||
+        faiss_IndexFlatIP_new_with(&idx, (idx_t)dim) ||
+        faiss_Clustering_train(cl, (idx_t)n, x, (FaissIndex *)idx)) {
+        rc = mx_err_set(err, MX_EFAISS, "spherical k-means failed: %s", faiss_get_last_error());
+        goto done;
+    }
+    float *cent = NULL;
+    size_t sz = 0;
+    faiss_Clustering_centroids(cl, &cent, &sz);
+    if (sz != k * dim) {
+        rc = mx_err_set(err, MX_EFAISS, "k-means returned %zu floats, expected %zu", sz, k * dim);
+        goto done;
+    }
+    *centroids = malloc(k * dim * sizeof(float));
+    if (!*centroids) {
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory for centroids");
+        goto done;
+    }
+    memcpy(*centroids, cent, k * dim * sizeof(float));
+    /* Re-normalise: FAISS normalises after each update, but be exact. */
+    for (size_t c = 0; c < k; c++) {
+        float nc = norm(*centroids + c * dim, dim);
+        if (nc > 0)
+            for (size_t j = 0; j < dim; j++)
+                (*centroids)[c * dim + j] /= nc;
+    }
+    intr_assign(item_vecs, n_items, dim, *centroids, k, item_interest);
+    *n_clusters_out = k;
+done:
+    faiss_Clustering_free(cl);
+    faiss_Index_free((FaissIndex *)idx);
+    free(x);
+    return rc;
+}
+
+typedef struct {
+    uint32_t id;
+    double w;
+} weighted;
+
+static int by_weight_desc(const void *a, const void *b) {
+    const weighted *x = a, *y = b;
+    if (x->w != y->w) return x->w < y->w ? 1 : -1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+void intr_label_all(const uint32_t *item_interest, size_t n_items, size_t n_clusters,
+                    const float *popularity, const ds_dataset *ds, intr_label *labels) {
+    int meta = ds && ds_has_metadata(ds);
+    size_t n_cats = meta ? ds_n_categories(ds) : 0;
+    weighted *cats = calloc(n_cats ? n_cats : 1, sizeof(weighted));
+    for (size_t c = 0; c < n_clusters; c++) {
+        intr_label *l = &labels[c];
+        memset(l, 0, sizeof(*l));
+        for (int t = 0; t < 3; t++)
+            l->top_items[t] = INTR_NONE;
+        double top_w[3] = {-1, -1, -1};
+        for (size_t j = 0; j < n_cats && cats; j++)
+            cats[j].id = (uint32_t)j, cats[j].w = 0;
+        for (size_t i = 0; i < n_items; i++) {
+            if (item_interest[i] != c) continue;
+            l->size++;
+            double w = popularity ? popularity[i] : 1.0;
+            /* keep the three most popular members, in order */
+            for (int t = 0; t < 3; t++) {
+                if (w > top_w[t]) {
+                    for (int s = 2; s > t; s--)
+                        top_w[s] = top_w[s - 1], l->top_items[s] = l->top_items[s - 1];
+                    top_w[t] = w;
+                    l->top_items[t] = (uint32_t)i;
+                    break;
+                }
+            }
+            if (!cats) continue;
+            size_t nc = 0;
+            const uint16_t *ic = meta ? ds_item_categories(ds, (uint32_t)i, &nc) : NULL;
+            /* +1 so that items nobody engaged with still count a little */
+            for (size_t j = 0; j < nc; j++)
+                cats[ic[j]].w += w + 1e-3;
+        }
+        if (n_cats && cats) {
+            qsort(cats, n_cats, sizeof(weighted), by_weight_desc);
+            if (cats[0].w > 0 && cats[1].w > 0.5 * cats[0].w)
+                snprintf(l->name, sizeof(l->name), "%s / %s",
+                         ds_category_name(ds, (uint16_t)cats[0].id),
+                         ds_category_name(ds, (uint16_t)cats[1].id));
+            else if (cats[0].w > 0)
+                snprintf(l->name, sizeof(l->name), "%s",
+                         ds_category_name(ds, (uint16_t)cats[0].id));
+        }
+        if (!l->name[0]) snprintf(l->name, sizeof(l->name), "interest %zu", c);
+    }
+    free(cats);
+}

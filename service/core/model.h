@@ -1,0 +1,85 @@
+/* model.h - the trained model: in memory, and as a versioned directory.
+ *
+ * Layout on disk:
+ *   ROOT/CURRENT                   name of the version to serve (one line)
+ *   ROOT/<version>/manifest.json   format and model version, counts, dims,
+ *                                  parameters, data checksums, build time,
+ *                                  and every file's size and FNV-1a 64
+ *   ROOT/<version>/index.faiss     FAISS IVF index (FAISS's own I/O)
+ *   ROOT/<version>/NAME.f32|u32|u64|u8  little-endian arrays, memory-mapped
+ *   ROOT/<version>/users.txt, items.txt, items.tsv, interests.json
+ * A model is immutable once built or loaded: every field below is
+ * read-only and the whole struct may be shared by any number of threads.
+ * (The service adds reference counting on top for hot swaps.) */
+#ifndef MODEL_MODEL_H
+#define MODEL_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ann.h"
+#include "bconfig.h"
+#include "interests.h"
+#include "mixture.h"
+#include "mx_err.h"
+#include "popular.h"
+#include "strmap.h"
+
+#define MODEL_FORMAT_VERSION 1
+
+typedef struct mx_model {
+    char version[48]; /* model version (directory name) */
+    char created[32]; /* ISO-8601 UTC build time */
+    size_t n_users, n_items, dim, n_clusters;
+    int64_t t_ref;        /* last training timestamp */
+    size_t n_events;      /* training events */
+    char embeddings[300]; /* "als" or "provided:<file>" */
+    bcfg cfg;             /* parameters used */
+    uint64_t data_fnv[2]; /* interactions, items file checksums (0 = none) */
+
+    const char **user_ids, **item_ids; /* n_users / n_items strings */
+    smap *user_map, *item_map;         /* id string -> dense id */
+    const float *user_vecs;            /* n_users x dim */
+    const float *item_vecs;            /* n_items x dim (unnormalised) */
+    const float *item_gram;            /* dim x dim: Y^T Y + reg I, for fold-in */
+    const uint32_t *item_interest;     /* n_items, INTR_NONE = not indexed */
+    intr_label *labels;                /* n_clusters */
+    mix_table mix;                     /* smoothed (kNN-Embed) mixtures */
+    mix_table mix_raw;                 /* unsmoothed */
+    pop_table pop;                     /* recent popularity */
+    ann_index *index;
+    const uint64_t *seen_ptr;   /* n_users + 1 */
+    const uint32_t *seen_items; /* per user, sorted by item id */
+    /* metadata (titles NULL and no categories without a metadata file) */
+    const char **titles;     /* n_items, may hold NULLs */
+    const uint32_t *cat_ptr; /* n_items + 1 */
+    const uint16_t *cat_ids;
+    const char **cat_names;
+    size_t n_categories;
+
+    struct model_region *regions; /* allocations and mappings to release */
+} mx_model;
+
+/* Writes m as a new version under root (created if needed) and points
+ * ROOT/CURRENT at it (atomic rename). version_out (>= 48 bytes) receives
+ * the version name. */
+int model_save(const mx_model *m, const char *root, char *version_out, mx_err *err);
+
+/* Loads dir: a root with CURRENT, or a version directory with
+ * manifest.json. Validates the manifest (format version, counts, dims)
+ * and every file's size and checksum; a truncated, corrupt or mismatched
+ * file is an error naming it. *out is owned by the caller (model_free). */
+int model_load(const char *dir, mx_model **out, mx_err *err);
+
+void model_free(mx_model *m); /* NULL is a no-op */
+
+/* Lookups (-1 when unknown). */
+int64_t model_user(const mx_model *m, const char *id);
+int64_t model_item(const mx_model *m, const char *id);
+
+/* Internal to model.c and pipeline.c: remembers an allocation (is_map = 0:
+ * free()) or a mapping (munmap) to release with the model. Returns p, or
+ * NULL (and frees p) on OOM. */
+void *model_keep(mx_model *m, void *p, size_t len, int is_map);
+
+#endif

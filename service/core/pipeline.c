@@ -1,0 +1,283 @@
+/* pipeline.c - see pipeline.h. */
+#include "pipeline.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "embed.h"
+#include "interests.h"
+#include "vecio.h"
+
+double pipe_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Reads brought item vectors and places them at ds's item ids. Items the
+ * file does not cover keep a zero vector (not indexed); ids the dataset
+ * does not know are counted and skipped. */
+static int load_item_vectors(const ds_dataset *ds, const pipe_inputs *in, float **vecs, size_t *dim,
+                             mx_err *err) {
+    float *raw = NULL;
+    size_t rows = 0, d = 0, n_ids = 0;
+    char **ids = NULL;
+    int rc = vec_read(in->item_vectors, &raw, &rows, &d, err);
+    if (rc) return rc;
+    if (!in->item_vector_ids) {
+        free(raw);
+        return mx_err_set(err, MX_EINVAL,
+                          "--item-vectors needs --item-vector-ids (one item id per row)");
+    }
+    if ((rc = vec_read_ids(in->item_vector_ids, &ids, &n_ids, err))) {
+        free(raw);
+        return rc;
+    }
+    if (n_ids != rows) {
+        rc = mx_err_set(err, MX_EINVAL, "%s has %zu rows but %s has %zu ids", in->item_vectors,
+                        rows, in->item_vector_ids, n_ids);
+        goto done;
+    }
+    size_t ni = ds_n_items(ds), matched = 0;
+    *vecs = calloc((ni ? ni : 1) * d, sizeof(float));
+    if (!*vecs) {
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory for item vectors");
+        goto done;
+    }
+    for (size_t r = 0; r < rows; r++) {
+        int64_t it = ds_find_item(ds, ids[r]);
+        if (it < 0) continue;
+        memcpy(*vecs + (size_t)it * d, raw + r * d, d * sizeof(float));
+        matched++;
+    }
+    if (matched == 0) {
+        free(*vecs);
+        *vecs = NULL;
+        rc = mx_err_set(err, MX_EINVAL,
+                        "none of the %zu ids in %s is an item of the interaction log", n_ids,
+                        in->item_vector_ids);
+        goto done;
+    }
+    *dim = d;
+done:
+    free(raw);
+    vec_free_ids(ids, n_ids);
+    return rc;
+}
+
+/* Copies n strings into one block owned by the model. */
+static const char **copy_strings(mx_model *m, size_t n,
+                                 const char *(*get)(const ds_dataset *, uint32_t),
+                                 const ds_dataset *ds) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = get(ds, (uint32_t)i);
+        total += (s ? strlen(s) : 0) + 1;
+    }
+    char *buf = model_keep(m, malloc(total + 1), 0, 0);
+    const char **out = model_keep(m, malloc((n ? n : 1) * sizeof(char *)), 0, 0);
+    if (!buf || !out) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = get(ds, (uint32_t)i);
+        if (!s) {
+            out[i] = NULL;
+            continue;
+        }
+        size_t l = strlen(s) + 1;
+        memcpy(buf, s, l);
+        out[i] = buf;
+        buf += l;
+    }
+    return out;
+}
+
+static const char *cat_name(const ds_dataset *ds, uint32_t c) {
+    return ds_category_name(ds, (uint16_t)c);
+}
+
+static int copy_metadata(mx_model *m, const ds_dataset *ds, mx_err *err) {
+    size_t ni = m->n_items;
+    m->n_categories = ds_n_categories(ds);
+    m->titles = copy_strings(m, ni, ds_item_title, ds);
+    m->cat_names = copy_strings(m, m->n_categories, cat_name, ds);
+    uint32_t *ptr = model_keep(m, malloc((ni + 1) * sizeof(uint32_t)), 0, 0);
+    if (!m->titles || !m->cat_names || !ptr)
+        return mx_err_set(err, MX_ENOMEM, "out of memory for metadata");
+    size_t total = 0;
+    for (size_t i = 0; i < ni; i++) {
+        size_t n = 0;
+        ds_item_categories(ds, (uint32_t)i, &n);
+        ptr[i] = (uint32_t)total;
+        total += n;
+    }
+    ptr[ni] = (uint32_t)total;
+    uint16_t *ids = model_keep(m, malloc((total ? total : 1) * sizeof(uint16_t)), 0, 0);
+    if (!ids) return mx_err_set(err, MX_ENOMEM, "out of memory for categories");
+    for (size_t i = 0; i < ni; i++) {
+        size_t n = 0;
+        const uint16_t *c = ds_item_categories(ds, (uint32_t)i, &n);
+        if (n) memcpy(ids + ptr[i], c, n * sizeof(uint16_t));
+    }
+    m->cat_ptr = ptr;
+    m->cat_ids = ids;
+    return 0;
+}
+
+static int build_maps(mx_model *m, mx_err *err) {
+    smap **maps[2] = {&m->user_map, &m->item_map};
+    const char **ids[2] = {m->user_ids, m->item_ids};
+    size_t n[2] = {m->n_users, m->n_items};
+    for (int k = 0; k < 2; k++) {
+        *maps[k] = smap_new(n[k]);
+        if (!*maps[k]) return mx_err_set(err, MX_ENOMEM, "out of memory for id maps");
+        for (size_t i = 0; i < n[k]; i++)
+            if (smap_put(*maps[k], ids[k][i], strlen(ids[k][i]), (uint32_t)i, NULL, NULL) < 0)
+                return mx_err_set(err, MX_ENOMEM, "out of memory for id maps");
+    }
+    return 0;
+}
+
+int pipe_build(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg_in,
+               const pipe_inputs *in, mx_model **out, pipe_timings *t, mx_err *err) {
+    *out = NULL;
+    pipe_timings tm = {0};
+    double t0 = pipe_now(), ts = t0;
+    bcfg cfg = *cfg_in;
+    bcfg_finish(&cfg);
+    size_t nu = ds_n_users(ds), ni = ds_n_items(ds);
+    ds_csr by_user = {0}, by_item = {0};
+    int rc = 0;
+    mx_model *m = calloc(1, sizeof(*m));
+    if (!m) return mx_err_set(err, MX_ENOMEM, "out of memory for the model");
+    m->cfg = cfg;
+    m->n_users = nu;
+    m->n_items = ni;
+    m->n_events = n_train;
+    const ds_stats *st = ds_get_stats(ds);
+    m->data_fnv[0] = st ? st->interactions_fnv : 0;
+    m->data_fnv[1] = st ? st->items_fnv : 0;
+    for (size_t e = 0; e < n_train; e++)
+        if (train[e].ts > m->t_ref) m->t_ref = train[e].ts;
+    {
+        time_t now = time(NULL);
+        struct tm g;
+        gmtime_r(&now, &g);
+        strftime(m->created, sizeof(m->created), "%Y-%m-%dT%H:%M:%SZ", &g);
+    }
+    if (n_train == 0) {
+        rc = mx_err_set(err, MX_EINVAL, "no training events");
+        goto fail;
+    }
+    if ((rc = ds_csr_build(&by_user, train, n_train, (uint32_t)nu, 0, err)) ||
+        (rc = ds_csr_build(&by_item, train, n_train, (uint32_t)ni, 1, err)))
+        goto fail;
+
+    /* 1. embeddings */
+    float *item_vecs = NULL, *user_vecs = NULL;
+    if (in && in->item_vectors) {
+        size_t d = 0;
+        if ((rc = load_item_vectors(ds, in, &item_vecs, &d, err))) goto fail;
+        model_keep(m, item_vecs, 0, 0);
+        m->cfg.embed.dim = d;
+        snprintf(m->embeddings, sizeof(m->embeddings), "provided:%s", in->item_vectors);
+    } else {
+        item_vecs = model_keep(m, calloc((ni ? ni : 1) * cfg.embed.dim, sizeof(float)), 0, 0);
+        snprintf(m->embeddings, sizeof(m->embeddings), "als");
+    }
+    size_t d = m->cfg.embed.dim;
+    m->dim = d;
+    user_vecs = model_keep(m, calloc((nu ? nu : 1) * d, sizeof(float)), 0, 0);
+    float *gram = model_keep(m, malloc(d * d * sizeof(float)), 0, 0);
+    if (!item_vecs || !user_vecs || !gram) {
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory for embeddings");
+        goto fail;
+    }
+    if (in && in->item_vectors)
+        rc = emb_fold_in_users(&by_user, item_vecs, ni, &m->cfg.embed, user_vecs, err);
+    else
+        rc = emb_train_als(&by_user, &by_item, &m->cfg.embed, user_vecs, item_vecs, err);
+    if (rc) goto fail;
+    emb_gram(item_vecs, ni, d, m->cfg.embed.reg, gram);
+    m->item_vecs = item_vecs;
+    m->user_vecs = user_vecs;
+    m->item_gram = gram;
+    tm.embed = pipe_now() - ts;
+    ts = pipe_now();
+
+    /* 2. interests */
+    uint32_t *interest = model_keep(m, malloc((ni ? ni : 1) * sizeof(uint32_t)), 0, 0);
+    float *centroids = NULL;
+    if (!interest) {
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory for interests");
+        goto fail;
+    }
+    if ((rc = intr_train(item_vecs, ni, d, &cfg.interests, &centroids, &m->n_clusters, interest,
+                         err)))
+        goto fail;
+    model_keep(m, centroids, 0, 0);
+    m->item_interest = interest;
+    tm.interests = pipe_now() - ts;
+    ts = pipe_now();
+
+    /* 3. mixtures, raw and smoothed */
+    if ((rc = mix_compute(&by_user, interest, m->n_clusters, user_vecs, d, &cfg.mixture, m->t_ref,
+                          &m->mix_raw, &m->mix, err)))
+        goto fail;
+    model_keep(m, m->mix.cid, 0, 0);
+    model_keep(m, m->mix.w, 0, 0);
+    model_keep(m, m->mix.len, 0, 0);
+    model_keep(m, m->mix_raw.cid, 0, 0);
+    model_keep(m, m->mix_raw.w, 0, 0);
+    model_keep(m, m->mix_raw.len, 0, 0);
+    tm.mixtures = pipe_now() - ts;
+    ts = pipe_now();
+
+    /* 4. popularity, index, labels, seen lists */
+    if ((rc = pop_compute(train, n_train, ni, cfg.pop_half_life_days * 86400.0, m->t_ref, &m->pop,
+                          err)))
+        goto fail;
+    if ((rc = ann_build(item_vecs, ni, d, centroids, m->n_clusters, interest, &m->index, err)))
+        goto fail;
+    m->labels = calloc(m->n_clusters, sizeof(intr_label));
+    uint64_t *seen_ptr = model_keep(m, malloc((nu + 1) * sizeof(uint64_t)), 0, 0);
+    uint32_t *seen =
+        model_keep(m, malloc((by_user.ptr[nu] ? by_user.ptr[nu] : 1) * sizeof(uint32_t)), 0, 0);
+    if (!m->labels || !seen_ptr || !seen) {
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory for labels and seen lists");
+        goto fail;
+    }
+    intr_label_all(interest, ni, m->n_clusters, m->pop.count, ds, m->labels);
+    memcpy(seen_ptr, by_user.ptr, (nu + 1) * sizeof(uint64_t));
+    memcpy(seen, by_user.col, by_user.ptr[nu] * sizeof(uint32_t));
+    for (size_t u = 0; u < nu; u++)
+        qsort(seen + seen_ptr[u], seen_ptr[u + 1] - seen_ptr[u], sizeof(uint32_t), cmp_u32);
+    m->seen_ptr = seen_ptr;
+    m->seen_items = seen;
+    m->user_ids = copy_strings(m, nu, ds_user_id, ds);
+    m->item_ids = copy_strings(m, ni, ds_item_id, ds);
+    if (!m->user_ids || !m->item_ids) {
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory for ids");
+        goto fail;
+    }
+    if ((rc = copy_metadata(m, ds, err)) || (rc = build_maps(m, err))) goto fail;
+    tm.index = pipe_now() - ts;
+    tm.total = pipe_now() - t0;
+    ds_csr_free(&by_user);
+    ds_csr_free(&by_item);
+    if (t) *t = tm;
+    *out = m;
+    return 0;
+fail:
+    ds_csr_free(&by_user);
+    ds_csr_free(&by_item);
+    model_free(m);
+    return rc;
+}

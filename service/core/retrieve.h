@@ -1,0 +1,80 @@
+/* retrieve.h - candidate sources and the blended pool.
+ *
+ * Sources (each candidate remembers which one found it, for explanations):
+ *  - mixture: kNN-Embed. The budget K is split across the user's mixture
+ *    components by weight with largest-remainder rounding; component c is
+ *    answered by searching the user vector inside interest list c (one
+ *    batched FAISS call for all components), over-fetched so that
+ *    excluded items do not leave holes; shortfalls are refilled from the
+ *    over-fetched reserve by score. Result ordered by score.
+ *  - single: one global ANN search with the user vector (the baseline).
+ *  - popular: recent popularity.
+ *  - blend: the pool the service uses: every source with its share of K
+ *    (largest remainder), de-duplicated by item in source order (an item
+ *    found by two sources keeps the first), interleaved so each source
+ *    holds its share at every prefix of the list.
+ * A ret_ctx is per-thread scratch (no allocation per query); the index,
+ * popularity table and mixtures it reads are shared read-only. */
+#ifndef RET_RETRIEVE_H
+#define RET_RETRIEVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ann.h"
+#include "mx_err.h"
+#include "popular.h"
+
+enum { RET_MIXTURE = 0, RET_SINGLE = 1, RET_POPULAR = 2, RET_N_SOURCES = 3 };
+
+const char *ret_source_name(int source); /* "mixture", "single", "popular" */
+
+typedef struct ret_cand {
+    uint32_t item;
+    float score;       /* the source's score (inner product, popularity) */
+    uint32_t interest; /* interest list it came from (mixture), else UINT32_MAX */
+    float weight;      /* that interest's mixture weight, else 0 */
+    uint16_t rank;     /* rank within its source (0-based) */
+    uint8_t source;    /* RET_* */
+} ret_cand;
+
+typedef struct ret_params {
+    float overfetch;                  /* per-component fetch factor, default 2 */
+    size_t nprobe;                    /* single source; 0 = all lists (exact) */
+    float blend_share[RET_N_SOURCES]; /* default 0.4 mixture, 0.2 single, 0.4 popular */
+} ret_params;
+
+void ret_params_init(ret_params *p);
+
+typedef struct ret_ctx ret_ctx;
+
+/* Scratch for queries up to max_k results and max_components mixture
+ * components over a catalogue of n_items. NULL on OOM. */
+ret_ctx *ret_ctx_new(const ann_index *ix, size_t n_items, size_t max_k, size_t max_components);
+void ret_ctx_free(ret_ctx *c);
+
+/* Starts a query: items excluded from every source until the next call
+ * (already seen, explicitly excluded). */
+void ret_begin(ret_ctx *c, const uint32_t *exclude, size_t n_exclude);
+
+/* Splits K over weights w[0..m) by largest remainder; out[j] sums to K.
+ * Ties in the remainder go to the earlier component. */
+void ret_allocate(const float *w, size_t m, size_t k, size_t *out);
+
+/* Each source appends at most k candidates to out (capacity >= k) and
+ * sets *n. They skip excluded items and items taken earlier in the same
+ * query (so calling sources one after another de-duplicates). */
+int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t *cid,
+                const float *w, size_t m, size_t k, const ret_params *p, ret_cand *out, size_t *n,
+                mx_err *err);
+int ret_single(ret_ctx *c, const ann_index *ix, const float *q, size_t k, const ret_params *p,
+               ret_cand *out, size_t *n, mx_err *err);
+int ret_popular(ret_ctx *c, const pop_table *pop, size_t k, ret_cand *out, size_t *n);
+
+/* The blended pool of k candidates (see above). q may be NULL (no user
+ * vector: popular fills everything); m may be 0. */
+int ret_blend(ret_ctx *c, const ann_index *ix, const pop_table *pop, const float *q,
+              const uint32_t *cid, const float *w, size_t m, size_t k, const ret_params *p,
+              ret_cand *out, size_t *n, mx_err *err);
+
+#endif
