@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# test_cli.sh - the mixrec command line end to end: help, errors and exit
+# codes, synth -> build -> model directory, eval --json, and the quality
+# goals on the bundled MovieTweetings data.
+#   tests/test_cli.sh BUILD/mixrec SOURCE_ROOT
+set -uo pipefail
+MIXREC=$1
+ROOT=$2
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+pass=0
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+fail() { fails=$((fails + 1)); echo "not ok - $1"; }
+check() { # name, command...
+  local name=$1; shift
+  if "$@"; then ok "$name"; else fail "$name"; fi
+}
+# expect_exit CODE NAME CMD...: runs CMD, output in $TMP/out
+expect_exit() {
+  local code=$1 name=$2; shift 2
+  "$@" >"$TMP/out" 2>&1
+  local got=$?
+  if [ "$got" = "$code" ]; then ok "$name (exit $got)"; else fail "$name: exit $got, expected $code"; cat "$TMP/out"; fi
+}
+contains() { grep -q -- "$1" "$TMP/out" || { echo "  output lacks '$1':"; sed 's/^/    /' "$TMP/out" | head -20; return 1; }; }
+
+# ---- help and usage errors -------------------------------------------------
+expect_exit 0 "mixrec --help" "$MIXREC" --help
+check "top help lists the commands" contains "synth"
+for cmd in build eval synth; do
+  expect_exit 0 "mixrec $cmd --help" "$MIXREC" $cmd --help
+done
+expect_exit 0 "build --help" "$MIXREC" build --help
+for flag in --interactions --items --format --config --out --set --item-vectors embed.dim mixture.k0 mixture.knn mixture.top_m; do
+  check "build --help documents $flag" contains "$flag"
+done
+expect_exit 0 "eval --help" "$MIXREC" eval --help
+for flag in --json --validate --split --ks --max-users; do
+  check "eval --help documents $flag" contains "$flag"
+done
+expect_exit 2 "unknown command" "$MIXREC" frobnicate
+expect_exit 2 "unknown option" "$MIXREC" build --interactions x --out y --bogus
+check "names the unknown option" contains "--bogus"
+expect_exit 2 "missing --out" "$MIXREC" build --interactions x
+expect_exit 2 "missing option value" "$MIXREC" build --interactions
+expect_exit 2 "bad --set value" "$MIXREC" build --interactions x --out y --set embed.dim=abc
+check "names the setting" contains "embed.dim"
+expect_exit 2 "out-of-range --set" "$MIXREC" eval --interactions x --set mixture.top_m=1000
+check "says out of range" contains "out of range"
+expect_exit 2 "synth bad number" "$MIXREC" synth --items ten --out "$TMP/s"
+
+# ---- configuration errors ----------------------------------------------------
+echo '{"embed": {"dimm": 3}}' >"$TMP/bad.json"
+expect_exit 2 "unknown config key" "$MIXREC" build --interactions x --out y --config "$TMP/bad.json"
+check "names the unknown key" contains "embed.dimm"
+echo '{"embed": {"dim": }' >"$TMP/broken.json"
+expect_exit 2 "config syntax error" "$MIXREC" build --interactions x --out y --config "$TMP/broken.json"
+check "points at the line" contains "broken.json:1"
+expect_exit 0 "shipped config parses" "$MIXREC" eval --help --config "$ROOT/config/mixrec.json"
+
+# ---- bad input files -------------------------------------------------------
+printf 'user,item,timestamp\nu1,i1,100\nu1,i2,abc\n' >"$TMP/bad.csv"
+expect_exit 1 "bad timestamp" "$MIXREC" build --interactions "$TMP/bad.csv" --out "$TMP/m"
+check "error names file and line" contains "bad.csv:3"
+: >"$TMP/empty.csv"
+expect_exit 1 "empty file" "$MIXREC" build --interactions "$TMP/empty.csv" --out "$TMP/m"
+expect_exit 1 "missing file" "$MIXREC" build --interactions "$TMP/nope.csv" --out "$TMP/m"
+check "names the missing file" contains "nope.csv"
+
+# ---- synth -> build -> model directory --------------------------------------
+expect_exit 0 "synth" "$MIXREC" synth --items 3000 --users 600 --interests 8 --dim 16 --seed 7 --out "$TMP/syn"
+for f in interactions.csv items.csv truth.csv item_vectors.fvecs item_vectors.ids; do
+  check "synth wrote $f" test -s "$TMP/syn/$f"
+done
+check "synth header" test "$(head -1 "$TMP/syn/interactions.csv")" = "user,item,timestamp,weight"
+expect_exit 0 "build from synth" "$MIXREC" build --interactions "$TMP/syn/interactions.csv" \
+  --items "$TMP/syn/items.csv" --set embed.dim=16 --set interests.count=8 --out "$TMP/model"
+check "build reports interests" contains "interests:"
+ver=$(cat "$TMP/model/CURRENT" 2>/dev/null)
+check "CURRENT names a version" test -n "$ver" -a -f "$TMP/model/$ver/manifest.json"
+for f in index.faiss item_vectors.f32 user_vectors.f32 mixture_ids.u32 mixture_weights.f32 popularity.f32 interests.json users.txt items.txt; do
+  check "model has $f" test -s "$TMP/model/$ver/$f"
+done
+check "manifest format version" grep -q '"format_version": 1' "$TMP/model/$ver/manifest.json"
+check "manifest records parameters" grep -q '"top_m"' "$TMP/model/$ver/manifest.json"
+check "manifest counts 8 interests" grep -q '"interests": 8' "$TMP/model/$ver/manifest.json"
+sleep 1
+expect_exit 0 "second build" "$MIXREC" build --interactions "$TMP/syn/interactions.csv" \
+  --set embed.dim=16 --set interests.count=8 --out "$TMP/model"
+check "second build is a new version" test "$(cat "$TMP/model/CURRENT")" != "$ver"
+check "old version kept" test -f "$TMP/model/$ver/manifest.json"
+
+# brought item vectors
+expect_exit 0 "build with --item-vectors" "$MIXREC" build --interactions "$TMP/syn/interactions.csv" \
+  --item-vectors "$TMP/syn/item_vectors.fvecs" --item-vector-ids "$TMP/syn/item_vectors.ids" \
+  --set interests.count=8 --out "$TMP/model-byo"
+check "manifest says provided" grep -q '"embeddings": "provided:' "$TMP/model-byo/$(cat "$TMP/model-byo/CURRENT")/manifest.json"
+expect_exit 1 "--item-vectors without ids" "$MIXREC" build --interactions "$TMP/syn/interactions.csv" \
+  --item-vectors "$TMP/syn/item_vectors.fvecs" --out "$TMP/model-x"
+check "asks for --item-vector-ids" contains "item-vector-ids"
+
+# ---- eval --json on synth ------------------------------------------------------
+"$MIXREC" eval --interactions "$TMP/syn/interactions.csv" --items "$TMP/syn/items.csv" \
+  --set embed.dim=16 --set interests.count=8 --json >"$TMP/eval.json" 2>"$TMP/eval.err"
+check "eval --json exits 0" test $? = 0
+jqt() { jq -e "$@" >/dev/null; }
+if command -v jq >/dev/null; then
+  for mth in popular single mixture_unsmoothed mixture blend; do
+    for key in recall@10 ndcg@10 clusters@100 genres@100 coverage@100 'recall@100[5-9]' 'recall@100[20+]'; do
+      check "eval json has $mth.$key" jqt --arg m "$mth" --arg k "$key" '.methods[$m][$k] | type == "number"' "$TMP/eval.json"
+    done
+  done
+  check "eval json has dataset and split" jqt '.dataset.users > 0 and .split.test_users > 0' "$TMP/eval.json"
+  # planted multi-interest users: the mixture spreads over more interests than one vector
+  check "synth: mixture clusters@50 > single" jqt '.methods.mixture["clusters@50"] > .methods.single["clusters@50"]' "$TMP/eval.json"
+else
+  fail "jq is not installed (scripts/deps.sh installs it)"
+fi
+expect_exit 0 "eval per-user split" "$MIXREC" eval --interactions "$TMP/syn/interactions.csv" \
+  --set embed.dim=16 --set interests.count=8 --split per-user --ks 10,50 --max-users 200
+check "per-user split reported" contains "per-user"
+
+# ---- the goals on MovieTweetings (README table) --------------------------------
+D=$ROOT/data/movietweetings-100k
+if "$MIXREC" eval --interactions "$D/ratings.dat" --items "$D/movies.dat" --config "$ROOT/config/mixrec.json" --json >"$TMP/mt.json" 2>"$TMP/mt.err"; then
+  ok "eval on MovieTweetings"
+  r() { jq -r --arg m "$1" --arg k "$2" '.methods[$m][$k]' "$TMP/mt.json"; }
+  echo "  recall@100: popular $(r popular recall@100) single $(r single recall@100) mixture_unsmoothed $(r mixture_unsmoothed recall@100) mixture $(r mixture recall@100) blend $(r blend recall@100)"
+  check "mixture beats mixture_unsmoothed by 10% on recall@100" jqt '.methods.mixture["recall@100"] >= 1.10 * .methods.mixture_unsmoothed["recall@100"]' "$TMP/mt.json"
+  check "mixture beats single on genres@100" jqt '.methods.mixture["genres@100"] > .methods.single["genres@100"]' "$TMP/mt.json"
+  for src in popular single mixture mixture_unsmoothed; do
+    check "blend beats $src on recall@100" jqt --arg s "$src" '.methods.blend["recall@100"] > .methods[$s]["recall@100"]' "$TMP/mt.json"
+  done
+  check "test users as documented" jqt '.split.test_users == 2367 and .dataset.users == 16554 and .dataset.items == 10506' "$TMP/mt.json"
+else
+  fail "eval on MovieTweetings"; cat "$TMP/mt.err"
+fi
+
+echo "$pass passed, $fails failed"
+[ "$fails" = 0 ]

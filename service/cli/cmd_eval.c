@@ -217,7 +217,7 @@ int cmd_eval(int argc, char **argv) {
     if (isfinite(cfg->min_value))
         snprintf(engaged, sizeof(engaged), "events with value >= %g", (double)cfg->min_value);
     else
-        snprintf(engaged, sizeof(engaged), "every event (any rating)");
+        snprintf(engaged, sizeof(engaged), "every event, any rating");
     if (a.json) {
         const ds_stats *st = ds_get_stats(ds);
         out = json_pack(

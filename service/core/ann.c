@@ -114,15 +114,22 @@ fail:
 }
 
 int ann_save(const ann_index *ix, const char *path, mx_err *err) {
-    if (faiss_write_index_fname((const FaissIndex *)ix->ivf, path))
-        return faiss_fail(err, "writing the index");
+    if (faiss_write_index_fname((const FaissIndex *)ix->ivf, path)) {
+        int rc = faiss_fail(err, "writing the index");
+        mx_err_prefix(err, "%s", path);
+        return rc;
+    }
     return 0;
 }
 
 int ann_load(const char *path, ann_index **out, mx_err *err) {
     *out = NULL;
     FaissIndex *raw = NULL;
-    if (faiss_read_index_fname(path, 0, &raw)) return faiss_fail(err, "reading the index");
+    if (faiss_read_index_fname(path, 0, &raw)) { /* name the file: FAISS may not */
+        int rc = faiss_fail(err, "reading the index");
+        mx_err_prefix(err, "%s", path);
+        return rc;
+    }
     FaissIndexIVFFlat *ivf = faiss_IndexIVFFlat_cast(raw);
     if (!ivf || faiss_Index_metric_type(raw) != METRIC_INNER_PRODUCT) {
         faiss_Index_free(raw);
@@ -139,6 +146,7 @@ int ann_load(const char *path, ann_index **out, mx_err *err) {
     int rc = finish_index(ix, err);
     if (rc) {
         ann_free(ix);
+        mx_err_prefix(err, "%s", path);
         return rc;
     }
     *out = ix;

@@ -23,6 +23,8 @@ static const bcfg_entry entries[] = {
       "weight events by their value (rating) instead of 1"),
     E("embed.value_scale", BCFG_FLOAT, embed.value_scale, 1e-6, 1e9, "w = value / value_scale"),
     E("embed.seed", BCFG_U64, embed.seed, 0, 1.8e19, "initialisation seed"),
+    E("embed.half_life_days", BCFG_DOUBLE, emb_half_life_days, 0, 1e6,
+      "ALS: an engagement's weight halves every this many days before the newest; 0 = off"),
     E("interests.count", BCFG_SIZE, interests.n_clusters, 0, 65536,
       "number of interests; 0 = n_items/1000 clamped to 16..1024"),
     E("interests.niter", BCFG_SIZE, interests.niter, 1, 1000, "k-means iterations"),
@@ -44,6 +46,12 @@ static const bcfg_entry entries[] = {
       "blend: share of K from the single user vector"),
     E("retrieval.share_popular", BCFG_FLOAT, retrieval.blend_share[RET_POPULAR], 0, 1,
       "blend: share of K from recent popularity"),
+    E("retrieval.mixture_order", BCFG_SIZE, retrieval.mixture_order, 0, 1,
+      "mixture list order: 0 = interleaved by interest weight, 1 = by score"),
+    E("retrieval.mixture_sharpen", BCFG_FLOAT, retrieval.mixture_sharpen, 0.1, 10,
+      "mixture budget split by weight^gamma (1 = proportional, > 1 favours main interests)"),
+    E("retrieval.rrf_k", BCFG_FLOAT, retrieval.rrf_k, 0, 1e6,
+      "blend: reciprocal-rank fusion constant (larger = flatter)"),
     E("popularity.half_life_days", BCFG_DOUBLE, pop_half_life_days, 0, 1e6,
       "recent popularity decay; 0 = plain counts"),
     E("data.min_value", BCFG_FLOAT, min_value, -1e30, 1e30,
@@ -82,6 +90,7 @@ void bcfg_init(bcfg *c) {
 
 void bcfg_finish(bcfg *c) {
     c->mixture.half_life = c->mix_half_life_days * 86400.0;
+    c->embed.half_life = c->emb_half_life_days * 86400.0;
 }
 
 const bcfg_entry *bcfg_entries(size_t *n) {
@@ -152,6 +161,7 @@ int bcfg_load_file(bcfg *c, const char *path, mx_err *err) {
     const char *sec;
     json_t *sv;
     json_object_foreach(root, sec, sv) {
+        if (sec[0] == '_') continue; /* "_comment" keys carry comments */
         int other = 0;
         for (int i = 0; other_sections[i]; i++)
             other |= !strcmp(sec, other_sections[i]);
@@ -163,6 +173,7 @@ int bcfg_load_file(bcfg *c, const char *path, mx_err *err) {
         const char *key;
         json_t *v;
         json_object_foreach(sv, key, v) {
+            if (key[0] == '_') continue;
             char name[128];
             snprintf(name, sizeof(name), "%s.%s", sec, key);
             const bcfg_entry *e = find(name);

@@ -25,6 +25,7 @@ typedef struct bcfg {
     ret_params retrieval;
     double pop_half_life_days; /* popularity decay; 0 = plain counts */
     double mix_half_life_days; /* mixture decay; copied into mixture.half_life */
+    double emb_half_life_days; /* ALS confidence decay; copied into embed.half_life */
     float min_value;           /* drop events with a lower value at import */
     /* evaluation */
     int split_per_user;    /* 0: global time cut-off, 1: per-user last fraction */

@@ -9,7 +9,7 @@
 
 void emb_params_init(emb_params *p) {
     memset(p, 0, sizeof(*p));
-    p->dim = 64;
+    p->dim = 32;
     p->alpha = 10.0f;
     p->reg = 0.05f * (1.0f + p->alpha);
     p->iters = 15;
@@ -19,8 +19,9 @@ void emb_params_init(emb_params *p) {
     p->seed = 42;
 }
 
-float emb_confidence(const emb_params *p, float value) {
+float emb_confidence(const emb_params *p, float value, int64_t ts) {
     float w = p->use_value ? value / (p->value_scale > 0 ? p->value_scale : 1.0f) : 1.0f;
+    if (p->half_life > 0) w *= (float)exp2(-(double)(p->t_ref - ts) / p->half_life);
     if (w < 0) w = 0;
     return 1.0f + p->alpha * w;
 }
@@ -161,7 +162,7 @@ static int solve_side(const ds_csr *rows, const float *other, size_t n_other, co
                 cap = n;
             }
             for (size_t e = 0; e < n; e++)
-                conf[e] = emb_confidence(p, rows->value[beg + e]);
+                conf[e] = emb_confidence(p, rows->value[beg + e], rows->ts[beg + e]);
             emb_solve_row(other, dim, gram, rows->col + beg, conf, n, p->cg_steps, x, scratch);
         }
         free(conf);

@@ -5,7 +5,8 @@
  * step solved approximately with a few conjugate-gradient iterations warm
  * started from the previous factors (Takacs, Pilaszy & Tikk, RecSys 2011).
  * Every observed (user, item) has preference 1 and confidence
- * c = 1 + alpha * w, with w = 1 (binary) or the event value; unobserved
+ * c = 1 + alpha * w, with w = 1 (binary) or the event value, optionally
+ * decayed with the event's age (half_life); unobserved
  * pairs have preference 0 and confidence 1. Loss:
  *   sum_ui c_ui (p_ui - x_u.y_i)^2 + reg (|x_u|^2 + |y_i|^2).
  * Rows are solved in parallel with OpenMP; each row depends only on the
@@ -22,7 +23,7 @@
 #include "mx_err.h"
 
 typedef struct emb_params {
-    size_t dim;        /* embedding dimension, default 64 */
+    size_t dim;        /* embedding dimension, default 32 */
     float reg;         /* L2 regularisation, default 0.05 * (1 + alpha) */
     float alpha;       /* confidence slope, default 10 */
     size_t iters;      /* ALS sweeps (users then items), default 15 */
@@ -30,6 +31,9 @@ typedef struct emb_params {
     int use_value;     /* 1: w = event value (rating/weight), 0: w = 1 */
     float value_scale; /* w = value / value_scale when use_value, default 1 */
     uint64_t seed;     /* initialisation seed, default 42 */
+    double half_life;  /* seconds; > 0: w *= 2^(-(t_ref - ts) / half_life), so
+                          recent engagements weigh more (default 0 = off) */
+    int64_t t_ref;     /* reference time for half_life (set by the pipeline) */
 } emb_params;
 
 void emb_params_init(emb_params *p);
@@ -58,6 +62,6 @@ int emb_fold_in_users(const ds_csr *by_user, const float *item_f, size_t n_items
                       const emb_params *p, float *user_f, mx_err *err);
 
 /* Confidence of one event under p (1 + alpha * w). */
-float emb_confidence(const emb_params *p, float value);
+float emb_confidence(const emb_params *p, float value, int64_t ts);
 
 #endif

@@ -75,8 +75,12 @@ int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_
             tu[i] = tu[(size_t)(i * step)];
         n_users = max_users;
     }
-    uint32_t *lists = malloc((n_users ? n_users : 1) * EVL_N_METHODS * kmax * sizeof(uint32_t));
-    size_t *lens = calloc((n_users ? n_users : 1) * EVL_N_METHODS, sizeof(size_t));
+    /* One list per (user, method, cut-off): every method retrieves with
+     * budget K for each K, since the mixture and blend split their budget
+     * differently for every K (a top-10 is not the prefix of a top-200). */
+    size_t slots = (n_users ? n_users : 1) * EVL_N_METHODS * n_ks;
+    uint32_t *lists = malloc(slots * kmax * sizeof(uint32_t));
+    size_t *lens = calloc(slots, sizeof(size_t));
     double *secs = calloc(EVL_N_METHODS, sizeof(double));
     if (!lists || !lens || !secs) {
         free(tu);
@@ -99,22 +103,23 @@ int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_
 #pragma omp for schedule(dynamic, 16)
         for (size_t i = 0; i < n_users; i++) {
             if (!ctx || !cand || rc) continue;
-            for (int meth = 0; meth < EVL_N_METHODS; meth++) {
-                size_t slot = i * EVL_N_METHODS + (size_t)meth;
-                double ts = pipe_now();
-                int r = rank_one(m, ctx, meth, tu[i].user, kmax, cand, lists + slot * kmax,
-                                 &lens[slot], &lerr);
-                lsecs[meth] += pipe_now() - ts;
-                if (r) {
+            for (int meth = 0; meth < EVL_N_METHODS; meth++)
+                for (size_t ki = 0; ki < n_ks; ki++) {
+                    size_t slot = (i * EVL_N_METHODS + (size_t)meth) * n_ks + ki;
+                    double ts = pipe_now();
+                    int r = rank_one(m, ctx, meth, tu[i].user, ks[ki], cand, lists + slot * kmax,
+                                     &lens[slot], &lerr);
+                    if (ki == n_ks - 1) lsecs[meth] += pipe_now() - ts;
+                    if (r) {
 #pragma omp critical
-                    {
-                        if (!rc) {
-                            rc = r;
-                            if (err) *err = lerr;
+                        {
+                            if (!rc) {
+                                rc = r;
+                                if (err) *err = lerr;
+                            }
                         }
                     }
                 }
-            }
         }
 #pragma omp critical
         for (int meth = 0; meth < EVL_N_METHODS; meth++)
@@ -124,24 +129,42 @@ int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_
     }
     uint32_t *rel = malloc((n_test ? n_test : 1) * sizeof(uint32_t));
     for (int meth = 0; !rc && meth < EVL_N_METHODS; meth++) {
-        met_acc *acc = met_new(ks, n_ks, m->n_items, m->item_interest, ds);
-        if (!acc || !rel) {
+        met_summary *dst = &out->method[meth];
+        for (size_t ki = 0; !rc && ki < n_ks; ki++) {
+            /* Each cut-off is scored on its own list; the per-bucket
+             * recall@100 comes from the list of budget 100 (or the
+             * largest budget when 100 is not among the cut-offs). */
+            met_acc *acc = met_new(&ks[ki], 1, m->n_items, m->item_interest, ds);
+            if (!acc || !rel) {
+                met_free(acc);
+                rc = mx_err_set(err, MX_ENOMEM, "out of memory for metrics");
+                break;
+            }
+            for (size_t i = 0; i < n_users; i++) {
+                size_t nr = 0;
+                for (size_t e = tu[i].beg; e < tu[i].end; e++)
+                    rel[nr++] = test[e].item;
+                size_t slot = (i * EVL_N_METHODS + (size_t)meth) * n_ks + ki;
+                uint32_t u = tu[i].user;
+                met_add(acc, lists + slot * kmax, lens[slot], rel, nr,
+                        m->seen_ptr[u + 1] - m->seen_ptr[u]);
+            }
+            met_summary one;
+            met_summarize(acc, &one);
             met_free(acc);
-            rc = mx_err_set(err, MX_ENOMEM, "out of memory for metrics");
-            break;
+            if (ki == 0) *dst = one, dst->n_ks = n_ks;
+            dst->ks[ki] = ks[ki];
+            dst->recall[ki] = one.recall[0];
+            dst->ndcg[ki] = one.ndcg[0];
+            dst->clusters[ki] = one.clusters[0];
+            dst->genres[ki] = one.genres[0];
+            dst->coverage[ki] = one.coverage[0];
+            if (ks[ki] == 100 || (ki == n_ks - 1 && ks[ki] < 100)) {
+                memcpy(dst->bucket_recall100, one.bucket_recall100, sizeof(one.bucket_recall100));
+                memcpy(dst->bucket_users, one.bucket_users, sizeof(one.bucket_users));
+            }
         }
-        for (size_t i = 0; i < n_users; i++) {
-            size_t nr = 0;
-            for (size_t e = tu[i].beg; e < tu[i].end; e++)
-                rel[nr++] = test[e].item;
-            size_t slot = i * EVL_N_METHODS + (size_t)meth;
-            uint32_t u = tu[i].user;
-            met_add(acc, lists + slot * kmax, lens[slot], rel, nr,
-                    m->seen_ptr[u + 1] - m->seen_ptr[u]);
-        }
-        met_summarize(acc, &out->method[meth]);
         out->us_per_query[meth] = n_users ? secs[meth] / (double)n_users * 1e6 : 0;
-        met_free(acc);
     }
     out->n_users = n_users;
     out->seconds = pipe_now() - t0;

@@ -1,7 +1,8 @@
 /* evaluate.h - scores retrieval methods on a held-out future.
  *
  * For every test user (their training events are in the model; seen items
- * are excluded from every list), each method ranks max(ks) items:
+ * are excluded from every list), each method retrieves with budget K for
+ * every cut-off K (the mixture and the blend split each budget anew):
  *   popular             recent popularity
  *   single              one user vector, global ANN search (nprobe)
  *   mixture_unsmoothed  kNN-Embed retrieval with the raw mixture
@@ -27,7 +28,7 @@ typedef struct evl_result {
     met_summary method[EVL_N_METHODS];
     size_t n_users; /* evaluated */
     double seconds;
-    double us_per_query[EVL_N_METHODS]; /* mean retrieval time per user */
+    double us_per_query[EVL_N_METHODS]; /* mean per user at the largest K */
 } evl_result;
 
 /* test: events sorted by (user, ts) (a split's test part). max_users > 0

@@ -15,7 +15,7 @@
 #define MIX_EXACT_KNN_MAX 20000
 
 void mix_params_init(mix_params *p) {
-    p->knn_k = 20;
+    p->knn_k = 50;
     p->k0 = 20.0f;
     p->top_m = 16;
     p->half_life = 0;

@@ -20,7 +20,7 @@
 #include "mx_err.h"
 
 typedef struct mix_params {
-    size_t knn_k;     /* neighbours, default 20 */
+    size_t knn_k;     /* neighbours, default 50 */
     float k0;         /* smoothing strength, default 20 */
     size_t top_m;     /* interests kept per user, default 16 */
     double half_life; /* seconds; 0 = no time decay (default) */

@@ -423,6 +423,36 @@ static size_t get_count(json_t *man, const char *key) {
                                                             : SIZE_MAX;
 }
 
+/* The build parameters recorded by model_save (bcfg_to_json's layout) back
+ * into c. Absent entries, nulls (an infinite value) and values this build
+ * rejects keep their defaults: they must not stop a model from loading. */
+static void restore_params(json_t *params, bcfg *c) {
+    size_t n = 0;
+    const bcfg_entry *e = bcfg_entries(&n);
+    for (size_t i = 0; json_is_object(params) && i < n; i++) {
+        const char *dot = strchr(e[i].name, '.');
+        char sec[64], buf[64];
+        if (!dot) continue;
+        snprintf(sec, sizeof(sec), "%.*s", (int)(dot - e[i].name), e[i].name);
+        json_t *v = json_object_get(json_object_get(params, sec), dot + 1);
+        if (json_is_boolean(v))
+            snprintf(buf, sizeof(buf), "%s", json_is_true(v) ? "true" : "false");
+        else if (json_is_integer(v))
+            snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        else if (json_is_real(v))
+            snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+        else
+            continue;
+        bcfg_set(c, e[i].name, buf, NULL);
+    }
+    bcfg_finish(c);
+}
+
+static uint64_t parse_fnv(json_t *hex) {
+    const char *s = json_string_value(hex);
+    return s ? strtoull(s, NULL, 16) : 0;
+}
+
 int model_load(const char *dir, mx_model **out, mx_err *err) {
     *out = NULL;
     char vdir[4096], path[4096];
@@ -488,6 +518,11 @@ int model_load(const char *dir, mx_model **out, mx_err *err) {
              json_string_value(json_object_get(man, "embeddings")) ?: "");
     m->t_ref = json_integer_value(json_object_get(man, "t_ref"));
     bcfg_init(&m->cfg);
+    restore_params(json_object_get(man, "parameters"), &m->cfg);
+    m->cfg.embed.t_ref = m->t_ref; /* as pipe_build sets it */
+    json_t *data = json_object_get(man, "data");
+    m->data_fnv[0] = parse_fnv(json_object_get(data, "interactions_fnv1a"));
+    m->data_fnv[1] = parse_fnv(json_object_get(data, "items_fnv1a"));
     size_t nu = m->n_users, ni = m->n_items, d = m->dim, mm = (size_t)slots;
 #define A(name, field, bytes)                                                                      \
     if ((rc = load_array(&L, name, bytes, (const void **)&m->field))) goto fail

@@ -166,6 +166,7 @@ int pipe_build(const ds_dataset *ds, const ds_event *train, size_t n_train, cons
     m->data_fnv[1] = st ? st->items_fnv : 0;
     for (size_t e = 0; e < n_train; e++)
         if (train[e].ts > m->t_ref) m->t_ref = train[e].ts;
+    m->cfg.embed.t_ref = m->t_ref;
     {
         time_t now = time(NULL);
         struct tm g;

@@ -38,9 +38,12 @@ const char *ret_source_name(int source) {
 void ret_params_init(ret_params *p) {
     p->overfetch = 2.0f;
     p->nprobe = 0;
-    p->blend_share[RET_MIXTURE] = 0.4f;
+    p->blend_share[RET_MIXTURE] = 0.2f;
     p->blend_share[RET_SINGLE] = 0.2f;
-    p->blend_share[RET_POPULAR] = 0.4f;
+    p->blend_share[RET_POPULAR] = 0.6f;
+    p->rrf_k = 60.0f;
+    p->mixture_order = RET_ORDER_SCORE;
+    p->mixture_sharpen = 0.5f;
 }
 
 #define RET_MAX_OVERFETCH 8
@@ -136,10 +139,45 @@ void ret_allocate(const float *w, size_t m, size_t k, size_t *out) {
     }
 }
 
+static int by_cand_fused(const void *a, const void *b) {
+    const ret_cand *x = a, *y = b;
+    if (x->fused != y->fused) return x->fused < y->fused ? 1 : -1;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
 static int by_cand_score(const void *a, const void *b) {
     const ret_cand *x = a, *y = b;
     if (x->score != y->score) return x->score < y->score ? 1 : -1;
     return x->item < y->item ? -1 : x->item > y->item;
+}
+
+/* Reorders score-sorted candidates so that every prefix splits its length
+ * across the components in proportion to their weights (Sainte-Lague: the
+ * next slot goes to the component maximising w_j / (2 used_j + 1)); within
+ * a component, best score first. A top-10 then holds the user's interests
+ * in proportion, as the budget split promises, not the ten best scores. */
+static void interleave(ret_ctx *c, ret_cand *out, size_t n, const uint32_t *cid, const float *w,
+                       size_t m) {
+    ret_cand *tmp = c->reserve; /* free again after the refill pass */
+    size_t *next = c->budget;   /* per component: scan position in out */
+    size_t *used = c->row_of;
+    for (size_t j = 0; j < m; j++)
+        next[j] = 0, used[j] = 0;
+    for (size_t t = 0; t < n; t++) {
+        int best = -1;
+        double best_v = -1;
+        for (size_t j = 0; j < m; j++) {
+            while (next[j] < n && out[next[j]].interest != cid[j])
+                next[j]++;
+            if (next[j] >= n) continue;
+            double v = (w[j] > 0 ? w[j] : 1e-9) / (2.0 * (double)used[j] + 1.0);
+            if (v > best_v) best_v = v, best = (int)j;
+        }
+        if (best < 0) break; /* cannot happen: every candidate has a component */
+        tmp[t] = out[next[best]++];
+        used[best]++;
+    }
+    memcpy(out, tmp, n * sizeof(ret_cand));
 }
 
 int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t *cid,
@@ -149,7 +187,15 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
     if (m == 0 || k == 0 || !q) return 0;
     if (m > c->max_components) m = c->max_components;
     if (k > c->max_k) k = c->max_k;
-    ret_allocate(w, m, k, c->budget);
+    if (p->mixture_sharpen != 1.0f && p->mixture_sharpen > 0) {
+        /* Budget by w^gamma: gamma > 1 favours the main interests. */
+        float *ws = (float *)c->rows; /* rows is refilled below */
+        for (size_t j = 0; j < m; j++)
+            ws[j] = powf(w[j] > 0 ? w[j] : 0, p->mixture_sharpen);
+        ret_allocate(ws, m, k, c->budget);
+    } else {
+        ret_allocate(w, m, k, c->budget);
+    }
     float of = p->overfetch < 1                   ? 1
                : p->overfetch > RET_MAX_OVERFETCH ? RET_MAX_OVERFETCH
                                                   : p->overfetch;
@@ -178,7 +224,12 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
         for (size_t t = 0; t < fetch; t++) {
             int64_t item = it[r * fetch + t];
             if (!usable(c, item)) continue;
-            ret_cand cd = {(uint32_t)item, sc[r * fetch + t], cid[j], w[j], 0, RET_MIXTURE};
+            ret_cand cd = {.item = (uint32_t)item,
+                           .score = sc[r * fetch + t],
+                           .interest = cid[j],
+                           .weight = w[j],
+                           .source = RET_MIXTURE,
+                           .sources = 1u << RET_MIXTURE};
             if (got < c->budget[j]) {
                 out[(*n)++] = cd;
                 take(c, (uint32_t)item);
@@ -199,6 +250,7 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
         }
     }
     qsort(out, *n, sizeof(ret_cand), by_cand_score);
+    if (p->mixture_order == RET_ORDER_INTERLEAVE) interleave(c, out, *n, cid, w, m);
     for (size_t t = 0; t < *n; t++)
         out[t].rank = (uint16_t)(t < 65535 ? t : 65535);
     return 0;
@@ -217,7 +269,12 @@ int ret_single(ret_ctx *c, const ann_index *ix, const float *q, size_t k, const 
     for (size_t t = 0; t < found && *n < k; t++) {
         if (!usable(c, c->gitem[t])) continue;
         uint32_t item = (uint32_t)c->gitem[t];
-        out[*n] = (ret_cand){item, c->gscore[t], UINT32_MAX, 0, (uint16_t)*n, RET_SINGLE};
+        out[*n] = (ret_cand){.item = item,
+                             .score = c->gscore[t],
+                             .interest = UINT32_MAX,
+                             .rank = (uint16_t)*n,
+                             .source = RET_SINGLE,
+                             .sources = 1u << RET_SINGLE};
         take(c, item);
         (*n)++;
     }
@@ -229,11 +286,30 @@ int ret_popular(ret_ctx *c, const pop_table *pop, size_t k, ret_cand *out, size_
     for (size_t t = 0; t < pop->n_ranked && *n < k; t++) {
         uint32_t item = pop->ranked[t];
         if (!usable(c, item)) continue;
-        out[*n] = (ret_cand){item, pop->score[item], UINT32_MAX, 0, (uint16_t)*n, RET_POPULAR};
+        out[*n] = (ret_cand){.item = item,
+                             .score = pop->score[item],
+                             .interest = UINT32_MAX,
+                             .rank = (uint16_t)*n,
+                             .source = RET_POPULAR,
+                             .sources = 1u << RET_POPULAR};
         take(c, item);
         (*n)++;
     }
     return 0;
+}
+
+/* Forgets that a source took these items, so the next source may find them
+ * too (the blend fuses overlapping lists). Excluded items are never in a
+ * source's output, so their marks are untouched. */
+static void untake(ret_ctx *c, const ret_cand *cands, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        c->mark[cands[i].item] = 0;
+}
+
+static int by_cand_item(const void *a, const void *b) {
+    const ret_cand *x = a, *y = b;
+    if (x->item != y->item) return x->item < y->item ? -1 : 1;
+    return x->source < y->source ? -1 : x->source > y->source;
 }
 
 int ret_blend(ret_ctx *c, const ann_index *ix, const pop_table *pop, const float *q,
@@ -241,41 +317,58 @@ int ret_blend(ret_ctx *c, const ann_index *ix, const pop_table *pop, const float
               ret_cand *out, size_t *n, mx_err *err) {
     *n = 0;
     if (k > c->max_k) k = c->max_k;
+    if (k == 0) return 0;
     float share[RET_N_SOURCES];
     memcpy(share, p->blend_share, sizeof(share));
     if (!q) share[RET_MIXTURE] = share[RET_SINGLE] = 0;
     if (m == 0) share[RET_MIXTURE] = 0;
-    size_t quota[RET_N_SOURCES];
-    ret_allocate(share, RET_N_SOURCES, k, quota);
-    /* Each source writes into its own slice of the pool, in source order
-     * (so de-duplication favours the earlier source). */
-    ret_cand *src[RET_N_SOURCES];
-    size_t got[RET_N_SOURCES] = {0};
-    for (int s = 0; s < RET_N_SOURCES; s++)
-        src[s] = c->pool + (size_t)s * c->max_k;
+    if (share[RET_MIXTURE] + share[RET_SINGLE] + share[RET_POPULAR] <= 0) share[RET_POPULAR] = 1;
+    /* Every source with a share fetches k candidates into its slice. */
+    ret_cand *all = c->pool;
+    size_t total = 0, got = 0;
     int rc = 0;
-    if (quota[RET_MIXTURE])
-        rc = ret_mixture(c, ix, q, cid, w, m, quota[RET_MIXTURE], p, src[RET_MIXTURE],
-                         &got[RET_MIXTURE], err);
-    if (!rc && quota[RET_SINGLE])
-        rc = ret_single(c, ix, q, quota[RET_SINGLE], p, src[RET_SINGLE], &got[RET_SINGLE], err);
+    for (int s = 0; s < RET_N_SOURCES && !rc; s++) {
+        if (share[s] <= 0) continue;
+        ret_cand *dst = all + total;
+        if (s == RET_MIXTURE)
+            rc = ret_mixture(c, ix, q, cid, w, m, k, p, dst, &got, err);
+        else if (s == RET_SINGLE)
+            rc = ret_single(c, ix, q, k, p, dst, &got, err);
+        else
+            rc = ret_popular(c, pop, k, dst, &got);
+        if (rc) break;
+        untake(c, dst, got);
+        for (size_t i = 0; i < got; i++)
+            dst[i].fused = share[s] / (p->rrf_k + (float)dst[i].rank);
+        total += got;
+    }
     if (rc) return rc;
-    /* Popular tops up whatever the others could not fill. */
-    size_t missing = k - got[RET_MIXTURE] - got[RET_SINGLE];
-    if (missing > c->max_k) missing = c->max_k;
-    ret_popular(c, pop, missing, src[RET_POPULAR], &got[RET_POPULAR]);
-    /* Interleave: next from the source furthest below its share. */
-    size_t used[RET_N_SOURCES] = {0};
-    while (*n < k) {
-        int best = -1;
-        double best_ratio = 2;
-        for (int s = 0; s < RET_N_SOURCES; s++) {
-            if (used[s] >= got[s]) continue;
-            double ratio = (double)used[s] / (double)got[s];
-            if (ratio < best_ratio) best_ratio = ratio, best = s;
+    /* Merge duplicates: sum the fused scores, keep the entry of the source
+     * that contributed most, and remember every source that found it. */
+    qsort(all, total, sizeof(ret_cand), by_cand_item);
+    size_t u = 0;
+    float kept = 0; /* own contribution of the entry kept in all[u - 1] */
+    for (size_t i = 0; i < total; i++) {
+        ret_cand cd = all[i];
+        cd.sources = (uint8_t)(1u << cd.source);
+        if (u > 0 && all[u - 1].item == cd.item) {
+            ret_cand *prev = &all[u - 1];
+            float sum = prev->fused + cd.fused;
+            uint8_t srcs = prev->sources | cd.sources;
+            /* compare with the kept source's share, not with the running sum */
+            if (cd.fused > kept) *prev = cd, kept = cd.fused;
+            prev->fused = sum;
+            prev->sources = srcs;
+            continue;
         }
-        if (best < 0) break;
-        out[(*n)++] = src[best][used[best]++];
+        kept = cd.fused;
+        all[u++] = cd;
+    }
+    qsort(all, u, sizeof(ret_cand), by_cand_fused);
+    for (size_t i = 0; i < u && *n < k; i++) {
+        out[*n] = all[i];
+        take(c, all[i].item);
+        (*n)++;
     }
     return 0;
 }

@@ -6,13 +6,18 @@
  *    answered by searching the user vector inside interest list c (one
  *    batched FAISS call for all components), over-fetched so that
  *    excluded items do not leave holes; shortfalls are refilled from the
- *    over-fetched reserve by score. Result ordered by score.
+ *    over-fetched reserve by score. The list is interleaved so that every
+ *    prefix splits its length across interests by weight (or, as an
+ *    option, ordered by score).
  *  - single: one global ANN search with the user vector (the baseline).
  *  - popular: recent popularity.
- *  - blend: the pool the service uses: every source with its share of K
- *    (largest remainder), de-duplicated by item in source order (an item
- *    found by two sources keeps the first), interleaved so each source
- *    holds its share at every prefix of the list.
+ *  - blend: the pool the service uses. Every source with a positive share
+ *    fetches K candidates; the lists are fused by weighted reciprocal rank
+ *    (Cormack et al., SIGIR 2009): fused(i) = sum over the sources s that
+ *    found i of share_s / (rrf_k + rank_s(i)); duplicates merge (an item
+ *    found by several sources ranks higher and remembers them all), and
+ *    the top K by fused score form the pool. The shares are the budgets:
+ *    a source's share is its weight in the fusion.
  * A ret_ctx is per-thread scratch (no allocation per query); the index,
  * popularity table and mixtures it reads are shared read-only. */
 #ifndef RET_RETRIEVE_H
@@ -35,13 +40,23 @@ typedef struct ret_cand {
     uint32_t interest; /* interest list it came from (mixture), else UINT32_MAX */
     float weight;      /* that interest's mixture weight, else 0 */
     uint16_t rank;     /* rank within its source (0-based) */
-    uint8_t source;    /* RET_* */
+    uint8_t source;    /* RET_*: the source that found it (blend: the one
+                          contributing most to its fused score) */
+    uint8_t sources;   /* bit (1 << RET_*) for every source that found it */
+    float fused;       /* blend: fused score, else 0 */
 } ret_cand;
+
+/* Order of the mixture source's list: interleaved by weight (every prefix
+ * keeps the budget split) or by score. */
+enum { RET_ORDER_INTERLEAVE = 0, RET_ORDER_SCORE = 1 };
 
 typedef struct ret_params {
     float overfetch;                  /* per-component fetch factor, default 2 */
     size_t nprobe;                    /* single source; 0 = all lists (exact) */
-    float blend_share[RET_N_SOURCES]; /* default 0.4 mixture, 0.2 single, 0.4 popular */
+    float blend_share[RET_N_SOURCES]; /* default 0.2 mixture, 0.2 single, 0.6 popular */
+    float rrf_k;                      /* blend fusion constant, default 60 */
+    size_t mixture_order;             /* RET_ORDER_*, default by score */
+    float mixture_sharpen;            /* budget split by w^gamma, default 0.5 */
 } ret_params;
 
 void ret_params_init(ret_params *p);

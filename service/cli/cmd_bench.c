@@ -1,0 +1,378 @@
+/* cmd_bench.c - `mixrec bench`: load time, memory and per-query retrieval
+ * latency of a saved model, on one thread.
+ *
+ * Loads the model, picks a deterministic sample of users that have a
+ * mixture, and times each retrieval method query by query (after a
+ * warm-up) with the model's own retrieval settings: the figures a serving
+ * thread would see. Latencies are wall-clock (CLOCK_MONOTONIC) around
+ * ret_begin + the source, i.e. what the service pays per candidate pool. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <omp.h>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "model.h"
+#include "pipeline.h"
+#include "retrieve.h"
+#include "rng.h"
+
+enum { B_MODEL = 1, B_K, B_QUERIES, B_WARMUP, B_SEED, B_METHODS, B_NPROBE, B_JSON };
+
+static const cli_opt bench_opts[] = {
+    {"model", "DIR", "model root (with CURRENT) or one version directory (required)", B_MODEL},
+    {"k", "K", "candidates per query (default 200)", B_K},
+    {"queries", "N", "timed queries per method (default 2000)", B_QUERIES},
+    {"warmup", "N", "untimed queries per method before timing (default 200)", B_WARMUP},
+    {"seed", "S", "seed of the user sample (default 1)", B_SEED},
+    {"methods", "LIST", "comma-separated subset of single,single_exact,mixture,blend (default all)",
+     B_METHODS},
+    {"nprobe", "N", "lists probed by single and blend (default: the model's retrieval.nprobe)",
+     B_NPROBE},
+    {"json", NULL, "print one JSON object instead of the table", B_JSON},
+    {0},
+};
+
+/* The methods timed, in output order. */
+enum { M_SINGLE, M_SINGLE_EXACT, M_MIXTURE, M_BLEND, M_N };
+static const char *method_names[M_N] = {"single", "single_exact", "mixture", "blend"};
+
+typedef struct {
+    const char *model;
+    size_t k, queries, warmup, seed;
+    size_t nprobe; /* SIZE_MAX = the model's */
+    int json;
+    int run[M_N]; /* methods selected */
+} bench_args;
+
+typedef struct {
+    double median, p90, p99, mean, min, max; /* wall-clock microseconds */
+    double cpu_median, cpu_mean;             /* thread CPU time, microseconds */
+    double mean_cands;
+} bench_stats;
+
+static int parse_size(const char *name, const char *arg, size_t lo, size_t hi, size_t *out) {
+    char *end;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (end == arg || *end || arg[0] == '-' || v < lo || v > hi) {
+        fprintf(stderr, "mixrec bench: --%s must be an integer in [%zu, %zu], got '%s'\n", name, lo,
+                hi, arg);
+        return 2;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+static int parse_methods(const char *arg, int *run) {
+    memset(run, 0, M_N * sizeof(int));
+    const char *p = arg;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        int found = -1;
+        for (int i = 0; i < M_N; i++)
+            if (strlen(method_names[i]) == len && !strncmp(method_names[i], p, len)) found = i;
+        if (found < 0) {
+            fprintf(stderr,
+                    "mixrec bench: unknown method '%.*s' in --methods (known: single, "
+                    "single_exact, mixture, blend)\n",
+                    (int)len, p);
+            return 2;
+        }
+        run[found] = 1;
+        p += len + (p[len] == ',');
+    }
+    for (int i = 0; i < M_N; i++)
+        if (run[i]) return 0;
+    fprintf(stderr, "mixrec bench: --methods names no method\n");
+    return 2;
+}
+
+static int on_opt(void *ud, int id, const char *arg) {
+    bench_args *a = ud;
+    switch (id) {
+    case B_MODEL:
+        a->model = arg;
+        return 0;
+    case B_K:
+        return parse_size("k", arg, 1, 10000, &a->k);
+    case B_QUERIES:
+        return parse_size("queries", arg, 1, 100000000, &a->queries);
+    case B_WARMUP:
+        return parse_size("warmup", arg, 0, 100000000, &a->warmup);
+    case B_SEED:
+        return parse_size("seed", arg, 0, SIZE_MAX, &a->seed);
+    case B_NPROBE:
+        return parse_size("nprobe", arg, 0, 65536, &a->nprobe);
+    case B_METHODS:
+        return parse_methods(arg, a->run);
+    case B_JSON:
+        a->json = 1;
+        return 0;
+    }
+    return 2;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "Usage: mixrec bench --model DIR [--k K] [--queries N] [--warmup N] [--seed S] "
+               "[--json]\n\n"
+               "Loads a model and measures, on one thread, the latency of one query of each\n"
+               "retrieval method for a deterministic sample of users with a mixture (their\n"
+               "seen items excluded):\n"
+               "  single        global search with the user vector, nprobe from the model\n"
+               "  single_exact  the same over every list (nprobe 0)\n"
+               "  mixture       kNN-Embed: the smoothed mixture, one batched search\n"
+               "  blend         the service's pool: mixture + single + popular\n"
+               "Prints load time, resident memory after load, and per method the median,\n"
+               "p90, p99 and mean latency in microseconds and the mean candidates returned.\n\n"
+               "Options:\n");
+    cli_print_options(f, bench_opts);
+}
+
+static double now_us(clockid_t clock) {
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* VmHWM (peak) and VmRSS (current) of this process in KiB; -1 if unknown. */
+static void read_rss(long *hwm_kb, long *rss_kb) {
+    *hwm_kb = *rss_kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return;
+    char line[256];
+    while (fgets(line, sizeof(line), f)) {
+        if (!strncmp(line, "VmHWM:", 6)) *hwm_kb = strtol(line + 6, NULL, 10);
+        if (!strncmp(line, "VmRSS:", 6)) *rss_kb = strtol(line + 6, NULL, 10);
+    }
+    fclose(f);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Quantile q of sorted v[0..n), linear between the closest ranks. */
+static double quantile(const double *v, size_t n, double q) {
+    double pos = q * (double)(n - 1);
+    size_t lo = (size_t)floor(pos), hi = lo + 1 < n ? lo + 1 : lo;
+    return v[lo] + (v[hi] - v[lo]) * (pos - (double)lo);
+}
+
+/* One query of method meth for user u; *n receives the candidates. */
+static int run_one(const mx_model *m, ret_ctx *ctx, int meth, uint32_t u, size_t k,
+                   const ret_params *p, const ret_params *exact, ret_cand *out, size_t *n,
+                   mx_err *err) {
+    const uint32_t *seen = m->seen_items + m->seen_ptr[u];
+    size_t n_seen = m->seen_ptr[u + 1] - m->seen_ptr[u];
+    const float *q = m->user_vecs + (size_t)u * m->dim;
+    const uint32_t *cid = m->mix.cid + (size_t)u * m->mix.m;
+    const float *w = m->mix.w + (size_t)u * m->mix.m;
+    size_t mlen = m->mix.len[u];
+    ret_begin(ctx, seen, n_seen);
+    switch (meth) {
+    case M_SINGLE:
+        return ret_single(ctx, m->index, q, k, p, out, n, err);
+    case M_SINGLE_EXACT:
+        return ret_single(ctx, m->index, q, k, exact, out, n, err);
+    case M_MIXTURE:
+        return ret_mixture(ctx, m->index, q, cid, w, mlen, k, p, out, n, err);
+    default:
+        return ret_blend(ctx, m->index, &m->pop, q, cid, w, mlen, k, p, out, n, err);
+    }
+}
+
+/* Warms up, then times a.queries queries of meth over the sample. */
+static int bench_method(const mx_model *m, ret_ctx *ctx, int meth, const bench_args *a,
+                        const uint32_t *sample, size_t n_sample, ret_cand *out, double *lat,
+                        double *cpu, bench_stats *st, mx_err *err) {
+    ret_params p = m->cfg.retrieval, exact = m->cfg.retrieval;
+    p.nprobe = a->nprobe;
+    exact.nprobe = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < a->warmup; i++) {
+        int rc = run_one(m, ctx, meth, sample[i % n_sample], a->k, &p, &exact, out, &n, err);
+        if (rc) return rc;
+    }
+    double cands = 0;
+    for (size_t i = 0; i < a->queries; i++) {
+        double c0 = now_us(CLOCK_THREAD_CPUTIME_ID), t0 = now_us(CLOCK_MONOTONIC);
+        int rc = run_one(m, ctx, meth, sample[i % n_sample], a->k, &p, &exact, out, &n, err);
+        lat[i] = now_us(CLOCK_MONOTONIC) - t0;
+        cpu[i] = now_us(CLOCK_THREAD_CPUTIME_ID) - c0;
+        if (rc) return rc;
+        cands += (double)n;
+    }
+    double sum = 0, cpu_sum = 0;
+    for (size_t i = 0; i < a->queries; i++)
+        sum += lat[i], cpu_sum += cpu[i];
+    qsort(lat, a->queries, sizeof(double), cmp_double);
+    qsort(cpu, a->queries, sizeof(double), cmp_double);
+    st->cpu_median = quantile(cpu, a->queries, 0.5);
+    st->cpu_mean = cpu_sum / (double)a->queries;
+    st->median = quantile(lat, a->queries, 0.5);
+    st->p90 = quantile(lat, a->queries, 0.9);
+    st->p99 = quantile(lat, a->queries, 0.99);
+    st->mean = sum / (double)a->queries;
+    st->min = lat[0];
+    st->max = lat[a->queries - 1];
+    st->mean_cands = cands / (double)a->queries;
+    return 0;
+}
+
+/* A deterministic sample of up to want users with a mixture (partial
+ * Fisher-Yates over all of them). Returns the sample size; *out is owned
+ * by the caller. */
+static size_t pick_users(const mx_model *m, size_t want, uint64_t seed, uint32_t **out) {
+    *out = NULL;
+    size_t n = 0;
+    for (size_t u = 0; u < m->n_users; u++)
+        n += m->mix.len[u] > 0;
+    if (n == 0) return 0;
+    uint32_t *all = malloc(n * sizeof(uint32_t));
+    if (!all) return 0;
+    n = 0;
+    for (size_t u = 0; u < m->n_users; u++)
+        if (m->mix.len[u] > 0) all[n++] = (uint32_t)u;
+    rng_state rs;
+    rng_seed(&rs, seed);
+    size_t take = want < n ? want : n;
+    for (size_t i = 0; i < take; i++) {
+        size_t j = i + (size_t)(rng_next(&rs) % (uint64_t)(n - i));
+        uint32_t t = all[i];
+        all[i] = all[j];
+        all[j] = t;
+    }
+    *out = all;
+    return take;
+}
+
+static void print_json(const bench_args *a, const mx_model *m, double load_s, long hwm, long rss,
+                       size_t n_sample, size_t n_with_mix, const bench_stats *st) {
+    json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:{s:I,s:I}}",
+                          "model", a->model, "version", m->version, "users", (json_int_t)m->n_users,
+                          "items", (json_int_t)m->n_items, "indexed_items",
+                          (json_int_t)ann_ntotal(m->index), "interests", (json_int_t)m->n_clusters,
+                          "dim", (json_int_t)m->dim, "k", (json_int_t)a->k, "queries",
+                          (json_int_t)a->queries, "warmup", (json_int_t)a->warmup, "sampled_users",
+                          (json_int_t)n_sample, "users_with_mixture", (json_int_t)n_with_mix,
+                          "nprobe", (json_int_t)a->nprobe, "load_seconds", load_s,
+                          "rss_after_load_kb", "peak", (json_int_t)hwm, "current", (json_int_t)rss);
+    json_t *ms = json_object();
+    for (int i = 0; i < M_N; i++) {
+        if (!a->run[i]) continue;
+        json_object_set_new(ms, method_names[i],
+                            json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "median_us",
+                                      st[i].median, "p90_us", st[i].p90, "p99_us", st[i].p99,
+                                      "mean_us", st[i].mean, "min_us", st[i].min, "max_us",
+                                      st[i].max, "cpu_median_us", st[i].cpu_median, "cpu_mean_us",
+                                      st[i].cpu_mean, "mean_candidates", st[i].mean_cands));
+    }
+    json_object_set_new(o, "methods", ms);
+    char *txt = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    printf("%s\n", txt ? txt : "{}");
+    free(txt);
+    json_decref(o);
+}
+
+static void print_table(const bench_args *a, const mx_model *m, double load_s, long hwm, long rss,
+                        size_t n_sample, size_t n_with_mix, const bench_stats *st) {
+    printf("model: %s (version %s): %zu users, %zu items (%zu indexed), %zu interests, dim %zu\n",
+           a->model, m->version, m->n_users, m->n_items, ann_ntotal(m->index), m->n_clusters,
+           m->dim);
+    printf("load: %.3f s; resident after load: peak %.1f MiB, current %.1f MiB\n", load_s,
+           (double)hwm / 1024, (double)rss / 1024);
+    printf("queries: %zu per method over %zu sampled users (of %zu with a mixture), k %zu, "
+           "warm-up %zu, 1 thread, nprobe %zu%s\n\n",
+           a->queries, n_sample, n_with_mix, a->k, a->warmup, a->nprobe,
+           a->nprobe ? "" : " (exact)");
+    printf("%-14s %10s %10s %10s %10s %10s %8s\n", "method", "median us", "p90 us", "p99 us",
+           "mean us", "cpu med us", "cands");
+    for (int i = 0; i < M_N; i++)
+        if (a->run[i])
+            printf("%-14s %10.1f %10.1f %10.1f %10.1f %10.1f %8.1f\n", method_names[i],
+                   st[i].median, st[i].p90, st[i].p99, st[i].mean, st[i].cpu_median,
+                   st[i].mean_cands);
+}
+
+int cmd_bench(int argc, char **argv) {
+    bench_args a = {.k = 200,
+                    .queries = 2000,
+                    .warmup = 200,
+                    .seed = 1,
+                    .nprobe = SIZE_MAX,
+                    .run = {1, 1, 1, 1}};
+    int rc = cli_parse(argc, argv, usage, bench_opts, on_opt, &a);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!a.model) {
+        fprintf(stderr, "mixrec bench: --model DIR is required (see --help)\n");
+        return 2;
+    }
+    /* FAISS parallelises batched calls with OpenMP; a serving thread does not. */
+    omp_set_num_threads(1);
+
+    mx_err err = {0};
+    mx_model *m = NULL;
+    double t0 = pipe_now();
+    if (model_load(a.model, &m, &err)) {
+        fprintf(stderr, "mixrec bench: %s\n", err.msg);
+        return 1;
+    }
+    double load_s = pipe_now() - t0;
+    if (a.nprobe == SIZE_MAX) a.nprobe = m->cfg.retrieval.nprobe;
+    long hwm, rss;
+    read_rss(&hwm, &rss);
+
+    uint32_t *sample = NULL;
+    ret_ctx *ctx = NULL;
+    ret_cand *out = NULL;
+    double *lat = NULL, *cpu = NULL;
+    bench_stats st[M_N];
+    memset(st, 0, sizeof(st));
+    rc = 1;
+    size_t n_with_mix = 0;
+    for (size_t u = 0; u < m->n_users; u++)
+        n_with_mix += m->mix.len[u] > 0;
+    size_t n_sample = pick_users(m, a.queries, a.seed, &sample);
+    if (n_sample == 0) {
+        fprintf(stderr, "mixrec bench: %s\n",
+                n_with_mix ? "out of memory sampling users" : "no user has a mixture");
+        goto done;
+    }
+    ctx = ret_ctx_new(m->index, m->n_items, a.k, m->mix.m);
+    out = malloc(a.k * sizeof(ret_cand));
+    lat = malloc(a.queries * sizeof(double));
+    cpu = malloc(a.queries * sizeof(double));
+    if (!ctx || !out || !lat || !cpu) {
+        fprintf(stderr, "mixrec bench: out of memory for k %zu and %zu queries\n", a.k, a.queries);
+        goto done;
+    }
+    cli_log("loaded %s in %.2fs; timing %zu queries per method", a.model, load_s, a.queries);
+    for (int i = 0; i < M_N; i++) {
+        if (!a.run[i]) continue;
+        if (bench_method(m, ctx, i, &a, sample, n_sample, out, lat, cpu, &st[i], &err)) {
+            fprintf(stderr, "mixrec bench: %s: %s\n", method_names[i], err.msg);
+            goto done;
+        }
+        cli_log("%s: median %.1f us", method_names[i], st[i].median);
+    }
+    if (a.json)
+        print_json(&a, m, load_s, hwm, rss, n_sample, n_with_mix, st);
+    else
+        print_table(&a, m, load_s, hwm, rss, n_sample, n_with_mix, st);
+    rc = 0;
+done:
+    free(cpu);
+    free(lat);
+    free(out);
+    ret_ctx_free(ctx);
+    free(sample);
+    model_free(m);
+    return rc;
+}
