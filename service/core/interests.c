@@ -123,62 +123,77 @@ done:
     return rc;
 }
 
-typedef struct {
-    uint32_t id;
-    double w;
-} weighted;
-
-static int by_weight_desc(const void *a, const void *b) {
-    const weighted *x = a, *y = b;
-    if (x->w != y->w) return x->w < y->w ? 1 : -1;
-    return x->id < y->id ? -1 : x->id > y->id;
-}
-
 void intr_label_all(const uint32_t *item_interest, size_t n_items, size_t n_clusters,
                     const float *popularity, const ds_dataset *ds, intr_label *labels) {
-    int meta = ds && ds_has_metadata(ds);
-    size_t n_cats = meta ? ds_n_categories(ds) : 0;
-    weighted *cats = calloc(n_cats ? n_cats : 1, sizeof(weighted));
+    size_t n_cats = ds && ds_has_metadata(ds) ? ds_n_categories(ds) : 0;
+    /* Per-interest category weights in one pass over the items; skipped
+     * (plain "interest N" labels) if the table would be unreasonably big. */
+    double *cw = NULL, *top_w = calloc(n_clusters * 3 + 1, sizeof(double));
+    if (n_cats && n_clusters * n_cats <= ((size_t)1 << 26))
+        cw = calloc(n_clusters * n_cats, sizeof(double));
+    for (size_t c = 0; c < n_clusters; c++) {
+        memset(&labels[c], 0, sizeof(labels[c]));
+        for (int t = 0; t < 3; t++)
+            labels[c].top_items[t] = INTR_NONE;
+    }
+    for (size_t i = 0; i < n_items && top_w; i++) {
+        uint32_t c = item_interest[i];
+        if (c >= n_clusters) continue;
+        intr_label *l = &labels[c];
+        double *tw = top_w + c * 3;
+        l->size++;
+        double w = popularity ? popularity[i] : 1.0;
+        for (int t = 0; t < 3; t++) { /* the three most popular members, in order */
+            if (l->top_items[t] == INTR_NONE || w > tw[t]) {
+                for (int s = 2; s > t; s--)
+                    tw[s] = tw[s - 1], l->top_items[s] = l->top_items[s - 1];
+                tw[t] = w;
+                l->top_items[t] = (uint32_t)i;
+                break;
+            }
+        }
+        if (!cw) continue;
+        size_t nc = 0;
+        const uint16_t *ic = ds_item_categories(ds, (uint32_t)i, &nc);
+        /* a little weight for items nobody engaged with */
+        for (size_t j = 0; j < nc; j++)
+            cw[c * n_cats + ic[j]] += w + 1e-3;
+    }
+    /* Name an interest by the categories it over-represents: the score
+     * share * log(share / global share) (the category's term of the KL
+     * divergence) picks "Horror" over "Drama", which is common everywhere. */
+    double *global = cw ? calloc(n_cats, sizeof(double)) : NULL;
+    double gtotal = 0;
+    for (size_t c = 0; global && c < n_clusters; c++)
+        for (size_t k = 0; k < n_cats; k++)
+            global[k] += cw[c * n_cats + k], gtotal += cw[c * n_cats + k];
     for (size_t c = 0; c < n_clusters; c++) {
         intr_label *l = &labels[c];
-        memset(l, 0, sizeof(*l));
-        for (int t = 0; t < 3; t++)
-            l->top_items[t] = INTR_NONE;
-        double top_w[3] = {-1, -1, -1};
-        for (size_t j = 0; j < n_cats && cats; j++)
-            cats[j].id = (uint32_t)j, cats[j].w = 0;
-        for (size_t i = 0; i < n_items; i++) {
-            if (item_interest[i] != c) continue;
-            l->size++;
-            double w = popularity ? popularity[i] : 1.0;
-            /* keep the three most popular members, in order */
-            for (int t = 0; t < 3; t++) {
-                if (w > top_w[t]) {
-                    for (int s = 2; s > t; s--)
-                        top_w[s] = top_w[s - 1], l->top_items[s] = l->top_items[s - 1];
-                    top_w[t] = w;
-                    l->top_items[t] = (uint32_t)i;
-                    break;
-                }
+        double total = 0;
+        for (size_t k = 0; global && k < n_cats; k++)
+            total += cw[c * n_cats + k];
+        int best[2] = {-1, -1};
+        double best_s[2] = {0, 0};
+        for (size_t k = 0; global && total > 0 && k < n_cats; k++) {
+            double share = cw[c * n_cats + k] / total, gshare = global[k] / gtotal;
+            if (share < 0.05 || gshare <= 0) continue;
+            double score = share * log(share / gshare);
+            if (score > best_s[0]) {
+                best_s[1] = best_s[0], best[1] = best[0];
+                best_s[0] = score, best[0] = (int)k;
+            } else if (score > best_s[1]) {
+                best_s[1] = score, best[1] = (int)k;
             }
-            if (!cats) continue;
-            size_t nc = 0;
-            const uint16_t *ic = meta ? ds_item_categories(ds, (uint32_t)i, &nc) : NULL;
-            /* +1 so that items nobody engaged with still count a little */
-            for (size_t j = 0; j < nc; j++)
-                cats[ic[j]].w += w + 1e-3;
         }
-        if (n_cats && cats) {
-            qsort(cats, n_cats, sizeof(weighted), by_weight_desc);
-            if (cats[0].w > 0 && cats[1].w > 0.5 * cats[0].w)
-                snprintf(l->name, sizeof(l->name), "%s / %s",
-                         ds_category_name(ds, (uint16_t)cats[0].id),
-                         ds_category_name(ds, (uint16_t)cats[1].id));
-            else if (cats[0].w > 0)
-                snprintf(l->name, sizeof(l->name), "%s",
-                         ds_category_name(ds, (uint16_t)cats[0].id));
-        }
-        if (!l->name[0]) snprintf(l->name, sizeof(l->name), "interest %zu", c);
+        if (best[0] >= 0 && best[1] >= 0 && best_s[1] > 0.3 * best_s[0])
+            snprintf(l->name, sizeof(l->name), "%s / %s", ds_category_name(ds, (uint16_t)best[0]),
+                     ds_category_name(ds, (uint16_t)best[1]));
+        else if (best[0] >= 0)
+            snprintf(l->name, sizeof(l->name), "%s", ds_category_name(ds, (uint16_t)best[0]));
+        else
+            snprintf(l->name, sizeof(l->name), "interest %zu", c);
     }
-    free(cats);
+    free(global);
+    free(cw);
+    free(top_w);
 }

@@ -77,10 +77,11 @@ met_acc *met_new(const size_t *ks, size_t n_ks, size_t n_items, const uint32_t *
 
     if (item_cluster && n_items > 0) {
         /* Cluster ids are dense k-means labels; the largest one sizes the
-         * stamp array. One scan here saves every met_add from hashing. */
+         * stamp array. One scan here saves every met_add from hashing.
+         * UINT32_MAX marks an item in no cluster: it counts for none. */
         uint32_t max = 0;
         for (size_t i = 0; i < n_items; i++)
-            if (item_cluster[i] > max) max = item_cluster[i];
+            if (item_cluster[i] != UINT32_MAX && item_cluster[i] > max) max = item_cluster[i];
         a->item_cluster = item_cluster;
         a->n_clusters = (size_t)max + 1;
         a->cluster_stamp = calloc(a->n_clusters, sizeof(uint32_t));
@@ -205,7 +206,7 @@ int met_add(met_acc *a, const uint32_t *ranked, size_t n_ranked, const uint32_t 
 
         if (a->cluster_stamp) {
             uint32_t c = a->item_cluster[item];
-            if (a->cluster_stamp[c] != a->gen) {
+            if (c != UINT32_MAX && a->cluster_stamp[c] != a->gen) {
                 a->cluster_stamp[c] = a->gen;
                 n_cl++;
             }

@@ -10,6 +10,7 @@
  *   coverage@K = distinct items in anyone's top K / catalogue size
  *   recall@100 per activity bucket: users with 5-9, 10-19, 20+ train events
  * Lists shorter than K count as they are (missing ranks are misses).
+ * item_cluster may hold UINT32_MAX for items in no cluster (not indexed).
  * An accumulator belongs to one thread. */
 #ifndef MET_METRICS_H
 #define MET_METRICS_H
