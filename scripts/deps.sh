@@ -7,12 +7,13 @@ set -euo pipefail
 
 # Build and runtime packages. g++ compiles the FAISS C API (C++ sources);
 # dpkg-dev, patch and xz-utils unpack Debian's faiss source package.
+# time (/usr/bin/time) measures wall time and peak RSS in scripts/bench-build.
 PACKAGES=(
   gcc g++ make pkg-config meson ninja-build
   dpkg-dev patch xz-utils ca-certificates
   libfaiss-dev libopenblas-dev liblapack-dev
   libxgboost-dev libmicrohttpd-dev libjansson-dev libhiredis-dev libuv1-dev
-  redis-server wrk curl jq
+  redis-server wrk curl jq time
 )
 FAISS_C_PREFIX=${FAISS_C_PREFIX:-/usr/local}
 

@@ -1,6 +1,6 @@
 /* test_interests.c - spherical k-means recovers planted interests, keeps
  * unit centroids and leaves zero vectors out; the default cluster count
- * follows interests.h; labels name the dominant categories. */
+ * follows interests.h; labels name the categories an interest over-represents. */
 #include "interests.h"
 #include "rng.h"
 #include "synth.h"
@@ -236,80 +236,97 @@ static void add(ds_dataset *ds, const char *u, const char *i, int64_t ts) {
 }
 
 static void test_labels(void) {
-    /* items i0..i6 in first-appearance order */
+    /* items i0..i10 in first-appearance order */
     ds_dataset *ds = ds_new();
     ASSERT(ds);
     mx_err err = {0};
-    const char *items[] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6"};
-    for (int i = 0; i < 7; i++)
+    const char *items[] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8"};
+    for (int i = 0; i < 9; i++)
         add(ds, "u1", items[i], 100 + i);
-    ASSERT_EQ(ds_set_item_meta(ds, "i0", "Scream", "Horror|Thriller", '|', &err), 0);
+    ASSERT_EQ(ds_set_item_meta(ds, "i0", "Scream", "Drama|Horror", '|', &err), 0);
     ASSERT_EQ(ds_set_item_meta(ds, "i1", "It", "Horror", '|', &err), 0);
-    ASSERT_EQ(ds_set_item_meta(ds, "i2", "Heat", "Thriller|Drama", '|', &err), 0);
-    ASSERT_EQ(ds_set_item_meta(ds, "i3", "Airplane!", "Comedy", '|', &err), 0);
-    ASSERT_EQ(ds_set_item_meta(ds, "i4", "Amelie", "Comedy|Drama", '|', &err), 0);
-    /* i5 and i6 have no metadata */
+    ASSERT_EQ(ds_set_item_meta(ds, "i2", "Heat", "Drama|Thriller", '|', &err), 0);
+    ASSERT_EQ(ds_set_item_meta(ds, "i3", "Amelie", "Drama|Comedy", '|', &err), 0);
+    ASSERT_EQ(ds_set_item_meta(ds, "i4", "Airplane!", "Comedy", '|', &err), 0);
+    ASSERT_EQ(ds_set_item_meta(ds, "i5", "Casablanca", "Romance|War|Drama", '|', &err), 0);
+    ASSERT_EQ(ds_set_item_meta(ds, "i6", "Atonement", "Romance|War", '|', &err), 0);
+    ASSERT_EQ(ds_set_item_meta(ds, "i8", "Halloween", "Horror", '|', &err), 0);
+    /* i7 has no metadata */
     ASSERT_EQ(ds_finish(ds, &err), 0);
-    ASSERT_EQ(ds_n_items(ds), 7);
-    for (int i = 0; i < 7; i++)
+    ASSERT_EQ(ds_n_items(ds), 9);
+    for (int i = 0; i < 9; i++)
         ASSERT_EQ(ds_find_item(ds, items[i]), i);
 
-    const uint32_t interest[] = {0, 0, 0, 1, 1, 2, INTR_NONE};
-    const float pop[] = {5, 3, 2, 4, 1, 7, 100};
-    intr_label lab[4];
-    intr_label_all(interest, 7, 4, pop, ds, lab);
-    /* Horror 5+3 = 8, Thriller 5+2 = 7 > 8/2, Drama 2 */
-    ASSERT_STR_EQ(lab[0].name, "Horror / Thriller");
+    const uint32_t interest[] = {0, 0, 0, 1, 1, 2, 2, 3, INTR_NONE};
+    const float pop[] = {5, 3, 2, 4, 1, 6, 2, 7, 100};
+    intr_label lab[5];
+    intr_label_all(interest, 9, 5, pop, ds, lab);
+    /* Categories are weighted by popularity (+0.001 each) and scored by
+     * lift, share * log(share / global share), over every indexed item
+     * (i8 is not indexed). Drama is common everywhere (global share 0.354)
+     * and never wins, although plain counts would pick it second in 0 and 1.
+     * Interest 0: Horror 8/17 -> 0.489, Thriller 2/17 -> 0.122, which is
+     * below 0.3 x 0.489: one category. */
+    ASSERT_STR_EQ(lab[0].name, "Horror");
     ASSERT_EQ(lab[0].size, 3);
     ASSERT_EQ(lab[0].top_items[0], 0);
     ASSERT_EQ(lab[0].top_items[1], 1);
     ASSERT_EQ(lab[0].top_items[2], 2);
-    /* Comedy 4+1 = 5, Drama 1 < 5/2: one category */
+    /* Interest 1: Comedy 5/9 -> 0.93, Drama 4/9 -> 0.10 */
     ASSERT_STR_EQ(lab[1].name, "Comedy");
     ASSERT_EQ(lab[1].size, 2);
     ASSERT_EQ(lab[1].top_items[0], 3);
     ASSERT_EQ(lab[1].top_items[1], 4);
     ASSERT_EQ(lab[1].top_items[2], INTR_NONE);
-    /* members without categories: numbered */
-    ASSERT_STR_EQ(lab[2].name, "interest 2");
-    ASSERT_EQ(lab[2].size, 1);
+    /* Interest 2: Romance and War tie (0.284 each), Drama is below its
+     * global share: two categories, the earlier one first */
+    ASSERT_STR_EQ(lab[2].name, "Romance / War");
     ASSERT_EQ(lab[2].top_items[0], 5);
-    ASSERT_EQ(lab[2].top_items[1], INTR_NONE);
-    /* an empty interest (item 6 is unindexed) */
+    ASSERT_EQ(lab[2].top_items[1], 6);
+    /* members without categories: numbered */
     ASSERT_STR_EQ(lab[3].name, "interest 3");
-    ASSERT_EQ(lab[3].size, 0);
-    ASSERT_EQ(lab[3].top_items[0], INTR_NONE);
+    ASSERT_EQ(lab[3].size, 1);
+    ASSERT_EQ(lab[3].top_items[0], 7);
+    ASSERT_EQ(lab[3].top_items[1], INTR_NONE);
+    /* an empty interest */
+    ASSERT_STR_EQ(lab[4].name, "interest 4");
+    ASSERT_EQ(lab[4].size, 0);
+    ASSERT_EQ(lab[4].top_items[0], INTR_NONE);
 
-    /* popularity decides: Thriller 1+9 = 10, Drama 9, Horror 2 */
-    const float pop2[] = {1, 1, 9, 4, 1, 7, 0};
-    intr_label_all(interest, 7, 3, pop2, ds, lab);
-    ASSERT_STR_EQ(lab[0].name, "Thriller / Drama");
+    /* popularity orders the top items (ties: the lower id first) */
+    const float pop2[] = {1, 1, 9, 4, 1, 6, 2, 7, 0};
+    intr_label_all(interest, 9, 4, pop2, ds, lab);
     ASSERT_EQ(lab[0].top_items[0], 2);
-    ASSERT_EQ(lab[0].top_items[1], 0); /* tie with item 1: the lower id first */
+    ASSERT_EQ(lab[0].top_items[1], 0);
     ASSERT_EQ(lab[0].top_items[2], 1);
+    /* and weighs the categories: with i2 (Drama|Thriller) at 9, Thriller
+     * (9/12 of interest 0) is what sets it apart */
+    ASSERT(strncmp(lab[0].name, "Thriller", 8) == 0);
 
-    /* uniform popularity: Horror 2 and Thriller 2 tie, the earlier category first */
-    intr_label_all(interest, 7, 3, NULL, ds, lab);
-    ASSERT_STR_EQ(lab[0].name, "Horror / Thriller");
-    ASSERT_STR_EQ(lab[1].name, "Comedy"); /* Comedy 2, Drama 1: half is not more */
+    /* uniform popularity: still Drama never leads */
+    intr_label_all(interest, 9, 4, NULL, ds, lab);
+    ASSERT(strstr(lab[0].name, "Drama") == NULL);
+    ASSERT(strncmp(lab[0].name, "Horror", 6) == 0);
+    ASSERT_STR_EQ(lab[2].name, "Romance / War");
     ds_free(ds);
 
     /* no metadata at all: "interest N" */
     ds = ds_new();
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 9; i++)
         add(ds, "u1", items[i], 100 + i);
     ASSERT_EQ(ds_finish(ds, &err), 0);
     ASSERT(!ds_has_metadata(ds));
-    intr_label_all(interest, 7, 3, pop, ds, lab);
+    intr_label_all(interest, 9, 3, pop, ds, lab);
     ASSERT_STR_EQ(lab[0].name, "interest 0");
     ASSERT_STR_EQ(lab[1].name, "interest 1");
     ASSERT_STR_EQ(lab[2].name, "interest 2");
     ASSERT_EQ(lab[0].top_items[0], 0);
-    intr_label_all(interest, 7, 3, NULL, NULL, lab);
+    intr_label_all(interest, 9, 3, NULL, NULL, lab);
     ASSERT_STR_EQ(lab[1].name, "interest 1");
     ASSERT_EQ(lab[1].size, 2);
     ds_free(ds);
-    TEST_OK("labels name the dominant categories by popularity, \"interest N\" without metadata");
+    TEST_OK("labels name the categories an interest over-represents, \"interest N\" without "
+            "metadata");
 }
 
 int main(int argc, char **argv) {

@@ -374,6 +374,26 @@ static void test_smoothing(void) {
     mix_table_free(&rt);
     mix_table_free(&sm);
 
+    /* k = 10 > the 6 other users with a vector: the mean is over the
+     * neighbours that exist */
+    p.knn_k = 10;
+    ASSERT_EQ(mix_compute(&bu, item_int, NC, uvec, 3, &p, 10, &rt, &sm, &err), 0);
+    int64_t nbr10[NU * 10];
+    ASSERT_EQ(mix_user_knn(uvec, NU, 3, 10, nbr10, &err), 0);
+    reference_smooth(raw, n_u, nbr10, 10, 3.0, want);
+    for (uint32_t u = 0; u < NU; u++) {
+        double st = 0;
+        size_t sp = 0;
+        for (size_t c = 0; c < NC; c++)
+            if (want[u][c] > 1e-12) st += want[u][c], sp++;
+        ASSERT_EQ(sm.len[u], sp);
+        for (size_t s = 0; s < sm.len[u]; s++)
+            ASSERT_NEAR(sm.w[u * sm.m + s], want[u][sm.cid[u * sm.m + s]] / st, 2e-6);
+    }
+    mix_table_free(&rt);
+    mix_table_free(&sm);
+    p.knn_k = 2;
+
     /* k0 = 0 or knn 0: no smoothing at all */
     p.k0 = 0;
     ASSERT_EQ(mix_compute(&bu, item_int, NC, uvec, 3, &p, 10, &rt, &sm, &err), 0);

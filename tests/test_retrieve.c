@@ -275,6 +275,37 @@ static void test_mixture(void) {
         }
         ASSERT_EQ(from3, 5);
 
+        /* the reserve of two lists refills by score across both: budgets
+         * 16 / 2 / 2, list 3 gives 5, the 11 missing are the best of the
+         * rest of lists 0 and 1 together */
+        const uint32_t cid3[] = {3, 0, 1};
+        const float w3[] = {0.8f, 0.1f, 0.1f};
+        ret_begin(c, NULL, 0);
+        ASSERT_EQ(ret_mixture(c, ix, q, cid3, w3, 3, 20, &p, out, &n, &err), 0);
+        ASSERT_EQ(n, 20);
+        no_duplicates(out, n);
+        uint32_t q0[2], q1[2], rest[N];
+        ASSERT_EQ(brute(q, 0, 2, NULL, 0, q0), 2);
+        ASSERT_EQ(brute(q, 1, 2, NULL, 0, q1), 2);
+        uint32_t taken[4] = {q0[0], q0[1], q1[0], q1[1]};
+        size_t n_rest = 0;
+        for (size_t r = 0; r < 11; r++) { /* the best 11 of lists 0 and 1 beyond the quotas */
+            int64_t b = -1;
+            for (uint32_t i = 0; i < N; i++) {
+                if (assign[i] > 1 || contains(taken, 4, i) || contains(rest, n_rest, i)) continue;
+                if (b < 0 || ip(q, i) > ip(q, (uint32_t)b)) b = i;
+            }
+            rest[n_rest++] = (uint32_t)b;
+        }
+        size_t from3b = 0;
+        for (size_t t = 0; t < n; t++) {
+            if (out[t].interest == 3)
+                from3b++;
+            else
+                ASSERT(contains(taken, 4, out[t].item) || contains(rest, 11, out[t].item));
+        }
+        ASSERT_EQ(from3b, 5);
+
         /* nothing more to find: fewer than K */
         const uint32_t only3[] = {3};
         const float one[] = {1};

@@ -119,8 +119,8 @@ static int on_opt(void *ud, int id, const char *arg) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "Usage: mixrec bench --model DIR [--k K] [--queries N] [--warmup N] [--seed S] "
-               "[--json]\n\n"
+    fprintf(f, "Usage: mixrec bench --model DIR [--k K] [--queries N] [--warmup N] [--seed S]\n"
+               "                    [--methods LIST] [--nprobe N] [--json]\n\n"
                "Loads a model and measures, on one thread, the latency of one query of each\n"
                "retrieval method for a deterministic sample of users with a mixture (their\n"
                "seen items excluded):\n"
@@ -129,7 +129,10 @@ static void usage(FILE *f) {
                "  mixture       kNN-Embed: the smoothed mixture, one batched search\n"
                "  blend         the service's pool: mixture + single + popular\n"
                "Prints load time, resident memory after load, and per method the median,\n"
-               "p90, p99 and mean latency in microseconds and the mean candidates returned.\n\n"
+               "p90, p99 and mean wall-clock latency in microseconds, the median thread CPU\n"
+               "time (less sensitive to a busy machine) and the mean candidates returned.\n"
+               "With nprobe 0 the single source scans the whole catalogue: on large\n"
+               "catalogues use --methods or --nprobe to keep the run short.\n\n"
                "Options:\n");
     cli_print_options(f, bench_opts);
 }

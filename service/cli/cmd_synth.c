@@ -8,7 +8,18 @@
 #include "commands.h"
 #include "synth.h"
 
-enum { S_ITEMS = 1, S_USERS, S_INTERESTS, S_DIM, S_SEED, S_OUT, S_MIN_EV, S_MAX_EV, S_MAX_UI };
+enum {
+    S_ITEMS = 1,
+    S_USERS,
+    S_INTERESTS,
+    S_DIM,
+    S_SEED,
+    S_OUT,
+    S_MIN_EV,
+    S_MAX_EV,
+    S_MAX_UI,
+    S_COVER
+};
 
 static const cli_opt synth_opts[] = {
     {"items", "N", "catalogue size (default 10000)", S_ITEMS},
@@ -19,6 +30,8 @@ static const cli_opt synth_opts[] = {
     {"min-events", "N", "fewest events per user (default 5)", S_MIN_EV},
     {"max-events", "N", "most events per user (default 60)", S_MAX_EV},
     {"max-user-interests", "N", "most planted interests per user (default 4)", S_MAX_UI},
+    {"cover-items", NULL, "give every item at least one event (whole catalogue in a model)",
+     S_COVER},
     {"out", "DIR", "output directory (required)", S_OUT},
     {0},
 };
@@ -64,6 +77,9 @@ static int on_opt(void *ud, int id, const char *arg) {
         return 0;
     case S_OUT:
         a->out = arg;
+        return 0;
+    case S_COVER:
+        a->p.cover_items = 1;
         return 0;
     }
     return 2;

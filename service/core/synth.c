@@ -351,6 +351,71 @@ static int make_user(const syn_params *p, const layout *l, uint32_t u, user_scra
     return 0;
 }
 
+/* Gives every item without events one event from a random user who holds
+ * the item's interest (users are drawn from their own stream, so this pass
+ * does not disturb the users' regular events). */
+static int cover_items(const syn_params *p, syn_world *w, size_t *cap, mx_err *err) {
+    size_t C = w->n_interests, n = w->n_items, nu = w->n_users;
+    uint8_t *seen = calloc(n, 1);
+    size_t *start = calloc(C + 1, sizeof(size_t));
+    uint32_t *users = NULL;
+    int rc = 0;
+    if (!seen || !start) {
+        rc = mx_err_set(err, MX_ENOMEM, "synth: out of memory covering items");
+        goto done;
+    }
+    for (size_t e = 0; e < w->n_events; e++)
+        seen[w->events[e].item] = 1;
+    /* users per interest, as CSR */
+    for (size_t u = 0; u < nu; u++)
+        for (size_t c = 0; c < C; c++)
+            if (w->user_weights[u * C + c] > 0) start[c + 1]++;
+    for (size_t c = 0; c < C; c++)
+        start[c + 1] += start[c];
+    users = malloc((start[C] ? start[C] : 1) * sizeof(uint32_t));
+    if (!users) {
+        rc = mx_err_set(err, MX_ENOMEM, "synth: out of memory covering items");
+        goto done;
+    }
+    {
+        size_t *fill = start; /* reuse: fill then shift back */
+        for (size_t u = 0; u < nu; u++)
+            for (size_t c = 0; c < C; c++)
+                if (w->user_weights[u * C + c] > 0) users[fill[c]++] = (uint32_t)u;
+        for (size_t c = C; c > 0; c--)
+            start[c] = start[c - 1];
+        start[0] = 0;
+    }
+    rng_state r;
+    stream_seed(&r, p->seed, ST_USERS, UINT64_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if (seen[i]) continue;
+        uint32_t c = w->item_interest[i];
+        size_t cnt = start[c + 1] - start[c];
+        if (cnt == 0) continue;
+        if (w->n_events == *cap) {
+            size_t nc = *cap * 2 + 16;
+            ds_event *ne = realloc(w->events, nc * sizeof(ds_event));
+            if (!ne) {
+                rc = mx_err_set(err, MX_ENOMEM, "synth: cannot allocate %zu events", nc);
+                goto done;
+            }
+            w->events = ne;
+            *cap = nc;
+        }
+        ds_event *ev = &w->events[w->n_events++];
+        ev->user = users[start[c] + uniform_below(&r, cnt)];
+        ev->item = (uint32_t)i;
+        ev->ts = p->t0 + (int64_t)uniform_below(&r, (size_t)SYN_SPAN_SECONDS);
+        ev->value = 1.0f;
+    }
+done:
+    free(seen);
+    free(start);
+    free(users);
+    return rc;
+}
+
 int syn_make(const syn_params *p, syn_world *out, mx_err *err) {
     if (!p || !out) return mx_err_set(err, MX_EINVAL, "syn_make: NULL argument");
     memset(out, 0, sizeof(*out));
@@ -395,6 +460,7 @@ int syn_make(const syn_params *p, syn_world *out, mx_err *err) {
     }
     for (size_t u = 0; u < p->n_users; u++)
         if ((rc = make_user(p, &l, (uint32_t)u, &s, &w, &cap, err))) goto fail;
+    if (p->cover_items && (rc = cover_items(p, &w, &cap, err))) goto fail;
     qsort(w.events, w.n_events, sizeof(ds_event), cmp_event);
 
     layout_free(&l);

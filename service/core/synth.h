@@ -31,6 +31,9 @@ typedef struct syn_params {
                                 * exactly on their centres */
     double zipf_s;             /* popularity exponent within an interest, default 0.8 */
     int64_t t0;                /* first timestamp, default 1600000000 */
+    int cover_items;           /* 1: every item gets at least one event, from a
+                                  random user holding its interest (so the whole
+                                  catalogue is in a model); default 0 */
 } syn_params;
 
 void syn_params_init(syn_params *p);
