@@ -16,6 +16,20 @@ PACKAGES=(
   redis-server wrk curl jq time
 )
 FAISS_C_PREFIX=${FAISS_C_PREFIX:-/usr/local}
+# Debian builds FAISS for baseline x86-64 (scalar distance loops). With
+# MIXREC_FAISS_SIMD=avx2 (the default where this CPU has AVX2 and FMA) the
+# distance kernels (faiss/utils/distances_simd.cpp, same source version) are
+# also compiled with AVX2 into libfaiss_simd.a, which meson links ahead of
+# libfaiss.a. Set MIXREC_FAISS_SIMD=none for binaries that must run on any
+# x86-64 (e.g. an image built here and run elsewhere).
+if [ -z "${MIXREC_FAISS_SIMD:-}" ]; then
+  if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo 2>/dev/null; then
+    MIXREC_FAISS_SIMD=avx2
+  else
+    MIXREC_FAISS_SIMD=none
+  fi
+fi
+case "$MIXREC_FAISS_SIMD" in avx2|none) ;; *) echo "deps: MIXREC_FAISS_SIMD must be avx2 or none" >&2; exit 2;; esac
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -35,7 +49,8 @@ fi
 # installed libfaiss.a. Nothing downloaded is kept in the repository.
 faiss_ver=$(dpkg-query -W -f='${source:Version}' libfaiss-dev)
 stamp="$FAISS_C_PREFIX/lib/libfaiss_c.version"
-if [ -f "$FAISS_C_PREFIX/lib/libfaiss_c.a" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$faiss_ver" ]; then
+want="$faiss_ver simd=$MIXREC_FAISS_SIMD"
+if [ -f "$FAISS_C_PREFIX/lib/libfaiss_c.a" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   exit 0
 fi
 echo "deps: building the FAISS C API for faiss $faiss_ver"
@@ -68,6 +83,14 @@ trap 'rm -rf "$work"' EXIT
   ar rcs libfaiss_c.a obj/*.o
   as_root install -d "$FAISS_C_PREFIX/lib"
   as_root install -m 644 libfaiss_c.a "$FAISS_C_PREFIX/lib/libfaiss_c.a"
+  as_root rm -f "$FAISS_C_PREFIX/lib/libfaiss_simd.a"
+  if [ "$MIXREC_FAISS_SIMD" = avx2 ]; then
+    cd ..
+    g++ -std=c++17 -O3 -fPIC -fopenmp -mavx2 -mfma -mf16c -I. \
+      -c faiss/utils/distances_simd.cpp -o distances_simd_avx2.o
+    ar rcs libfaiss_simd.a distances_simd_avx2.o
+    as_root install -m 644 libfaiss_simd.a "$FAISS_C_PREFIX/lib/libfaiss_simd.a"
+  fi
 )
-echo "$faiss_ver" | as_root tee "$stamp" >/dev/null
+echo "$want" | as_root tee "$stamp" >/dev/null
 echo "deps: FAISS C API installed in $FAISS_C_PREFIX/lib/libfaiss_c.a"

@@ -22,6 +22,15 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+#ifdef MIXREC_FAISS_AVX2
+    /* Built with AVX2 FAISS kernels (scripts/deps.sh): fail clearly rather
+     * than with SIGILL on a CPU without them. */
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+        fprintf(stderr, "mixrec: this build uses AVX2/FMA FAISS kernels and this CPU lacks them; "
+                        "rebuild with MIXREC_FAISS_SIMD=none scripts/setup\n");
+        return 1;
+    }
+#endif
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -4,9 +4,10 @@
  * item vectors, inner-product assignment): centroids are unit vectors and
  * an item belongs to the interest whose centroid has the highest cosine.
  * Items whose vector is zero (no training events) belong to no interest
- * (INTR_NONE). Labels come from metadata: the two most common categories
- * of the interest's items weighted by popularity ("Horror / Thriller"),
- * and its most popular titles. Stateless; thread-safe on distinct outputs. */
+ * (INTR_NONE). Labels come from metadata: the one or two categories the
+ * interest over-represents most against the whole catalogue (by share x
+ * log(share / global share), items weighted by popularity), e.g.
+ * "Horror / Thriller", and its most popular titles. Stateless; thread-safe on distinct outputs. */
 #ifndef INTR_INTERESTS_H
 #define INTR_INTERESTS_H
 

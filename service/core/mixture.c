@@ -50,6 +50,10 @@ void mix_row_from_dense(const double *dense, size_t n_clusters, uint32_t m, uint
      * plus O(m) per value that enters the buffer. Ties keep the lower id. */
     double top[256];
     uint32_t n = 0;
+    if (m == 0 || m > 255) { /* the table's slots are 1..255 */
+        *len = 0;
+        return;
+    }
     for (size_t c = 0; c < n_clusters; c++) {
         double v = dense[c];
         if (!(v > 0) || (n == m && v <= top[n - 1])) continue;

@@ -51,8 +51,10 @@ typedef struct ret_cand {
 enum { RET_ORDER_INTERLEAVE = 0, RET_ORDER_SCORE = 1 };
 
 typedef struct ret_params {
-    float overfetch;                  /* per-component fetch factor, default 2 */
-    size_t nprobe;                    /* single source; 0 = all lists (exact) */
+    float overfetch;                  /* per-component fetch: budget x overfetch + 8 +
+                                         min(excluded, 32); default 1 */
+    size_t nprobe;                    /* single/similar: lists probed, default 64;
+                                         0 = all lists (exact) */
     float blend_share[RET_N_SOURCES]; /* default 0.2 mixture, 0.2 single, 0.6 popular */
     float rrf_k;                      /* blend fusion constant, default 60 */
     size_t mixture_order;             /* RET_ORDER_*, default by score */
