@@ -164,26 +164,27 @@ int cmd_eval(int argc, char **argv) {
     all[n] = (cli_opt){0};
     int rc = cli_parse(argc, argv, usage, all, on_opt, &a);
     if (rc) return rc == 1 ? 0 : rc;
-    /* eval flags are shorthands for the eval.* settings */
-    if (a.split)
-        a.data.sets[a.data.n_sets++] =
-            !strcmp(a.split, "per-user") ? "eval.per_user_split=1" : "eval.per_user_split=0";
-    char tf[64], mt[64], mu[64];
-    if (a.test_frac)
-        snprintf(tf, sizeof(tf), "eval.test_frac=%s", a.test_frac),
-            a.data.sets[a.data.n_sets++] = tf;
-    if (a.min_train)
-        snprintf(mt, sizeof(mt), "eval.min_train=%s", a.min_train),
-            a.data.sets[a.data.n_sets++] = mt;
-    if (a.max_users)
-        snprintf(mu, sizeof(mu), "eval.max_users=%s", a.max_users),
-            a.data.sets[a.data.n_sets++] = mu;
     ds_dataset *ds = NULL;
     if ((rc = cli_data_finish(&a.data, &ds))) return rc;
+    /* The eval flags are shorthands for eval.* settings and win over the
+     * config file and --set. */
+    const char *flags[][2] = {
+        {"eval.per_user_split", a.split ? (!strcmp(a.split, "per-user") ? "1" : "0") : NULL},
+        {"eval.test_frac", a.test_frac},
+        {"eval.min_train", a.min_train},
+        {"eval.max_users", a.max_users},
+    };
+    mx_err err = {0};
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        if (flags[i][1] && bcfg_set(&a.data.cfg, flags[i][0], flags[i][1], &err)) {
+            fprintf(stderr, "mixrec eval: %s\n", err.msg);
+            ds_free(ds);
+            return 2;
+        }
+    }
     const bcfg *cfg = &a.data.cfg;
     size_t n_ev = 0;
     const ds_event *ev = ds_events(ds, &n_ev);
-    mx_err err = {0};
     ds_split split = {0}, valid = {0};
     mx_model *m = NULL;
     evl_result res;

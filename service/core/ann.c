@@ -88,27 +88,28 @@ int ann_build(const float *item_vecs, size_t n_items, size_t dim, const float *c
     faiss_IndexIVFFlat_set_own_fields(ivf, 1);
     quant = NULL;
     ix->ivf = (FaissIndexIVF *)ivf;
-    size_t n = 0;
-    for (size_t i = 0; i < n_items; i++)
-        n += item_interest[i] < n_lists;
-    x = malloc((n ? n : 1) * dim * sizeof(float));
-    ids = malloc((n ? n : 1) * sizeof(idx_t));
-    lists = malloc((n ? n : 1) * sizeof(int64_t));
+    /* Add in blocks: only one block of vectors is ever copied. */
+    enum { ADD_BLOCK = 65536 };
+    x = malloc(ADD_BLOCK * dim * sizeof(float));
+    ids = malloc(ADD_BLOCK * sizeof(idx_t));
+    lists = malloc(ADD_BLOCK * sizeof(int64_t));
     if (!x || !ids || !lists) {
-        rc = mx_err_set(err, MX_ENOMEM, "out of memory adding %zu items", n);
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory adding items to the index");
         goto fail;
     }
-    n = 0;
-    for (size_t i = 0; i < n_items; i++) {
-        if (item_interest[i] >= n_lists) continue;
-        memcpy(x + n * dim, item_vecs + i * dim, dim * sizeof(float));
-        ids[n] = (idx_t)i;
-        lists[n] = item_interest[i];
-        n++;
-    }
-    if (n && faiss_IndexIVFFlat_add_core(ivf, (idx_t)n, x, ids, lists)) {
-        rc = faiss_fail(err, "adding items to the index");
-        goto fail;
+    for (size_t i = 0; i < n_items;) {
+        size_t n = 0;
+        for (; i < n_items && n < ADD_BLOCK; i++) {
+            if (item_interest[i] >= n_lists) continue;
+            memcpy(x + n * dim, item_vecs + i * dim, dim * sizeof(float));
+            ids[n] = (idx_t)i;
+            lists[n] = item_interest[i];
+            n++;
+        }
+        if (n && faiss_IndexIVFFlat_add_core(ivf, (idx_t)n, x, ids, lists)) {
+            rc = faiss_fail(err, "adding items to the index");
+            goto fail;
+        }
     }
     if ((rc = finish_index(ix, err))) goto fail;
     free(x);

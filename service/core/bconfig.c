@@ -34,6 +34,8 @@ static const bcfg_entry entries[] = {
     E("mixture.k0", BCFG_FLOAT, mixture.k0, 0, 1e6,
       "smoothing strength: lambda_u = k0 / (k0 + n_u)"),
     E("mixture.top_m", BCFG_SIZE, mixture.top_m, 1, 255, "interests kept per user (m)"),
+    E("mixture.min_weight", BCFG_FLOAT, mixture.min_weight, 0, 0.5,
+      "drop smoothed interests whose weight is below this (fewer lists to search)"),
     E("mixture.half_life_days", BCFG_DOUBLE, mix_half_life_days, 0, 1e6,
       "time decay of engagements in the mixture; 0 = none"),
     E("retrieval.overfetch", BCFG_FLOAT, retrieval.overfetch, 1, 8,

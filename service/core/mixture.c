@@ -19,6 +19,7 @@ void mix_params_init(mix_params *p) {
     p->k0 = 20.0f;
     p->top_m = 16;
     p->half_life = 0;
+    p->min_weight = 0;
 }
 
 int mix_table_alloc(mix_table *t, uint32_t n_users, uint32_t m, mx_err *err) {
@@ -72,6 +73,22 @@ void mix_row_from_dense(const double *dense, size_t n_clusters, uint32_t m, uint
     for (uint32_t s = 0; s < n; s++)
         w[s] = (float)(top[s] / total);
     *len = (uint8_t)n;
+}
+
+/* Drops the tail of a row (weights descending) below min_weight, keeping at
+ * least the first entry, and renormalises. */
+static void prune_row(float *w, uint8_t *len, float min_weight) {
+    if (min_weight <= 0 || *len <= 1) return;
+    uint8_t n = *len;
+    while (n > 1 && w[n - 1] < min_weight)
+        n--;
+    if (n == *len) return;
+    double total = 0;
+    for (uint8_t s = 0; s < n; s++)
+        total += w[s];
+    for (uint8_t s = 0; s < n; s++)
+        w[s] = (float)(w[s] / total);
+    *len = n;
 }
 
 static float *normalised_copy(const float *v, size_t n, size_t dim, uint8_t *nonzero) {
@@ -265,6 +282,7 @@ int mix_compute(const ds_csr *by_user, const uint32_t *item_interest, size_t n_c
                 }
                 mix_row_from_dense(dense, n_clusters, m, smooth->cid + u * m, smooth->w + u * m,
                                    smooth->len + u);
+                prune_row(smooth->w + u * m, smooth->len + u, p->min_weight);
             }
             for (size_t c = 0; c < n_clusters; c++)
                 dense[c] = 0;

@@ -24,6 +24,8 @@ typedef struct mix_params {
     float k0;         /* smoothing strength, default 20 */
     size_t top_m;     /* interests kept per user, default 16 */
     double half_life; /* seconds; 0 = no time decay (default) */
+    float min_weight; /* smoothed: drop interests below this weight (after top
+                         m), renormalise; fewer lists to search. default 0 */
 } mix_params;
 
 void mix_params_init(mix_params *p);
