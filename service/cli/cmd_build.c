@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli_util.h"
 #include "commands.h"
@@ -76,8 +77,10 @@ int cmd_build(int argc, char **argv) {
         ds_free(ds);
         return 1;
     }
-    cli_log("embeddings %.2fs, interests %.2fs, mixtures %.2fs, index %.2fs", t.embed, t.interests,
-            t.mixtures, t.index);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    cli_log("embeddings %.2fs, interests %.2fs, mixtures %.2fs, index %.2fs; peak RSS %ld MiB",
+            t.embed, t.interests, t.mixtures, t.index, ru.ru_maxrss / 1024);
     char version[48];
     double ts = pipe_now();
     if (model_save(m, a.out, version, &err)) {

@@ -28,47 +28,79 @@ static int cmp_u32(const void *a, const void *b) {
 static int load_item_vectors(const ds_dataset *ds, const pipe_inputs *in, float **vecs, size_t *dim,
                              mx_err *err) {
     float *raw = NULL;
-    size_t rows = 0, d = 0, n_ids = 0;
+    size_t rows = 0, d = 0, n_ids = 0, ni = ds_n_items(ds), matched = 0;
     char **ids = NULL;
-    int rc = vec_read(in->item_vectors, &raw, &rows, &d, err);
-    if (rc) return rc;
-    if (!in->item_vector_ids) {
-        free(raw);
+    int64_t *dest = NULL;
+    uint8_t *taken = NULL;
+    int rc = 0;
+    if (!in->item_vector_ids)
         return mx_err_set(err, MX_EINVAL,
                           "--item-vectors needs --item-vector-ids (one item id per row)");
-    }
-    if ((rc = vec_read_ids(in->item_vector_ids, &ids, &n_ids, err))) {
-        free(raw);
-        return rc;
-    }
-    if (n_ids != rows) {
-        rc = mx_err_set(err, MX_EINVAL, "%s has %zu rows but %s has %zu ids", in->item_vectors,
-                        rows, in->item_vector_ids, n_ids);
+    if ((rc = vec_read_ids(in->item_vector_ids, &ids, &n_ids, err))) return rc;
+    /* Where every row goes (-1: not an item of the log); an item twice is
+     * an error rather than a silent overwrite. */
+    dest = malloc((n_ids ? n_ids : 1) * sizeof(int64_t));
+    taken = calloc(ni ? ni : 1, 1);
+    if (!dest || !taken) {
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory for item vector ids");
         goto done;
     }
-    size_t ni = ds_n_items(ds), matched = 0;
-    *vecs = calloc((ni ? ni : 1) * d, sizeof(float));
-    if (!*vecs) {
-        rc = mx_err_set(err, MX_ENOMEM, "out of memory for item vectors");
-        goto done;
-    }
-    for (size_t r = 0; r < rows; r++) {
-        int64_t it = ds_find_item(ds, ids[r]);
-        if (it < 0) continue;
-        memcpy(*vecs + (size_t)it * d, raw + r * d, d * sizeof(float));
+    for (size_t r = 0; r < n_ids; r++) {
+        dest[r] = ds_find_item(ds, ids[r]);
+        if (dest[r] < 0) continue;
+        if (taken[dest[r]]) {
+            rc = mx_err_set(err, MX_EINVAL, "%s:%zu: item id '%s' appears twice",
+                            in->item_vector_ids, r + 1, ids[r]);
+            goto done;
+        }
+        taken[dest[r]] = 1;
         matched++;
     }
     if (matched == 0) {
-        free(*vecs);
-        *vecs = NULL;
         rc = mx_err_set(err, MX_EINVAL,
                         "none of the %zu ids in %s is an item of the interaction log", n_ids,
                         in->item_vector_ids);
         goto done;
     }
+    if ((rc = vec_read(in->item_vectors, &raw, &rows, &d, err))) goto done;
+    if (n_ids != rows) {
+        rc = mx_err_set(err, MX_EINVAL, "%s has %zu rows but %s has %zu ids", in->item_vectors,
+                        rows, in->item_vector_ids, n_ids);
+        goto done;
+    }
+    if (rows == ni && matched == ni) {
+        /* A permutation of the catalogue (the usual case): reorder in
+         * place, following cycles, instead of holding two copies. */
+        float tmp[4096];
+        for (size_t r = 0; r < rows && d <= 4096; r++) {
+            while ((size_t)dest[r] != r) {
+                size_t t = (size_t)dest[r];
+                memcpy(tmp, raw + t * d, d * sizeof(float));
+                memcpy(raw + t * d, raw + r * d, d * sizeof(float));
+                memcpy(raw + r * d, tmp, d * sizeof(float));
+                dest[r] = dest[t];
+                dest[t] = (int64_t)t;
+            }
+        }
+        if (d <= 4096) {
+            *vecs = raw;
+            raw = NULL;
+            *dim = d;
+            goto done;
+        }
+    }
+    *vecs = calloc((ni ? ni : 1) * d, sizeof(float));
+    if (!*vecs) {
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory for item vectors");
+        goto done;
+    }
+    for (size_t r = 0; r < rows; r++)
+        if (dest[r] >= 0) memcpy(*vecs + (size_t)dest[r] * d, raw + r * d, d * sizeof(float));
     *dim = d;
 done:
     free(raw);
+    free(dest);
+    free(taken);
     vec_free_ids(ids, n_ids);
     return rc;
 }
@@ -177,8 +209,10 @@ int pipe_build(const ds_dataset *ds, const ds_event *train, size_t n_train, cons
         rc = mx_err_set(err, MX_EINVAL, "no training events");
         goto fail;
     }
+    /* by_item only serves the ALS item half-steps */
     if ((rc = ds_csr_build(&by_user, train, n_train, (uint32_t)nu, 0, err)) ||
-        (rc = ds_csr_build(&by_item, train, n_train, (uint32_t)ni, 1, err)))
+        (!(in && in->item_vectors) &&
+         (rc = ds_csr_build(&by_item, train, n_train, (uint32_t)ni, 1, err))))
         goto fail;
 
     /* 1. embeddings */
