@@ -607,6 +607,31 @@ static int ds__first_line(ds_dataset *ds, ds_text *t, char **line, size_t *len) 
 
 /* Finds the named columns of a header line. idx[k] = -1 where names[k] is
  * NULL or (when not required[k]) absent; *need = fields a data line needs. */
+/* The next data record: skips (and counts) blank lines, splits the line
+ * into fields and checks that it has at least `need`. *pending says the
+ * current line (the first, kept after a header check) is still unread.
+ * Returns 1 with fs filled, 0 at the end of the file, or an error. */
+static int ds__next_record(ds_text *t, int *pending, char **line, size_t *len, ds_format fmt,
+                           ds_fields *fs, size_t need, const char *path, size_t *blank,
+                           size_t *lines, mx_err *err) {
+    for (;;) {
+        if (!*pending && !ds__next_line(t, line, len)) return 0;
+        *pending = 0;
+        if (ds__blank(*line, *len)) {
+            (*blank)++;
+            continue;
+        }
+        (*lines)++;
+        const char *why = NULL;
+        if (ds__split(*line, *len, fmt, fs, &why) < 0)
+            return mx_err_set(err, MX_EFORMAT, "%s:%zu: %s", path, t->lineno, why);
+        if (fs->n < need)
+            return mx_err_set(err, MX_EFORMAT, "%s:%zu: too few fields: need %zu, got %zu", path,
+                              t->lineno, need, fs->n);
+        return 1;
+    }
+}
+
 static int ds__header(char *line, size_t len, ds_format fmt, const char *path, size_t lineno,
                       const char *const *names, const int *required, int *idx, int ncols,
                       size_t *need, ds_fields *fs, mx_err *err) {
@@ -660,23 +685,11 @@ static int ds__load_log(ds_dataset *ds, const char *path, const ds_import_opts *
         pending = 0;
     }
     for (;;) {
-        if (!pending && !ds__next_line(&t, &line, &len)) break;
-        pending = 0;
-        if (ds__blank(line, len)) {
-            ds->st.blank_lines++;
-            continue;
-        }
-        ds->st.lines++;
-        const char *why = NULL;
-        if (ds__split(line, len, fmt, fs, &why) < 0) {
-            rc = mx_err_set(err, MX_EFORMAT, "%s:%zu: %s", path, t.lineno, why);
-            goto done;
-        }
-        if (fs->n < need) {
-            rc = mx_err_set(err, MX_EFORMAT, "%s:%zu: too few fields: need %zu, got %zu", path,
-                            t.lineno, need, fs->n);
-            goto done;
-        }
+        rc = ds__next_record(&t, &pending, &line, &len, fmt, fs, need, path, &ds->st.blank_lines,
+                             &ds->st.lines, err);
+        if (rc < 0) goto done;
+        if (rc == 0) break;
+        rc = 0;
         const ds_field *u = &fs->f[idx[U]], *it = &fs->f[idx[I]], *ts = &fs->f[idx[T]];
         if (!u->n || !it->n) {
             rc = mx_err_set(err, MX_EFORMAT, "%s:%zu: empty %s id", path, t.lineno,
@@ -750,23 +763,11 @@ static int ds__load_meta(ds_dataset *ds, const char *path, const ds_import_opts 
     ds->has_meta = 1;
     ds__sync_meta_stats(ds);
     for (;;) {
-        if (!pending && !ds__next_line(&t, &line, &len)) break;
-        pending = 0;
-        if (ds__blank(line, len)) {
-            ds->st.blank_lines++;
-            continue;
-        }
-        ds->st.meta_lines++;
-        const char *why = NULL;
-        if (ds__split(line, len, fmt, fs, &why) < 0) {
-            rc = mx_err_set(err, MX_EFORMAT, "%s:%zu: %s", path, t.lineno, why);
-            goto done;
-        }
-        if (fs->n < need) {
-            rc = mx_err_set(err, MX_EFORMAT, "%s:%zu: too few fields: need %zu, got %zu", path,
-                            t.lineno, need, fs->n);
-            goto done;
-        }
+        rc = ds__next_record(&t, &pending, &line, &len, fmt, fs, need, path, &ds->st.blank_lines,
+                             &ds->st.meta_lines, err);
+        if (rc < 0) goto done;
+        if (rc == 0) break;
+        rc = 0;
         const ds_field *id = &fs->f[idx[ID]];
         if (!id->n) {
             rc = mx_err_set(err, MX_EFORMAT, "%s:%zu: empty item id", path, t.lineno);
