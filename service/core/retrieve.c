@@ -12,6 +12,7 @@ struct ret_ctx {
     uint32_t *mark;
     uint32_t gen;
     size_t *budget;    /* max_components */
+    float *wsharp;     /* max_components: sharpened weights */
     uint32_t *rows;    /* lists searched */
     size_t *row_of;    /* component -> row */
     ret_cand *pool;    /* blend: one slice of max_k per source */
@@ -59,6 +60,7 @@ ret_ctx *ret_ctx_new(const ann_index *ix, size_t n_items, size_t max_k, size_t m
     c->ann = ix ? ann_scratch_new(ix, c->max_components, fetch) : NULL;
     c->mark = calloc(n_items ? n_items : 1, sizeof(uint32_t));
     c->budget = malloc(c->max_components * sizeof(size_t));
+    c->wsharp = malloc(c->max_components * sizeof(float));
     c->rows = malloc(c->max_components * sizeof(uint32_t));
     c->row_of = malloc(c->max_components * sizeof(size_t));
     c->pool = malloc(RET_N_SOURCES * max_k * sizeof(ret_cand) + 1);
@@ -67,8 +69,8 @@ ret_ctx *ret_ctx_new(const ann_index *ix, size_t n_items, size_t max_k, size_t m
     c->gscore = malloc(fetch * sizeof(float));
     c->gitem = malloc(fetch * sizeof(int64_t));
     c->gen = 1;
-    if ((ix && !c->ann) || !c->mark || !c->budget || !c->rows || !c->row_of || !c->pool ||
-        !c->reserve || !c->gscore || !c->gitem) {
+    if ((ix && !c->ann) || !c->mark || !c->budget || !c->wsharp || !c->rows || !c->row_of ||
+        !c->pool || !c->reserve || !c->gscore || !c->gitem) {
         ret_ctx_free(c);
         return NULL;
     }
@@ -80,6 +82,7 @@ void ret_ctx_free(ret_ctx *c) {
     ann_scratch_free(c->ann);
     free(c->mark);
     free(c->budget);
+    free(c->wsharp);
     free(c->rows);
     free(c->row_of);
     free(c->pool);
@@ -189,7 +192,7 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
     if (k > c->max_k) k = c->max_k;
     if (p->mixture_sharpen != 1.0f && p->mixture_sharpen > 0) {
         /* Budget by w^gamma: gamma > 1 favours the main interests. */
-        float *ws = (float *)c->rows; /* rows is refilled below */
+        float *ws = c->wsharp;
         for (size_t j = 0; j < m; j++)
             ws[j] = powf(w[j] > 0 ? w[j] : 0, p->mixture_sharpen);
         ret_allocate(ws, m, k, c->budget);
