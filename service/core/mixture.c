@@ -155,19 +155,26 @@ int mix_user_knn(const float *user_vecs, size_t n_users, size_t dim, size_t k, i
         faiss_IndexIVF_set_nprobe((FaissIndexIVF *)ivf, 16);
     }
     size_t kk = k + 1 < n ? k + 1 : n;
-    dist = malloc(n * kk * sizeof(float));
-    lab = malloc(n * kk * sizeof(idx_t));
+    /* Queries in blocks: the result buffers stay small at 100k+ users. */
+    enum { KNN_BLOCK = 8192 };
+    size_t bs = n < KNN_BLOCK ? n : KNN_BLOCK;
+    dist = malloc(bs * kk * sizeof(float));
+    lab = malloc(bs * kk * sizeof(idx_t));
     if (!dist || !lab) {
         rc = mx_err_set(err, MX_ENOMEM, "out of memory for the user kNN results");
         goto done;
     }
-    if (faiss_Index_search(index, (idx_t)n, packed, (idx_t)kk, dist, lab)) goto faiss_err;
-    for (size_t q = 0; q < n; q++) {
-        size_t u = (size_t)ids[q], got = 0;
-        for (size_t j = 0; j < kk && got < k; j++) {
-            idx_t l = lab[q * kk + j];
-            if (l < 0 || (size_t)l == q) continue;
-            nbr[u * k + got++] = ids[l];
+    for (size_t b = 0; b < n; b += bs) {
+        size_t m = n - b < bs ? n - b : bs;
+        if (faiss_Index_search(index, (idx_t)m, packed + b * dim, (idx_t)kk, dist, lab))
+            goto faiss_err;
+        for (size_t i = 0; i < m; i++) {
+            size_t q = b + i, u = (size_t)ids[q], got = 0;
+            for (size_t j = 0; j < kk && got < k; j++) {
+                idx_t l = lab[i * kk + j];
+                if (l < 0 || (size_t)l == q) continue;
+                nbr[u * k + got++] = ids[l];
+            }
         }
     }
     goto done;

@@ -272,6 +272,23 @@ int pipe_build(const ds_dataset *ds, const ds_event *train, size_t n_train, cons
     model_keep(m, m->mix_raw.cid, 0, 0);
     model_keep(m, m->mix_raw.w, 0, 0);
     model_keep(m, m->mix_raw.len, 0, 0);
+    /* Seen lists (sorted by item, for exclusion); then the events by user
+     * are no longer needed: free them before the index copies the vectors. */
+    uint64_t *seen_ptr = model_keep(m, malloc((nu + 1) * sizeof(uint64_t)), 0, 0);
+    uint32_t *seen =
+        model_keep(m, malloc((by_user.ptr[nu] ? by_user.ptr[nu] : 1) * sizeof(uint32_t)), 0, 0);
+    if (!seen_ptr || !seen) {
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory for seen lists");
+        goto fail;
+    }
+    memcpy(seen_ptr, by_user.ptr, (nu + 1) * sizeof(uint64_t));
+    memcpy(seen, by_user.col, by_user.ptr[nu] * sizeof(uint32_t));
+    for (size_t u = 0; u < nu; u++)
+        qsort(seen + seen_ptr[u], seen_ptr[u + 1] - seen_ptr[u], sizeof(uint32_t), cmp_u32);
+    m->seen_ptr = seen_ptr;
+    m->seen_items = seen;
+    ds_csr_free(&by_user);
+    ds_csr_free(&by_item);
     tm.mixtures = pipe_now() - ts;
     ts = pipe_now();
 
@@ -282,20 +299,11 @@ int pipe_build(const ds_dataset *ds, const ds_event *train, size_t n_train, cons
     if ((rc = ann_build(item_vecs, ni, d, centroids, m->n_clusters, interest, &m->index, err)))
         goto fail;
     m->labels = calloc(m->n_clusters, sizeof(intr_label));
-    uint64_t *seen_ptr = model_keep(m, malloc((nu + 1) * sizeof(uint64_t)), 0, 0);
-    uint32_t *seen =
-        model_keep(m, malloc((by_user.ptr[nu] ? by_user.ptr[nu] : 1) * sizeof(uint32_t)), 0, 0);
-    if (!m->labels || !seen_ptr || !seen) {
-        rc = mx_err_set(err, MX_ENOMEM, "out of memory for labels and seen lists");
+    if (!m->labels) {
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory for labels");
         goto fail;
     }
     intr_label_all(interest, ni, m->n_clusters, m->pop.count, ds, m->labels);
-    memcpy(seen_ptr, by_user.ptr, (nu + 1) * sizeof(uint64_t));
-    memcpy(seen, by_user.col, by_user.ptr[nu] * sizeof(uint32_t));
-    for (size_t u = 0; u < nu; u++)
-        qsort(seen + seen_ptr[u], seen_ptr[u + 1] - seen_ptr[u], sizeof(uint32_t), cmp_u32);
-    m->seen_ptr = seen_ptr;
-    m->seen_items = seen;
     m->user_ids = copy_strings(m, nu, ds_user_id, ds);
     m->item_ids = copy_strings(m, ni, ds_item_id, ds);
     if (!m->user_ids || !m->item_ids) {
