@@ -100,6 +100,41 @@ expect_exit 1 "--item-vectors without ids" "$MIXREC" build --interactions "$TMP/
   --item-vectors "$TMP/syn/item_vectors.fvecs" --out "$TMP/model-x"
 check "asks for --item-vector-ids" contains "item-vector-ids"
 
+# ---- other input formats: TSV with named columns, ratings filter, .npy vectors ----
+{
+  printf 'when\tmovie\tscore\twho\n'
+  for u in 1 2 3 4 5 6 7 8; do
+    for i in 1 2 3 4 5 6; do printf '%d\tm%d\t%d\tu%d\n' $((1000 + u * 10 + i)) $(( (u + i) % 9 )) $(( (u * i) % 10 )) $u; done
+  done
+} >"$TMP/log.tsv"
+expect_exit 0 "build from TSV with named columns" "$MIXREC" build --interactions "$TMP/log.tsv" \
+  --format tsv --user-col who --item-col movie --time-col when --value-col score --min-value 3 \
+  --set embed.dim=4 --set interests.count=2 --out "$TMP/model-tsv"
+check "min-value drops low ratings" contains "below --min-value dropped"
+expect_exit 1 "unknown column name" "$MIXREC" build --interactions "$TMP/log.tsv" --user-col nobody --out "$TMP/model-x"
+check "names the missing column" contains "nobody"
+# A .npy file written byte by byte: NumPy format 1.0, '<f4', shape (3, 2).
+npy_header="{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }"
+while [ $(( (10 + ${#npy_header} + 1) % 64 )) != 0 ]; do npy_header="$npy_header "; done
+{
+  printf '\223NUMPY\001\000'
+  printf "\\$(printf '%03o' $(( (${#npy_header} + 1) % 256 )))\\$(printf '%03o' $(( (${#npy_header} + 1) / 256 )))"
+  printf '%s\n' "$npy_header"
+  # six float32 values: 1 0 / 0 1 / 1 1 (little-endian)
+  printf '\000\000\200\077\000\000\000\000\000\000\000\000\000\000\200\077\000\000\200\077\000\000\200\077'
+} >"$TMP/vec.npy"
+printf 'm1\nm2\nm3\n' >"$TMP/vec.ids"
+expect_exit 0 "build with .npy item vectors" "$MIXREC" build --interactions "$TMP/log.tsv" \
+  --user-col who --item-col movie --time-col when --item-vectors "$TMP/vec.npy" \
+  --item-vector-ids "$TMP/vec.ids" --set interests.count=2 --out "$TMP/model-npy"
+check "npy model has dim 2" grep -q '"dim": 2' "$TMP/model-npy/$(cat "$TMP/model-npy/CURRENT")/manifest.json"
+check "npy model indexes the 3 items with vectors" grep -q '"indexed_items": 3' "$TMP/model-npy/$(cat "$TMP/model-npy/CURRENT")/manifest.json"
+printf 'm1\nm1\nm3\n' >"$TMP/dup.ids"
+expect_exit 1 "duplicate vector id" "$MIXREC" build --interactions "$TMP/log.tsv" \
+  --user-col who --item-col movie --time-col when --item-vectors "$TMP/vec.npy" \
+  --item-vector-ids "$TMP/dup.ids" --out "$TMP/model-x"
+check "names the duplicate id and line" contains "dup.ids:2"
+
 # ---- eval --json on synth ------------------------------------------------------
 "$MIXREC" eval --interactions "$TMP/syn/interactions.csv" --items "$TMP/syn/items.csv" \
   --set embed.dim=16 --set interests.count=8 --json >"$TMP/eval.json" 2>"$TMP/eval.err"
