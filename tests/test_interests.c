@@ -114,7 +114,7 @@ static void test_planted_directions(void) {
     }
 
     /* every item is assigned to its highest-cosine centroid */
-    intr_assign(x, N, D, cent, k, again);
+    ASSERT_EQ(intr_assign(x, N, D, cent, k, again, NULL), 0);
     ASSERT(memcmp(again, lab, N * sizeof(uint32_t)) == 0);
     for (size_t i = 1; i < N; i += 37) {
         if (lab[i] == INTR_NONE) continue;
@@ -222,7 +222,7 @@ static void test_small_and_degenerate(void) {
     const float c2[] = {1, 0, 0, 0, 1, 0};
     const float v[] = {10, 9, 0, 0.1f, 0.2f, 0, 0, 0, 0, -1, 0.5f, 0};
     uint32_t out[4];
-    intr_assign(v, 4, 3, c2, 2, out);
+    ASSERT_EQ(intr_assign(v, 4, 3, c2, 2, out, NULL), 0);
     ASSERT_EQ(out[0], 0);
     ASSERT_EQ(out[1], 1);
     ASSERT_EQ(out[2], INTR_NONE);

@@ -31,32 +31,9 @@ static float norm(const float *x, size_t d) {
     return sqrtf(s);
 }
 
-void intr_assign(const float *vecs, size_t n, size_t dim, const float *centroids, size_t n_clusters,
-                 uint32_t *out) {
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        const float *x = vecs + i * dim;
-        if (norm(x, dim) == 0) {
-            out[i] = INTR_NONE;
-            continue;
-        }
-        uint32_t best = 0;
-        float best_s = -INFINITY;
-        for (size_t c = 0; c < n_clusters; c++) {
-            const float *y = centroids + c * dim;
-            float s = 0;
-            for (size_t k = 0; k < dim; k++)
-                s += x[k] * y[k];
-            if (s > best_s) best_s = s, best = (uint32_t)c;
-        }
-        out[i] = best;
-    }
-}
-
-/* intr_assign through a FAISS flat inner-product search (BLAS matrix
- * products), in blocks: the same argmax, much faster for big catalogues. */
-static int assign_blas(const float *vecs, size_t n, size_t dim, const float *centroids, size_t k,
-                       uint32_t *out, mx_err *err) {
+/* A FAISS flat inner-product search (BLAS matrix products) in blocks. */
+int intr_assign(const float *vecs, size_t n, size_t dim, const float *centroids, size_t k,
+                uint32_t *out, mx_err *err) {
     enum { BLOCK = 16384 };
     FaissIndexFlat *idx = NULL;
     float *dist = malloc(BLOCK * sizeof(float));
@@ -163,7 +140,7 @@ int intr_train(const float *item_vecs, size_t n_items, size_t dim, const intr_pa
             for (size_t j = 0; j < dim; j++)
                 (*centroids)[c * dim + j] /= nc;
     }
-    if ((rc = assign_blas(item_vecs, n_items, dim, *centroids, k, item_interest, err))) {
+    if ((rc = intr_assign(item_vecs, n_items, dim, *centroids, k, item_interest, err))) {
         free(*centroids);
         *centroids = NULL;
         goto done;

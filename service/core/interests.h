@@ -41,9 +41,9 @@ int intr_train(const float *item_vecs, size_t n_items, size_t dim, const intr_pa
                float **centroids, size_t *n_clusters_out, uint32_t *item_interest, mx_err *err);
 
 /* Assigns vectors to their highest-cosine centroid (INTR_NONE for zero
- * vectors). */
-void intr_assign(const float *vecs, size_t n, size_t dim, const float *centroids, size_t n_clusters,
-                 uint32_t *out);
+ * vectors), e.g. items added after the build. */
+int intr_assign(const float *vecs, size_t n, size_t dim, const float *centroids, size_t n_clusters,
+                uint32_t *out, mx_err *err);
 
 /* A readable label per interest. */
 typedef struct intr_label {
