@@ -1,0 +1,295 @@
+/* recommend.c - see recommend.h. */
+#include "recommend.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "embed.h"
+#include "retrieve.h"
+
+struct rec_ctx {
+    const mx_model *m;
+    ret_ctx *ret;
+    size_t max_k;
+    float *q, *scratch; /* dim, 3 * dim */
+    ret_cand *cands;    /* max_k */
+    /* grown on demand, kept between requests */
+    uint32_t *cols, *excl;
+    float *conf;
+    size_t cap_cols, cap_conf, cap_excl;
+};
+
+void rec_params_init(rec_params *p) {
+    p->session_half_life = 1800;
+    p->session_strength = 3.0f;
+    p->dislike_factor = 0.5f;
+}
+
+const char *rec_reason_name(int reason) {
+    switch (reason) {
+    case REC_REASON_SESSION:
+        return "session";
+    case REC_REASON_POPULAR:
+        return "popular";
+    default:
+        return "long-term";
+    }
+}
+
+rec_ctx *rec_ctx_new(const mx_model *m, size_t max_k) {
+    rec_ctx *c = calloc(1, sizeof(*c));
+    if (!c) return NULL;
+    c->m = m;
+    c->max_k = max_k ? max_k : 1;
+    c->ret = ret_ctx_new(m->index, m->n_items, c->max_k, REC_MAX_INTERESTS);
+    c->q = malloc(m->dim * sizeof(float));
+    c->scratch = malloc(3 * m->dim * sizeof(float));
+    c->cands = malloc(c->max_k * sizeof(ret_cand));
+    if (!c->ret || !c->q || !c->scratch || !c->cands) {
+        rec_ctx_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void rec_ctx_free(rec_ctx *c) {
+    if (!c) return;
+    ret_ctx_free(c->ret);
+    free(c->q);
+    free(c->scratch);
+    free(c->cands);
+    free(c->cols);
+    free(c->conf);
+    free(c->excl);
+    free(c);
+}
+
+static int reserve(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *np = realloc(*p, n * elem);
+    if (!np) return -1;
+    *p = np;
+    *cap = n;
+    return 0;
+}
+
+static double decay(const rec_params *p, const rec_query *q, int64_t ts) {
+    if (p->session_half_life <= 0 || ts >= q->now) return 1.0;
+    return exp2(-(double)(q->now - ts) / p->session_half_life);
+}
+
+/* Slot of interest c in out (appended when new); SIZE_MAX when full. */
+static size_t slot_of(rec_mixture *out, uint32_t c) {
+    for (size_t i = 0; i < out->n; i++)
+        if (out->cid[i] == c) return i;
+    if (out->n == REC_MAX_INTERESTS) return SIZE_MAX;
+    out->cid[out->n] = c;
+    return out->n++;
+}
+
+void rec_mixture_of(const mx_model *m, const rec_params *p, const rec_query *q, rec_mixture *out) {
+    memset(out, 0, sizeof(*out));
+    uint16_t dislikes[REC_MAX_INTERESTS] = {0};
+    int known = q->user >= 0 && (size_t)q->user < m->n_users && m->mix.len[q->user] > 0;
+    if (known) {
+        size_t u = (size_t)q->user, mm = m->mix.m;
+        for (size_t s = 0; s < m->mix.len[u]; s++) {
+            size_t i = slot_of(out, m->mix.cid[u * mm + s]);
+            if (i != SIZE_MAX) out->long_term[i] = m->mix.w[u * mm + s];
+        }
+    }
+    double total = 0;
+    for (size_t e = 0; e < q->n_events; e++) {
+        const rec_event *ev = &q->events[e];
+        if (ev->item >= m->n_items || m->item_interest[ev->item] == INTR_NONE) continue;
+        size_t i = slot_of(out, m->item_interest[ev->item]);
+        if (i == SIZE_MAX) continue;
+        if (ev->weight < 0) {
+            if (dislikes[i] < UINT16_MAX) dislikes[i]++;
+            continue;
+        }
+        double w = ev->weight * decay(p, q, ev->ts);
+        out->session[i] += (float)w;
+        total += w;
+    }
+    if (total > 0)
+        for (size_t i = 0; i < out->n; i++)
+            out->session[i] = (float)(out->session[i] / total);
+    double b = total > 0 ? total / (total + p->session_strength) : 0;
+    if (!known && total > 0) b = 1;
+    out->session_share = (float)b;
+    double sum = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        double v = (1 - b) * out->long_term[i] + b * out->session[i];
+        for (uint16_t d = 0; d < dislikes[i]; d++)
+            v *= p->dislike_factor;
+        out->blended[i] = (float)v;
+        sum += v;
+    }
+    for (size_t i = 0; i < out->n; i++)
+        out->blended[i] = sum > 0 ? (float)(out->blended[i] / sum) : 0;
+    /* insertion sort by blended weight (n <= 255), ties by interest id */
+    for (size_t i = 1; i < out->n; i++) {
+        for (size_t j = i; j > 0; j--) {
+            float a = out->blended[j - 1], bb = out->blended[j];
+            if (a > bb || (a == bb && out->cid[j - 1] < out->cid[j])) break;
+#define SWAP(arr, T)                                                                               \
+    do {                                                                                           \
+        T t_ = arr[j];                                                                             \
+        arr[j] = arr[j - 1];                                                                       \
+        arr[j - 1] = t_;                                                                           \
+    } while (0)
+            SWAP(out->cid, uint32_t);
+            SWAP(out->long_term, float);
+            SWAP(out->session, float);
+            SWAP(out->blended, float);
+#undef SWAP
+        }
+    }
+}
+
+/* The query vector: the user's row re-solved with the session's positive
+ * items added. Returns 0 when there is no vector (unknown user, no
+ * positive session item). */
+static int query_vector(rec_ctx *c, const rec_params *p, const rec_query *q, int *has_q) {
+    const mx_model *m = c->m;
+    size_t d = m->dim, n = 0;
+    int known = q->user >= 0 && (size_t)q->user < m->n_users;
+    size_t n_seen = known ? m->seen_ptr[q->user + 1] - m->seen_ptr[q->user] : 0;
+    if (known)
+        memcpy(c->q, m->user_vecs + (size_t)q->user * d, d * sizeof(float));
+    else
+        memset(c->q, 0, d * sizeof(float));
+    *has_q = known && n_seen > 0;
+    size_t positives = 0;
+    for (size_t e = 0; e < q->n_events; e++)
+        positives += q->events[e].weight > 0 && q->events[e].item < m->n_items;
+    if (positives == 0) return 0;
+    if (reserve((void **)&c->cols, &c->cap_cols, n_seen + positives, sizeof(uint32_t)) ||
+        reserve((void **)&c->conf, &c->cap_conf, n_seen + positives, sizeof(float)))
+        return -1;
+    float base = emb_confidence(&m->cfg.embed, 1.0f, m->t_ref);
+    for (size_t s = 0; s < n_seen; s++) {
+        c->cols[n] = m->seen_items[m->seen_ptr[q->user] + s];
+        c->conf[n++] = base;
+    }
+    for (size_t e = 0; e < q->n_events; e++) {
+        const rec_event *ev = &q->events[e];
+        if (ev->weight <= 0 || ev->item >= m->n_items) continue;
+        c->cols[n] = ev->item;
+        c->conf[n++] = 1.0f + m->cfg.embed.alpha * (float)(ev->weight * decay(p, q, ev->ts));
+    }
+    /* From a cold start CG needs more steps than a warm-started sweep. */
+    size_t steps = known ? m->cfg.embed.cg_steps
+                         : (d < 3 * m->cfg.embed.cg_steps ? d : 3 * m->cfg.embed.cg_steps);
+    emb_solve_row(m->item_vecs, d, m->item_gram, c->cols, c->conf, n, steps, c->q, c->scratch);
+    *has_q = 1;
+    return 0;
+}
+
+static int has_category(const mx_model *m, uint32_t item, const rec_query *q) {
+    if (q->n_categories == 0) return 1;
+    for (uint32_t j = m->cat_ptr[item]; j < m->cat_ptr[item + 1]; j++)
+        for (size_t t = 0; t < q->n_categories; t++)
+            if (m->cat_ids[j] == q->categories[t]) return 1;
+    return 0;
+}
+
+int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item *out, size_t *n,
+                  mx_err *err) {
+    const mx_model *m = c->m;
+    *n = 0;
+    if (q->k > c->max_k)
+        return mx_err_set(err, MX_EINVAL, "k = %zu is above the limit %zu", q->k, c->max_k);
+    if (q->k == 0) return 0;
+    rec_mixture mix;
+    rec_mixture_of(m, p, q, &mix);
+    int has_q = 0;
+    if (query_vector(c, p, q, &has_q))
+        return mx_err_set(err, MX_ENOMEM, "out of memory for the session's items");
+    /* Exclusions: training items, session items, the request's own. */
+    int known = q->user >= 0 && (size_t)q->user < m->n_users;
+    size_t n_seen = known ? m->seen_ptr[q->user + 1] - m->seen_ptr[q->user] : 0;
+    size_t ne = 0;
+    if (reserve((void **)&c->excl, &c->cap_excl, n_seen + q->n_events + q->n_exclude,
+                sizeof(uint32_t)))
+        return mx_err_set(err, MX_ENOMEM, "out of memory for exclusions");
+    if (n_seen) memcpy(c->excl, m->seen_items + m->seen_ptr[q->user], n_seen * sizeof(uint32_t));
+    ne = n_seen;
+    for (size_t e = 0; e < q->n_events; e++)
+        c->excl[ne++] = q->events[e].item;
+    for (size_t e = 0; e < q->n_exclude; e++)
+        c->excl[ne++] = q->exclude[e];
+    /* Mixture components with weight, at most the model's m. */
+    size_t mlen = 0, mmax = m->mix.m ? m->mix.m : 16;
+    while (mlen < mix.n && mlen < mmax && mix.blended[mlen] > 0)
+        mlen++;
+    /* An active session is current intent: the crowd's share of the pool
+     * shrinks with it (popularity share x (1 - b)). */
+    ret_params rp = m->cfg.retrieval;
+    rp.blend_share[RET_POPULAR] *= 1.0f - mix.session_share;
+    size_t fetch = q->k;
+    for (;;) {
+        size_t got = 0;
+        ret_begin(c->ret, c->excl, ne);
+        int rc = ret_blend(c->ret, m->index, &m->pop, has_q ? c->q : NULL, mix.cid, mix.blended,
+                           mlen, fetch, &rp, c->cands, &got, err);
+        if (rc) return rc;
+        *n = 0;
+        for (size_t i = 0; i < got && *n < q->k; i++) {
+            const ret_cand *cd = &c->cands[i];
+            if (!has_category(m, cd->item, q)) continue;
+            rec_item *r = &out[(*n)++];
+            r->item = cd->item;
+            r->score = cd->fused;
+            r->interest = m->item_interest[cd->item];
+            r->sources = cd->sources;
+            if (cd->source == RET_POPULAR) {
+                r->reason = REC_REASON_POPULAR;
+            } else {
+                r->reason = mix.session_share > 0.5f ? REC_REASON_SESSION : REC_REASON_LONG_TERM;
+                for (size_t s = 0; s < mix.n; s++)
+                    if (mix.cid[s] == r->interest)
+                        r->reason = mix.session_share * mix.session[s] >
+                                            (1 - mix.session_share) * mix.long_term[s]
+                                        ? REC_REASON_SESSION
+                                        : REC_REASON_LONG_TERM;
+            }
+        }
+        /* A category filter may thin the pool: look deeper, up to max_k. */
+        if (*n >= q->k || got < fetch || fetch >= c->max_k) return 0;
+        fetch = fetch * 4 < c->max_k ? fetch * 4 : c->max_k;
+    }
+}
+
+int rec_similar(rec_ctx *c, uint32_t item, size_t k, const uint32_t *exclude, size_t n_exclude,
+                rec_item *out, size_t *n, mx_err *err) {
+    const mx_model *m = c->m;
+    *n = 0;
+    if (item >= m->n_items)
+        return mx_err_set(err, MX_ENOTFOUND, "item %u is not in the model", item);
+    if (k > c->max_k)
+        return mx_err_set(err, MX_EINVAL, "k = %zu is above the limit %zu", k, c->max_k);
+    if (reserve((void **)&c->excl, &c->cap_excl, n_exclude + 1, sizeof(uint32_t)))
+        return mx_err_set(err, MX_ENOMEM, "out of memory for exclusions");
+    c->excl[0] = item;
+    if (n_exclude) memcpy(c->excl + 1, exclude, n_exclude * sizeof(uint32_t));
+    ret_begin(c->ret, c->excl, n_exclude + 1);
+    size_t got = 0;
+    int rc = ret_single(c->ret, m->index, m->item_vecs + (size_t)item * m->dim, k,
+                        &m->cfg.retrieval, c->cands, &got, err);
+    if (rc) return rc;
+    for (size_t i = 0; i < got; i++) {
+        out[i] = (rec_item){.item = c->cands[i].item,
+                            .score = c->cands[i].score,
+                            .interest = m->item_interest[c->cands[i].item],
+                            .reason = REC_REASON_LONG_TERM,
+                            .sources = c->cands[i].sources};
+    }
+    *n = got;
+    return 0;
+}
