@@ -23,6 +23,7 @@ expect_exit() {
   local got=$?
   if [ "$got" = "$code" ]; then ok "$name (exit $got)"; else fail "$name: exit $got, expected $code"; cat "$TMP/out"; fi
 }
+jqt() { jq -e "$@" >/dev/null; }
 contains() { grep -q -- "$1" "$TMP/out" || { echo "  output lacks '$1':"; sed 's/^/    /' "$TMP/out" | head -20; return 1; }; }
 
 # ---- help and usage errors -------------------------------------------------
@@ -91,6 +92,27 @@ expect_exit 0 "second build" "$MIXREC" build --interactions "$TMP/syn/interactio
 check "second build is a new version" test "$(cat "$TMP/model/CURRENT")" != "$ver"
 check "old version kept" test -f "$TMP/model/$ver/manifest.json"
 
+# ---- recommend / similar from a saved model -------------------------------------
+expect_exit 0 "recommend --json" "$MIXREC" recommend --model "$TMP/model" --user u1 --k 7 --json
+check "recommend returns 7 items" jqt '.items | length == 7' "$TMP/out"
+check "items carry interest and reason" jqt '.items | all(has("interest") and has("reason") and has("title"))' "$TMP/out"
+seen_u1=$(grep '^u1,' "$TMP/syn/interactions.csv" | cut -d, -f2 | jq -R . | jq -s .)
+check "u1 has training items" jqt --argjson s "$seen_u1" '$s | length > 0' -n
+check "recommend excludes what u1 engaged with" jqt --argjson s "$seen_u1" '([.items[].item] - $s) | length == 7' "$TMP/out"
+expect_exit 0 "cold user gets popular items" "$MIXREC" recommend --model "$TMP/model" --user nobody --k 5 --json
+check "cold start reasons are popular" jqt '[.items[].reason] | unique == ["popular"]' "$TMP/out"
+item=$(tail -1 "$TMP/syn/interactions.csv" | cut -d, -f2)
+expect_exit 0 "anonymous visitor with recent items" "$MIXREC" recommend --model "$TMP/model" --recent "$item" --k 10 --json
+check "recent item itself is excluded" jqt --arg i "$item" '[.items[].item] | index($i) == null' "$TMP/out"
+check "session drives some results" jqt '[.items[].reason] | index("session") != null' "$TMP/out"
+expect_exit 0 "similar --json" "$MIXREC" similar --model "$TMP/model" --item "$item" --k 5 --json
+check "similar returns 5 other items" jqt --arg i "$item" '(.items | length == 5) and ([.items[].item] | index($i) == null)' "$TMP/out"
+expect_exit 1 "similar to an unknown item" "$MIXREC" similar --model "$TMP/model" --item nope
+check "says the item is unknown" contains "not in the model"
+expect_exit 1 "recommend from a missing model" "$MIXREC" recommend --model "$TMP/none" --user u1
+expect_exit 2 "recommend needs a user or recent items" "$MIXREC" recommend --model "$TMP/model"
+expect_exit 2 "recommend k out of range" "$MIXREC" recommend --model "$TMP/model" --user u1 --k 0
+
 # brought item vectors
 expect_exit 0 "build with --item-vectors" "$MIXREC" build --interactions "$TMP/syn/interactions.csv" \
   --item-vectors "$TMP/syn/item_vectors.fvecs" --item-vector-ids "$TMP/syn/item_vectors.ids" \
@@ -139,7 +161,6 @@ check "names the duplicate id and line" contains "dup.ids:2"
 "$MIXREC" eval --interactions "$TMP/syn/interactions.csv" --items "$TMP/syn/items.csv" \
   --set embed.dim=16 --set interests.count=8 --json >"$TMP/eval.json" 2>"$TMP/eval.err"
 check "eval --json exits 0" test $? = 0
-jqt() { jq -e "$@" >/dev/null; }
 if command -v jq >/dev/null; then
   for mth in popular single mixture_unsmoothed mixture blend; do
     for key in recall@10 ndcg@10 clusters@100 genres@100 coverage@100 'recall@100[5-9]' 'recall@100[20+]'; do

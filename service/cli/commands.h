@@ -8,5 +8,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_recommend(int argc, char **argv);
+int cmd_similar(int argc, char **argv);
 
 #endif

@@ -13,10 +13,12 @@ static void usage(FILE *f) {
             "mixrec %s - multi-interest recommendations (kNN-Embed)\n\n"
             "Usage: mixrec COMMAND [OPTIONS]\n\n"
             "Commands:\n"
-            "  bench    load time, memory and single-thread retrieval latency of a model\n"
-            "  build    train a model from an interaction log and save a new version\n"
-            "  eval     build on the past, score the future: retrieval methods side by side\n"
-            "  synth    generate a synthetic catalogue with planted multi-interest users\n\n"
+            "  build      train a model from an interaction log and save a new version\n"
+            "  eval       build on the past, score the future: retrieval methods side by side\n"
+            "  synth      generate a synthetic catalogue with planted multi-interest users\n"
+            "  recommend  recommendations from a saved model, explained\n"
+            "  similar    items similar to an item\n"
+            "  bench      load time, memory and single-thread retrieval latency of a model\n\n"
             "`mixrec COMMAND --help` explains every option of a command.\n",
             MIXREC_VERSION);
 }
@@ -45,6 +47,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 2, argv + 2);
+    if (!strcmp(cmd, "recommend")) return cmd_recommend(argc - 2, argv + 2);
+    if (!strcmp(cmd, "similar")) return cmd_similar(argc - 2, argv + 2);
     if (!strcmp(cmd, "build")) return cmd_build(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "synth")) return cmd_synth(argc - 2, argv + 2);
