@@ -1,0 +1,91 @@
+/* srv_config.h - the service's configuration: one table of settings.
+ *
+ * Sources, later ones winning: built-in defaults, the JSON config file
+ * (sections "server", "redis", "limits", "cors", "auth", "log", "session",
+ * "events" of the same file that holds the build settings; see
+ * config/mixrec.json), environment variables MIXREC_<SECTION>_<KEY>
+ * (e.g. MIXREC_SERVER_WORKERS=4, MIXREC_REDIS_URL=unix:/run/redis.sock)
+ * and command-line flags (srv_config_set with the dotted name). Every
+ * error names the setting, so `mixrec serve` can exit with code 2 and a
+ * message an operator can act on.
+ *
+ * A srv_config is plain data: filled once at start-up by the main thread,
+ * read-only afterwards (safe to share between threads). */
+#ifndef SRV_CONFIG_H
+#define SRV_CONFIG_H
+
+#include <stddef.h>
+
+#include "mx_err.h"
+
+#define SRV_MAX_LIST 16 /* origins, API keys */
+
+typedef enum { SRV_LOG_ERROR, SRV_LOG_WARN, SRV_LOG_INFO, SRV_LOG_DEBUG } srv_log_level;
+
+typedef struct srv_config {
+    /* server */
+    char listen[300]; /* HOST:PORT as given */
+    char listen_host[256];
+    int listen_port;
+    int workers; /* event loops; 0 = one per core */
+    char model_dir[4096];
+    /* redis: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N] */
+    char redis_url[1024];
+    int redis_unix;
+    char redis_host[256];
+    int redis_port;
+    char redis_path[512];
+    char redis_password[256];
+    int redis_db;
+    int redis_connect_timeout_ms;
+    int redis_command_timeout_ms;
+    /* limits */
+    size_t max_body_bytes;
+    size_t max_header_bytes;
+    int max_k;
+    int max_batch;
+    int request_timeout_s;
+    int max_connections;
+    /* cors, auth */
+    char cors_origins[SRV_MAX_LIST][256]; /* "*" allows any */
+    int n_cors_origins;
+    char api_keys[SRV_MAX_LIST][128]; /* none: write/admin routes are open */
+    int n_api_keys;
+    /* log */
+    srv_log_level log_level;
+    /* session (see service/core/recommend.h for the rule) */
+    double session_half_life_s;
+    double session_strength;
+    int session_max_events; /* capped list per user in Redis */
+    int session_ttl_s;
+    /* events: type weights */
+    double w_view, w_click, w_like, w_purchase, w_dislike;
+} srv_config;
+
+void srv_config_init(srv_config *c);
+
+/* name=value with a dotted name ("server.workers"). Lists are
+ * comma-separated. Errors name the setting and the bad value. */
+int srv_config_set(srv_config *c, const char *name, const char *value, mx_err *err);
+
+/* Applies the service's sections of a JSON config file; the build's
+ * sections (embed, mixture, ...) are left to bconfig. */
+int srv_config_load_file(srv_config *c, const char *path, mx_err *err);
+
+/* Applies MIXREC_<SECTION>_<KEY> variables from envp (NULL-terminated,
+ * e.g. environ). A MIXREC_ variable that names no setting is an error, so
+ * a typo does not silently fall back to a default. */
+int srv_config_load_env(srv_config *c, char **envp, mx_err *err);
+
+/* Cross-setting checks after everything is applied (e.g. a model dir). */
+int srv_config_validate(const srv_config *c, mx_err *err);
+
+/* The table, for --help: name, default as text, help. */
+typedef struct srv_config_entry {
+    const char *name, *def, *help;
+} srv_config_entry;
+const srv_config_entry *srv_config_entries(size_t *n);
+
+const char *srv_log_level_name(srv_log_level l);
+
+#endif
