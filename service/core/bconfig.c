@@ -106,6 +106,14 @@ static const bcfg_entry *find(const char *name) {
     return NULL;
 }
 
+/* A section of this table ("embed" for "embed.dim", ...). */
+static int known_section(const char *sec) {
+    size_t len = strlen(sec);
+    for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
+        if (strncmp(entries[i].name, sec, len) == 0 && entries[i].name[len] == '.') return 1;
+    return 0;
+}
+
 static int set_number(bcfg *c, const bcfg_entry *e, double v, mx_err *err) {
     if (!isfinite(v) || v < e->min || v > e->max)
         return mx_err_set(err, MX_EINVAL, "%s: %g is out of range [%g, %g]", e->name, v, e->min,
@@ -153,8 +161,11 @@ int bcfg_set(bcfg *c, const char *name, const char *value, mx_err *err) {
 int bcfg_load_file(bcfg *c, const char *path, mx_err *err) {
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je);
-    if (!root)
+    if (!root) {
+        if (json_error_code(&je) == json_error_cannot_open_file)
+            return mx_err_set(err, MX_EIO, "%s", je.text); /* "unable to open PATH: why" */
         return mx_err_set(err, MX_EFORMAT, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    }
     int rc = 0;
     if (!json_is_object(root)) {
         rc = mx_err_set(err, MX_EFORMAT, "%s: the configuration must be a JSON object", path);
@@ -168,6 +179,10 @@ int bcfg_load_file(bcfg *c, const char *path, mx_err *err) {
         for (int i = 0; other_sections[i]; i++)
             other |= !strcmp(sec, other_sections[i]);
         if (other) continue;
+        if (!known_section(sec)) {
+            rc = mx_err_set(err, MX_EINVAL, "%s: unknown section '%s'", path, sec);
+            goto done;
+        }
         if (!json_is_object(sv)) {
             rc = mx_err_set(err, MX_EFORMAT, "%s: section '%s' must be an object", path, sec);
             goto done;
@@ -249,8 +264,10 @@ void *bcfg_to_json(const bcfg *c) {
         json_t *jv;
         if (e->type == BCFG_BOOL)
             jv = json_boolean(v != 0);
-        else if (e->type == BCFG_SIZE || e->type == BCFG_U64)
+        else if ((e->type == BCFG_SIZE || e->type == BCFG_U64) && v < 0x1p63)
             jv = json_integer((json_int_t)v);
+        else if (e->type == BCFG_SIZE || e->type == BCFG_U64)
+            jv = json_real(v); /* a u64 beyond json_int_t (signed 64-bit) */
         else if (!isfinite(v))
             jv = json_null(); /* JSON has no infinity */
         else

@@ -55,6 +55,12 @@ static int rank_one(const mx_model *m, ret_ctx *ctx, int method, uint32_t u, siz
 int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_t n_test,
             const size_t *ks, size_t n_ks, size_t max_users, evl_result *out, mx_err *err) {
     memset(out, 0, sizeof(*out));
+    /* kmax sizes every list and the summaries hold MET_MAX_KS cut-offs */
+    if (!ks || n_ks == 0 || n_ks > MET_MAX_KS)
+        return mx_err_set(err, MX_EINVAL, "evaluation needs 1 to %d cut-offs", MET_MAX_KS);
+    for (size_t j = 0; j < n_ks; j++)
+        if (ks[j] == 0 || (j > 0 && ks[j] <= ks[j - 1]))
+            return mx_err_set(err, MX_EINVAL, "cut-offs must be positive and increasing");
     double t0 = pipe_now();
     size_t kmax = ks[n_ks - 1];
     /* Group test events by user. */

@@ -31,7 +31,8 @@ typedef struct evl_result {
     double us_per_query[EVL_N_METHODS]; /* mean per user at the largest K */
 } evl_result;
 
-/* test: events sorted by (user, ts) (a split's test part). max_users > 0
+/* test: events sorted by (user, ts) (a split's test part). ks: 1 to
+ * MET_MAX_KS positive, increasing cut-offs (else MX_EINVAL). max_users > 0
  * evaluates a deterministic sample (every n-th user). */
 int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_t n_test,
             const size_t *ks, size_t n_ks, size_t max_users, evl_result *out, mx_err *err);
