@@ -1,0 +1,393 @@
+/* http.c - see http.h. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#define MAX_QUERY 32
+
+struct http_server {
+    struct MHD_Daemon *d;
+    const srv_config *cfg;
+    mh_holder *holder;
+    wk_pool *pool;
+    atomic_int inflight;
+    atomic_ulong next_id;
+};
+
+enum { ST_NEW, ST_READING, ST_SUBMITTED, ST_READY };
+
+struct http_req {
+    http_server *s;
+    struct MHD_Connection *c;
+    int route;
+    atomic_int state;
+    char method[16];
+    char path[512];
+    char param[512];
+    char *qname[MAX_QUERY], *qvalue[MAX_QUERY];
+    int nq;
+    char *body;
+    size_t body_len, body_cap;
+    int too_large;
+    int status;
+    char *resp;
+    char request_id[64];
+    char user[128];
+    char origin[256];
+    double t0;
+};
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- accessors for routes.c ------------------------------------------- */
+
+const char *http_req_path_param(const http_req *r) {
+    return r->param;
+}
+int http_req_route(const http_req *r) {
+    return r->route;
+}
+const srv_config *http_req_config(const http_req *r) {
+    return r->s->cfg;
+}
+const char *http_req_body(const http_req *r, size_t *len) {
+    *len = r->body_len;
+    return r->body ? r->body : "";
+}
+
+const char *http_req_query(const http_req *r, const char *name) {
+    for (int i = 0; i < r->nq; i++)
+        if (strcmp(r->qname[i], name) == 0) return r->qvalue[i];
+    return NULL;
+}
+
+/* Printable ASCII only, no quotes or backslashes: ids from outside are
+ * logged and echoed, never trusted. */
+static void sanitize(char *dst, size_t size, const char *src) {
+    size_t n = 0;
+    for (; src && *src && n + 1 < size; src++)
+        dst[n++] = (*src >= 0x21 && *src <= 0x7e && *src != '"' && *src != '\\') ? *src : '_';
+    dst[n] = 0;
+}
+
+void http_req_set_user(http_req *r, const char *user) {
+    sanitize(r->user, sizeof(r->user), user);
+}
+
+void http_req_respond(http_req *r, int status, char *json_body) {
+    free(r->resp);
+    r->status = status;
+    r->resp = json_body;
+}
+
+void http_req_error(http_req *r, int status, const char *code, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+    http_req_respond(r, status, o ? json_dumps(o, JSON_COMPACT) : NULL);
+    json_decref(o);
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static const char *allowed_origin(const http_server *s, const char *origin) {
+    if (!origin || !origin[0]) return NULL;
+    for (int i = 0; i < s->cfg->n_cors_origins; i++) {
+        if (strcmp(s->cfg->cors_origins[i], "*") == 0) return "*";
+        if (strcmp(s->cfg->cors_origins[i], origin) == 0) return origin;
+    }
+    return NULL;
+}
+
+static enum MHD_Result send_response(http_req *r) {
+    const char *body = r->resp ? r->resp : "{}";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    const char *ao = allowed_origin(r->s, r->origin);
+    if (ao) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", ao);
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id");
+        MHD_add_response_header(resp, "Vary", "Origin");
+    }
+    if (r->status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(resp, "Allow",
+                                r->route == ROUTE_RECS_POST ? "POST, OPTIONS" : "GET, OPTIONS");
+    enum MHD_Result ok = MHD_queue_response(r->c, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+static enum MHD_Result send_preflight(http_req *r) {
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    if (!resp) return MHD_NO;
+    const char *ao = allowed_origin(r->s, r->origin);
+    const char *methods = r->route == ROUTE_RECS_POST ? "POST, OPTIONS" : "GET, OPTIONS";
+    MHD_add_response_header(resp, "Allow", methods);
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    if (ao) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", ao);
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", methods);
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                "Content-Type, X-API-Key, X-Request-Id");
+        MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+        MHD_add_response_header(resp, "Vary", "Origin");
+    }
+    r->status = MHD_HTTP_NO_CONTENT;
+    enum MHD_Result ok = MHD_queue_response(r->c, MHD_HTTP_NO_CONTENT, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+/* "/v1/users/{x}/recommendations" style: prefix, one segment, suffix. */
+static int match(const char *path, const char *prefix, const char *suffix, char *seg, size_t size) {
+    size_t pl = strlen(prefix), sl = strlen(suffix), n = strlen(path);
+    if (n <= pl + sl || strncmp(path, prefix, pl) != 0 || strcmp(path + n - sl, suffix) != 0)
+        return 0;
+    size_t segl = n - pl - sl;
+    if (segl >= size || memchr(path + pl, '/', segl)) return 0;
+    memcpy(seg, path + pl, segl);
+    seg[segl] = 0;
+    return 1;
+}
+
+static int route_of(const char *path, char *seg, size_t size, int *post) {
+    *post = 0;
+    if (!strcmp(path, "/healthz")) return ROUTE_HEALTHZ;
+    if (!strcmp(path, "/readyz")) return ROUTE_READYZ;
+    if (match(path, "/v1/users/", "/recommendations", seg, size)) return ROUTE_USER_RECS;
+    if (match(path, "/v1/users/", "/interests", seg, size)) return ROUTE_USER_INTERESTS;
+    if (match(path, "/v1/items/", "/similar", seg, size)) return ROUTE_ITEM_SIMILAR;
+    if (!strcmp(path, "/v1/recommendations")) {
+        *post = 1;
+        return ROUTE_RECS_POST;
+    }
+    return ROUTE_NONE;
+}
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value) {
+    (void)kind;
+    http_req *r = cls;
+    if (r->nq == MAX_QUERY) return MHD_NO;
+    r->qname[r->nq] = strdup(key ? key : "");
+    r->qvalue[r->nq] = strdup(value ? value : "");
+    if (r->qname[r->nq] && r->qvalue[r->nq]) r->nq++;
+    return MHD_YES;
+}
+
+static void run_job(wk_worker *w, void *arg) {
+    http_req *r = arg;
+    routes_run(w, r);
+    atomic_store(&r->state, ST_READY);
+    MHD_resume_connection(r->c); /* thread-safe: the daemon was started with ITC */
+}
+
+static enum MHD_Result answer_now(http_req *r, int status, const char *code, const char *msg) {
+    if (code) http_req_error(r, status, code, "%s", msg);
+    return send_response(r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls) {
+    (void)version;
+    http_server *s = cls;
+    http_req *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof(*r));
+        if (!r) return MHD_NO;
+        r->s = s;
+        r->c = c;
+        r->t0 = now_s();
+        atomic_init(&r->state, ST_READING);
+        snprintf(r->method, sizeof(r->method), "%s", method);
+        snprintf(r->path, sizeof(r->path), "%s", url);
+        const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+        if (rid && rid[0])
+            sanitize(r->request_id, sizeof(r->request_id), rid);
+        else
+            snprintf(r->request_id, sizeof(r->request_id), "%lx-%lu", (unsigned long)time(NULL),
+                     (unsigned long)atomic_fetch_add(&s->next_id, 1));
+        const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+        if (origin) snprintf(r->origin, sizeof(r->origin), "%s", origin);
+        atomic_fetch_add(&s->inflight, 1);
+        *con_cls = r;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) { /* body: keep up to the limit, drain the rest */
+        if (!r->too_large) {
+            if (r->body_len + *upload_size > s->cfg->max_body_bytes) {
+                r->too_large = 1;
+            } else {
+                if (r->body_len + *upload_size + 1 > r->body_cap) {
+                    size_t cap = (r->body_len + *upload_size + 1) * 2;
+                    char *nb = realloc(r->body, cap);
+                    if (!nb) return MHD_NO;
+                    r->body = nb;
+                    r->body_cap = cap;
+                }
+                memcpy(r->body + r->body_len, upload, *upload_size);
+                r->body_len += *upload_size;
+                r->body[r->body_len] = 0;
+            }
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (atomic_load(&r->state) == ST_READY) return send_response(r);
+    if (atomic_load(&r->state) == ST_SUBMITTED) return MHD_YES; /* spurious call */
+
+    int post = 0;
+    r->route = route_of(url, r->param, sizeof(r->param), &post);
+    if (r->route == ROUTE_NONE)
+        return answer_now(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
+    if (!strcmp(method, "OPTIONS")) return send_preflight(r);
+    if (strcmp(method, post ? "POST" : "GET") != 0 && !(strcmp(method, "HEAD") == 0 && !post))
+        return answer_now(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                          post ? "use POST" : "use GET");
+    if (r->too_large)
+        return answer_now(r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
+                          "the request body is larger than limits.max_body_bytes");
+    if (r->route == ROUTE_HEALTHZ) {
+        http_req_respond(r, MHD_HTTP_OK, strdup("{\"status\":\"ok\"}"));
+        return send_response(r);
+    }
+    if (r->route == ROUTE_READYZ) {
+        mh_ref *ref = mh_acquire(s->holder, NULL);
+        const mx_model *m = mh_model(ref);
+        if (m) {
+            json_t *o = json_pack("{s:s,s:s,s:s}", "status", "ready", "model_version", m->version,
+                                  "redis", "not configured");
+            http_req_respond(r, MHD_HTTP_OK, json_dumps(o, JSON_COMPACT));
+            json_decref(o);
+        } else {
+            http_req_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_model", "no model is loaded");
+        }
+        mh_release(ref);
+        return send_response(r);
+    }
+    if (post) {
+        const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+        if (!ct || strncmp(ct, "application/json", 16) != 0)
+            return answer_now(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                              "send Content-Type: application/json");
+    }
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, r);
+    atomic_store(&r->state, ST_SUBMITTED);
+    MHD_suspend_connection(c);
+    if (wk_submit(s->pool, run_job, r) != 0) {
+        atomic_store(&r->state, ST_READY);
+        http_req_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", "the server is stopping");
+        MHD_resume_connection(c);
+    }
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)c;
+    http_server *s = cls;
+    http_req *r = *con_cls;
+    if (!r) return;
+    if (s->cfg->log_level >= SRV_LOG_INFO) {
+        char path[256];
+        sanitize(path, sizeof(path), r->path);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:f,s:s}", "request_id", r->request_id, "method",
+                              r->method, "path", path, "status", r->status, "latency_ms",
+                              (now_s() - r->t0) * 1e3, "user", r->user);
+        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+            json_object_set_new(o, "aborted", json_true());
+        char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (line) {
+            fprintf(stdout, "%s\n", line);
+            fflush(stdout);
+        }
+        free(line);
+        json_decref(o);
+    }
+    for (int i = 0; i < r->nq; i++) {
+        free(r->qname[i]);
+        free(r->qvalue[i]);
+    }
+    free(r->body);
+    free(r->resp);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_pool *pool,
+               mx_err *err) {
+    *out = NULL;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+                    *ai = NULL;
+    char port[16];
+    snprintf(port, sizeof(port), "%d", cfg->listen_port);
+    int gai = getaddrinfo(cfg->listen_host, port, &hints, &ai);
+    if (gai != 0)
+        return mx_err_set(err, MX_EINVAL, "server.listen: cannot resolve '%s': %s",
+                          cfg->listen_host, gai_strerror(gai));
+    http_server *s = calloc(1, sizeof(*s));
+    if (!s) {
+        freeaddrinfo(ai);
+        return mx_err_set(err, MX_ENOMEM, "out of memory for the HTTP server");
+    }
+    s->cfg = cfg;
+    s->holder = holder;
+    s->pool = pool;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+    if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+    s->d = MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, s,
+                            MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)cfg->request_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            (size_t)cfg->max_header_bytes + 8192,
+                            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!s->d) {
+        free(s);
+        return mx_err_set(err, MX_EIO, "cannot listen on %s (in use? permission?)", cfg->listen);
+    }
+    *out = s;
+    return 0;
+}
+
+void http_stop(http_server *s, int timeout_s) {
+    if (!s) return;
+    MHD_socket fd = MHD_quiesce_daemon(s->d); /* no new connections */
+    if (fd != MHD_INVALID_SOCKET) close(fd);
+    double deadline = now_s() + timeout_s;
+    while (atomic_load(&s->inflight) > 0 && now_s() < deadline) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(s->d);
+    free(s);
+}

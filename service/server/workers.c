@@ -1,0 +1,175 @@
+/* workers.c - see workers.h. */
+#include "workers.h"
+
+#include <omp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+typedef struct job {
+    wk_fn fn;
+    void *arg;
+    struct job *next;
+} job;
+
+struct wk_worker {
+    wk_pool *pool;
+    int index;
+    uv_loop_t loop;
+    uv_async_t wake;
+    pthread_t thread;
+    pthread_mutex_t lock; /* guards head, tail, stopping */
+    job *head, *tail;
+    int stopping;
+    /* owned by the worker thread */
+    mh_ref *ref;
+    uint64_t gen;
+    rec_ctx *rec;
+};
+
+struct wk_pool {
+    mh_holder *holder;
+    size_t max_k;
+    int n;
+    unsigned next; /* round robin, updated under no lock: any worker is fine */
+    wk_worker *w;
+};
+
+static void refresh(wk_worker *w) {
+    uint64_t g = mh_generation(w->pool->holder);
+    if (g == w->gen && (w->ref || g == 0)) return;
+    mh_ref *r = mh_acquire(w->pool->holder, &g);
+    rec_ctx_free(w->rec);
+    w->rec = NULL;
+    mh_release(w->ref); /* this worker's jobs on it are done: they are synchronous */
+    w->ref = r;
+    w->gen = g;
+    if (r) w->rec = rec_ctx_new(mh_model(r), w->pool->max_k);
+}
+
+const mx_model *wk_model(wk_worker *w) {
+    refresh(w);
+    return w->rec ? mh_model(w->ref) : NULL;
+}
+
+rec_ctx *wk_rec(wk_worker *w) {
+    refresh(w);
+    return w->rec;
+}
+
+int wk_index(const wk_worker *w) {
+    return w->index;
+}
+
+int wk_count(const wk_pool *p) {
+    return p->n;
+}
+
+static void on_wake(uv_async_t *a) {
+    wk_worker *w = a->data;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        job *j = w->head;
+        if (j) {
+            w->head = j->next;
+            if (!w->head) w->tail = NULL;
+        }
+        int stop = w->stopping && !j;
+        pthread_mutex_unlock(&w->lock);
+        if (stop) {
+            uv_close((uv_handle_t *)&w->wake, NULL);
+            return;
+        }
+        if (!j) return;
+        j->fn(w, j->arg);
+        free(j);
+    }
+}
+
+static void *run(void *arg) {
+    wk_worker *w = arg;
+    omp_set_num_threads(1); /* FAISS's batched calls stay on this thread */
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    rec_ctx_free(w->rec);
+    mh_release(w->ref);
+    w->rec = NULL;
+    w->ref = NULL;
+    return NULL;
+}
+
+int wk_start(wk_pool **out, int n, mh_holder *holder, size_t max_k, mx_err *err) {
+    *out = NULL;
+    if (n <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (int)c : 1;
+    }
+    wk_pool *p = calloc(1, sizeof(*p));
+    if (!p || !(p->w = calloc((size_t)n, sizeof(wk_worker)))) {
+        free(p);
+        return mx_err_set(err, MX_ENOMEM, "out of memory for %d workers", n);
+    }
+    p->holder = holder;
+    p->max_k = max_k;
+    for (int i = 0; i < n; i++) {
+        wk_worker *w = &p->w[i];
+        w->pool = p;
+        w->index = i;
+        pthread_mutex_init(&w->lock, NULL);
+        int rc = uv_loop_init(&w->loop);
+        if (!rc) rc = uv_async_init(&w->loop, &w->wake, on_wake);
+        w->wake.data = w;
+        if (!rc) rc = pthread_create(&w->thread, NULL, run, w) ? UV_EAGAIN : 0;
+        if (rc) {
+            p->n = i;
+            wk_stop(p);
+            return mx_err_set(err, MX_EIO, "starting worker %d: %s", i, uv_strerror(rc));
+        }
+        p->n = i + 1;
+    }
+    *out = p;
+    return 0;
+}
+
+int wk_submit(wk_pool *p, wk_fn fn, void *arg) {
+    job *j = malloc(sizeof(*j));
+    if (!j) return -1;
+    j->fn = fn;
+    j->arg = arg;
+    j->next = NULL;
+    wk_worker *w = &p->w[__atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED) % (unsigned)p->n];
+    pthread_mutex_lock(&w->lock);
+    if (w->stopping) {
+        pthread_mutex_unlock(&w->lock);
+        free(j);
+        return -1;
+    }
+    if (w->tail)
+        w->tail->next = j;
+    else
+        w->head = j;
+    w->tail = j;
+    pthread_mutex_unlock(&w->lock);
+    uv_async_send(&w->wake);
+    return 0;
+}
+
+void wk_stop(wk_pool *p) {
+    if (!p) return;
+    for (int i = 0; i < p->n; i++) {
+        wk_worker *w = &p->w[i];
+        pthread_mutex_lock(&w->lock);
+        w->stopping = 1;
+        pthread_mutex_unlock(&w->lock);
+        uv_async_send(&w->wake);
+    }
+    for (int i = 0; i < p->n; i++) {
+        wk_worker *w = &p->w[i];
+        pthread_join(w->thread, NULL);
+        uv_loop_close(&w->loop);
+        pthread_mutex_destroy(&w->lock);
+    }
+    free(p->w);
+    free(p);
+}

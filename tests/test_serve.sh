@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# test_serve.sh - `mixrec serve` over real HTTP: every route, the JSON
+# errors and their statuses, CORS, request ids, limits, reload (SIGHUP,
+# broken model rejected), graceful stop, and start-up failures.
+#   tests/test_serve.sh BUILD/mixrec
+set -uo pipefail
+MIXREC=$1
+TMP=$(mktemp -d)
+PID=
+cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+pass=0
+fails=0
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+fail() { fails=$((fails + 1)); echo "not ok - $1"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
+jqt() { jq -e "$@" >/dev/null; }
+
+# A small model from synthetic data.
+"$MIXREC" synth --items 2000 --users 400 --interests 8 --dim 16 --seed 3 --out "$TMP/syn" >/dev/null 2>&1
+"$MIXREC" build --interactions "$TMP/syn/interactions.csv" --items "$TMP/syn/items.csv" \
+  --set embed.dim=16 --set interests.count=8 --out "$TMP/model" >/dev/null 2>&1 ||
+  { echo "cannot build the test model"; exit 1; }
+
+start() { # extra args...; sets PID and BASE
+  for _ in 1 2 3 4 5; do
+    PORT=$((20000 + RANDOM % 30000))
+    "$MIXREC" serve --model "$TMP/model" --listen "127.0.0.1:$PORT" --workers 2 \
+      --set cors.origins=https://app.example --set limits.max_body_bytes=4096 "$@" \
+      >"$TMP/access.log" 2>"$TMP/serve.err" &
+    PID=$!
+    for _ in $(seq 50); do
+      curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && { BASE=http://127.0.0.1:$PORT; return 0; }
+      kill -0 "$PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$PID" 2>/dev/null
+    wait "$PID" 2>/dev/null
+  done
+  echo "server did not start:"; cat "$TMP/serve.err"; exit 1
+}
+# req METHOD PATH [curl args...]: body in $TMP/body, status in $CODE, headers in $TMP/hdr
+req() {
+  local method=$1 path=$2; shift 2
+  CODE=$(curl -s -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' -X "$method" "$@" "$BASE$path")
+}
+status_is() { [ "$CODE" = "$1" ] || { echo "  status $CODE, expected $1: $(head -c 300 "$TMP/body")"; return 1; }; }
+error_code_is() { jqt --arg c "$1" '.error.code == $c and (.error.message | length > 0)' "$TMP/body"; }
+
+start
+user=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f1)
+item=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f2)
+
+req GET /healthz
+check "healthz 200" status_is 200
+check "healthz body" jqt '.status == "ok"' "$TMP/body"
+check "request id header" grep -qi '^X-Request-Id: ' "$TMP/hdr"
+req GET /healthz -H 'X-Request-Id: abc-123'
+check "request id echoed" grep -qi '^X-Request-Id: abc-123' "$TMP/hdr"
+req GET /readyz
+check "readyz 200 with the model version" jqt --arg v "$(cat "$TMP/model/CURRENT")" '.model_version == $v' "$TMP/body"
+
+req GET "/v1/users/$user/recommendations?k=7&explain=true"
+check "recommendations 200" status_is 200
+check "7 items with interest and reason" jqt '(.items | length == 7) and (.items | all(has("interest") and has("reason")))' "$TMP/body"
+seen=$(grep "^$user," "$TMP/syn/interactions.csv" | cut -d, -f2 | jq -R . | jq -s .)
+check "engaged items excluded" jqt --argjson s "$seen" '([.items[].item] - $s) | length == 7' "$TMP/body"
+first=$(jq -r '.items[0].item' "$TMP/body")
+req GET "/v1/users/$user/recommendations?k=7&exclude=$first"
+check "exclude parameter" jqt --arg i "$first" '[.items[].item] | index($i) == null' "$TMP/body"
+check "no explanation unless asked" jqt '.items | all(has("reason") | not)' "$TMP/body"
+req GET "/v1/users/$user/recommendations?k=5&category=interest-3&explain=true"
+check "category filter" jqt '.items | all(.categories | index("interest-3") != null)' "$TMP/body"
+req GET "/v1/users/$user/recommendations?category=no-such-category"
+check "unknown category 400" status_is 400
+check "unknown category code" error_code_is unknown_category
+req GET "/v1/users/$user/recommendations?k=0"
+check "k=0 400" status_is 400
+check "bad k code" error_code_is bad_parameter
+req GET "/v1/users/$user/recommendations?k=abc"
+check "k=abc 400" status_is 400
+req GET "/v1/users/stranger/recommendations?k=5&explain=true"
+check "unknown user: 200, popular" jqt '(.known_user == false) and ([.items[].reason] | unique == ["popular"])' "$TMP/body"
+req GET "/v1/users/$user/interests"
+check "interests 200" status_is 200
+check "interests long-term weights sum to 1" jqt '([.long_term[].weight] | add) > 0.99 and ([.long_term[].weight] | add) < 1.01' "$TMP/body"
+req GET "/v1/items/$item/similar?k=4"
+check "similar 200" status_is 200
+check "similar excludes the item" jqt --arg i "$item" '(.items | length == 4) and ([.items[].item] | index($i) == null)' "$TMP/body"
+req GET /v1/items/no-such-item/similar
+check "unknown item 404" status_is 404
+check "unknown item code" error_code_is unknown_item
+
+# POST /v1/recommendations
+req POST /v1/recommendations -H 'Content-Type: application/json' \
+  -d "{\"recent_items\": [\"$item\", \"ghost\"], \"k\": 6}"
+check "POST 200" status_is 200
+check "unknown ids listed, not fatal" jqt '(.unknown_items == ["ghost"]) and (.items | length == 6)' "$TMP/body"
+check "recent item excluded" jqt --arg i "$item" '[.items[].item] | index($i) == null' "$TMP/body"
+check "session reasons for an anonymous visitor" jqt '[.items[].reason] | index("session") != null' "$TMP/body"
+req POST /v1/recommendations -H 'Content-Type: text/plain' -d '{}'
+check "wrong content type 415" status_is 415
+req POST /v1/recommendations -H 'Content-Type: application/json' -d '{"k": '
+check "bad JSON 400" status_is 400
+check "bad JSON code" error_code_is bad_json
+req POST /v1/recommendations -H 'Content-Type: application/json' -d '[1,2]'
+check "non-object body 400" status_is 400
+req POST /v1/recommendations -H 'Content-Type: application/json' -d '{"k": 5000}'
+check "k over the limit 400" status_is 400
+req POST /v1/recommendations -H 'Content-Type: application/json' -d '{"recent_items": [1]}'
+check "non-string item 400" status_is 400
+head -c 10000 /dev/zero | tr '\0' 'a' >"$TMP/big"
+req POST /v1/recommendations -H 'Content-Type: application/json' --data-binary @"$TMP/big"
+check "body over limits.max_body_bytes 413" status_is 413
+
+# routing errors
+req GET /v1/nothing
+check "unknown route 404" status_is 404
+check "404 is JSON" error_code_is not_found
+req DELETE /healthz
+check "wrong method 405" status_is 405
+check "405 says what is allowed" grep -qi '^Allow: GET' "$TMP/hdr"
+req GET /v1/recommendations
+check "GET on a POST route 405" status_is 405
+
+# CORS
+req GET /healthz -H 'Origin: https://app.example'
+check "CORS allowed origin" grep -qi '^Access-Control-Allow-Origin: https://app.example' "$TMP/hdr"
+req GET /healthz -H 'Origin: https://evil.example'
+check "CORS other origin gets no grant" bash -c "! grep -qi '^Access-Control-Allow-Origin' '$TMP/hdr'"
+req OPTIONS /v1/recommendations -H 'Origin: https://app.example' -H 'Access-Control-Request-Method: POST'
+check "preflight 204" status_is 204
+check "preflight allows POST" grep -qi '^Access-Control-Allow-Methods: POST' "$TMP/hdr"
+
+# access log: one JSON line per request
+check "access log lines are JSON with status and latency" bash -c "tail -5 '$TMP/access.log' | jq -e 'has(\"status\") and has(\"latency_ms\") and has(\"request_id\")' >/dev/null"
+check "access log names the user" grep -q "\"user\":\"$user\"" "$TMP/access.log"
+
+# reload: a new version is picked up on SIGHUP; a broken one is rejected
+old=$(cat "$TMP/model/CURRENT")
+sleep 1
+"$MIXREC" build --interactions "$TMP/syn/interactions.csv" --set embed.dim=8 --set interests.count=8 \
+  --out "$TMP/model" >/dev/null 2>&1
+new=$(cat "$TMP/model/CURRENT")
+kill -HUP "$PID"
+for _ in $(seq 30); do req GET /readyz; jqt --arg v "$new" '.model_version == $v' "$TMP/body" && break; sleep 0.1; done
+check "SIGHUP reloads the new version" jqt --arg v "$new" '.model_version == $v' "$TMP/body"
+mkdir "$TMP/model/broken" && echo '{"format": "mixrec-model", "format_version": 1}' >"$TMP/model/broken/manifest.json"
+echo broken >"$TMP/model/CURRENT"
+kill -HUP "$PID"
+sleep 0.5
+req GET /readyz
+check "broken model rejected, previous keeps serving" jqt --arg v "$new" '.model_version == $v' "$TMP/body"
+check "rejection logged" grep -q "reload rejected" "$TMP/serve.err"
+req GET "/v1/users/$user/recommendations?k=3"
+check "still answering after a rejected reload" status_is 200
+echo "$old" >"$TMP/model/CURRENT"
+
+# graceful stop
+kill -TERM "$PID"
+wait "$PID"
+check "SIGTERM exits 0" test $? = 0
+PID=
+
+# start-up failures
+"$MIXREC" serve --model "$TMP/model" --listen nonsense >/dev/null 2>"$TMP/err"
+check "bad listen address: exit 2" test $? = 2
+check "names the setting" grep -q "server.listen" "$TMP/err"
+MIXREC_SERVER_WORKRES=2 "$MIXREC" serve --model "$TMP/model" >/dev/null 2>"$TMP/err"
+check "mistyped MIXREC_ variable: exit 2" test $? = 2
+"$MIXREC" serve >/dev/null 2>"$TMP/err"
+check "no model dir: exit 2" test $? = 2
+"$MIXREC" serve --model "$TMP/nowhere" --listen 127.0.0.1:1 >/dev/null 2>"$TMP/err"
+check "unreadable model: exit 1, before listening" test $? = 1
+check "says why" grep -q "cannot start" "$TMP/err"
+
+echo "$pass passed, $fails failed"
+[ "$fails" = 0 ]
