@@ -7,7 +7,12 @@ set -uo pipefail
 MIXREC=$1
 TMP=$(mktemp -d)
 PID=
-cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$TMP"; }
+REDIS_PID=
+cleanup() {
+  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
+  [ -n "$REDIS_PID" ] && kill -9 "$REDIS_PID" 2>/dev/null
+  rm -rf "$TMP"
+}
 trap cleanup EXIT
 pass=0
 fails=0
@@ -22,11 +27,26 @@ jqt() { jq -e "$@" >/dev/null; }
   --set embed.dim=16 --set interests.count=8 --out "$TMP/model" >/dev/null 2>&1 ||
   { echo "cannot build the test model"; exit 1; }
 
+# A real redis-server of our own, on a unix socket in the temp dir.
+start_redis() {
+  redis-server --port 0 --unixsocket "$TMP/redis.sock" --save "" --appendonly no \
+    --dir "$TMP" >"$TMP/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 50); do
+    redis-cli -s "$TMP/redis.sock" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "redis-server did not start:"; cat "$TMP/redis.log"; exit 1
+}
+stop_redis() { kill -9 "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; REDIS_PID=; rm -f "$TMP/redis.sock"; }
+start_redis
+
 start() { # extra args...; sets PID and BASE
   for _ in 1 2 3 4 5; do
     PORT=$((20000 + RANDOM % 30000))
     "$MIXREC" serve --model "$TMP/model" --listen "127.0.0.1:$PORT" --workers 2 \
-      --set cors.origins=https://app.example --set limits.max_body_bytes=4096 "$@" \
+      --set cors.origins=https://app.example --set limits.max_body_bytes=4096 \
+      --redis "unix:$TMP/redis.sock" --set limits.max_batch=50 "$@" \
       >"$TMP/access.log" 2>"$TMP/serve.err" &
     PID=$!
     for _ in $(seq 50); do
@@ -90,6 +110,53 @@ check "similar excludes the item" jqt --arg i "$item" '(.items | length == 4) an
 req GET /v1/items/no-such-item/similar
 check "unknown item 404" status_is 404
 check "unknown item code" error_code_is unknown_item
+
+# sessions: events land in Redis and shift the very next answer
+req GET /readyz
+check "readyz: redis ok" jqt '.redis == "ok" and .status == "ready"' "$TMP/body"
+# the user's weakest long-term interest, and items of it the user has not seen
+req GET "/v1/users/$user/interests"
+weak=$(jq -r '.long_term | min_by(.weight) | .id' "$TMP/body")
+req GET "/v1/users/$user/recommendations?k=20&explain=true"
+before=$(jq --argjson c "$weak" '[.items[] | select(.interest.id == $c)] | length' "$TMP/body")
+mapfile -t weak_items < <("$MIXREC" recommend --model "$TMP/model" --user nobody --k 200 --json 2>/dev/null |
+  jq -r --argjson c "$weak" '.items[] | select(.interest.id == $c) | .item' | head -3)
+check "found items of the weak interest" test "${#weak_items[@]}" -ge 1
+events=$(printf '%s\n' "${weak_items[@]}" | jq -R --arg u "$user" '{user: $u, item: ., type: "like"}' | jq -s .)
+req POST /v1/events -H 'Content-Type: application/json' -d "$events"
+check "events accepted" jqt --argjson n "${#weak_items[@]}" '.accepted == $n and (.rejected | length == 0)' "$TMP/body"
+check "events stored in Redis" test "$(redis-cli -s "$TMP/redis.sock" llen "mixrec:session:$user")" = "${#weak_items[@]}"
+req GET "/v1/users/$user/recommendations?k=20&explain=true"
+after=$(jq --argjson c "$weak" '[.items[] | select(.interest.id == $c)] | length' "$TMP/body")
+check "the next answer moves towards the session's interest ($before -> $after)" test "$after" -gt "$before"
+check "session reasons appear" jqt '[.items[].reason] | index("session") != null' "$TMP/body"
+check "liked items are excluded now" jqt --arg i "${weak_items[0]}" '[.items[].item] | index($i) == null' "$TMP/body"
+req GET "/v1/users/$user/interests"
+check "interests show the session" jqt --argjson c "$weak" '.session_share > 0 and (.session_interests | map(.id) | index($c) != null)' "$TMP/body"
+req POST /v1/events -H 'Content-Type: application/json' \
+  -d '[{"user":"new-user","item":"new-item","type":"view"},{"user":"u","type":"click"},{"user":"u","item":"i","type":"zap"},{"user":"u","item":"i","type":"click","ts":"soon"}]'
+check "cold users and items accepted, bad events rejected by index" jqt '.accepted == 1 and ([.rejected[].index] == [1,2,3])' "$TMP/body"
+req POST /v1/events -H 'Content-Type: application/json' -d '[{"user":"u","type":"click"}]'
+check "a batch with no valid event: 400 with the reasons" jqt '.error.code == "bad_events" and (.rejected | length == 1)' "$TMP/body"
+big=$(jq -n '[range(60) | {user: "u", item: "i", type: "view"}]')
+req POST /v1/events -H 'Content-Type: application/json' -d "$big"
+check "batch over limits.max_batch: 413" status_is 413
+
+# Redis goes away: answers degrade to the long-term profile, events are refused
+stop_redis
+req GET "/v1/users/$user/recommendations?k=5"
+check "recommendations still 200 without Redis" status_is 200
+check "and say the session is unavailable" jqt '.session == "unavailable" and (.items | length == 5)' "$TMP/body"
+req GET /readyz
+check "readyz says degraded" jqt '.redis == "degraded"' "$TMP/body"
+req POST /v1/events -H 'Content-Type: application/json' -d '[{"user":"u","item":"i","type":"view"}]'
+check "events refused with 503 while Redis is down" status_is 503
+check "503 code redis_unavailable" error_code_is redis_unavailable
+start_redis
+for _ in $(seq 50); do req GET /readyz; jqt '.redis == "ok"' "$TMP/body" && break; sleep 0.1; done
+check "reconnects by itself when Redis returns" jqt '.redis == "ok"' "$TMP/body"
+req POST /v1/events -H 'Content-Type: application/json' -d '[{"user":"u","item":"i","type":"view"}]'
+check "events accepted again" jqt '.accepted == 1' "$TMP/body"
 
 # POST /v1/recommendations
 req POST /v1/recommendations -H 'Content-Type: application/json' \
@@ -161,6 +228,19 @@ kill -TERM "$PID"
 wait "$PID"
 check "SIGTERM exits 0" test $? = 0
 PID=
+
+# API keys on write routes
+start --set auth.api_keys=k1,k2
+req POST /v1/events -H 'Content-Type: application/json' -d '[{"user":"u","item":"i","type":"view"}]'
+check "no API key: 401" status_is 401
+req POST /v1/events -H 'Content-Type: application/json' -H 'X-API-Key: nope' -d '[{"user":"u","item":"i","type":"view"}]'
+check "wrong API key: 403" status_is 403
+req POST /v1/events -H 'Content-Type: application/json' -H 'X-API-Key: k2' -d '[{"user":"u","item":"i","type":"view"}]'
+check "right API key: 200" status_is 200
+req GET "/v1/users/$user/recommendations?k=3"
+check "reads need no key" status_is 200
+check "keys never reach the access log" bash -c "! grep -q k2 '$TMP/access.log'"
+kill -TERM "$PID"; wait "$PID"; PID=
 
 # start-up failures
 "$MIXREC" serve --model "$TMP/model" --listen nonsense >/dev/null 2>"$TMP/err"

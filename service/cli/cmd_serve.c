@@ -142,7 +142,7 @@ int cmd_serve(int argc, char **argv) {
         fprintf(stderr, "mixrec serve: cannot start: %s\n", err.msg);
         return 1;
     }
-    char detail[512];
+    char detail[2048];
     snprintf(detail, sizeof(detail), "%s (%zu users, %zu items, %zu interests)", m->version,
              m->n_users, m->n_items, m->n_clusters);
     mh_holder *holder = mh_new();
@@ -155,14 +155,15 @@ int cmd_serve(int argc, char **argv) {
     }
     mh_set(holder, m);
     log_line("model loaded", detail);
-    if (wk_start(&pool, cfg.workers, holder, (size_t)cfg.max_k, &err) ||
+    if (wk_start(&pool, &cfg, holder, cfg.redis_url[0] != 0, &err) ||
         http_start(&http, &cfg, holder, pool, &err)) {
         fprintf(stderr, "mixrec serve: cannot start: %s\n", err.msg);
         wk_stop(pool);
         mh_free(holder);
         return 1;
     }
-    snprintf(detail, sizeof(detail), "http://%s with %d workers", cfg.listen, wk_count(pool));
+    snprintf(detail, sizeof(detail), "http://%s with %d workers, sessions in %s", cfg.listen,
+             wk_count(pool), cfg.redis_url[0] ? cfg.redis_url : "(no Redis configured)");
     log_line("listening on", detail);
 
     for (;;) {

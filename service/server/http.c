@@ -185,6 +185,10 @@ static int route_of(const char *path, char *seg, size_t size, int *post) {
         *post = 1;
         return ROUTE_RECS_POST;
     }
+    if (!strcmp(path, "/v1/events")) {
+        *post = 1;
+        return ROUTE_EVENTS;
+    }
     return ROUTE_NONE;
 }
 
@@ -199,11 +203,22 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-static void run_job(wk_worker *w, void *arg) {
-    http_req *r = arg;
-    routes_run(w, r);
+void http_req_finish(http_req *r) {
     atomic_store(&r->state, ST_READY);
     MHD_resume_connection(r->c); /* thread-safe: the daemon was started with ITC */
+}
+
+static void run_job(wk_worker *w, void *arg) {
+    routes_run(w, arg);
+}
+
+/* Compares in time independent of where the strings differ. */
+static int same_key(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char d = (unsigned char)(la != lb);
+    for (size_t i = 0; i < la; i++)
+        d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+    return d == 0;
 }
 
 static enum MHD_Result answer_now(http_req *r, int status, const char *code, const char *msg) {
@@ -280,8 +295,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         mh_ref *ref = mh_acquire(s->holder, NULL);
         const mx_model *m = mh_model(ref);
         if (m) {
-            json_t *o = json_pack("{s:s,s:s,s:s}", "status", "ready", "model_version", m->version,
-                                  "redis", "not configured");
+            int up = wk_redis_connected(s->pool), n = wk_count(s->pool);
+            const char *redis = !s->cfg->redis_url[0] ? "not configured"
+                                : up == n             ? "ok"
+                                                      : "degraded";
+            json_t *o =
+                json_pack("{s:s,s:s,s:s,s:i,s:i}", "status",
+                          up == n || !s->cfg->redis_url[0] ? "ready" : "degraded", "model_version",
+                          m->version, "redis", redis, "redis_connected_workers", up, "workers", n);
             http_req_respond(r, MHD_HTTP_OK, json_dumps(o, JSON_COMPACT));
             json_decref(o);
         } else {
@@ -289,6 +310,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         mh_release(ref);
         return send_response(r);
+    }
+    if (r->route == ROUTE_EVENTS && s->cfg->n_api_keys > 0) {
+        const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-API-Key");
+        int good = 0;
+        for (int i = 0; key && i < s->cfg->n_api_keys; i++)
+            good |= same_key(key, s->cfg->api_keys[i]);
+        if (!key)
+            return answer_now(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", "X-API-Key is required");
+        if (!good)
+            return answer_now(r, MHD_HTTP_FORBIDDEN, "forbidden", "the API key is not valid");
     }
     if (post) {
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
@@ -300,9 +331,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     atomic_store(&r->state, ST_SUBMITTED);
     MHD_suspend_connection(c);
     if (wk_submit(s->pool, run_job, r) != 0) {
-        atomic_store(&r->state, ST_READY);
         http_req_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", "the server is stopping");
-        MHD_resume_connection(c);
+        http_req_finish(r);
     }
     return MHD_YES;
 }

@@ -46,6 +46,9 @@ void http_req_respond(http_req *r, int status, char *json_body);
 /* A JSON error {"error":{"code":code,"message":...}}. */
 void http_req_error(http_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Hands the response back to the HTTP thread. Every route calls it once,
+ * synchronously or later from a callback on the same worker. */
+void http_req_finish(http_req *r);
 /* What the access log says about the user, if any. */
 void http_req_set_user(http_req *r, const char *user);
 
@@ -56,10 +59,12 @@ enum {
     ROUTE_USER_RECS,      /* GET /v1/users/{user}/recommendations */
     ROUTE_USER_INTERESTS, /* GET /v1/users/{user}/interests */
     ROUTE_ITEM_SIMILAR,   /* GET /v1/items/{item}/similar */
-    ROUTE_RECS_POST       /* POST /v1/recommendations */
+    ROUTE_RECS_POST,      /* POST /v1/recommendations */
+    ROUTE_EVENTS          /* POST /v1/events */
 };
 
-/* Route handlers (routes.c): run on a worker, must respond. */
+/* Route handlers (routes.c): run on a worker; they respond and call
+ * http_req_finish, possibly later (after a Redis reply). */
 void routes_run(wk_worker *w, http_req *r);
 
 #endif

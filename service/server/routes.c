@@ -10,6 +10,7 @@
 
 #include "http.h"
 #include "recommend.h"
+#include "sessions.h"
 
 #define MAX_LIST 256
 
@@ -109,17 +110,29 @@ static void rec_params_from(const srv_config *cfg, rec_params *p) {
 /* Shared by GET /v1/users/{u}/recommendations and POST /v1/recommendations. */
 static void recommend(wk_worker *w, http_req *r, const mx_model *m, const char *user,
                       const id_list *recent, const id_list *exclude, const uint16_t *cats,
-                      size_t n_cats, size_t k, int explain, json_t *unknown) {
+                      size_t n_cats, size_t k, int explain, json_t *unknown, const sess_event *sev,
+                      size_t n_sev, const char *session_state) {
     const srv_config *cfg = http_req_config(r);
     rec_params p;
     rec_params_from(cfg, &p);
     int64_t now = (int64_t)time(NULL);
-    rec_event ev[MAX_LIST];
+    size_t n_ev = 0, cap = recent->n + n_sev;
+    rec_event stack_ev[64], *ev = cap <= 64 ? stack_ev : malloc(cap * sizeof(rec_event));
+    if (!ev) {
+        http_req_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n_sev; i++) { /* the stored session, then the request's items */
+        int64_t it = model_item(m, sev[i].item);
+        if (it >= 0)
+            ev[n_ev++] =
+                (rec_event){(uint32_t)it, sev[i].ts, (float)sess_type_weight(cfg, sev[i].type)};
+    }
     for (size_t i = 0; i < recent->n; i++)
-        ev[i] = (rec_event){recent->ids[i], now, (float)cfg->w_click};
+        ev[n_ev++] = (rec_event){recent->ids[i], now, (float)cfg->w_click};
     rec_query q = {.user = user ? model_user(m, user) : -1,
                    .events = ev,
-                   .n_events = recent->n,
+                   .n_events = n_ev,
                    .exclude = exclude->ids,
                    .n_exclude = exclude->n,
                    .categories = cats,
@@ -130,16 +143,19 @@ static void recommend(wk_worker *w, http_req *r, const mx_model *m, const char *
     size_t n = 0;
     mx_err err = {0};
     rec_ctx *ctx = wk_rec(w);
+    int rc = !ctx ? -1 : rec_recommend(ctx, &p, &q, items, &n, &err);
+    if (ev != stack_ev) free(ev);
     if (!ctx) {
         http_req_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_model", "no model is loaded");
         return;
     }
-    if (rec_recommend(ctx, &p, &q, items, &n, &err)) {
+    if (rc) {
         http_req_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "%s", err.msg);
         return;
     }
-    json_t *o = json_pack("{s:s,s:b,s:o}", "model_version", m->version, "known_user", q.user >= 0,
-                          "items", items_json(m, items, n, explain));
+    json_t *o =
+        json_pack("{s:s,s:b,s:s,s:o}", "model_version", m->version, "known_user", q.user >= 0,
+                  "session", session_state, "items", items_json(m, items, n, explain));
     if (user) json_object_set_new(o, "user", json_string(user));
     if (unknown) json_object_set(o, "unknown_items", unknown);
     respond_json(r, o);
@@ -166,28 +182,78 @@ static int parse_categories_csv(http_req *r, const mx_model *m, const char *csv,
     return 0;
 }
 
-static void get_recommendations(wk_worker *w, http_req *r, const mx_model *m) {
-    const char *user = http_req_path_param(r);
-    http_req_set_user(r, user);
-    size_t k, n_cats = 0;
+/* A request waiting for its session from Redis. */
+typedef struct pending {
+    wk_worker *w;
+    http_req *r;
+    size_t k, n_cats;
     uint16_t cats[16];
-    if (parse_k(r, http_req_query(r, "k"), &k)) return;
-    if (parse_categories_csv(r, m, http_req_query(r, "category"), cats, &n_cats)) return;
-    const char *ex = http_req_query(r, "explain");
-    int explain = ex && (!strcmp(ex, "true") || !strcmp(ex, "1"));
-    id_list exclude = {.n = 0}, recent = {.n = 0};
-    items_from_csv(m, http_req_query(r, "exclude"), &exclude);
-    recommend(w, r, m, user, &recent, &exclude, cats, n_cats, k, explain, NULL);
+    int explain, interests;
+    id_list exclude;
+} pending;
+
+static void finish_interests(http_req *r, const mx_model *m, const sess_event *sev, size_t n_sev,
+                             const char *state);
+
+static void on_session(void *arg, int ok, const sess_event *ev, size_t n) {
+    pending *pd = arg;
+    http_req *r = pd->r;
+    const mx_model *m = wk_model(pd->w); /* the current model, even after a reload */
+    const char *state = ok ? "ok" : "unavailable";
+    if (!m) {
+        http_req_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_model", "no model is loaded");
+    } else if (pd->interests) {
+        finish_interests(r, m, ev, n, state);
+    } else {
+        id_list recent = {.n = 0};
+        recommend(pd->w, r, m, http_req_path_param(r), &recent, &pd->exclude, pd->cats, pd->n_cats,
+                  pd->k, pd->explain, NULL, ev, n, state);
+    }
+    free(pd);
+    http_req_finish(r);
 }
 
-static void get_similar(wk_worker *w, http_req *r, const mx_model *m) {
+/* Reads the user's session, then answers from on_session. Returns 1 when
+ * the answer will come later, 0 when it was given now. */
+static int with_session(wk_worker *w, http_req *r, pending *pd) {
+    sess_client *sc = wk_sessions(w);
+    pd->w = w;
+    pd->r = r;
+    if (!sc) { /* no Redis configured: long-term profile only */
+        on_session(pd, 0, NULL, 0);
+        return 1;
+    }
+    sess_read(sc, http_req_path_param(r), on_session, pd);
+    return 1;
+}
+
+static int get_recommendations(wk_worker *w, http_req *r, const mx_model *m) {
+    const char *user = http_req_path_param(r);
+    http_req_set_user(r, user);
+    pending *pd = calloc(1, sizeof(*pd));
+    if (!pd) {
+        http_req_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
+        return 0;
+    }
+    if (parse_k(r, http_req_query(r, "k"), &pd->k) ||
+        parse_categories_csv(r, m, http_req_query(r, "category"), pd->cats, &pd->n_cats)) {
+        free(pd);
+        return 0;
+    }
+    const char *ex = http_req_query(r, "explain");
+    pd->explain = ex && (!strcmp(ex, "true") || !strcmp(ex, "1"));
+    items_from_csv(m, http_req_query(r, "exclude"), &pd->exclude);
+    return with_session(w, r, pd);
+}
+
+static int get_similar(wk_worker *w, http_req *r, const mx_model *m) {
     const char *id = http_req_path_param(r);
     size_t k;
-    if (parse_k(r, http_req_query(r, "k"), &k)) return;
+    if (parse_k(r, http_req_query(r, "k"), &k)) return 0;
     int64_t it = model_item(m, id);
     if (it < 0) {
         http_req_error(r, MHD_HTTP_NOT_FOUND, "unknown_item", "item '%s' is not in the model", id);
-        return;
+        return 0;
     }
     rec_item items[1000];
     size_t n = 0;
@@ -196,11 +262,12 @@ static void get_similar(wk_worker *w, http_req *r, const mx_model *m) {
     if (!ctx || rec_similar(ctx, (uint32_t)it, k, NULL, 0, items, &n, &err)) {
         http_req_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "%s",
                        ctx ? err.msg : "no scratch");
-        return;
+        return 0;
     }
     json_t *o = json_pack("{s:s,s:s,s:o}", "item", id, "model_version", m->version, "items",
                           items_json(m, items, n, 0));
     respond_json(r, o);
+    return 0;
 }
 
 static json_t *weights_json(const mx_model *m, const rec_mixture *x, const float *w) {
@@ -213,20 +280,44 @@ static json_t *weights_json(const mx_model *m, const rec_mixture *x, const float
     return arr;
 }
 
-static void get_interests(http_req *r, const mx_model *m) {
+static void finish_interests(http_req *r, const mx_model *m, const sess_event *sev, size_t n_sev,
+                             const char *state) {
     const char *user = http_req_path_param(r);
-    http_req_set_user(r, user);
+    const srv_config *cfg = http_req_config(r);
     rec_params p;
-    rec_params_from(http_req_config(r), &p);
-    rec_query q = {.user = model_user(m, user), .k = 1, .now = (int64_t)time(NULL)};
+    rec_params_from(cfg, &p);
+    rec_event ev[256];
+    size_t n_ev = 0;
+    for (size_t i = 0; i < n_sev && n_ev < 256; i++) {
+        int64_t it = model_item(m, sev[i].item);
+        if (it >= 0)
+            ev[n_ev++] =
+                (rec_event){(uint32_t)it, sev[i].ts, (float)sess_type_weight(cfg, sev[i].type)};
+    }
+    rec_query q = {.user = model_user(m, user),
+                   .events = ev,
+                   .n_events = n_ev,
+                   .k = 1,
+                   .now = (int64_t)time(NULL)};
     rec_mixture x;
     rec_mixture_of(m, &p, &q, &x);
-    json_t *o =
-        json_pack("{s:s,s:s,s:b,s:f,s:o,s:o,s:o}", "user", user, "model_version", m->version,
-                  "known_user", q.user >= 0, "session_share", (double)x.session_share, "long_term",
-                  weights_json(m, &x, x.long_term), "session", weights_json(m, &x, x.session),
-                  "blended", weights_json(m, &x, x.blended));
+    json_t *o = json_pack(
+        "{s:s,s:s,s:b,s:s,s:i,s:f,s:o,s:o,s:o}", "user", user, "model_version", m->version,
+        "known_user", q.user >= 0, "session", state, "session_events", (int)n_sev, "session_share",
+        (double)x.session_share, "long_term", weights_json(m, &x, x.long_term), "session_interests",
+        weights_json(m, &x, x.session), "blended", weights_json(m, &x, x.blended));
     respond_json(r, o);
+}
+
+static int get_interests(wk_worker *w, http_req *r) {
+    http_req_set_user(r, http_req_path_param(r));
+    pending *pd = calloc(1, sizeof(*pd));
+    if (!pd) {
+        http_req_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
+        return 0;
+    }
+    pd->interests = 1;
+    return with_session(w, r, pd);
 }
 
 /* A JSON array of strings into ids; 0, or -1 with a 400 answer. */
@@ -251,7 +342,7 @@ static int json_ids(http_req *r, const mx_model *m, json_t *body, const char *ke
     return 0;
 }
 
-static void post_recommendations(wk_worker *w, http_req *r, const mx_model *m) {
+static int post_recommendations(wk_worker *w, http_req *r, const mx_model *m) {
     size_t len;
     const char *txt = http_req_body(r, &len);
     json_error_t je;
@@ -307,33 +398,169 @@ static void post_recommendations(wk_worker *w, http_req *r, const mx_model *m) {
             n_cats++;
         }
     }
-    recommend(w, r, m, user, &recent, &exclude, cats, n_cats, k, !je2 || json_is_true(je2),
-              unknown);
+    recommend(w, r, m, user, &recent, &exclude, cats, n_cats, k, !je2 || json_is_true(je2), unknown,
+              NULL, 0, "not used");
 done:
     json_decref(unknown);
     json_decref(body);
+    return 0;
+}
+
+/* POST /v1/events: a batch of {"user","item","type","ts"}; bad events are
+ * rejected one by one (with their index), the rest stored in one
+ * pipelined round trip. Redis unavailable: 503, nothing stored. */
+typedef struct events_op {
+    http_req *r;
+    size_t accepted;
+    json_t *rejected;
+    char (*users)[257];
+    const char **user_ptrs;
+    sess_event *ev;
+} events_op;
+
+static void events_done(void *arg, int ok, const char *error) {
+    events_op *eo = arg;
+    if (!ok) {
+        http_req_error(eo->r, MHD_HTTP_SERVICE_UNAVAILABLE, "redis_unavailable",
+                       "events were not stored: %s", error ? error : "redis is unavailable");
+    } else {
+        json_t *o =
+            json_pack("{s:I,s:O}", "accepted", (json_int_t)eo->accepted, "rejected", eo->rejected);
+        respond_json(eo->r, o);
+    }
+    http_req_finish(eo->r);
+    json_decref(eo->rejected);
+    free(eo->users);
+    free(eo->user_ptrs);
+    free(eo->ev);
+    free(eo);
+}
+
+static void reject(json_t *rejected, size_t i, const char *why) {
+    json_array_append_new(rejected, json_pack("{s:I,s:s}", "index", (json_int_t)i, "error", why));
+}
+
+static int post_events(wk_worker *w, http_req *r) {
+    const srv_config *cfg = http_req_config(r);
+    size_t len;
+    const char *txt = http_req_body(r, &len);
+    json_error_t je;
+    json_t *body = json_loadb(txt, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *batch = body && json_is_object(body) ? json_object_get(body, "events") : body;
+    if (!body) {
+        http_req_error(r, MHD_HTTP_BAD_REQUEST, "bad_json", "invalid JSON at line %d: %s", je.line,
+                       je.text);
+        return 0;
+    }
+    if (!json_is_array(batch)) {
+        json_decref(body);
+        http_req_error(r, MHD_HTTP_BAD_REQUEST, "bad_json",
+                       "the body must be an array of events (or {\"events\": [...]})");
+        return 0;
+    }
+    size_t n = json_array_size(batch);
+    if (n > (size_t)cfg->max_batch) {
+        json_decref(body);
+        http_req_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "batch_too_large",
+                       "%zu events in one batch, at most %d (limits.max_batch)", n, cfg->max_batch);
+        return 0;
+    }
+    events_op *eo = calloc(1, sizeof(*eo));
+    if (eo) {
+        eo->r = r;
+        eo->rejected = json_array();
+        eo->users = calloc(n ? n : 1, sizeof(*eo->users));
+        eo->user_ptrs = calloc(n ? n : 1, sizeof(char *));
+        eo->ev = calloc(n ? n : 1, sizeof(sess_event));
+    }
+    if (!eo || !eo->rejected || !eo->users || !eo->user_ptrs || !eo->ev) {
+        if (eo) {
+            json_decref(eo->rejected);
+            free(eo->users);
+            free(eo->user_ptrs);
+            free(eo->ev);
+            free(eo);
+        }
+        json_decref(body);
+        http_req_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
+        return 0;
+    }
+    int64_t now = (int64_t)time(NULL);
+    size_t i;
+    json_t *e;
+    json_array_foreach(batch, i, e) {
+        json_t *ju = json_object_get(e, "user"), *ji = json_object_get(e, "item"),
+               *jt = json_object_get(e, "type"), *jts = json_object_get(e, "ts");
+        const char *u = json_string_value(ju), *it = json_string_value(ji),
+                   *ty = json_string_value(jt);
+        if (!json_is_object(e))
+            reject(eo->rejected, i, "not an object");
+        else if (!u || !u[0] || strlen(u) > 256)
+            reject(eo->rejected, i, "'user' must be a non-empty string of at most 256 bytes");
+        else if (!it || !it[0] || strlen(it) >= sizeof(eo->ev[0].item) || strchr(it, '\t'))
+            reject(eo->rejected, i, "'item' must be a non-empty string of at most 127 bytes");
+        else if (!ty || sess_type_of(ty) < 0)
+            reject(eo->rejected, i, "'type' must be view, click, like, purchase or dislike");
+        else if (jts && !(json_is_integer(jts) && json_integer_value(jts) >= 0))
+            reject(eo->rejected, i, "'ts' must be unix seconds (an integer)");
+        else {
+            size_t k = eo->accepted++;
+            snprintf(eo->users[k], sizeof(eo->users[k]), "%s", u);
+            eo->user_ptrs[k] = eo->users[k];
+            snprintf(eo->ev[k].item, sizeof(eo->ev[k].item), "%s", it);
+            eo->ev[k].type = sess_type_of(ty);
+            eo->ev[k].ts = jts ? (int64_t)json_integer_value(jts) : now;
+        }
+    }
+    json_decref(body);
+    if (eo->accepted == 0) {
+        json_t *o = json_pack("{s:{s:s,s:s},s:O}", "error", "code", "bad_events", "message",
+                              "no valid event in the batch", "rejected", eo->rejected);
+        char *t = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        http_req_respond(r, MHD_HTTP_BAD_REQUEST, t);
+        http_req_finish(r);
+        json_decref(eo->rejected);
+        free(eo->users);
+        free(eo->user_ptrs);
+        free(eo->ev);
+        free(eo);
+        return 1;
+    }
+    sess_client *sc = wk_sessions(w);
+    if (!sc) {
+        events_done(eo, 0, "no Redis is configured (redis.url)");
+        return 1;
+    }
+    sess_append(sc, eo->user_ptrs, eo->ev, eo->accepted, events_done, eo);
+    return 1;
 }
 
 void routes_run(wk_worker *w, http_req *r) {
     const mx_model *m = wk_model(w);
+    int later = 0;
     if (!m) {
         http_req_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_model", "no model is loaded");
-        return;
+    } else {
+        switch (http_req_route(r)) {
+        case ROUTE_USER_RECS:
+            later = get_recommendations(w, r, m);
+            break;
+        case ROUTE_ITEM_SIMILAR:
+            later = get_similar(w, r, m);
+            break;
+        case ROUTE_USER_INTERESTS:
+            later = get_interests(w, r);
+            break;
+        case ROUTE_RECS_POST:
+            later = post_recommendations(w, r, m);
+            break;
+        case ROUTE_EVENTS:
+            later = post_events(w, r);
+            break;
+        default:
+            http_req_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
+        }
     }
-    switch (http_req_route(r)) {
-    case ROUTE_USER_RECS:
-        get_recommendations(w, r, m);
-        break;
-    case ROUTE_ITEM_SIMILAR:
-        get_similar(w, r, m);
-        break;
-    case ROUTE_USER_INTERESTS:
-        get_interests(r, m);
-        break;
-    case ROUTE_RECS_POST:
-        post_recommendations(w, r, m);
-        break;
-    default:
-        http_req_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
-    }
+    if (!later) http_req_finish(r);
 }

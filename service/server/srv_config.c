@@ -33,7 +33,7 @@ static const entry entries[] = {
     {"server.model_dir", T_STR, OFF(model_dir), SZ(model_dir), 0, 0, "",
      "model root (its CURRENT version is served)"},
     {"redis.url", T_REDIS, OFF(redis_url), SZ(redis_url), 0, 0, "redis://127.0.0.1:6379/0",
-     "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N]"},
+     "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N]; empty: no sessions"},
     {"redis.connect_timeout_ms", T_INT, OFF(redis_connect_timeout_ms), 0, 1, 600000, "500",
      "Redis connect timeout"},
     {"redis.command_timeout_ms", T_INT, OFF(redis_command_timeout_ms), 0, 1, 600000, "50",
@@ -130,6 +130,12 @@ static int set_listen(srv_config *c, const char *v, mx_err *err) {
 }
 
 static int set_redis(srv_config *c, const char *v, mx_err *err) {
+    if (!v[0]) { /* no Redis: sessions and events are off */
+        c->redis_url[0] = 0;
+        c->redis_host[0] = c->redis_path[0] = c->redis_password[0] = 0;
+        c->redis_unix = 0;
+        return 0;
+    }
     srv_config t = *c;
     t.redis_unix = 0;
     t.redis_host[0] = t.redis_path[0] = t.redis_password[0] = 0;

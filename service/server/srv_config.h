@@ -29,7 +29,8 @@ typedef struct srv_config {
     int listen_port;
     int workers; /* event loops; 0 = one per core */
     char model_dir[4096];
-    /* redis: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N] */
+    /* redis: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N];
+     * an empty url turns sessions and events off */
     char redis_url[1024];
     int redis_unix;
     char redis_host[256];

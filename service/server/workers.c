@@ -27,9 +27,13 @@ struct wk_worker {
     mh_ref *ref;
     uint64_t gen;
     rec_ctx *rec;
+    sess_client *sess;
 };
 
 struct wk_pool {
+    const srv_config *cfg;
+    int with_redis;
+    int redis_connected; /* atomic: workers connected to Redis */
     mh_holder *holder;
     size_t max_k;
     int n;
@@ -59,6 +63,14 @@ rec_ctx *wk_rec(wk_worker *w) {
     return w->rec;
 }
 
+sess_client *wk_sessions(wk_worker *w) {
+    return w->sess;
+}
+
+int wk_redis_connected(const wk_pool *p) {
+    return __atomic_load_n(&p->redis_connected, __ATOMIC_RELAXED);
+}
+
 int wk_index(const wk_worker *w) {
     return w->index;
 }
@@ -79,6 +91,8 @@ static void on_wake(uv_async_t *a) {
         int stop = w->stopping && !j;
         pthread_mutex_unlock(&w->lock);
         if (stop) {
+            sess_free(w->sess); /* the loop runs until its handles are closed */
+            w->sess = NULL;
             uv_close((uv_handle_t *)&w->wake, NULL);
             return;
         }
@@ -91,6 +105,7 @@ static void on_wake(uv_async_t *a) {
 static void *run(void *arg) {
     wk_worker *w = arg;
     omp_set_num_threads(1); /* FAISS's batched calls stay on this thread */
+    if (w->pool->with_redis) w->sess = sess_new(&w->loop, w->pool->cfg, &w->pool->redis_connected);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     rec_ctx_free(w->rec);
     mh_release(w->ref);
@@ -99,8 +114,10 @@ static void *run(void *arg) {
     return NULL;
 }
 
-int wk_start(wk_pool **out, int n, mh_holder *holder, size_t max_k, mx_err *err) {
+int wk_start(wk_pool **out, const srv_config *cfg, mh_holder *holder, int with_redis, mx_err *err) {
     *out = NULL;
+    int n = cfg->workers;
+    size_t max_k = (size_t)cfg->max_k;
     if (n <= 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         n = c > 0 ? (int)c : 1;
@@ -112,6 +129,8 @@ int wk_start(wk_pool **out, int n, mh_holder *holder, size_t max_k, mx_err *err)
     }
     p->holder = holder;
     p->max_k = max_k;
+    p->cfg = cfg;
+    p->with_redis = with_redis;
     for (int i = 0; i < n; i++) {
         wk_worker *w = &p->w[i];
         w->pool = p;

@@ -15,14 +15,17 @@
 #include "model_holder.h"
 #include "mx_err.h"
 #include "recommend.h"
+#include "sessions.h"
+#include "srv_config.h"
 
 typedef struct wk_pool wk_pool;
 typedef struct wk_worker wk_worker;
 typedef void (*wk_fn)(wk_worker *w, void *arg);
 
-/* Starts n workers (n = 0: one per core). holder is borrowed and must
- * outlive the pool. max_k sizes each worker's scratch. */
-int wk_start(wk_pool **out, int n, mh_holder *holder, size_t max_k, mx_err *err);
+/* Starts cfg->workers workers (0: one per core), each with its own Redis
+ * connection (sessions.h) unless with_redis is 0. cfg and holder are
+ * borrowed and must outlive the pool. */
+int wk_start(wk_pool **out, const srv_config *cfg, mh_holder *holder, int with_redis, mx_err *err);
 
 /* Runs fn(worker, arg) on the next worker (round robin). Returns 0, or
  * -1 when the pool is stopping (the caller answers 503 itself). */
@@ -39,5 +42,9 @@ int wk_count(const wk_pool *p);
 const mx_model *wk_model(wk_worker *w);
 rec_ctx *wk_rec(wk_worker *w);
 int wk_index(const wk_worker *w);
+/* This worker's Redis client (NULL without Redis). */
+sess_client *wk_sessions(wk_worker *w);
+/* How many workers are connected to Redis right now (any thread). */
+int wk_redis_connected(const wk_pool *p);
 
 #endif

@@ -1,0 +1,359 @@
+/* sessions.c - see sessions.h. */
+#include "sessions.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/adapters/libuv.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+static const char *type_names[SESS_N_TYPES] = {"view", "click", "like", "purchase", "dislike"};
+
+const char *sess_type_name(int type) {
+    return type >= 0 && type < SESS_N_TYPES ? type_names[type] : "view";
+}
+
+int sess_type_of(const char *name) {
+    for (int t = 0; t < SESS_N_TYPES; t++)
+        if (strcmp(type_names[t], name) == 0) return t;
+    return -1;
+}
+
+double sess_type_weight(const srv_config *cfg, int type) {
+    switch (type) {
+    case SESS_CLICK:
+        return cfg->w_click;
+    case SESS_LIKE:
+        return cfg->w_like;
+    case SESS_PURCHASE:
+        return cfg->w_purchase;
+    case SESS_DISLIKE:
+        return cfg->w_dislike;
+    default:
+        return cfg->w_view;
+    }
+}
+
+struct sess_client {
+    uv_loop_t *loop;
+    const srv_config *cfg;
+    int *counter;
+    redisAsyncContext *ac;
+    int connected, closing;
+    uv_timer_t retry;
+    uv_timer_t connect_timer; /* see connect_now */
+    int backoff_ms;
+};
+
+static void connect_now(sess_client *c);
+
+static void on_retry(uv_timer_t *t) {
+    connect_now(t->data);
+}
+
+static void schedule_retry(sess_client *c) {
+    if (c->closing) return;
+    uv_timer_start(&c->retry, on_retry, (uint64_t)c->backoff_ms, 0);
+    c->backoff_ms = c->backoff_ms * 2 > 2000 ? 2000 : c->backoff_ms * 2;
+}
+
+static void on_connect(const redisAsyncContext *ac, int status) {
+    sess_client *c = ac->data;
+    if (!c) return; /* sess_free let go of this context */
+    uv_timer_stop(&c->connect_timer);
+    if (status != REDIS_OK) { /* hiredis frees the context after this */
+        c->ac = NULL;
+        schedule_retry(c);
+        return;
+    }
+    c->connected = 1;
+    c->backoff_ms = 100;
+    if (c->counter) __atomic_fetch_add(c->counter, 1, __ATOMIC_RELAXED);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status) {
+    (void)status;
+    sess_client *c = ac->data;
+    if (!c) return;
+    if (c->connected && c->counter) __atomic_fetch_sub(c->counter, 1, __ATOMIC_RELAXED);
+    c->connected = 0;
+    c->ac = NULL;
+    schedule_retry(c);
+}
+
+/* hiredis 0.14's libuv adapter drops poll errors, so a refused connect
+ * never reaches the connect callback: give up on the attempt ourselves. */
+static void on_connect_timeout(uv_timer_t *t) {
+    sess_client *c = t->data;
+    if (c->connected || !c->ac) return;
+    redisAsyncContext *ac = c->ac;
+    c->ac = NULL;
+    redisAsyncFree(ac); /* not connected: no disconnect callback */
+    schedule_retry(c);
+}
+
+static void connect_now(sess_client *c) {
+    const srv_config *cfg = c->cfg;
+    redisAsyncContext *ac = cfg->redis_unix ? redisAsyncConnectUnix(cfg->redis_path)
+                                            : redisAsyncConnect(cfg->redis_host, cfg->redis_port);
+    if (!ac || ac->err) {
+        if (ac) redisAsyncFree(ac);
+        schedule_retry(c);
+        return;
+    }
+    ac->data = c;
+    redisLibuvAttach(ac, c->loop);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    /* Queued now, sent first once connected. */
+    if (cfg->redis_password[0]) redisAsyncCommand(ac, NULL, NULL, "AUTH %s", cfg->redis_password);
+    if (cfg->redis_db) redisAsyncCommand(ac, NULL, NULL, "SELECT %d", cfg->redis_db);
+    c->ac = ac;
+    uv_timer_start(&c->connect_timer, on_connect_timeout, (uint64_t)cfg->redis_connect_timeout_ms,
+                   0);
+}
+
+sess_client *sess_new(uv_loop_t *loop, const srv_config *cfg, int *connected_counter) {
+    sess_client *c = calloc(1, sizeof(*c));
+    if (!c) return NULL;
+    c->loop = loop;
+    c->cfg = cfg;
+    c->counter = connected_counter;
+    c->backoff_ms = 100;
+    uv_timer_init(loop, &c->retry);
+    uv_timer_init(loop, &c->connect_timer);
+    c->retry.data = c->connect_timer.data = c;
+    connect_now(c);
+    return c;
+}
+
+static void free_client(uv_handle_t *h) {
+    free(h->data);
+}
+
+static void close_second_timer(uv_handle_t *h) {
+    sess_client *c = h->data;
+    uv_close((uv_handle_t *)&c->connect_timer, free_client);
+}
+
+void sess_free(sess_client *c) {
+    if (!c) return;
+    c->closing = 1;
+    uv_timer_stop(&c->retry);
+    uv_timer_stop(&c->connect_timer);
+    if (c->ac) {
+        c->ac->data = NULL; /* its callbacks may run after c is gone */
+        if (c->connected)
+            redisAsyncDisconnect(c->ac); /* pending callbacks get NULL replies */
+        else
+            redisAsyncFree(c->ac);
+        c->ac = NULL;
+    }
+    uv_close((uv_handle_t *)&c->retry, close_second_timer);
+}
+
+int sess_connected(const sess_client *c) {
+    return c && c->connected;
+}
+
+/* ---- operations with a deadline --------------------------------------- */
+
+/* An operation is freed when both its Redis reply (or failure) and its
+ * timer have finished with it; whichever comes first answers. */
+typedef struct op {
+    sess_client *c;
+    uv_timer_t timer;
+    int refs, answered, pending, failed;
+    char error[128];
+    sess_read_cb read_cb;
+    sess_write_cb write_cb;
+    void *arg;
+} op;
+
+static void op_unref(op *o) {
+    if (--o->refs == 0) free(o);
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+    op_unref(h->data);
+}
+
+static void op_finish_timer(op *o) {
+    if (!uv_is_closing((uv_handle_t *)&o->timer))
+        uv_close((uv_handle_t *)&o->timer, on_timer_closed);
+}
+
+static void on_timeout(uv_timer_t *t) {
+    op *o = t->data;
+    if (!o->answered) {
+        o->answered = 1;
+        if (o->read_cb)
+            o->read_cb(o->arg, 0, NULL, 0);
+        else
+            o->write_cb(o->arg, 0, "redis did not answer in time");
+    }
+    op_finish_timer(o);
+}
+
+static op *op_new(sess_client *c, int pending) {
+    op *o = calloc(1, sizeof(*o));
+    if (!o) return NULL;
+    o->c = c;
+    o->refs = 2; /* the replies, the timer */
+    o->pending = pending;
+    uv_timer_init(c->loop, &o->timer);
+    o->timer.data = o;
+    uv_timer_start(&o->timer, on_timeout, (uint64_t)c->cfg->redis_command_timeout_ms, 0);
+    return o;
+}
+
+static int parse_event(const char *s, size_t len, sess_event *e) {
+    char buf[512];
+    if (len >= sizeof(buf)) return -1;
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    char *t1 = strchr(buf, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+    if (!t2) return -1;
+    *t1 = *t2 = 0;
+    e->ts = strtoll(buf, NULL, 10);
+    e->type = sess_type_of(t1 + 1);
+    if (e->type < 0 || strlen(t2 + 1) >= sizeof(e->item)) return -1;
+    strcpy(e->item, t2 + 1);
+    return 0;
+}
+
+static void on_read_reply(redisAsyncContext *ac, void *r, void *priv) {
+    (void)ac;
+    op *o = priv;
+    redisReply *reply = r;
+    if (!o->answered) {
+        o->answered = 1;
+        uv_timer_stop(&o->timer);
+        if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+            o->read_cb(o->arg, 0, NULL, 0);
+        } else {
+            sess_event *ev = calloc(reply->elements ? reply->elements : 1, sizeof(sess_event));
+            size_t n = 0;
+            for (size_t i = 0; ev && i < reply->elements; i++) {
+                redisReply *e = reply->element[i];
+                if (e->type == REDIS_REPLY_STRING &&
+                    parse_event(e->str, (size_t)e->len, &ev[n]) == 0)
+                    n++;
+            }
+            o->read_cb(o->arg, ev != NULL, ev, n);
+            free(ev);
+        }
+        op_finish_timer(o);
+    }
+    op_unref(o);
+}
+
+void sess_read(sess_client *c, const char *user, sess_read_cb cb, void *arg) {
+    if (!c || !c->connected || !c->ac) {
+        cb(arg, 0, NULL, 0);
+        return;
+    }
+    op *o = op_new(c, 1);
+    if (!o) {
+        cb(arg, 0, NULL, 0);
+        return;
+    }
+    o->read_cb = cb;
+    o->arg = arg;
+    char key[300];
+    int kl = snprintf(key, sizeof(key), "mixrec:session:%s", user);
+    if (kl < 0 || (size_t)kl >= sizeof(key) ||
+        redisAsyncCommand(c->ac, on_read_reply, o, "LRANGE %b 0 -1", key, (size_t)kl) != REDIS_OK) {
+        o->answered = 1;
+        cb(arg, 0, NULL, 0);
+        op_finish_timer(o);
+        op_unref(o); /* no reply will come */
+    }
+}
+
+static void on_write_reply(redisAsyncContext *ac, void *r, void *priv) {
+    (void)ac;
+    op *o = priv;
+    redisReply *reply = r;
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        if (!o->failed)
+            snprintf(o->error, sizeof(o->error), "%s",
+                     reply ? reply->str : "redis connection lost");
+        o->failed = 1;
+    }
+    if (--o->pending > 0) return;
+    if (!o->answered) {
+        o->answered = 1;
+        uv_timer_stop(&o->timer);
+        o->write_cb(o->arg, !o->failed, o->failed ? o->error : NULL);
+        op_finish_timer(o);
+    }
+    op_unref(o);
+}
+
+void sess_append(sess_client *c, const char *const *users, const sess_event *ev, size_t n,
+                 sess_write_cb cb, void *arg) {
+    if (n == 0) {
+        cb(arg, 1, NULL);
+        return;
+    }
+    if (!c || !c->connected || !c->ac) {
+        cb(arg, 0, "redis is unavailable");
+        return;
+    }
+    /* Distinct users get one LTRIM and one EXPIRE each, after the pushes. */
+    size_t distinct = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < i && strcmp(users[j], users[i]) != 0)
+            j++;
+        distinct += j == i;
+    }
+    op *o = op_new(c, (int)(n + 2 * distinct));
+    if (!o) {
+        cb(arg, 0, "out of memory");
+        return;
+    }
+    o->write_cb = cb;
+    o->arg = arg;
+    int issued = 0;
+    char key[300], val[256];
+    for (size_t i = 0; i < n; i++) {
+        int kl = snprintf(key, sizeof(key), "mixrec:session:%s", users[i]);
+        int vl = snprintf(val, sizeof(val), "%lld\t%s\t%s", (long long)ev[i].ts,
+                          sess_type_name(ev[i].type), ev[i].item);
+        if (kl < 0 || (size_t)kl >= sizeof(key) || vl < 0 || (size_t)vl >= sizeof(val)) continue;
+        if (redisAsyncCommand(c->ac, on_write_reply, o, "RPUSH %b %b", key, (size_t)kl, val,
+                              (size_t)vl) == REDIS_OK)
+            issued++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < i && strcmp(users[j], users[i]) != 0)
+            j++;
+        if (j != i) continue;
+        int kl = snprintf(key, sizeof(key), "mixrec:session:%s", users[i]);
+        if (kl < 0 || (size_t)kl >= sizeof(key)) continue;
+        if (redisAsyncCommand(c->ac, on_write_reply, o, "LTRIM %b %d -1", key, (size_t)kl,
+                              -c->cfg->session_max_events) == REDIS_OK)
+            issued++;
+        if (redisAsyncCommand(c->ac, on_write_reply, o, "EXPIRE %b %d", key, (size_t)kl,
+                              c->cfg->session_ttl_s) == REDIS_OK)
+            issued++;
+    }
+    /* Commands that could not even be queued count as failed replies. */
+    int missing = o->pending - issued;
+    if (missing > 0) {
+        o->failed = 1;
+        snprintf(o->error, sizeof(o->error), "redis is unavailable");
+        o->pending -= missing;
+        if (o->pending == 0) { /* nothing queued at all */
+            o->answered = 1;
+            cb(arg, 0, o->error);
+            op_finish_timer(o);
+            op_unref(o);
+        }
+    }
+}

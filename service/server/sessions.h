@@ -1,0 +1,60 @@
+/* sessions.h - per-user session events in Redis, asynchronously.
+ *
+ * Storage: one list per user, key "mixrec:session:<user>", each element
+ * "<ts>\t<type>\t<item>" (newest last), capped at session.max_events with
+ * LTRIM and expiring session.ttl_s after the last write. An append is one
+ * pipelined round trip (RPUSH, LTRIM, EXPIRE per user in the batch).
+ *
+ * A sess_client is one hiredis async connection attached (hiredis' libuv
+ * adapter) to one worker's loop: it is used only from that loop's thread.
+ * It reconnects by itself (backoff 100 ms .. 2 s) after Redis goes away.
+ * Every read and append calls its callback exactly once: with the data,
+ * or with ok = 0 when Redis is down, slow (redis.command_timeout_ms) or
+ * answered an error, so callers degrade instead of waiting. */
+#ifndef SESS_SESSIONS_H
+#define SESS_SESSIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "srv_config.h"
+
+enum { SESS_VIEW, SESS_CLICK, SESS_LIKE, SESS_PURCHASE, SESS_DISLIKE, SESS_N_TYPES };
+
+const char *sess_type_name(int type);
+int sess_type_of(const char *name); /* -1 when unknown */
+double sess_type_weight(const srv_config *cfg, int type);
+
+typedef struct sess_event {
+    char item[128];
+    int64_t ts;
+    int type;
+} sess_event;
+
+typedef struct sess_client sess_client;
+
+/* Starts connecting; cfg and loop outlive the client. counter (may be
+ * NULL) is incremented while connected and decremented on disconnect, so
+ * the server can report how many workers reach Redis. */
+sess_client *sess_new(uv_loop_t *loop, const srv_config *cfg, int *connected_counter);
+
+/* Closes the connection and stops reconnecting; pending callbacks run
+ * with ok = 0. On the loop thread; the loop must run until it is done. */
+void sess_free(sess_client *c);
+
+int sess_connected(const sess_client *c);
+
+typedef void (*sess_read_cb)(void *arg, int ok, const sess_event *ev, size_t n);
+typedef void (*sess_write_cb)(void *arg, int ok, const char *error);
+
+/* The user's events, oldest first. */
+void sess_read(sess_client *c, const char *user, sess_read_cb cb, void *arg);
+
+/* Appends events of possibly several users (users[i] is the user of
+ * ev[i]) in one pipelined round trip. */
+void sess_append(sess_client *c, const char *const *users, const sess_event *ev, size_t n,
+                 sess_write_cb cb, void *arg);
+
+#endif
