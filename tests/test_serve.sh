@@ -199,6 +199,22 @@ req OPTIONS /v1/recommendations -H 'Origin: https://app.example' -H 'Access-Cont
 check "preflight 204" status_is 204
 check "preflight allows POST" grep -qi '^Access-Control-Allow-Methods: POST' "$TMP/hdr"
 
+# metrics (Prometheus text format)
+req GET /metrics
+check "metrics 200" status_is 200
+check "metrics are text/plain" grep -qi '^Content-Type: text/plain' "$TMP/hdr"
+check "requests counted per route and status" grep -q '^mixrec_http_requests_total{route="user_recommendations",status="200"} [1-9]' "$TMP/body"
+check "errors counted too" grep -q '^mixrec_http_requests_total{route="user_recommendations",status="400"} [1-9]' "$TMP/body"
+check "latency histogram per route" grep -q '^mixrec_http_request_duration_seconds_bucket{route="user_recommendations",le="+Inf"} [1-9]' "$TMP/body"
+check "session reads counted" grep -q '^mixrec_session_reads_total{result="ok"} [1-9]' "$TMP/body"
+check "events counted" grep -q '^mixrec_events_total{outcome="stored"} [1-9]' "$TMP/body"
+check "redis errors counted" grep -q '^mixrec_redis_errors_total [1-9]' "$TMP/body"
+check "model version exposed" grep -q "^mixrec_model_info{version=\"$(cat "$TMP/model/CURRENT")\"} 1" "$TMP/body"
+check "redis up" grep -q '^mixrec_redis_up 1' "$TMP/body"
+req POST /v1/admin/reload
+check "admin routes are off without API keys" status_is 403
+check "says how to turn them on" error_code_is admin_disabled
+
 # access log: one JSON line per request
 check "access log lines are JSON with status and latency" bash -c "tail -5 '$TMP/access.log' | jq -e 'has(\"status\") and has(\"latency_ms\") and has(\"request_id\")' >/dev/null"
 check "access log names the user" grep -q "\"user\":\"$user\"" "$TMP/access.log"
@@ -240,6 +256,19 @@ check "right API key: 200" status_is 200
 req GET "/v1/users/$user/recommendations?k=3"
 check "reads need no key" status_is 200
 check "keys never reach the access log" bash -c "! grep -q k2 '$TMP/access.log'"
+req POST /v1/admin/reload
+check "admin reload needs the key" status_is 401
+req POST /v1/admin/reload -H 'X-API-Key: k1'
+check "admin reload 200 with the version" jqt --arg v "$(cat "$TMP/model/CURRENT")" '.model_version == $v' "$TMP/body"
+good=$(cat "$TMP/model/CURRENT")
+echo broken >"$TMP/model/CURRENT"
+req POST /v1/admin/reload -H 'X-API-Key: k1'
+check "a broken model is rejected (422) with the reason" jqt '.error.code == "model_rejected" and (.error.message | test("broken"))' "$TMP/body"
+req GET /readyz
+check "and the previous model keeps serving" jqt --arg v "$good" '.model_version == $v' "$TMP/body"
+echo "$good" >"$TMP/model/CURRENT"
+req GET /metrics
+check "reloads counted by result" bash -c "grep -q '^mixrec_model_reloads_total{result=\"ok\"} 1' '$TMP/body' && grep -q '^mixrec_model_reloads_total{result=\"rejected\"} 1' '$TMP/body'"
 kill -TERM "$PID"; wait "$PID"; PID=
 
 # start-up failures

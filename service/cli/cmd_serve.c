@@ -170,14 +170,10 @@ int cmd_serve(int argc, char **argv) {
         int sig = 0;
         if (sigwait(&sigs, &sig) != 0) continue;
         if (sig == SIGHUP) {
-            mx_model *nm = NULL;
-            if (model_load(cfg.model_dir, &nm, &err)) {
+            if (http_reload(http, detail, sizeof(detail), &err))
                 log_line("reload rejected, the old model keeps serving", err.msg);
-            } else {
-                snprintf(detail, sizeof(detail), "%s", nm->version);
-                mh_set(holder, nm);
+            else
                 log_line("model reloaded", detail);
-            }
             continue;
         }
         break;

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <jansson.h>
 #include <microhttpd.h>
 
@@ -24,7 +26,14 @@ struct http_server {
     wk_pool *pool;
     atomic_int inflight;
     atomic_ulong next_id;
+    prom *prom;
+    pthread_mutex_t reload_lock; /* one reload at a time */
 };
+
+static const char *const route_names[PROM_ROUTES] = {
+    "unmatched",      "healthz",      "readyz",          "user_recommendations",
+    "user_interests", "item_similar", "recommendations", "events",
+    "metrics",        "admin_reload"};
 
 enum { ST_NEW, ST_READING, ST_SUBMITTED, ST_READY };
 
@@ -46,6 +55,7 @@ struct http_req {
     char request_id[64];
     char user[128];
     char origin[256];
+    const char *content_type;
     double t0;
 };
 
@@ -65,6 +75,9 @@ int http_req_route(const http_req *r) {
 }
 const srv_config *http_req_config(const http_req *r) {
     return r->s->cfg;
+}
+prom *http_req_prom(const http_req *r) {
+    return r->s->prom;
 }
 const char *http_req_body(const http_req *r, size_t *len) {
     *len = r->body_len;
@@ -123,7 +136,8 @@ static enum MHD_Result send_response(http_req *r) {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!resp) return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Content-Type",
+                            r->content_type ? r->content_type : "application/json");
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     const char *ao = allowed_origin(r->s, r->origin);
     if (ao) {
@@ -143,7 +157,9 @@ static enum MHD_Result send_preflight(http_req *r) {
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     if (!resp) return MHD_NO;
     const char *ao = allowed_origin(r->s, r->origin);
-    const char *methods = r->route == ROUTE_RECS_POST ? "POST, OPTIONS" : "GET, OPTIONS";
+    int post_route =
+        r->route == ROUTE_RECS_POST || r->route == ROUTE_EVENTS || r->route == ROUTE_ADMIN_RELOAD;
+    const char *methods = post_route ? "POST, OPTIONS" : "GET, OPTIONS";
     MHD_add_response_header(resp, "Allow", methods);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     if (ao) {
@@ -189,6 +205,11 @@ static int route_of(const char *path, char *seg, size_t size, int *post) {
         *post = 1;
         return ROUTE_EVENTS;
     }
+    if (!strcmp(path, "/v1/admin/reload")) {
+        *post = 1;
+        return ROUTE_ADMIN_RELOAD;
+    }
+    if (!strcmp(path, "/metrics")) return ROUTE_METRICS;
     return ROUTE_NONE;
 }
 
@@ -219,6 +240,37 @@ static int same_key(const char *a, const char *b) {
     for (size_t i = 0; i < la; i++)
         d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
     return d == 0;
+}
+
+int http_reload(http_server *s, char *version_out, size_t size, mx_err *err) {
+    pthread_mutex_lock(&s->reload_lock);
+    mx_model *m = NULL;
+    int rc = model_load(s->cfg->model_dir, &m, err);
+    if (rc == 0) {
+        if (version_out) snprintf(version_out, size, "%s", m->version);
+        mh_set(s->holder, m); /* requests in flight finish on the old one */
+    }
+    prom_reload(s->prom, rc == 0);
+    pthread_mutex_unlock(&s->reload_lock);
+    return rc;
+}
+
+/* POST /v1/admin/reload runs here: loading takes long, so neither the
+ * HTTP thread nor a worker waits for it. */
+static void *reload_thread(void *arg) {
+    http_req *r = arg;
+    char version[64];
+    mx_err err = {0};
+    if (http_reload(r->s, version, sizeof(version), &err) == 0) {
+        json_t *o = json_pack("{s:s,s:s}", "status", "reloaded", "model_version", version);
+        http_req_respond(r, MHD_HTTP_OK, o ? json_dumps(o, JSON_COMPACT) : NULL);
+        json_decref(o);
+    } else {
+        http_req_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "model_rejected",
+                       "the model was rejected, the previous one keeps serving: %s", err.msg);
+    }
+    http_req_finish(r);
+    return NULL;
 }
 
 static enum MHD_Result answer_now(http_req *r, int status, const char *code, const char *msg) {
@@ -311,7 +363,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         mh_release(ref);
         return send_response(r);
     }
-    if (r->route == ROUTE_EVENTS && s->cfg->n_api_keys > 0) {
+    if (r->route == ROUTE_ADMIN_RELOAD && s->cfg->n_api_keys == 0)
+        return answer_now(r, MHD_HTTP_FORBIDDEN, "admin_disabled",
+                          "admin routes are off until auth.api_keys is set (SIGHUP reloads too)");
+    if ((r->route == ROUTE_EVENTS || r->route == ROUTE_ADMIN_RELOAD) && s->cfg->n_api_keys > 0) {
         const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-API-Key");
         int good = 0;
         for (int i = 0; key && i < s->cfg->n_api_keys; i++)
@@ -320,6 +375,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return answer_now(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", "X-API-Key is required");
         if (!good)
             return answer_now(r, MHD_HTTP_FORBIDDEN, "forbidden", "the API key is not valid");
+    }
+    if (r->route == ROUTE_METRICS) {
+        mh_ref *ref = mh_acquire(s->holder, NULL);
+        prom_gauges g = {.model_version = mh_model(ref) ? mh_model(ref)->version : NULL,
+                         .workers = wk_count(s->pool),
+                         .redis_connected = wk_redis_connected(s->pool),
+                         .redis_configured = s->cfg->redis_url[0] != 0};
+        char *text = prom_render(s->prom, route_names, &g);
+        mh_release(ref);
+        if (!text)
+            return answer_now(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
+        http_req_respond(r, MHD_HTTP_OK, text);
+        r->content_type = "text/plain; version=0.0.4";
+        return send_response(r);
+    }
+    if (r->route == ROUTE_ADMIN_RELOAD) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        atomic_store(&r->state, ST_SUBMITTED);
+        MHD_suspend_connection(c);
+        if (pthread_create(&t, &attr, reload_thread, r) != 0) {
+            http_req_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", "cannot start a reload now");
+            http_req_finish(r);
+        }
+        pthread_attr_destroy(&attr);
+        return MHD_YES;
     }
     if (post) {
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
@@ -343,6 +426,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     http_server *s = cls;
     http_req *r = *con_cls;
     if (!r) return;
+    prom_request(s->prom, r->route, r->status, now_s() - r->t0);
     if (s->cfg->log_level >= SRV_LOG_INFO) {
         char path[256];
         sanitize(path, sizeof(path), r->path);
@@ -391,6 +475,13 @@ int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_p
     s->cfg = cfg;
     s->holder = holder;
     s->pool = pool;
+    s->prom = prom_new();
+    pthread_mutex_init(&s->reload_lock, NULL);
+    if (!s->prom) {
+        free(s);
+        freeaddrinfo(ai);
+        return mx_err_set(err, MX_ENOMEM, "out of memory for metrics");
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     s->d = MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, s,
@@ -402,6 +493,7 @@ int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_p
                             MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->d) {
+        prom_free(s->prom);
         free(s);
         return mx_err_set(err, MX_EIO, "cannot listen on %s (in use? permission?)", cfg->listen);
     }
@@ -419,5 +511,7 @@ void http_stop(http_server *s, int timeout_s) {
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(s->d);
+    prom_free(s->prom);
+    pthread_mutex_destroy(&s->reload_lock);
     free(s);
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "model_holder.h"
+#include "prom.h"
 #include "mx_err.h"
 #include "srv_config.h"
 #include "workers.h"
@@ -29,6 +30,12 @@ int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_p
  * closes everything and frees the server. */
 void http_stop(http_server *s, int timeout_s);
 
+/* Loads the model directory's current version and swaps it in; a broken
+ * model is rejected (err says why) and the old one keeps serving. Reloads
+ * are serialised. Blocking: call it off the request path (main thread on
+ * SIGHUP, or the admin route's own thread). */
+int http_reload(http_server *s, char *version_out, size_t size, mx_err *err);
+
 /* ---- for route handlers (routes.c), on a worker thread --------------- */
 
 typedef struct http_req http_req;
@@ -39,6 +46,7 @@ const char *http_req_query(const http_req *r, const char *name); /* NULL if abse
 const char *http_req_body(const http_req *r, size_t *len);
 int http_req_route(const http_req *r);
 const srv_config *http_req_config(const http_req *r);
+prom *http_req_prom(const http_req *r);
 
 /* Sets the response: status and a JSON body (ownership of body passes;
  * it is a NUL-terminated malloc'ed string). */
@@ -60,7 +68,9 @@ enum {
     ROUTE_USER_INTERESTS, /* GET /v1/users/{user}/interests */
     ROUTE_ITEM_SIMILAR,   /* GET /v1/items/{item}/similar */
     ROUTE_RECS_POST,      /* POST /v1/recommendations */
-    ROUTE_EVENTS          /* POST /v1/events */
+    ROUTE_EVENTS,         /* POST /v1/events */
+    ROUTE_METRICS,        /* GET /metrics */
+    ROUTE_ADMIN_RELOAD    /* POST /v1/admin/reload */
 };
 
 /* Route handlers (routes.c): run on a worker; they respond and call

@@ -186,6 +186,7 @@ static int parse_categories_csv(http_req *r, const mx_model *m, const char *csv,
 typedef struct pending {
     wk_worker *w;
     http_req *r;
+    struct timespec t0;
     size_t k, n_cats;
     uint16_t cats[16];
     int explain, interests;
@@ -195,9 +196,16 @@ typedef struct pending {
 static void finish_interests(http_req *r, const mx_model *m, const sess_event *sev, size_t n_sev,
                              const char *state);
 
+static double since(const struct timespec *t0) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+
 static void on_session(void *arg, int ok, const sess_event *ev, size_t n) {
     pending *pd = arg;
     http_req *r = pd->r;
+    if (wk_sessions(pd->w)) prom_session_read(http_req_prom(r), ok, since(&pd->t0));
     const mx_model *m = wk_model(pd->w); /* the current model, even after a reload */
     const char *state = ok ? "ok" : "unavailable";
     if (!m) {
@@ -219,6 +227,7 @@ static int with_session(wk_worker *w, http_req *r, pending *pd) {
     sess_client *sc = wk_sessions(w);
     pd->w = w;
     pd->r = r;
+    clock_gettime(CLOCK_MONOTONIC, &pd->t0);
     if (!sc) { /* no Redis configured: long-term profile only */
         on_session(pd, 0, NULL, 0);
         return 1;
@@ -420,6 +429,8 @@ typedef struct events_op {
 
 static void events_done(void *arg, int ok, const char *error) {
     events_op *eo = arg;
+    prom_events(http_req_prom(eo->r), ok ? eo->accepted : 0,
+                json_array_size(eo->rejected) + (ok ? 0 : eo->accepted), !ok);
     if (!ok) {
         http_req_error(eo->r, MHD_HTTP_SERVICE_UNAVAILABLE, "redis_unavailable",
                        "events were not stored: %s", error ? error : "redis is unavailable");

@@ -1,0 +1,200 @@
+/* prom.c - see prom.h. */
+#include "prom.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const int statuses[] = {200, 204, 400, 401, 403, 404, 405, 413, 415, 500, 503};
+#define N_STATUS (sizeof(statuses) / sizeof(statuses[0]) + 1) /* + other */
+static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+#define N_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+typedef struct {
+    atomic_ulong count[N_BUCKETS + 1]; /* per bucket (not cumulative), + overflow */
+    atomic_ulong sum_us;
+} histogram;
+
+struct prom {
+    atomic_ulong requests[PROM_ROUTES][N_STATUS];
+    histogram latency[PROM_ROUTES];
+    histogram session_latency;
+    atomic_ulong session_reads[2]; /* unavailable, ok */
+    atomic_ulong events_stored, events_rejected, events_failed_batches;
+    atomic_ulong candidates, candidate_requests;
+    atomic_ulong reloads[2]; /* failed, ok */
+};
+
+prom *prom_new(void) {
+    return calloc(1, sizeof(prom)); /* zeroed atomics are valid zeros */
+}
+
+void prom_free(prom *p) {
+    free(p);
+}
+
+static void observe(histogram *h, double s) {
+    size_t b = 0;
+    while (b < N_BUCKETS && s > buckets[b])
+        b++;
+    atomic_fetch_add(&h->count[b], 1);
+    atomic_fetch_add(&h->sum_us, (unsigned long)(s * 1e6));
+}
+
+void prom_request(prom *p, int route, int status, double seconds) {
+    if (route < 0 || route >= PROM_ROUTES) route = 0;
+    size_t si = N_STATUS - 1;
+    for (size_t i = 0; i + 1 < N_STATUS; i++)
+        if (statuses[i] == status) si = i;
+    atomic_fetch_add(&p->requests[route][si], 1);
+    observe(&p->latency[route], seconds);
+}
+
+void prom_session_read(prom *p, int ok, double seconds) {
+    atomic_fetch_add(&p->session_reads[ok ? 1 : 0], 1);
+    if (ok) observe(&p->session_latency, seconds);
+}
+
+void prom_events(prom *p, size_t stored, size_t rejected, int redis_failed) {
+    atomic_fetch_add(&p->events_stored, stored);
+    atomic_fetch_add(&p->events_rejected, rejected);
+    if (redis_failed) atomic_fetch_add(&p->events_failed_batches, 1);
+}
+
+void prom_candidates(prom *p, size_t n) {
+    atomic_fetch_add(&p->candidates, n);
+    atomic_fetch_add(&p->candidate_requests, 1);
+}
+
+void prom_reload(prom *p, int ok) {
+    atomic_fetch_add(&p->reloads[ok ? 1 : 0], 1);
+}
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void put(sbuf *b, const char *fmt, ...) {
+    if (b->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = 1;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = (b->cap + (size_t)n + 1) * 2;
+        char *nb = realloc(b->buf, cap);
+        if (!nb) {
+            b->oom = 1;
+            return;
+        }
+        b->buf = nb;
+        b->cap = cap;
+    }
+}
+
+static void put_histogram(sbuf *b, const char *name, const char *labels, histogram *h) {
+    unsigned long cum = 0;
+    const char *sep = labels[0] ? "," : "";
+    for (size_t i = 0; i < N_BUCKETS; i++) {
+        cum += atomic_load(&h->count[i]);
+        put(b, "%s_bucket{%s%sle=\"%g\"} %lu\n", name, labels, sep, buckets[i], cum);
+    }
+    cum += atomic_load(&h->count[N_BUCKETS]);
+    put(b, "%s_bucket{%s%sle=\"+Inf\"} %lu\n", name, labels, sep, cum);
+    put(b, "%s_sum{%s} %.6f\n", name, labels, (double)atomic_load(&h->sum_us) / 1e6);
+    put(b, "%s_count{%s} %lu\n", name, labels, cum);
+}
+
+char *prom_render(prom *p, const char *const *route_names, const prom_gauges *g) {
+    sbuf b = {.buf = malloc(8192), .cap = 8192};
+    if (!b.buf) return NULL;
+    b.buf[0] = 0;
+    put(&b, "# HELP mixrec_http_requests_total HTTP requests by route and status.\n"
+            "# TYPE mixrec_http_requests_total counter\n");
+    for (int r = 0; r < PROM_ROUTES; r++)
+        for (size_t s = 0; s < N_STATUS; s++) {
+            unsigned long v = atomic_load(&p->requests[r][s]);
+            if (!v) continue;
+            char st[8];
+            if (s + 1 < N_STATUS)
+                snprintf(st, sizeof(st), "%d", statuses[s]);
+            else
+                snprintf(st, sizeof(st), "other");
+            put(&b, "mixrec_http_requests_total{route=\"%s\",status=\"%s\"} %lu\n", route_names[r],
+                st, v);
+        }
+    put(&b, "# HELP mixrec_http_request_duration_seconds Time from request to response.\n"
+            "# TYPE mixrec_http_request_duration_seconds histogram\n");
+    for (int r = 0; r < PROM_ROUTES; r++) {
+        unsigned long any = 0;
+        for (size_t i = 0; i <= N_BUCKETS; i++)
+            any += atomic_load(&p->latency[r].count[i]);
+        if (!any) continue;
+        char labels[96];
+        snprintf(labels, sizeof(labels), "route=\"%s\"", route_names[r]);
+        put_histogram(&b, "mixrec_http_request_duration_seconds", labels, &p->latency[r]);
+    }
+    put(&b,
+        "# HELP mixrec_session_reads_total Session reads from Redis by result.\n"
+        "# TYPE mixrec_session_reads_total counter\n"
+        "mixrec_session_reads_total{result=\"ok\"} %lu\n"
+        "mixrec_session_reads_total{result=\"unavailable\"} %lu\n",
+        atomic_load(&p->session_reads[1]), atomic_load(&p->session_reads[0]));
+    put(&b, "# HELP mixrec_redis_read_duration_seconds Session read latency (answered reads).\n"
+            "# TYPE mixrec_redis_read_duration_seconds histogram\n");
+    put_histogram(&b, "mixrec_redis_read_duration_seconds", "", &p->session_latency);
+    put(&b,
+        "# HELP mixrec_events_total Events posted, by outcome.\n"
+        "# TYPE mixrec_events_total counter\n"
+        "mixrec_events_total{outcome=\"stored\"} %lu\n"
+        "mixrec_events_total{outcome=\"rejected\"} %lu\n"
+        "# HELP mixrec_redis_errors_total Event batches Redis could not store.\n"
+        "# TYPE mixrec_redis_errors_total counter\n"
+        "mixrec_redis_errors_total %lu\n",
+        atomic_load(&p->events_stored), atomic_load(&p->events_rejected),
+        atomic_load(&p->events_failed_batches));
+    put(&b,
+        "# HELP mixrec_candidates_total Candidates returned by recommendations.\n"
+        "# TYPE mixrec_candidates_total counter\n"
+        "mixrec_candidates_total %lu\n"
+        "# HELP mixrec_recommendation_requests_total Recommendation requests answered.\n"
+        "# TYPE mixrec_recommendation_requests_total counter\n"
+        "mixrec_recommendation_requests_total %lu\n",
+        atomic_load(&p->candidates), atomic_load(&p->candidate_requests));
+    put(&b,
+        "# HELP mixrec_model_reloads_total Model reloads by result.\n"
+        "# TYPE mixrec_model_reloads_total counter\n"
+        "mixrec_model_reloads_total{result=\"ok\"} %lu\n"
+        "mixrec_model_reloads_total{result=\"rejected\"} %lu\n",
+        atomic_load(&p->reloads[1]), atomic_load(&p->reloads[0]));
+    put(&b, "# HELP mixrec_model_info The model being served.\n# TYPE mixrec_model_info gauge\n");
+    if (g->model_version) put(&b, "mixrec_model_info{version=\"%s\"} 1\n", g->model_version);
+    put(&b,
+        "# HELP mixrec_workers Worker event loops.\n# TYPE mixrec_workers gauge\n"
+        "mixrec_workers %d\n"
+        "# HELP mixrec_redis_connected_workers Workers connected to Redis.\n"
+        "# TYPE mixrec_redis_connected_workers gauge\n"
+        "mixrec_redis_connected_workers %d\n"
+        "# HELP mixrec_redis_up 1 when every worker reaches Redis (0 when degraded or off).\n"
+        "# TYPE mixrec_redis_up gauge\n"
+        "mixrec_redis_up %d\n",
+        g->workers, g->redis_connected,
+        g->redis_configured && g->redis_connected == g->workers ? 1 : 0);
+    if (b.oom) {
+        free(b.buf);
+        return NULL;
+    }
+    return b.buf;
+}

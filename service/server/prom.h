@@ -1,0 +1,34 @@
+/* prom.h - service metrics in the Prometheus text format.
+ *
+ * All counters are atomics: any thread may record, any thread may render.
+ * Requests are counted per route and status, with a latency histogram per
+ * route; sessions and events per outcome; the model's version and reloads.
+ * Redis connectivity and the worker count are read when rendering. */
+#ifndef PROM_PROM_H
+#define PROM_PROM_H
+
+#include <stddef.h>
+
+#define PROM_ROUTES 10 /* route ids 0..9 (see http.h), 0 = unmatched */
+
+typedef struct prom prom;
+
+prom *prom_new(void);
+void prom_free(prom *p);
+
+void prom_request(prom *p, int route, int status, double seconds);
+void prom_session_read(prom *p, int ok, double seconds);
+void prom_events(prom *p, size_t stored, size_t rejected, int redis_failed);
+void prom_candidates(prom *p, size_t n);
+void prom_reload(prom *p, int ok);
+
+typedef struct prom_gauges {
+    const char *model_version; /* NULL: no model */
+    int workers, redis_connected, redis_configured;
+} prom_gauges;
+
+/* The exposition text (malloc'ed, caller frees). route_names[i] names
+ * route id i. */
+char *prom_render(prom *p, const char *const *route_names, const prom_gauges *g);
+
+#endif
