@@ -239,6 +239,35 @@ req GET "/v1/users/$user/recommendations?k=3"
 check "still answering after a rejected reload" status_is 200
 echo "$old" >"$TMP/model/CURRENT"
 
+# faults: a slow Redis, slow and vanishing clients, reloads under load
+kill -STOP "$REDIS_PID" # Redis paused: connected, but silent
+t0=$(date +%s%N)
+req GET "/v1/users/$user/recommendations?k=5"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "slow Redis: still 200" status_is 200
+check "slow Redis: answered from the long-term profile in ${ms} ms (< 500)" test "$ms" -lt 500
+check "slow Redis: session marked unavailable" jqt '.session == "unavailable"' "$TMP/body"
+kill -CONT "$REDIS_PID"
+for _ in $(seq 30); do req GET "/v1/users/$user/recommendations?k=5"; jqt '.session == "ok"' "$TMP/body" && break; sleep 0.1; done
+check "after the slow spell, sessions are read again" jqt '.session == "ok"' "$TMP/body"
+exec 3<>"/dev/tcp/127.0.0.1/${BASE##*:}"
+printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n' >&3 # a slow client that never finishes
+for _ in $(seq 20); do curl -s -m 0.002 -o /dev/null "$BASE/v1/users/$user/recommendations?k=50"; done
+req GET /healthz
+check "slow and vanishing clients do not wedge the server" status_is 200
+exec 3>&-
+if command -v wrk >/dev/null; then
+  printf 'request = function() return wrk.format("GET", "/v1/users/%s/recommendations?k=10") end\n' "$user" >"$TMP/load.lua"
+  wrk -t1 -c4 -d3s -s "$TMP/load.lua" "$BASE" >"$TMP/wrk.out" 2>&1 &
+  wrkpid=$!
+  sleep 0.5; kill -HUP "$PID"; sleep 1; kill -HUP "$PID"
+  wait "$wrkpid"
+  check "reloads under load: requests served" grep -q "requests in" "$TMP/wrk.out"
+  check "reloads under load: no failed request" bash -c "! grep -qE 'Non-2xx|Socket errors' '$TMP/wrk.out'"
+else
+  fail "wrk is not installed (scripts/deps.sh installs it)"
+fi
+
 # graceful stop
 kill -TERM "$PID"
 wait "$PID"
