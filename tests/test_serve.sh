@@ -10,7 +10,7 @@ PID=
 REDIS_PID=
 cleanup() {
   [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-  [ -n "$REDIS_PID" ] && kill -9 "$REDIS_PID" 2>/dev/null
+  [ -n "$REDIS_PID" ] && { kill -9 "$REDIS_PID"; wait "$REDIS_PID"; } 2>/dev/null
   rm -rf "$TMP"
 }
 trap cleanup EXIT

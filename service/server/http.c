@@ -430,8 +430,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (s->cfg->log_level >= SRV_LOG_INFO) {
         char path[256];
         sanitize(path, sizeof(path), r->path);
-        json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:f,s:s}", "request_id", r->request_id, "method",
-                              r->method, "path", path, "status", r->status, "latency_ms",
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:f,s:s}", "request_id", r->request_id,
+                              "method", r->method, "route",
+                              route_names[r->route >= 0 && r->route < PROM_ROUTES ? r->route : 0],
+                              "path", path, "status", r->status, "latency_ms",
                               (now_s() - r->t0) * 1e3, "user", r->user);
         if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
             json_object_set_new(o, "aborted", json_true());
