@@ -131,6 +131,10 @@ static const char *allowed_origin(const http_server *s, const char *origin) {
     return NULL;
 }
 
+static int is_post_route(int route) {
+    return route == ROUTE_RECS_POST || route == ROUTE_EVENTS || route == ROUTE_ADMIN_RELOAD;
+}
+
 static enum MHD_Result send_response(http_req *r) {
     const char *body = r->resp ? r->resp : "{}";
     struct MHD_Response *resp =
@@ -147,7 +151,7 @@ static enum MHD_Result send_response(http_req *r) {
     }
     if (r->status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(resp, "Allow",
-                                r->route == ROUTE_RECS_POST ? "POST, OPTIONS" : "GET, OPTIONS");
+                                is_post_route(r->route) ? "POST, OPTIONS" : "GET, OPTIONS");
     enum MHD_Result ok = MHD_queue_response(r->c, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ok;
@@ -157,9 +161,7 @@ static enum MHD_Result send_preflight(http_req *r) {
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     if (!resp) return MHD_NO;
     const char *ao = allowed_origin(r->s, r->origin);
-    int post_route =
-        r->route == ROUTE_RECS_POST || r->route == ROUTE_EVENTS || r->route == ROUTE_ADMIN_RELOAD;
-    const char *methods = post_route ? "POST, OPTIONS" : "GET, OPTIONS";
+    const char *methods = is_post_route(r->route) ? "POST, OPTIONS" : "GET, OPTIONS";
     MHD_add_response_header(resp, "Allow", methods);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     if (ao) {
@@ -430,11 +432,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (s->cfg->log_level >= SRV_LOG_INFO) {
         char path[256];
         sanitize(path, sizeof(path), r->path);
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:f,s:s}", "request_id", r->request_id,
-                              "method", r->method, "route",
-                              route_names[r->route >= 0 && r->route < PROM_ROUTES ? r->route : 0],
-                              "path", path, "status", r->status, "latency_ms",
-                              (now_s() - r->t0) * 1e3, "user", r->user);
+        json_t *o = json_pack(
+            "{s:s,s:s,s:s,s:s,s:i,s:f,s:s}", "request_id", r->request_id, "method", r->method,
+            "route", route_names[r->route >= 0 && r->route < PROM_ROUTES ? r->route : 0], "path",
+            path, "status", r->status, "latency_ms", (now_s() - r->t0) * 1e3, "user", r->user);
         if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
             json_object_set_new(o, "aborted", json_true());
         char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
