@@ -183,10 +183,8 @@ int cmd_recommend(int argc, char **argv) {
     size_t n_recent = parse_items(m, a.recent, recent, 256);
     size_t n_ex = parse_items(m, a.exclude, exclude, 256), n_cats = 0;
     for (size_t i = 0; i < a.n_categories; i++) {
-        size_t c = 0;
-        while (c < m->n_categories && strcmp(m->cat_names[c], a.categories[i]) != 0)
-            c++;
-        if (c == m->n_categories)
+        int64_t c = model_category(m, a.categories[i]);
+        if (c < 0)
             fprintf(stderr, "mixrec: unknown category '%s' ignored\n", a.categories[i]);
         else
             cats[n_cats++] = (uint16_t)c;

@@ -81,6 +81,12 @@ int64_t model_item(const mx_model *m, const char *id) {
     return smap_get(m->item_map, id, strlen(id), &v) == 0 ? (int64_t)v : -1;
 }
 
+int64_t model_category(const mx_model *m, const char *name) {
+    for (size_t c = 0; c < m->n_categories; c++)
+        if (strcmp(m->cat_names[c], name) == 0) return (int64_t)c;
+    return -1;
+}
+
 /* ---- writing ---------------------------------------------------------- */
 
 static int write_file(const char *dir, const char *name, const void *data, size_t len,

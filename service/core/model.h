@@ -76,6 +76,7 @@ void model_free(mx_model *m); /* NULL is a no-op */
 /* Lookups (-1 when unknown). */
 int64_t model_user(const mx_model *m, const char *id);
 int64_t model_item(const mx_model *m, const char *id);
+int64_t model_category(const mx_model *m, const char *name); /* linear: few categories */
 
 /* Internal to model.c and pipeline.c: remembers an allocation (is_map = 0:
  * free()) or a mapping (munmap) to release with the model. Returns p, or

@@ -60,12 +60,10 @@ static void items_from_csv(const mx_model *m, const char *csv, id_list *l) {
 }
 
 static int category_of(const mx_model *m, const char *name, uint16_t *out) {
-    for (size_t c = 0; c < m->n_categories; c++)
-        if (strcmp(m->cat_names[c], name) == 0) {
-            *out = (uint16_t)c;
-            return 0;
-        }
-    return -1;
+    int64_t c = model_category(m, name);
+    if (c < 0) return -1;
+    *out = (uint16_t)c;
+    return 0;
 }
 
 static json_t *items_json(const mx_model *m, const rec_item *items, size_t n, int explain) {
