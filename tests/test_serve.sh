@@ -208,6 +208,8 @@ check "errors counted too" grep -q '^mixrec_http_requests_total{route="user_reco
 check "latency histogram per route" grep -q '^mixrec_http_request_duration_seconds_bucket{route="user_recommendations",le="+Inf"} [1-9]' "$TMP/body"
 check "session reads counted" grep -q '^mixrec_session_reads_total{result="ok"} [1-9]' "$TMP/body"
 check "events counted" grep -q '^mixrec_events_total{outcome="stored"} [1-9]' "$TMP/body"
+check "candidates counted per retrieval source" grep -q '^mixrec_candidates_total{source="popular"} [1-9]' "$TMP/body"
+check "recommendation requests counted" grep -q '^mixrec_recommendation_requests_total [1-9]' "$TMP/body"
 check "redis errors counted" grep -q '^mixrec_redis_errors_total [1-9]' "$TMP/body"
 check "model version exposed" grep -q "^mixrec_model_info{version=\"$(cat "$TMP/model/CURRENT")\"} 1" "$TMP/body"
 check "redis up" grep -q '^mixrec_redis_up 1' "$TMP/body"

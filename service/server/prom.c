@@ -23,7 +23,7 @@ struct prom {
     histogram session_latency;
     atomic_ulong session_reads[2]; /* unavailable, ok */
     atomic_ulong events_stored, events_rejected, events_failed_batches;
-    atomic_ulong candidates, candidate_requests;
+    atomic_ulong candidates[3], candidate_requests;
     atomic_ulong reloads[2]; /* failed, ok */
 };
 
@@ -63,8 +63,9 @@ void prom_events(prom *p, size_t stored, size_t rejected, int redis_failed) {
     if (redis_failed) atomic_fetch_add(&p->events_failed_batches, 1);
 }
 
-void prom_candidates(prom *p, size_t n) {
-    atomic_fetch_add(&p->candidates, n);
+void prom_candidates(prom *p, const size_t by_source[3]) {
+    for (int s = 0; s < 3; s++)
+        atomic_fetch_add(&p->candidates[s], by_source[s]);
     atomic_fetch_add(&p->candidate_requests, 1);
 }
 
@@ -166,13 +167,16 @@ char *prom_render(prom *p, const char *const *route_names, const prom_gauges *g)
         atomic_load(&p->events_stored), atomic_load(&p->events_rejected),
         atomic_load(&p->events_failed_batches));
     put(&b,
-        "# HELP mixrec_candidates_total Candidates returned by recommendations.\n"
+        "# HELP mixrec_candidates_total Items answered, by the retrieval source that found them.\n"
         "# TYPE mixrec_candidates_total counter\n"
-        "mixrec_candidates_total %lu\n"
+        "mixrec_candidates_total{source=\"mixture\"} %lu\n"
+        "mixrec_candidates_total{source=\"single\"} %lu\n"
+        "mixrec_candidates_total{source=\"popular\"} %lu\n"
         "# HELP mixrec_recommendation_requests_total Recommendation requests answered.\n"
         "# TYPE mixrec_recommendation_requests_total counter\n"
         "mixrec_recommendation_requests_total %lu\n",
-        atomic_load(&p->candidates), atomic_load(&p->candidate_requests));
+        atomic_load(&p->candidates[0]), atomic_load(&p->candidates[1]),
+        atomic_load(&p->candidates[2]), atomic_load(&p->candidate_requests));
     put(&b,
         "# HELP mixrec_model_reloads_total Model reloads by result.\n"
         "# TYPE mixrec_model_reloads_total counter\n"

@@ -19,7 +19,9 @@ void prom_free(prom *p);
 void prom_request(prom *p, int route, int status, double seconds);
 void prom_session_read(prom *p, int ok, double seconds);
 void prom_events(prom *p, size_t stored, size_t rejected, int redis_failed);
-void prom_candidates(prom *p, size_t n);
+/* Items answered per retrieval source (mixture, single, popular; an item
+ * found by several counts for each). */
+void prom_candidates(prom *p, const size_t by_source[3]);
 void prom_reload(prom *p, int ok);
 
 typedef struct prom_gauges {

@@ -10,6 +10,7 @@
 
 #include "http.h"
 #include "recommend.h"
+#include "retrieve.h"
 #include "sessions.h"
 
 #define MAX_LIST 256
@@ -151,6 +152,11 @@ static void recommend(wk_worker *w, http_req *r, const mx_model *m, const char *
         http_req_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "%s", err.msg);
         return;
     }
+    size_t by_source[RET_N_SOURCES] = {0};
+    for (size_t i = 0; i < n; i++)
+        for (int src = 0; src < RET_N_SOURCES; src++)
+            by_source[src] += (items[i].sources >> src) & 1;
+    prom_candidates(http_req_prom(r), by_source);
     json_t *o =
         json_pack("{s:s,s:b,s:s,s:o}", "model_version", m->version, "known_user", q.user >= 0,
                   "session", session_state, "items", items_json(m, items, n, explain));
