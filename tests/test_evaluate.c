@@ -6,6 +6,7 @@
 #include "pipeline.h"
 #include "synth.h"
 #include "tap.h"
+#include "fixture.h"
 
 #include <omp.h>
 #include <stdint.h>
@@ -15,28 +16,14 @@ static ds_split split;
 static mx_model *model;
 
 static void build(void) {
-    syn_params sp;
-    syn_params_init(&sp);
-    sp.n_items = 1500;
-    sp.n_users = 300;
-    sp.n_interests = 6;
-    sp.dim = 8;
-    sp.seed = 11;
-    syn_world w;
     mx_err err = {0};
-    ASSERT_EQ(syn_make(&sp, &w, &err), 0);
-    ASSERT_EQ(syn_to_dataset(&w, &ds, &err), 0);
-    syn_world_free(&w);
+    ds = fixture_dataset(1500, 300, 6, 8, 11);
     size_t n_ev = 0;
     const ds_event *ev = ds_events(ds, &n_ev);
     ASSERT_EQ(ds_split_per_user(ev, n_ev, 0.2, 5, &split, &err), 0);
     ASSERT(split.n_test_users > 100);
-    bcfg cfg;
-    bcfg_init(&cfg);
-    ASSERT_EQ(bcfg_set(&cfg, "embed.dim", "8", &err), 0);
-    ASSERT_EQ(bcfg_set(&cfg, "interests.count", "6", &err), 0);
-    if (pipe_build(ds, split.train, split.n_train, &cfg, NULL, &model, NULL, &err))
-        FAIL("pipe_build: %s", err.msg);
+    static const char *const settings[] = {"embed.dim=8", "interests.count=6", NULL};
+    model = fixture_model(ds, split.train, split.n_train, settings);
     ASSERT_EQ(model->n_clusters, 6);
     ASSERT(model->pop.n_ranked > 100);
 }

@@ -7,6 +7,7 @@
 #include "retrieve.h"
 #include "synth.h"
 #include "tap.h"
+#include "fixture.h"
 
 #include <ftw.h>
 #include <stdint.h>
@@ -17,39 +18,23 @@
 static char tmpdir[64];
 
 static mx_model *build_model(ds_dataset **ds_out) {
-    syn_params sp;
-    syn_params_init(&sp);
-    sp.n_items = 800;
-    sp.n_users = 200;
-    sp.n_interests = 6;
-    sp.dim = 8;
-    sp.seed = 5;
-    syn_world w;
-    mx_err err = {0};
-    ASSERT_EQ(syn_make(&sp, &w, &err), 0);
-    ds_dataset *ds = NULL;
-    ASSERT_EQ(syn_to_dataset(&w, &ds, &err), 0);
-    syn_world_free(&w);
-    size_t n_ev = 0;
-    const ds_event *ev = ds_events(ds, &n_ev);
-    bcfg cfg;
-    bcfg_init(&cfg);
+    ds_dataset *ds = fixture_dataset(800, 200, 6, 8, 5);
     /* non-default values everywhere they can be seen after a load */
-    ASSERT_EQ(bcfg_set(&cfg, "embed.dim", "8", &err), 0);
-    ASSERT_EQ(bcfg_set(&cfg, "embed.iters", "4", &err), 0);
-    ASSERT_EQ(bcfg_set(&cfg, "embed.seed", "7", &err), 0);
-    ASSERT_EQ(bcfg_set(&cfg, "embed.reg", "0.3", &err), 0);
-    ASSERT_EQ(bcfg_set(&cfg, "interests.count", "6", &err), 0);
-    ASSERT_EQ(bcfg_set(&cfg, "mixture.top_m", "4", &err), 0);
-    ASSERT_EQ(bcfg_set(&cfg, "mixture.half_life_days", "30", &err), 0);
-    ASSERT_EQ(bcfg_set(&cfg, "retrieval.nprobe", "3", &err), 0);
-    ASSERT_EQ(bcfg_set(&cfg, "retrieval.overfetch", "3.5", &err), 0);
-    ASSERT_EQ(bcfg_set(&cfg, "retrieval.share_single", "0.35", &err), 0);
-    ASSERT_EQ(bcfg_set(&cfg, "popularity.half_life_days", "7.25", &err), 0);
-    ASSERT_EQ(bcfg_set(&cfg, "data.min_value", "0.5", &err), 0);
-    ASSERT_EQ(bcfg_set(&cfg, "eval.per_user_split", "true", &err), 0);
-    mx_model *m = NULL;
-    ASSERT_EQ(pipe_build(ds, ev, n_ev, &cfg, NULL, &m, NULL, &err), 0);
+    static const char *const settings[] = {"embed.dim=8",
+                                           "embed.iters=4",
+                                           "embed.seed=7",
+                                           "embed.reg=0.3",
+                                           "interests.count=6",
+                                           "mixture.top_m=4",
+                                           "mixture.half_life_days=30",
+                                           "retrieval.nprobe=3",
+                                           "retrieval.overfetch=3.5",
+                                           "retrieval.share_single=0.35",
+                                           "popularity.half_life_days=7.25",
+                                           "data.min_value=0.5",
+                                           "eval.per_user_split=true",
+                                           NULL};
+    mx_model *m = fixture_model(ds, NULL, 0, settings);
     ASSERT_EQ(m->n_clusters, 6);
     ASSERT_EQ(m->dim, 8);
     ASSERT(m->titles != NULL && m->n_categories > 0);

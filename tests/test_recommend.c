@@ -12,32 +12,13 @@
 #include "retrieve.h"
 #include "synth.h"
 #include "tap.h"
+#include "fixture.h"
 
 static mx_model *build(ds_dataset **ds_out) {
-    syn_params sp;
-    syn_params_init(&sp);
-    sp.n_items = 1200;
-    sp.n_users = 300;
-    sp.n_interests = 6;
-    sp.dim = 8;
-    sp.seed = 11;
-    syn_world w;
-    mx_err err = {0};
-    ASSERT_EQ(syn_make(&sp, &w, &err), 0);
-    ds_dataset *ds = NULL;
-    ASSERT_EQ(syn_to_dataset(&w, &ds, &err), 0);
-    syn_world_free(&w);
-    size_t n_ev = 0;
-    const ds_event *ev = ds_events(ds, &n_ev);
-    bcfg cfg;
-    bcfg_init(&cfg);
-    ASSERT_EQ(bcfg_set(&cfg, "embed.dim", "8", &err), 0);
-    ASSERT_EQ(bcfg_set(&cfg, "interests.count", "6", &err), 0);
-    ASSERT_EQ(bcfg_set(&cfg, "mixture.top_m", "6", &err), 0);
-    mx_model *m = NULL;
-    ASSERT_EQ(pipe_build(ds, ev, n_ev, &cfg, NULL, &m, NULL, &err), 0);
-    *ds_out = ds;
-    return m;
+    *ds_out = fixture_dataset(1200, 300, 6, 8, 11);
+    static const char *const settings[] = {"embed.dim=8", "interests.count=6", "mixture.top_m=6",
+                                           NULL};
+    return fixture_model(*ds_out, NULL, 0, settings);
 }
 
 /* First indexed item of interest c that user u has not seen. */
