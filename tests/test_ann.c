@@ -139,6 +139,30 @@ static void check_global(const ann_index *ix, ann_scratch *s, const float *q) {
     ASSERT_EQ(found, n);
     for (size_t t = 0; t < found; t++)
         ASSERT_EQ(it[t], want[t]);
+
+    /* Rows already searched (as the blend's mixture leaves them) are reused
+     * and change nothing: every subset of lists, deep and too shallow. */
+    for (unsigned mask = 1; mask < (1u << L); mask++) {
+        for (size_t depth = 5; depth <= 40; depth += 35) {
+            uint32_t lists[L];
+            size_t nk = 0;
+            for (uint32_t c = 0; c < L; c++)
+                if (mask & (1u << c)) lists[nk++] = c;
+            const float *ls;
+            const int64_t *li;
+            ASSERT_EQ(ann_search_lists(ix, s, q, lists, nk, depth, &ls, &li, &err), 0);
+            float ksc[L * 40];
+            int64_t kit[L * 40];
+            memcpy(ksc, ls, nk * depth * sizeof(float));
+            memcpy(kit, li, nk * depth * sizeof(int64_t));
+            ann_known known = {lists, ksc, kit, nk, depth};
+            n = brute(q, L, K, want, ws);
+            ASSERT_EQ(ann_search_global_known(ix, s, q, K, 0, &known, sc, it, &found, &err), 0);
+            ASSERT_EQ(found, K);
+            for (size_t t = 0; t < K; t++)
+                ASSERT_EQ(it[t], want[t]);
+        }
+    }
 }
 
 static void test_build_and_search(void) {

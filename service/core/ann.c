@@ -298,8 +298,9 @@ static size_t merge_rows(ann_scratch *s, const row_res *rows, size_t nrows, size
     return n;
 }
 
-int ann_search_global(const ann_index *ix, ann_scratch *s, const float *q, size_t k, size_t nprobe,
-                      float *scores, int64_t *items, size_t *n_found, mx_err *err) {
+int ann_search_global_known(const ann_index *ix, ann_scratch *s, const float *q, size_t k,
+                            size_t nprobe, const ann_known *known, float *scores, int64_t *items,
+                            size_t *n_found, mx_err *err) {
     *n_found = 0;
     if (k == 0) return 0;
     if (nprobe == 0 || nprobe > ix->n_lists) nprobe = ix->n_lists;
@@ -327,23 +328,35 @@ int ann_search_global(const ann_index *ix, ann_scratch *s, const float *q, size_
      * filled all kk slots and its last score still reaches the k-th merged
      * score; pass 2 searches just those lists again with the full k. The
      * result equals one pass with k per list, at a fraction of the heap
-     * work (FAISS's per-row heaps dominate an all-lists search). */
+     * work (FAISS's per-row heaps dominate an all-lists search). Lists the
+     * caller already searched with this q (known) are not searched again. */
     size_t kk = nprobe > 1 ? (2 * k + nprobe - 1) / nprobe + 16 : k;
     if (kk > k) kk = k;
-    const float *ls;
-    const int64_t *li;
-    int rc = ann_search_lists(ix, s, q, s->order, nprobe, kk, &ls, &li, err);
-    if (rc) return rc;
     row_res *rows = s->rows;
+    size_t n_unk = 0;
+    for (size_t j = 0; j < nprobe; j++) {
+        size_t kr = SIZE_MAX;
+        for (size_t t = 0; known && known->k >= kk && t < known->n && kr == SIZE_MAX; t++)
+            if (known->lists[t] == s->order[j]) kr = t;
+        if (kr != SIZE_MAX) {
+            rows[j] = (row_res){known->scores + kr * known->k, known->items + kr * known->k, kk};
+        } else {
+            rows[j] = (row_res){NULL, NULL, n_unk}; /* filled below */
+            s->redo[n_unk++] = s->order[j];
+        }
+    }
+    const float *ls = NULL;
+    const int64_t *li = NULL;
+    int rc = n_unk ? ann_search_lists(ix, s, q, s->redo, n_unk, kk, &ls, &li, err) : 0;
+    if (rc) return rc;
     for (size_t j = 0; j < nprobe; j++)
-        rows[j] = (row_res){ls + j * kk, li + j * kk, kk};
+        if (!rows[j].sc) rows[j] = (row_res){ls + rows[j].n * kk, li + rows[j].n * kk, kk};
     size_t n = merge_rows(s, rows, nprobe, k, scores, items);
     if (kk < k) {
         size_t n2 = 0;
         for (size_t j = 0; j < nprobe; j++) {
-            int full = li[j * kk + kk - 1] >= 0;
-            if (full && (n < k || ls[j * kk + kk - 1] >= scores[n - 1]))
-                s->redo[n2++] = s->order[j];
+            int full = rows[j].it[kk - 1] >= 0;
+            if (full && (n < k || rows[j].sc[kk - 1] >= scores[n - 1])) s->redo[n2++] = s->order[j];
         }
         if (n2 > 0) {
             /* Copy pass-1 rows aside: pass 2 reuses the result buffers. */
@@ -353,11 +366,12 @@ int ann_search_global(const ann_index *ix, ann_scratch *s, const float *q, size_
                 for (size_t t = 0; t < n2 && !again; t++)
                     again = s->redo[t] == s->order[j];
                 if (again) continue;
-                memcpy(s->keep_sc + m * kk, ls + j * kk, kk * sizeof(float));
-                memcpy(s->keep_it + m * kk, li + j * kk, kk * sizeof(int64_t));
-                rows[m] = (row_res){s->keep_sc + m * kk, s->keep_it + m * kk, kk};
+                memcpy(s->keep_sc + m * kk, rows[j].sc, kk * sizeof(float));
+                memcpy(s->keep_it + m * kk, rows[j].it, kk * sizeof(int64_t));
                 m++;
             }
+            for (size_t t = 0; t < m; t++)
+                rows[t] = (row_res){s->keep_sc + t * kk, s->keep_it + t * kk, kk};
             if ((rc = ann_search_lists(ix, s, q, s->redo, n2, k, &ls, &li, err))) return rc;
             for (size_t t = 0; t < n2; t++)
                 rows[m + t] = (row_res){ls + t * k, li + t * k, k};
@@ -366,4 +380,9 @@ int ann_search_global(const ann_index *ix, ann_scratch *s, const float *q, size_
     }
     *n_found = n;
     return 0;
+}
+
+int ann_search_global(const ann_index *ix, ann_scratch *s, const float *q, size_t k, size_t nprobe,
+                      float *scores, int64_t *items, size_t *n_found, mx_err *err) {
+    return ann_search_global_known(ix, s, q, k, nprobe, NULL, scores, items, n_found, err);
 }

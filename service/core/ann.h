@@ -62,4 +62,19 @@ int ann_search_lists(const ann_index *ix, ann_scratch *s, const float *q, const 
 int ann_search_global(const ann_index *ix, ann_scratch *s, const float *q, size_t k, size_t nprobe,
                       float *scores, int64_t *items, size_t *n_found, mx_err *err);
 
+/* Rows a caller already searched with the same q (e.g. the mixture's
+ * interest lists): lists[i]'s results, best first, are scores[i*k ..] and
+ * items[i*k ..]. ann_search_global_known does not search those lists again
+ * when k covers what its first pass needs; results are the same. */
+typedef struct ann_known {
+    const uint32_t *lists;
+    const float *scores;
+    const int64_t *items;
+    size_t n, k;
+} ann_known;
+
+int ann_search_global_known(const ann_index *ix, ann_scratch *s, const float *q, size_t k,
+                            size_t nprobe, const ann_known *known, float *scores, int64_t *items,
+                            size_t *n_found, mx_err *err);
+
 #endif

@@ -21,6 +21,15 @@ struct ret_ctx {
     size_t n_exclude; /* of the current query, sizes the over-fetch */
     float *gscore;
     int64_t *gitem;
+    /* The mixture's raw list results, kept for the blend's single source
+     * (same query vector: its lists need not be scanned twice). */
+    int keep_known;
+    size_t known_min_k; /* rows the single source can use need this depth */
+    ann_known known;
+    uint32_t *known_lists;
+    float *known_sc;
+    int64_t *known_it;
+    size_t known_cap;
 };
 
 const char *ret_source_name(int source) {
@@ -61,6 +70,7 @@ ret_ctx *ret_ctx_new(const ann_index *ix, size_t n_items, size_t max_k, size_t m
     c->mark = calloc(n_items ? n_items : 1, sizeof(uint32_t));
     c->budget = malloc(c->max_components * sizeof(size_t));
     c->wsharp = malloc(c->max_components * sizeof(float));
+    c->known_lists = malloc(c->max_components * sizeof(uint32_t));
     c->rows = malloc(c->max_components * sizeof(uint32_t));
     c->row_of = malloc(c->max_components * sizeof(size_t));
     c->pool = malloc(RET_N_SOURCES * max_k * sizeof(ret_cand) + 1);
@@ -69,8 +79,8 @@ ret_ctx *ret_ctx_new(const ann_index *ix, size_t n_items, size_t max_k, size_t m
     c->gscore = malloc(fetch * sizeof(float));
     c->gitem = malloc(fetch * sizeof(int64_t));
     c->gen = 1;
-    if ((ix && !c->ann) || !c->mark || !c->budget || !c->wsharp || !c->rows || !c->row_of ||
-        !c->pool || !c->reserve || !c->gscore || !c->gitem) {
+    if ((ix && !c->ann) || !c->mark || !c->budget || !c->wsharp || !c->known_lists || !c->rows ||
+        !c->row_of || !c->pool || !c->reserve || !c->gscore || !c->gitem) {
         ret_ctx_free(c);
         return NULL;
     }
@@ -89,6 +99,9 @@ void ret_ctx_free(ret_ctx *c) {
     free(c->reserve);
     free(c->gscore);
     free(c->gitem);
+    free(c->known_lists);
+    free(c->known_sc);
+    free(c->known_it);
     free(c);
 }
 
@@ -183,6 +196,27 @@ static void interleave(ret_ctx *c, ret_cand *out, size_t n, const uint32_t *cid,
     memcpy(out, tmp, n * sizeof(ret_cand));
 }
 
+/* Copies the rows just searched (they live in the ANN scratch, which the
+ * next search overwrites). On allocation failure nothing is kept: the
+ * single source then scans every list itself, with the same result. */
+static void keep_rows(ret_ctx *c, size_t rows, size_t fetch, const float *sc, const int64_t *it) {
+    c->known.n = 0;
+    size_t need = rows * fetch;
+    if (rows > c->max_components) return; /* known_lists holds max_components */
+    if (need > c->known_cap) {
+        float *ns = realloc(c->known_sc, need * sizeof(float));
+        if (ns) c->known_sc = ns;
+        int64_t *ni = realloc(c->known_it, need * sizeof(int64_t));
+        if (ni) c->known_it = ni;
+        if (!ns || !ni) return;
+        c->known_cap = need;
+    }
+    memcpy(c->known_sc, sc, need * sizeof(float));
+    memcpy(c->known_it, it, need * sizeof(int64_t));
+    memcpy(c->known_lists, c->rows, rows * sizeof(uint32_t));
+    c->known = (ann_known){c->known_lists, c->known_sc, c->known_it, rows, fetch};
+}
+
 int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t *cid,
                 const float *w, size_t m, size_t k, const ret_params *p, ret_cand *out, size_t *n,
                 mx_err *err) {
@@ -215,8 +249,12 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
     if (rows == 0) return 0;
     const float *sc;
     const int64_t *it;
-    int rc = ann_search_lists(ix, c->ann, q, c->rows, rows, fetch, &sc, &it, err);
+    /* Rows searched deeper than this source needs (stride) when the blend's
+     * single source will reuse them; only the first `fetch` count here. */
+    size_t stride = c->keep_known && c->known_min_k > fetch ? c->known_min_k : fetch;
+    int rc = ann_search_lists(ix, c->ann, q, c->rows, rows, stride, &sc, &it, err);
     if (rc) return rc;
+    if (c->keep_known) keep_rows(c, rows, stride, sc, it);
     /* Quota pass, then a reserve of everything else fetched. */
     size_t n_res = 0, short_by = 0;
     ret_cand *reserve = c->reserve;
@@ -225,10 +263,10 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
         if (r == SIZE_MAX) continue;
         size_t got = 0;
         for (size_t t = 0; t < fetch; t++) {
-            int64_t item = it[r * fetch + t];
+            int64_t item = it[r * stride + t];
             if (!usable(c, item)) continue;
             ret_cand cd = {.item = (uint32_t)item,
-                           .score = sc[r * fetch + t],
+                           .score = sc[r * stride + t],
                            .interest = cid[j],
                            .weight = w[j],
                            .source = RET_MIXTURE,
@@ -259,15 +297,17 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
     return 0;
 }
 
-int ret_single(ret_ctx *c, const ann_index *ix, const float *q, size_t k, const ret_params *p,
-               ret_cand *out, size_t *n, mx_err *err) {
+static int single_from(ret_ctx *c, const ann_index *ix, const float *q, size_t k,
+                       const ret_params *p, const ann_known *known, ret_cand *out, size_t *n,
+                       mx_err *err) {
     *n = 0;
     if (k == 0 || !q) return 0;
     if (k > c->max_k) k = c->max_k;
     /* Fetch extra to absorb exclusions and items taken by earlier sources. */
     size_t extra = c->n_exclude < 6 * k ? c->n_exclude : 6 * k;
     size_t fetch = k + extra + 64, found = 0;
-    int rc = ann_search_global(ix, c->ann, q, fetch, p->nprobe, c->gscore, c->gitem, &found, err);
+    int rc = ann_search_global_known(ix, c->ann, q, fetch, p->nprobe, known, c->gscore, c->gitem,
+                                     &found, err);
     if (rc) return rc;
     for (size_t t = 0; t < found && *n < k; t++) {
         if (!usable(c, c->gitem[t])) continue;
@@ -282,6 +322,11 @@ int ret_single(ret_ctx *c, const ann_index *ix, const float *q, size_t k, const 
         (*n)++;
     }
     return 0;
+}
+
+int ret_single(ret_ctx *c, const ann_index *ix, const float *q, size_t k, const ret_params *p,
+               ret_cand *out, size_t *n, mx_err *err) {
+    return single_from(c, ix, q, k, p, NULL, out, n, err);
 }
 
 int ret_popular(ret_ctx *c, const pop_table *pop, size_t k, ret_cand *out, size_t *n) {
@@ -333,12 +378,30 @@ int ret_blend(ret_ctx *c, const ann_index *ix, const pop_table *pop, const float
     for (int s = 0; s < RET_N_SOURCES && !rc; s++) {
         if (share[s] <= 0) continue;
         ret_cand *dst = all + total;
-        if (s == RET_MIXTURE)
+        if (s == RET_MIXTURE) {
+            /* The depth the single source's first pass will want per list
+             * (see ann_search_global_known); capped by the scratch. */
+            size_t kk = 0;
+            if (share[RET_SINGLE] > 0) {
+                size_t np =
+                    p->nprobe == 0 || p->nprobe > ann_n_lists(ix) ? ann_n_lists(ix) : p->nprobe;
+                size_t fetch = k + (c->n_exclude < 6 * k ? c->n_exclude : 6 * k) + 64;
+                kk = np > 1 ? (2 * fetch + np - 1) / np + 16 : fetch;
+                if (kk > fetch) kk = fetch;
+                if (kk > c->max_k * RET_MAX_OVERFETCH) kk = 0;
+            }
+            c->known_min_k = kk;
+            c->keep_known = kk > 0;
+            c->known.n = 0;
             rc = ret_mixture(c, ix, q, cid, w, m, k, p, dst, &got, err);
-        else if (s == RET_SINGLE)
-            rc = ret_single(c, ix, q, k, p, dst, &got, err);
-        else
+            c->keep_known = 0;
+        } else if (s == RET_SINGLE) {
+            /* The single source reuses the lists the mixture just scanned. */
+            rc = single_from(c, ix, q, k, p, share[RET_MIXTURE] > 0 ? &c->known : NULL, dst, &got,
+                             err);
+        } else {
             rc = ret_popular(c, pop, k, dst, &got);
+        }
         if (rc) break;
         untake(c, dst, got);
         for (size_t i = 0; i < got; i++)
