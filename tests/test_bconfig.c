@@ -110,7 +110,7 @@ static void test_defaults(void) {
     ASSERT(c.mixture.k0 == 20.0f);
     ASSERT_EQ(c.mixture.top_m, 16);
     ASSERT(c.mixture.half_life == 0);
-    ASSERT_EQ(c.retrieval.nprobe, 64);
+    ASSERT_EQ(c.retrieval.nprobe, 16);
     ASSERT(c.retrieval.blend_share[RET_MIXTURE] == 0.2f);
     ASSERT(c.retrieval.blend_share[RET_SINGLE] == 0.2f);
     ASSERT(c.retrieval.blend_share[RET_POPULAR] == 0.6f);
@@ -359,7 +359,7 @@ static void test_load_file(const char *data_dir) {
     ASSERT_EQ(c.interests.n_clusters, 0);
     ASSERT_EQ(c.mixture.knn_k, 50);
     ASSERT_EQ(c.mixture.top_m, 16);
-    ASSERT_EQ(c.retrieval.nprobe, 64);
+    ASSERT_EQ(c.retrieval.nprobe, 16);
     ASSERT_EQ(c.retrieval.mixture_order, 1);
     ASSERT(c.retrieval.blend_share[RET_POPULAR] == 0.6f);
     ASSERT(c.pop_half_life_days == 14);

@@ -47,7 +47,7 @@ const char *ret_source_name(int source) {
 
 void ret_params_init(ret_params *p) {
     p->overfetch = 1.0f;
-    p->nprobe = 64;
+    p->nprobe = 16;
     p->blend_share[RET_MIXTURE] = 0.2f;
     p->blend_share[RET_SINGLE] = 0.2f;
     p->blend_share[RET_POPULAR] = 0.6f;

@@ -53,7 +53,7 @@ enum { RET_ORDER_INTERLEAVE = 0, RET_ORDER_SCORE = 1 };
 typedef struct ret_params {
     float overfetch;                  /* per-component fetch: budget x overfetch + 8 +
                                          min(excluded, 32); default 1 */
-    size_t nprobe;                    /* single/similar: lists probed, default 64;
+    size_t nprobe;                    /* single/similar: lists probed, default 16;
                                          0 = all lists (exact) */
     float blend_share[RET_N_SOURCES]; /* default 0.2 mixture, 0.2 single, 0.6 popular */
     float rrf_k;                      /* blend fusion constant, default 60 */
