@@ -180,6 +180,11 @@ head -c 10000 /dev/zero | tr '\0' 'a' >"$TMP/big"
 req POST /v1/recommendations -H 'Content-Type: application/json' --data-binary @"$TMP/big"
 check "body over limits.max_body_bytes 413" status_is 413
 
+# header limit (limits.max_header_bytes, 16 KiB by default): JSON, not a server page
+req GET /healthz -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' 'a')"
+check "oversized headers: 431" status_is 431
+check "431 is JSON" error_code_is headers_too_large
+
 # routing errors
 req GET /v1/nothing
 check "unknown route 404" status_is 404

@@ -50,6 +50,7 @@ struct http_req {
     char *body;
     size_t body_len, body_cap;
     int too_large;
+    int headers_too_large;
     int status;
     char *resp;
     char request_id[64];
@@ -231,6 +232,14 @@ void http_req_finish(http_req *r) {
     MHD_resume_connection(r->c); /* thread-safe: the daemon was started with ITC */
 }
 
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value) {
+    (void)kind;
+    size_t *total = cls;
+    *total += strlen(key ? key : "") + strlen(value ? value : "") + 4; /* ": " and CRLF */
+    return MHD_YES;
+}
+
 static void run_job(wk_worker *w, void *arg) {
     routes_run(w, arg);
 }
@@ -301,6 +310,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         else
             snprintf(r->request_id, sizeof(r->request_id), "%lx-%lu", (unsigned long)time(NULL),
                      (unsigned long)atomic_fetch_add(&s->next_id, 1));
+        size_t header_bytes = strlen(url) + strlen(method) + 16;
+        MHD_get_connection_values(c, MHD_HEADER_KIND, add_header_size, &header_bytes);
+        r->headers_too_large = header_bytes > s->cfg->max_header_bytes;
         const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
         if (origin) snprintf(r->origin, sizeof(r->origin), "%s", origin);
         atomic_fetch_add(&s->inflight, 1);
@@ -332,6 +344,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     int post = 0;
     r->route = route_of(url, r->param, sizeof(r->param), &post);
+    if (r->headers_too_large)
+        return answer_now(r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large",
+                          "the request headers are larger than limits.max_header_bytes");
     if (r->route == ROUTE_NONE)
         return answer_now(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
     if (!strcmp(method, "OPTIONS")) return send_preflight(r);
@@ -492,7 +507,7 @@ int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_p
                             on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
                             (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned)cfg->request_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                            (size_t)cfg->max_header_bytes + 8192,
+                            (size_t)cfg->max_header_bytes * 4 + 65536,
                             MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->d) {
