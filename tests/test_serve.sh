@@ -210,7 +210,7 @@ check "metrics 200" status_is 200
 check "metrics are text/plain" grep -qi '^Content-Type: text/plain' "$TMP/hdr"
 check "requests counted per route and status" grep -q '^mixrec_http_requests_total{route="user_recommendations",status="200"} [1-9]' "$TMP/body"
 check "errors counted too" grep -q '^mixrec_http_requests_total{route="user_recommendations",status="400"} [1-9]' "$TMP/body"
-check "latency histogram per route" grep -q '^mixrec_http_request_duration_seconds_bucket{route="user_recommendations",le="+Inf"} [1-9]' "$TMP/body"
+check "latency histogram per route and status" grep -q '^mixrec_http_request_duration_seconds_bucket{route="user_recommendations",status="200",le="+Inf"} [1-9]' "$TMP/body"
 check "session reads counted" grep -q '^mixrec_session_reads_total{result="ok"} [1-9]' "$TMP/body"
 check "events counted" grep -q '^mixrec_events_total{outcome="stored"} [1-9]' "$TMP/body"
 check "candidates counted per retrieval source" grep -q '^mixrec_candidates_total{source="popular"} [1-9]' "$TMP/body"

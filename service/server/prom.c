@@ -19,7 +19,7 @@ typedef struct {
 
 struct prom {
     atomic_ulong requests[PROM_ROUTES][N_STATUS];
-    histogram latency[PROM_ROUTES];
+    histogram latency[PROM_ROUTES][N_STATUS];
     histogram session_latency;
     atomic_ulong session_reads[2]; /* unavailable, ok */
     atomic_ulong events_stored, events_rejected, events_failed_batches;
@@ -49,7 +49,7 @@ void prom_request(prom *p, int route, int status, double seconds) {
     for (size_t i = 0; i + 1 < N_STATUS; i++)
         if (statuses[i] == status) si = i;
     atomic_fetch_add(&p->requests[route][si], 1);
-    observe(&p->latency[route], seconds);
+    observe(&p->latency[route][si], seconds);
 }
 
 void prom_session_read(prom *p, int ok, double seconds) {
@@ -138,15 +138,20 @@ char *prom_render(prom *p, const char *const *route_names, const prom_gauges *g)
         }
     put(&b, "# HELP mixrec_http_request_duration_seconds Time from request to response.\n"
             "# TYPE mixrec_http_request_duration_seconds histogram\n");
-    for (int r = 0; r < PROM_ROUTES; r++) {
-        unsigned long any = 0;
-        for (size_t i = 0; i <= N_BUCKETS; i++)
-            any += atomic_load(&p->latency[r].count[i]);
-        if (!any) continue;
-        char labels[96];
-        snprintf(labels, sizeof(labels), "route=\"%s\"", route_names[r]);
-        put_histogram(&b, "mixrec_http_request_duration_seconds", labels, &p->latency[r]);
-    }
+    for (int r = 0; r < PROM_ROUTES; r++)
+        for (size_t si = 0; si < N_STATUS; si++) {
+            unsigned long any = 0;
+            for (size_t i = 0; i <= N_BUCKETS; i++)
+                any += atomic_load(&p->latency[r][si].count[i]);
+            if (!any) continue;
+            char labels[128], st[8];
+            if (si + 1 < N_STATUS)
+                snprintf(st, sizeof(st), "%d", statuses[si]);
+            else
+                snprintf(st, sizeof(st), "other");
+            snprintf(labels, sizeof(labels), "route=\"%s\",status=\"%s\"", route_names[r], st);
+            put_histogram(&b, "mixrec_http_request_duration_seconds", labels, &p->latency[r][si]);
+        }
     put(&b,
         "# HELP mixrec_session_reads_total Session reads from Redis by result.\n"
         "# TYPE mixrec_session_reads_total counter\n"
