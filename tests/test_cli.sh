@@ -6,16 +6,7 @@
 set -uo pipefail
 MIXREC=$1
 ROOT=$2
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-pass=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-fail() { fails=$((fails + 1)); echo "not ok - $1"; }
-check() { # name, command...
-  local name=$1; shift
-  if "$@"; then ok "$name"; else fail "$name"; fi
-}
+source "$(dirname "$0")/lib.sh"
 # expect_exit CODE NAME CMD...: runs CMD, output in $TMP/out
 expect_exit() {
   local code=$1 name=$2; shift 2
@@ -23,7 +14,6 @@ expect_exit() {
   local got=$?
   if [ "$got" = "$code" ]; then ok "$name (exit $got)"; else fail "$name: exit $got, expected $code"; cat "$TMP/out"; fi
 }
-jqt() { jq -e "$@" >/dev/null; }
 contains() { grep -q -- "$1" "$TMP/out" || { echo "  output lacks '$1':"; sed 's/^/    /' "$TMP/out" | head -20; return 1; }; }
 
 # ---- help and usage errors -------------------------------------------------
@@ -193,5 +183,4 @@ else
   fail "eval on MovieTweetings"; cat "$TMP/mt.err"
 fi
 
-echo "$pass passed, $fails failed"
-[ "$fails" = 0 ]
+finish

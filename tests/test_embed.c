@@ -207,33 +207,35 @@ static void make_csr(const ds_event *ev, size_t n, uint32_t nu, uint32_t ni, ds_
  * items and nothing else; user 40 and item 40 have no events. */
 enum { BU = 41, BI = 41, BG = 20 };
 
-static size_t block_events(ds_event *ev, unsigned char *liked) {
+/* The block problem as CSRs, with ALS parameters of dim 8 and `iters`
+ * sweeps; liked (BU x BI, may be NULL) marks each user's liked items. */
+static void block_problem(unsigned char *liked, ds_csr *bu, ds_csr *bi, emb_params *p,
+                          size_t iters) {
+    ds_event ev[BU * BI];
     rng_state st;
     rng_seed(&st, 5);
     size_t n = 0;
-    memset(liked, 0, BU * BI);
+    if (liked) memset(liked, 0, BU * BI);
     for (uint32_t u = 0; u < 2 * BG; u++) {
         uint32_t g = u / BG;
         for (uint32_t i = g * BG; i < (g + 1) * BG; i++) {
             if (rng_uniform(&st) < 0.6) {
                 ev[n++] = (ds_event){u, i, 1000 + (int64_t)n, 1.0f};
-                liked[u * BI + i] = 1;
+                if (liked) liked[u * BI + i] = 1;
             }
         }
     }
-    return n;
+    make_csr(ev, n, BU, BI, bu, bi);
+    emb_params_init(p);
+    p->dim = 8;
+    p->iters = iters;
 }
 
 static void test_blocks(void) {
-    ds_event ev[BU * BI];
     unsigned char liked[BU * BI];
-    size_t n = block_events(ev, liked);
     ds_csr bu, bi;
-    make_csr(ev, n, BU, BI, &bu, &bi);
     emb_params p;
-    emb_params_init(&p);
-    p.dim = 8;
-    p.iters = 15;
+    block_problem(liked, &bu, &bi, &p, 15);
     ASSERT(p.half_life == 0); /* off by default */
     float *uf = malloc(BU * p.dim * sizeof(float)), *itf = malloc(BI * p.dim * sizeof(float));
     mx_err err = {0};
@@ -330,15 +332,9 @@ static void test_determinism(void) {
 }
 
 static void test_fold_in(void) {
-    ds_event ev[BU * BI];
-    unsigned char liked[BU * BI];
-    size_t n = block_events(ev, liked);
     ds_csr bu, bi;
-    make_csr(ev, n, BU, BI, &bu, &bi);
     emb_params p;
-    emb_params_init(&p);
-    p.dim = 8;
-    p.iters = 20;
+    block_problem(NULL, &bu, &bi, &p, 20);
     size_t d = p.dim;
     float *uf = malloc(BU * d * sizeof(float)), *itf = malloc(BI * d * sizeof(float));
     float *fold = malloc(BU * d * sizeof(float));

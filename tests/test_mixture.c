@@ -156,6 +156,28 @@ static const float uvec[NU * 3] = {
     0, 0, 0, 0,    0,    0,    0.8f, 0.05f, 0.01f,
 };
 
+/* Brute force: sc[v] = cosine(v_u, v_v), -inf for u itself. */
+static void cosines_to(const float *v, size_t n, size_t d, size_t u, double *sc) {
+    for (size_t w = 0; w < n; w++) {
+        double ab = 0, aa = 0, bb = 0;
+        for (size_t k = 0; k < d; k++) {
+            ab += (double)v[u * d + k] * v[w * d + k];
+            aa += (double)v[u * d + k] * v[u * d + k];
+            bb += (double)v[w * d + k] * v[w * d + k];
+        }
+        sc[w] = w == u ? -INFINITY : ab / sqrt(aa * bb);
+    }
+}
+
+/* The index of the highest score, which is then taken out (-inf). */
+static size_t pop_best(double *sc, size_t n) {
+    size_t best = 0;
+    for (size_t v = 1; v < n; v++)
+        if (sc[v] > sc[best]) best = v;
+    sc[best] = -INFINITY;
+    return best;
+}
+
 static void test_knn(void) {
     int64_t nbr[NU * 3];
     mx_err err = {0};
@@ -205,22 +227,9 @@ static void test_knn(void) {
     ASSERT_EQ(mix_user_knn(rv, R, RD, RK, rn, &err), 0);
     for (size_t u = 0; u < R; u++) {
         double sc[R];
-        for (size_t v = 0; v < R; v++) {
-            double ab = 0, aa = 0, bb = 0;
-            for (size_t k = 0; k < RD; k++) {
-                ab += (double)rv[u * RD + k] * rv[v * RD + k];
-                aa += (double)rv[u * RD + k] * rv[u * RD + k];
-                bb += (double)rv[v * RD + k] * rv[v * RD + k];
-            }
-            sc[v] = v == u ? -INFINITY : ab / sqrt(aa * bb);
-        }
-        for (size_t j = 0; j < RK; j++) {
-            size_t best = 0;
-            for (size_t v = 1; v < R; v++)
-                if (sc[v] > sc[best]) best = v;
-            ASSERT_EQ(rn[u * RK + j], best);
-            sc[best] = -INFINITY;
-        }
+        cosines_to(rv, R, RD, u, sc);
+        for (size_t j = 0; j < RK; j++)
+            ASSERT_EQ(rn[u * RK + j], pop_best(sc, R));
     }
     free(rv);
     free(rn);
@@ -249,23 +258,12 @@ static void test_knn_large(void) {
         }
     for (size_t u = 0; u < R; u += 211) { /* recall of the exact top RK */
         double *sc = malloc(R * sizeof(double));
-        for (size_t v = 0; v < R; v++) {
-            double ab = 0, aa = 0, bb = 0;
-            for (size_t k = 0; k < RD; k++) {
-                ab += (double)rv[u * RD + k] * rv[v * RD + k];
-                aa += (double)rv[u * RD + k] * rv[u * RD + k];
-                bb += (double)rv[v * RD + k] * rv[v * RD + k];
-            }
-            sc[v] = v == u ? -INFINITY : ab / sqrt(aa * bb);
-        }
+        cosines_to(rv, R, RD, u, sc);
         for (size_t j = 0; j < RK; j++) {
-            size_t best = 0;
-            for (size_t v = 1; v < R; v++)
-                if (sc[v] > sc[best]) best = v;
+            size_t best = pop_best(sc, R);
             for (size_t t = 0; t < RK; t++)
                 hits += rn[u * RK + t] == (int64_t)best;
             total++;
-            sc[best] = -INFINITY;
         }
         free(sc);
     }

@@ -21,18 +21,7 @@ DOC=$SRC/proto/openapi.json
 HTTP_C=$SRC/service/server/http.c
 HTTP_H=$SRC/service/server/http.h
 ROUTES_C=$SRC/service/server/routes.c
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-pass=0
-fails=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-fail() { fails=$((fails + 1)); echo "not ok - $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
+source "$(dirname "$0")/lib.sh"
 
 # ---- jq helpers over the document -----------------------------------------
 # errs(schema; at): one message per way the input breaks the schema (the
@@ -102,7 +91,6 @@ dq() { # [jq options] PROGRAM [jq options and files]: jq with $docs and the help
   shift
   jq --slurpfile docs "$DOC" "${pre[@]}" "$LIB $prog" "$@"
 }
-jqt() { jq -e "$@" >/dev/null; }
 # prints the messages, succeeds when there are none
 no_errors() { # FILE_OR_- PROGRAM [jq args]: PROGRAM emits messages
   local input=$1 prog=$2; shift 2
@@ -116,8 +104,7 @@ no_errors() { # FILE_OR_- PROGRAM [jq args]: PROGRAM emits messages
 # ---- (a) the document --------------------------------------------------------
 if ! jq empty "$DOC" 2>"$TMP/jqerr"; then
   fail "proto/openapi.json is valid JSON: $(cat "$TMP/jqerr")"
-  echo "$pass passed, $fails failed"
-  exit 1
+  finish
 fi
 ok "proto/openapi.json is valid JSON"
 check "openapi 3.x" jqt '.openapi | type == "string" and test("^3\\.")' "$DOC"
@@ -227,46 +214,17 @@ while read -r s code; do
 done <"$TMP/doc_pairs"
 
 # ---- a real server -------------------------------------------------------------
-"$MIXREC" synth --items 2000 --users 400 --interests 8 --dim 16 --seed 3 --out "$TMP/syn" >/dev/null 2>&1
-"$MIXREC" build --interactions "$TMP/syn/interactions.csv" --items "$TMP/syn/items.csv" \
-  --set embed.dim=16 --set interests.count=8 --out "$TMP/model" >/dev/null 2>&1 ||
-  { echo "cannot build the test model"; exit 1; }
+make_test_model
 user=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f1)
 item=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f2)
 category=$(sed -n 2p "$TMP/syn/items.csv" | cut -d, -f3 | cut -d'|' -f1)
 
-redis-server --port 0 --unixsocket "$TMP/redis.sock" --save "" --appendonly no \
-  --dir "$TMP" >"$TMP/redis.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 50); do
-  redis-cli -s "$TMP/redis.sock" ping >/dev/null 2>&1 && break
-  sleep 0.1
-done
-redis-cli -s "$TMP/redis.sock" ping >/dev/null 2>&1 || { echo "redis-server did not start:"; cat "$TMP/redis.log"; exit 1; }
+start_redis
 
 KEY=test-key-1
 ORIGIN=https://app.example
-start() { # NAME extra args...; sets BASE_<NAME>
-  local name=$1; shift
-  for _ in 1 2 3 4 5; do
-    local port=$((20000 + RANDOM % 30000))
-    "$MIXREC" serve --model "$TMP/model" --listen "127.0.0.1:$port" --workers 2 \
-      --set limits.max_body_bytes=4096 --set limits.max_batch=50 "$@" \
-      >"$TMP/$name.access.log" 2>"$TMP/$name.err" &
-    local pid=$!
-    for _ in $(seq 50); do
-      if curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; then
-        PIDS+=("$pid")
-        printf -v "BASE_$name" '%s' "http://127.0.0.1:$port"
-        return 0
-      fi
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-  echo "server $name did not start:"; cat "$TMP/$name.err"; exit 1
+start() { # NAME extra args...; sets BASE_<NAME> (lib.sh's serve_start)
+  serve_start "$@" --set limits.max_body_bytes=4096 --set limits.max_batch=50
 }
 # A: Redis, an API key, CORS. B: no Redis, no API key (events 503, admin off).
 start A --redis "unix:$TMP/redis.sock" --set "auth.api_keys=$KEY" --set "cors.origins=$ORIGIN"
@@ -510,5 +468,4 @@ sort -u "$TMP/observed" >"$TMP/observed.u"
 echo "# documented but not provoked here (not failures):"
 comm -23 "$TMP/documented" "$TMP/observed.u" | sed 's/^/#   /'
 
-echo "$pass passed, $fails failed"
-[ "$fails" = 0 ]
+finish

@@ -5,59 +5,17 @@
 #   tests/test_serve.sh BUILD/mixrec
 set -uo pipefail
 MIXREC=$1
-TMP=$(mktemp -d)
+source "$(dirname "$0")/lib.sh"
 PID=
-REDIS_PID=
-cleanup() {
-  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-  [ -n "$REDIS_PID" ] && { kill -9 "$REDIS_PID"; wait "$REDIS_PID"; } 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-pass=0
-fails=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-fail() { fails=$((fails + 1)); echo "not ok - $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
-jqt() { jq -e "$@" >/dev/null; }
 
-# A small model from synthetic data.
-"$MIXREC" synth --items 2000 --users 400 --interests 8 --dim 16 --seed 3 --out "$TMP/syn" >/dev/null 2>&1
-"$MIXREC" build --interactions "$TMP/syn/interactions.csv" --items "$TMP/syn/items.csv" \
-  --set embed.dim=16 --set interests.count=8 --out "$TMP/model" >/dev/null 2>&1 ||
-  { echo "cannot build the test model"; exit 1; }
-
-# A real redis-server of our own, on a unix socket in the temp dir.
-start_redis() {
-  redis-server --port 0 --unixsocket "$TMP/redis.sock" --save "" --appendonly no \
-    --dir "$TMP" >"$TMP/redis.log" 2>&1 &
-  REDIS_PID=$!
-  for _ in $(seq 50); do
-    redis-cli -s "$TMP/redis.sock" ping >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "redis-server did not start:"; cat "$TMP/redis.log"; exit 1
-}
-stop_redis() { kill -9 "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; REDIS_PID=; rm -f "$TMP/redis.sock"; }
+make_test_model
 start_redis
 
-start() { # extra args...; sets PID and BASE
-  for _ in 1 2 3 4 5; do
-    PORT=$((20000 + RANDOM % 30000))
-    "$MIXREC" serve --model "$TMP/model" --listen "127.0.0.1:$PORT" --workers 2 \
-      --set cors.origins=https://app.example --set limits.max_body_bytes=4096 \
-      --redis "unix:$TMP/redis.sock" --set limits.max_batch=50 "$@" \
-      >"$TMP/access.log" 2>"$TMP/serve.err" &
-    PID=$!
-    for _ in $(seq 50); do
-      curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && { BASE=http://127.0.0.1:$PORT; return 0; }
-      kill -0 "$PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$PID" 2>/dev/null
-    wait "$PID" 2>/dev/null
-  done
-  echo "server did not start:"; cat "$TMP/serve.err"; exit 1
+start() { # extra args...; sets PID and BASE (logs: $TMP/S.access.log, $TMP/S.err)
+  serve_start S --set cors.origins=https://app.example --set limits.max_body_bytes=4096 \
+    --redis "unix:$TMP/redis.sock" --set limits.max_batch=50 "$@"
+  PID=$PID_S
+  BASE=$BASE_S
 }
 # req METHOD PATH [curl args...]: body in $TMP/body, status in $CODE, headers in $TMP/hdr
 req() {
@@ -223,8 +181,8 @@ check "admin routes are off without API keys" status_is 403
 check "says how to turn them on" error_code_is admin_disabled
 
 # access log: one JSON line per request
-check "access log lines are JSON with status and latency" bash -c "tail -5 '$TMP/access.log' | jq -e 'has(\"status\") and has(\"latency_ms\") and has(\"request_id\")' >/dev/null"
-check "access log names the user" grep -q "\"user\":\"$user\"" "$TMP/access.log"
+check "access log lines are JSON with status and latency" bash -c "tail -5 '$TMP/S.access.log' | jq -e 'has(\"status\") and has(\"latency_ms\") and has(\"request_id\")' >/dev/null"
+check "access log names the user" grep -q "\"user\":\"$user\"" "$TMP/S.access.log"
 
 # reload: a new version is picked up on SIGHUP; a broken one is rejected
 old=$(cat "$TMP/model/CURRENT")
@@ -241,7 +199,7 @@ kill -HUP "$PID"
 sleep 0.5
 req GET /readyz
 check "broken model rejected, previous keeps serving" jqt --arg v "$new" '.model_version == $v' "$TMP/body"
-check "rejection logged" grep -q "reload rejected" "$TMP/serve.err"
+check "rejection logged" grep -q "reload rejected" "$TMP/S.err"
 req GET "/v1/users/$user/recommendations?k=3"
 check "still answering after a rejected reload" status_is 200
 echo "$old" >"$TMP/model/CURRENT"
@@ -291,7 +249,7 @@ req POST /v1/events -H 'Content-Type: application/json' -H 'X-API-Key: k2' -d '[
 check "right API key: 200" status_is 200
 req GET "/v1/users/$user/recommendations?k=3"
 check "reads need no key" status_is 200
-check "keys never reach the access log" bash -c "! grep -q k2 '$TMP/access.log'"
+check "keys never reach the access log" bash -c "! grep -q k2 '$TMP/S.access.log'"
 req POST /v1/admin/reload
 check "admin reload needs the key" status_is 401
 req POST /v1/admin/reload -H 'X-API-Key: k1'
@@ -319,5 +277,4 @@ check "no model dir: exit 2" test $? = 2
 check "unreadable model: exit 1, before listening" test $? = 1
 check "says why" grep -q "cannot start" "$TMP/err"
 
-echo "$pass passed, $fails failed"
-[ "$fails" = 0 ]
+finish

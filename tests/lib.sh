@@ -1,0 +1,75 @@
+# lib.sh - helpers shared by the shell test suites (sourced, not run):
+# tap-like counters, a small model, a redis-server and `mixrec serve`
+# instances of the test's own, all cleaned up on exit.
+#   source "$(dirname "$0")/lib.sh"   (after setting MIXREC)
+TMP=$(mktemp -d)
+LIB_PIDS=()
+REDIS_PID=
+lib_cleanup() {
+  local p
+  for p in "${LIB_PIDS[@]}" $REDIS_PID; do { kill -9 "$p"; wait "$p"; } 2>/dev/null; done
+  rm -rf "$TMP"
+}
+trap lib_cleanup EXIT
+
+pass=0
+fails=0
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+fail() { fails=$((fails + 1)); echo "not ok - $1"; }
+check() { # name, command...
+  local name=$1; shift
+  if "$@"; then ok "$name"; else fail "$name"; fi
+}
+jqt() { jq -e "$@" >/dev/null; }
+# Prints the closing line and exits with the verdict.
+finish() { echo "$pass passed, $fails failed"; [ "$fails" = 0 ]; exit; }
+
+# A small model from a planted synthetic world, in $TMP/syn and $TMP/model.
+make_test_model() {
+  "$MIXREC" synth --items 2000 --users 400 --interests 8 --dim 16 --seed 3 --out "$TMP/syn" >/dev/null 2>&1
+  "$MIXREC" build --interactions "$TMP/syn/interactions.csv" --items "$TMP/syn/items.csv" \
+    --set embed.dim=16 --set interests.count=8 --out "$TMP/model" >/dev/null 2>&1 ||
+    { echo "cannot build the test model"; exit 1; }
+}
+
+# A real redis-server of our own, on the unix socket $TMP/redis.sock.
+start_redis() {
+  redis-server --port 0 --unixsocket "$TMP/redis.sock" --save "" --appendonly no \
+    --dir "$TMP" >"$TMP/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 50); do
+    redis-cli -s "$TMP/redis.sock" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "redis-server did not start:"; cat "$TMP/redis.log"; exit 1
+}
+stop_redis() {
+  { kill -9 "$REDIS_PID"; wait "$REDIS_PID"; } 2>/dev/null
+  REDIS_PID=
+  rm -f "$TMP/redis.sock"
+}
+
+# serve_start NAME [serve args...]: `mixrec serve` on $TMP/model and a free
+# port; sets BASE_<NAME> and PID_<NAME>; access log $TMP/NAME.access.log,
+# stderr $TMP/NAME.err.
+serve_start() {
+  local name=$1; shift
+  for _ in 1 2 3 4 5; do
+    local port=$((20000 + RANDOM % 30000))
+    "$MIXREC" serve --model "$TMP/model" --listen "127.0.0.1:$port" --workers 2 "$@" \
+      >"$TMP/$name.access.log" 2>"$TMP/$name.err" &
+    local pid=$!
+    for _ in $(seq 50); do
+      if curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; then
+        LIB_PIDS+=("$pid")
+        printf -v "BASE_$name" '%s' "http://127.0.0.1:$port"
+        printf -v "PID_$name" '%s' "$pid"
+        return 0
+      fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    { kill -9 "$pid"; wait "$pid"; } 2>/dev/null
+  done
+  echo "server $name did not start:"; cat "$TMP/$name.err"; exit 1
+}
