@@ -17,6 +17,8 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "static_files.h"
+
 #define MAX_QUERY 32
 
 struct http_server {
@@ -347,6 +349,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (r->headers_too_large)
         return answer_now(r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large",
                           "the request headers are larger than limits.max_header_bytes");
+    if (r->route == ROUTE_NONE && sf_is_ui_path(url)) /* the inspector page, GET/HEAD only */
+        return sf_answer(c, s->cfg->ui_dir, method, url, r->request_id, &r->status);
     if (r->route == ROUTE_NONE)
         return answer_now(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
     if (!strcmp(method, "OPTIONS")) return send_preflight(r);

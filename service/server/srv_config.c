@@ -32,6 +32,9 @@ static const entry entries[] = {
     {"server.workers", T_INT, OFF(workers), 0, 0, 256, "0", "event-loop workers; 0 = one per core"},
     {"server.model_dir", T_STR, OFF(model_dir), SZ(model_dir), 0, 0, "",
      "model root (its CURRENT version is served)"},
+    {"server.ui_dir", T_STR, OFF(ui_dir), SZ(ui_dir), 0, 0, "auto",
+     "inspector page files served at /ui/; auto: share/mixrec/ui or the checkout's service/ui "
+     "next to the binary; empty: no page"},
     {"redis.url", T_REDIS, OFF(redis_url), SZ(redis_url), 0, 0, "redis://127.0.0.1:6379/0",
      "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N]; empty: no sessions"},
     {"redis.connect_timeout_ms", T_INT, OFF(redis_connect_timeout_ms), 0, 1, 600000, "500",

@@ -1,0 +1,450 @@
+// app.js - the mixrec inspector (docs/inspector.md). Plain browser
+// JavaScript, no build step, no dependencies. It uses the public REST API
+// only (proto/openapi.json):
+//   GET  /readyz                                    model version, Redis state
+//   GET  /v1/users/{user}/interests                 long-term, session, blended
+//   GET  /v1/users/{user}/recommendations?explain=true
+//   GET  /v1/items/{item}/similar
+//   POST /v1/events                                 a click on an item
+// Query parameters: ?user=ID (load it), ?users=a,b,c (example ids),
+// ?api=URL (an API on another origin: it must list this page's origin in
+// cors.origins), ?k=N.
+'use strict';
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const params = new URLSearchParams(location.search);
+  // The API is the server that serves the page (the directory above /ui/),
+  // unless ?api= names another one.
+  const API = (params.get('api') || new URL('..', location.href).href).replace(/\/+$/, '');
+  const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#b07aa1',
+    '#edc948', '#9c755f', '#ff9da7', '#3b8bc2', '#86bc4a', '#d37295'];
+  const MAX_ROWS = 12; // interests drawn; the rest are summed in one row
+  const HEALTH_EVERY_MS = 5000;
+  const TIMEOUT_MS = 8000;
+
+  const state = {
+    user: '',
+    interests: null, // last /interests answer
+    prevBlended: null, // blended weights before the last click (id -> weight)
+    prevItems: null, // recommended item ids before the last click
+    recs: null,
+    redis: 'unknown',
+    loads: 0,
+  };
+
+  const colorOf = (id) => PALETTE[((id % PALETTE.length) + PALETTE.length) % PALETTE.length];
+  const pct = (w) => (100 * w).toFixed(w >= 0.1 ? 0 : 1) + '%';
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') e.className = v;
+      else if (k === 'text') e.textContent = v;
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else if (k === 'dataset') Object.assign(e.dataset, v);
+      else e.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children) if (c !== null && c !== undefined) e.append(c);
+    return e;
+  }
+
+  // ---- API --------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  async function api(path, opts = {}) {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
+    let res;
+    try {
+      res = await fetch(API + path, { ...opts, signal: ctl.signal, cache: 'no-store' });
+    } catch (e) {
+      throw new ApiError(0, 'unreachable', `cannot reach the API at ${API} (${e.name === 'AbortError' ? 'timeout' : 'network error or CORS'})`);
+    } finally {
+      clearTimeout(timer);
+    }
+    let body = null;
+    try {
+      body = await res.json();
+    } catch (e) {
+      body = null;
+    }
+    if (!res.ok) {
+      const err = (body && body.error) || {};
+      throw new ApiError(res.status, err.code || 'http_' + res.status, err.message || res.statusText);
+    }
+    return body;
+  }
+
+  const enc = encodeURIComponent;
+  const getInterests = (u) => api(`/v1/users/${enc(u)}/interests`);
+  const getRecs = (u, k) => api(`/v1/users/${enc(u)}/recommendations?k=${k}&explain=true`);
+  const getSimilar = (i) => api(`/v1/items/${enc(i)}/similar?k=10`);
+  const getReady = () => api('/readyz');
+
+  function postEvent(user, item, type) {
+    const headers = { 'Content-Type': 'application/json' };
+    const key = $('api-key').value.trim();
+    if (key) headers['X-API-Key'] = key;
+    return api('/v1/events', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify([{ user, item, type }]),
+    });
+  }
+
+  // ---- activity log and banners -------------------------------------------
+
+  function log(text, kind) {
+    const list = $('log');
+    const t = new Date().toLocaleTimeString([], { hour12: false });
+    list.prepend(el('li', { class: kind || '' }, el('time', { text: t }), el('span', { text })));
+    while (list.children.length > 12) list.lastChild.remove();
+  }
+
+  function showApiError(msg) {
+    const b = $('api-error');
+    b.hidden = !msg;
+    b.textContent = msg || '';
+  }
+
+  // ---- health corner ------------------------------------------------------
+
+  function setRedis(redisState, detail) {
+    state.redis = redisState;
+    const pill = $('redis-pill');
+    pill.dataset.state = redisState;
+    pill.textContent = {
+      ok: 'Redis ok',
+      degraded: 'Redis down',
+      'not configured': 'Redis off',
+      unreachable: 'API unreachable',
+      unknown: 'Redis …',
+    }[redisState] || 'Redis ' + redisState;
+    if (detail) pill.title = detail;
+    const down = redisState === 'degraded';
+    $('degraded').hidden = !down;
+    document.body.classList.toggle('is-degraded', down);
+  }
+
+  async function refreshHealth() {
+    try {
+      const r = await getReady();
+      $('model-pill').textContent = 'model ' + r.model_version;
+      $('model-pill').dataset.version = r.model_version;
+      setRedis(r.redis, `${r.redis_connected_workers} of ${r.workers} workers connected to Redis`);
+      if ($('api-error').dataset.source === 'health') showApiError('');
+    } catch (e) {
+      $('model-pill').textContent = 'model ?';
+      setRedis(e.status === 0 ? 'unreachable' : 'unknown', e.message);
+      if (e.status === 0) {
+        showApiError(e.message);
+        $('api-error').dataset.source = 'health';
+      }
+    }
+  }
+
+  // ---- interest chart -------------------------------------------------------
+
+  function renderInterests(d) {
+    const chart = $('chart');
+    chart.replaceChildren();
+    const rows = new Map(); // id -> {id, label, long, session, blended}
+    const add = (list, kind) => {
+      for (const x of list || []) {
+        if (!rows.has(x.id)) rows.set(x.id, { id: x.id, label: x.label, long: 0, session: 0, blended: 0 });
+        rows.get(x.id)[kind] = x.weight;
+      }
+    };
+    add(d.long_term, 'long');
+    add(d.session_interests, 'session');
+    add(d.blended, 'blended');
+    const all = [...rows.values()].sort((a, b) => b.blended - a.blended || b.long - a.long || a.id - b.id);
+    const shown = all.slice(0, MAX_ROWS);
+    const rest = all.slice(MAX_ROWS);
+    const max = Math.max(1e-9, ...all.map((r) => Math.max(r.long, r.session, r.blended)));
+    const prev = state.prevBlended;
+
+    const stats = $('mixture-stats');
+    stats.replaceChildren(
+      stat('session share', pct(d.session_share || 0), 'b = S / (S + session.strength)'),
+      stat('session events', String(d.session_events || 0)),
+      stat('session', d.session, d.session === 'ok' ? '' : 'Redis unavailable: long-term profile only',
+        d.session === 'ok' ? '' : 'bad'),
+      stat('user', d.known_user ? 'in the model' : 'not in the model', d.known_user ? '' : 'popular items stand in', d.known_user ? '' : 'warn'),
+    );
+    stats.dataset.sessionEvents = String(d.session_events || 0);
+    stats.dataset.sessionShare = String(d.session_share || 0);
+
+    if (!all.length) {
+      chart.append(el('p', { class: 'empty', text: 'No interests for this user.' }));
+      return;
+    }
+    for (const r of shown) chart.append(chartRow(r, max, prev));
+    if (rest.length) {
+      const other = { id: -1, label: `${rest.length} more interests`, long: 0, session: 0, blended: 0 };
+      for (const r of rest) {
+        other.long += r.long;
+        other.session += r.session;
+        other.blended += r.blended;
+      }
+      chart.append(chartRow(other, Math.max(max, other.long, other.session, other.blended), null, true));
+    }
+  }
+
+  function stat(name, value, title, kind) {
+    return el('div', { class: 'stat ' + (kind || ''), title: title || null },
+      el('span', { class: 'stat-name', text: name }), el('span', { class: 'stat-value', text: value }));
+  }
+
+  function chartRow(r, max, prev, isOther) {
+    const bar = (kind, w) => {
+      const b = el('div', { class: 'bar ' + kind, dataset: { kind, weight: String(w) }, title: `${kind}: ${pct(w)}` });
+      b.style.width = (100 * w / max).toFixed(2) + '%';
+      if (kind === 'blended' && !isOther) b.style.background = colorOf(r.id);
+      return b;
+    };
+    let delta = null;
+    if (prev && !isOther) {
+      const dv = r.blended - (prev.get(r.id) || 0);
+      if (Math.abs(dv) >= 0.005)
+        delta = el('span', { class: 'delta ' + (dv > 0 ? 'up' : 'down'), text: (dv > 0 ? '+' : '−') + pct(Math.abs(dv)) });
+    }
+    const dot = el('i', { class: 'dot' });
+    dot.style.background = isOther ? '#cbd5e1' : colorOf(r.id);
+    return el('div', { class: 'row' + (isOther ? ' other' : ''), dataset: isOther ? { other: '1' } : { interest: String(r.id) } },
+      el('div', { class: 'label', title: r.label },
+        dot, el('span', { class: 'id', text: isOther ? '' : '#' + r.id }), el('span', { class: 'text', text: r.label })),
+      el('div', { class: 'bars' }, bar('long', r.long), bar('session', r.session), bar('blended', r.blended)),
+      el('div', { class: 'value' }, el('span', { text: pct(r.blended) }), delta));
+  }
+
+  // ---- item lists -------------------------------------------------------------
+
+  function itemRow(it, rank, opts) {
+    const color = it.interest ? colorOf(it.interest.id) : '#cbd5e1';
+    const isNew = opts.prevItems && !opts.prevItems.has(it.item);
+    const li = el('li', {
+      class: 'item' + (isNew ? ' new' : ''),
+      dataset: { item: it.item, interest: it.interest ? String(it.interest.id) : '', reason: it.reason || '' },
+    });
+    li.style.setProperty('--accent', color);
+    const chips = el('div', { class: 'chips' });
+    if (it.interest) {
+      const c = el('span', { class: 'chip interest', title: 'interest #' + it.interest.id },
+        el('i', { class: 'dot' }), it.interest.label);
+      c.querySelector('.dot').style.background = color;
+      chips.append(c);
+    }
+    for (const cat of it.categories || []) chips.append(el('span', { class: 'chip', text: cat }));
+    if (it.reason) chips.append(el('span', { class: 'reason ' + it.reason, text: it.reason }));
+    if (isNew) chips.append(el('span', { class: 'badge-new', text: 'new' }));
+    const title = el('button', {
+      type: 'button', class: 'title', title: 'Send a click event for ' + it.item,
+      onclick: () => clickItem(it),
+    }, it.title || it.item);
+    li.append(
+      el('span', { class: 'rank', text: String(rank) }),
+      el('div', { class: 'main' }, title, el('div', { class: 'sub' }, el('code', { text: it.item }), chips)),
+      el('div', { class: 'side' },
+        el('span', { class: 'score', title: 'score (comparable within one answer)', text: it.score.toFixed(4) }),
+        el('div', { class: 'actions' },
+          el('button', { type: 'button', class: 'small click-btn', onclick: () => clickItem(it), text: 'Click' }),
+          opts.similar === false ? null
+            : el('button', { type: 'button', class: 'small ghost similar-btn', onclick: () => showSimilar(it), text: 'Similar' }))),
+    );
+    return li;
+  }
+
+  function renderRecs(d) {
+    const list = $('recs');
+    list.replaceChildren();
+    const prevItems = state.prevItems;
+    const byReason = {};
+    for (const it of d.items) byReason[it.reason] = (byReason[it.reason] || 0) + 1;
+    const stats = $('recs-stats');
+    stats.replaceChildren(
+      stat('items', String(d.items.length)),
+      ...['long-term', 'session', 'popular'].map((r) => stat(r, String(byReason[r] || 0))),
+      stat('session', d.session, '', d.session === 'ok' ? '' : 'bad'),
+    );
+    if (!d.items.length) {
+      list.append(el('li', { class: 'empty', text: 'No recommendations.' }));
+      return;
+    }
+    if ($('group').checked) {
+      const groups = new Map();
+      d.items.forEach((it, i) => {
+        const key = it.interest ? it.interest.id : -1;
+        if (!groups.has(key)) groups.set(key, { interest: it.interest, items: [] });
+        groups.get(key).items.push([it, i + 1]);
+      });
+      for (const g of groups.values()) {
+        const head = el('li', { class: 'group-head' }, el('i', { class: 'dot' }),
+          g.interest ? `#${g.interest.id} ${g.interest.label}` : 'no interest',
+          el('span', { class: 'muted', text: ` · ${g.items.length}` }));
+        head.querySelector('.dot').style.background = g.interest ? colorOf(g.interest.id) : '#cbd5e1';
+        list.append(head);
+        for (const [it, rank] of g.items) list.append(itemRow(it, rank, { prevItems }));
+      }
+    } else {
+      d.items.forEach((it, i) => list.append(itemRow(it, i + 1, { prevItems })));
+    }
+  }
+
+  async function showSimilar(it) {
+    const card = $('similar-card');
+    $('similar-title').textContent = it.title || it.item;
+    card.dataset.item = it.item;
+    const list = $('similar');
+    list.replaceChildren(el('li', { class: 'empty', text: 'Loading…' }));
+    card.hidden = false;
+    try {
+      const d = await getSimilar(it.item);
+      list.replaceChildren();
+      d.items.forEach((x, i) => list.append(itemRow(x, i + 1, { similar: true })));
+      if (!d.items.length) list.append(el('li', { class: 'empty', text: 'No similar items.' }));
+      card.dataset.loaded = it.item;
+      log(`similar items of ${it.item}: ${d.items.length}`);
+    } catch (e) {
+      list.replaceChildren(el('li', { class: 'empty error', text: e.message }));
+      log(`similar items of ${it.item} failed: ${e.message}`, 'error');
+    }
+  }
+
+  // ---- actions ----------------------------------------------------------------
+
+  async function load(user, why) {
+    user = user.trim();
+    if (!user) return;
+    if (user !== state.user) {
+      state.prevBlended = null;
+      state.prevItems = null;
+    }
+    state.user = user;
+    document.body.dataset.state = 'loading';
+    const k = $('k').value;
+    const url = new URL(location.href);
+    url.searchParams.set('user', user);
+    history.replaceState(null, '', url);
+    rememberUser(user);
+    try {
+      const [interests, recs] = await Promise.all([getInterests(user), getRecs(user, k)]);
+      if (user !== state.user) return; // a newer load won
+      state.interests = interests;
+      state.recs = recs;
+      renderInterests(interests);
+      renderRecs(recs);
+      showApiError('');
+      if (interests.session !== 'ok' && state.redis === 'ok') refreshHealth();
+      document.body.dataset.state = 'ready';
+      state.loads++;
+      document.body.dataset.loads = String(state.loads);
+      if (why) log(why);
+    } catch (e) {
+      document.body.dataset.state = 'error';
+      showApiError(`Loading ${user}: ${e.message}`);
+      $('api-error').dataset.source = 'load';
+      log(`loading ${user} failed: ${e.message}`, 'error');
+    }
+    refreshHealth();
+  }
+
+  async function clickItem(it) {
+    if (!state.user) return;
+    const before = new Map((state.interests ? state.interests.blended : []).map((x) => [x.id, x.weight]));
+    const items = new Set((state.recs ? state.recs.items : []).map((x) => x.item));
+    try {
+      const r = await postEvent(state.user, it.item, 'click');
+      state.prevBlended = before;
+      state.prevItems = items;
+      await load(state.user, `click on ${it.item} stored (${r.accepted} event)`);
+    } catch (e) {
+      let msg = e.message;
+      if (e.status === 503) {
+        msg = 'Redis is unavailable: the click was not stored';
+        setRedis('degraded');
+      } else if (e.status === 401 || e.status === 403) {
+        msg = `${e.message}: enter the API key`;
+        $('api-key').focus();
+      }
+      log(`click on ${it.item} failed: ${msg}`, 'error');
+      refreshHealth();
+    }
+  }
+
+  // ---- user ids: examples and recent ---------------------------------------------
+
+  function recentUsers() {
+    try {
+      return JSON.parse(localStorage.getItem('mixrec.recentUsers') || '[]').filter((x) => typeof x === 'string');
+    } catch (e) {
+      return [];
+    }
+  }
+
+  function rememberUser(u) {
+    const list = [u, ...recentUsers().filter((x) => x !== u)].slice(0, 6);
+    try {
+      localStorage.setItem('mixrec.recentUsers', JSON.stringify(list));
+    } catch (e) { /* private mode: no history */ }
+    renderExamples();
+  }
+
+  function renderExamples() {
+    const box = $('examples');
+    const given = (params.get('users') || '').split(',').map((s) => s.trim()).filter(Boolean);
+    const ids = [...new Set([...given, ...recentUsers()])].slice(0, 10);
+    box.replaceChildren(el('span', { class: 'muted', text: given.length ? 'Try' : 'Recent' }));
+    for (const id of ids) {
+      box.append(el('button', {
+        type: 'button', class: 'chip-btn' + (id === state.user ? ' active' : ''), text: id,
+        onclick: () => { $('user').value = id; load(id); },
+      }));
+    }
+    box.hidden = ids.length === 0;
+  }
+
+  // ---- start ------------------------------------------------------------------------
+
+  function start() {
+    $('api-base').textContent = API;
+    const k = params.get('k');
+    if (k && [...$('k').options].some((o) => o.value === k)) $('k').value = k;
+    try {
+      $('api-key').value = sessionStorage.getItem('mixrec.apiKey') || '';
+    } catch (e) { /* no storage */ }
+    $('api-key').addEventListener('change', () => {
+      try {
+        sessionStorage.setItem('mixrec.apiKey', $('api-key').value.trim());
+      } catch (e) { /* no storage */ }
+    });
+    $('user-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      load($('user').value);
+    });
+    $('k').addEventListener('change', () => state.user && load(state.user));
+    $('group').addEventListener('change', () => state.recs && renderRecs(state.recs));
+    $('similar-close').addEventListener('click', () => { $('similar-card').hidden = true; });
+    renderExamples();
+    refreshHealth();
+    setInterval(refreshHealth, HEALTH_EVERY_MS);
+    const u = params.get('user');
+    if (u) {
+      $('user').value = u;
+      load(u);
+    } else {
+      $('user').focus();
+    }
+  }
+
+  start();
+})();
