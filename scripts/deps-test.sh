@@ -7,7 +7,7 @@ set -euo pipefail
 # One line per suite that needs something beyond scripts/deps.sh.
 TEST_PACKAGES=(
   # deploy suite (issue 5):
-  docker-compose nginx-light python3-yaml
+  docker-compose nginx python3-yaml
   # hardening suites (issue 6):
   # inspector browser test (issue 7):
 )
