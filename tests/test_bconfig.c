@@ -266,7 +266,7 @@ static void test_load_file(const char *data_dir) {
               "  \"eval\": {\"per_user_split\": 1, \"max_users\": 100, \"test_frac\": 0.3},\n"
               "  \"server\": {\"port\": 8080, \"dim\": \"not ours\"},\n"
               "  \"redis\": {\"host\": \"localhost\"},\n"
-              "  \"ranker\": 5, \"limits\": [1, 2], \"cors\": null, \"auth\": \"x\",\n"
+              "  \"ranking\": 5, \"limits\": [1, 2], \"cors\": null, \"auth\": \"x\",\n"
               "  \"log\": {}, \"session\": {}, \"events\": {}\n"
               "}\n");
     ASSERT_EQ(bcfg_load_file(&c, cfg_path, &err), 0);

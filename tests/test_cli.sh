@@ -73,7 +73,7 @@ check "CURRENT names a version" test -n "$ver" -a -f "$TMP/model/$ver/manifest.j
 for f in index.faiss item_vectors.f32 user_vectors.f32 mixture_ids.u32 mixture_weights.f32 popularity.f32 interests.json users.txt items.txt; do
   check "model has $f" test -s "$TMP/model/$ver/$f"
 done
-check "manifest format version" grep -q '"format_version": 1' "$TMP/model/$ver/manifest.json"
+check "manifest format version" grep -q '"format_version": 2' "$TMP/model/$ver/manifest.json"
 check "manifest records parameters" grep -q '"top_m"' "$TMP/model/$ver/manifest.json"
 check "manifest counts 8 interests" grep -q '"interests": 8' "$TMP/model/$ver/manifest.json"
 sleep 1

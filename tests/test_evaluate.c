@@ -120,7 +120,7 @@ static void test_names(void) {
 static void test_full(evl_result *res) {
     mx_err err = {0};
     omp_set_num_threads(2);
-    if (evl_run(model, ds, split.test, split.n_test, ks, 2, 0, res, &err))
+    if (evl_run(model, ds, split.test, split.n_test, ks, 2, 0, NULL, res, &err))
         FAIL("evl_run: %s", err.msg);
     ASSERT_EQ(res->n_users, split.n_test_users);
     ASSERT(res->seconds >= 0);
@@ -207,7 +207,7 @@ static void test_threads(const evl_result *two) {
     evl_result one;
     mx_err err = {0};
     omp_set_num_threads(1);
-    if (evl_run(model, ds, split.test, split.n_test, ks, 2, 0, &one, &err))
+    if (evl_run(model, ds, split.test, split.n_test, ks, 2, 0, NULL, &one, &err))
         FAIL("evl_run: %s", err.msg);
     omp_set_num_threads(2);
     same_result(&one, two);
@@ -219,11 +219,11 @@ static void test_sample(const evl_result *full) {
     ASSERT(n_tu > max);
     evl_result a, b;
     mx_err err = {0};
-    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, ks, 2, max, &a, &err), 0);
+    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, ks, 2, max, NULL, &a, &err), 0);
     ASSERT_EQ(a.n_users, max);
     for (int meth = 0; meth < EVL_N_METHODS; meth++)
         ASSERT_EQ(a.method[meth].n_users, max);
-    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, ks, 2, max, &b, &err), 0);
+    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, ks, 2, max, NULL, &b, &err), 0);
     same_result(&a, &b);
     /* the sample is every (n/max)-th test user: popular by hand on it */
     size_t *beg = malloc(n_tu * sizeof(size_t)), *end = malloc(n_tu * sizeof(size_t));
@@ -243,9 +243,9 @@ static void test_sample(const evl_result *full) {
     free(beg);
     free(end);
     /* max_users at or above the number of test users: everyone */
-    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, ks, 2, n_tu, &b, &err), 0);
+    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, ks, 2, n_tu, NULL, &b, &err), 0);
     same_result(&b, full);
-    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, ks, 2, n_tu + 1000, &b, &err), 0);
+    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, ks, 2, n_tu + 1000, NULL, &b, &err), 0);
     same_result(&b, full);
     TEST_OK("max_users: a deterministic sample of that size (every n-th user), same twice");
 }
@@ -255,17 +255,17 @@ static void test_bad_ks(void) {
     mx_err err = {0};
     const size_t down[2] = {50, 10}, dup[2] = {10, 10}, zero[2] = {0, 10};
     const size_t many[MET_MAX_KS + 1] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, down, 2, 0, &r, &err), MX_EINVAL);
+    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, down, 2, 0, NULL, &r, &err), MX_EINVAL);
     ASSERT_CONTAINS(err.msg, "increasing");
-    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, dup, 2, 0, &r, &err), MX_EINVAL);
-    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, zero, 2, 0, &r, &err), MX_EINVAL);
-    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, ks, 0, 0, &r, &err), MX_EINVAL);
-    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, many, MET_MAX_KS + 1, 0, &r, &err),
+    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, dup, 2, 0, NULL, &r, &err), MX_EINVAL);
+    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, zero, 2, 0, NULL, &r, &err), MX_EINVAL);
+    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, ks, 0, 0, NULL, &r, &err), MX_EINVAL);
+    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, many, MET_MAX_KS + 1, 0, NULL, &r, &err),
               MX_EINVAL);
     /* MET_MAX_KS cut-offs are fine, and a single one */
-    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, many, MET_MAX_KS, 40, &r, &err), 0);
+    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, many, MET_MAX_KS, 40, NULL, &r, &err), 0);
     ASSERT_EQ(r.method[EVL_MIXTURE].n_ks, MET_MAX_KS);
-    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, &ks[1], 1, 40, &r, &err), 0);
+    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, &ks[1], 1, 40, NULL, &r, &err), 0);
     ASSERT_EQ(r.method[EVL_BLEND].ks[0], 50);
     TEST_OK("cut-offs that are not positive and increasing are rejected");
 }

@@ -325,7 +325,7 @@ static void test_corruption(const mx_model *m) {
     size_t len = fread(man, 1, sizeof(man) - 1, f);
     fclose(f);
     man[len] = 0;
-    char *fv = strstr(man, "\"format_version\": 1");
+    char *fv = strstr(man, "\"format_version\": 2");
     ASSERT(fv != NULL);
     fv[strlen("\"format_version\": ")] = '9';
     write_text(path, man);

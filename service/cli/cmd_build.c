@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "model.h"
 #include "pipeline.h"
+#include "rank_train.h"
 
 enum { B_OUT = 1 };
 
@@ -81,6 +82,25 @@ int cmd_build(int argc, char **argv) {
     getrusage(RUSAGE_SELF, &ru);
     cli_log("embeddings %.2fs, interests %.2fs, mixtures %.2fs, index %.2fs; peak RSS %ld MiB",
             t.embed, t.interests, t.mixtures, t.index, ru.ru_maxrss / 1024);
+    if (a.data.cfg.ranker.enabled) {
+        rkt_report rr;
+        int r = rkt_train(ds, ev, n_ev, m, &rr, &err);
+        if (r == MX_EINVAL) { /* too little data for a ranker: serve in retrieval order */
+            cli_log("warning: no ranker: %s", err.msg);
+            snprintf(m->ranker_status, sizeof(m->ranker_status), "absent: %.200s", err.msg);
+        } else if (r) {
+            fprintf(stderr, "mixrec build: %s\n(ranker.enabled=0 builds without a ranker)\n",
+                    err.msg);
+            model_free(m);
+            ds_free(ds);
+            return 1;
+        } else
+            cli_log("ranker: %zu rounds, validation NDCG@10 %.4f -> %.4f, %zu + %zu users; early "
+                    "model %.2fs, examples %.2fs, XGBoost %.2fs",
+                    rr.xgb.rounds, rr.xgb.valid_first, rr.xgb.valid_best, rr.users_train,
+                    rr.users_valid, rr.seconds_early_model, rr.seconds_examples,
+                    rr.seconds_xgboost);
+    }
     char version[48];
     double ts = pipe_now();
     if (model_save(m, a.out, version, &err)) {

@@ -11,6 +11,8 @@
 #include "commands.h"
 #include "evaluate.h"
 #include "pipeline.h"
+#include "rank_train.h"
+#include "ranker.h"
 
 enum { E_JSON = 1, E_VALIDATE, E_SPLIT, E_TEST_FRAC, E_MIN_TRAIN, E_KS, E_MAX_USERS };
 
@@ -102,6 +104,37 @@ static void usage(FILE *f) {
     cli_print_settings(f, &c);
 }
 
+/* The ranker's training summary and feature importances. */
+static void print_ranker(const mx_model *m, const rkt_report *rr) {
+    if (!m->ranker) {
+        printf("\nranker: %s\n", m->ranker_status);
+        return;
+    }
+    printf("\nranker: %zu trees (depth <= %zu), %s; examples: %zu + %zu users, %zu rows, %zu "
+           "positives; validation NDCG@10 %.4f after one round, %.4f at the best\n",
+           rk_forest_n_trees(m->ranker), rk_forest_max_depth(m->ranker),
+           rk_forest_objective(m->ranker), rr->users_train, rr->users_valid, rr->rows,
+           rr->positives, rr->xgb.valid_first, rr->xgb.valid_best);
+    double total = 0;
+    int order[FEAT_N];
+    for (int f = 0; f < FEAT_N; f++) {
+        order[f] = f;
+        total += rr->xgb.importance[f];
+    }
+    for (int i = 1; i < FEAT_N; i++) /* by importance, insertion sort */
+        for (int j = i; j > 0 && rr->xgb.importance[order[j]] > rr->xgb.importance[order[j - 1]];
+             j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    printf("feature importance (share of total gain)\n");
+    for (int i = 0; i < FEAT_N; i++)
+        printf("  %-20s %6.1f%%%s", feat_name(order[i]),
+               total > 0 ? 100.0 * rr->xgb.importance[order[i]] / total : 0.0,
+               i % 3 == 2 || i == FEAT_N - 1 ? "\n" : "   ");
+}
+
 static void print_table(const evl_result *r, const char *label) {
     const met_summary *s0 = &r->method[0];
     printf("\n%s: %zu test users\n\n", label, r->n_users);
@@ -121,6 +154,7 @@ static void print_table(const evl_result *r, const char *label) {
         printf("\n");
         for (int meth = 0; meth < EVL_N_METHODS; meth++) {
             const met_summary *s = &r->method[meth];
+            if (!r->evaluated[meth]) continue;
             printf("  %-18s", evl_method_name(meth));
             for (size_t k = 0; k < s->n_ks; k++) {
                 double v = row == 0   ? s->recall[k]
@@ -137,6 +171,7 @@ static void print_table(const evl_result *r, const char *label) {
            "us/user");
     for (int meth = 0; meth < EVL_N_METHODS; meth++) {
         const met_summary *s = &r->method[meth];
+        if (!r->evaluated[meth]) continue;
         printf("  %-18s", evl_method_name(meth));
         for (int b = 0; b < MET_N_BUCKETS; b++)
             printf(" %9.4f", s->bucket_recall100[b]);
@@ -189,6 +224,7 @@ int cmd_eval(int argc, char **argv) {
     mx_model *m = NULL;
     evl_result res;
     json_t *out = NULL;
+    rkt_sessions *sessions = NULL;
     rc = 1;
     int (*split_fn)(const ds_event *, size_t, double, size_t, ds_split *, mx_err *) =
         cfg->split_per_user ? ds_split_per_user : ds_split_global;
@@ -211,7 +247,17 @@ int cmd_eval(int argc, char **argv) {
     pipe_timings t;
     if (pipe_build(ds, use->train, use->n_train, cfg, &a.data.in, &m, &t, &err)) goto fail;
     cli_log("model: %zu interests, dim %zu, built in %.2fs", m->n_clusters, m->dim, t.total);
-    if (evl_run(m, ds, use->test, use->n_test, a.ks, a.n_ks, cfg->max_eval_users, &res, &err))
+    rkt_report rr = {0};
+    if (cfg->ranker.enabled) {
+        if (rkt_train(ds, use->train, use->n_train, m, &rr, &err)) goto fail;
+        cli_log("ranker: %s; early model %.2fs, examples %.2fs, XGBoost %.2fs", m->ranker_status,
+                rr.seconds_early_model, rr.seconds_examples, rr.seconds_xgboost);
+        if (rkt_sessions_new(use->train, use->n_train, m->n_users, m->t_ref + 1,
+                             cfg->ranker.session_hours, &sessions, &err))
+            goto fail;
+    }
+    if (evl_run(m, ds, use->test, use->n_test, a.ks, a.n_ks, cfg->max_eval_users, sessions, &res,
+                &err))
         goto fail;
     cli_log("scored %zu users in %.2fs", res.n_users, res.seconds);
     char engaged[128];
@@ -233,12 +279,14 @@ int cmd_eval(int argc, char **argv) {
             (json_int_t)m->n_clusters, "dim", (json_int_t)m->dim, "build_seconds", t.total);
         json_t *methods = json_object();
         for (int meth = 0; meth < EVL_N_METHODS; meth++) {
+            if (!res.evaluated[meth]) continue;
             json_t *mo = json_object();
             met_summary_to_json(&res.method[meth], mo);
             json_object_set_new(mo, "us_per_user", json_real(res.us_per_query[meth]));
             json_object_set_new(methods, evl_method_name(meth), mo);
         }
         json_object_set_new(out, "methods", methods);
+        if (m->ranker_info) json_object_set(out, "ranker", (json_t *)m->ranker_info);
         json_object_set_new(out, "parameters", (json_t *)bcfg_to_json(cfg));
         char *txt = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         printf("%s\n", txt ? txt : "{}");
@@ -252,11 +300,13 @@ int cmd_eval(int argc, char **argv) {
         printf("model: %zu interests, dim %zu, k %zu, k0 %g, m %zu\n", m->n_clusters, m->dim,
                cfg->mixture.knn_k, (double)cfg->mixture.k0, cfg->mixture.top_m);
         print_table(&res, a.validate ? "validation" : "test");
+        if (cfg->ranker.enabled) print_ranker(m, &rr);
     }
     rc = 0;
 fail:
     if (rc) fprintf(stderr, "mixrec eval: %s\n", err.msg);
     json_decref(out);
+    rkt_sessions_free(sessions);
     model_free(m);
     ds_split_free(&split);
     ds_split_free(&valid);

@@ -58,6 +58,31 @@ static const bcfg_entry entries[] = {
       "recent popularity decay; 0 = plain counts"),
     E("data.min_value", BCFG_FLOAT, min_value, -1e30, 1e30,
       "drop events whose value (rating) is below this"),
+    E("ranker.enabled", BCFG_BOOL, ranker.enabled, 0, 1,
+      "train the learned ranker with the model (XGBoost)"),
+    E("ranker.pool", BCFG_SIZE, ranker.pool, 1, 10000,
+      "candidates retrieved (blend) and re-ranked per request"),
+    E("ranker.label_frac", BCFG_DOUBLE, ranker.label_frac, 0.01, 0.9,
+      "last fraction of the training events (by time) that label the ranker's examples"),
+    E("ranker.session_hours", BCFG_DOUBLE, ranker.session_hours, 0, 1e6,
+      "offline session: a user's events this many hours before the cut"),
+    E("ranker.max_users", BCFG_SIZE, ranker.max_users, 1, 100000000,
+      "training users at most (deterministic sample)"),
+    E("ranker.valid_frac", BCFG_DOUBLE, ranker.valid_frac, 0, 0.9,
+      "users held out for early stopping (0 = no early stopping)"),
+    E("ranker.objective", BCFG_SIZE, ranker.objective, 0, 1, "0 = rank:ndcg, 1 = rank:pairwise"),
+    E("ranker.rounds", BCFG_SIZE, ranker.rounds, 1, 10000, "boosting rounds at most"),
+    E("ranker.early_stop", BCFG_SIZE, ranker.early_stop, 1, 10000,
+      "stop after this many rounds without a better validation NDCG@10"),
+    E("ranker.depth", BCFG_SIZE, ranker.depth, 1, 16, "maximum tree depth"),
+    E("ranker.eta", BCFG_FLOAT, ranker.eta, 1e-4, 1, "learning rate"),
+    E("ranker.min_child_weight", BCFG_FLOAT, ranker.min_child_weight, 0, 1e6,
+      "minimum hessian sum in a leaf"),
+    E("ranker.subsample", BCFG_FLOAT, ranker.subsample, 0.1, 1, "rows sampled per tree"),
+    E("ranker.colsample", BCFG_FLOAT, ranker.colsample, 0.1, 1, "features sampled per tree"),
+    E("ranker.lambda", BCFG_FLOAT, ranker.lambda, 0, 1e6, "L2 regularisation of leaf values"),
+    E("ranker.seed", BCFG_U64, ranker.seed, 0, 2147483647, "XGBoost seed"),
+    E("ranker.threads", BCFG_SIZE, ranker.threads, 0, 1024, "XGBoost threads; 0 = all cores"),
     E("eval.per_user_split", BCFG_BOOL, split_per_user, 0, 1,
       "0: global time cut-off; 1: each user's last test_frac"),
     E("eval.test_frac", BCFG_DOUBLE, test_frac, 0.01, 0.9, "fraction held out for testing"),
@@ -71,7 +96,7 @@ static const bcfg_entry entries[] = {
 
 #undef E
 
-static const char *other_sections[] = {"server", "redis", "ranker",  "limits", "cors",
+static const char *other_sections[] = {"server", "redis", "ranking", "limits", "cors",
                                        "auth",   "log",   "session", "events", NULL};
 
 void bcfg_init(bcfg *c) {
@@ -80,6 +105,7 @@ void bcfg_init(bcfg *c) {
     intr_params_init(&c->interests);
     mix_params_init(&c->mixture);
     ret_params_init(&c->retrieval);
+    rank_params_init(&c->ranker);
     c->pop_half_life_days = 14;
     c->mix_half_life_days = 0;
     c->min_value = -INFINITY;

@@ -5,7 +5,7 @@
  * the JSON config file, `--set name=value` flags, `--help` and the copy of
  * the parameters recorded in the model manifest. The JSON file nests the
  * sections: {"embed": {"dim": 64}, "mixture": {"k0": 20}}. Sections owned
- * by other parts (server, redis, ranker, ...) are skipped here; an unknown
+ * by other parts (server, redis, ranking, ...) are skipped here; an unknown
  * section or key is an error naming it. */
 #ifndef BCFG_BCONFIG_H
 #define BCFG_BCONFIG_H
@@ -16,6 +16,7 @@
 #include "interests.h"
 #include "mixture.h"
 #include "mx_err.h"
+#include "rank_params.h"
 #include "retrieve.h"
 
 typedef struct bcfg {
@@ -23,6 +24,7 @@ typedef struct bcfg {
     intr_params interests;
     mix_params mixture;
     ret_params retrieval;
+    rank_params ranker;
     double pop_half_life_days; /* popularity decay; 0 = plain counts */
     double mix_half_life_days; /* mixture decay; copied into mixture.half_life */
     double emb_half_life_days; /* ALS confidence decay; copied into embed.half_life */

@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "pipeline.h"
+#include "recommend.h"
 #include "retrieve.h"
 
 const char *evl_method_name(int method) {
-    static const char *names[] = {"popular", "single", "mixture_unsmoothed", "mixture", "blend"};
+    static const char *names[] = {"popular", "single", "mixture_unsmoothed",
+                                  "mixture", "blend",  "ranked"};
     return method >= 0 && method < EVL_N_METHODS ? names[method] : "unknown";
 }
 
@@ -18,8 +20,28 @@ typedef struct {
 } test_user;
 
 /* One method's ranked list for user u into out (capacity k). */
-static int rank_one(const mx_model *m, ret_ctx *ctx, int method, uint32_t u, size_t k,
-                    ret_cand *cand, uint32_t *out, size_t *n, mx_err *err) {
+/* Scratch of one thread. */
+typedef struct {
+    ret_ctx *ret;
+    ret_cand *cand;  /* kmax */
+    rec_ctx *rec;    /* with a ranker */
+    rec_item *items; /* kmax, with a ranker */
+} evl_scratch;
+
+static int rank_one(const mx_model *m, evl_scratch *sc, const rkt_sessions *sess, int method,
+                    uint32_t u, size_t k, uint32_t *out, size_t *n, mx_err *err) {
+    ret_ctx *ctx = sc->ret;
+    ret_cand *cand = sc->cand;
+    if (method == EVL_RANKED) { /* the service's own path */
+        rec_params p;
+        rec_params_init(&p);
+        rec_query q = {.user = u, .k = k, .now = m->t_ref};
+        if (sess) q.events = rkt_session(sess, u, &q.n_events);
+        int rc = rec_recommend(sc->rec, &p, &q, sc->items, n, err);
+        for (size_t i = 0; i < *n; i++)
+            out[i] = sc->items[i].item;
+        return rc;
+    }
     const uint32_t *seen = m->seen_items + m->seen_ptr[u];
     size_t n_seen = m->seen_ptr[u + 1] - m->seen_ptr[u];
     const float *q = m->user_vecs + (size_t)u * m->dim;
@@ -53,8 +75,11 @@ static int rank_one(const mx_model *m, ret_ctx *ctx, int method, uint32_t u, siz
 }
 
 int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_t n_test,
-            const size_t *ks, size_t n_ks, size_t max_users, evl_result *out, mx_err *err) {
+            const size_t *ks, size_t n_ks, size_t max_users, const rkt_sessions *sessions,
+            evl_result *out, mx_err *err) {
     memset(out, 0, sizeof(*out));
+    for (int meth = 0; meth < EVL_N_METHODS; meth++)
+        out->evaluated[meth] = meth != EVL_RANKED || m->ranker != NULL;
     /* kmax sizes every list and the summaries hold MET_MAX_KS cut-offs */
     if (!ks || n_ks == 0 || n_ks > MET_MAX_KS)
         return mx_err_set(err, MX_EINVAL, "evaluation needs 1 to %d cut-offs", MET_MAX_KS);
@@ -98,23 +123,28 @@ int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_
     int rc = 0;
 #pragma omp parallel
     {
-        ret_ctx *ctx = ret_ctx_new(m->index, m->n_items, kmax, m->mix.m);
-        ret_cand *cand = malloc(kmax * sizeof(ret_cand));
+        evl_scratch sc = {.ret = ret_ctx_new(m->index, m->n_items, kmax, m->mix.m),
+                          .cand = malloc(kmax * sizeof(ret_cand))};
+        if (m->ranker) {
+            sc.rec = rec_ctx_new(m, kmax);
+            sc.items = malloc(kmax * sizeof(rec_item));
+        }
+        int ok = sc.ret && sc.cand && (!m->ranker || (sc.rec && sc.items));
         mx_err lerr = {0};
         double lsecs[EVL_N_METHODS] = {0};
-        if (!ctx || !cand) {
+        if (!ok) {
 #pragma omp critical
             rc = rc ? rc : mx_err_set(err, MX_ENOMEM, "out of memory for retrieval scratch");
         }
 #pragma omp for schedule(dynamic, 16)
         for (size_t i = 0; i < n_users; i++) {
-            if (!ctx || !cand || rc) continue;
+            if (!ok || rc) continue;
             for (int meth = 0; meth < EVL_N_METHODS; meth++)
-                for (size_t ki = 0; ki < n_ks; ki++) {
+                for (size_t ki = 0; ki < n_ks && out->evaluated[meth]; ki++) {
                     size_t slot = (i * EVL_N_METHODS + (size_t)meth) * n_ks + ki;
                     double ts = pipe_now();
-                    int r = rank_one(m, ctx, meth, tu[i].user, ks[ki], cand, lists + slot * kmax,
-                                     &lens[slot], &lerr);
+                    int r = rank_one(m, &sc, sessions, meth, tu[i].user, ks[ki],
+                                     lists + slot * kmax, &lens[slot], &lerr);
                     if (ki == n_ks - 1) lsecs[meth] += pipe_now() - ts;
                     if (r) {
 #pragma omp critical
@@ -130,8 +160,10 @@ int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_
 #pragma omp critical
         for (int meth = 0; meth < EVL_N_METHODS; meth++)
             secs[meth] += lsecs[meth];
-        ret_ctx_free(ctx);
-        free(cand);
+        ret_ctx_free(sc.ret);
+        rec_ctx_free(sc.rec);
+        free(sc.cand);
+        free(sc.items);
     }
     uint32_t *rel = malloc((n_test ? n_test : 1) * sizeof(uint32_t));
     for (int meth = 0; !rc && meth < EVL_N_METHODS; meth++) {

@@ -8,6 +8,9 @@
  *   mixture_unsmoothed  kNN-Embed retrieval with the raw mixture
  *   mixture             kNN-Embed retrieval with the smoothed mixture
  *   blend               the service's pool: mixture + single + popular
+ *   ranked              the service's answer: the blend pool (max(K,
+ *                       ranker.pool) candidates) re-ordered by the learned
+ *                       ranker (rec_recommend); only with a ranker
  * and metrics.h scores the lists against the user's test items. Users run
  * in parallel (OpenMP), results do not depend on the thread count. */
 #ifndef EVL_EVALUATE_H
@@ -19,22 +22,35 @@
 #include "metrics.h"
 #include "model.h"
 #include "mx_err.h"
+#include "rank_train.h"
 
-enum { EVL_POPULAR, EVL_SINGLE, EVL_MIXTURE_UNSMOOTHED, EVL_MIXTURE, EVL_BLEND, EVL_N_METHODS };
+enum {
+    EVL_POPULAR,
+    EVL_SINGLE,
+    EVL_MIXTURE_UNSMOOTHED,
+    EVL_MIXTURE,
+    EVL_BLEND,
+    EVL_RANKED,
+    EVL_N_METHODS
+};
 
 const char *evl_method_name(int method);
 
 typedef struct evl_result {
     met_summary method[EVL_N_METHODS];
-    size_t n_users; /* evaluated */
+    int evaluated[EVL_N_METHODS]; /* ranked: only when the model has a ranker */
+    size_t n_users;               /* evaluated */
     double seconds;
     double us_per_query[EVL_N_METHODS]; /* mean per user at the largest K */
 } evl_result;
 
 /* test: events sorted by (user, ts) (a split's test part). ks: 1 to
  * MET_MAX_KS positive, increasing cut-offs (else MX_EINVAL). max_users > 0
- * evaluates a deterministic sample (every n-th user). */
+ * evaluates a deterministic sample (every n-th user). sessions (may be
+ * NULL): the users' last training events, fed to the ranked method as
+ * the session the service would have seen (rank_train.h). */
 int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_t n_test,
-            const size_t *ks, size_t n_ks, size_t max_users, evl_result *out, mx_err *err);
+            const size_t *ks, size_t n_ks, size_t max_users, const rkt_sessions *sessions,
+            evl_result *out, mx_err *err);
 
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
+
+#include "rank_features.h"
+#include "ranker.h"
 
 /* dir + "/" + name into out; 0, or -1 when it does not fit. */
 static int path_join(char *out, size_t n, const char *dir, const char *name) {
@@ -59,6 +63,9 @@ void model_free(mx_model *m) {
     smap_free(m->item_map);
     pop_free(&m->pop);
     free(m->labels);
+    rk_forest_free(m->ranker);
+    free(m->ranker_json);
+    json_decref(m->ranker_info);
     /* mixture arrays and id tables live in regions */
     for (struct model_region *r = m->regions, *next; r; r = next) {
         next = r->next;
@@ -85,6 +92,74 @@ int64_t model_category(const mx_model *m, const char *name) {
     for (size_t c = 0; c < m->n_categories; c++)
         if (strcmp(m->cat_names[c], name) == 0) return (int64_t)c;
     return -1;
+}
+
+int model_derive(mx_model *m, mx_err *err) {
+    float *inv = model_keep(m, malloc((m->n_items ? m->n_items : 1) * sizeof(float)), 0, 0);
+    if (!inv) return mx_err_set(err, MX_ENOMEM, "out of memory for item norms");
+    for (size_t i = 0; i < m->n_items; i++) {
+        const float *v = m->item_vecs + i * m->dim;
+        double s = 0;
+        for (size_t j = 0; j < m->dim; j++)
+            s += (double)v[j] * v[j];
+        inv[i] = s > 0 ? (float)(1.0 / sqrt(s)) : 0;
+    }
+    m->item_inv_norm = inv;
+    return 0;
+}
+
+int model_set_ranker(mx_model *m, const char *json_text, size_t len, void *info, mx_err *err) {
+    rk_forest_free(m->ranker);
+    free(m->ranker_json);
+    json_decref(m->ranker_info);
+    m->ranker = NULL;
+    m->ranker_json = malloc(len + 1);
+    m->ranker_json_len = len;
+    m->ranker_info = info;
+    if (!m->ranker_json) return mx_err_set(err, MX_ENOMEM, "out of memory for the ranker");
+    memcpy(m->ranker_json, json_text, len);
+    m->ranker_json[len] = '\0';
+    /* The feature list must be this build's, name for name, in order. */
+    json_t *names = json_object_get(info, "features");
+    size_t n = json_array_size(names);
+    for (size_t f = 0; f < FEAT_N || f < n; f++) {
+        const char *have = json_string_value(json_array_get(names, f));
+        if (f >= n || f >= FEAT_N || !have || strcmp(have, feat_name((int)f)) != 0) {
+            snprintf(m->ranker_status, sizeof(m->ranker_status),
+                     "rejected: its feature %zu is '%s', this build computes '%s' (%zu features "
+                     "vs %d): retrain the model",
+                     f, f < n && have ? have : "(none)", f < FEAT_N ? feat_name((int)f) : "(none)",
+                     n, FEAT_N);
+            return 0;
+        }
+    }
+    mx_err perr = {0};
+    rk_forest *fo = NULL;
+    if (rk_forest_parse(json_text, len, &fo, &perr)) {
+        if (perr.code == MX_ENOMEM) return mx_err_set(err, MX_ENOMEM, "%s", perr.msg);
+        snprintf(m->ranker_status, sizeof(m->ranker_status), "rejected: %.200s", perr.msg);
+        return 0;
+    }
+    if (rk_forest_n_features(fo) != FEAT_N) {
+        snprintf(m->ranker_status, sizeof(m->ranker_status),
+                 "rejected: the trees use %zu features, this build computes %d",
+                 rk_forest_n_features(fo), FEAT_N);
+        rk_forest_free(fo);
+        return 0;
+    }
+    for (size_t f = 0; f < FEAT_N; f++) {
+        const char *nm = rk_forest_feature_name(fo, f);
+        if (nm && strcmp(nm, feat_name((int)f)) != 0) {
+            snprintf(m->ranker_status, sizeof(m->ranker_status),
+                     "rejected: the trees' feature %zu is '%s', this build computes '%s'", f, nm,
+                     feat_name((int)f));
+            rk_forest_free(fo);
+            return 0;
+        }
+    }
+    m->ranker = fo;
+    snprintf(m->ranker_status, sizeof(m->ranker_status), "ok");
+    return 0;
 }
 
 /* ---- writing ---------------------------------------------------------- */
@@ -171,6 +246,32 @@ static int write_meta(const mx_model *m, const char *dir, json_t *files, mx_err 
     return rc;
 }
 
+/* files["index.faiss"] = {bytes, fnv1a} of the file FAISS wrote. */
+static int index_entry(const char *path, json_t *files, mx_err *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0) close(fd);
+        return mx_err_set(err, MX_EIO, "%s: %s", path, strerror(errno));
+    }
+    uint64_t h = SMAP_FNV_BASIS;
+    if (st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            close(fd);
+            return mx_err_set(err, MX_EIO, "%s: mmap: %s", path, strerror(errno));
+        }
+        h = smap_fnv1a(h, p, (size_t)st.st_size);
+        munmap(p, (size_t)st.st_size);
+    }
+    close(fd);
+    char hex[17];
+    snprintf(hex, sizeof(hex), "%016" PRIx64, h);
+    json_object_set_new(files, "index.faiss",
+                        json_pack("{s:I,s:s}", "bytes", (json_int_t)st.st_size, "fnv1a", hex));
+    return 0;
+}
+
 static json_t *labels_json(const mx_model *m) {
     json_t *arr = json_array();
     for (size_t c = 0; c < m->n_clusters; c++) {
@@ -232,6 +333,10 @@ int model_save(const mx_model *m, const char *root, char *version_out, mx_err *e
     W("seen_items.u32", m->seen_items, m->seen_ptr[nu] * sizeof(uint32_t));
     W("category_ptr.u32", m->cat_ptr, (ni + 1) * sizeof(uint32_t));
     W("category_ids.u16", m->cat_ids, m->cat_ptr[ni] * sizeof(uint16_t));
+    W("item_stats.f32", m->item_stats, ni * MODEL_ITEM_STATS * sizeof(float));
+    W("user_stats.f32", m->user_stats, nu * MODEL_USER_STATS * sizeof(float));
+    W("user_recent.u32", m->user_recent, nu * MODEL_RECENT * sizeof(uint32_t));
+    if (m->ranker_json) W("ranker.json", m->ranker_json, m->ranker_json_len);
 #undef W
     if (!rc) rc = write_lines(dir, "users.txt", m->user_ids, nu, files, err);
     if (!rc) rc = write_lines(dir, "items.txt", m->item_ids, ni, files, err);
@@ -248,11 +353,9 @@ int model_save(const mx_model *m, const char *root, char *version_out, mx_err *e
     if (!rc) {
         path_join(path, sizeof(path), dir, "index.faiss");
         rc = ann_save(m->index, path, err);
-        /* the index file is checked by size; FAISS validates its content */
-        struct stat st;
-        if (!rc && stat(path, &st) == 0)
-            json_object_set_new(files, "index.faiss",
-                                json_pack("{s:I}", "bytes", (json_int_t)st.st_size));
+        /* FAISS's reader trusts its input (a flipped byte can make it
+         * allocate gigabytes): the index gets a size and checksum too. */
+        if (!rc) rc = index_entry(path, files, err);
     }
     if (!rc) {
         char hex0[17], hex1[17];
@@ -268,6 +371,8 @@ int model_save(const mx_model *m, const char *root, char *version_out, mx_err *e
             "embeddings", m->embeddings, "parameters", (json_t *)bcfg_to_json(&m->cfg), "data",
             "interactions_fnv1a", hex0, "items_fnv1a", hex1, "files", files);
         json_object_set_new(man, "t_ref", json_integer(m->t_ref));
+        if (m->ranker_json && m->ranker_info)
+            json_object_set(man, "ranker", (json_t *)m->ranker_info);
         files = NULL; /* stolen by the manifest */
         path_join(path, sizeof(path), dir, "manifest.json");
         if (!man || json_dump_file(man, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
@@ -335,6 +440,41 @@ static int load_array(loader *L, const char *name, size_t expect, const void **o
                               "%s: checksum %s does not match the manifest (%s)", path, got, hex);
     }
     *out = p;
+    return 0;
+}
+
+/* Checks the index file's size and checksum (when the manifest has one:
+ * older models list its size only) without keeping it mapped: FAISS reads
+ * the file itself, and trusts what it reads. */
+static int check_index_file(loader *L, const char *path) {
+    json_t *fe = json_object_get(L->files, "index.faiss");
+    if (!fe) return mx_err_set(L->err, MX_EFORMAT, "%s: not listed in the manifest", path);
+    json_t *jb = json_object_get(fe, "bytes");
+    const char *hex = json_string_value(json_object_get(fe, "fnv1a"));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return mx_err_set(L->err, MX_EIO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !json_is_integer(jb) || st.st_size != json_integer_value(jb)) {
+        close(fd);
+        return mx_err_set(L->err, MX_EFORMAT, "%s: %lld bytes on disk, the manifest says %lld",
+                          path, (long long)st.st_size, (long long)json_integer_value(jb));
+    }
+    uint64_t h = SMAP_FNV_BASIS;
+    if (hex && st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            close(fd);
+            return mx_err_set(L->err, MX_EIO, "%s: mmap: %s", path, strerror(errno));
+        }
+        h = smap_fnv1a(h, p, (size_t)st.st_size);
+        munmap(p, (size_t)st.st_size);
+    }
+    close(fd);
+    char got[17];
+    snprintf(got, sizeof(got), "%016" PRIx64, h);
+    if (hex && strcmp(got, hex) != 0)
+        return mx_err_set(L->err, MX_EFORMAT, "%s: checksum %s does not match the manifest (%s)",
+                          path, got, hex);
     return 0;
 }
 
@@ -509,8 +649,10 @@ int model_load(const char *dir, mx_model **out, mx_err *err) {
     m->n_events = get_count(man, "events");
     json_int_t dim = json_integer_value(json_object_get(man, "dim"));
     json_int_t slots = json_integer_value(json_object_get(man, "mixture_slots"));
-    if (m->n_users == SIZE_MAX || m->n_items == SIZE_MAX || m->n_clusters == SIZE_MAX ||
-        m->n_categories == SIZE_MAX || dim <= 0 || dim > 4096 || slots <= 0 || slots > 255 ||
+    /* Dense ids are uint32 (categories uint16): larger counts would also
+     * overflow the size arithmetic below. */
+    if (m->n_users > UINT32_MAX || m->n_items > UINT32_MAX || m->n_clusters > UINT32_MAX ||
+        m->n_categories > UINT16_MAX + 1 || dim <= 0 || dim > 4096 || slots <= 0 || slots > 255 ||
         !json_is_object(L.files)) {
         rc = mx_err_set(err, MX_EFORMAT, "%s: missing or invalid counts, dim or files", path);
         goto fail;
@@ -543,9 +685,16 @@ int model_load(const char *dir, mx_model **out, mx_err *err) {
     A("mixture_raw_weights.f32", mix_raw.w, nu * mm * sizeof(float));
     A("mixture_raw_len.u8", mix_raw.len, nu);
     A("seen_ptr.u64", seen_ptr, (nu + 1) * sizeof(uint64_t));
+    if (m->seen_ptr[nu] > (uint64_t)nu * ni) {
+        rc = mx_err_set(err, MX_EFORMAT, "%s: more seen items than users x items", vdir);
+        goto fail;
+    }
     A("seen_items.u32", seen_items, m->seen_ptr[nu] * sizeof(uint32_t));
     A("category_ptr.u32", cat_ptr, (ni + 1) * sizeof(uint32_t));
     A("category_ids.u16", cat_ids, m->cat_ptr[ni] * sizeof(uint16_t));
+    A("item_stats.f32", item_stats, ni * MODEL_ITEM_STATS * sizeof(float));
+    A("user_stats.f32", user_stats, nu * MODEL_USER_STATS * sizeof(float));
+    A("user_recent.u32", user_recent, nu * MODEL_RECENT * sizeof(uint32_t));
 #undef A
     m->mix.n_users = m->mix_raw.n_users = (uint32_t)nu;
     m->mix.m = m->mix_raw.m = (uint32_t)mm;
@@ -576,6 +725,11 @@ int model_load(const char *dir, mx_model **out, mx_err *err) {
             rc = mx_err_set(err, MX_EFORMAT, "%s: category id out of range", vdir);
             goto fail;
         }
+    for (size_t j = 0; j < nu * MODEL_RECENT; j++)
+        if (m->user_recent[j] != UINT32_MAX && m->user_recent[j] >= ni) {
+            rc = mx_err_set(err, MX_EFORMAT, "%s: recent item out of range", vdir);
+            goto fail;
+        }
     for (size_t j = 0; j < m->seen_ptr[nu]; j++)
         if (m->seen_items[j] >= ni) {
             rc = mx_err_set(err, MX_EFORMAT, "%s: seen item out of range", vdir);
@@ -604,7 +758,7 @@ int model_load(const char *dir, mx_model **out, mx_err *err) {
         (rc = load_titles(&L, m)) || (rc = load_labels(&L, m)))
         goto fail;
     path_join(path, sizeof(path), vdir, "index.faiss");
-    if ((rc = ann_load(path, &m->index, err))) goto fail;
+    if ((rc = check_index_file(&L, path)) || (rc = ann_load(path, &m->index, err))) goto fail;
     if (ann_dim(m->index) != d || ann_n_lists(m->index) != m->n_clusters ||
         ann_ntotal(m->index) != get_count(man, "indexed_items")) {
         rc = mx_err_set(
@@ -613,6 +767,18 @@ int model_load(const char *dir, mx_model **out, mx_err *err) {
             ann_dim(m->index), ann_n_lists(m->index), ann_ntotal(m->index), d, m->n_clusters,
             get_count(man, "indexed_items"));
         goto fail;
+    }
+    if ((rc = model_derive(m, err))) goto fail;
+    /* The ranker is optional: absent, the model serves in retrieval order. */
+    snprintf(m->ranker_status, sizeof(m->ranker_status), "absent");
+    json_t *rinfo = json_object_get(man, "ranker");
+    if (rinfo && json_object_get(L.files, "ranker.json")) {
+        const char *txt;
+        json_t *fe = json_object_get(L.files, "ranker.json");
+        size_t rlen = (size_t)json_integer_value(json_object_get(fe, "bytes"));
+        if ((rc = load_array(&L, "ranker.json", SIZE_MAX, (const void **)&txt)) ||
+            (rc = model_set_ranker(m, txt, rlen, json_incref(rinfo), err)))
+            goto fail;
     }
     json_decref(man);
     *out = m;

@@ -25,7 +25,15 @@
 #include "popular.h"
 #include "strmap.h"
 
-#define MODEL_FORMAT_VERSION 1
+#define MODEL_FORMAT_VERSION 2
+
+/* Activity statistics the ranker's features read (rank_features.h), computed
+ * from the training events at build time; days count back from t_ref. */
+enum { MODEL_ITEM_AGE, MODEL_ITEM_IDLE, MODEL_ITEM_POP_DAY, MODEL_ITEM_STATS };
+enum { MODEL_USER_IDLE, MODEL_USER_POP_AFFINITY, MODEL_USER_STATS };
+#define MODEL_RECENT 8 /* most recent items kept per user */
+
+struct rk_forest;
 
 typedef struct mx_model {
     char version[48]; /* model version (directory name) */
@@ -56,6 +64,21 @@ typedef struct mx_model {
     const uint16_t *cat_ids;
     const char **cat_names;
     size_t n_categories;
+    /* activity statistics (MODEL_* above) */
+    const float *item_stats;     /* n_items x MODEL_ITEM_STATS */
+    const float *user_stats;     /* n_users x MODEL_USER_STATS */
+    const uint32_t *user_recent; /* n_users x MODEL_RECENT, newest first, UINT32_MAX pads */
+    const float *item_inv_norm;  /* n_items: 1/|v_i| (0 for a zero vector), derived */
+    /* learned ranker (optional): ranker_json is XGBoost's JSON model as
+     * saved (ranker.json); ranker its compact evaluator, NULL when absent
+     * or unusable, with ranker_status saying why ("absent", or the reason
+     * it was rejected). ranker_info: the manifest's "ranker" object
+     * (json_t *: features, rounds, validation NDCG, importances). */
+    char *ranker_json;
+    size_t ranker_json_len;
+    struct rk_forest *ranker;
+    void *ranker_info;
+    char ranker_status[256];
 
     struct model_region *regions; /* allocations and mappings to release */
 } mx_model;
@@ -77,6 +100,17 @@ void model_free(mx_model *m); /* NULL is a no-op */
 int64_t model_user(const mx_model *m, const char *id);
 int64_t model_item(const mx_model *m, const char *id);
 int64_t model_category(const mx_model *m, const char *name); /* linear: few categories */
+
+/* Attaches a trained ranker (XGBoost JSON text, copied; info: json_t *
+ * with at least "features", stolen) to m, replacing any previous one, and
+ * builds its compact evaluator. A ranker whose feature list differs from
+ * this build's (rank_features.h) is kept out: m->ranker stays NULL and
+ * ranker_status says why; that is not an error (the model serves in
+ * retrieval order). Errors: out of memory. */
+int model_set_ranker(mx_model *m, const char *json_text, size_t len, void *info, mx_err *err);
+
+/* Derived arrays (item_inv_norm) after the vectors are set. */
+int model_derive(mx_model *m, mx_err *err);
 
 /* Internal to model.c and pipeline.c: remembers an allocation (is_map = 0:
  * free()) or a mapping (munmap) to release with the model. Returns p, or

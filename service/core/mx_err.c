@@ -52,6 +52,8 @@ const char *mx_strerror(int code) {
         return "faiss error";
     case MX_ENOTFOUND:
         return "not found";
+    case MX_EXGBOOST:
+        return "xgboost error";
     default:
         return "unknown error";
     }

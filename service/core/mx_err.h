@@ -15,7 +15,8 @@ enum {
     MX_ENOMEM = -3,   /* allocation failed */
     MX_EFORMAT = -4,  /* file exists but its content is malformed */
     MX_EFAISS = -5,   /* FAISS reported an error */
-    MX_ENOTFOUND = -6 /* a named thing does not exist */
+    MX_ENOTFOUND = -6, /* a named thing does not exist */
+    MX_EXGBOOST = -7   /* XGBoost reported an error */
 };
 
 typedef struct mx_err {

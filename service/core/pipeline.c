@@ -177,6 +177,91 @@ static int build_maps(mx_model *m, mx_err *err) {
     return 0;
 }
 
+/* Activity statistics for the ranker's features (model.h MODEL_*). */
+static int compute_activity(mx_model *m, const ds_event *ev, size_t n, mx_err *err) {
+    size_t nu = m->n_users, ni = m->n_items;
+    float *is = model_keep(m, calloc((ni ? ni : 1) * MODEL_ITEM_STATS, sizeof(float)), 0, 0);
+    float *us = model_keep(m, calloc((nu ? nu : 1) * MODEL_USER_STATS, sizeof(float)), 0, 0);
+    uint32_t *rec = model_keep(m, malloc((nu ? nu : 1) * MODEL_RECENT * sizeof(uint32_t)), 0, 0);
+    int64_t *first = malloc((ni ? ni : 1) * sizeof(int64_t));
+    int64_t *last = malloc((ni ? ni : 1) * sizeof(int64_t));
+    int64_t *ulast = malloc((nu ? nu : 1) * sizeof(int64_t));
+    int64_t *rts = malloc((nu ? nu : 1) * MODEL_RECENT * sizeof(int64_t));
+    if (!is || !us || !rec || !first || !last || !ulast || !rts) {
+        free(first);
+        free(last);
+        free(ulast);
+        free(rts);
+        return mx_err_set(err, MX_ENOMEM, "out of memory for activity statistics");
+    }
+    for (size_t i = 0; i < ni; i++) {
+        first[i] = INT64_MAX;
+        last[i] = INT64_MIN;
+    }
+    for (size_t u = 0; u < nu; u++)
+        ulast[u] = INT64_MIN;
+    for (size_t j = 0; j < nu * MODEL_RECENT; j++) {
+        rec[j] = UINT32_MAX;
+        rts[j] = INT64_MIN;
+    }
+    for (size_t e = 0; e < n; e++) {
+        uint32_t u = ev[e].user, i = ev[e].item;
+        int64_t ts = ev[e].ts;
+        if (ts < first[i]) first[i] = ts;
+        if (ts > last[i]) last[i] = ts;
+        if (ts > ulast[u]) ulast[u] = ts;
+        is[(size_t)i * MODEL_ITEM_STATS + MODEL_ITEM_POP_DAY] +=
+            (float)exp2(-(double)(m->t_ref - ts) / 86400.0);
+        /* newest-first list of distinct items; ties keep the earlier event */
+        uint32_t *r = rec + (size_t)u * MODEL_RECENT;
+        int64_t *rt = rts + (size_t)u * MODEL_RECENT;
+        size_t k = 0;
+        while (k < MODEL_RECENT && r[k] != i && r[k] != UINT32_MAX)
+            k++;
+        if (k < MODEL_RECENT && r[k] == i) {
+            if (ts <= rt[k]) continue;
+            for (; k + 1 < MODEL_RECENT && r[k + 1] != UINT32_MAX; k++) { /* remove, re-insert */
+                r[k] = r[k + 1];
+                rt[k] = rt[k + 1];
+            }
+            r[k] = UINT32_MAX;
+            rt[k] = INT64_MIN;
+        }
+        size_t pos = 0;
+        while (pos < MODEL_RECENT && r[pos] != UINT32_MAX && rt[pos] >= ts)
+            pos++;
+        if (pos == MODEL_RECENT) continue;
+        for (size_t j = MODEL_RECENT - 1; j > pos; j--) {
+            r[j] = r[j - 1];
+            rt[j] = rt[j - 1];
+        }
+        r[pos] = i;
+        rt[pos] = ts;
+    }
+    for (size_t i = 0; i < ni; i++) {
+        float *s = is + i * MODEL_ITEM_STATS;
+        s[MODEL_ITEM_AGE] = first[i] == INT64_MAX ? 0 : (float)((m->t_ref - first[i]) / 86400.0);
+        s[MODEL_ITEM_IDLE] = last[i] == INT64_MIN ? 0 : (float)((m->t_ref - last[i]) / 86400.0);
+    }
+    for (size_t u = 0; u < nu; u++) {
+        float *s = us + u * MODEL_USER_STATS;
+        s[MODEL_USER_IDLE] = ulast[u] == INT64_MIN ? 0 : (float)((m->t_ref - ulast[u]) / 86400.0);
+        double sum = 0;
+        size_t cnt = m->seen_ptr[u + 1] - m->seen_ptr[u];
+        for (size_t j = m->seen_ptr[u]; j < m->seen_ptr[u + 1]; j++)
+            sum += log1p(m->pop.count[m->seen_items[j]]);
+        s[MODEL_USER_POP_AFFINITY] = cnt ? (float)(sum / (double)cnt) : 0;
+    }
+    free(first);
+    free(last);
+    free(ulast);
+    free(rts);
+    m->item_stats = is;
+    m->user_stats = us;
+    m->user_recent = rec;
+    return 0;
+}
+
 int pipe_build(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg_in,
                const pipe_inputs *in, mx_model **out, pipe_timings *t, mx_err *err) {
     *out = NULL;
@@ -296,6 +381,7 @@ int pipe_build(const ds_dataset *ds, const ds_event *train, size_t n_train, cons
     if ((rc = pop_compute(train, n_train, ni, cfg.pop_half_life_days * 86400.0, m->t_ref, &m->pop,
                           err)))
         goto fail;
+    if ((rc = compute_activity(m, train, n_train, err)) || (rc = model_derive(m, err))) goto fail;
     if ((rc = ann_build(item_vecs, ni, d, centroids, m->n_clusters, interest, &m->index, err)))
         goto fail;
     m->labels = calloc(m->n_clusters, sizeof(intr_label));

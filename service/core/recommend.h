@@ -23,6 +23,12 @@
  *    the crowd. A category filter keeps the
  *    items having any requested category, fetching deeper (up to max_k)
  *    when the filter thins the pool.
+ *  - Ranking: with a learned ranker in the model (and use_ranker), the
+ *    pool is max(k, ranker.pool) candidates, scored from their features
+ *    (rank_features.h) and sorted by that score; otherwise the pool's fused
+ *    order stands. Then the category filter, then the diversity step (a
+ *    cap per interest, or MMR over item-vector cosines; off by default),
+ *    then the cut to k.
  *  - Reason of a candidate: "session" when its interest's blended weight
  *    comes mostly from the session, "long-term" for other personal
  *    candidates, "popular" for popularity.
@@ -33,19 +39,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rank_features.h"
 #include "model.h"
 #include "mx_err.h"
+#include "retrieve.h"
 
-typedef struct rec_event {
-    uint32_t item; /* dense item id */
-    int64_t ts;    /* unix seconds */
-    float weight;  /* type weight; < 0 for a dislike */
-} rec_event;
+typedef feat_event rec_event; /* item, ts, weight (< 0: dislike) */
 
 typedef struct rec_params {
     double session_half_life; /* seconds, default 1800 */
     float session_strength;   /* s0, default 3 (about one recent like) */
     float dislike_factor;     /* default 0.5 */
+    int use_ranker;           /* re-rank with the model's ranker when it has one, default 1 */
+    size_t per_interest_cap;  /* diversity: at most this many items per interest; 0 = off */
+    float mmr_lambda;         /* diversity: maximal marginal relevance weight; 0 = off */
 } rec_params;
 
 void rec_params_init(rec_params *p);
@@ -85,6 +92,7 @@ typedef struct rec_item {
     uint32_t interest; /* the item's interest (UINT32_MAX if not indexed) */
     uint8_t reason;    /* REC_REASON_* */
     uint8_t sources;   /* bit (1 << RET_*) per retrieval source */
+    uint8_t ranked;    /* score is the ranker's (else the pool's fused score) */
 } rec_item;
 
 typedef struct rec_ctx rec_ctx;
@@ -101,6 +109,17 @@ void rec_mixture_of(const mx_model *m, const rec_params *p, const rec_query *q, 
  * q->k above the context's max_k is an error. */
 int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item *out, size_t *n,
                   mx_err *err);
+
+/* The pool of a request as the ranker sees it: up to n_pool candidates
+ * (blend, with the session as in rec_recommend, no category filter) and
+ * their features (*x: *n rows of FEAT_N), both in c's scratch, valid
+ * until the next call on c. n_pool is clamped to the context's capacity.
+ * Training and evaluation use this; rec_recommend runs the same code. */
+int rec_candidates(rec_ctx *c, const rec_params *p, const rec_query *q, size_t n_pool,
+                   const ret_cand **cands, const float **x, size_t *n, mx_err *err);
+
+/* 1 when the last rec_recommend on c ordered its answer with the ranker. */
+int rec_last_ranked(const rec_ctx *c);
 
 /* Items similar to item (inner product with its vector over the global
  * index, nprobe from the model), excluding itself and q-style exclusions. */

@@ -1,0 +1,230 @@
+/* rank_features.c - see rank_features.h. */
+#include "rank_features.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Session items compared with each candidate: the newest positives. */
+#define FEAT_MAX_SESSION 8
+
+static const char *const names[FEAT_N] = {
+    "ann_score",         "ann_rank",       "cosine",          "interest_weight",   "interest_rank",
+    "pool_rank",         "fused",          "in_mixture",      "in_single",         "in_popular",
+    "pop_count",         "pop_recent",     "pop_day",         "item_age_days",     "item_idle_days",
+    "item_norm",         "recent_sim_max", "recent_sim_mean", "category_affinity", "user_activity",
+    "user_pop_affinity", "user_idle_days", "pop_vs_user",     "session_events",    "session_weight",
+    "session_sim_max",   "session_share",
+};
+
+const char *feat_name(int f) {
+    return f >= 0 && f < FEAT_N ? names[f] : NULL;
+}
+
+typedef struct {
+    float score;
+    uint32_t idx;
+} scored;
+
+struct feat_ctx {
+    const mx_model *m;
+    size_t max_cands;
+    float *iw, *sw;   /* n_clusters: blended / session weight per interest */
+    uint16_t *icount; /* n_clusters: pool items seen per interest */
+    float *cat;       /* n_categories: share of the user's items */
+    float *rec, *ses; /* normalised vectors: recent (MODEL_RECENT + session), session */
+    float *mean;      /* dim */
+    scored *order;    /* max_cands */
+    uint16_t *ann_rank, *int_rank;
+};
+
+feat_ctx *feat_ctx_new(const mx_model *m, size_t max_cands) {
+    feat_ctx *c = calloc(1, sizeof(*c));
+    if (!c) return NULL;
+    size_t nc = m->n_clusters ? m->n_clusters : 1, d = m->dim;
+    c->m = m;
+    c->max_cands = max_cands ? max_cands : 1;
+    if (c->max_cands > UINT16_MAX) c->max_cands = UINT16_MAX;
+    c->iw = calloc(nc, sizeof(float));
+    c->sw = calloc(nc, sizeof(float));
+    c->icount = calloc(nc, sizeof(uint16_t));
+    c->cat = calloc(m->n_categories ? m->n_categories : 1, sizeof(float));
+    c->rec = malloc((MODEL_RECENT + FEAT_MAX_SESSION) * d * sizeof(float));
+    c->ses = malloc(FEAT_MAX_SESSION * d * sizeof(float));
+    c->mean = malloc(d * sizeof(float));
+    c->order = malloc(c->max_cands * sizeof(scored));
+    c->ann_rank = malloc(c->max_cands * sizeof(uint16_t));
+    c->int_rank = malloc(c->max_cands * sizeof(uint16_t));
+    if (!c->iw || !c->sw || !c->icount || !c->cat || !c->rec || !c->ses || !c->mean || !c->order ||
+        !c->ann_rank || !c->int_rank) {
+        feat_ctx_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void feat_ctx_free(feat_ctx *c) {
+    if (!c) return;
+    free(c->iw);
+    free(c->sw);
+    free(c->icount);
+    free(c->cat);
+    free(c->rec);
+    free(c->ses);
+    free(c->mean);
+    free(c->order);
+    free(c->ann_rank);
+    free(c->int_rank);
+    free(c);
+}
+
+static float dot(const float *a, const float *b, size_t d) {
+    float s = 0;
+    for (size_t j = 0; j < d; j++)
+        s += a[j] * b[j];
+    return s;
+}
+
+/* Appends item's unit vector to dst (row n); returns the new row count. */
+static size_t add_unit(const mx_model *m, uint32_t item, float *dst, size_t n) {
+    if (item >= m->n_items || m->item_inv_norm[item] == 0) return n;
+    const float *v = m->item_vecs + (size_t)item * m->dim;
+    float *o = dst + n * m->dim;
+    for (size_t j = 0; j < m->dim; j++)
+        o[j] = v[j] * m->item_inv_norm[item];
+    return n + 1;
+}
+
+static int by_score_desc(const void *a, const void *b) {
+    const scored *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static float finite_or_0(float v) {
+    return isfinite(v) ? v : 0.0f;
+}
+
+size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, size_t n, float *x) {
+    const mx_model *m = c->m;
+    size_t d = m->dim;
+    if (n > c->max_cands) n = c->max_cands;
+    int known = q->user >= 0 && (size_t)q->user < m->n_users;
+    size_t u = known ? (size_t)q->user : 0;
+
+    /* Per-user values. */
+    for (size_t s = 0; s < q->m; s++)
+        if (q->cid[s] < m->n_clusters) {
+            c->iw[q->cid[s]] = q->w[s];
+            c->sw[q->cid[s]] = q->session_w ? q->session_w[s] : 0;
+        }
+    size_t n_seen = known ? m->seen_ptr[u + 1] - m->seen_ptr[u] : 0;
+    const uint32_t *seen = known ? m->seen_items + m->seen_ptr[u] : NULL;
+    for (size_t s = 0; s < n_seen; s++)
+        for (uint32_t j = m->cat_ptr[seen[s]]; j < m->cat_ptr[seen[s] + 1]; j++)
+            c->cat[m->cat_ids[j]] += 1.0f / (float)n_seen;
+    size_t n_rec = 0, n_ses = 0, n_pos = 0;
+    if (known)
+        for (size_t r = 0; r < MODEL_RECENT; r++) {
+            uint32_t it = m->user_recent[u * MODEL_RECENT + r];
+            if (it == UINT32_MAX) break;
+            n_rec = add_unit(m, it, c->rec, n_rec);
+        }
+    for (size_t e = q->n_events; e-- > 0;) {
+        if (q->events[e].weight <= 0 || q->events[e].item >= m->n_items) continue;
+        n_pos++;
+        if (n_ses < FEAT_MAX_SESSION) {
+            n_ses = add_unit(m, q->events[e].item, c->ses, n_ses);
+            n_rec = add_unit(m, q->events[e].item, c->rec, n_rec);
+        }
+    }
+    memset(c->mean, 0, d * sizeof(float));
+    for (size_t r = 0; r < n_rec; r++)
+        for (size_t j = 0; j < d; j++)
+            c->mean[j] += c->rec[r * d + j];
+    float mean_norm = sqrtf(dot(c->mean, c->mean, d));
+    float q_norm = q->q ? sqrtf(dot(q->q, q->q, d)) : 0;
+    float user_items = log1pf((float)n_seen);
+    float user_pop = known ? m->user_stats[u * MODEL_USER_STATS + MODEL_USER_POP_AFFINITY] : 0;
+    float user_idle = known ? m->user_stats[u * MODEL_USER_STATS + MODEL_USER_IDLE] : -1;
+
+    /* Ranks by ANN score, overall and within the interest. */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t it = cands[i].item;
+        float s = q->q && it < m->n_items ? dot(q->q, m->item_vecs + (size_t)it * d, d) : 0;
+        c->order[i] = (scored){finite_or_0(s), (uint32_t)i};
+    }
+    qsort(c->order, n, sizeof(scored), by_score_desc);
+    for (size_t r = 0; r < n; r++) {
+        uint32_t i = c->order[r].idx, it = cands[i].item;
+        uint32_t ci = it < m->n_items ? m->item_interest[it] : INTR_NONE;
+        c->ann_rank[i] = (uint16_t)r;
+        c->int_rank[i] = ci < m->n_clusters ? c->icount[ci]++ : 0;
+    }
+
+    for (size_t r = 0; r < n; r++) {
+        uint32_t i = c->order[r].idx, it = cands[i].item;
+        float *f = x + (size_t)i * FEAT_N;
+        memset(f, 0, FEAT_N * sizeof(float));
+        f[FEAT_ANN_SCORE] = c->order[r].score;
+        f[FEAT_ANN_RANK] = (float)c->ann_rank[i];
+        f[FEAT_INTEREST_RANK] = (float)c->int_rank[i];
+        f[FEAT_POOL_RANK] = (float)i;
+        f[FEAT_FUSED] = finite_or_0(cands[i].fused);
+        f[FEAT_IN_MIXTURE] = (cands[i].sources >> RET_MIXTURE) & 1;
+        f[FEAT_IN_SINGLE] = (cands[i].sources >> RET_SINGLE) & 1;
+        f[FEAT_IN_POPULAR] = (cands[i].sources >> RET_POPULAR) & 1;
+        f[FEAT_USER_ACTIVITY] = user_items;
+        f[FEAT_USER_POP_AFFINITY] = user_pop;
+        f[FEAT_USER_IDLE] = user_idle;
+        f[FEAT_SESSION_EVENTS] = (float)n_pos;
+        f[FEAT_SESSION_SHARE] = q->session_share;
+        if (it >= m->n_items) continue;
+        const float *v = m->item_vecs + (size_t)it * d;
+        float inv = m->item_inv_norm[it];
+        uint32_t ci = m->item_interest[it];
+        f[FEAT_COSINE] = q_norm > 0 ? finite_or_0(c->order[r].score * inv / q_norm) : 0;
+        if (ci < m->n_clusters) {
+            f[FEAT_INTEREST_WEIGHT] = c->iw[ci];
+            f[FEAT_SESSION_WEIGHT] = c->sw[ci];
+        }
+        f[FEAT_POP_COUNT] = log1pf(m->pop.count[it]);
+        f[FEAT_POP_RECENT] = log1pf(m->pop.score[it]);
+        f[FEAT_POP_DAY] = log1pf(m->item_stats[(size_t)it * MODEL_ITEM_STATS + MODEL_ITEM_POP_DAY]);
+        f[FEAT_ITEM_AGE] = m->item_stats[(size_t)it * MODEL_ITEM_STATS + MODEL_ITEM_AGE];
+        f[FEAT_ITEM_IDLE] = m->item_stats[(size_t)it * MODEL_ITEM_STATS + MODEL_ITEM_IDLE];
+        f[FEAT_ITEM_NORM] = inv > 0 ? 1.0f / inv : 0;
+        f[FEAT_POP_VS_USER] = f[FEAT_POP_COUNT] - user_pop;
+        float best = -1;
+        for (size_t k = 0; k < n_rec; k++) {
+            float s = dot(v, c->rec + k * d, d) * inv;
+            if (s > best) best = s;
+        }
+        f[FEAT_RECENT_SIM_MAX] = n_rec ? finite_or_0(best) : 0;
+        f[FEAT_RECENT_SIM_MEAN] =
+            mean_norm > 0 ? finite_or_0(dot(v, c->mean, d) * inv / mean_norm) : 0;
+        best = -1;
+        for (size_t k = 0; k < n_ses; k++) {
+            float s = dot(v, c->ses + k * d, d) * inv;
+            if (s > best) best = s;
+        }
+        f[FEAT_SESSION_SIM_MAX] = n_ses ? finite_or_0(best) : 0;
+        float aff = 0;
+        for (uint32_t j = m->cat_ptr[it]; j < m->cat_ptr[it + 1]; j++)
+            aff += c->cat[m->cat_ids[j]];
+        f[FEAT_CATEGORY_AFFINITY] = aff;
+    }
+
+    /* Reset the per-interest and per-category scratch for the next call. */
+    for (size_t s = 0; s < q->m; s++)
+        if (q->cid[s] < m->n_clusters) c->iw[q->cid[s]] = c->sw[q->cid[s]] = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t it = cands[i].item;
+        if (it < m->n_items && m->item_interest[it] < m->n_clusters)
+            c->icount[m->item_interest[it]] = 0;
+    }
+    for (size_t s = 0; s < n_seen; s++)
+        for (uint32_t j = m->cat_ptr[seen[s]]; j < m->cat_ptr[seen[s] + 1]; j++)
+            c->cat[m->cat_ids[j]] = 0;
+    return n;
+}

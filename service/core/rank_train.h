@@ -1,0 +1,56 @@
+/* rank_train.h - trains the learned ranker (the offline path).
+ *
+ *  1. cut: the time before which (1 - ranker.label_frac) of the training
+ *     events fall. Nothing after the training events is ever read.
+ *  2. An early model, built (pipe_build) from the events before the cut:
+ *     what the service would have been serving at that moment.
+ *  3. For a deterministic sample (ranker.max_users) of the users with
+ *     events on both sides: their session is their events in the last
+ *     ranker.session_hours before the cut (weight 1 each); the pool and
+ *     its features come from rec_candidates on the early model - the very
+ *     code the service runs; a candidate is labelled 1 if the user engaged
+ *     with it after the cut. A user with no positive in the pool carries
+ *     no ranking signal and is left out.
+ *  4. Users are split by a hash of their id into training and validation
+ *     groups (ranker.valid_frac); XGBoost trains on the first and stops
+ *     early on the second (ranker_xgb.h).
+ *  5. The ranker is attached to the final model (model_set_ranker) with
+ *     its manifest entry: features, rounds, validation NDCG@10, feature
+ *     importances (total gain), example counts.
+ * The final model keeps its own embeddings, built from all the training
+ * events; the ranker learned how those features, computed one step back
+ * in time, predict the next step. */
+#ifndef RKT_RANK_TRAIN_H
+#define RKT_RANK_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataset.h"
+#include "rank_features.h"
+#include "model.h"
+#include "mx_err.h"
+#include "ranker_xgb.h"
+
+typedef struct rkt_report {
+    int64_t cut;
+    size_t early_events, users_train, users_valid, rows, positives;
+    double seconds_early_model, seconds_examples, seconds_xgboost;
+    rkx_report xgb;
+} rkt_report;
+
+/* Trains a ranker from train (the events m was built from, or a superset
+ * from the same period) and attaches it to m. */
+int rkt_train(const ds_dataset *ds, const ds_event *train, size_t n_train, mx_model *m,
+              rkt_report *rep, mx_err *err);
+
+/* Offline sessions: each user's events with cut - hours <= ts < cut, by
+ * time, weight 1. Immutable once built. */
+typedef struct rkt_sessions rkt_sessions;
+
+int rkt_sessions_new(const ds_event *ev, size_t n, size_t n_users, int64_t cut, double hours,
+                     rkt_sessions **out, mx_err *err);
+const feat_event *rkt_session(const rkt_sessions *s, uint32_t user, size_t *n);
+void rkt_sessions_free(rkt_sessions *s);
+
+#endif

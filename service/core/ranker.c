@@ -1,0 +1,326 @@
+/* ranker.c - see ranker.h. */
+#include "ranker.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+/* Rows evaluated together through each tree. */
+#define RK_BLOCK 64
+
+typedef struct rk_tree {
+    uint32_t depth;    /* complete layout: levels; UINT32_MAX = node walk */
+    uint32_t off_node; /* into thr/feat (complete) or node arrays (walk) */
+    uint32_t off_leaf; /* into leaf (complete) */
+} rk_tree;
+
+struct rk_forest {
+    size_t n_features, n_trees, max_depth;
+    float base;
+    char objective[64];
+    char **feature_names; /* n_features or NULL */
+    rk_tree *trees;
+    /* complete trees */
+    float *thr, *leaf;
+    uint32_t *feat;
+    size_t n_nodes, n_leaves;
+    /* walked trees: XGBoost's arrays, per node */
+    int32_t *w_left, *w_right;
+    uint32_t *w_feat;
+    float *w_value; /* threshold, or leaf value when w_left == -1 */
+    size_t n_walk;
+};
+
+void rk_forest_free(rk_forest *f) {
+    if (!f) return;
+    if (f->feature_names)
+        for (size_t i = 0; i < f->n_features; i++)
+            free(f->feature_names[i]);
+    free(f->feature_names);
+    free(f->trees);
+    free(f->thr);
+    free(f->leaf);
+    free(f->feat);
+    free(f->w_left);
+    free(f->w_right);
+    free(f->w_feat);
+    free(f->w_value);
+    free(f);
+}
+
+size_t rk_forest_n_features(const rk_forest *f) {
+    return f->n_features;
+}
+size_t rk_forest_n_trees(const rk_forest *f) {
+    return f->n_trees;
+}
+size_t rk_forest_max_depth(const rk_forest *f) {
+    return f->max_depth;
+}
+const char *rk_forest_objective(const rk_forest *f) {
+    return f->objective;
+}
+const char *rk_forest_feature_name(const rk_forest *f, size_t i) {
+    return f->feature_names && i < f->n_features ? f->feature_names[i] : NULL;
+}
+
+/* XGBoost writes many numbers as strings ("5E-1"). */
+static int json_number(json_t *v, double *out) {
+    if (json_is_number(v)) {
+        *out = json_number_value(v);
+        return 0;
+    }
+    if (json_is_string(v)) {
+        char *end;
+        *out = strtod(json_string_value(v), &end);
+        return end == json_string_value(v) || *end ? -1 : 0;
+    }
+    return -1;
+}
+
+/* One tree's node arrays, as XGBoost stores them. */
+typedef struct {
+    size_t n;
+    json_t *left, *right, *feat, *cond;
+} xtree;
+
+static int xtree_get(json_t *t, xtree *x, size_t n_features, size_t ti, mx_err *err) {
+    x->left = json_object_get(t, "left_children");
+    x->right = json_object_get(t, "right_children");
+    x->feat = json_object_get(t, "split_indices");
+    x->cond = json_object_get(t, "split_conditions");
+    json_t *types = json_object_get(t, "split_type");
+    if (!json_is_array(x->left) || !json_is_array(x->right) || !json_is_array(x->feat) ||
+        !json_is_array(x->cond))
+        return mx_err_set(err, MX_EFORMAT, "ranker tree %zu: missing node arrays", ti);
+    x->n = json_array_size(x->left);
+    if (x->n == 0 || json_array_size(x->right) != x->n || json_array_size(x->feat) != x->n ||
+        json_array_size(x->cond) != x->n || x->n > (1u << 24))
+        return mx_err_set(err, MX_EFORMAT, "ranker tree %zu: node arrays of different sizes", ti);
+    for (size_t i = 0; i < json_array_size(types); i++)
+        if (json_integer_value(json_array_get(types, i)) != 0)
+            return mx_err_set(err, MX_EFORMAT,
+                              "ranker tree %zu: categorical splits are not supported", ti);
+    for (size_t i = 0; i < x->n; i++) {
+        json_int_t l = json_integer_value(json_array_get(x->left, i));
+        json_int_t r = json_integer_value(json_array_get(x->right, i));
+        json_int_t f = json_integer_value(json_array_get(x->feat, i));
+        /* children come after their parent in XGBoost's arrays: no cycles */
+        if ((l == -1) != (r == -1) || (l != -1 && (l <= (json_int_t)i || l >= (json_int_t)x->n ||
+                                                   r <= (json_int_t)i || r >= (json_int_t)x->n)))
+            return mx_err_set(err, MX_EFORMAT, "ranker tree %zu: node %zu has bad children", ti, i);
+        if (l != -1 && (f < 0 || (size_t)f >= n_features))
+            return mx_err_set(err, MX_EFORMAT,
+                              "ranker tree %zu: node %zu splits on feature %lld of %zu", ti, i,
+                              (long long)f, n_features);
+        if (!json_is_number(json_array_get(x->cond, i)))
+            return mx_err_set(err, MX_EFORMAT, "ranker tree %zu: node %zu has no value", ti, i);
+    }
+    return 0;
+}
+
+static int child(const xtree *x, size_t i, int right) {
+    return (int)json_integer_value(json_array_get(right ? x->right : x->left, i));
+}
+
+static size_t depth_of(const xtree *x, size_t i) {
+    if (child(x, i, 0) == -1) return 0;
+    size_t a = depth_of(x, (size_t)child(x, i, 0)), b = depth_of(x, (size_t)child(x, i, 1));
+    return 1 + (a > b ? a : b);
+}
+
+/* Fills the complete subtree at position pos (level lvl of D) from node i. */
+static void fill(rk_forest *f, const rk_tree *t, const xtree *x, size_t i, size_t pos, size_t lvl) {
+    size_t D = t->depth;
+    if (lvl == D) { /* a leaf position */
+        f->leaf[t->off_leaf + pos - ((1u << D) - 1)] =
+            (float)json_number_value(json_array_get(x->cond, i));
+        return;
+    }
+    int l = child(x, i, 0);
+    if (l == -1) { /* a leaf above the bottom: never split, replicate */
+        f->thr[t->off_node + pos] = INFINITY;
+        f->feat[t->off_node + pos] = 0;
+        fill(f, t, x, i, 2 * pos + 1, lvl + 1);
+        fill(f, t, x, i, 2 * pos + 2, lvl + 1);
+        return;
+    }
+    f->thr[t->off_node + pos] = (float)json_number_value(json_array_get(x->cond, i));
+    f->feat[t->off_node + pos] = (uint32_t)json_integer_value(json_array_get(x->feat, i));
+    fill(f, t, x, (size_t)l, 2 * pos + 1, lvl + 1);
+    fill(f, t, x, (size_t)child(x, i, 1), 2 * pos + 2, lvl + 1);
+}
+
+static int grow(void **p, size_t n, size_t elem) {
+    void *np = realloc(*p, (n ? n : 1) * elem);
+    if (!np) return -1;
+    *p = np;
+    return 0;
+}
+
+int rk_forest_parse(const char *json, size_t len, rk_forest **out, mx_err *err) {
+    *out = NULL;
+    json_error_t je;
+    json_t *root = json_loadb(json, len, 0, &je);
+    if (!root)
+        return mx_err_set(err, MX_EFORMAT, "ranker: invalid JSON at line %d: %s", je.line, je.text);
+    int rc = 0;
+    rk_forest *f = calloc(1, sizeof(*f));
+    if (!f) {
+        json_decref(root);
+        return mx_err_set(err, MX_ENOMEM, "out of memory for the ranker");
+    }
+    json_t *learner = json_object_get(root, "learner");
+    json_t *param = json_object_get(learner, "learner_model_param");
+    json_t *gb = json_object_get(learner, "gradient_booster");
+    json_t *trees = json_object_get(json_object_get(gb, "model"), "trees");
+    const char *gb_name = json_string_value(json_object_get(gb, "name"));
+    double base = 0, nf = 0, ncls = 0, ntarget = 1;
+    if (!learner || json_number(json_object_get(param, "base_score"), &base) ||
+        json_number(json_object_get(param, "num_feature"), &nf) || nf < 1 || nf > 65536 ||
+        !json_is_array(trees)) {
+        rc = mx_err_set(err, MX_EFORMAT, "ranker: not an XGBoost JSON model");
+        goto done;
+    }
+    if (!gb_name || strcmp(gb_name, "gbtree") != 0) {
+        rc = mx_err_set(err, MX_EFORMAT, "ranker: booster '%s' is not supported (gbtree only)",
+                        gb_name ? gb_name : "?");
+        goto done;
+    }
+    json_number(json_object_get(param, "num_class"), &ncls);
+    json_number(json_object_get(param, "num_target"), &ntarget);
+    if (ncls > 1 || ntarget > 1) {
+        rc = mx_err_set(err, MX_EFORMAT,
+                        "ranker: multi-class or multi-target models are not "
+                        "supported");
+        goto done;
+    }
+    f->base = (float)base;
+    f->n_features = (size_t)nf;
+    snprintf(f->objective, sizeof(f->objective), "%s",
+             json_string_value(json_object_get(json_object_get(learner, "objective"), "name"))
+                 ?: "");
+    json_t *names = json_object_get(learner, "feature_names");
+    if (json_is_array(names) && json_array_size(names) == f->n_features) {
+        f->feature_names = calloc(f->n_features, sizeof(char *));
+        if (!f->feature_names) goto oom;
+        for (size_t i = 0; i < f->n_features; i++) {
+            f->feature_names[i] = strdup(json_string_value(json_array_get(names, i)) ?: "");
+            if (!f->feature_names[i]) goto oom;
+        }
+    }
+    f->n_trees = json_array_size(trees);
+    f->trees = calloc(f->n_trees ? f->n_trees : 1, sizeof(rk_tree));
+    if (!f->trees) goto oom;
+    for (size_t ti = 0; ti < f->n_trees; ti++) {
+        xtree x;
+        if ((rc = xtree_get(json_array_get(trees, ti), &x, f->n_features, ti, err))) goto done;
+        size_t D = depth_of(&x, 0);
+        if (D > f->max_depth) f->max_depth = D;
+        rk_tree *t = &f->trees[ti];
+        if (D <= RK_MAX_COMPLETE_DEPTH) {
+            t->depth = (uint32_t)D;
+            t->off_node = (uint32_t)f->n_nodes;
+            t->off_leaf = (uint32_t)f->n_leaves;
+            f->n_nodes += (1u << D) - 1;
+            f->n_leaves += 1u << D;
+            if (grow((void **)&f->thr, f->n_nodes, sizeof(float)) ||
+                grow((void **)&f->feat, f->n_nodes, sizeof(uint32_t)) ||
+                grow((void **)&f->leaf, f->n_leaves, sizeof(float)))
+                goto oom;
+            fill(f, t, &x, 0, 0, 0);
+        } else {
+            t->depth = UINT32_MAX;
+            t->off_node = (uint32_t)f->n_walk;
+            f->n_walk += x.n;
+            if (grow((void **)&f->w_left, f->n_walk, sizeof(int32_t)) ||
+                grow((void **)&f->w_right, f->n_walk, sizeof(int32_t)) ||
+                grow((void **)&f->w_feat, f->n_walk, sizeof(uint32_t)) ||
+                grow((void **)&f->w_value, f->n_walk, sizeof(float)))
+                goto oom;
+            for (size_t i = 0; i < x.n; i++) {
+                f->w_left[t->off_node + i] = child(&x, i, 0);
+                f->w_right[t->off_node + i] = child(&x, i, 1);
+                f->w_feat[t->off_node + i] =
+                    (uint32_t)json_integer_value(json_array_get(x.feat, i));
+                f->w_value[t->off_node + i] = (float)json_number_value(json_array_get(x.cond, i));
+            }
+        }
+    }
+    goto done;
+oom:
+    rc = mx_err_set(err, MX_ENOMEM, "out of memory for the ranker");
+done:
+    json_decref(root);
+    if (rc)
+        rk_forest_free(f);
+    else
+        *out = f;
+    return rc;
+}
+
+/* One complete tree over a block of rows: acc[r] += leaf. */
+static void eval_complete(const rk_forest *f, const rk_tree *t, const float *x, size_t n,
+                          size_t stride, float *acc) {
+    const float *thr = f->thr + t->off_node, *leaf = f->leaf + t->off_leaf;
+    const uint32_t *feat = f->feat + t->off_node;
+    uint32_t D = t->depth, first_leaf = (1u << D) - 1;
+    size_t r = 0;
+    /* four independent rows at a time: their loads overlap */
+    for (; r + 4 <= n; r += 4) {
+        const float *x0 = x + r * stride, *x1 = x0 + stride, *x2 = x1 + stride, *x3 = x2 + stride;
+        uint32_t a = 0, b = 0, c = 0, d = 0;
+        for (uint32_t l = 0; l < D; l++) {
+            a = 2 * a + 1 + !(x0[feat[a]] < thr[a]);
+            b = 2 * b + 1 + !(x1[feat[b]] < thr[b]);
+            c = 2 * c + 1 + !(x2[feat[c]] < thr[c]);
+            d = 2 * d + 1 + !(x3[feat[d]] < thr[d]);
+        }
+        acc[r] += leaf[a - first_leaf];
+        acc[r + 1] += leaf[b - first_leaf];
+        acc[r + 2] += leaf[c - first_leaf];
+        acc[r + 3] += leaf[d - first_leaf];
+    }
+    for (; r < n; r++) {
+        const float *xr = x + r * stride;
+        uint32_t a = 0;
+        for (uint32_t l = 0; l < D; l++)
+            a = 2 * a + 1 + !(xr[feat[a]] < thr[a]);
+        acc[r] += leaf[a - first_leaf];
+    }
+}
+
+static void eval_walk(const rk_forest *f, const rk_tree *t, const float *x, size_t n, size_t stride,
+                      float *acc) {
+    const int32_t *L = f->w_left + t->off_node, *R = f->w_right + t->off_node;
+    const uint32_t *feat = f->w_feat + t->off_node;
+    const float *val = f->w_value + t->off_node;
+    for (size_t r = 0; r < n; r++) {
+        const float *xr = x + r * stride;
+        int32_t i = 0;
+        while (L[i] != -1)
+            i = xr[feat[i]] < val[i] ? L[i] : R[i];
+        acc[r] += val[i];
+    }
+}
+
+void rk_forest_predict(const rk_forest *f, const float *x, size_t n_rows, size_t stride,
+                       float *out) {
+    for (size_t b = 0; b < n_rows; b += RK_BLOCK) {
+        size_t n = n_rows - b < RK_BLOCK ? n_rows - b : RK_BLOCK;
+        const float *xb = x + b * stride;
+        float *acc = out + b;
+        for (size_t r = 0; r < n; r++)
+            acc[r] = f->base;
+        for (size_t t = 0; t < f->n_trees; t++) {
+            const rk_tree *tr = &f->trees[t];
+            if (tr->depth == UINT32_MAX)
+                eval_walk(f, tr, xb, n, stride, acc);
+            else
+                eval_complete(f, tr, xb, n, stride, acc);
+        }
+    }
+}
