@@ -10,6 +10,7 @@ TEST_PACKAGES=(
   docker-compose nginx python3-yaml
   # hardening suites (issue 6):
   # inspector browser test (issue 7):
+  chromium fonts-liberation python3
 )
 [ ${#TEST_PACKAGES[@]} -gt 0 ] || exit 0
 

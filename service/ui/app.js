@@ -17,8 +17,10 @@
   // The API is the server that serves the page (the directory above /ui/),
   // unless ?api= names another one.
   const API = (params.get('api') || new URL('..', location.href).href).replace(/\/+$/, '');
-  const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#b07aa1',
-    '#edc948', '#9c755f', '#ff9da7', '#3b8bc2', '#86bc4a', '#d37295'];
+  // Tableau 20: interest ids 0-19 get distinct colours (strong ones first).
+  const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#499894', '#b07aa1', '#b6992d',
+    '#9d7660', '#d37295', '#79706e', '#a0cbe8', '#ffbe7d', '#8cd17d', '#ff9d9a', '#86bcb6',
+    '#d4a6c8', '#f1ce63', '#d7b5a6', '#fabfd2', '#bab0ac'];
   const MAX_ROWS = 12; // interests drawn; the rest are summed in one row
   const HEALTH_EVERY_MS = 5000;
   const TIMEOUT_MS = 8000;
