@@ -420,6 +420,10 @@ def main():
         globals()["scenario_" + a.scenario](b, a)
     except CDPError as e:
         ok(f"{a.scenario}: browser step", False, str(e))
+        b.log.flush()
+        with open(b.log.name, "rb") as f:  # what Chromium said, for the diagnosis
+            tail = f.read()[-2000:].decode("utf-8", "replace")
+        print("# chromium log (end):\n" + "\n".join("#   " + l for l in tail.splitlines()), flush=True)
     finally:
         b.close()
     return 1 if FAILS else 0
