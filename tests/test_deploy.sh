@@ -357,6 +357,7 @@ scripts/loadtest --model "$TMP/model" --url "$LB" -d 6s -c 8 -t 1 -q --timeout 3
 LOAD=$!
 sleep 2
 kill -9 "$PID_A"
+wait "$PID_A" 2>/dev/null
 wait "$LOAD"
 lt=$(grep '^LOADTEST' "$TMP/load1")
 errors=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$lt")
@@ -398,6 +399,99 @@ check "load through nginx while replica B stops gracefully: $requests requests, 
 wait "$PID_B" 2>/dev/null
 check "replica B exited 0 on SIGTERM" test $? = 0
 { kill "$NGINX_PID"; wait "$NGINX_PID"; } 2>/dev/null
+# ---- 5. Redis Sentinel: the replicas follow a failover ---------------------------
+# a master, a replica and one Sentinel (quorum 1), all real redis-servers
+SM=$(free_port); SR=$(free_port); SS=$(free_port)
+PIDS_REDIS=()
+redis_node() { # port [args...]
+  local port=$1; shift
+  mkdir -p "$TMP/r$port"
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$TMP/r$port" "$@" \
+    >"$TMP/r$port.log" 2>&1 &
+  PIDS_REDIS[$port]=$!
+  LIB_PIDS+=("$!")
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+redis_node "$SM"
+redis_node "$SR" --replicaof 127.0.0.1 "$SM"
+cat >"$TMP/sentinel.conf" <<EOF
+port $SS
+bind 127.0.0.1
+dir $TMP
+sentinel monitor mixmaster 127.0.0.1 $SM 1
+sentinel down-after-milliseconds mixmaster 1000
+sentinel failover-timeout mixmaster 4000
+EOF
+redis-server "$TMP/sentinel.conf" --sentinel >"$TMP/sentinel.log" 2>&1 &
+LIB_PIDS+=("$!")
+master_port() { redis-cli -p "$SS" sentinel get-master-addr-by-name mixmaster 2>/dev/null | sed -n 2p; }
+known=0
+for _ in $(seq 100); do
+  [ "$(master_port)" = "$SM" ] && redis-cli -p "$SS" sentinel replicas mixmaster 2>/dev/null | grep -qx "$SR" &&
+    { known=1; break; }
+  sleep 0.1
+done
+check "Sentinel monitors the master ($SM) and its replica ($SR)" test "$known" = 1
+check "redis.sentinels is checked at start-up (exit 2)" \
+  bash -c "'$MIXREC' serve --model '$TMP/model' --set redis.sentinels=nohost >/dev/null 2>&1; [ \$? = 2 ]"
+PORT_S=$(free_port)
+BASE_S=http://127.0.0.1:$PORT_S
+# redis.url gives only the database: the master comes from the Sentinel
+REDIS_URL=redis://127.0.0.1:1/0
+check "a replica starts with MIXREC_REDIS_SENTINELS" replica S "$PORT_S" \
+  MIXREC_REDIS_SENTINELS="127.0.0.1:$(free_port),127.0.0.1:$SS" MIXREC_REDIS_SENTINEL_MASTER=mixmaster
+ready() { curl -fs "$BASE_S/readyz" | jqt '.redis == "ok"'; }
+post_event() { # item; sets CODE
+  CODE=$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $KEY" -H 'Content-Type: application/json' \
+    -d "[{\"user\":\"sentinel-user\",\"item\":\"$1\",\"type\":\"click\"}]" "$BASE_S/v1/events")
+}
+for _ in $(seq 50); do ready && break; sleep 0.1; done
+check "it finds the master through the Sentinels (the first one is down)" ready
+post_event 1300854
+check "events go to the master" \
+  bash -c "[ $CODE = 200 ] && [ \"\$(redis-cli -p $SM llen mixrec:session:sentinel-user)\" = 1 ]"
+for _ in $(seq 50); do [ "$(redis-cli -p "$SR" llen mixrec:session:sentinel-user)" = 1 ] && break; sleep 0.1; done
+
+# the master dies: the Sentinel promotes the replica, the server follows
+kill -9 "${PIDS_REDIS[$SM]}"
+wait "${PIDS_REDIS[$SM]}" 2>/dev/null
+t0=$(date +%s.%N)
+for _ in $(seq 150); do [ "$(master_port)" = "$SR" ] && break; sleep 0.1; done
+check "Sentinel promotes the replica ($SR)" test "$(master_port)" = "$SR"
+CODE=0
+for _ in $(seq 100); do post_event 1288558; [ "$CODE" = 200 ] && break; sleep 0.1; done
+t1=$(date +%s.%N)
+check "events are accepted again after the failover ($(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s after the kill)" \
+  test "$CODE" = 200
+check "they land on the new master, with the replicated session" \
+  test "$(redis-cli -p "$SR" llen mixrec:session:sentinel-user)" = 2
+check "readyz: redis ok on the new master" ready
+check "recommendations read the session from the new master" \
+  bash -c "curl -fs '$BASE_S/v1/users/sentinel-user/interests' | jq -e '.session_events == 2' >/dev/null"
+
+# the old master returns as a replica; a manual failover moves the master
+# back while the server is connected: it is dropped and finds the new one
+redis_node "$SM"
+for _ in $(seq 100); do
+  redis-cli -p "$SM" info replication 2>/dev/null | grep -q '^master_link_status:up' && break
+  sleep 0.1
+done
+check "the old master rejoins as a replica" \
+  bash -c "redis-cli -p $SM info replication | grep -q '^role:slave'"
+redis-cli -p "$SS" sentinel failover mixmaster >/dev/null
+for _ in $(seq 100); do [ "$(master_port)" = "$SM" ] && break; sleep 0.1; done
+CODE=0
+for _ in $(seq 100); do
+  post_event 1454468
+  [ "$CODE" = 200 ] && [ "$(redis-cli -p "$SM" llen mixrec:session:sentinel-user)" = 3 ] && break
+  sleep 0.1
+done
+check "after a manual failover, events land on the new master ($SM)" \
+  test "$(redis-cli -p "$SM" llen mixrec:session:sentinel-user)" = 3
+check "the demoted master is a replica now" \
+  bash -c "[ \"\$(redis-cli -p $SR role | head -1)\" = slave ]"
+
 [ -n "${KEEP:-}" ] && cp -r "$TMP" "$KEEP"
 
 finish

@@ -1,4 +1,10 @@
-/* sessions.c - see sessions.h. */
+/* sessions.c - see sessions.h. With redis.sentinels set, every connect
+ * (the first and each reconnect) first asks a Sentinel, round-robin over
+ * the list, for the master's address (SENTINEL get-master-addr-by-name),
+ * then connects there and checks with ROLE that it is the master before
+ * serving from it, as Redis's Sentinel client guidelines ask. After a
+ * failover the old master drops its clients (or answers READONLY), so the
+ * client reconnects and finds the new master. */
 #include "sessions.h"
 
 #include <stdio.h>
@@ -45,9 +51,16 @@ struct sess_client {
     uv_timer_t retry;
     uv_timer_t connect_timer; /* see connect_now */
     int backoff_ms;
+    redisAsyncContext *sac; /* a Sentinel being asked for the master */
+    unsigned sentinel_next; /* which Sentinel to ask next */
 };
 
+static int use_sentinel(const sess_client *c) {
+    return c->cfg->redis_sentinels[0] != 0;
+}
+
 static void connect_now(sess_client *c);
+static void on_connect_timeout(uv_timer_t *t);
 
 static void on_retry(uv_timer_t *t) {
     connect_now(t->data);
@@ -68,9 +81,33 @@ static void on_connect(const redisAsyncContext *ac, int status) {
         schedule_retry(c);
         return;
     }
+    if (use_sentinel(c)) { /* connected once ROLE says master, in time */
+        uv_timer_start(&c->connect_timer, on_connect_timeout,
+                       (uint64_t)c->cfg->redis_connect_timeout_ms, 0);
+        return;
+    }
     c->connected = 1;
     c->backoff_ms = 100;
     if (c->counter) __atomic_fetch_add(c->counter, 1, __ATOMIC_RELAXED);
+}
+
+/* Sentinel mode: the address the Sentinel gave may be a replica by now
+ * (a failover in between); serve only from a master. */
+static void on_role_reply(redisAsyncContext *ac, void *r, void *priv) {
+    (void)priv;
+    sess_client *c = ac->data;
+    redisReply *reply = r;
+    if (!c || !reply) return; /* going away anyway */
+    uv_timer_stop(&c->connect_timer);
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+        reply->element[0]->type == REDIS_REPLY_STRING &&
+        strcmp(reply->element[0]->str, "master") == 0) {
+        c->connected = 1;
+        c->backoff_ms = 100;
+        if (c->counter) __atomic_fetch_add(c->counter, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    redisAsyncDisconnect(ac); /* not the master: ask the Sentinels again */
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status) {
@@ -85,8 +122,16 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
 
 /* hiredis 0.14's libuv adapter drops poll errors, so a refused connect
  * never reaches the connect callback: give up on the attempt ourselves. */
+static void drop_sentinel(sess_client *c);
+
 static void on_connect_timeout(uv_timer_t *t) {
     sess_client *c = t->data;
+    if (c->sac) { /* a Sentinel that did not answer in time */
+        drop_sentinel(c);
+        c->sentinel_next++;
+        schedule_retry(c);
+        return;
+    }
     if (c->connected || !c->ac) return;
     redisAsyncContext *ac = c->ac;
     c->ac = NULL;
@@ -94,10 +139,11 @@ static void on_connect_timeout(uv_timer_t *t) {
     schedule_retry(c);
 }
 
-static void connect_now(sess_client *c) {
+/* Connects to the data node: redis.url's address, or the master's. */
+static void connect_data(sess_client *c, const char *host, int port) {
     const srv_config *cfg = c->cfg;
-    redisAsyncContext *ac = cfg->redis_unix ? redisAsyncConnectUnix(cfg->redis_path)
-                                            : redisAsyncConnect(cfg->redis_host, cfg->redis_port);
+    redisAsyncContext *ac =
+        cfg->redis_unix ? redisAsyncConnectUnix(cfg->redis_path) : redisAsyncConnect(host, port);
     if (!ac || ac->err) {
         if (ac) redisAsyncFree(ac);
         schedule_retry(c);
@@ -110,7 +156,103 @@ static void connect_now(sess_client *c) {
     /* Queued now, sent first once connected. */
     if (cfg->redis_password[0]) redisAsyncCommand(ac, NULL, NULL, "AUTH %s", cfg->redis_password);
     if (cfg->redis_db) redisAsyncCommand(ac, NULL, NULL, "SELECT %d", cfg->redis_db);
+    if (use_sentinel(c)) redisAsyncCommand(ac, on_role_reply, NULL, "ROLE");
     c->ac = ac;
+    uv_timer_start(&c->connect_timer, on_connect_timeout, (uint64_t)cfg->redis_connect_timeout_ms,
+                   0);
+}
+
+/* The i-th HOST:PORT of redis.sentinels (i modulo their count; the list
+ * was checked by srv_config_validate). */
+static void sentinel_addr(const char *list, unsigned i, char *host, size_t size, int *port) {
+    unsigned n = 1;
+    for (const char *p = list; *p; p++)
+        n += *p == ',';
+    const char *p = list;
+    for (unsigned k = i % n; k > 0; k--)
+        p = strchr(p, ',') + 1;
+    size_t len = strcspn(p, ",");
+    const char *colon = memchr(p, ':', len);
+    size_t hl = colon ? (size_t)(colon - p) : len;
+    snprintf(host, size, "%.*s", (int)hl, p);
+    *port = colon ? atoi(colon + 1) : 26379;
+}
+
+static void drop_sentinel(sess_client *c) {
+    redisAsyncContext *sac = c->sac;
+    if (!sac) return;
+    c->sac = NULL;
+    sac->data = NULL;
+    redisAsyncFree(sac); /* its reply callback runs now, with NULL */
+}
+
+static void on_sentinel_reply(redisAsyncContext *ac, void *r, void *priv) {
+    (void)priv;
+    sess_client *c = ac->data;
+    redisReply *reply = r;
+    if (!c || c->sac != ac) return;
+    char host[256] = "";
+    int port = 0;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_STRING &&
+        reply->element[1]->type == REDIS_REPLY_STRING) {
+        snprintf(host, sizeof(host), "%s", reply->element[0]->str);
+        port = atoi(reply->element[1]->str);
+    }
+    c->sac = NULL;
+    ac->data = NULL;
+    redisAsyncDisconnect(ac); /* after this callback returns */
+    uv_timer_stop(&c->connect_timer);
+    if (!host[0] || port <= 0) { /* this Sentinel does not know the master */
+        c->sentinel_next++;
+        schedule_retry(c);
+        return;
+    }
+    connect_data(c, host, port);
+}
+
+static void on_sentinel_connect(const redisAsyncContext *ac, int status) {
+    sess_client *c = ac->data;
+    if (!c || status == REDIS_OK) return;
+    c->sac = NULL; /* hiredis frees the context after this */
+    uv_timer_stop(&c->connect_timer);
+    c->sentinel_next++;
+    schedule_retry(c);
+}
+
+static void on_sentinel_disconnect(const redisAsyncContext *ac, int status) {
+    (void)status;
+    sess_client *c = ac->data;
+    if (!c || c->sac != ac) return;
+    c->sac = NULL; /* lost before it answered */
+    uv_timer_stop(&c->connect_timer);
+    c->sentinel_next++;
+    schedule_retry(c);
+}
+
+static void connect_now(sess_client *c) {
+    const srv_config *cfg = c->cfg;
+    if (!use_sentinel(c)) {
+        connect_data(c, cfg->redis_host, cfg->redis_port);
+        return;
+    }
+    char host[256];
+    int port;
+    sentinel_addr(cfg->redis_sentinels, c->sentinel_next, host, sizeof(host), &port);
+    redisAsyncContext *sac = redisAsyncConnect(host, port);
+    if (!sac || sac->err) {
+        if (sac) redisAsyncFree(sac);
+        c->sentinel_next++;
+        schedule_retry(c);
+        return;
+    }
+    sac->data = c;
+    redisLibuvAttach(sac, c->loop);
+    redisAsyncSetConnectCallback(sac, on_sentinel_connect);
+    redisAsyncSetDisconnectCallback(sac, on_sentinel_disconnect);
+    redisAsyncCommand(sac, on_sentinel_reply, NULL, "SENTINEL get-master-addr-by-name %s",
+                      cfg->redis_sentinel_master);
+    c->sac = sac;
     uv_timer_start(&c->connect_timer, on_connect_timeout, (uint64_t)cfg->redis_connect_timeout_ms,
                    0);
 }
@@ -143,6 +285,7 @@ void sess_free(sess_client *c) {
     c->closing = 1;
     uv_timer_stop(&c->retry);
     uv_timer_stop(&c->connect_timer);
+    drop_sentinel(c);
     if (c->ac) {
         c->ac->data = NULL; /* its callbacks may run after c is gone */
         if (c->connected)
@@ -282,6 +425,10 @@ static void on_write_reply(redisAsyncContext *ac, void *r, void *priv) {
             snprintf(o->error, sizeof(o->error), "%s",
                      reply ? reply->str : "redis connection lost");
         o->failed = 1;
+        /* a master demoted by a failover: reconnect to find the new one */
+        if (reply && strncmp(reply->str, "READONLY", 8) == 0 && ac->data && use_sentinel(o->c) &&
+            !(ac->c.flags & REDIS_DISCONNECTING))
+            redisAsyncDisconnect(ac);
     }
     if (--o->pending > 0) return;
     if (!o->answered) {

@@ -41,6 +41,10 @@ static const entry entries[] = {
      "Redis connect timeout"},
     {"redis.command_timeout_ms", T_INT, OFF(redis_command_timeout_ms), 0, 1, 600000, "50",
      "a session read slower than this answers from the long-term profile"},
+    {"redis.sentinels", T_STR, OFF(redis_sentinels), SZ(redis_sentinels), 0, 0, "",
+     "Sentinels HOST:PORT,... asked for the master (redis.url: password, db only)"},
+    {"redis.sentinel_master", T_STR, OFF(redis_sentinel_master), SZ(redis_sentinel_master), 0, 0,
+     "mymaster", "name of the master the Sentinels monitor"},
     {"limits.max_body_bytes", T_SIZE, OFF(max_body_bytes), 0, 64, 1 << 30, "1048576",
      "largest request body (413 above)"},
     {"limits.max_header_bytes", T_SIZE, OFF(max_header_bytes), 0, 1024, 1 << 20, "16384",
@@ -403,5 +407,19 @@ int srv_config_validate(const srv_config *c, mx_err *err) {
     if (!c->model_dir[0])
         return mx_err_set(err, MX_EINVAL,
                           "server.model_dir: no model directory (set it, MIXREC_MODEL or --model)");
+    for (const char *p = c->redis_sentinels; *p;) { /* HOST:PORT,HOST:PORT */
+        size_t len = strcspn(p, ",");
+        char one[300];
+        const char *colon = len < sizeof(one) ? memchr(p, ':', len) : NULL;
+        int port;
+        snprintf(one, sizeof(one), "%.*s", (int)len, p);
+        if (!colon || colon == p || parse_port(one + (colon - p) + 1, &port) || c->redis_unix ||
+            !c->redis_sentinel_master[0])
+            return mx_err_set(err, MX_EINVAL,
+                              "redis.sentinels: expected HOST:PORT,... with a redis:// url and "
+                              "redis.sentinel_master, got '%s'",
+                              c->redis_sentinels);
+        p += len + (p[len] == ',');
+    }
     return 0;
 }

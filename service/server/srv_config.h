@@ -39,6 +39,10 @@ typedef struct srv_config {
     char redis_path[512];
     char redis_password[256];
     int redis_db;
+    /* Sentinel: HOST:PORT,... asked for the address of the master named
+     * redis_sentinel_master (redis_url then gives only password and db) */
+    char redis_sentinels[512];
+    char redis_sentinel_master[128];
     int redis_connect_timeout_ms;
     int redis_command_timeout_ms;
     /* limits */
