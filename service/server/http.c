@@ -27,6 +27,7 @@ struct http_server {
     mh_holder *holder;
     wk_pool *pool;
     atomic_int inflight;
+    atomic_int stopping; /* http_stop: no new work, close connections */
     atomic_ulong next_id;
     prom *prom;
     pthread_mutex_t reload_lock; /* one reload at a time */
@@ -152,6 +153,8 @@ static enum MHD_Result send_response(http_req *r) {
         MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id");
         MHD_add_response_header(resp, "Vary", "Origin");
     }
+    if (atomic_load(&r->s->stopping)) /* keep-alive clients move elsewhere */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (r->status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(resp, "Allow",
                                 is_post_route(r->route) ? "POST, OPTIONS" : "GET, OPTIONS");
@@ -411,6 +414,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->content_type = "text/plain; version=0.0.4";
         return send_response(r);
     }
+    /* Draining: no new suspended request (MHD_stop_daemon aborts on one).
+     * This request is counted in inflight already, so http_stop either
+     * waits for it or it sees the flag here. */
+    if (atomic_load(&s->stopping))
+        return answer_now(r, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down",
+                          "the server is stopping; retry");
     if (r->route == ROUTE_ADMIN_RELOAD) {
         pthread_t t;
         pthread_attr_t attr;
@@ -525,6 +534,7 @@ int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_p
 
 void http_stop(http_server *s, int timeout_s) {
     if (!s) return;
+    atomic_store(&s->stopping, 1);
     MHD_socket fd = MHD_quiesce_daemon(s->d); /* no new connections */
     if (fd != MHD_INVALID_SOCKET) close(fd);
     double deadline = now_s() + timeout_s;
