@@ -103,8 +103,8 @@ static void same_result(const evl_result *a, const evl_result *b) {
 static const size_t ks[2] = {10, 50};
 
 static void test_names(void) {
-    const char *want[EVL_N_METHODS] = {"popular", "single", "mixture_unsmoothed", "mixture",
-                                       "blend"};
+    const char *want[EVL_N_METHODS] = {"popular", "single", "mixture_unsmoothed",
+                                       "mixture", "blend",  "ranked"};
     for (int a = 0; a < EVL_N_METHODS; a++) {
         ASSERT_STR_EQ(evl_method_name(a), want[a]);
         for (int b = 0; b < a; b++)
@@ -129,6 +129,11 @@ static void test_full(evl_result *res) {
     for (int meth = 0; meth < EVL_N_METHODS; meth++) {
         const met_summary *s = &res->method[meth];
         const char *name = evl_method_name(meth);
+        if (!res->evaluated[meth]) { /* no ranker in this model */
+            ASSERT_EQ(meth, EVL_RANKED);
+            ASSERT(model->ranker == NULL);
+            continue;
+        }
         if (s->n_users != split.n_test_users) FAIL("%s: %zu users", name, s->n_users);
         ASSERT_EQ(s->n_ks, 2);
         ASSERT_EQ(s->ks[0], 10);
@@ -263,7 +268,8 @@ static void test_bad_ks(void) {
     ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, many, MET_MAX_KS + 1, 0, NULL, &r, &err),
               MX_EINVAL);
     /* MET_MAX_KS cut-offs are fine, and a single one */
-    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, many, MET_MAX_KS, 40, NULL, &r, &err), 0);
+    ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, many, MET_MAX_KS, 40, NULL, &r, &err),
+              0);
     ASSERT_EQ(r.method[EVL_MIXTURE].n_ks, MET_MAX_KS);
     ASSERT_EQ(evl_run(model, ds, split.test, split.n_test, &ks[1], 1, 40, NULL, &r, &err), 0);
     ASSERT_EQ(r.method[EVL_BLEND].ks[0], 50);

@@ -20,6 +20,10 @@
 #include "commands.h"
 #include "model.h"
 #include "pipeline.h"
+#include "rank_features.h"
+#include "ranker.h"
+#include "ranker_xgb.h"
+#include "recommend.h"
 #include "retrieve.h"
 #include "rng.h"
 
@@ -40,8 +44,23 @@ static const cli_opt bench_opts[] = {
 };
 
 /* The methods timed, in output order. */
-enum { M_SINGLE, M_SINGLE_EXACT, M_MIXTURE, M_BLEND, M_N };
-static const char *method_names[M_N] = {"single", "single_exact", "mixture", "blend"};
+enum {
+    M_SINGLE,
+    M_SINGLE_EXACT,
+    M_MIXTURE,
+    M_BLEND,
+    M_FEATURES,
+    M_RANK_COMPACT,
+    M_RANK_XGBOOST,
+    M_RECOMMEND,
+    M_N
+};
+static const char *method_names[M_N] = {"single",   "single_exact", "mixture",      "blend",
+                                        "features", "rank_compact", "rank_xgboost", "recommend"};
+/* Methods that need the model's ranker. */
+static int needs_ranker(int meth) {
+    return meth >= M_FEATURES && meth <= M_RANK_XGBOOST;
+}
 
 typedef struct {
     const char *model;
@@ -80,7 +99,8 @@ static int parse_methods(const char *arg, int *run) {
         if (found < 0) {
             fprintf(stderr,
                     "mixrec bench: unknown method '%.*s' in --methods (known: single, "
-                    "single_exact, mixture, blend)\n",
+                    "single_exact, mixture, blend, features, rank_compact, rank_xgboost, "
+                    "recommend)\n",
                     (int)len, p);
             return 2;
         }
@@ -128,6 +148,13 @@ static void usage(FILE *f) {
                "  single_exact  the same over every list (nprobe 0)\n"
                "  mixture       kNN-Embed: the smoothed mixture, one batched search\n"
                "  blend         the service's pool: mixture + single + popular\n"
+               "  features      the ranker's features of a pool of k (rec_candidates\n"
+               "                minus blend: the difference of the two medians)\n"
+               "  rank_compact  scoring those k rows with the compact tree evaluator\n"
+               "  rank_xgboost  the same rows with XGBoost's own predictor (in-place, 1 thread)\n"
+               "  recommend     a whole request (rec_recommend, k 10): pool, features,\n"
+               "                ranking, filters\n"
+               "The ranker methods need a model with a ranker; k is the pool size.\n"
                "Prints load time, resident memory after load, and per method the median,\n"
                "p90, p99 and mean wall-clock latency in microseconds, the median thread CPU\n"
                "time (less sensitive to a busy machine) and the mean candidates returned.\n"
@@ -256,6 +283,121 @@ static size_t pick_users(const mx_model *m, size_t want, uint64_t seed, uint32_t
     return take;
 }
 
+/* Pools and features of the sampled users, computed once, for timing the
+ * scoring alone on the very rows the service would score. */
+typedef struct {
+    rec_ctx *rec;
+    rkx_booster *xgb;
+    float *rows; /* n_sets x k x FEAT_N */
+    size_t *n_rows;
+    size_t n_sets;
+    float *scores; /* k */
+} rank_bench;
+
+static int rank_one(const mx_model *m, rank_bench *rb, int meth, uint32_t u, size_t i, size_t k,
+                    size_t *n, mx_err *err) {
+    rec_params p;
+    rec_params_init(&p);
+    rec_query q = {.user = u, .k = 10, .now = m->t_ref};
+    const ret_cand *cands;
+    const float *x;
+    size_t set = i % rb->n_sets;
+    const float *rows = rb->rows + set * k * FEAT_N;
+    switch (meth) {
+    case M_FEATURES:
+        return rec_candidates(rb->rec, &p, &q, k, &cands, &x, n, err);
+    case M_RANK_COMPACT:
+        *n = rb->n_rows[set];
+        rk_forest_predict(m->ranker, rows, *n, FEAT_N, rb->scores);
+        return 0;
+    case M_RANK_XGBOOST:
+        *n = rb->n_rows[set];
+        return rkx_predict(rb->xgb, rows, *n, FEAT_N, rb->scores, err);
+    default: {
+        rec_item items[10];
+        return rec_recommend(rb->rec, &p, &q, items, n, err);
+    }
+    }
+}
+
+static int bench_rank(const mx_model *m, rank_bench *rb, int meth, const bench_args *a,
+                      const uint32_t *sample, size_t n_sample, double *lat, double *cpu,
+                      bench_stats *st, mx_err *err) {
+    size_t n = 0;
+    for (size_t i = 0; i < a->warmup; i++)
+        if (rank_one(m, rb, meth, sample[i % n_sample], i, a->k, &n, err)) return -1;
+    double cands = 0, sum = 0, cpu_sum = 0;
+    for (size_t i = 0; i < a->queries; i++) {
+        double c0 = now_us(CLOCK_THREAD_CPUTIME_ID), t0 = now_us(CLOCK_MONOTONIC);
+        int rc = rank_one(m, rb, meth, sample[i % n_sample], i, a->k, &n, err);
+        lat[i] = now_us(CLOCK_MONOTONIC) - t0;
+        cpu[i] = now_us(CLOCK_THREAD_CPUTIME_ID) - c0;
+        if (rc) return rc;
+        cands += (double)n;
+        sum += lat[i];
+        cpu_sum += cpu[i];
+    }
+    qsort(lat, a->queries, sizeof(double), cmp_double);
+    qsort(cpu, a->queries, sizeof(double), cmp_double);
+    st->cpu_median = quantile(cpu, a->queries, 0.5);
+    st->cpu_mean = cpu_sum / (double)a->queries;
+    st->median = quantile(lat, a->queries, 0.5);
+    st->p90 = quantile(lat, a->queries, 0.9);
+    st->p99 = quantile(lat, a->queries, 0.99);
+    st->mean = sum / (double)a->queries;
+    st->min = lat[0];
+    st->max = lat[a->queries - 1];
+    st->mean_cands = cands / (double)a->queries;
+    return 0;
+}
+
+static int rank_bench_init(const mx_model *m, const bench_args *a, const uint32_t *sample,
+                           size_t n_sample, rank_bench *rb, mx_err *err) {
+    memset(rb, 0, sizeof(*rb));
+    rb->rec = rec_ctx_new(m, a->k);
+    rb->n_sets = n_sample < 256 ? n_sample : 256;
+    rb->rows = malloc(rb->n_sets * a->k * FEAT_N * sizeof(float));
+    rb->n_rows = calloc(rb->n_sets, sizeof(size_t));
+    rb->scores = malloc(a->k * sizeof(float));
+    if (!rb->rec || !rb->rows || !rb->n_rows || !rb->scores)
+        return mx_err_set(err, MX_ENOMEM, "out of memory for the ranker bench");
+    if (!m->ranker) return 0;
+    int rc = rkx_load(m->ranker_json, m->ranker_json_len, &rb->xgb, err);
+    if (rc) return rc;
+    rec_params p;
+    rec_params_init(&p);
+    for (size_t s = 0; s < rb->n_sets; s++) {
+        rec_query q = {.user = sample[s], .k = 10, .now = m->t_ref};
+        const ret_cand *cands;
+        const float *x;
+        if ((rc = rec_candidates(rb->rec, &p, &q, a->k, &cands, &x, &rb->n_rows[s], err)))
+            return rc;
+        memcpy(rb->rows + s * a->k * FEAT_N, x, rb->n_rows[s] * FEAT_N * sizeof(float));
+    }
+    /* the two evaluators agree on these rows (the tests check 1e-5 too) */
+    float *ref = malloc(a->k * sizeof(float));
+    if (!ref) return mx_err_set(err, MX_ENOMEM, "out of memory for the ranker bench");
+    for (size_t s = 0; s < rb->n_sets && !rc; s++) {
+        const float *rows = rb->rows + s * a->k * FEAT_N;
+        rk_forest_predict(m->ranker, rows, rb->n_rows[s], FEAT_N, rb->scores);
+        rc = rkx_predict(rb->xgb, rows, rb->n_rows[s], FEAT_N, ref, err);
+        for (size_t r = 0; r < rb->n_rows[s] && !rc; r++)
+            if (fabsf(ref[r] - rb->scores[r]) > 1e-5f)
+                rc = mx_err_set(err, MX_EFORMAT, "compact evaluator %g != XGBoost %g",
+                                (double)rb->scores[r], (double)ref[r]);
+    }
+    free(ref);
+    return rc;
+}
+
+static void rank_bench_free(rank_bench *rb) {
+    rec_ctx_free(rb->rec);
+    rkx_free(rb->xgb);
+    free(rb->rows);
+    free(rb->n_rows);
+    free(rb->scores);
+}
+
 static void print_json(const bench_args *a, const mx_model *m, double load_s, long hwm, long rss,
                        size_t n_sample, size_t n_with_mix, const bench_stats *st) {
     json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:{s:I,s:I}}",
@@ -302,6 +444,14 @@ static void print_table(const bench_args *a, const mx_model *m, double load_s, l
             printf("%-14s %10.1f %10.1f %10.1f %10.1f %10.1f %8.1f\n", method_names[i],
                    st[i].median, st[i].p90, st[i].p99, st[i].mean, st[i].cpu_median,
                    st[i].mean_cands);
+    if (a->run[M_RANK_COMPACT] && a->run[M_RANK_XGBOOST] && st[M_RANK_COMPACT].median > 0)
+        printf("\nranking %zu candidates: compact evaluator %.1f us, XGBoost's predictor %.1f us "
+               "(median; %.1fx)\n",
+               a->k, st[M_RANK_COMPACT].median, st[M_RANK_XGBOOST].median,
+               st[M_RANK_XGBOOST].median / st[M_RANK_COMPACT].median);
+    if (a->run[M_FEATURES] && a->run[M_BLEND])
+        printf("features of %zu candidates: %.1f us (features - blend medians)\n", a->k,
+               st[M_FEATURES].median - st[M_BLEND].median);
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -310,7 +460,7 @@ int cmd_bench(int argc, char **argv) {
                     .warmup = 200,
                     .seed = 1,
                     .nprobe = SIZE_MAX,
-                    .run = {1, 1, 1, 1}};
+                    .run = {1, 1, 1, 1, 1, 1, 1, 1}};
     int rc = cli_parse(argc, argv, usage, bench_opts, on_opt, &a);
     if (rc) return rc == 1 ? 0 : rc;
     if (!a.model) {
@@ -338,6 +488,7 @@ int cmd_bench(int argc, char **argv) {
     double *lat = NULL, *cpu = NULL;
     bench_stats st[M_N];
     memset(st, 0, sizeof(st));
+    rank_bench rb = {0};
     rc = 1;
     size_t n_with_mix = 0;
     for (size_t u = 0; u < m->n_users; u++)
@@ -357,9 +508,22 @@ int cmd_bench(int argc, char **argv) {
         goto done;
     }
     cli_log("loaded %s in %.2fs; timing %zu queries per method", a.model, load_s, a.queries);
+    for (int i = 0; i < M_N; i++)
+        if (a.run[i] && needs_ranker(i) && !m->ranker) {
+            cli_log("no ranker in the model (%s): skipping the ranker methods", m->ranker_status);
+            for (int j = 0; j < M_N; j++)
+                if (needs_ranker(j)) a.run[j] = 0;
+        }
+    if (rank_bench_init(m, &a, sample, n_sample, &rb, &err)) {
+        fprintf(stderr, "mixrec bench: %s\n", err.msg);
+        goto done;
+    }
     for (int i = 0; i < M_N; i++) {
         if (!a.run[i]) continue;
-        if (bench_method(m, ctx, i, &a, sample, n_sample, out, lat, cpu, &st[i], &err)) {
+        int r = i >= M_FEATURES
+                    ? bench_rank(m, &rb, i, &a, sample, n_sample, lat, cpu, &st[i], &err)
+                    : bench_method(m, ctx, i, &a, sample, n_sample, out, lat, cpu, &st[i], &err);
+        if (r) {
             fprintf(stderr, "mixrec bench: %s: %s\n", method_names[i], err.msg);
             goto done;
         }
@@ -371,6 +535,7 @@ int cmd_bench(int argc, char **argv) {
         print_table(&a, m, load_s, hwm, rss, n_sample, n_with_mix, st);
     rc = 0;
 done:
+    rank_bench_free(&rb);
     free(cpu);
     free(lat);
     free(out);

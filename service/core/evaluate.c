@@ -36,7 +36,11 @@ static int rank_one(const mx_model *m, evl_scratch *sc, const rkt_sessions *sess
         rec_params p;
         rec_params_init(&p);
         rec_query q = {.user = u, .k = k, .now = m->t_ref};
-        if (sess) q.events = rkt_session(sess, u, &q.n_events);
+        if (sess) {
+            int64_t now = 0;
+            q.events = rkt_session(sess, u, &q.n_events, &now);
+            if (q.n_events) q.now = now;
+        }
         int rc = rec_recommend(sc->rec, &p, &q, sc->items, n, err);
         for (size_t i = 0; i < *n; i++)
             out[i] = sc->items[i].item;

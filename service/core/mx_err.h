@@ -10,11 +10,11 @@
 
 enum {
     MX_OK = 0,
-    MX_EINVAL = -1,   /* bad argument or bad input data */
-    MX_EIO = -2,      /* file could not be opened, read or written */
-    MX_ENOMEM = -3,   /* allocation failed */
-    MX_EFORMAT = -4,  /* file exists but its content is malformed */
-    MX_EFAISS = -5,   /* FAISS reported an error */
+    MX_EINVAL = -1,    /* bad argument or bad input data */
+    MX_EIO = -2,       /* file could not be opened, read or written */
+    MX_ENOMEM = -3,    /* allocation failed */
+    MX_EFORMAT = -4,   /* file exists but its content is malformed */
+    MX_EFAISS = -5,    /* FAISS reported an error */
     MX_ENOTFOUND = -6, /* a named thing does not exist */
     MX_EXGBOOST = -7   /* XGBoost reported an error */
 };

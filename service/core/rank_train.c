@@ -11,9 +11,13 @@
 #include "recommend.h"
 #include "rng.h"
 
+/* Events kept per offline session (the newest). */
+#define RKT_MAX_SESSION 32
+
 struct rkt_sessions {
     uint64_t *ptr; /* n_users + 1 */
     feat_event *ev;
+    int64_t *last; /* n_users: the user's last event before the cut */
 };
 
 static int by_user_ts(const void *a, const void *b) {
@@ -27,25 +31,46 @@ int rkt_sessions_new(const ds_event *ev, size_t n, size_t n_users, int64_t cut, 
                      rkt_sessions **out, mx_err *err) {
     *out = NULL;
     rkt_sessions *s = calloc(1, sizeof(*s));
-    int64_t from = cut - (int64_t)(hours * 3600.0);
+    int64_t span = (int64_t)(hours * 3600.0);
+    if (s) {
+        s->ptr = calloc(n_users + 1, sizeof(uint64_t));
+        s->last = malloc((n_users ? n_users : 1) * sizeof(int64_t));
+    }
+    if (!s || !s->ptr || !s->last) {
+        rkt_sessions_free(s);
+        return mx_err_set(err, MX_ENOMEM, "out of memory for offline sessions");
+    }
+    /* what Redis would hold at the cut: the events of the last hours */
+    for (size_t u = 0; u < n_users; u++)
+        s->last[u] = cut - 1;
+#define IN_SESSION(e) (ev[e].ts < cut && ev[e].user < n_users && ev[e].ts >= cut - span)
     size_t k = 0;
     for (size_t e = 0; e < n; e++)
-        k += ev[e].ts >= from && ev[e].ts < cut && ev[e].user < n_users;
+        k += IN_SESSION(e);
     ds_event *tmp = malloc((k ? k : 1) * sizeof(ds_event));
-    if (s) s->ptr = calloc(n_users + 1, sizeof(uint64_t));
-    if (s) s->ev = malloc((k ? k : 1) * sizeof(feat_event));
-    if (!s || !tmp || !s->ptr || !s->ev) {
+    s->ev = malloc((k ? k : 1) * sizeof(feat_event));
+    if (!tmp || !s->ev) {
         free(tmp);
         rkt_sessions_free(s);
         return mx_err_set(err, MX_ENOMEM, "out of memory for offline sessions");
     }
     k = 0;
     for (size_t e = 0; e < n; e++)
-        if (ev[e].ts >= from && ev[e].ts < cut && ev[e].user < n_users) tmp[k++] = ev[e];
+        if (IN_SESSION(e)) tmp[k++] = ev[e];
+#undef IN_SESSION
     qsort(tmp, k, sizeof(ds_event), by_user_ts);
+    /* the newest RKT_MAX_SESSION events of each user */
+    size_t w = 0;
     for (size_t e = 0; e < k; e++) {
-        s->ptr[tmp[e].user + 1]++;
-        s->ev[e] = (feat_event){.item = tmp[e].item, .ts = tmp[e].ts, .weight = 1.0f};
+        size_t end = e;
+        while (end < k && tmp[end].user == tmp[e].user)
+            end++;
+        size_t from = end - e > RKT_MAX_SESSION ? end - RKT_MAX_SESSION : e;
+        for (size_t j = from; j < end; j++) {
+            s->ev[w++] = (feat_event){.item = tmp[j].item, .ts = tmp[j].ts, .weight = 1.0f};
+            s->ptr[tmp[j].user + 1]++;
+        }
+        e = end - 1;
     }
     for (size_t u = 0; u < n_users; u++)
         s->ptr[u + 1] += s->ptr[u];
@@ -54,8 +79,9 @@ int rkt_sessions_new(const ds_event *ev, size_t n, size_t n_users, int64_t cut, 
     return 0;
 }
 
-const feat_event *rkt_session(const rkt_sessions *s, uint32_t user, size_t *n) {
+const feat_event *rkt_session(const rkt_sessions *s, uint32_t user, size_t *n, int64_t *now) {
     *n = s->ptr[user + 1] - s->ptr[user];
+    if (now) *now = s->last[user];
     return *n ? s->ev + s->ptr[user] : NULL;
 }
 
@@ -63,6 +89,7 @@ void rkt_sessions_free(rkt_sessions *s) {
     if (!s) return;
     free(s->ptr);
     free(s->ev);
+    free(s->last);
     free(s);
 }
 
@@ -215,8 +242,9 @@ int rkt_train(const ds_dataset *ds, const ds_event *train, size_t n_train, mx_mo
             if (!rc_ctx) continue;
             uint32_t u = users[j];
             size_t ns = 0;
-            const feat_event *se = rkt_session(sess, u, &ns);
-            rec_query q = {.user = u, .events = se, .n_events = ns, .k = pool, .now = early->t_ref};
+            int64_t now = 0;
+            const feat_event *se = rkt_session(sess, u, &ns, &now);
+            rec_query q = {.user = u, .events = se, .n_events = ns, .k = pool, .now = now};
             const ret_cand *cands = NULL;
             const float *fx = NULL;
             size_t n = 0;

@@ -5,8 +5,9 @@
  *  2. An early model, built (pipe_build) from the events before the cut:
  *     what the service would have been serving at that moment.
  *  3. For a deterministic sample (ranker.max_users) of the users with
- *     events on both sides: their session is their events in the last
- *     ranker.session_hours before the cut (weight 1 each); the pool and
+ *     events on both sides: their session is what Redis would hold at the
+ *     cut - their events in the last ranker.session_hours before it
+ *     (weight 1 each, the newest 32); the pool and
  *     its features come from rec_candidates on the early model - the very
  *     code the service runs; a candidate is labelled 1 if the user engaged
  *     with it after the cut. A user with no positive in the pool carries
@@ -44,13 +45,14 @@ typedef struct rkt_report {
 int rkt_train(const ds_dataset *ds, const ds_event *train, size_t n_train, mx_model *m,
               rkt_report *rep, mx_err *err);
 
-/* Offline sessions: each user's events with cut - hours <= ts < cut, by
- * time, weight 1. Immutable once built. */
+/* Offline sessions: each user's events with cut - hours <= ts < cut (the
+ * newest 32, by time, weight 1); *now receives cut - 1, the moment they
+ * are seen at. Immutable once built. */
 typedef struct rkt_sessions rkt_sessions;
 
 int rkt_sessions_new(const ds_event *ev, size_t n, size_t n_users, int64_t cut, double hours,
                      rkt_sessions **out, mx_err *err);
-const feat_event *rkt_session(const rkt_sessions *s, uint32_t user, size_t *n);
+const feat_event *rkt_session(const rkt_sessions *s, uint32_t user, size_t *n, int64_t *now);
 void rkt_sessions_free(rkt_sessions *s);
 
 #endif

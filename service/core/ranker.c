@@ -7,9 +7,14 @@
 #include <string.h>
 
 #include <jansson.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Rows evaluated together through each tree. */
 #define RK_BLOCK 64
+/* Transposed block buffer (16 KiB): 8 rows of up to RK_MAX_FEATURES. */
+#define RK_XT_FLOATS 4096
 
 typedef struct rk_tree {
     uint32_t depth;    /* complete layout: levels; UINT32_MAX = node walk */
@@ -23,9 +28,12 @@ struct rk_forest {
     char objective[64];
     char **feature_names; /* n_features or NULL */
     rk_tree *trees;
-    /* complete trees */
-    float *thr, *leaf;
-    uint32_t *feat;
+    /* complete trees: per node the threshold and 8 x the feature index
+     * (the offset of that feature in a transposed group of 8 rows) */
+    float *thr;
+    uint16_t *feat8;
+    float *leaf;
+
     size_t n_nodes, n_leaves;
     /* walked trees: XGBoost's arrays, per node */
     int32_t *w_left, *w_right;
@@ -42,8 +50,9 @@ void rk_forest_free(rk_forest *f) {
     free(f->feature_names);
     free(f->trees);
     free(f->thr);
+    free(f->feat8);
     free(f->leaf);
-    free(f->feat);
+
     free(f->w_left);
     free(f->w_right);
     free(f->w_feat);
@@ -143,13 +152,13 @@ static void fill(rk_forest *f, const rk_tree *t, const xtree *x, size_t i, size_
     int l = child(x, i, 0);
     if (l == -1) { /* a leaf above the bottom: never split, replicate */
         f->thr[t->off_node + pos] = INFINITY;
-        f->feat[t->off_node + pos] = 0;
+        f->feat8[t->off_node + pos] = 0;
         fill(f, t, x, i, 2 * pos + 1, lvl + 1);
         fill(f, t, x, i, 2 * pos + 2, lvl + 1);
         return;
     }
     f->thr[t->off_node + pos] = (float)json_number_value(json_array_get(x->cond, i));
-    f->feat[t->off_node + pos] = (uint32_t)json_integer_value(json_array_get(x->feat, i));
+    f->feat8[t->off_node + pos] = (uint16_t)(8 * json_integer_value(json_array_get(x->feat, i)));
     fill(f, t, x, (size_t)l, 2 * pos + 1, lvl + 1);
     fill(f, t, x, (size_t)child(x, i, 1), 2 * pos + 2, lvl + 1);
 }
@@ -180,7 +189,7 @@ int rk_forest_parse(const char *json, size_t len, rk_forest **out, mx_err *err) 
     const char *gb_name = json_string_value(json_object_get(gb, "name"));
     double base = 0, nf = 0, ncls = 0, ntarget = 1;
     if (!learner || json_number(json_object_get(param, "base_score"), &base) ||
-        json_number(json_object_get(param, "num_feature"), &nf) || nf < 1 || nf > 65536 ||
+        json_number(json_object_get(param, "num_feature"), &nf) || nf < 1 || nf > RK_MAX_FEATURES ||
         !json_is_array(trees)) {
         rc = mx_err_set(err, MX_EFORMAT, "ranker: not an XGBoost JSON model");
         goto done;
@@ -228,7 +237,8 @@ int rk_forest_parse(const char *json, size_t len, rk_forest **out, mx_err *err) 
             f->n_nodes += (1u << D) - 1;
             f->n_leaves += 1u << D;
             if (grow((void **)&f->thr, f->n_nodes, sizeof(float)) ||
-                grow((void **)&f->feat, f->n_nodes, sizeof(uint32_t)) ||
+                grow((void **)&f->feat8, f->n_nodes, sizeof(uint16_t)) ||
+
                 grow((void **)&f->leaf, f->n_leaves, sizeof(float)))
                 goto oom;
             fill(f, t, &x, 0, 0, 0);
@@ -262,65 +272,140 @@ done:
     return rc;
 }
 
-/* One complete tree over a block of rows: acc[r] += leaf. */
-static void eval_complete(const rk_forest *f, const rk_tree *t, const float *x, size_t n,
-                          size_t stride, float *acc) {
+/* One level for lane k of a group: node index a -> its child. xt holds
+ * the group transposed (feature f of lane k at xt[8 f + k]). */
+#define STEP(a, k) a = 2 * a + 1 + !(xt[feat8[a] + (k)] < thr[a])
+
+/* One complete tree over groups of 8 transposed rows: acc[r] += leaf. The
+ * eight lanes walk together (their chains of dependent loads overlap) and
+ * address their features from one base register. */
+static void eval_complete(const rk_forest *f, const rk_tree *t, const float *xt, size_t n_groups,
+                          float *acc) {
     const float *thr = f->thr + t->off_node, *leaf = f->leaf + t->off_leaf;
-    const uint32_t *feat = f->feat + t->off_node;
+    const uint16_t *feat8 = f->feat8 + t->off_node;
+    size_t stride = 8 * f->n_features;
     uint32_t D = t->depth, first_leaf = (1u << D) - 1;
-    size_t r = 0;
-    /* four independent rows at a time: their loads overlap */
-    for (; r + 4 <= n; r += 4) {
-        const float *x0 = x + r * stride, *x1 = x0 + stride, *x2 = x1 + stride, *x3 = x2 + stride;
-        uint32_t a = 0, b = 0, c = 0, d = 0;
-        for (uint32_t l = 0; l < D; l++) {
-            a = 2 * a + 1 + !(x0[feat[a]] < thr[a]);
-            b = 2 * b + 1 + !(x1[feat[b]] < thr[b]);
-            c = 2 * c + 1 + !(x2[feat[c]] < thr[c]);
-            d = 2 * d + 1 + !(x3[feat[d]] < thr[d]);
+#ifdef __SSE2__
+    if (D >= 3) {
+        /* Levels 0-2 touch only nodes 0-6, the same for every lane: compare
+         * 4 lanes at a time against each of them (SSE2, x86-64's baseline)
+         * and pick each lane's path with masks; the lanes then go on from
+         * level 3 with their own loads. Same comparisons, same results. */
+        __m128 T[7];
+        for (int j = 0; j < 7; j++)
+            T[j] = _mm_set1_ps(thr[j]);
+        const __m128i seven = _mm_set1_epi32(7);
+        for (size_t g = 0; g < n_groups; g++, xt += stride, acc += 8) {
+            uint32_t start[8];
+            for (int h = 0; h < 8; h += 4) {
+#define RIGHT(j) _mm_castps_si128(_mm_cmpnlt_ps(_mm_loadu_ps(xt + feat8[j] + h), T[j]))
+#define PICK(m, a, b) _mm_or_si128(_mm_and_si128(m, b), _mm_andnot_si128(m, a))
+                __m128i m0 = RIGHT(0);
+                __m128i m1 = PICK(m0, RIGHT(1), RIGHT(2));
+                __m128i m2 = PICK(m0, PICK(m1, RIGHT(3), RIGHT(4)), PICK(m1, RIGHT(5), RIGHT(6)));
+#undef RIGHT
+#undef PICK
+                /* masks are -1 where the lane goes right: 7 + 4 b0 + 2 b1 + b2 */
+                __m128i at =
+                    _mm_sub_epi32(_mm_sub_epi32(_mm_sub_epi32(seven, _mm_slli_epi32(m0, 2)),
+                                                _mm_slli_epi32(m1, 1)),
+                                  m2);
+                _mm_storeu_si128((__m128i *)(start + h), at);
+            }
+            size_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3], a4 = start[4],
+                   a5 = start[5], a6 = start[6], a7 = start[7];
+            for (uint32_t l = 3; l < D; l++) {
+                STEP(a0, 0);
+                STEP(a1, 1);
+                STEP(a2, 2);
+                STEP(a3, 3);
+                STEP(a4, 4);
+                STEP(a5, 5);
+                STEP(a6, 6);
+                STEP(a7, 7);
+            }
+            acc[0] += leaf[a0 - first_leaf];
+            acc[1] += leaf[a1 - first_leaf];
+            acc[2] += leaf[a2 - first_leaf];
+            acc[3] += leaf[a3 - first_leaf];
+            acc[4] += leaf[a4 - first_leaf];
+            acc[5] += leaf[a5 - first_leaf];
+            acc[6] += leaf[a6 - first_leaf];
+            acc[7] += leaf[a7 - first_leaf];
         }
-        acc[r] += leaf[a - first_leaf];
-        acc[r + 1] += leaf[b - first_leaf];
-        acc[r + 2] += leaf[c - first_leaf];
-        acc[r + 3] += leaf[d - first_leaf];
+        return;
     }
-    for (; r < n; r++) {
-        const float *xr = x + r * stride;
-        uint32_t a = 0;
-        for (uint32_t l = 0; l < D; l++)
-            a = 2 * a + 1 + !(xr[feat[a]] < thr[a]);
-        acc[r] += leaf[a - first_leaf];
+#endif
+    for (size_t g = 0; g < n_groups; g++, xt += stride, acc += 8) {
+        size_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+        for (uint32_t l = 0; l < D; l++) {
+            STEP(a0, 0);
+            STEP(a1, 1);
+            STEP(a2, 2);
+            STEP(a3, 3);
+            STEP(a4, 4);
+            STEP(a5, 5);
+            STEP(a6, 6);
+            STEP(a7, 7);
+        }
+        acc[0] += leaf[a0 - first_leaf];
+        acc[1] += leaf[a1 - first_leaf];
+        acc[2] += leaf[a2 - first_leaf];
+        acc[3] += leaf[a3 - first_leaf];
+        acc[4] += leaf[a4 - first_leaf];
+        acc[5] += leaf[a5 - first_leaf];
+        acc[6] += leaf[a6 - first_leaf];
+        acc[7] += leaf[a7 - first_leaf];
     }
 }
+#undef STEP
 
-static void eval_walk(const rk_forest *f, const rk_tree *t, const float *x, size_t n, size_t stride,
+/* Walks a deep tree for lane k of each group. */
+static void eval_walk(const rk_forest *f, const rk_tree *t, const float *xt, size_t n_groups,
                       float *acc) {
     const int32_t *L = f->w_left + t->off_node, *R = f->w_right + t->off_node;
     const uint32_t *feat = f->w_feat + t->off_node;
     const float *val = f->w_value + t->off_node;
-    for (size_t r = 0; r < n; r++) {
-        const float *xr = x + r * stride;
-        int32_t i = 0;
-        while (L[i] != -1)
-            i = xr[feat[i]] < val[i] ? L[i] : R[i];
-        acc[r] += val[i];
-    }
+    size_t stride = 8 * f->n_features;
+    for (size_t g = 0; g < n_groups; g++, xt += stride)
+        for (size_t k = 0; k < 8; k++) {
+            int32_t i = 0;
+            while (L[i] != -1)
+                i = xt[8 * feat[i] + k] < val[i] ? L[i] : R[i];
+            acc[8 * g + k] += val[i];
+        }
 }
 
 void rk_forest_predict(const rk_forest *f, const float *x, size_t n_rows, size_t stride,
                        float *out) {
-    for (size_t b = 0; b < n_rows; b += RK_BLOCK) {
-        size_t n = n_rows - b < RK_BLOCK ? n_rows - b : RK_BLOCK;
-        const float *xb = x + b * stride;
-        float *acc = out + b;
-        for (size_t r = 0; r < n; r++)
+    /* blocks of up to RK_BLOCK rows, transposed in groups of 8 */
+    float xt[RK_XT_FLOATS], acc[RK_BLOCK];
+    size_t nf = f->n_features, block = RK_XT_FLOATS / nf / 8 * 8;
+    if (block > RK_BLOCK) block = RK_BLOCK;
+    for (size_t b = 0; b < n_rows; b += block) {
+        size_t n = n_rows - b < block ? n_rows - b : block, groups = (n + 7) / 8;
+        for (size_t g = 0; g < groups; g++)
+            for (size_t k = 0; k < 8; k++) {
+                size_t r = g * 8 + k;
+                float *dst = xt + g * 8 * nf + k;
+                if (r < n) {
+                    const float *src = x + (b + r) * stride;
+                    for (size_t j = 0; j < nf; j++)
+                        dst[8 * j] = src[j];
+                } else { /* padding lanes: evaluated, never read back */
+                    for (size_t j = 0; j < nf; j++)
+                        dst[8 * j] = 0;
+                }
+            }
+        for (size_t r = 0; r < groups * 8; r++)
             acc[r] = f->base;
         for (size_t t = 0; t < f->n_trees; t++) {
             const rk_tree *tr = &f->trees[t];
             if (tr->depth == UINT32_MAX)
-                eval_walk(f, tr, xb, n, stride, acc);
+                eval_walk(f, tr, xt, groups, acc);
             else
-                eval_complete(f, tr, xb, n, stride, acc);
+                eval_complete(f, tr, xt, groups, acc);
         }
+        memcpy(out + b, acc, n * sizeof(float));
     }
 }

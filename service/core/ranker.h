@@ -8,9 +8,11 @@
  * feature indices in breadth-first order and the 2^depth leaf values.
  * A row then walks depth levels without a branch:
  *     node = 2 * node + 1 + !(x[feature[node]] < threshold[node])
- * and the rows of a block go through one tree before the next tree is
- * touched, so the block's features stay in L1 and each tree is read once
- * per block (the layout idea of Treelite/FIL). Trees deeper than
+ * Rows are copied in blocks of 64, transposed in groups of 8 (feature f
+ * of lane k at 8 f + k), and a block goes through one tree before the
+ * next tree is touched: the block stays in L1, each tree is read once per
+ * block (the layout idea of Treelite/FIL), and the 8 lanes of a group
+ * walk together - independent chains of loads from one base register. Trees deeper than
  * RK_MAX_COMPLETE_DEPTH keep XGBoost's node arrays and are walked.
  *
  * The sum runs in float, base score first, trees in order - XGBoost's own
@@ -29,13 +31,15 @@
 #include "mx_err.h"
 
 #define RK_MAX_COMPLETE_DEPTH 10
+#define RK_MAX_FEATURES 512
 
 typedef struct rk_forest rk_forest;
 
 /* Parses XGBoost's JSON model (XGBoosterSaveModelToBuffer, format "json";
  * version 1.x). Rejects, naming the reason: malformed JSON, a booster
- * other than gbtree, categorical or multi-target trees, split features at
- * or beyond the model's feature count, malformed node arrays. *out owned
+ * other than gbtree, categorical or multi-target trees, more than
+ * RK_MAX_FEATURES features, split features at or beyond the model's
+ * feature count, malformed node arrays. *out owned
  * by the caller (rk_forest_free). */
 int rk_forest_parse(const char *json, size_t len, rk_forest **out, mx_err *err);
 void rk_forest_free(rk_forest *f); /* NULL is a no-op */

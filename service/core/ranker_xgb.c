@@ -20,7 +20,7 @@ void rank_params_init(rank_params *p) {
     p->rounds = 300;
     p->early_stop = 30;
     p->depth = 6;
-    p->eta = 0.1f;
+    p->eta = 0.05f;
     p->min_child_weight = 1;
     p->subsample = 0.8f;
     p->colsample = 0.8f;
@@ -189,7 +189,7 @@ int rkx_predict(rkx_booster *b, const float *x, size_t n_rows, size_t nf, float 
              (unsigned long long)(uintptr_t)x, n_rows, nf);
     static const char config[] = "{\"type\": 1, \"training\": false, \"iteration_begin\": 0, "
                                  "\"iteration_end\": 0, \"strict_shape\": false, "
-                                 "\"missing\": NaN}";
+                                 "\"missing\": NaN, \"cache_id\": 0}";
     const bst_ulong *shape = NULL;
     bst_ulong dim = 0;
     const float *res = NULL;

@@ -26,6 +26,7 @@ struct rec_ctx {
     uint32_t *order;        /* cap */
     rank_pair *pairs;       /* cap */
     uint32_t *per_interest; /* n_clusters, zero between calls */
+    uint8_t *in_session;    /* n_clusters: interest has session weight; zero between calls */
     uint8_t *taken;         /* cap (diversity) */
     float *sel_sim;         /* cap (MMR: largest cosine to the selected items) */
     int last_ranked;
@@ -42,6 +43,7 @@ void rec_params_init(rec_params *p) {
     p->use_ranker = 1;
     p->per_interest_cap = 0;
     p->mmr_lambda = 0;
+    p->session_quota = 0.5f;
 }
 
 const char *rec_reason_name(int reason) {
@@ -72,6 +74,7 @@ rec_ctx *rec_ctx_new(const mx_model *m, size_t max_k) {
     c->order = malloc(c->cap * sizeof(uint32_t));
     c->pairs = malloc(c->cap * sizeof(rank_pair));
     c->per_interest = calloc(m->n_clusters ? m->n_clusters : 1, sizeof(uint32_t));
+    c->in_session = calloc(m->n_clusters ? m->n_clusters : 1, 1);
     c->taken = malloc(c->cap);
     c->sel_sim = malloc(c->cap * sizeof(float));
     if (!c->ret || !c->feat || !c->q || !c->scratch || !c->cands || !c->x || !c->rs || !c->order ||
@@ -91,6 +94,7 @@ void rec_ctx_free(rec_ctx *c) {
     free(c->order);
     free(c->pairs);
     free(c->per_interest);
+    free(c->in_session);
     free(c->taken);
     free(c->sel_sim);
     free(c->q);
@@ -348,6 +352,20 @@ static size_t pick(rec_ctx *c, const rec_params *p, const rec_query *q, const re
     const mx_model *m = c->m;
     size_t k = q->k, got = 0;
     memset(c->taken, 0, n);
+    /* Session quota (ranked answers): every prefix of the answer gives the
+     * session's interests at least its share b of the slots, so a learned
+     * order cannot hide what the user just did. */
+    size_t quota = 0, sess_taken = 0, sess_left = 0;
+    if (ranked && st->mix.session_share > 0) {
+        for (size_t s = 0; s < st->mix.n; s++)
+            if (st->mix.session[s] > 0 && st->mix.cid[s] < m->n_clusters)
+                c->in_session[st->mix.cid[s]] = 1;
+        for (size_t j = 0; j < n; j++) {
+            uint32_t ci = m->item_interest[c->cands[c->order[j]].item];
+            sess_left += ci < m->n_clusters && c->in_session[ci];
+        }
+        quota = (size_t)lroundf(p->session_quota * st->mix.session_share * (float)k);
+    }
     /* relevance of position j in [0, 1] for MMR: 1 at the top, linear */
     int mmr = p->mmr_lambda > 0 && n > 1;
     if (mmr)
@@ -356,9 +374,12 @@ static size_t pick(rec_ctx *c, const rec_params *p, const rec_query *q, const re
     while (got < k) {
         size_t best = SIZE_MAX;
         float best_v = -INFINITY;
+        int need_session =
+            sess_left > 0 && sess_taken * k < quota * (got + 1); /* ceil(quota (got+1) / k) */
         for (size_t j = 0; j < n; j++) {
             if (c->taken[j]) continue;
             uint32_t it = c->cands[c->order[j]].item, ci = m->item_interest[it];
+            if (need_session && !(ci < m->n_clusters && c->in_session[ci])) continue;
             if (p->per_interest_cap > 0 && ci < m->n_clusters &&
                 c->per_interest[ci] >= p->per_interest_cap)
                 continue;
@@ -377,6 +398,11 @@ static size_t pick(rec_ctx *c, const rec_params *p, const rec_query *q, const re
         if (best == SIZE_MAX) break; /* the cap left nothing: done */
         c->taken[best] = 1;
         const ret_cand *cd = &c->cands[c->order[best]];
+        if (m->item_interest[cd->item] < m->n_clusters &&
+            c->in_session[m->item_interest[cd->item]]) {
+            sess_taken++;
+            sess_left--;
+        }
         rec_item *r = &out[got++];
         r->item = cd->item;
         r->score = ranked ? c->rs[c->order[best]] : cd->fused;
@@ -394,6 +420,8 @@ static size_t pick(rec_ctx *c, const rec_params *p, const rec_query *q, const re
     }
     for (size_t j = 0; j < got; j++) /* reset for the next call */
         if (out[j].interest < m->n_clusters) c->per_interest[out[j].interest] = 0;
+    for (size_t s = 0; s < st->mix.n; s++)
+        if (st->mix.cid[s] < m->n_clusters) c->in_session[st->mix.cid[s]] = 0;
     return got;
 }
 

@@ -26,7 +26,11 @@
  *  - Ranking: with a learned ranker in the model (and use_ranker), the
  *    pool is max(k, ranker.pool) candidates, scored from their features
  *    (rank_features.h) and sorted by that score; otherwise the pool's fused
- *    order stands. Then the category filter, then the diversity step (a
+ *    order stands. A ranked answer keeps a session quota: every prefix of
+ *    it gives the interests the session touched at least session_quota x b
+ *    of its slots (when the pool has such items), so a learned order
+ *    never hides what the user just did. Then the category filter, then the
+ *    diversity step (a
  *    cap per interest, or MMR over item-vector cosines; off by default),
  *    then the cut to k.
  *  - Reason of a candidate: "session" when its interest's blended weight
@@ -53,6 +57,8 @@ typedef struct rec_params {
     int use_ranker;           /* re-rank with the model's ranker when it has one, default 1 */
     size_t per_interest_cap;  /* diversity: at most this many items per interest; 0 = off */
     float mmr_lambda;         /* diversity: maximal marginal relevance weight; 0 = off */
+    float session_quota;      /* q: ranked answers give the session's interests q * b of
+                                 their slots at least; default 0.5, 0 = off */
 } rec_params;
 
 void rec_params_init(rec_params *p);

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "ranker.h"
 #include "static_files.h"
 
 #define MAX_QUERY 32
@@ -196,6 +197,12 @@ static int match(const char *path, const char *prefix, const char *suffix, char 
     memcpy(seg, path + pl, segl);
     seg[segl] = 0;
     return 1;
+}
+
+/* The learned ranker's state for /readyz and /metrics. */
+static const char *ranker_state(const mx_model *m, const srv_config *cfg) {
+    if (m->ranker) return cfg->ranking_enabled ? "ok" : "disabled";
+    return strncmp(m->ranker_status, "rejected", 8) == 0 ? "rejected" : "absent";
 }
 
 static int route_of(const char *path, char *seg, size_t size, int *post) {
@@ -379,6 +386,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 json_pack("{s:s,s:s,s:s,s:i,s:i}", "status",
                           up == n || !s->cfg->redis_url[0] ? "ready" : "degraded", "model_version",
                           m->version, "redis", redis, "redis_connected_workers", up, "workers", n);
+            /* The ranker never makes the service unready: without it
+             * answers come in retrieval order, and this says so. */
+            json_t *rk = json_pack("{s:s,s:s}", "state", ranker_state(m, s->cfg), "detail",
+                                   m->ranker_status);
+            if (rk && m->ranker)
+                json_object_set_new(rk, "trees",
+                                    json_integer((json_int_t)rk_forest_n_trees(m->ranker)));
+            json_object_set_new(o, "ranker", rk);
             http_req_respond(r, MHD_HTTP_OK, json_dumps(o, JSON_COMPACT));
             json_decref(o);
         } else {
@@ -403,6 +418,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (r->route == ROUTE_METRICS) {
         mh_ref *ref = mh_acquire(s->holder, NULL);
         prom_gauges g = {.model_version = mh_model(ref) ? mh_model(ref)->version : NULL,
+                         .ranker_state = mh_model(ref) ? ranker_state(mh_model(ref), s->cfg) : NULL,
                          .workers = wk_count(s->pool),
                          .redis_connected = wk_redis_connected(s->pool),
                          .redis_configured = s->cfg->redis_url[0] != 0};

@@ -25,6 +25,7 @@ struct prom {
     atomic_ulong events_stored, events_rejected, events_failed_batches;
     atomic_ulong candidates[3], candidate_requests;
     atomic_ulong reloads[2]; /* failed, ok */
+    atomic_ulong ordered[2]; /* retrieval order, ranker */
 };
 
 prom *prom_new(void) {
@@ -67,6 +68,10 @@ void prom_candidates(prom *p, const size_t by_source[3]) {
     for (int s = 0; s < 3; s++)
         atomic_fetch_add(&p->candidates[s], by_source[s]);
     atomic_fetch_add(&p->candidate_requests, 1);
+}
+
+void prom_ranking(prom *p, int ranked) {
+    atomic_fetch_add(&p->ordered[ranked ? 1 : 0], 1);
 }
 
 void prom_reload(prom *p, int ok) {
@@ -188,6 +193,20 @@ char *prom_render(prom *p, const char *const *route_names, const prom_gauges *g)
         "mixrec_model_reloads_total{result=\"ok\"} %lu\n"
         "mixrec_model_reloads_total{result=\"rejected\"} %lu\n",
         atomic_load(&p->reloads[1]), atomic_load(&p->reloads[0]));
+    put(&b,
+        "# HELP mixrec_answers_by_order_total Recommendation answers ordered by the learned "
+        "ranker or, as a fallback, in retrieval order.\n"
+        "# TYPE mixrec_answers_by_order_total counter\n"
+        "mixrec_answers_by_order_total{order=\"ranker\"} %lu\n"
+        "mixrec_answers_by_order_total{order=\"retrieval\"} %lu\n",
+        atomic_load(&p->ordered[1]), atomic_load(&p->ordered[0]));
+    if (g->ranker_state)
+        put(&b,
+            "# HELP mixrec_ranker_active 1 when answers are re-ranked by the model's learned "
+            "ranker; state: ok, disabled (ranking.enabled=0), absent or rejected.\n"
+            "# TYPE mixrec_ranker_active gauge\n"
+            "mixrec_ranker_active{state=\"%s\"} %d\n",
+            g->ranker_state, strcmp(g->ranker_state, "ok") == 0);
     put(&b, "# HELP mixrec_model_info The model being served.\n# TYPE mixrec_model_info gauge\n");
     if (g->model_version) put(&b, "mixrec_model_info{version=\"%s\"} 1\n", g->model_version);
     put(&b,

@@ -22,11 +22,15 @@ void prom_events(prom *p, size_t stored, size_t rejected, int redis_failed);
 /* Items answered per retrieval source (mixture, single, popular; an item
  * found by several counts for each). */
 void prom_candidates(prom *p, const size_t by_source[3]);
+/* One recommendation answer, ordered by the ranker (1) or in retrieval
+ * order (0: no ranker, a rejected one, or ranking disabled). */
+void prom_ranking(prom *p, int ranked);
 void prom_reload(prom *p, int ok);
 
 typedef struct prom_gauges {
     const char *model_version; /* NULL: no model */
     int workers, redis_connected, redis_configured;
+    const char *ranker_state; /* "ok", "disabled", "absent", "rejected"; NULL: no model */
 } prom_gauges;
 
 /* The exposition text (malloc'ed, caller frees). route_names[i] names

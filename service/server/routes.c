@@ -104,6 +104,10 @@ static void rec_params_from(const srv_config *cfg, rec_params *p) {
     rec_params_init(p);
     p->session_half_life = cfg->session_half_life_s;
     p->session_strength = (float)cfg->session_strength;
+    p->use_ranker = cfg->ranking_enabled;
+    p->per_interest_cap = (size_t)cfg->ranking_per_interest_cap;
+    p->mmr_lambda = (float)cfg->ranking_mmr_lambda;
+    p->session_quota = (float)cfg->ranking_session_quota;
 }
 
 /* Shared by GET /v1/users/{u}/recommendations and POST /v1/recommendations. */
@@ -157,9 +161,12 @@ static void recommend(wk_worker *w, http_req *r, const mx_model *m, const char *
         for (int src = 0; src < RET_N_SOURCES; src++)
             by_source[src] += (items[i].sources >> src) & 1;
     prom_candidates(http_req_prom(r), by_source);
-    json_t *o =
-        json_pack("{s:s,s:b,s:s,s:o}", "model_version", m->version, "known_user", q.user >= 0,
-                  "session", session_state, "items", items_json(m, items, n, explain));
+    int ranked = rec_last_ranked(ctx);
+    prom_ranking(http_req_prom(r), ranked);
+    json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:o}", "model_version", m->version, "known_user",
+                          q.user >= 0, "session", session_state, "order",
+                          ranked ? "ranker" : "retrieval", "items",
+                          items_json(m, items, n, explain));
     if (user) json_object_set_new(o, "user", json_string(user));
     if (unknown) json_object_set(o, "unknown_items", unknown);
     respond_json(r, o);

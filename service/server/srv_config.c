@@ -74,11 +74,19 @@ static const entry entries[] = {
     {"events.purchase", T_DOUBLE, OFF(w_purchase), 0, -100, 100, "5", "weight of a purchase"},
     {"events.dislike", T_DOUBLE, OFF(w_dislike), 0, -100, 0, "-3",
      "weight of a dislike (negative: pushes its interest down)"},
+    {"ranking.enabled", T_INT, OFF(ranking_enabled), 0, 0, 1, "1",
+     "1: re-rank with the model's learned ranker when it has one; 0: retrieval order"},
+    {"ranking.session_quota", T_DOUBLE, OFF(ranking_session_quota), 0, 0, 1, "0.5",
+     "ranked answers give the session's interests at least this x b of their slots; 0 = off"},
+    {"ranking.per_interest_cap", T_INT, OFF(ranking_per_interest_cap), 0, 0, 1000, "0",
+     "diversity: at most this many items per interest in an answer; 0 = off"},
+    {"ranking.mmr_lambda", T_DOUBLE, OFF(ranking_mmr_lambda), 0, 0, 1, "0",
+     "diversity: maximal marginal relevance weight (0 = off, 1 = only novelty)"},
 };
 
 #define N_ENTRIES (sizeof(entries) / sizeof(entries[0]))
 
-static const char *sections[] = {"server", "redis",   "limits", "cors", "auth",
+static const char *sections[] = {"server", "redis",   "limits", "cors", "auth", "ranking",
                                  "log",    "session", "events", NULL};
 
 const srv_config_entry *srv_config_entries(size_t *n) {

@@ -66,6 +66,11 @@ typedef struct srv_config {
     int session_ttl_s;
     /* events: type weights */
     double w_view, w_click, w_like, w_purchase, w_dislike;
+    /* ranking (see service/core/recommend.h) */
+    int ranking_enabled;
+    int ranking_per_interest_cap;
+    double ranking_session_quota;
+    double ranking_mmr_lambda;
 } srv_config;
 
 void srv_config_init(srv_config *c);

@@ -1,0 +1,708 @@
+/* test_ranker.c - the learned ranker: features against values recomputed
+ * by hand from the events, the compact evaluator against XGBoost's own
+ * predictor, learning a planted rule, mismatched and corrupt ranker files,
+ * and the ranked path of rec_recommend and evaluate. */
+#include <jansson.h>
+#include <omp.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+#include "evaluate.h"
+#include "fixture.h"
+#include "model.h"
+#include "rank_features.h"
+#include "rank_train.h"
+#include "ranker.h"
+#include "ranker_xgb.h"
+#include "recommend.h"
+#include "rng.h"
+
+static ds_dataset *ds;
+static mx_model *model; /* with a ranker */
+
+static float dotf(const float *a, const float *b, size_t d) {
+    float s = 0;
+    for (size_t j = 0; j < d; j++)
+        s += a[j] * b[j];
+    return s;
+}
+
+static float normf(const float *a, size_t d) {
+    return sqrtf(dotf(a, a, d));
+}
+
+/* ---- features ---------------------------------------------------------- */
+
+static void test_feature_names(void) {
+    ASSERT_STR_EQ(feat_name(0), "ann_score");
+    ASSERT_STR_EQ(feat_name(FEAT_SESSION_SHARE), "session_share");
+    ASSERT(feat_name(FEAT_N) == NULL && feat_name(-1) == NULL);
+    for (int a = 0; a < FEAT_N; a++)
+        for (int b = 0; b < a; b++)
+            ASSERT(strcmp(feat_name(a), feat_name(b)) != 0);
+    TEST_OK("feature names: distinct, in the documented order");
+}
+
+/* Activity statistics, recomputed from the events. */
+static void test_activity_stats(void) {
+    size_t n = 0;
+    const ds_event *ev = ds_events(ds, &n);
+    const mx_model *m = model;
+    size_t ni = m->n_items, nu = m->n_users;
+    int64_t *first = malloc(ni * sizeof(int64_t)), *last = malloc(ni * sizeof(int64_t));
+    double *day = calloc(ni, sizeof(double));
+    for (size_t i = 0; i < ni; i++)
+        first[i] = INT64_MAX, last[i] = INT64_MIN;
+    for (size_t e = 0; e < n; e++) {
+        uint32_t i = ev[e].item;
+        if (ev[e].ts < first[i]) first[i] = ev[e].ts;
+        if (ev[e].ts > last[i]) last[i] = ev[e].ts;
+        day[i] += exp2(-(double)(m->t_ref - ev[e].ts) / 86400.0);
+    }
+    for (size_t i = 0; i < ni; i += 7) {
+        const float *s = m->item_stats + i * MODEL_ITEM_STATS;
+        if (first[i] == INT64_MAX) continue;
+        ASSERT_NEAR(s[MODEL_ITEM_AGE], (m->t_ref - first[i]) / 86400.0, 1e-3);
+        ASSERT_NEAR(s[MODEL_ITEM_IDLE], (m->t_ref - last[i]) / 86400.0, 1e-3);
+        ASSERT_NEAR(s[MODEL_ITEM_POP_DAY], day[i], 1e-3 * (1 + day[i]));
+    }
+    /* recent items of some users: their distinct items, newest first */
+    for (size_t u = 0; u < nu; u += 37) {
+        uint32_t items[4096];
+        int64_t ts[4096];
+        size_t k = 0;
+        for (size_t e = 0; e < n && k < 4096; e++) {
+            if (ev[e].user != u) continue;
+            size_t j = 0;
+            while (j < k && items[j] != ev[e].item)
+                j++;
+            if (j == k)
+                items[k] = ev[e].item, ts[k++] = ev[e].ts;
+            else if (ev[e].ts > ts[j])
+                ts[j] = ev[e].ts;
+        }
+        const uint32_t *rec = m->user_recent + u * MODEL_RECENT;
+        size_t filled = 0;
+        while (filled < MODEL_RECENT && rec[filled] != UINT32_MAX)
+            filled++;
+        ASSERT_EQ(filled, k < MODEL_RECENT ? k : MODEL_RECENT);
+        for (size_t r = 0; r < filled; r++) {
+            size_t j = 0;
+            while (j < k && items[j] != rec[r])
+                j++;
+            ASSERT(j < k);
+            /* no distinct item outside the list is newer than this one */
+            size_t newer = 0;
+            for (size_t x = 0; x < k; x++)
+                newer += ts[x] > ts[j];
+            ASSERT(newer <= r);
+        }
+        /* popularity affinity: mean log(1 + count) of the user's items */
+        double sum = 0;
+        size_t cnt = m->seen_ptr[u + 1] - m->seen_ptr[u];
+        for (size_t j = m->seen_ptr[u]; j < m->seen_ptr[u + 1]; j++)
+            sum += log1p(m->pop.count[m->seen_items[j]]);
+        ASSERT_NEAR(m->user_stats[u * MODEL_USER_STATS + MODEL_USER_POP_AFFINITY],
+                    cnt ? sum / cnt : 0, 1e-4);
+    }
+    free(first);
+    free(last);
+    free(day);
+    TEST_OK("activity statistics: item age, idle days, one-day popularity, recent items");
+}
+
+/* Every feature of a pool, recomputed from the model's arrays. */
+static void test_features_by_hand(void) {
+    const mx_model *m = model;
+    size_t d = m->dim;
+    rec_ctx *c = rec_ctx_new(m, 50);
+    rec_params p;
+    rec_params_init(&p);
+    uint32_t u = 5;
+    /* a session: two positives and a dislike */
+    uint32_t s1 = m->seen_items[m->seen_ptr[7]], s2 = m->seen_items[m->seen_ptr[8]];
+    rec_event sess[3] = {{s1, m->t_ref - 60, 2}, {s2, m->t_ref - 30, 1}, {s1, m->t_ref, -3}};
+    rec_query q = {.user = u, .events = sess, .n_events = 3, .k = 50, .now = m->t_ref};
+    const ret_cand *cands;
+    const float *x;
+    size_t n = 0;
+    mx_err err = {0};
+    ASSERT_EQ(rec_candidates(c, &p, &q, 50, &cands, &x, &n, &err), 0);
+    ASSERT_EQ(n, 50);
+    rec_mixture mix;
+    rec_mixture_of(m, &p, &q, &mix);
+    /* the query vector the pool used: re-solved with the session items;
+     * recover it from a candidate's ann_score is circular, so check the
+     * score's definition through the cosine instead */
+    size_t nseen = m->seen_ptr[u + 1] - m->seen_ptr[u];
+    double cat_share[64] = {0};
+    ASSERT(m->n_categories <= 64);
+    for (size_t j = m->seen_ptr[u]; j < m->seen_ptr[u + 1]; j++)
+        for (uint32_t t = m->cat_ptr[m->seen_items[j]]; t < m->cat_ptr[m->seen_items[j] + 1]; t++)
+            cat_share[m->cat_ids[t]] += 1.0 / (double)nseen;
+    for (size_t i = 0; i < n; i++) {
+        const float *f = x + i * FEAT_N;
+        uint32_t it = cands[i].item, ci = m->item_interest[it];
+        const float *v = m->item_vecs + (size_t)it * d;
+        for (int k = 0; k < FEAT_N; k++)
+            ASSERT(isfinite(f[k]));
+        ASSERT_EQ(f[FEAT_POOL_RANK], i);
+        ASSERT_NEAR(f[FEAT_FUSED], cands[i].fused, 1e-7);
+        ASSERT_EQ(f[FEAT_IN_MIXTURE], (cands[i].sources >> RET_MIXTURE) & 1);
+        ASSERT_EQ(f[FEAT_IN_SINGLE], (cands[i].sources >> RET_SINGLE) & 1);
+        ASSERT_EQ(f[FEAT_IN_POPULAR], (cands[i].sources >> RET_POPULAR) & 1);
+        ASSERT_NEAR(f[FEAT_POP_COUNT], log1p(m->pop.count[it]), 1e-5);
+        ASSERT_NEAR(f[FEAT_POP_RECENT], log1p(m->pop.score[it]), 1e-5);
+        ASSERT_NEAR(f[FEAT_ITEM_NORM], normf(v, d), 1e-4);
+        ASSERT_NEAR(f[FEAT_USER_ACTIVITY], log1p((double)nseen), 1e-5);
+        ASSERT_NEAR(f[FEAT_POP_VS_USER], f[FEAT_POP_COUNT] - f[FEAT_USER_POP_AFFINITY], 1e-5);
+        ASSERT_EQ(f[FEAT_SESSION_EVENTS], 2);
+        ASSERT_NEAR(f[FEAT_SESSION_SHARE], mix.session_share, 1e-7);
+        float iw = 0, sw = 0;
+        for (size_t s = 0; s < mix.n; s++)
+            if (mix.cid[s] == ci) iw = mix.blended[s], sw = mix.session[s];
+        ASSERT_NEAR(f[FEAT_INTEREST_WEIGHT], iw, 1e-7);
+        ASSERT_NEAR(f[FEAT_SESSION_WEIGHT], sw, 1e-7);
+        /* cosine = ann_score / (|q| |v|): the same |q| for every candidate */
+        double qn = f[FEAT_ANN_SCORE] / (f[FEAT_COSINE] * normf(v, d));
+        const float *f0 = x;
+        double qn0 = f0[FEAT_ANN_SCORE] /
+                     (f0[FEAT_COSINE] * normf(m->item_vecs + (size_t)cands[0].item * d, d));
+        ASSERT_NEAR(qn, qn0, 1e-3 * qn0);
+        /* ranks: by ann_score overall and within the interest */
+        size_t better = 0, better_in = 0;
+        for (size_t j = 0; j < n; j++) {
+            const float *g = x + j * FEAT_N;
+            int ahead = g[FEAT_ANN_SCORE] > f[FEAT_ANN_SCORE] ||
+                        (g[FEAT_ANN_SCORE] == f[FEAT_ANN_SCORE] && j < i);
+            better += ahead;
+            better_in += ahead && m->item_interest[cands[j].item] == ci;
+        }
+        ASSERT_EQ(f[FEAT_ANN_RANK], better);
+        ASSERT_EQ(f[FEAT_INTEREST_RANK], better_in);
+        /* similarity to the recent items (training ones and session positives) */
+        float best = -1, best_s = -1, mean[256] = {0};
+        ASSERT(d <= 256);
+        const uint32_t *rec = m->user_recent + (size_t)u * MODEL_RECENT;
+        uint32_t all[MODEL_RECENT + 2];
+        size_t na = 0;
+        for (size_t r = 0; r < MODEL_RECENT && rec[r] != UINT32_MAX; r++)
+            all[na++] = rec[r];
+        all[na++] = s2, all[na++] = s1; /* the session positives, newest first */
+        for (size_t r = 0; r < na; r++) {
+            const float *w = m->item_vecs + (size_t)all[r] * d;
+            float cs = dotf(v, w, d) / (normf(v, d) * normf(w, d));
+            if (cs > best) best = cs;
+            if (r >= na - 2 && cs > best_s) best_s = cs;
+            for (size_t j = 0; j < d; j++)
+                mean[j] += w[j] / normf(w, d);
+        }
+        ASSERT_NEAR(f[FEAT_RECENT_SIM_MAX], best, 1e-4);
+        ASSERT_NEAR(f[FEAT_SESSION_SIM_MAX], best_s, 1e-4);
+        ASSERT_NEAR(f[FEAT_RECENT_SIM_MEAN], dotf(v, mean, d) / (normf(v, d) * normf(mean, d)),
+                    1e-4);
+        double aff = 0;
+        for (uint32_t t = m->cat_ptr[it]; t < m->cat_ptr[it + 1]; t++)
+            aff += cat_share[m->cat_ids[t]];
+        ASSERT_NEAR(f[FEAT_CATEGORY_AFFINITY], aff, 1e-4);
+        ASSERT_NEAR(f[FEAT_ITEM_AGE], m->item_stats[(size_t)it * MODEL_ITEM_STATS + MODEL_ITEM_AGE],
+                    1e-6);
+        ASSERT_NEAR(f[FEAT_USER_IDLE], m->user_stats[u * MODEL_USER_STATS + MODEL_USER_IDLE], 1e-6);
+    }
+    /* an unknown user without a session: no vector, no user features */
+    rec_query anon = {.user = -1, .k = 20, .now = m->t_ref};
+    ASSERT_EQ(rec_candidates(c, &p, &anon, 20, &cands, &x, &n, &err), 0);
+    ASSERT_EQ(n, 20);
+    for (size_t i = 0; i < n; i++) {
+        const float *f = x + i * FEAT_N;
+        ASSERT(f[FEAT_ANN_SCORE] == 0 && f[FEAT_COSINE] == 0 && f[FEAT_USER_IDLE] == -1);
+        ASSERT(f[FEAT_RECENT_SIM_MAX] == 0 && f[FEAT_SESSION_EVENTS] == 0);
+        ASSERT_EQ(f[FEAT_IN_POPULAR], 1);
+    }
+    rec_ctx_free(c);
+    TEST_OK("features of a pool equal values recomputed by hand (user with a session, anonymous)");
+}
+
+/* ---- the compact evaluator against XGBoost ------------------------------ */
+
+typedef struct {
+    float *x, *label;
+    unsigned *groups;
+    size_t rows, n_groups, nf;
+} synth_set;
+
+/* Groups of 20 rows; label = 1 when feature `key` > 0.7 (plus noise
+ * features); deterministic for a seed. */
+static synth_set make_set(size_t n_groups, size_t nf, size_t key, uint64_t seed) {
+    synth_set s = {0};
+    s.nf = nf;
+    s.n_groups = n_groups;
+    s.rows = n_groups * 20;
+    s.x = malloc(s.rows * nf * sizeof(float));
+    s.label = malloc(s.rows * sizeof(float));
+    s.groups = malloc(n_groups * sizeof(unsigned));
+    rng_state r;
+    rng_seed(&r, seed);
+    for (size_t g = 0; g < n_groups; g++)
+        s.groups[g] = 20;
+    for (size_t i = 0; i < s.rows; i++) {
+        for (size_t f = 0; f < nf; f++)
+            s.x[i * nf + f] = (float)rng_uniform(&r);
+        s.label[i] = s.x[i * nf + key] > 0.7f ? 1.0f : 0.0f;
+    }
+    return s;
+}
+
+static void free_set(synth_set *s) {
+    free(s->x);
+    free(s->label);
+    free(s->groups);
+}
+
+static char *train_on(const synth_set *tr, const synth_set *va, size_t depth, size_t rounds,
+                      float min_child, rkx_report *rep) {
+    rank_params p;
+    rank_params_init(&p);
+    p.depth = depth;
+    p.rounds = rounds;
+    p.min_child_weight = min_child;
+    p.threads = 2;
+    const char *names[RKX_MAX_FEATURES];
+    char buf[RKX_MAX_FEATURES][16];
+    for (size_t f = 0; f < tr->nf; f++) {
+        snprintf(buf[f], sizeof(buf[f]), "f%zu", f);
+        names[f] = buf[f];
+    }
+    rkx_data dt = {tr->x, tr->label, tr->groups, tr->rows, tr->n_groups};
+    rkx_data dv = {va->x, va->label, va->groups, va->rows, va->n_groups};
+    char *json = NULL;
+    size_t len = 0;
+    mx_err err = {0};
+    if (rkx_train(&dt, &dv, tr->nf, names, &p, &json, &len, rep, &err))
+        FAIL("rkx_train: %s", err.msg);
+    ASSERT(len == strlen(json));
+    return json;
+}
+
+static void compare_with_xgboost(const char *json, const synth_set *held, size_t *n_trees,
+                                 size_t *max_depth) {
+    rk_forest *f = NULL;
+    rkx_booster *b = NULL;
+    mx_err err = {0};
+    if (rk_forest_parse(json, strlen(json), &f, &err)) FAIL("parse: %s", err.msg);
+    if (rkx_load(json, strlen(json), &b, &err)) FAIL("rkx_load: %s", err.msg);
+    ASSERT_EQ(rk_forest_n_features(f), held->nf);
+    float *mine = malloc(held->rows * sizeof(float)), *theirs = malloc(held->rows * sizeof(float));
+    rk_forest_predict(f, held->x, held->rows, held->nf, mine);
+    if (rkx_predict(b, held->x, held->rows, held->nf, theirs, &err)) FAIL("predict: %s", err.msg);
+    double worst = 0;
+    for (size_t i = 0; i < held->rows; i++) {
+        double diff = fabs((double)mine[i] - theirs[i]);
+        if (diff > worst) worst = diff;
+    }
+    if (worst > 1e-5) FAIL("compact evaluator differs from XGBoost by %g", worst);
+    /* odd row counts and a stride wider than the features */
+    size_t stride = held->nf + 3;
+    float *wide = calloc(37 * stride, sizeof(float));
+    for (size_t i = 0; i < 37; i++)
+        memcpy(wide + i * stride, held->x + i * held->nf, held->nf * sizeof(float));
+    rk_forest_predict(f, wide, 37, stride, mine);
+    for (size_t i = 0; i < 37; i++)
+        ASSERT_NEAR(mine[i], theirs[i], 1e-5);
+    *n_trees = rk_forest_n_trees(f);
+    *max_depth = rk_forest_max_depth(f);
+    free(wide);
+    free(mine);
+    free(theirs);
+    rk_forest_free(f);
+    rkx_free(b);
+}
+
+static void test_evaluator_equals_xgboost(void) {
+    synth_set tr = make_set(200, 10, 3, 1), va = make_set(50, 10, 3, 2),
+              held = make_set(100, 10, 3, 3);
+    rkx_report rep;
+    size_t nt, md;
+    /* depth 6, as served */
+    char *json = train_on(&tr, &va, 6, 60, 1, &rep);
+    compare_with_xgboost(json, &held, &nt, &md);
+    ASSERT(nt >= 1 && md <= 6);
+    free(json);
+    /* uneven trees (large min_child_weight leaves leaves high up) */
+    json = train_on(&tr, &va, 8, 40, 20, &rep);
+    compare_with_xgboost(json, &held, &nt, &md);
+    free(json);
+    /* trees deeper than the complete layout: walked node by node */
+    synth_set big = make_set(400, 10, 3, 4);
+    for (size_t i = 0; i < big.rows; i++) /* a label needing many splits */
+        big.label[i] = fmodf(big.x[i * 10 + 1] * 37.0f, 1.0f) > 0.5f;
+    json = train_on(&big, &va, 14, 5, 0, &rep);
+    compare_with_xgboost(json, &held, &nt, &md);
+    if (md <= RK_MAX_COMPLETE_DEPTH)
+        FAIL("wanted a tree deeper than %d, got %zu", RK_MAX_COMPLETE_DEPTH, md);
+    free(json);
+    free_set(&big);
+    free_set(&tr);
+    free_set(&va);
+    free_set(&held);
+    TEST_OK("compact evaluator = XGBoost's predictor within 1e-5 (depth 6, uneven, deeper "
+            "than the complete layout)");
+}
+
+static void test_learns_planted_rule(void) {
+    synth_set tr = make_set(300, 8, 5, 11), va = make_set(60, 8, 5, 12),
+              held = make_set(100, 8, 5, 13);
+    rkx_report rep;
+    char *json = train_on(&tr, &va, 6, 100, 1, &rep);
+    ASSERT(rep.rounds >= 1 && rep.rounds <= 100);
+    ASSERT(rep.valid_best >= rep.valid_first);
+    for (size_t f = 0; f < 8; f++)
+        if (f != 5 && rep.importance[f] >= rep.importance[5])
+            FAIL("feature %zu outweighs the planted feature 5", f);
+    rk_forest *fo = NULL;
+    mx_err err = {0};
+    ASSERT_EQ(rk_forest_parse(json, strlen(json), &fo, &err), 0);
+    float *s = malloc(held.rows * sizeof(float));
+    rk_forest_predict(fo, held.x, held.rows, 8, s);
+    /* within every group, each positive outscores each negative */
+    size_t wrong = 0, pairs = 0;
+    for (size_t g = 0; g < held.n_groups; g++)
+        for (size_t i = g * 20; i < g * 20 + 20; i++)
+            for (size_t j = g * 20; j < g * 20 + 20; j++)
+                if (held.label[i] > held.label[j]) {
+                    pairs++;
+                    wrong += s[i] <= s[j];
+                }
+    if (wrong * 100 > pairs) FAIL("%zu of %zu pairs misordered", wrong, pairs);
+    /* determinism: the same seed gives the same model text */
+    rkx_report rep2;
+    char *again = train_on(&tr, &va, 6, 100, 1, &rep2);
+    ASSERT_STR_EQ(json, again);
+    free(again);
+    free(s);
+    rk_forest_free(fo);
+    free(json);
+    free_set(&tr);
+    free_set(&va);
+    free_set(&held);
+    TEST_OK("a ranker learns to order by the feature the label depends on; same seed, same model");
+}
+
+/* ---- ranker files -------------------------------------------------------- */
+
+static void test_bad_forests(void) {
+    rk_forest *f = NULL;
+    mx_err err = {0};
+    ASSERT_EQ(rk_forest_parse("{", 1, &f, &err), MX_EFORMAT);
+    ASSERT_CONTAINS(err.msg, "invalid JSON");
+    const char *no = "{\"learner\": {}}";
+    ASSERT_EQ(rk_forest_parse(no, strlen(no), &f, &err), MX_EFORMAT);
+    ASSERT_CONTAINS(err.msg, "not an XGBoost JSON model");
+    const char *lin = "{\"learner\": {\"learner_model_param\": {\"base_score\": \"5E-1\", "
+                      "\"num_feature\": \"2\"}, \"gradient_booster\": {\"name\": \"gblinear\", "
+                      "\"model\": {\"trees\": []}}}}";
+    ASSERT_EQ(rk_forest_parse(lin, strlen(lin), &f, &err), MX_EFORMAT);
+    ASSERT_CONTAINS(err.msg, "gblinear");
+    const char *oob =
+        "{\"learner\": {\"learner_model_param\": {\"base_score\": \"0\", \"num_feature\": "
+        "\"2\"}, \"gradient_booster\": {\"name\": \"gbtree\", \"model\": {\"trees\": [{"
+        "\"left_children\": [1, -1, -1], \"right_children\": [2, -1, -1], \"split_indices\": "
+        "[7, 0, 0], \"split_conditions\": [0.5, 1, 2], \"default_left\": [0, 0, 0]}]}}}}";
+    ASSERT_EQ(rk_forest_parse(oob, strlen(oob), &f, &err), MX_EFORMAT);
+    ASSERT_CONTAINS(err.msg, "feature 7 of 2");
+    const char *cyc =
+        "{\"learner\": {\"learner_model_param\": {\"base_score\": \"0\", \"num_feature\": "
+        "\"2\"}, \"gradient_booster\": {\"name\": \"gbtree\", \"model\": {\"trees\": [{"
+        "\"left_children\": [0, -1, -1], \"right_children\": [2, -1, -1], \"split_indices\": "
+        "[1, 0, 0], \"split_conditions\": [0.5, 1, 2], \"default_left\": [0, 0, 0]}]}}}}";
+    ASSERT_EQ(rk_forest_parse(cyc, strlen(cyc), &f, &err), MX_EFORMAT);
+    ASSERT_CONTAINS(err.msg, "bad children");
+    /* a hand-made stump: x1 < 0.5 -> 1, else 2; base 0.25 */
+    const char *ok =
+        "{\"learner\": {\"learner_model_param\": {\"base_score\": \"2.5E-1\", \"num_feature\": "
+        "\"2\"}, \"gradient_booster\": {\"name\": \"gbtree\", \"model\": {\"trees\": [{"
+        "\"left_children\": [1, -1, -1], \"right_children\": [2, -1, -1], \"split_indices\": "
+        "[1, 0, 0], \"split_conditions\": [0.5, 1, 2], \"default_left\": [0, 0, 0]}]}}}}";
+    ASSERT_EQ(rk_forest_parse(ok, strlen(ok), &f, &err), 0);
+    float x[6] = {9, 0.4f, 9, 0.5f, -9, 0.6f}, out[3];
+    rk_forest_predict(f, x, 3, 2, out);
+    ASSERT_NEAR(out[0], 1.25, 1e-7);
+    ASSERT_NEAR(out[1], 2.25, 1e-7); /* x == threshold goes right, as in XGBoost */
+    ASSERT_NEAR(out[2], 2.25, 1e-7);
+    rk_forest_free(f);
+    TEST_OK("malformed, linear, out-of-range and cyclic ranker files are rejected by name");
+}
+
+static char tmpdir[] = "/tmp/mixrec-ranker-XXXXXX";
+
+static char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) FAIL("open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    if (fread(b, 1, (size_t)n, f) != (size_t)n) FAIL("read %s", path);
+    b[n] = 0;
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+static void spit(const char *path, const char *s, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(s, 1, len, f) != len) FAIL("write %s", path);
+    fclose(f);
+}
+
+static void test_save_load_mismatch(void) {
+    char version[48], path[1024], vdir[256];
+    mx_err err = {0};
+    ASSERT(mkdtemp(tmpdir) != NULL);
+    ASSERT_EQ(model_save(model, tmpdir, version, &err), 0);
+    mx_model *m2 = NULL;
+    if (model_load(tmpdir, &m2, &err)) FAIL("load: %s", err.msg);
+    ASSERT(m2->ranker != NULL);
+    ASSERT_STR_EQ(m2->ranker_status, "ok");
+    ASSERT_EQ(rk_forest_n_trees(m2->ranker), rk_forest_n_trees(model->ranker));
+    /* the same answers from the loaded model */
+    rec_ctx *a = rec_ctx_new(model, 20), *b = rec_ctx_new(m2, 20);
+    rec_params p;
+    rec_params_init(&p);
+    rec_query q = {.user = 3, .k = 20, .now = model->t_ref};
+    rec_item ia[20], ib[20];
+    size_t na = 0, nb = 0;
+    ASSERT_EQ(rec_recommend(a, &p, &q, ia, &na, &err), 0);
+    ASSERT_EQ(rec_recommend(b, &p, &q, ib, &nb, &err), 0);
+    ASSERT_EQ(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        ASSERT_EQ(ia[i].item, ib[i].item);
+        ASSERT(ia[i].score == ib[i].score);
+    }
+    rec_ctx_free(a);
+    rec_ctx_free(b);
+    model_free(m2);
+
+    /* a manifest whose feature list differs: the model loads, the ranker
+     * is rejected with the reason, answers come in retrieval order */
+    snprintf(vdir, sizeof(vdir), "%s/%s", tmpdir, version);
+    snprintf(path, sizeof(path), "%s/manifest.json", vdir);
+    size_t len;
+    char *man = slurp(path, &len);
+    char *at = strstr(man, "\"pop_day\"");
+    ASSERT(at != NULL);
+    memcpy(at + 1, "pop_now", 7);
+    spit(path, man, len);
+    m2 = NULL;
+    if (model_load(tmpdir, &m2, &err)) FAIL("load: %s", err.msg);
+    ASSERT(m2->ranker == NULL);
+    ASSERT_CONTAINS(m2->ranker_status, "rejected");
+    ASSERT_CONTAINS(m2->ranker_status, "pop_now");
+    ASSERT_CONTAINS(m2->ranker_status, "pop_day");
+    rec_ctx *c = rec_ctx_new(m2, 20);
+    ASSERT_EQ(rec_recommend(c, &p, &q, ib, &nb, &err), 0);
+    ASSERT_EQ(nb, 20);
+    ASSERT_EQ(rec_last_ranked(c), 0);
+    for (size_t i = 0; i < nb; i++)
+        ASSERT_EQ(ib[i].ranked, 0);
+    rec_ctx_free(c);
+    model_free(m2);
+    memcpy(at + 1, "pop_day", 7);
+    spit(path, man, len);
+    free(man);
+
+    /* a corrupt ranker file fails its checksum: the model is rejected */
+    snprintf(path, sizeof(path), "%s/ranker.json", vdir);
+    char *rk = slurp(path, &len);
+    rk[len / 2] = rk[len / 2] == '1' ? '2' : '1';
+    spit(path, rk, len);
+    free(rk);
+    m2 = NULL;
+    ASSERT(model_load(tmpdir, &m2, &err) != 0);
+    ASSERT_CONTAINS(err.msg, "ranker.json");
+
+    /* a model without a ranker: status "absent" */
+    mx_model *plain =
+        fixture_model(ds, NULL, 0, (const char *const[]){"embed.dim=8", "interests.count=6", NULL});
+    char d2[] = "/tmp/mixrec-ranker2-XXXXXX";
+    ASSERT(mkdtemp(d2) != NULL);
+    ASSERT_EQ(model_save(plain, d2, version, &err), 0);
+    m2 = NULL;
+    ASSERT_EQ(model_load(d2, &m2, &err), 0);
+    ASSERT(m2->ranker == NULL);
+    ASSERT_STR_EQ(m2->ranker_status, "absent");
+    model_free(m2);
+    model_free(plain);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s %s", tmpdir, d2);
+    ASSERT_EQ(system(cmd), 0);
+    TEST_OK("ranker saved and loaded with the model; a mismatched feature list is rejected by "
+            "name (retrieval order); a corrupt file fails the load; absent is reported");
+}
+
+/* ---- the ranked path ------------------------------------------------------ */
+
+static void test_ranked_path(void) {
+    const mx_model *m = model;
+    rec_ctx *c = rec_ctx_new(m, 30);
+    rec_params p;
+    rec_params_init(&p);
+    rec_query q = {.user = 11, .k = 30, .now = m->t_ref};
+    rec_item items[30];
+    size_t n = 0;
+    mx_err err = {0};
+    ASSERT_EQ(rec_recommend(c, &p, &q, items, &n, &err), 0);
+    ASSERT_EQ(n, 30);
+    ASSERT_EQ(rec_last_ranked(c), 1);
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_EQ(items[i].ranked, 1);
+        if (i) ASSERT(items[i].score <= items[i - 1].score);
+    }
+    /* the scores are the ranker's on the pool's features */
+    const ret_cand *cands;
+    const float *x;
+    size_t np = 0;
+    ASSERT_EQ(rec_candidates(c, &p, &q, m->cfg.ranker.pool, &cands, &x, &np, &err), 0);
+    ASSERT_EQ(np, m->cfg.ranker.pool);
+    float *s = malloc(np * sizeof(float));
+    rk_forest_predict(m->ranker, x, np, FEAT_N, s);
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < np && cands[j].item != items[i].item)
+            j++;
+        ASSERT(j < np);
+        ASSERT(s[j] == items[i].score);
+    }
+    free(s);
+    /* ranking off: retrieval order, fused scores */
+    p.use_ranker = 0;
+    ASSERT_EQ(rec_recommend(c, &p, &q, items, &n, &err), 0);
+    ASSERT_EQ(rec_last_ranked(c), 0);
+    for (size_t i = 1; i < n; i++)
+        ASSERT(items[i].score <= items[i - 1].score);
+    /* diversity: a cap per interest */
+    p.use_ranker = 1;
+    p.per_interest_cap = 2;
+    ASSERT_EQ(rec_recommend(c, &p, &q, items, &n, &err), 0);
+    ASSERT(n > 0);
+    for (size_t i = 0; i < n; i++) {
+        size_t same = 0;
+        for (size_t j = 0; j < n; j++)
+            same += items[j].interest == items[i].interest;
+        ASSERT(same <= 2);
+    }
+    /* MMR: with full weight on novelty, the answer spreads over more interests */
+    p.per_interest_cap = 0;
+    size_t k10 = 10;
+    q.k = k10;
+    ASSERT_EQ(rec_recommend(c, &p, &q, items, &n, &err), 0);
+    size_t plain_interests = 0;
+    for (size_t i = 0; i < n; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < i; j++)
+            seen |= items[j].interest == items[i].interest;
+        plain_interests += !seen;
+    }
+    p.mmr_lambda = 0.9f;
+    ASSERT_EQ(rec_recommend(c, &p, &q, items, &n, &err), 0);
+    ASSERT_EQ(n, k10);
+    size_t mmr_interests = 0;
+    for (size_t i = 0; i < n; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < i; j++) {
+            seen |= items[j].interest == items[i].interest;
+            ASSERT(items[j].item != items[i].item);
+        }
+        mmr_interests += !seen;
+    }
+    ASSERT(mmr_interests >= plain_interests);
+    rec_ctx_free(c);
+    TEST_OK("rec_recommend orders by the ranker's scores, falls back when off, caps per interest "
+            "and spreads with MMR");
+}
+
+static void test_train_report(const rkt_report *r) {
+    ASSERT(r->cut > 0 && r->early_events > 0);
+    ASSERT(r->users_train > 0 && r->rows > 0 && r->positives > 0);
+    ASSERT(r->rows == (r->users_train + r->users_valid) * model->cfg.ranker.pool ||
+           r->rows <= (r->users_train + r->users_valid) * model->cfg.ranker.pool);
+    ASSERT(r->xgb.rounds >= 1);
+    json_t *info = model->ranker_info;
+    ASSERT_EQ(json_array_size(json_object_get(info, "features")), FEAT_N);
+    ASSERT_STR_EQ(json_string_value(json_object_get(info, "objective")), "rank:ndcg");
+    ASSERT_EQ(json_integer_value(json_object_get(info, "rounds")), r->xgb.rounds);
+    TEST_OK("rkt_train: examples from the early model, manifest entry with features and rounds");
+}
+
+static void test_eval_ranked(void) {
+    size_t n = 0;
+    const ds_event *ev = ds_events(ds, &n);
+    ds_split split = {0};
+    mx_err err = {0};
+    ASSERT_EQ(ds_split_global(ev, n, 0.2, 5, &split, &err), 0);
+    mx_model *m = fixture_model(
+        ds, split.train, split.n_train,
+        (const char *const[]){"embed.dim=8", "interests.count=6", "ranker.pool=50", NULL});
+    rkt_report rep;
+    if (rkt_train(ds, split.train, split.n_train, m, &rep, &err)) FAIL("rkt_train: %s", err.msg);
+    rkt_sessions *s = NULL;
+    ASSERT_EQ(rkt_sessions_new(split.train, split.n_train, m->n_users, m->t_ref + 1, 24, &s, &err),
+              0);
+    size_t total = 0;
+    for (uint32_t u = 0; u < m->n_users; u++) {
+        size_t k = 0;
+        int64_t now = 0;
+        const feat_event *e = rkt_session(s, u, &k, &now);
+        ASSERT(k <= 32);
+        for (size_t i = 0; i < k; i++) {
+            ASSERT(e[i].ts <= now && e[i].ts >= now + 1 - 24 * 3600 && now == m->t_ref);
+            if (i) ASSERT(e[i].ts >= e[i - 1].ts);
+        }
+
+        total += k;
+    }
+    ASSERT(total > 0);
+    static const size_t ks[2] = {10, 20};
+    evl_result r;
+    ASSERT_EQ(evl_run(m, ds, split.test, split.n_test, ks, 2, 0, s, &r, &err), 0);
+    ASSERT(r.evaluated[EVL_RANKED]);
+    ASSERT_EQ(r.method[EVL_RANKED].n_users, r.method[EVL_BLEND].n_users);
+    ASSERT(r.method[EVL_RANKED].recall[1] >= r.method[EVL_RANKED].recall[0]);
+    printf("# ranked recall@10 %.4f ndcg@10 %.4f; blend %.4f %.4f\n",
+           r.method[EVL_RANKED].recall[0], r.method[EVL_RANKED].ndcg[0],
+           r.method[EVL_BLEND].recall[0], r.method[EVL_BLEND].ndcg[0]);
+    rkt_sessions_free(s);
+    model_free(m);
+    ds_split_free(&split);
+    TEST_OK("evaluate: the ranked method runs the service's path with offline sessions");
+}
+
+int main(void) {
+    omp_set_num_threads(2);
+    ds = fixture_dataset(1500, 600, 6, 8, 21);
+    size_t n = 0;
+    const ds_event *ev = ds_events(ds, &n);
+    model = fixture_model(ds, ev, n,
+                          (const char *const[]){"embed.dim=8", "interests.count=6",
+                                                "ranker.pool=60", "ranker.rounds=40", NULL});
+    rkt_report rep;
+    mx_err err = {0};
+    if (rkt_train(ds, ev, n, model, &rep, &err)) FAIL("rkt_train: %s", err.msg);
+    ASSERT(model->ranker != NULL);
+    test_feature_names();
+    test_train_report(&rep);
+    test_activity_stats();
+    test_features_by_hand();
+    test_evaluator_equals_xgboost();
+    test_learns_planted_rule();
+    test_bad_forests();
+    test_ranked_path();
+    test_save_load_mismatch();
+    test_eval_ranked();
+    model_free(model);
+    ds_free(ds);
+    return 0;
+}
