@@ -45,12 +45,16 @@ check "scripts/setup: deps.sh, meson setup build, ninja -C build" \
   bash -c 'grep -qx "bash scripts/deps.sh" scripts/setup && grep -q "^  meson setup build --buildtype=release" scripts/setup && grep -qx "ninja -C build" scripts/setup'
 check "Dockerfile: the binary copied is setup's build/mixrec" grep -q '^COPY --from=build /src/build/mixrec ' "$DF"
 missing_src=
-for d in $(sed -n "s/^subdir('\([^/']*\).*/\1/p" meson.build | sort -u) meson.build scripts config; do
+for d in $(sed -n "s/^subdir('\([^/']*\).*/\1/p" meson.build | sort -u) scripts config; do
   grep -Eq "^COPY $d( |/)" "$DF" || missing_src+=" $d"
+done
+for f in meson.build meson_options.txt meson.options; do # top-level meson files
+  [ -e "$f" ] || continue
+  grep -Eq "^COPY (.* )?(meson\*|$f)( |$)" "$DF" || missing_src+=" $f"
 done
 check "Dockerfile: copies every source folder meson needs (missing:${missing_src:- none})" test -z "$missing_src"
 for f in $(awk '/^COPY / && !/--from/ { for (i = 2; i < NF; i++) print $i }' "$DF"); do
-  [ -e "$f" ] || missing_src+=" $f"
+  compgen -G "$f" >/dev/null || missing_src+=" $f"
 done
 check "Dockerfile: every COPY source exists" test -z "$missing_src"
 if [ -d service/ui ]; then
