@@ -120,10 +120,12 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
     schedule_retry(c);
 }
 
-/* hiredis 0.14's libuv adapter drops poll errors, so a refused connect
- * never reaches the connect callback: give up on the attempt ourselves. */
 static void drop_sentinel(sess_client *c);
 
+/* hiredis 0.14's libuv adapter drops poll errors, so a refused connect
+ * never reaches the connect callback: give up on the attempt ourselves.
+ * Also ends a Sentinel that does not answer, and (Sentinel mode) a
+ * connection whose ROLE reply does not come in time. */
 static void on_connect_timeout(uv_timer_t *t) {
     sess_client *c = t->data;
     if (c->sac) { /* a Sentinel that did not answer in time */
@@ -135,7 +137,7 @@ static void on_connect_timeout(uv_timer_t *t) {
     if (c->connected || !c->ac) return;
     redisAsyncContext *ac = c->ac;
     c->ac = NULL;
-    redisAsyncFree(ac); /* not connected: no disconnect callback */
+    redisAsyncFree(ac); /* the disconnect callback runs only if connected */
     schedule_retry(c);
 }
 
