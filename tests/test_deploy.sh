@@ -287,7 +287,10 @@ sed "s/^    listen 8080;$/    listen 127.0.0.1:$LB_PORT;/; s#access_log /dev/std
   deploy/nginx/server.conf >"$NG/server.conf"
 check "server.conf: only the listen port and log path differ" \
   test "$(diff deploy/nginx/server.conf "$NG/server.conf" | grep -c '^>')" = 2
+# (workers run as this user too, so they can use the temp paths in $TMP;
+# nginx ignores `user` when not started as root)
 cat >"$NG/nginx.conf" <<EOF
+user $(id -un);
 worker_processes 1;
 pid $NG/nginx.pid;
 error_log $NG/logs/error.log warn;
@@ -307,8 +310,8 @@ http {
 }
 EOF
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-check "nginx -t accepts the configuration" "$NGINX" -t -p "$NG" -c "$NG/nginx.conf" -q
-"$NGINX" -p "$NG" -c "$NG/nginx.conf" -g 'daemon off;' 2>"$NG/stderr" &
+check "nginx -t accepts the configuration" "$NGINX" -t -q -p "$NG" -e "$NG/logs/error.log" -c "$NG/nginx.conf"
+"$NGINX" -p "$NG" -e "$NG/logs/error.log" -c "$NG/nginx.conf" -g 'daemon off;' 2>"$NG/stderr" &
 NGINX_PID=$!
 LIB_PIDS+=("$NGINX_PID")
 LB=http://127.0.0.1:$LB_PORT
