@@ -152,7 +152,7 @@ check "names the duplicate id and line" contains "dup.ids:2"
   --set embed.dim=16 --set interests.count=8 --json >"$TMP/eval.json" 2>"$TMP/eval.err"
 check "eval --json exits 0" test $? = 0
 if command -v jq >/dev/null; then
-  for mth in popular single mixture_unsmoothed mixture blend; do
+  for mth in popular single mixture_unsmoothed mixture blend ranked; do
     for key in recall@10 ndcg@10 clusters@100 genres@100 coverage@100 'recall@100[5-9]' 'recall@100[20+]'; do
       check "eval json has $mth.$key" jqt --arg m "$mth" --arg k "$key" '.methods[$m][$k] | type == "number"' "$TMP/eval.json"
     done
@@ -179,6 +179,12 @@ if "$MIXREC" eval --interactions "$D/ratings.dat" --items "$D/movies.dat" --conf
     check "blend beats $src on recall@100" jqt --arg s "$src" '.methods.blend["recall@100"] > .methods[$s]["recall@100"]' "$TMP/mt.json"
   done
   check "test users as documented" jqt '.split.test_users == 2367 and .dataset.users == 16554 and .dataset.items == 10506' "$TMP/mt.json"
+  # the learned ranker (issue goal): +10% NDCG@10 over the best other method,
+  # and no loss on recall@10 to any of them
+  echo "  ndcg@10: popular $(r popular ndcg@10) blend $(r blend ndcg@10) ranked $(r ranked ndcg@10); recall@10 ranked $(r ranked recall@10)"
+  check "eval reports the ranked method and the ranker" jqt '(.methods.ranked["ndcg@10"] | type == "number") and (.ranker.features | length) > 20 and .ranker.rounds >= 1' "$TMP/mt.json"
+  check "ranked beats every other method by 10% on ndcg@10" jqt '.methods.ranked["ndcg@10"] >= 1.10 * ([.methods | to_entries[] | select(.key != "ranked") | .value["ndcg@10"]] | max)' "$TMP/mt.json"
+  check "ranked loses to no method on recall@10" jqt '.methods.ranked["recall@10"] >= ([.methods | to_entries[] | select(.key != "ranked") | .value["recall@10"]] | max)' "$TMP/mt.json"
 else
   fail "eval on MovieTweetings"; cat "$TMP/mt.err"
 fi

@@ -249,7 +249,13 @@ int cmd_eval(int argc, char **argv) {
     cli_log("model: %zu interests, dim %zu, built in %.2fs", m->n_clusters, m->dim, t.total);
     rkt_report rr = {0};
     if (cfg->ranker.enabled) {
-        if (rkt_train(ds, use->train, use->n_train, m, &rr, &err)) goto fail;
+        int r = rkt_train(ds, use->train, use->n_train, m, &rr, &err);
+        if (r == MX_EINVAL) { /* too little data: the other methods still run */
+            cli_log("warning: no ranker: %s", err.msg);
+            snprintf(m->ranker_status, sizeof(m->ranker_status), "absent: %.200s", err.msg);
+        } else if (r) {
+            goto fail;
+        }
         cli_log("ranker: %s; early model %.2fs, examples %.2fs, XGBoost %.2fs", m->ranker_status,
                 rr.seconds_early_model, rr.seconds_examples, rr.seconds_xgboost);
         if (rkt_sessions_new(use->train, use->n_train, m->n_users, m->t_ref + 1,
