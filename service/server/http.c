@@ -104,6 +104,33 @@ static void sanitize(char *dst, size_t size, const char *src) {
     dst[n] = 0;
 }
 
+/* Whether s is valid UTF-8 (what JSON strings must be: no overlong forms,
+ * surrogates or code points past U+10FFFF); with scrub, every byte that
+ * does not fit is replaced by '?' so the string becomes valid. */
+static int utf8_check(char *s, int scrub) {
+    int valid = 1;
+    for (unsigned char *p = (unsigned char *)s; *p;) {
+        int n = *p < 0x80 ? 0 : (*p >> 5) == 6 ? 1 : (*p >> 4) == 14 ? 2 : (*p >> 3) == 30 ? 3 : -1;
+        unsigned cp = n == 0 ? *p : n == 1 ? *p & 0x1fu : n == 2 ? *p & 0x0fu : *p & 0x07u;
+        int ok = n >= 0;
+        for (int i = 1; ok && i <= n; i++) {
+            ok = (p[i] & 0xc0) == 0x80;
+            cp = (cp << 6) | (p[i] & 0x3fu);
+        }
+        if (ok && n > 0)
+            ok = !(n == 1 && cp < 0x80) && !(n == 2 && cp < 0x800) && !(n == 3 && cp < 0x10000) &&
+                 cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+        if (ok) {
+            p += n + 1;
+            continue;
+        }
+        valid = 0;
+        if (!scrub) break;
+        *p++ = '?';
+    }
+    return valid;
+}
+
 void http_req_set_user(http_req *r, const char *user) {
     sanitize(r->user, sizeof(r->user), user);
 }
@@ -120,6 +147,7 @@ void http_req_error(http_req *r, int status, const char *code, const char *fmt, 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    utf8_check(msg, 1); /* messages quote what the client sent */
     json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
     http_req_respond(r, status, o ? json_dumps(o, JSON_COMPACT) : NULL);
     json_decref(o);
@@ -363,6 +391,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return sf_answer(c, s->cfg->ui_dir, method, url, r->request_id, &r->status);
     if (r->route == ROUTE_NONE)
         return answer_now(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
+    if (!utf8_check(r->param, 0))
+        return answer_now(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "ids must be UTF-8");
     if (!strcmp(method, "OPTIONS")) return send_preflight(r);
     if (strcmp(method, post ? "POST" : "GET") != 0 && !(strcmp(method, "HEAD") == 0 && !post))
         return answer_now(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
