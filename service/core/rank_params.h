@@ -10,7 +10,7 @@ enum { RANK_OBJ_NDCG = 0, RANK_OBJ_PAIRWISE = 1 };
 
 typedef struct rank_params {
     int enabled;          /* train a ranker with the model, default 1 */
-    size_t pool;          /* candidates retrieved (blend) and re-ranked, default 200 */
+    size_t pool;          /* candidates retrieved (blend) and re-ranked, default 100 */
     double label_frac;    /* last fraction of the training period whose events label, 0.2 */
     double session_hours; /* offline session: events this close before the cut, 1 */
     size_t max_users;     /* training users (deterministic sample), default 20000 */

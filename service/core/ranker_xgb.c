@@ -11,7 +11,7 @@
 
 void rank_params_init(rank_params *p) {
     p->enabled = 1;
-    p->pool = 200;
+    p->pool = 100;
     p->label_frac = 0.2;
     p->session_hours = 1;
     p->max_users = 20000;
