@@ -37,6 +37,12 @@ req GET /healthz -H 'X-Request-Id: abc-123'
 check "request id echoed" grep -qi '^X-Request-Id: abc-123' "$TMP/hdr"
 req GET /readyz
 check "readyz 200 with the model version" jqt --arg v "$(cat "$TMP/model/CURRENT")" '.model_version == $v' "$TMP/body"
+check "readyz: the learned ranker is in use" jqt '.ranker.state == "ok" and .ranker.trees > 0' "$TMP/body"
+req GET "/v1/users/$user/recommendations?k=10"
+check "ranked answer says its order" jqt '.order == "ranker" and (.items | length == 10)' "$TMP/body"
+check "ranked scores are sorted" jqt '[.items[].score] as $s | $s == ($s | sort | reverse)' "$TMP/body"
+req GET /metrics
+check "metrics: ranker active, answers by order" bash -c "grep -q 'mixrec_ranker_active{state=\"ok\"} 1' '$TMP/body' && grep -Eq 'mixrec_answers_by_order_total\{order=\"ranker\"\} [1-9]' '$TMP/body'"
 
 req GET "/v1/users/$user/recommendations?k=7&explain=true"
 check "recommendations 200" status_is 200
@@ -264,6 +270,28 @@ echo "$good" >"$TMP/model/CURRENT"
 req GET /metrics
 check "reloads counted by result" bash -c "grep -q '^mixrec_model_reloads_total{result=\"ok\"} 1' '$TMP/body' && grep -q '^mixrec_model_reloads_total{result=\"rejected\"} 1' '$TMP/body'"
 kill -TERM "$PID"; wait "$PID"; PID=
+
+# the learned ranker: used when present; absent, rejected or disabled, the
+# answers come in retrieval order and /readyz and /metrics say why
+"$MIXREC" build --interactions "$TMP/syn/interactions.csv" --items "$TMP/syn/items.csv" \
+  --set embed.dim=16 --set interests.count=8 --set ranker.enabled=0 --out "$TMP/model-plain" >/dev/null 2>&1
+check "a model without a ranker has no ranker.json" test ! -e "$TMP/model-plain/$(cat "$TMP/model-plain/CURRENT")/ranker.json"
+cp -r "$TMP/model" "$TMP/model-mismatch"
+mm="$TMP/model-mismatch/$(cat "$TMP/model-mismatch/CURRENT")/manifest.json"
+jq '.ranker.features[12] = "pop_tomorrow"' "$mm" >"$mm.new" && mv "$mm.new" "$mm"
+for variant in "plain:absent:$TMP/model-plain" "mismatch:rejected:$TMP/model-mismatch" "off:disabled:$TMP/model"; do
+  IFS=: read -r name state dir <<<"$variant"
+  extra=(); [ "$name" = off ] && extra=(--set ranking.enabled=0)
+  serve_start R --model "$dir" --redis "unix:$TMP/redis.sock" "${extra[@]}"
+  code=$(curl -s -o "$TMP/rbody" -w '%{http_code}' "$BASE_R/readyz")
+  check "$name ranker: readyz 200, ready, state $state" jqt --arg s "$state" '.status == "ready" and .ranker.state == $s' "$TMP/rbody"
+  [ "$name" = mismatch ] && check "mismatch: readyz names the feature" jqt '.ranker.detail | test("pop_tomorrow") and test("pop_day")' "$TMP/rbody"
+  code=$(curl -s -o "$TMP/rbody" -w '%{http_code}' "$BASE_R/v1/users/$user/recommendations?k=10")
+  check "$name ranker: answers 200 in retrieval order" bash -c "[ $code = 200 ] && jq -e '.order == \"retrieval\" and (.items | length == 10)' '$TMP/rbody' >/dev/null"
+  curl -s -o "$TMP/rbody" "$BASE_R/metrics"
+  check "$name ranker: metrics say $state" grep -q "mixrec_ranker_active{state=\"$state\"} 0" "$TMP/rbody"
+  kill "$PID_R"; wait "$PID_R" 2>/dev/null
+done
 
 # start-up failures
 "$MIXREC" serve --model "$TMP/model" --listen nonsense >/dev/null 2>"$TMP/err"
