@@ -8,7 +8,8 @@ set -euo pipefail
 TEST_PACKAGES=(
   # deploy suite (issue 5):
   docker-compose nginx python3-yaml
-  # hardening suites (issue 6):
+  # hardening suites (issue 6): python3 (fault tests), clang + libFuzzer runtime and llvm (symbolizer) for scripts/fuzz
+  python3 clang libclang-rt-14-dev llvm
   # inspector browser test (issue 7):
   chromium fonts-liberation python3
 )

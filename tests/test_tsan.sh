@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# test_tsan.sh - the worker pool and model reloads under ThreadSanitizer:
+# a `mixrec serve` built with -fsanitize=thread (scripts/tsan builds it in
+# build-tsan) answers a mixed load (recommendations, interests, similar
+# items, events, readiness, metrics) on 2 workers while the model is
+# reloaded by SIGHUP and by the admin route (new versions and a broken
+# one) and Redis is killed and restarted; then it stops on SIGTERM. Passes
+# when the server exits 0 and ThreadSanitizer reported nothing (reports go
+# to $TMP/tsan.*; suppressions in tests/tsan.supp, each explained there).
+#   tests/test_tsan.sh BUILD-TSAN/mixrec
+set -uo pipefail
+MIXREC=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+command -v wrk >/dev/null || { echo "wrk is not installed (scripts/deps.sh)"; exit 1; }
+
+# Build the model single-threaded: libgomp is not instrumented, so OpenMP's
+# own synchronisation would look like races. The server runs FAISS on one
+# thread per worker anyway (omp_set_num_threads(1)).
+export OMP_NUM_THREADS=1
+export TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1 log_path=$TMP/tsan suppressions=$HERE/tsan.supp"
+make_test_model
+start_redis
+KEY=tsan-key
+serve_start T --redis "unix:$TMP/redis.sock" --set auth.api_keys=$KEY --set log.level=warn \
+  --set redis.command_timeout_ms=500
+BASE=$BASE_T
+PID=$PID_T
+user=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f1)
+item=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f2)
+
+cat >"$TMP/mix.lua" <<LUA
+local n = 0
+function request()
+  n = n + 1
+  local k = n % 6
+  if k == 0 then
+    return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json", ["X-API-Key"] = "$KEY"},
+      '[{"user":"$user","item":"$item","type":"click"},{"user":"t' .. n .. '","item":"$item","type":"view"}]')
+  elseif k == 1 then return wrk.format("GET", "/v1/users/$user/interests")
+  elseif k == 2 then return wrk.format("GET", "/v1/items/$item/similar?k=10")
+  elseif k == 3 then
+    return wrk.format("POST", "/v1/recommendations", {["Content-Type"] = "application/json"},
+      '{"recent_items":["$item"],"k":10}')
+  end
+  return wrk.format("GET", "/v1/users/$user/recommendations?k=10&explain=true")
+end
+LUA
+wrk -t2 -c6 -d12s -s "$TMP/mix.lua" "$BASE" >"$TMP/wrk.out" 2>&1 &
+WRK=$!
+(for _ in $(seq 40); do curl -s -o /dev/null "$BASE/readyz"; curl -s -o /dev/null "$BASE/metrics"; sleep 0.2; done) &
+POLL=$!
+sleep 1
+"$MIXREC" build --interactions "$TMP/syn/interactions.csv" --set embed.dim=8 --set interests.count=8 \
+  --out "$TMP/model" >/dev/null 2>&1 # a new version (built by the same TSan binary, one thread)
+kill -HUP "$PID"; sleep 0.7
+curl -s -o /dev/null -X POST -H "X-API-Key: $KEY" "$BASE/v1/admin/reload"
+curl -s -o /dev/null -X POST -H "X-API-Key: $KEY" "$BASE/v1/admin/reload" &
+kill -HUP "$PID"; sleep 0.7
+good=$(cat "$TMP/model/CURRENT")
+echo broken >"$TMP/model/CURRENT"
+curl -s -o /dev/null -X POST -H "X-API-Key: $KEY" "$BASE/v1/admin/reload"
+kill -HUP "$PID"; sleep 0.5
+echo "$good" >"$TMP/model/CURRENT"
+stop_redis; sleep 1; start_redis
+sleep 0.5
+kill -HUP "$PID"
+wait "$WRK"; wait "$POLL"
+check "load served under TSan" grep -q "requests in" "$TMP/wrk.out"
+check "no failed requests" bash -c "! grep -q 'Socket errors' '$TMP/wrk.out'"
+kill -TERM "$PID"; wait "$PID"; rc=$?
+LIB_PIDS=()
+check "server exits 0 after SIGTERM (66 = TSan reports)" test "$rc" = 0
+reports=$(cat "$TMP"/tsan.* 2>/dev/null | grep -c '^WARNING: ThreadSanitizer')
+check "ThreadSanitizer reported nothing ($reports reports)" test "$reports" = 0
+[ "$reports" = 0 ] || cat "$TMP"/tsan.* | head -120
+finish
