@@ -271,7 +271,7 @@ static char *train_on(const synth_set *tr, const synth_set *va, size_t depth, si
     p.min_child_weight = min_child;
     p.threads = 2;
     const char *names[RKX_MAX_FEATURES];
-    char buf[RKX_MAX_FEATURES][16];
+    char buf[RKX_MAX_FEATURES][24];
     for (size_t f = 0; f < tr->nf; f++) {
         snprintf(buf[f], sizeof(buf[f]), "f%zu", f);
         names[f] = buf[f];
