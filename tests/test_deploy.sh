@@ -434,7 +434,7 @@ redis-server "$TMP/sentinel.conf" --sentinel >"$TMP/sentinel.log" 2>&1 &
 LIB_PIDS+=("$!")
 master_port() { redis-cli -p "$SS" sentinel get-master-addr-by-name mixmaster 2>/dev/null | sed -n 2p; }
 known=0
-for _ in $(seq 100); do
+for _ in $(seq 200); do
   [ "$(master_port)" = "$SM" ] && redis-cli -p "$SS" sentinel replicas mixmaster 2>/dev/null | grep -qx "$SR" &&
     { known=1; break; }
   sleep 0.1
@@ -486,7 +486,12 @@ for _ in $(seq 100); do
 done
 check "the old master rejoins as a replica" \
   bash -c "redis-cli -p $SM info replication | grep -q '^role:slave'"
-redis-cli -p "$SS" sentinel failover mixmaster >/dev/null
+# (the Sentinel may not count the returning node as a good replica yet:
+# it answers NOGOODSLAVE until its next look at it)
+for _ in $(seq 40); do
+  [ "$(redis-cli -p "$SS" sentinel failover mixmaster 2>/dev/null)" = OK ] && break
+  sleep 0.5
+done
 for _ in $(seq 100); do [ "$(master_port)" = "$SM" ] && break; sleep 0.1; done
 CODE=0
 for _ in $(seq 100); do
