@@ -227,7 +227,8 @@ int cmd_recommend(int argc, char **argv) {
             for (size_t i = 0; i < mix.n && i < 5; i++)
                 printf("%s %s %.0f%%", i ? "," : "", m->labels[mix.cid[i]].name,
                        100.0 * mix.blended[i]);
-            printf("\n");
+            printf("\norder: %s\n", rec_last_ranked(c) ? "learned ranker (score: the ranker's)"
+                                                       : "retrieval (no ranker in use)");
         }
         print_items(m, out, n, a.json, 1);
     }
