@@ -577,6 +577,20 @@ static void test_ranked_path(void) {
         ASSERT(s[j] == items[i].score);
     }
     free(s);
+    /* XGBoost's own predictor (the reference and fallback): same answer */
+    rec_item ix[30];
+    size_t nx = 0;
+    p.xgboost_predictor = 1;
+    ASSERT_EQ(rec_recommend(c, &p, &q, ix, &nx, &err), 0);
+    ASSERT_EQ(nx, n);
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_EQ(ix[i].ranked, 1);
+        ASSERT_NEAR(ix[i].score, items[i].score, 1e-5);
+        if (ix[i].item != items[i].item) /* only a tie within 1e-5 may swap */
+            ASSERT_NEAR(ix[i].score, items[i].score, 1e-5);
+    }
+    p.xgboost_predictor = 0;
+    ASSERT(m->ranker_xgb != NULL);
     /* ranking off: retrieval order, fused scores */
     p.use_ranker = 0;
     ASSERT_EQ(rec_recommend(c, &p, &q, items, &n, &err), 0);

@@ -106,15 +106,17 @@ static void usage(FILE *f) {
 
 /* The ranker's training summary and feature importances. */
 static void print_ranker(const mx_model *m, const rkt_report *rr) {
-    if (!m->ranker) {
+    if (!m->ranker) { /* none, or only XGBoost's predictor can read it */
         printf("\nranker: %s\n", m->ranker_status);
-        return;
+        if (!model_has_ranker(m)) return;
     }
-    printf("\nranker: %zu trees (depth <= %zu), %s; examples: %zu + %zu users, %zu rows, %zu "
-           "positives; validation NDCG@10 %.4f after one round, %.4f at the best\n",
-           rk_forest_n_trees(m->ranker), rk_forest_max_depth(m->ranker),
-           rk_forest_objective(m->ranker), rr->users_train, rr->users_valid, rr->rows,
-           rr->positives, rr->xgb.valid_first, rr->xgb.valid_best);
+    if (m->ranker)
+        printf("\nranker: %zu trees (depth <= %zu), %s; ", rk_forest_n_trees(m->ranker),
+               rk_forest_max_depth(m->ranker), rk_forest_objective(m->ranker));
+    printf("examples: %zu + %zu users, %zu rows, %zu positives; validation NDCG@10 %.4f after one "
+           "round, %.4f at the best\n",
+           rr->users_train, rr->users_valid, rr->rows, rr->positives, rr->xgb.valid_first,
+           rr->xgb.valid_best);
     double total = 0;
     int order[FEAT_N];
     for (int f = 0; f < FEAT_N; f++) {

@@ -83,7 +83,7 @@ int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_
             evl_result *out, mx_err *err) {
     memset(out, 0, sizeof(*out));
     for (int meth = 0; meth < EVL_N_METHODS; meth++)
-        out->evaluated[meth] = meth != EVL_RANKED || m->ranker != NULL;
+        out->evaluated[meth] = meth != EVL_RANKED || model_has_ranker(m);
     /* kmax sizes every list and the summaries hold MET_MAX_KS cut-offs */
     if (!ks || n_ks == 0 || n_ks > MET_MAX_KS)
         return mx_err_set(err, MX_EINVAL, "evaluation needs 1 to %d cut-offs", MET_MAX_KS);
@@ -129,11 +129,11 @@ int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_
     {
         evl_scratch sc = {.ret = ret_ctx_new(m->index, m->n_items, kmax, m->mix.m),
                           .cand = malloc(kmax * sizeof(ret_cand))};
-        if (m->ranker) {
+        if (model_has_ranker(m)) {
             sc.rec = rec_ctx_new(m, kmax);
             sc.items = malloc(kmax * sizeof(rec_item));
         }
-        int ok = sc.ret && sc.cand && (!m->ranker || (sc.rec && sc.items));
+        int ok = sc.ret && sc.cand && (!model_has_ranker(m) || (sc.rec && sc.items));
         mx_err lerr = {0};
         double lsecs[EVL_N_METHODS] = {0};
         if (!ok) {

@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <pthread.h>
 
 #include "rank_features.h"
 #include "ranker.h"
+#include "ranker_xgb.h"
 
 /* dir + "/" + name into out; 0, or -1 when it does not fit. */
 static int path_join(char *out, size_t n, const char *dir, const char *name) {
@@ -64,6 +66,9 @@ void model_free(mx_model *m) {
     pop_free(&m->pop);
     free(m->labels);
     rk_forest_free(m->ranker);
+    rkx_free(m->ranker_xgb);
+    if (m->ranker_xgb_lock) pthread_mutex_destroy(m->ranker_xgb_lock);
+    free(m->ranker_xgb_lock);
     free(m->ranker_json);
     json_decref(m->ranker_info);
     /* mixture arrays and id tables live in regions */
@@ -108,11 +113,35 @@ int model_derive(mx_model *m, mx_err *err) {
     return 0;
 }
 
+int model_has_ranker(const mx_model *m) {
+    return m->ranker != NULL || m->ranker_xgb != NULL;
+}
+
+int model_rank(const mx_model *m, const float *x, size_t n, int use_xgboost, float *out,
+               mx_err *err) {
+    if (m->ranker && !(use_xgboost && m->ranker_xgb)) {
+        rk_forest_predict(m->ranker, x, n, FEAT_N, out);
+        return 0;
+    }
+    if (!m->ranker_xgb) return mx_err_set(err, MX_EINVAL, "the model has no usable ranker");
+    pthread_mutex_lock(m->ranker_xgb_lock);
+    int rc = rkx_predict(m->ranker_xgb, x, n, FEAT_N, out, err);
+    pthread_mutex_unlock(m->ranker_xgb_lock);
+    return rc;
+}
+
 int model_set_ranker(mx_model *m, const char *json_text, size_t len, void *info, mx_err *err) {
     rk_forest_free(m->ranker);
+    rkx_free(m->ranker_xgb);
     free(m->ranker_json);
     json_decref(m->ranker_info);
     m->ranker = NULL;
+    m->ranker_xgb = NULL;
+    if (!m->ranker_xgb_lock) {
+        m->ranker_xgb_lock = malloc(sizeof(pthread_mutex_t));
+        if (!m->ranker_xgb_lock) return mx_err_set(err, MX_ENOMEM, "out of memory for the ranker");
+        pthread_mutex_init(m->ranker_xgb_lock, NULL);
+    }
     m->ranker_json = malloc(len + 1);
     m->ranker_json_len = len;
     m->ranker_info = info;
@@ -133,29 +162,46 @@ int model_set_ranker(mx_model *m, const char *json_text, size_t len, void *info,
             return 0;
         }
     }
+    /* XGBoost's predictor: the reference and the fallback. */
+    mx_err xerr = {0};
+    if (rkx_load(json_text, len, &m->ranker_xgb, &xerr)) m->ranker_xgb = NULL;
     mx_err perr = {0};
     rk_forest *fo = NULL;
+    char why[300] = "";
     if (rk_forest_parse(json_text, len, &fo, &perr)) {
         if (perr.code == MX_ENOMEM) return mx_err_set(err, MX_ENOMEM, "%s", perr.msg);
-        snprintf(m->ranker_status, sizeof(m->ranker_status), "rejected: %.200s", perr.msg);
-        return 0;
-    }
-    if (rk_forest_n_features(fo) != FEAT_N) {
-        snprintf(m->ranker_status, sizeof(m->ranker_status),
-                 "rejected: the trees use %zu features, this build computes %d",
+        snprintf(why, sizeof(why), "%.200s", perr.msg);
+    } else if (rk_forest_n_features(fo) != FEAT_N) {
+        snprintf(why, sizeof(why), "the trees use %zu features, this build computes %d",
                  rk_forest_n_features(fo), FEAT_N);
-        rk_forest_free(fo);
-        return 0;
-    }
-    for (size_t f = 0; f < FEAT_N; f++) {
-        const char *nm = rk_forest_feature_name(fo, f);
-        if (nm && strcmp(nm, feat_name((int)f)) != 0) {
-            snprintf(m->ranker_status, sizeof(m->ranker_status),
-                     "rejected: the trees' feature %zu is '%s', this build computes '%s'", f, nm,
-                     feat_name((int)f));
+    } else {
+        for (size_t f = 0; f < FEAT_N && !why[0]; f++) {
+            const char *nm = rk_forest_feature_name(fo, f);
+            if (nm && strcmp(nm, feat_name((int)f)) != 0)
+                snprintf(why, sizeof(why),
+                         "the trees' feature %zu is '%.60s', this build computes '%s'", f, nm,
+                         feat_name((int)f));
+        }
+        if (why[0]) { /* a feature mismatch: XGBoost would be as wrong */
             rk_forest_free(fo);
+            rkx_free(m->ranker_xgb);
+            m->ranker_xgb = NULL;
+            snprintf(m->ranker_status, sizeof(m->ranker_status), "rejected: %s", why);
             return 0;
         }
+    }
+    if (why[0]) {
+        rk_forest_free(fo);
+        fo = NULL;
+        if (m->ranker_xgb && !strstr(why, "features")) {
+            snprintf(m->ranker_status, sizeof(m->ranker_status),
+                     "ok: XGBoost's predictor (the compact evaluator: %.180s)", why);
+        } else {
+            rkx_free(m->ranker_xgb);
+            m->ranker_xgb = NULL;
+            snprintf(m->ranker_status, sizeof(m->ranker_status), "rejected: %.200s", why);
+        }
+        return 0;
     }
     m->ranker = fo;
     snprintf(m->ranker_status, sizeof(m->ranker_status), "ok");

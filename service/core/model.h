@@ -34,6 +34,7 @@ enum { MODEL_USER_IDLE, MODEL_USER_POP_AFFINITY, MODEL_USER_STATS };
 #define MODEL_RECENT 8 /* most recent items kept per user */
 
 struct rk_forest;
+struct rkx_booster;
 
 typedef struct mx_model {
     char version[48]; /* model version (directory name) */
@@ -79,6 +80,11 @@ typedef struct mx_model {
     struct rk_forest *ranker;
     void *ranker_info;
     char ranker_status[256];
+    /* XGBoost's own predictor on the same model: the reference, and the
+     * fallback when the compact evaluator cannot represent the trees.
+     * Not thread-safe itself: model_rank serialises calls on a mutex. */
+    struct rkx_booster *ranker_xgb;
+    void *ranker_xgb_lock; /* pthread_mutex_t * */
 
     struct model_region *regions; /* allocations and mappings to release */
 } mx_model;
@@ -108,6 +114,16 @@ int64_t model_category(const mx_model *m, const char *name); /* linear: few cate
  * ranker_status says why; that is not an error (the model serves in
  * retrieval order). Errors: out of memory. */
 int model_set_ranker(mx_model *m, const char *json_text, size_t len, void *info, mx_err *err);
+
+/* 1 when m can rank (compact evaluator or XGBoost's predictor). */
+int model_has_ranker(const mx_model *m);
+
+/* Scores n feature rows (FEAT_N each) into out with the compact
+ * evaluator, or with XGBoost's predictor when use_xgboost is set or the
+ * compact evaluator is unavailable. Thread-safe. Errors: no ranker, an
+ * XGBoost failure. */
+int model_rank(const mx_model *m, const float *x, size_t n, int use_xgboost, float *out,
+               mx_err *err);
 
 /* Derived arrays (item_inv_norm) after the vectors are set. */
 int model_derive(mx_model *m, mx_err *err);

@@ -333,7 +333,7 @@ int rkt_train(const ds_dataset *ds, const ds_event *train, size_t n_train, mx_mo
     json_t *info = ranker_info(rp, rep);
     if (!info) goto oom;
     if ((rc = model_set_ranker(m, json, len, info, err))) goto done;
-    if (!m->ranker) /* cannot happen with this build's own features */
+    if (!model_has_ranker(m)) /* cannot happen with this build's own features */
         rc = mx_err_set(err, MX_EFORMAT, "ranker: %s", m->ranker_status);
     goto done;
 oom:

@@ -44,6 +44,7 @@ void rec_params_init(rec_params *p) {
     p->per_interest_cap = 0;
     p->mmr_lambda = 0;
     p->session_quota = 0.5f;
+    p->xgboost_predictor = 0;
 }
 
 const char *rec_reason_name(int reason) {
@@ -436,7 +437,7 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
     req_state st;
     int rc = prepare(c, p, q, &st, err);
     if (rc) return rc;
-    int ranked = p->use_ranker && m->ranker != NULL;
+    int ranked = p->use_ranker && model_has_ranker(m);
     size_t fetch = q->k;
     if (ranked && m->cfg.ranker.pool > fetch) fetch = m->cfg.ranker.pool;
     if (fetch > c->cap) fetch = c->cap;
@@ -445,7 +446,7 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
         if ((rc = fetch_pool(c, &st, fetch, &got, err))) return rc;
         if (ranked && got > 0) {
             features_of(c, q, &st, got);
-            rk_forest_predict(m->ranker, c->x, got, FEAT_N, c->rs);
+            if ((rc = model_rank(m, c->x, got, p->xgboost_predictor, c->rs, err))) return rc;
         }
         size_t nf = 0;
         for (size_t i = 0; i < got; i++)

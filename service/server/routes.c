@@ -108,6 +108,7 @@ static void rec_params_from(const srv_config *cfg, rec_params *p) {
     p->per_interest_cap = (size_t)cfg->ranking_per_interest_cap;
     p->mmr_lambda = (float)cfg->ranking_mmr_lambda;
     p->session_quota = (float)cfg->ranking_session_quota;
+    p->xgboost_predictor = cfg->ranking_xgboost_predictor;
 }
 
 /* Shared by GET /v1/users/{u}/recommendations and POST /v1/recommendations. */

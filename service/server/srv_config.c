@@ -78,6 +78,9 @@ static const entry entries[] = {
      "1: re-rank with the model's learned ranker when it has one; 0: retrieval order"},
     {"ranking.session_quota", T_DOUBLE, OFF(ranking_session_quota), 0, 0, 1, "0.5",
      "ranked answers give the session's interests at least this x b of their slots; 0 = off"},
+    {"ranking.xgboost_predictor", T_INT, OFF(ranking_xgboost_predictor), 0, 0, 1, "0",
+     "1: score with XGBoost's own predictor (the reference; about 4x slower) instead of the "
+     "compact evaluator"},
     {"ranking.per_interest_cap", T_INT, OFF(ranking_per_interest_cap), 0, 0, 1000, "0",
      "diversity: at most this many items per interest in an answer; 0 = off"},
     {"ranking.mmr_lambda", T_DOUBLE, OFF(ranking_mmr_lambda), 0, 0, 1, "0",

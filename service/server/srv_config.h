@@ -70,6 +70,7 @@ typedef struct srv_config {
     int ranking_enabled;
     int ranking_per_interest_cap;
     double ranking_session_quota;
+    int ranking_xgboost_predictor;
     double ranking_mmr_lambda;
 } srv_config;
 
