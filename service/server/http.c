@@ -183,7 +183,7 @@ static enum MHD_Result send_response(http_req *r) {
         MHD_add_response_header(resp, "Vary", "Origin");
     }
     if (atomic_load(&r->s->stopping)) /* keep-alive clients move elsewhere */
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+        MHD_add_response_header(resp, "Connection", "close");
     if (r->status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(resp, "Allow",
                                 is_post_route(r->route) ? "POST, OPTIONS" : "GET, OPTIONS");
@@ -229,7 +229,7 @@ static int match(const char *path, const char *prefix, const char *suffix, char 
 
 /* The learned ranker's state for /readyz and /metrics. */
 static const char *ranker_state(const mx_model *m, const srv_config *cfg) {
-    if (model_has_ranker(m)) return cfg->ranking_enabled ? "ok" : "disabled";
+    if (m->ranker) return cfg->ranking_enabled ? "ok" : "disabled";
     return strncmp(m->ranker_status, "rejected", 8) == 0 ? "rejected" : "absent";
 }
 
