@@ -229,7 +229,7 @@ static int match(const char *path, const char *prefix, const char *suffix, char 
 
 /* The learned ranker's state for /readyz and /metrics. */
 static const char *ranker_state(const mx_model *m, const srv_config *cfg) {
-    if (m->ranker) return cfg->ranking_enabled ? "ok" : "disabled";
+    if (model_has_ranker(m)) return cfg->ranking_enabled ? "ok" : "disabled";
     return strncmp(m->ranker_status, "rejected", 8) == 0 ? "rejected" : "absent";
 }
 
