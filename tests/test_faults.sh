@@ -220,7 +220,7 @@ port2=$((20000 + RANDOM % 30000))
 "$MIXREC" serve --model "$TMP/model" --listen "127.0.0.1:$port2" --workers 1 >/dev/full 2>"$TMP/full.err" &
 FULL=$!
 LIB_PIDS+=("$FULL")
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port2/healthz" && break; sleep 0.1; done
+for _ in $(seq 150); do curl -s -o /dev/null "http://127.0.0.1:$port2/healthz" && break; sleep 0.1; done
 ok_n=0
 for _ in $(seq 50); do
   [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port2/v1/users/$user/recommendations?k=3")" = 200 ] && ok_n=$((ok_n + 1))
@@ -288,6 +288,26 @@ check "3000 idle connections: another client is served once timeouts free slots"
 wait "$CP"
 for _ in $(seq 50); do [ "$(fds "$PID")" -le $((fd0 + 5)) ] && break; sleep 0.1; done
 check "after the flood, sockets back to the idle count ($(fds "$PID"), was $fd0)" test "$(fds "$PID")" -le $((fd0 + 5))
+# A file descriptor limit below limits.max_connections (4096 by default; a
+# service's soft limit is often 1024): connections stop short of it, so a
+# reload can still open the model's files. Before, a flood took every
+# descriptor and the reload failed with "Too many open files".
+port3=$((20000 + RANDOM % 30000))
+(ulimit -n 256; exec "$MIXREC" serve --model "$TMP/model" --listen "127.0.0.1:$port3" --workers 2 \
+  --set limits.request_timeout_s=3 >/dev/null 2>"$TMP/fd.err") &
+FDS=$!
+LIB_PIDS+=("$FDS")
+for _ in $(seq 150); do curl -s -o /dev/null "http://127.0.0.1:$port3/healthz" && break; sleep 0.1; done
+python3 "$TMP/conns.py" idle "$port3" 1000 3 >/dev/null 2>&1 &
+CP=$!
+sleep 1
+kill -HUP "$FDS"
+for _ in $(seq 30); do grep -q "reload" "$TMP/fd.err" && break; sleep 0.1; done
+check "fd limit 256, 1000 idle connections: a reload still opens the model ($(fds "$FDS") fds)" \
+  grep -q "model reloaded" "$TMP/fd.err" || cat "$TMP/fd.err"
+wait "$CP"
+kill -TERM "$FDS"; wait "$FDS"
+
 python3 "$TMP/conns.py" loris "$PORT" 300 5 4 >"$TMP/loris.out" 2>&1 &
 CP=$!
 sleep 1

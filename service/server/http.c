@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -531,6 +532,28 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     atomic_fetch_sub(&s->inflight, 1);
 }
 
+/* File descriptors kept back from connections: model files during a reload,
+ * Redis connections, event loops, logs. */
+#define FD_RESERVE 128
+
+/* How many connections the fd limit allows: raises the soft RLIMIT_NOFILE
+ * towards want + FD_RESERVE (up to the hard limit) and returns want, or
+ * fewer when the hard limit is lower. Otherwise a flood of idle
+ * connections would take every descriptor (the default soft limit is 1024,
+ * limits.max_connections 4096): no reload could open a model file then. */
+static unsigned connection_budget(int want) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return (unsigned)want;
+    rlim_t need = (rlim_t)want + FD_RESERVE;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need) return (unsigned)want;
+    return rl.rlim_cur > FD_RESERVE + 16 ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 16;
+}
+
 int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_pool *pool,
                mx_err *err) {
     *out = NULL;
@@ -564,7 +587,7 @@ int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_p
     s->d = MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, s,
                             MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED,
                             on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                            connection_budget(cfg->max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned)cfg->request_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                             (size_t)cfg->max_header_bytes * 4 + 65536,
                             MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
