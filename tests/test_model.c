@@ -349,18 +349,33 @@ static void test_corruption(const mx_model *m) {
     ASSERT_EQ(unlink(path), 0);
     expect_load_error(root, root, "no model here");
 
-    /* the index replaced by garbage */
+    /* the index replaced by garbage: its size and checksum are in the
+     * manifest, so FAISS never reads it */
     fresh_copy(m, "index", root, vdir);
     snprintf(path, sizeof(path), "%s/index.faiss", vdir);
     write_text(path, "garbage garbage garbage garbage garbage garbage\n");
-    expect_load_error(root, path, "reading the index");
-    /* ... and by a truncated copy of itself */
+    expect_load_error(root, path, "the manifest says");
+    /* ... by a truncated copy of itself */
     fresh_copy(m, "index2", root, vdir);
     snprintf(path, sizeof(path), "%s/index.faiss", vdir);
     struct stat st;
     ASSERT_EQ(stat(path, &st), 0);
     ASSERT_EQ(truncate(path, st.st_size / 2), 0);
-    expect_load_error_in_child(root, path, "reading the index");
+    expect_load_error_in_child(root, path, "the manifest says");
+    /* ... and with one byte changed in place */
+    fresh_copy(m, "index3", root, vdir);
+    snprintf(path, sizeof(path), "%s/index.faiss", vdir);
+    {
+        FILE *f = fopen(path, "r+b");
+        ASSERT(f != NULL);
+        ASSERT_EQ(stat(path, &st), 0);
+        ASSERT_EQ(fseek(f, st.st_size / 2, SEEK_SET), 0);
+        int ch = fgetc(f);
+        ASSERT_EQ(fseek(f, st.st_size / 2, SEEK_SET), 0);
+        fputc(ch ^ 0x5a, f);
+        fclose(f);
+    }
+    expect_load_error(root, path, "checksum");
 
     /* a data file missing */
     fresh_copy(m, "gone", root, vdir);
