@@ -16,6 +16,10 @@
  * bits 4-5 X-API-Key (none, right, wrong, empty), bit 6 Origin, bit 7
  * chunked body.
  *
+ * With MIXREC_FUZZ_REDIS=URL (scripts/fuzz starts a redis-server) the
+ * worker has sessions: events are stored and read back before each
+ * recommendation.
+ *
  * Checked on every answer (a violation aborts): a complete HTTP response
  * within 10 s; never 500; the server's own answers carry X-Request-Id and
  * are JSON objects, errors {"error":{"code":...,"message":...}}. */
@@ -70,12 +74,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                             {"limits.request_timeout_s", "20"}};
     for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
         if (srv_config_set(&cfg, set[i][0], set[i][1], &err)) FZ_DIE("config: %s", err.msg);
+    const char *redis = getenv("MIXREC_FUZZ_REDIS");
+    if (redis && srv_config_set(&cfg, "redis.url", redis, &err)) FZ_DIE("config: %s", err.msg);
     mx_model *m = NULL;
     if (model_load(root, &m, &err)) FZ_DIE("model: %s", err.msg);
     mh_holder *h = mh_new();
     mh_set(h, m);
     wk_pool *pool = NULL;
-    if (wk_start(&pool, &cfg, h, 0, &err)) FZ_DIE("workers: %s", err.msg);
+    if (wk_start(&pool, &cfg, h, redis != NULL, &err)) FZ_DIE("workers: %s", err.msg);
     http_server *s = NULL;
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     for (int tries = 0; tries < 20 && !s; tries++) {
