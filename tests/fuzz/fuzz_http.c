@@ -75,6 +75,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
         if (srv_config_set(&cfg, set[i][0], set[i][1], &err)) FZ_DIE("config: %s", err.msg);
     const char *redis = getenv("MIXREC_FUZZ_REDIS");
+    if (redis && !redis[0]) redis = NULL;
     if (redis && srv_config_set(&cfg, "redis.url", redis, &err)) FZ_DIE("config: %s", err.msg);
     mx_model *m = NULL;
     if (model_load(root, &m, &err)) FZ_DIE("model: %s", err.msg);
