@@ -220,7 +220,8 @@ static void block_problem(unsigned char *liked, ds_csr *bu, ds_csr *bi, emb_para
         uint32_t g = u / BG;
         for (uint32_t i = g * BG; i < (g + 1) * BG; i++) {
             if (rng_uniform(&st) < 0.6) {
-                ev[n++] = (ds_event){u, i, 1000 + (int64_t)n, 1.0f};
+                ev[n] = (ds_event){u, i, 1000 + (int64_t)n, 1.0f};
+                n++;
                 if (liked) liked[u * BI + i] = 1;
             }
         }

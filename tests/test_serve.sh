@@ -304,5 +304,11 @@ check "no model dir: exit 2" test $? = 2
 "$MIXREC" serve --model "$TMP/nowhere" --listen 127.0.0.1:1 >/dev/null 2>"$TMP/err"
 check "unreadable model: exit 1, before listening" test $? = 1
 check "says why" grep -q "cannot start" "$TMP/err"
+# a port another server holds: refuse, never share it (no SO_REUSEPORT)
+serve_start P --redis ""
+timeout 20 "$MIXREC" serve --model "$TMP/model" --listen "${BASE_P#http://}" --redis "" >/dev/null 2>"$TMP/err"
+check "port in use: exit 1" test $? = 1
+check "port in use: says so" grep -q "cannot listen" "$TMP/err"
+check "the first server still answers" curl -sf -o /dev/null "$BASE_P/healthz"
 
 finish

@@ -589,8 +589,7 @@ int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_p
                             on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
                             connection_budget(cfg->max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned)cfg->request_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                            (size_t)cfg->max_header_bytes * 4 + 65536,
-                            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+                            (size_t)cfg->max_header_bytes * 4 + 65536, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->d) {
         prom_free(s->prom);
