@@ -293,6 +293,9 @@ def scenario_main(b, a):
        b.wait_for(f"document.getElementById('model-pill').dataset.version === {json.dumps(a.model_version)}", 10) is True,
        snapshot(b)["model"])
     ok("health corner shows Redis ok", b.wait_for("document.getElementById('redis-pill').dataset.state === 'ok'", 10) is True)
+    ok("health corner shows the learned ranker in use",
+       b.wait_for("/^ranker: [0-9]+ trees$/.test(document.getElementById('ranker-pill').textContent)", 10) is True,
+       b.eval("document.getElementById('ranker-pill').textContent"))
     ok("degraded banner hidden while Redis is up", b.eval("document.getElementById('degraded').hidden") is True)
 
     ok("typing a user id and pressing Show loads the user", choose_user(b, a.user, 0) is True)

@@ -142,6 +142,10 @@
       const r = await getReady();
       $('model-pill').textContent = 'model ' + r.model_version;
       $('model-pill').dataset.version = r.model_version;
+      const rk = r.ranker || { state: 'absent', detail: '' };
+      $('ranker-pill').textContent =
+        rk.state === 'ok' ? `ranker: ${rk.trees || '?'} trees` : `ranker ${rk.state}: retrieval order`;
+      $('ranker-pill').title = `learned ranker (${rk.state}): ${rk.detail}`;
       setRedis(r.redis, `${r.redis_connected_workers} of ${r.workers} workers connected to Redis`);
       if ($('api-error').dataset.source === 'health') showApiError('');
     } catch (e) {
