@@ -633,9 +633,43 @@ static void test_ranked_path(void) {
         mmr_interests += !seen;
     }
     ASSERT(mmr_interests >= plain_interests);
+    /* session quota: a strong session in the user's weakest interest gets
+     * floor(Q L / k) of every prefix, Q = round(0.5 x b x k) */
+    p.mmr_lambda = 0;
+    rec_mixture lm;
+    rec_query lq = {.user = 11, .k = 10, .now = m->t_ref};
+    rec_mixture_of(m, &p, &lq, &lm);
+    uint32_t weak = lm.cid[lm.n - 1], sess_items[3];
+    size_t ns = 0;
+    for (uint32_t it = 0; it < m->n_items && ns < 3; it++)
+        if (m->item_interest[it] == weak) sess_items[ns++] = it;
+    ASSERT_EQ(ns, 3);
+    rec_event ev[3];
+    for (size_t e = 0; e < 3; e++)
+        ev[e] = (rec_event){sess_items[e], m->t_ref, 3.0f};
+    lq.events = ev;
+    lq.n_events = 3;
+    rec_mixture_of(m, &p, &lq, &lm);
+    size_t Q = (size_t)lroundf(0.5f * lm.session_share * 10);
+    ASSERT(Q >= 3);
+    ASSERT_EQ(rec_recommend(c, &p, &lq, items, &n, &err), 0);
+    ASSERT_EQ(n, 10);
+    size_t in_sess = 0;
+    for (size_t i = 0; i < n; i++) {
+        in_sess += items[i].interest == weak;
+        ASSERT(in_sess >= Q * (i + 1) / 10);
+    }
+    p.session_quota = 0;
+    ASSERT_EQ(rec_recommend(c, &p, &lq, items, &n, &err), 0);
+    size_t without = 0;
+    for (size_t i = 0; i < n; i++)
+        without += items[i].interest == weak;
+    ASSERT(without <= in_sess);
+    printf("# session quota: %zu of 10 from the session's interest (Q %zu), %zu without it\n",
+           in_sess, Q, without);
     rec_ctx_free(c);
-    TEST_OK("rec_recommend orders by the ranker's scores, falls back when off, caps per interest "
-            "and spreads with MMR");
+    TEST_OK("rec_recommend orders by the ranker's scores, falls back when off, caps per interest, "
+            "spreads with MMR and keeps the session quota in every prefix");
 }
 
 static void test_train_report(const rkt_report *r) {

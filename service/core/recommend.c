@@ -353,9 +353,11 @@ static size_t pick(rec_ctx *c, const rec_params *p, const rec_query *q, const re
     const mx_model *m = c->m;
     size_t k = q->k, got = 0;
     memset(c->taken, 0, n);
-    /* Session quota (ranked answers): every prefix of the answer gives the
-     * session's interests at least its share b of the slots, so a learned
-     * order cannot hide what the user just did. */
+    /* Session quota (ranked answers): Q = round(session_quota x b x k) of
+     * the answer go to the interests the session touched, spread so that
+     * every prefix of length L holds at least floor(Q L / k) of them: a
+     * learned order cannot hide what the user just did, and the ranker
+     * keeps the top slots unless the session is strong. */
     size_t quota = 0, sess_taken = 0, sess_left = 0;
     if (ranked && st->mix.session_share > 0) {
         for (size_t s = 0; s < st->mix.n; s++)
@@ -375,8 +377,7 @@ static size_t pick(rec_ctx *c, const rec_params *p, const rec_query *q, const re
     while (got < k) {
         size_t best = SIZE_MAX;
         float best_v = -INFINITY;
-        int need_session =
-            sess_left > 0 && sess_taken * k < quota * (got + 1); /* ceil(quota (got+1) / k) */
+        int need_session = sess_left > 0 && sess_taken < quota * (got + 1) / k;
         for (size_t j = 0; j < n; j++) {
             if (c->taken[j]) continue;
             uint32_t it = c->cands[c->order[j]].item, ci = m->item_interest[it];

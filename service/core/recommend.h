@@ -26,9 +26,10 @@
  *  - Ranking: with a learned ranker in the model (and use_ranker), the
  *    pool is max(k, ranker.pool) candidates, scored from their features
  *    (rank_features.h) and sorted by that score; otherwise the pool's fused
- *    order stands. A ranked answer keeps a session quota: every prefix of
- *    it gives the interests the session touched at least session_quota x b
- *    of its slots (when the pool has such items), so a learned order
+ *    order stands. A ranked answer keeps a session quota: Q =
+ *    round(session_quota x b x k) of its items come from the interests the
+ *    session touched (when the pool has such items), spread so that every
+ *    prefix of length L holds at least floor(Q L / k): a learned order
  *    never hides what the user just did. Then the category filter, then the
  *    diversity step (a
  *    cap per interest, or MMR over item-vector cosines; off by default),
