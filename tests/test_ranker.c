@@ -634,7 +634,7 @@ static void test_ranked_path(void) {
     }
     ASSERT(mmr_interests >= plain_interests);
     /* session quota: a strong session in the user's weakest interest gets
-     * floor(Q L / k) of every prefix, Q = round(0.5 x b x k) */
+     * floor(Q L / k) of every prefix, Q = round(session_quota x b x k) */
     p.mmr_lambda = 0;
     rec_mixture lm;
     rec_query lq = {.user = 11, .k = 10, .now = m->t_ref};
@@ -650,7 +650,7 @@ static void test_ranked_path(void) {
     lq.events = ev;
     lq.n_events = 3;
     rec_mixture_of(m, &p, &lq, &lm);
-    size_t Q = (size_t)lroundf(0.5f * lm.session_share * 10);
+    size_t Q = (size_t)lroundf(p.session_quota * lm.session_share * 10);
     ASSERT(Q >= 3);
     ASSERT_EQ(rec_recommend(c, &p, &lq, items, &n, &err), 0);
     ASSERT_EQ(n, 10);

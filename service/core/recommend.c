@@ -43,7 +43,7 @@ void rec_params_init(rec_params *p) {
     p->use_ranker = 1;
     p->per_interest_cap = 0;
     p->mmr_lambda = 0;
-    p->session_quota = 0.5f;
+    p->session_quota = 1.0f;
     p->xgboost_predictor = 0;
 }
 

@@ -59,7 +59,7 @@ typedef struct rec_params {
     size_t per_interest_cap;  /* diversity: at most this many items per interest; 0 = off */
     float mmr_lambda;         /* diversity: maximal marginal relevance weight; 0 = off */
     float session_quota;      /* q: ranked answers give the session's interests q * b of
-                                 their slots at least; default 0.5, 0 = off */
+                                 their slots at least; default 1, 0 = off */
     int xgboost_predictor;    /* score with XGBoost's own predictor instead of the compact
                                  evaluator (the reference; slower); default 0 */
 } rec_params;

@@ -76,7 +76,7 @@ static const entry entries[] = {
      "weight of a dislike (negative: pushes its interest down)"},
     {"ranking.enabled", T_INT, OFF(ranking_enabled), 0, 0, 1, "1",
      "1: re-rank with the model's learned ranker when it has one; 0: retrieval order"},
-    {"ranking.session_quota", T_DOUBLE, OFF(ranking_session_quota), 0, 0, 1, "0.5",
+    {"ranking.session_quota", T_DOUBLE, OFF(ranking_session_quota), 0, 0, 1, "1",
      "ranked answers give the session's interests at least this x b of their slots; 0 = off"},
     {"ranking.xgboost_predictor", T_INT, OFF(ranking_xgboost_predictor), 0, 0, 1, "0",
      "1: score with XGBoost's own predictor (the reference; about 4x slower) instead of the "
