@@ -128,11 +128,12 @@ static json_t *ranker_info(const rank_params *p, const rkt_report *r) {
     return o;
 }
 
-int rkt_train(const ds_dataset *ds, const ds_event *train, size_t n_train, mx_model *m,
-              rkt_report *rep, mx_err *err) {
+int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg_in,
+            const pipe_inputs *in, rkt_ranker *out, rkt_report *rep, mx_err *err) {
+    memset(out, 0, sizeof(*out));
     memset(rep, 0, sizeof(*rep));
-    const rank_params *rp = &m->cfg.ranker;
-    size_t nu = m->n_users, pool = rp->pool;
+    const rank_params *rp = &cfg_in->ranker;
+    size_t nu = ds_n_users(ds), pool = rp->pool;
     int rc = 0;
     double t0 = pipe_now();
     mx_model *early = NULL;
@@ -180,8 +181,7 @@ int rkt_train(const ds_dataset *ds, const ds_event *train, size_t n_train, mx_mo
     }
 
     /* 2. the early model */
-    bcfg cfg = m->cfg;
-    if ((rc = pipe_build(ds, early_ev, n_early, &cfg, NULL, &early, NULL, err))) {
+    if ((rc = pipe_build(ds, early_ev, n_early, cfg_in, in, &early, NULL, err))) {
         mx_err_prefix(err, "ranker: building the model before the cut");
         goto done;
     }
@@ -329,12 +329,12 @@ int rkt_train(const ds_dataset *ds, const ds_event *train, size_t n_train, mx_mo
     rep->seconds_xgboost = pipe_now() - t2;
     if (rc) goto done;
 
-    /* 5. attach */
-    json_t *info = ranker_info(rp, rep);
-    if (!info) goto oom;
-    if ((rc = model_set_ranker(m, json, len, info, err))) goto done;
-    if (!model_has_ranker(m)) /* cannot happen with this build's own features */
-        rc = mx_err_set(err, MX_EFORMAT, "ranker: %s", m->ranker_status);
+    /* 5. the result */
+    out->info = ranker_info(rp, rep);
+    if (!out->info) goto oom;
+    out->json = json;
+    out->len = len;
+    json = NULL;
     goto done;
 oom:
     rc = mx_err_set(err, MX_ENOMEM, "ranker: out of memory");
@@ -352,4 +352,26 @@ done:
     free(groups);
     free(json);
     return rc;
+}
+
+int rkt_attach(mx_model *m, rkt_ranker *r, mx_err *err) {
+    int rc = model_set_ranker(m, r->json, r->len, r->info, err);
+    r->info = NULL; /* stolen */
+    rkt_ranker_free(r);
+    if (!rc && !model_has_ranker(m)) /* cannot happen with this build's own features */
+        rc = mx_err_set(err, MX_EFORMAT, "ranker: %s", m->ranker_status);
+    return rc;
+}
+
+void rkt_ranker_free(rkt_ranker *r) {
+    free(r->json);
+    json_decref(r->info);
+    memset(r, 0, sizeof(*r));
+}
+
+int rkt_train(const ds_dataset *ds, const ds_event *train, size_t n_train, mx_model *m,
+              rkt_report *rep, mx_err *err) {
+    rkt_ranker r;
+    int rc = rkt_fit(ds, train, n_train, &m->cfg, NULL, &r, rep, err);
+    return rc ? rc : rkt_attach(m, &r, err);
 }
