@@ -164,10 +164,10 @@ static void recommend(wk_worker *w, http_req *r, const mx_model *m, const char *
     prom_candidates(http_req_prom(r), by_source);
     int ranked = rec_last_ranked(ctx);
     prom_ranking(http_req_prom(r), ranked);
-    json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:o}", "model_version", m->version, "known_user",
-                          q.user >= 0, "session", session_state, "order",
-                          ranked ? "ranker" : "retrieval", "items",
-                          items_json(m, items, n, explain));
+    json_t *o =
+        json_pack("{s:s,s:b,s:s,s:s,s:o}", "model_version", m->version, "known_user", q.user >= 0,
+                  "session", session_state, "order", ranked ? "ranker" : "retrieval", "items",
+                  items_json(m, items, n, explain));
     if (user) json_object_set_new(o, "user", json_string(user));
     if (unknown) json_object_set(o, "unknown_items", unknown);
     respond_json(r, o);
