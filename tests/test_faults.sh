@@ -18,6 +18,26 @@ command -v python3 >/dev/null || { echo "python3 is not installed"; exit 1; }
 make_test_model
 start_redis
 KEY=fault-key
+# on_random_port FUNC: runs `FUNC PORT` in the background on a random port
+# until it answers /healthz (a random port may be taken by another socket:
+# up to five tries, as serve_start does); sets SPAWN_PID and SPAWN_PORT.
+on_random_port() {
+  local fn=$1
+  for _ in 1 2 3 4 5; do
+    SPAWN_PORT=$((20000 + RANDOM % 30000))
+    ("$fn" "$SPAWN_PORT") &
+    SPAWN_PID=$!
+    for _ in $(seq 150); do
+      curl -s -o /dev/null "http://127.0.0.1:$SPAWN_PORT/healthz" && break
+      kill -0 "$SPAWN_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$SPAWN_PID" 2>/dev/null && break
+    wait "$SPAWN_PID" 2>/dev/null
+    echo "  ($fn did not start on port $SPAWN_PORT, trying another)"
+  done
+  LIB_PIDS+=("$SPAWN_PID")
+}
 user=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f1)
 
 req() { # METHOD PATH [curl args...]: body $TMP/body, status $CODE
@@ -219,21 +239,11 @@ startup_fails_as() {
 check "start-up, a model file it may not read: exit 1, names it (permission denied)" startup_fails_as
 
 # ---- a full disk under the access log -----------------------------------------
-# (a random port may be taken by another socket: try a few, as serve_start does)
-for _ in 1 2 3 4 5; do
-  port2=$((20000 + RANDOM % 30000))
-  "$MIXREC" serve --model "$TMP/model" --listen "127.0.0.1:$port2" --workers 1 >/dev/full 2>"$TMP/full.err" &
-  FULL=$!
-  for _ in $(seq 150); do
-    curl -s -o /dev/null "http://127.0.0.1:$port2/healthz" && break
-    kill -0 "$FULL" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$FULL" 2>/dev/null && break
-  wait "$FULL" 2>/dev/null
-  echo "  (the full-disk server did not start on $port2: $(tail -1 "$TMP/full.err"))"
-done
-LIB_PIDS+=("$FULL")
+full_disk_server() { # port
+  exec "$MIXREC" serve --model "$TMP/model" --listen "127.0.0.1:$1" --workers 1 >/dev/full 2>"$TMP/full.err"
+}
+on_random_port full_disk_server
+FULL=$SPAWN_PID port2=$SPAWN_PORT
 ok_n=0
 for _ in $(seq 50); do
   [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port2/v1/users/$user/recommendations?k=3")" = 200 ] && ok_n=$((ok_n + 1))
@@ -305,20 +315,13 @@ check "after the flood, sockets back to the idle count ($(fds "$PID"), was $fd0)
 # service's soft limit is often 1024): connections stop short of it, so a
 # reload can still open the model's files. Before, a flood took every
 # descriptor and the reload failed with "Too many open files".
-for _ in 1 2 3 4 5; do # a random port may be taken: try a few
-  port3=$((20000 + RANDOM % 30000))
-  (ulimit -n 256; exec "$MIXREC" serve --model "$TMP/model" --listen "127.0.0.1:$port3" --workers 2 \
-    --set limits.request_timeout_s=3 >/dev/null 2>"$TMP/fd.err") &
-  FDS=$!
-  for _ in $(seq 150); do
-    curl -s -o /dev/null "http://127.0.0.1:$port3/healthz" && break
-    kill -0 "$FDS" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$FDS" 2>/dev/null && break
-  wait "$FDS" 2>/dev/null
-done
-LIB_PIDS+=("$FDS")
+fd_limited_server() { # port
+  ulimit -n 256
+  exec "$MIXREC" serve --model "$TMP/model" --listen "127.0.0.1:$1" --workers 2 \
+    --set limits.request_timeout_s=3 >/dev/null 2>"$TMP/fd.err"
+}
+on_random_port fd_limited_server
+FDS=$SPAWN_PID port3=$SPAWN_PORT
 python3 "$TMP/conns.py" idle "$port3" 1000 3 >/dev/null 2>&1 &
 CP=$!
 sleep 1

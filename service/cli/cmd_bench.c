@@ -195,6 +195,25 @@ static double quantile(const double *v, size_t n, double q) {
     return v[lo] + (v[hi] - v[lo]) * (pos - (double)lo);
 }
 
+/* Fills st from the q timed queries (lat, cpu: microseconds; sorted here)
+ * and the candidates they returned in all. */
+static void summarize(double *lat, double *cpu, size_t q, double cands, bench_stats *st) {
+    double sum = 0, cpu_sum = 0;
+    for (size_t i = 0; i < q; i++)
+        sum += lat[i], cpu_sum += cpu[i];
+    qsort(lat, q, sizeof(double), cmp_double);
+    qsort(cpu, q, sizeof(double), cmp_double);
+    st->cpu_median = quantile(cpu, q, 0.5);
+    st->cpu_mean = cpu_sum / (double)q;
+    st->median = quantile(lat, q, 0.5);
+    st->p90 = quantile(lat, q, 0.9);
+    st->p99 = quantile(lat, q, 0.99);
+    st->mean = sum / (double)q;
+    st->min = lat[0];
+    st->max = lat[q - 1];
+    st->mean_cands = cands / (double)q;
+}
+
 /* One query of method meth for user u; *n receives the candidates. */
 static int run_one(const mx_model *m, ret_ctx *ctx, int meth, uint32_t u, size_t k,
                    const ret_params *p, const ret_params *exact, ret_cand *out, size_t *n,
@@ -239,20 +258,7 @@ static int bench_method(const mx_model *m, ret_ctx *ctx, int meth, const bench_a
         if (rc) return rc;
         cands += (double)n;
     }
-    double sum = 0, cpu_sum = 0;
-    for (size_t i = 0; i < a->queries; i++)
-        sum += lat[i], cpu_sum += cpu[i];
-    qsort(lat, a->queries, sizeof(double), cmp_double);
-    qsort(cpu, a->queries, sizeof(double), cmp_double);
-    st->cpu_median = quantile(cpu, a->queries, 0.5);
-    st->cpu_mean = cpu_sum / (double)a->queries;
-    st->median = quantile(lat, a->queries, 0.5);
-    st->p90 = quantile(lat, a->queries, 0.9);
-    st->p99 = quantile(lat, a->queries, 0.99);
-    st->mean = sum / (double)a->queries;
-    st->min = lat[0];
-    st->max = lat[a->queries - 1];
-    st->mean_cands = cands / (double)a->queries;
+    summarize(lat, cpu, a->queries, cands, st);
     return 0;
 }
 
@@ -326,7 +332,7 @@ static int bench_rank(const mx_model *m, rank_bench *rb, int meth, const bench_a
     size_t n = 0;
     for (size_t i = 0; i < a->warmup; i++)
         if (rank_one(m, rb, meth, sample[i % n_sample], i, a->k, &n, err)) return -1;
-    double cands = 0, sum = 0, cpu_sum = 0;
+    double cands = 0;
     for (size_t i = 0; i < a->queries; i++) {
         double c0 = now_us(CLOCK_THREAD_CPUTIME_ID), t0 = now_us(CLOCK_MONOTONIC);
         int rc = rank_one(m, rb, meth, sample[i % n_sample], i, a->k, &n, err);
@@ -334,20 +340,8 @@ static int bench_rank(const mx_model *m, rank_bench *rb, int meth, const bench_a
         cpu[i] = now_us(CLOCK_THREAD_CPUTIME_ID) - c0;
         if (rc) return rc;
         cands += (double)n;
-        sum += lat[i];
-        cpu_sum += cpu[i];
     }
-    qsort(lat, a->queries, sizeof(double), cmp_double);
-    qsort(cpu, a->queries, sizeof(double), cmp_double);
-    st->cpu_median = quantile(cpu, a->queries, 0.5);
-    st->cpu_mean = cpu_sum / (double)a->queries;
-    st->median = quantile(lat, a->queries, 0.5);
-    st->p90 = quantile(lat, a->queries, 0.9);
-    st->p99 = quantile(lat, a->queries, 0.99);
-    st->mean = sum / (double)a->queries;
-    st->min = lat[0];
-    st->max = lat[a->queries - 1];
-    st->mean_cands = cands / (double)a->queries;
+    summarize(lat, cpu, a->queries, cands, st);
     return 0;
 }
 

@@ -276,6 +276,37 @@ done:
  * the group transposed (feature f of lane k at xt[8 f + k]). */
 #define STEP(a, k) a = 2 * a + 1 + !(xt[feat8[a] + (k)] < thr[a])
 
+/* The 8 lanes of a group, from their nodes start[] at level `from` down
+ * to the leaves of a depth-D tree: acc[k] += the leaf lane k reaches. The
+ * lanes are separate variables so their chains of loads overlap. */
+static inline __attribute__((always_inline)) void walk8(const float *thr, const uint16_t *feat8,
+                                                        const float *leaf, uint32_t from,
+                                                        uint32_t D, const float *xt,
+                                                        const uint32_t start[8], float *acc) {
+    size_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3], a4 = start[4], a5 = start[5],
+           a6 = start[6], a7 = start[7];
+    for (uint32_t l = from; l < D; l++) {
+        STEP(a0, 0);
+        STEP(a1, 1);
+        STEP(a2, 2);
+        STEP(a3, 3);
+        STEP(a4, 4);
+        STEP(a5, 5);
+        STEP(a6, 6);
+        STEP(a7, 7);
+    }
+    const size_t first_leaf = ((size_t)1 << D) - 1;
+    acc[0] += leaf[a0 - first_leaf];
+    acc[1] += leaf[a1 - first_leaf];
+    acc[2] += leaf[a2 - first_leaf];
+    acc[3] += leaf[a3 - first_leaf];
+    acc[4] += leaf[a4 - first_leaf];
+    acc[5] += leaf[a5 - first_leaf];
+    acc[6] += leaf[a6 - first_leaf];
+    acc[7] += leaf[a7 - first_leaf];
+}
+#undef STEP
+
 /* One complete tree over groups of 8 transposed rows: acc[r] += leaf. The
  * eight lanes walk together (their chains of dependent loads overlap) and
  * address their features from one base register. */
@@ -284,7 +315,7 @@ static void eval_complete(const rk_forest *f, const rk_tree *t, const float *xt,
     const float *thr = f->thr + t->off_node, *leaf = f->leaf + t->off_leaf;
     const uint16_t *feat8 = f->feat8 + t->off_node;
     size_t stride = 8 * f->n_features;
-    uint32_t D = t->depth, first_leaf = (1u << D) - 1;
+    uint32_t D = t->depth;
 #ifdef __SSE2__
     if (D >= 3) {
         /* Levels 0-2 touch only nodes 0-6, the same for every lane: compare
@@ -312,53 +343,15 @@ static void eval_complete(const rk_forest *f, const rk_tree *t, const float *xt,
                                   m2);
                 _mm_storeu_si128((__m128i *)(start + h), at);
             }
-            size_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3], a4 = start[4],
-                   a5 = start[5], a6 = start[6], a7 = start[7];
-            for (uint32_t l = 3; l < D; l++) {
-                STEP(a0, 0);
-                STEP(a1, 1);
-                STEP(a2, 2);
-                STEP(a3, 3);
-                STEP(a4, 4);
-                STEP(a5, 5);
-                STEP(a6, 6);
-                STEP(a7, 7);
-            }
-            acc[0] += leaf[a0 - first_leaf];
-            acc[1] += leaf[a1 - first_leaf];
-            acc[2] += leaf[a2 - first_leaf];
-            acc[3] += leaf[a3 - first_leaf];
-            acc[4] += leaf[a4 - first_leaf];
-            acc[5] += leaf[a5 - first_leaf];
-            acc[6] += leaf[a6 - first_leaf];
-            acc[7] += leaf[a7 - first_leaf];
+            walk8(thr, feat8, leaf, 3, D, xt, start, acc);
         }
         return;
     }
 #endif
-    for (size_t g = 0; g < n_groups; g++, xt += stride, acc += 8) {
-        size_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
-        for (uint32_t l = 0; l < D; l++) {
-            STEP(a0, 0);
-            STEP(a1, 1);
-            STEP(a2, 2);
-            STEP(a3, 3);
-            STEP(a4, 4);
-            STEP(a5, 5);
-            STEP(a6, 6);
-            STEP(a7, 7);
-        }
-        acc[0] += leaf[a0 - first_leaf];
-        acc[1] += leaf[a1 - first_leaf];
-        acc[2] += leaf[a2 - first_leaf];
-        acc[3] += leaf[a3 - first_leaf];
-        acc[4] += leaf[a4 - first_leaf];
-        acc[5] += leaf[a5 - first_leaf];
-        acc[6] += leaf[a6 - first_leaf];
-        acc[7] += leaf[a7 - first_leaf];
-    }
+    static const uint32_t root[8] = {0};
+    for (size_t g = 0; g < n_groups; g++, xt += stride, acc += 8)
+        walk8(thr, feat8, leaf, 0, D, xt, root, acc);
 }
-#undef STEP
 
 /* Walks a deep tree for lane k of each group. */
 static void eval_walk(const rk_forest *f, const rk_tree *t, const float *xt, size_t n_groups,
