@@ -233,18 +233,24 @@ static void on_session(void *arg, int ok, const sess_event *ev, size_t n) {
     http_req_finish(r);
 }
 
+static void read_session(void *arg) {
+    pending *pd = arg;
+    sess_client *sc = wk_sessions(pd->w);
+    if (!sc) { /* no Redis configured: long-term profile only */
+        on_session(pd, 0, NULL, 0);
+        return;
+    }
+    sess_read(sc, http_req_path_param(pd->r), on_session, pd);
+}
+
 /* Reads the user's session, then answers from on_session. Returns 1 when
  * the answer will come later, 0 when it was given now. */
 static int with_session(wk_worker *w, http_req *r, pending *pd) {
-    sess_client *sc = wk_sessions(w);
     pd->w = w;
     pd->r = r;
     clock_gettime(CLOCK_MONOTONIC, &pd->t0);
-    if (!sc) { /* no Redis configured: long-term profile only */
-        on_session(pd, 0, NULL, 0);
-        return 1;
-    }
-    sess_read(sc, http_req_path_param(r), on_session, pd);
+    unsigned delay = (unsigned)http_req_config(r)->testing_session_delay_ms;
+    if (delay == 0 || wk_defer(w, delay, read_session, pd) != 0) read_session(pd);
     return 1;
 }
 

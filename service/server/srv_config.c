@@ -85,12 +85,15 @@ static const entry entries[] = {
      "diversity: at most this many items per interest in an answer; 0 = off"},
     {"ranking.mmr_lambda", T_DOUBLE, OFF(ranking_mmr_lambda), 0, 0, 1, "0",
      "diversity: maximal marginal relevance weight (0 = off, 1 = only novelty)"},
+    {"testing.session_delay_ms", T_INT, OFF(testing_session_delay_ms), 0, 0, 60000, "0",
+     "tests only: every session read waits this long before it goes to Redis (a slow Redis "
+     "reply, made deterministic, e.g. to keep a request in flight across a reload); 0 = off"},
 };
 
 #define N_ENTRIES (sizeof(entries) / sizeof(entries[0]))
 
 static const char *sections[] = {"server",  "redis", "limits",  "cors",   "auth",
-                                 "ranking", "log",   "session", "events", NULL};
+                                 "ranking", "log",   "session", "events", "testing", NULL};
 
 const srv_config_entry *srv_config_entries(size_t *n) {
     static srv_config_entry out[N_ENTRIES];

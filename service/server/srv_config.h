@@ -2,7 +2,7 @@
  *
  * Sources, later ones winning: built-in defaults, the JSON config file
  * (sections "server", "redis", "limits", "cors", "auth", "log", "session",
- * "events" of the same file that holds the build settings; see
+ * "events", "testing" of the same file that holds the build settings; see
  * config/mixrec.json), environment variables MIXREC_<SECTION>_<KEY>
  * (e.g. MIXREC_SERVER_WORKERS=4, MIXREC_REDIS_URL=unix:/run/redis.sock)
  * and command-line flags (srv_config_set with the dotted name). Every
@@ -72,6 +72,8 @@ typedef struct srv_config {
     double ranking_session_quota;
     int ranking_xgboost_predictor;
     double ranking_mmr_lambda;
+    /* testing: hooks that make timing-dependent tests deterministic */
+    int testing_session_delay_ms;
 } srv_config;
 
 void srv_config_init(srv_config *c);

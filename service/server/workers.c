@@ -63,6 +63,35 @@ rec_ctx *wk_rec(wk_worker *w) {
     return w->rec;
 }
 
+typedef struct deferred {
+    uv_timer_t timer;
+    void (*fn)(void *arg);
+    void *arg;
+} deferred;
+
+static void on_deferred_closed(uv_handle_t *h) {
+    free(h->data);
+}
+
+static void on_deferred(uv_timer_t *t) {
+    deferred *d = t->data;
+    d->fn(d->arg);
+    uv_close((uv_handle_t *)&d->timer, on_deferred_closed);
+}
+
+int wk_defer(wk_worker *w, unsigned ms, void (*fn)(void *arg), void *arg) {
+    deferred *d = malloc(sizeof(*d));
+    if (!d || uv_timer_init(&w->loop, &d->timer) != 0) {
+        free(d);
+        return -1;
+    }
+    d->fn = fn;
+    d->arg = arg;
+    d->timer.data = d;
+    uv_timer_start(&d->timer, on_deferred, ms, 0);
+    return 0;
+}
+
 sess_client *wk_sessions(wk_worker *w) {
     return w->sess;
 }

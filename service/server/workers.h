@@ -42,6 +42,10 @@ int wk_count(const wk_pool *p);
 const mx_model *wk_model(wk_worker *w);
 rec_ctx *wk_rec(wk_worker *w);
 int wk_index(const wk_worker *w);
+/* Inside a job: runs fn(arg) on this worker's loop after ms milliseconds
+ * (a uv timer). Returns 0, or -1 when no timer could be made (fn is then
+ * not called). */
+int wk_defer(wk_worker *w, unsigned ms, void (*fn)(void *arg), void *arg);
 /* This worker's Redis client (NULL without Redis). */
 sess_client *wk_sessions(wk_worker *w);
 /* How many workers are connected to Redis right now (any thread). */
