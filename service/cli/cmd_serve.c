@@ -2,12 +2,13 @@
  *
  * Threads: the main thread loads the configuration and the model, starts
  * the worker loops (workers.h) and the HTTP thread (http.h), then waits
- * for signals: SIGHUP reloads the model directory's current version off
- * the request path (a broken one is rejected, the old one keeps serving),
- * SIGINT/SIGTERM drain in-flight requests and exit 0. Signals are blocked
- * in every other thread. */
-#include <pthread.h>
-#include <signal.h>
+ * for signals (srv_signals.h): SIGHUP reloads the model directory's
+ * current version off the request path (a broken one is rejected, the old
+ * one keeps serving; SIGHUPs during a reload are coalesced into one more),
+ * SIGINT/SIGTERM drain in-flight requests and exit 0. The handlers are
+ * installed first thing, so a signal is handled the same on whichever
+ * thread the kernel delivers it; our own threads start with the signals
+ * blocked. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "model.h"
 #include "model_holder.h"
 #include "srv_config.h"
+#include "srv_signals.h"
 #include "workers.h"
 
 extern char **environ;
@@ -110,9 +112,13 @@ int cmd_serve(int argc, char **argv) {
     serve_args a = {0};
     int rc = cli_parse(argc, argv, usage, serve_opts, on_opt, &a);
     if (rc) return rc == 1 ? 0 : rc;
+    mx_err err = {0};
+    if (srv_signals_install(&err)) {
+        fprintf(stderr, "mixrec serve: cannot start: %s\n", err.msg);
+        return 1;
+    }
     srv_config cfg;
     srv_config_init(&cfg);
-    mx_err err = {0};
     if ((a.config && srv_config_load_file(&cfg, a.config, &err)) ||
         srv_config_load_env(&cfg, environ, &err)) {
         fprintf(stderr, "mixrec serve: invalid configuration: %s\n", err.msg);
@@ -127,15 +133,6 @@ int cmd_serve(int argc, char **argv) {
         fprintf(stderr, "mixrec serve: invalid configuration: %s\n", err.msg);
         return 2;
     }
-
-    /* Block the signals before any thread starts, then wait for them here. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     mx_model *m = NULL;
     if (model_load(cfg.model_dir, &m, &err)) {
@@ -155,8 +152,11 @@ int cmd_serve(int argc, char **argv) {
     }
     mh_set(holder, m);
     log_line("model loaded", detail);
-    if (wk_start(&pool, &cfg, holder, cfg.redis_url[0] != 0, &err) ||
-        http_start(&http, &cfg, holder, pool, &err)) {
+    srv_signals_block(1); /* the threads started now inherit the mask */
+    rc = wk_start(&pool, &cfg, holder, cfg.redis_url[0] != 0, &err) ||
+         http_start(&http, &cfg, holder, pool, &err);
+    srv_signals_block(0);
+    if (rc) {
         fprintf(stderr, "mixrec serve: cannot start: %s\n", err.msg);
         wk_stop(pool);
         mh_free(holder);
@@ -166,17 +166,11 @@ int cmd_serve(int argc, char **argv) {
              wk_count(pool), cfg.redis_url[0] ? cfg.redis_url : "(no Redis configured)");
     log_line("listening on", detail);
 
-    for (;;) {
-        int sig = 0;
-        if (sigwait(&sigs, &sig) != 0) continue;
-        if (sig == SIGHUP) {
-            if (http_reload(http, detail, sizeof(detail), &err))
-                log_line("reload rejected, the old model keeps serving", err.msg);
-            else
-                log_line("model reloaded", detail);
-            continue;
-        }
-        break;
+    while (srv_signals_wait() == SRV_SIGNALS_RELOAD) {
+        if (http_reload(http, detail, sizeof(detail), &err))
+            log_line("reload rejected, the old model keeps serving", err.msg);
+        else
+            log_line("model reloaded", detail);
     }
     log_line("stopping", "draining in-flight requests");
     http_stop(http, cfg.request_timeout_s);

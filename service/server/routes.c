@@ -1,5 +1,11 @@
 /* routes.c - the handlers of the routes that compute; they run on a
- * worker thread (see http.h) and always leave a response. */
+ * worker thread (see http.h) and always leave a response.
+ *
+ * Every request works on one model from start to end: routes_run takes a
+ * lease on the worker's current model (workers.h) and hands it to the
+ * handler; a handler that answers later (after Redis) retains the lease
+ * until then. Ids resolved before the wait are therefore ids of the model
+ * the answer is computed and written from, even if a reload happened. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,10 +118,11 @@ static void rec_params_from(const srv_config *cfg, rec_params *p) {
 }
 
 /* Shared by GET /v1/users/{u}/recommendations and POST /v1/recommendations. */
-static void recommend(wk_worker *w, http_req *r, const mx_model *m, const char *user,
-                      const id_list *recent, const id_list *exclude, const uint16_t *cats,
-                      size_t n_cats, size_t k, int explain, json_t *unknown, const sess_event *sev,
-                      size_t n_sev, const char *session_state) {
+static void recommend(wk_lease *lease, http_req *r, const char *user, const id_list *recent,
+                      const id_list *exclude, const uint16_t *cats, size_t n_cats, size_t k,
+                      int explain, json_t *unknown, const sess_event *sev, size_t n_sev,
+                      const char *session_state) {
+    const mx_model *m = wk_lease_model(lease);
     const srv_config *cfg = http_req_config(r);
     rec_params p;
     rec_params_from(cfg, &p);
@@ -146,13 +153,9 @@ static void recommend(wk_worker *w, http_req *r, const mx_model *m, const char *
     rec_item items[1000];
     size_t n = 0;
     mx_err err = {0};
-    rec_ctx *ctx = wk_rec(w);
-    int rc = !ctx ? -1 : rec_recommend(ctx, &p, &q, items, &n, &err);
+    rec_ctx *ctx = wk_lease_rec(lease);
+    int rc = rec_recommend(ctx, &p, &q, items, &n, &err);
     if (ev != stack_ev) free(ev);
-    if (!ctx) {
-        http_req_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_model", "no model is loaded");
-        return;
-    }
     if (rc) {
         http_req_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "%s", err.msg);
         return;
@@ -197,6 +200,7 @@ static int parse_categories_csv(http_req *r, const mx_model *m, const char *csv,
 /* A request waiting for its session from Redis. */
 typedef struct pending {
     wk_worker *w;
+    wk_lease *lease; /* the model it started on, retained until it answers */
     http_req *r;
     struct timespec t0;
     size_t k, n_cats;
@@ -218,17 +222,15 @@ static void on_session(void *arg, int ok, const sess_event *ev, size_t n) {
     pending *pd = arg;
     http_req *r = pd->r;
     if (wk_sessions(pd->w)) prom_session_read(http_req_prom(r), ok, since(&pd->t0));
-    const mx_model *m = wk_model(pd->w); /* the current model, even after a reload */
     const char *state = ok ? "ok" : "unavailable";
-    if (!m) {
-        http_req_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_model", "no model is loaded");
-    } else if (pd->interests) {
-        finish_interests(r, m, ev, n, state);
+    if (pd->interests) {
+        finish_interests(r, wk_lease_model(pd->lease), ev, n, state);
     } else {
         id_list recent = {.n = 0};
-        recommend(pd->w, r, m, http_req_path_param(r), &recent, &pd->exclude, pd->cats, pd->n_cats,
+        recommend(pd->lease, r, http_req_path_param(r), &recent, &pd->exclude, pd->cats, pd->n_cats,
                   pd->k, pd->explain, NULL, ev, n, state);
     }
+    wk_lease_drop(pd->lease);
     free(pd);
     http_req_finish(r);
 }
@@ -245,8 +247,9 @@ static void read_session(void *arg) {
 
 /* Reads the user's session, then answers from on_session. Returns 1 when
  * the answer will come later, 0 when it was given now. */
-static int with_session(wk_worker *w, http_req *r, pending *pd) {
+static int with_session(wk_worker *w, wk_lease *lease, http_req *r, pending *pd) {
     pd->w = w;
+    pd->lease = wk_lease_retain(lease);
     pd->r = r;
     clock_gettime(CLOCK_MONOTONIC, &pd->t0);
     unsigned delay = (unsigned)http_req_config(r)->testing_session_delay_ms;
@@ -254,7 +257,8 @@ static int with_session(wk_worker *w, http_req *r, pending *pd) {
     return 1;
 }
 
-static int get_recommendations(wk_worker *w, http_req *r, const mx_model *m) {
+static int get_recommendations(wk_worker *w, wk_lease *lease, http_req *r) {
+    const mx_model *m = wk_lease_model(lease);
     const char *user = http_req_path_param(r);
     http_req_set_user(r, user);
     pending *pd = calloc(1, sizeof(*pd));
@@ -270,10 +274,11 @@ static int get_recommendations(wk_worker *w, http_req *r, const mx_model *m) {
     const char *ex = http_req_query(r, "explain");
     pd->explain = ex && (!strcmp(ex, "true") || !strcmp(ex, "1"));
     items_from_csv(m, http_req_query(r, "exclude"), &pd->exclude);
-    return with_session(w, r, pd);
+    return with_session(w, lease, r, pd);
 }
 
-static int get_similar(wk_worker *w, http_req *r, const mx_model *m) {
+static int get_similar(wk_lease *lease, http_req *r) {
+    const mx_model *m = wk_lease_model(lease);
     const char *id = http_req_path_param(r);
     size_t k;
     if (parse_k(r, http_req_query(r, "k"), &k)) return 0;
@@ -285,10 +290,8 @@ static int get_similar(wk_worker *w, http_req *r, const mx_model *m) {
     rec_item items[1000];
     size_t n = 0;
     mx_err err = {0};
-    rec_ctx *ctx = wk_rec(w);
-    if (!ctx || rec_similar(ctx, (uint32_t)it, k, NULL, 0, items, &n, &err)) {
-        http_req_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "%s",
-                       ctx ? err.msg : "no scratch");
+    if (rec_similar(wk_lease_rec(lease), (uint32_t)it, k, NULL, 0, items, &n, &err)) {
+        http_req_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "%s", err.msg);
         return 0;
     }
     json_t *o = json_pack("{s:s,s:s,s:o}", "item", id, "model_version", m->version, "items",
@@ -336,7 +339,7 @@ static void finish_interests(http_req *r, const mx_model *m, const sess_event *s
     respond_json(r, o);
 }
 
-static int get_interests(wk_worker *w, http_req *r) {
+static int get_interests(wk_worker *w, wk_lease *lease, http_req *r) {
     http_req_set_user(r, http_req_path_param(r));
     pending *pd = calloc(1, sizeof(*pd));
     if (!pd) {
@@ -344,7 +347,7 @@ static int get_interests(wk_worker *w, http_req *r) {
         return 0;
     }
     pd->interests = 1;
-    return with_session(w, r, pd);
+    return with_session(w, lease, r, pd);
 }
 
 /* A JSON array of strings into ids; 0, or -1 with a 400 answer. */
@@ -369,7 +372,8 @@ static int json_ids(http_req *r, const mx_model *m, json_t *body, const char *ke
     return 0;
 }
 
-static int post_recommendations(wk_worker *w, http_req *r, const mx_model *m) {
+static int post_recommendations(wk_lease *lease, http_req *r) {
+    const mx_model *m = wk_lease_model(lease);
     size_t len;
     const char *txt = http_req_body(r, &len);
     json_error_t je;
@@ -425,8 +429,8 @@ static int post_recommendations(wk_worker *w, http_req *r, const mx_model *m) {
             n_cats++;
         }
     }
-    recommend(w, r, m, user, &recent, &exclude, cats, n_cats, k, !je2 || json_is_true(je2), unknown,
-              NULL, 0, "not used");
+    recommend(lease, r, user, &recent, &exclude, cats, n_cats, k, !je2 || json_is_true(je2),
+              unknown, NULL, 0, "not used");
 done:
     json_decref(unknown);
     json_decref(body);
@@ -566,30 +570,31 @@ static int post_events(wk_worker *w, http_req *r) {
 }
 
 void routes_run(wk_worker *w, http_req *r) {
-    const mx_model *m = wk_model(w);
+    wk_lease *lease = wk_lease_take(w);
     int later = 0;
-    if (!m) {
+    if (!lease) {
         http_req_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_model", "no model is loaded");
     } else {
         switch (http_req_route(r)) {
         case ROUTE_USER_RECS:
-            later = get_recommendations(w, r, m);
+            later = get_recommendations(w, lease, r);
             break;
         case ROUTE_ITEM_SIMILAR:
-            later = get_similar(w, r, m);
+            later = get_similar(lease, r);
             break;
         case ROUTE_USER_INTERESTS:
-            later = get_interests(w, r);
+            later = get_interests(w, lease, r);
             break;
         case ROUTE_RECS_POST:
-            later = post_recommendations(w, r, m);
+            later = post_recommendations(lease, r);
             break;
-        case ROUTE_EVENTS:
+        case ROUTE_EVENTS: /* stores ids as sent: reads no model memory */
             later = post_events(w, r);
             break;
         default:
             http_req_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
         }
     }
+    wk_lease_drop(lease); /* a handler answering later retained its own hold */
     if (!later) http_req_finish(r);
 }

@@ -92,8 +92,8 @@ static const entry entries[] = {
 
 #define N_ENTRIES (sizeof(entries) / sizeof(entries[0]))
 
-static const char *sections[] = {"server",  "redis", "limits",  "cors",   "auth",
-                                 "ranking", "log",   "session", "events", "testing", NULL};
+static const char *sections[] = {"server", "redis",   "limits", "cors",    "auth", "ranking",
+                                 "log",    "session", "events", "testing", NULL};
 
 const srv_config_entry *srv_config_entries(size_t *n) {
     static srv_config_entry out[N_ENTRIES];

@@ -24,9 +24,8 @@ struct wk_worker {
     job *head, *tail;
     int stopping;
     /* owned by the worker thread */
-    mh_ref *ref;
-    uint64_t gen;
-    rec_ctx *rec;
+    wk_lease *cur; /* the worker's own hold on the current model */
+    uint64_t gen;  /* the holder's generation cur was taken at */
     sess_client *sess;
 };
 
@@ -41,26 +40,60 @@ struct wk_pool {
     wk_worker *w;
 };
 
+struct wk_lease {
+    mh_ref *ref;
+    rec_ctx *rec;
+    int holds; /* the worker's own (while current) and its requests'; worker thread only */
+};
+
+wk_lease *wk_lease_retain(wk_lease *l) {
+    l->holds++;
+    return l;
+}
+
+void wk_lease_drop(wk_lease *l) {
+    if (!l || --l->holds > 0) return;
+    rec_ctx_free(l->rec);
+    mh_release(l->ref); /* frees the model if the holder and the others let go */
+    free(l);
+}
+
+const mx_model *wk_lease_model(const wk_lease *l) {
+    return mh_model(l->ref);
+}
+
+rec_ctx *wk_lease_rec(const wk_lease *l) {
+    return l->rec;
+}
+
+/* After a reload, moves the worker to the holder's current model. The old
+ * lease goes on for the requests that still hold it. If no scratch can be
+ * made for the new model the worker stays on the old one and tries again
+ * at its next request. */
 static void refresh(wk_worker *w) {
     uint64_t g = mh_generation(w->pool->holder);
-    if (g == w->gen && (w->ref || g == 0)) return;
+    if (g == w->gen && (w->cur || g == 0)) return;
     mh_ref *r = mh_acquire(w->pool->holder, &g);
-    rec_ctx_free(w->rec);
-    w->rec = NULL;
-    mh_release(w->ref); /* this worker's jobs on it are done: they are synchronous */
-    w->ref = r;
+    wk_lease *l = NULL;
+    if (r) {
+        l = calloc(1, sizeof(*l));
+        if (l) l->rec = rec_ctx_new(mh_model(r), w->pool->max_k);
+        if (!l || !l->rec) {
+            free(l);
+            mh_release(r);
+            return;
+        }
+        l->ref = r;
+        l->holds = 1;
+    }
+    wk_lease_drop(w->cur);
+    w->cur = l;
     w->gen = g;
-    if (r) w->rec = rec_ctx_new(mh_model(r), w->pool->max_k);
 }
 
-const mx_model *wk_model(wk_worker *w) {
+wk_lease *wk_lease_take(wk_worker *w) {
     refresh(w);
-    return w->rec ? mh_model(w->ref) : NULL;
-}
-
-rec_ctx *wk_rec(wk_worker *w) {
-    refresh(w);
-    return w->rec;
+    return w->cur ? wk_lease_retain(w->cur) : NULL;
 }
 
 typedef struct deferred {
@@ -135,11 +168,9 @@ static void *run(void *arg) {
     wk_worker *w = arg;
     omp_set_num_threads(1); /* FAISS's batched calls stay on this thread */
     if (w->pool->with_redis) w->sess = sess_new(&w->loop, w->pool->cfg, &w->pool->redis_connected);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    rec_ctx_free(w->rec);
-    mh_release(w->ref);
-    w->rec = NULL;
-    w->ref = NULL;
+    uv_run(&w->loop, UV_RUN_DEFAULT); /* every request's lease is dropped by now */
+    wk_lease_drop(w->cur);
+    w->cur = NULL;
     return NULL;
 }
 

@@ -4,7 +4,7 @@
  * Threading: wk_submit may be called from any thread (it takes the target
  * worker's queue mutex and wakes its loop with uv_async_send, the one
  * cross-thread libuv call). Jobs run on their worker's thread, one at a
- * time; everything a worker owns (its loop, its model reference, its
+ * time; everything a worker owns (its loop, its leases on models, their
  * scratch) is touched by that thread only. Each worker thread runs FAISS
  * single-threaded (omp_set_num_threads(1)). */
 #ifndef WK_WORKERS_H
@@ -36,11 +36,28 @@ void wk_stop(wk_pool *p);
 
 int wk_count(const wk_pool *p);
 
-/* Inside a job: the current model (refreshed when a reload happened since
- * this worker's last job; NULL when none is loaded), and scratch for it.
- * Both stay valid until the job returns. */
-const mx_model *wk_model(wk_worker *w);
-rec_ctx *wk_rec(wk_worker *w);
+/* A request's hold on one model and on this worker's scratch for that
+ * model (rec_ctx). A request takes a lease when it starts and drops it
+ * when its answer is queued or it is abandoned; a reload never frees a
+ * model or scratch that a lease still holds, so a request that waits (for
+ * Redis, a timer) finishes on the model it started with and every id it
+ * resolved stays valid. The worker holds its current lease itself and
+ * moves to the new model at the first request after a reload.
+ * Leases belong to their worker's thread: take, retain and drop them in
+ * that worker's jobs and loop callbacks only. */
+typedef struct wk_lease wk_lease;
+
+/* The current model for a new request; NULL when no model is loaded (or
+ * no scratch could be made for it). Drop it with wk_lease_drop. */
+wk_lease *wk_lease_take(wk_worker *w);
+/* One more hold on l (a request going on in a later callback): returns l. */
+wk_lease *wk_lease_retain(wk_lease *l);
+void wk_lease_drop(wk_lease *l); /* NULL is a no-op */
+const mx_model *wk_lease_model(const wk_lease *l);
+/* Scratch for the lease's model; used synchronously only (one job or
+ * callback at a time runs on a worker). */
+rec_ctx *wk_lease_rec(const wk_lease *l);
+
 int wk_index(const wk_worker *w);
 /* Inside a job: runs fn(arg) on this worker's loop after ms milliseconds
  * (a uv timer). Returns 0, or -1 when no timer could be made (fn is then

@@ -1,0 +1,75 @@
+/* srv_signals.c - see srv_signals.h. */
+#include "srv_signals.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int wake_fd[2] = {-1, -1};
+static atomic_int reload_requested, stop_requested; /* lock-free: safe in a handler */
+
+static void on_signal(int sig) {
+    int saved = errno;
+    if (sig == SIGHUP)
+        atomic_store(&reload_requested, 1);
+    else
+        atomic_store(&stop_requested, 1);
+    char b = 1;
+    ssize_t n = write(wake_fd[1], &b, 1); /* full pipe: the main thread is awake anyway */
+    (void)n;
+    errno = saved;
+}
+
+int srv_signals_install(mx_err *err) {
+    if (wake_fd[0] < 0) {
+        if (pipe(wake_fd) != 0)
+            return mx_err_set(err, MX_EIO, "cannot create the signal pipe: %s", strerror(errno));
+        fcntl(wake_fd[0], F_SETFD, FD_CLOEXEC);
+        fcntl(wake_fd[1], F_SETFD, FD_CLOEXEC);
+        fcntl(wake_fd[1], F_SETFL, fcntl(wake_fd[1], F_GETFL) | O_NONBLOCK);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART; /* the main thread's file reads during a reload go on */
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGHUP);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaddset(&sa.sa_mask, SIGINT);
+    const int sigs[] = {SIGHUP, SIGTERM, SIGINT};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        if (sigaction(sigs[i], &sa, NULL) != 0)
+            return mx_err_set(err, MX_EIO, "cannot install the handler of signal %d: %s", sigs[i],
+                              strerror(errno));
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+srv_signals_event srv_signals_wait(void) {
+    for (;;) {
+        if (atomic_load(&stop_requested)) return SRV_SIGNALS_STOP;
+        /* Consumed before the reload starts: a SIGHUP from now on asks
+         * for one more reload, which will read CURRENT after it. */
+        if (atomic_exchange(&reload_requested, 0)) return SRV_SIGNALS_RELOAD;
+        char buf[64];
+        ssize_t n = read(wake_fd[0], buf, sizeof(buf));
+        if (n < 0 && errno != EINTR) { /* cannot happen with a valid pipe; do not spin */
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+void srv_signals_block(int block) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGHUP);
+    sigaddset(&s, SIGTERM);
+    sigaddset(&s, SIGINT);
+    pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &s, NULL);
+}
