@@ -3,8 +3,8 @@
 # a `mixrec serve` built with -fsanitize=thread (scripts/tsan builds it in
 # build-tsan) answers a mixed load (recommendations, interests, similar
 # items, events, readiness, metrics) on 2 workers while the model is
-# reloaded by SIGHUP and by the admin route (new versions and a broken
-# one) and Redis is killed and restarted; then it stops on SIGTERM. Passes
+# reloaded 60 times by SIGHUP and by the admin route (two versions in turn,
+# then a broken one) and Redis is killed and restarted; then it stops on SIGTERM. Passes
 # when the server exits 0 and ThreadSanitizer reported nothing (reports go
 # to $TMP/tsan.*; suppressions in tests/tsan.supp, each explained there).
 #   tests/test_tsan.sh BUILD-TSAN/mixrec
@@ -20,14 +20,23 @@ command -v wrk >/dev/null || { echo "wrk is not installed (scripts/deps.sh)"; ex
 export OMP_NUM_THREADS=1
 export TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1 log_path=$TMP/tsan suppressions=$HERE/tsan.supp"
 make_test_model
+v1=$(cat "$TMP/model/CURRENT")
+sleep 1 # versions are named by the second
+"$MIXREC" build --interactions "$TMP/syn/interactions.csv" --set embed.dim=8 --set interests.count=8 \
+  --out "$TMP/model" >/dev/null 2>&1 # another version (built by the same TSan binary, one thread)
+v2=$(cat "$TMP/model/CURRENT")
+echo "$v1" >"$TMP/model/CURRENT"
 start_redis
 KEY=tsan-key
+# Session reads wait 20 ms (testing.session_delay_ms), as on a busy Redis:
+# many requests are in flight across each reload.
 serve_start T --redis "unix:$TMP/redis.sock" --set auth.api_keys=$KEY --set log.level=warn \
-  --set redis.command_timeout_ms=500
+  --set redis.command_timeout_ms=500 --set testing.session_delay_ms=20
 BASE=$BASE_T
 PID=$PID_T
 user=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f1)
 item=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f2)
+item2=$(sed -n 3p "$TMP/syn/interactions.csv" | cut -d, -f2)
 
 cat >"$TMP/mix.lua" <<LUA
 local n = 0
@@ -41,20 +50,26 @@ function request()
   elseif k == 2 then return wrk.format("GET", "/v1/items/$item/similar?k=10")
   elseif k == 3 then
     return wrk.format("POST", "/v1/recommendations", {["Content-Type"] = "application/json"},
-      '{"recent_items":["$item"],"k":10}')
+      '{"recent_items":["$item"],"exclude":["$item2"],"k":10}')
   end
-  return wrk.format("GET", "/v1/users/$user/recommendations?k=10&explain=true")
+  return wrk.format("GET", "/v1/users/$user/recommendations?k=10&explain=true&exclude=$item2")
 end
 LUA
-wrk -t2 -c6 -d12s -s "$TMP/mix.lua" "$BASE" >"$TMP/wrk.out" 2>&1 &
+wrk -t2 -c8 -d24s -s "$TMP/mix.lua" "$BASE" >"$TMP/wrk.out" 2>&1 &
 WRK=$!
-(for _ in $(seq 40); do curl -s -o /dev/null "$BASE/readyz"; curl -s -o /dev/null "$BASE/metrics"; sleep 0.2; done) &
+(for _ in $(seq 60); do curl -s -o /dev/null "$BASE/readyz"; curl -s -o /dev/null "$BASE/metrics"; sleep 0.3; done) &
 POLL=$!
 sleep 1
-"$MIXREC" build --interactions "$TMP/syn/interactions.csv" --set embed.dim=8 --set interests.count=8 \
-  --out "$TMP/model" >/dev/null 2>&1 # a new version (built by the same TSan binary, one thread)
-kill -HUP "$PID"; sleep 0.7
-curl -s -o /dev/null -X POST -H "X-API-Key: $KEY" "$BASE/v1/admin/reload"
+# 60 reloads under load, alternating the two versions, by the admin route
+# and by SIGHUP (issue 11: before requests held their model, this freed a
+# model under a request within a few dozen reloads).
+for i in $(seq 60); do
+  if [ $((i % 2)) = 0 ]; then echo "$v1" >"$TMP/model/CURRENT"; else echo "$v2" >"$TMP/model/CURRENT"; fi
+  if [ $((i % 3)) = 0 ]; then kill -HUP "$PID"; sleep 0.1; else
+    curl -s -o /dev/null -X POST -H "X-API-Key: $KEY" "$BASE/v1/admin/reload"; fi
+  sleep 0.15
+done
+echo "$v2" >"$TMP/model/CURRENT"
 curl -s -o /dev/null -X POST -H "X-API-Key: $KEY" "$BASE/v1/admin/reload" &
 kill -HUP "$PID"; sleep 0.7
 good=$(cat "$TMP/model/CURRENT")

@@ -6,8 +6,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <poll.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static int wake_fd[2] = {-1, -1};
@@ -31,6 +31,7 @@ int srv_signals_install(mx_err *err) {
             return mx_err_set(err, MX_EIO, "cannot create the signal pipe: %s", strerror(errno));
         fcntl(wake_fd[0], F_SETFD, FD_CLOEXEC);
         fcntl(wake_fd[1], F_SETFD, FD_CLOEXEC);
+        fcntl(wake_fd[0], F_SETFL, fcntl(wake_fd[0], F_GETFL) | O_NONBLOCK);
         fcntl(wake_fd[1], F_SETFL, fcntl(wake_fd[1], F_GETFL) | O_NONBLOCK);
     }
     struct sigaction sa;
@@ -56,11 +57,14 @@ srv_signals_event srv_signals_wait(void) {
         /* Consumed before the reload starts: a SIGHUP from now on asks
          * for one more reload, which will read CURRENT after it. */
         if (atomic_exchange(&reload_requested, 0)) return SRV_SIGNALS_RELOAD;
-        char buf[64];
-        ssize_t n = read(wake_fd[0], buf, sizeof(buf));
-        if (n < 0 && errno != EINTR) { /* cannot happen with a valid pipe; do not spin */
-            struct timespec ts = {0, 50 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+        /* poll, not a blocking read: poll returns EINTR after a handler
+         * even with SA_RESTART (and ThreadSanitizer, which runs handlers
+         * late, runs them then). The timeout re-checks the flags anyway. */
+        struct pollfd p = {.fd = wake_fd[0], .events = POLLIN};
+        if (poll(&p, 1, 1000) > 0) {
+            char buf[64];
+            while (read(wake_fd[0], buf, sizeof(buf)) > 0) {
+            }
         }
     }
 }
