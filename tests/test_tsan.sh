@@ -3,7 +3,7 @@
 # a `mixrec serve` built with -fsanitize=thread (scripts/tsan builds it in
 # build-tsan) answers a mixed load (recommendations, interests, similar
 # items, events, readiness, metrics) on 2 workers while the model is
-# reloaded 60 times by SIGHUP and by the admin route (two versions in turn,
+# reloaded 150 times by SIGHUP and by the admin route (two versions in turn,
 # then a broken one) and Redis is killed and restarted; then it stops on SIGTERM. Passes
 # when the server exits 0 and ThreadSanitizer reported nothing (reports go
 # to $TMP/tsan.*; suppressions in tests/tsan.supp, each explained there).
@@ -60,14 +60,14 @@ WRK=$!
 (for _ in $(seq 60); do curl -s -o /dev/null "$BASE/readyz"; curl -s -o /dev/null "$BASE/metrics"; sleep 0.3; done) &
 POLL=$!
 sleep 1
-# 60 reloads under load, alternating the two versions, by the admin route
+# 150 reloads under load, alternating the two versions, by the admin route
 # and by SIGHUP (issue 11: before requests held their model, this freed a
 # model under a request within a few dozen reloads).
-for i in $(seq 60); do
+for i in $(seq 150); do
   if [ $((i % 2)) = 0 ]; then echo "$v1" >"$TMP/model/CURRENT"; else echo "$v2" >"$TMP/model/CURRENT"; fi
-  if [ $((i % 3)) = 0 ]; then kill -HUP "$PID"; sleep 0.1; else
+  if [ $((i % 3)) = 0 ]; then kill -HUP "$PID"; sleep 0.05; else
     curl -s -o /dev/null -X POST -H "X-API-Key: $KEY" "$BASE/v1/admin/reload"; fi
-  sleep 0.15
+  sleep 0.03
 done
 echo "$v2" >"$TMP/model/CURRENT"
 curl -s -o /dev/null -X POST -H "X-API-Key: $KEY" "$BASE/v1/admin/reload" &
