@@ -2,9 +2,9 @@
 # test_openapi.sh - proto/openapi.json and `mixrec serve` kept in step:
 #   (a) the document: valid JSON, OpenAPI 3.x, every $ref resolves, every
 #       operation and response well formed, examples match their schemas;
-#   (b) the routes of service/server/http.c (parsed from route_of, so a new
-#       route without documentation fails) are exactly the documented
-#       operations, and every documented operation is served (not 404/405)
+#   (b) the route table (`mixrec routes --json`, the table the server
+#       routes by, so a new route without documentation fails) is exactly
+#       the documented operations, API keys where the table asks for them, and every documented operation is served (not 404/405)
 #       by a real server (real redis-server on a unix socket, API key set);
 #   (c) every response observed matches the schema documented for its
 #       operation and status (required properties, types, enums, no
@@ -18,10 +18,10 @@ set -uo pipefail
 MIXREC=$1
 SRC=$2
 DOC=$SRC/proto/openapi.json
-HTTP_C=$SRC/service/server/http.c
-HTTP_H=$SRC/service/server/http.h
-ROUTES_C=$SRC/service/server/routes.c
+# The sources that answer errors: the API's handlers and its HTTP transport.
+ERROR_SOURCES=("$SRC"/service/server/api/*.c "$SRC"/service/server/http/*.c)
 source "$(dirname "$0")/lib.sh"
+"$MIXREC" routes --json >"$TMP/routes.json" || { echo "mixrec routes --json failed"; exit 1; }
 
 # ---- jq helpers over the document -----------------------------------------
 # errs(schema; at): one message per way the input breaks the schema (the
@@ -89,7 +89,7 @@ dq() { # [jq options] PROGRAM [jq options and files]: jq with $docs and the help
   done
   local prog=$1
   shift
-  jq --slurpfile docs "$DOC" "${pre[@]}" "$LIB $prog" "$@"
+  jq --slurpfile docs "$DOC" --slurpfile routes "$TMP/routes.json" "${pre[@]}" "$LIB $prog" "$@"
 }
 # prints the messages, succeeds when there are none
 no_errors() { # FILE_OR_- PROGRAM [jq args]: PROGRAM emits messages
@@ -143,34 +143,18 @@ check "schema examples match their schemas" no_errors - 'doc.components.schemas 
   | select(.value.example != null) | .key as $k | .value.example | errs({"$ref": "#/components/schemas/\($k)"}; "example of \($k)")' -n
 check "an apiKey security scheme in the X-API-Key header" jqt '.components.securitySchemes | to_entries
   | any(.value.type == "apiKey" and .value.in == "header" and .value.name == "X-API-Key")' "$DOC"
-check "API key security on events and admin reload, nowhere else" no_errors - '
+check "API key security exactly on the routes the table marks api_key" no_errors - '
   (doc.components.securitySchemes | to_entries | map(select(.value.type == "apiKey" and .value.name == "X-API-Key") | .key)) as $keys
+  | [$routes[0].routes[] | select(.api_key) | "\(.method) \(.path)"] as $keyed
   | (doc.security // [] | select(length > 0) | "a global security requirement"),
-    (ops | select(.method != "options") | (.path == "/v1/events" or .path == "/v1/admin/reload") as $want
+    (ops | select(.method != "options") | ("\(.method | ascii_upcase) \(.path)" as $op | $keyed | index([$op]) != null) as $want
      | ([(.op.security // [])[] | keys[]] | any(. as $k | $keys | index([$k]) != null)) as $has
      | select($want != $has) | "\(.method) \(.path): API key security \(if $want then "missing" else "not expected" end)")' -n
 
-# ---- (b) routes in the source vs the document --------------------------------
-re_strcmp='strcmp\(path, "([^"]+)"\)'
-re_match='match\(path, "([^"]+)", "([^"]+)"'
-re_post='\*post = 1'
-re_return='return (ROUTE_[A-Z_]+)'
-parse_routes() { # "METHOD /path/{} ROUTE_X" per route of http.c's route_of
-  local cur='' method=GET line
-  while IFS= read -r line; do
-    if [[ $line =~ $re_strcmp ]]; then cur=${BASH_REMATCH[1]}; method=GET
-    elif [[ $line =~ $re_match ]]; then cur="${BASH_REMATCH[1]}{}${BASH_REMATCH[2]}"; method=GET; fi
-    [[ $line =~ $re_post ]] && method=POST
-    if [[ $line =~ $re_return ]] && [ "${BASH_REMATCH[1]}" != ROUTE_NONE ]; then
-      echo "$method $cur ${BASH_REMATCH[1]}"
-    fi
-  done < <(sed -n '/^static int route_of(/,/^}/p' "$HTTP_C")
-}
-parse_routes >"$TMP/src_routes"
-sed -n '/^enum {/,/};/p' "$HTTP_H" | grep -o 'ROUTE_[A-Z_]*' | grep -vx ROUTE_NONE | sort -u >"$TMP/enum_routes"
-check "routes parsed from route_of ($(wc -l <"$TMP/src_routes"))" test -s "$TMP/src_routes"
-check "route_of returns every ROUTE_ of http.h (parser sees them all)" \
-  diff <(awk '{print $3}' "$TMP/src_routes" | sort -u) "$TMP/enum_routes"
+# ---- (b) the route table vs the document --------------------------------------
+jq -r '.routes[] | "\(.method) \(.path | gsub("\\{[^}]*\\}"; "{}")) \(.name)"' "$TMP/routes.json" >"$TMP/src_routes"
+check "routes from mixrec routes --json ($(wc -l <"$TMP/src_routes"))" test -s "$TMP/src_routes"
+check "route names are unique" bash -c "[ \"\$(awk '{print \$3}' '$TMP/src_routes' | sort | uniq -d)\" = '' ]"
 awk '{print $1, $2}' "$TMP/src_routes" | sort -u >"$TMP/src_ops"
 dq -r -n 'ops | select(.method != "options") | "\(.method | ascii_upcase) \(.path | gsub("\\{[^}]*\\}"; "{}"))"' |
   sort -u >"$TMP/doc_ops"
@@ -185,15 +169,15 @@ check "every documented path has its OPTIONS preflight and one other method" no_
   | select(($ms | index(["options"]) == null) or ($ms | length) != 2) | "\($p): methods \($ms)"' -n
 
 # ---- error codes in the source vs the document ---------------------------------
-declare -A STATUS=([MHD_HTTP_BAD_REQUEST]=400 [MHD_HTTP_UNAUTHORIZED]=401 [MHD_HTTP_FORBIDDEN]=403
-  [MHD_HTTP_NOT_FOUND]=404 [MHD_HTTP_METHOD_NOT_ALLOWED]=405 [MHD_HTTP_CONTENT_TOO_LARGE]=413
-  [MHD_HTTP_UNSUPPORTED_MEDIA_TYPE]=415 [MHD_HTTP_UNPROCESSABLE_CONTENT]=422
-  [MHD_HTTP_INTERNAL_SERVER_ERROR]=500 [MHD_HTTP_SERVICE_UNAVAILABLE]=503
-  [MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE]=431)
-cat "$HTTP_C" "$ROUTES_C" | tr '\n' ' ' | grep -oE 'MHD_HTTP_[A-Z_]+, *"[a-z_]+"' |
+declare -A STATUS=([API_BAD_REQUEST]=400 [API_UNAUTHORIZED]=401 [API_FORBIDDEN]=403
+  [API_NOT_FOUND]=404 [API_METHOD_NOT_ALLOWED]=405 [API_CONTENT_TOO_LARGE]=413
+  [API_UNSUPPORTED_MEDIA_TYPE]=415 [API_UNPROCESSABLE_CONTENT]=422
+  [API_INTERNAL_ERROR]=500 [API_UNAVAILABLE]=503 [API_HEADERS_TOO_LARGE]=431)
+cat "${ERROR_SOURCES[@]}" | tr '\n' ' ' | grep -oE '(api_error|answer_now)\([^,()]*, *API_[A-Z_]+, *"[a-z_]+"' |
+  sed -E 's/^[a-z_]+\([^,]*, *//' |
   sed -E 's/, *"/ /; s/"$//' | sort -u >"$TMP/src_pairs"
 { awk '{print $2}' "$TMP/src_pairs"
-  cat "$HTTP_C" "$ROUTES_C" | tr '\n' ' ' | grep -oE '"code", *"[a-z_]+"' | sed -E 's/.*"([a-z_]+)"$/\1/'
+  cat "${ERROR_SOURCES[@]}" | tr '\n' ' ' | grep -oE '"code", *"[a-z_]+"' | sed -E 's/.*"([a-z_]+)"$/\1/'
 } | sort -u >"$TMP/src_codes"
 jq -r '.components.schemas.ErrorDetail.properties.code.enum[]' "$DOC" | sort -u >"$TMP/doc_codes"
 check "error codes of the source ($(wc -l <"$TMP/src_codes")) = ErrorDetail.code enum" diff "$TMP/src_codes" "$TMP/doc_codes"

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "api.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "model.h"
@@ -125,20 +126,8 @@ static const char *title_of(const mx_model *m, uint32_t item) {
 
 static void print_items(const mx_model *m, const rec_item *items, size_t n, int json,
                         int with_reason) {
-    if (json) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++) {
-            const rec_item *r = &items[i];
-            json_t *o = json_pack("{s:s,s:s,s:f}", "item", m->item_ids[r->item], "title",
-                                  title_of(m, r->item), "score", (double)r->score);
-            if (r->interest != INTR_NONE)
-                json_object_set_new(o, "interest",
-                                    json_pack("{s:I,s:s}", "id", (json_int_t)r->interest, "label",
-                                              m->labels[r->interest].name));
-            if (with_reason)
-                json_object_set_new(o, "reason", json_string(rec_reason_name(r->reason)));
-            json_array_append_new(arr, o);
-        }
+    if (json) { /* the API's shape (api.h) */
+        json_t *arr = api_items_json(m, items, n, with_reason);
         json_t *root = json_pack("{s:s,s:o}", "model_version", m->version, "items", arr);
         char *txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         printf("%s\n", txt ? txt : "{}");

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "http.h"
@@ -177,5 +178,36 @@ int cmd_serve(int argc, char **argv) {
     wk_stop(pool);
     mh_free(holder);
     log_line("stopped", NULL);
+    return 0;
+}
+
+/* `mixrec routes [--json]`: the route table (api.h), as the service serves
+ * it; tests/test_openapi.sh compares the JSON with proto/openapi.json. */
+int cmd_routes(int argc, char **argv) {
+    int json = argc == 1 && strcmp(argv[0], "--json") == 0;
+    if (argc > 1 || (argc == 1 && !json)) {
+        fprintf(argc == 1 && !strcmp(argv[0], "--help") ? stdout : stderr,
+                "Usage: mixrec routes [--json]\n\nLists the REST routes: method, path, name "
+                "(metrics and access log) and where they run.\n");
+        return argc == 1 && !strcmp(argv[0], "--help") ? 0 : 2;
+    }
+    if (json) {
+        json_t *o = api_routes_json();
+        char *txt = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(o);
+        if (!txt) return 1;
+        printf("%s\n", txt);
+        free(txt);
+        return 0;
+    }
+    size_t n;
+    const api_route *rt = api_routes(&n);
+    for (size_t i = 0; i < n; i++)
+        printf("%-5s %-36s %-22s %s%s%s\n", rt[i].method, rt[i].pattern, rt[i].name,
+               rt[i].flags & API_ON_WORKER   ? "worker"
+               : rt[i].flags & API_ON_THREAD ? "thread"
+                                             : "http-thread",
+               rt[i].flags & API_NEEDS_KEY ? " api-key" : "",
+               rt[i].flags & API_ADMIN ? " admin" : "");
     return 0;
 }

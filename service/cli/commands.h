@@ -11,5 +11,6 @@ int cmd_synth(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
 int cmd_similar(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_routes(int argc, char **argv);
 
 #endif

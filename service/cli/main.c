@@ -19,6 +19,7 @@ static void usage(FILE *f) {
             "  recommend  recommendations from a saved model, explained\n"
             "  similar    items similar to an item\n"
             "  serve      the REST/JSON service\n"
+            "  routes     the service's routes (--json: as the OpenAPI check reads them)\n"
             "  bench      load time, memory and single-thread retrieval latency of a model\n\n"
             "`mixrec COMMAND --help` explains every option of a command.\n",
             MIXREC_VERSION);
@@ -51,6 +52,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "recommend")) return cmd_recommend(argc - 2, argv + 2);
     if (!strcmp(cmd, "similar")) return cmd_similar(argc - 2, argv + 2);
     if (!strcmp(cmd, "serve")) return cmd_serve(argc - 2, argv + 2);
+    if (!strcmp(cmd, "routes")) return cmd_routes(argc - 2, argv + 2);
     if (!strcmp(cmd, "build")) return cmd_build(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "synth")) return cmd_synth(argc - 2, argv + 2);

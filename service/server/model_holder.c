@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 struct mh_ref {
@@ -11,6 +12,7 @@ struct mh_ref {
 };
 
 struct mh_holder {
+    pthread_mutex_t reload_lock; /* one reload at a time */
     pthread_mutex_t lock;
     mh_ref *cur; /* guarded by lock; the holder's own reference */
     atomic_uint_least64_t gen;
@@ -20,6 +22,7 @@ mh_holder *mh_new(void) {
     mh_holder *h = calloc(1, sizeof(*h));
     if (!h) return NULL;
     pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->reload_lock, NULL);
     atomic_init(&h->gen, 0);
     return h;
 }
@@ -35,6 +38,7 @@ void mh_free(mh_holder *h) {
     if (!h) return;
     mh_release(h->cur);
     pthread_mutex_destroy(&h->lock);
+    pthread_mutex_destroy(&h->reload_lock);
     free(h);
 }
 
@@ -55,6 +59,18 @@ void mh_set(mh_holder *h, mx_model *m) {
     atomic_fetch_add(&h->gen, 1);
     pthread_mutex_unlock(&h->lock);
     mh_release(old);
+}
+
+int mh_reload(mh_holder *h, const char *dir, char *version_out, size_t size, mx_err *err) {
+    pthread_mutex_lock(&h->reload_lock);
+    mx_model *m = NULL;
+    int rc = model_load(dir, &m, err);
+    if (rc == 0) {
+        if (version_out) snprintf(version_out, size, "%s", m->version);
+        mh_set(h, m); /* requests in flight finish on the old one */
+    }
+    pthread_mutex_unlock(&h->reload_lock);
+    return rc;
 }
 
 uint64_t mh_generation(const mh_holder *h) {

@@ -27,6 +27,12 @@ void mh_free(mh_holder *h); /* releases the holder's reference */
  * one is freed once its last reference goes. m may be NULL (no model). */
 void mh_set(mh_holder *h, mx_model *m);
 
+/* Loads dir's current version (model.h) and makes it the served model;
+ * a model that fails to load is rejected (err says why) and the old one
+ * keeps serving. Reloads are serialised. version_out (size bytes, may be
+ * NULL) receives the new version. Blocking: call it off the request path. */
+int mh_reload(mh_holder *h, const char *dir, char *version_out, size_t size, mx_err *err);
+
 /* Current generation (changes on every mh_set): one atomic load. */
 uint64_t mh_generation(const mh_holder *h);
 

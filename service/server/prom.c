@@ -18,8 +18,10 @@ typedef struct {
 } histogram;
 
 struct prom {
-    atomic_ulong requests[PROM_ROUTES][N_STATUS];
-    histogram latency[PROM_ROUTES][N_STATUS];
+    const char *const *route_names;
+    int n_routes;
+    atomic_ulong requests[PROM_MAX_ROUTES][N_STATUS];
+    histogram latency[PROM_MAX_ROUTES][N_STATUS];
     histogram session_latency;
     atomic_ulong session_reads[2]; /* unavailable, ok */
     atomic_ulong events_stored, events_rejected, events_failed_batches;
@@ -28,8 +30,13 @@ struct prom {
     atomic_ulong ordered[2]; /* retrieval order, ranker */
 };
 
-prom *prom_new(void) {
-    return calloc(1, sizeof(prom)); /* zeroed atomics are valid zeros */
+prom *prom_new(const char *const *route_names, int n_routes) {
+    if (n_routes < 1 || n_routes > PROM_MAX_ROUTES) return NULL;
+    prom *p = calloc(1, sizeof(prom)); /* zeroed atomics are valid zeros */
+    if (!p) return NULL;
+    p->route_names = route_names;
+    p->n_routes = n_routes;
+    return p;
 }
 
 void prom_free(prom *p) {
@@ -45,7 +52,7 @@ static void observe(histogram *h, double s) {
 }
 
 void prom_request(prom *p, int route, int status, double seconds) {
-    if (route < 0 || route >= PROM_ROUTES) route = 0;
+    if (route < 0 || route >= p->n_routes) route = 0;
     size_t si = N_STATUS - 1;
     for (size_t i = 0; i + 1 < N_STATUS; i++)
         if (statuses[i] == status) si = i;
@@ -123,13 +130,14 @@ static void put_histogram(sbuf *b, const char *name, const char *labels, histogr
     put(b, "%s_count{%s} %lu\n", name, labels, cum);
 }
 
-char *prom_render(prom *p, const char *const *route_names, const prom_gauges *g) {
+char *prom_render(prom *p, const prom_gauges *g) {
+    const char *const *route_names = p->route_names;
     sbuf b = {.buf = malloc(8192), .cap = 8192};
     if (!b.buf) return NULL;
     b.buf[0] = 0;
     put(&b, "# HELP mixrec_http_requests_total HTTP requests by route and status.\n"
             "# TYPE mixrec_http_requests_total counter\n");
-    for (int r = 0; r < PROM_ROUTES; r++)
+    for (int r = 0; r < p->n_routes; r++)
         for (size_t s = 0; s < N_STATUS; s++) {
             unsigned long v = atomic_load(&p->requests[r][s]);
             if (!v) continue;
@@ -143,7 +151,7 @@ char *prom_render(prom *p, const char *const *route_names, const prom_gauges *g)
         }
     put(&b, "# HELP mixrec_http_request_duration_seconds Time from request to response.\n"
             "# TYPE mixrec_http_request_duration_seconds histogram\n");
-    for (int r = 0; r < PROM_ROUTES; r++)
+    for (int r = 0; r < p->n_routes; r++)
         for (size_t si = 0; si < N_STATUS; si++) {
             unsigned long any = 0;
             for (size_t i = 0; i <= N_BUCKETS; i++)

@@ -9,11 +9,14 @@
 
 #include <stddef.h>
 
-#define PROM_ROUTES 10 /* route ids 0..9 (see http.h), 0 = unmatched */
+#define PROM_MAX_ROUTES 64
 
 typedef struct prom prom;
 
-prom *prom_new(void);
+/* Counts requests of n_routes routes (at most PROM_MAX_ROUTES), route i
+ * labelled route_names[i] (borrowed: static strings); requests outside
+ * 0..n_routes-1 count as route 0. */
+prom *prom_new(const char *const *route_names, int n_routes);
 void prom_free(prom *p);
 
 void prom_request(prom *p, int route, int status, double seconds);
@@ -33,8 +36,7 @@ typedef struct prom_gauges {
     const char *ranker_state; /* "ok", "disabled", "absent", "rejected"; NULL: no model */
 } prom_gauges;
 
-/* The exposition text (malloc'ed, caller frees). route_names[i] names
- * route id i. */
-char *prom_render(prom *p, const char *const *route_names, const prom_gauges *g);
+/* The exposition text (malloc'ed, caller frees). */
+char *prom_render(prom *p, const prom_gauges *g);
 
 #endif

@@ -1,0 +1,163 @@
+/* api.h - the REST API apart from its transport: one table of routes, the
+ * request a handler reads and the response it fills, and the parameters
+ * every route shares (parsed and checked here, once, with one default).
+ *
+ * A route is a row of the table (api.c): method, path pattern, the name
+ * that metrics and the access log use, flags saying where it runs and what
+ * it needs, and its handler. The transport (http/http.c, the only file that
+ * includes microhttpd.h) matches a request to a row, checks what the flags
+ * ask (API key, JSON body), fills an api_req and runs the handler where
+ * the flags say: on the HTTP thread (cheap), on a worker loop (computes;
+ * it then holds a lease on the model it started with until it finishes,
+ * see workers.h), or on a thread of its own (blocks, e.g. a reload). A
+ * handler calls api_finish exactly once, at once or later from a callback
+ * on the same worker. Handlers never see a socket, so tests run them on a
+ * real worker pool without one (tests/test_api.c).
+ *
+ * Threading: the table is constant. An api_req belongs to one thread at a
+ * time: the transport's until it runs the handler, the handler's until
+ * api_finish, the transport's again after. */
+#ifndef API_API_H
+#define API_API_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "model_holder.h"
+#include "prom.h"
+#include "recommend.h"
+#include "srv_config.h"
+#include "workers.h"
+
+/* HTTP statuses the API answers with. */
+enum {
+    API_OK = 200,
+    API_NO_CONTENT = 204,
+    API_BAD_REQUEST = 400,
+    API_UNAUTHORIZED = 401,
+    API_FORBIDDEN = 403,
+    API_NOT_FOUND = 404,
+    API_METHOD_NOT_ALLOWED = 405,
+    API_CONTENT_TOO_LARGE = 413,
+    API_UNSUPPORTED_MEDIA_TYPE = 415,
+    API_UNPROCESSABLE_CONTENT = 422,
+    API_HEADERS_TOO_LARGE = 431,
+    API_INTERNAL_ERROR = 500,
+    API_UNAVAILABLE = 503
+};
+
+/* Route flags. */
+enum {
+    API_ON_WORKER = 1 << 0, /* computes: on a worker loop, with a model lease */
+    API_ON_THREAD = 1 << 1, /* blocks (loads files): on a thread of its own */
+    API_NEEDS_KEY = 1 << 2, /* X-API-Key when auth.api_keys is set */
+    API_ADMIN = 1 << 3,     /* off (403 admin_disabled) while no auth.api_keys is set */
+    API_JSON_BODY = 1 << 4  /* a POST with Content-Type: application/json */
+};
+
+/* What handlers share for the server's life (borrowed, read-only). */
+typedef struct api_env {
+    const srv_config *cfg;
+    prom *prom;
+    mh_holder *holder;
+    wk_pool *pool;
+} api_env;
+
+typedef struct api_req api_req;
+typedef void (*api_handler)(api_req *r);
+
+typedef struct api_route {
+    const char *method;  /* "GET" (HEAD too) or "POST" */
+    const char *pattern; /* "/v1/users/{user}/recommendations": at most one {param} */
+    const char *name;    /* metrics label and access log, e.g. "user_recommendations" */
+    unsigned flags;
+    api_handler handler;
+} api_route;
+
+/* The table and its size. Metrics count route i + 1 (0 = unmatched). */
+const api_route *api_routes(size_t *n);
+/* The route whose pattern matches path (any method), its {param} decoded
+ * into param; NULL when none matches. */
+const api_route *api_match(const char *path, char *param, size_t size);
+/* {"routes":[{"method","path","name","worker","thread","api_key","admin"}]}
+ * (new reference): `mixrec routes --json` prints it. */
+json_t *api_routes_json(void);
+
+#define API_MAX_QUERY 32
+
+struct api_req {
+    /* inputs, set by the transport before the handler runs */
+    const api_route *route;
+    const api_env *env;
+    char param[512]; /* the {param} of the pattern, decoded */
+    int nq;
+    const char *qname[API_MAX_QUERY], *qvalue[API_MAX_QUERY];
+    const char *body;
+    size_t body_len;
+    /* set by api_run_on_worker for API_ON_WORKER routes */
+    wk_worker *worker;
+    wk_lease *lease;
+    /* the response */
+    int status;
+    char *resp;               /* JSON text, malloc'ed; owned by the request */
+    const char *content_type; /* NULL: application/json */
+    char user[128];           /* who the access log names (sanitised) */
+    /* the transport's: called by api_finish */
+    void (*on_finish)(api_req *r);
+};
+
+/* Query parameter name (NULL when absent). */
+const char *api_query(const api_req *r, const char *name);
+/* Sets the response (ownership of body passes: a malloc'ed NUL-terminated
+ * string; NULL answers 500). */
+void api_respond(api_req *r, int status, char *body);
+/* Answers o (stolen) as JSON, 200. */
+void api_respond_json(api_req *r, json_t *o);
+/* A JSON error {"error":{"code":code,"message":...}}. */
+void api_error(api_req *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void api_set_user(api_req *r, const char *user);
+/* The answer is complete: releases the request's model lease and hands
+ * the request back to its transport. Exactly once per request. */
+void api_finish(api_req *r);
+/* The transport's job on a worker: takes a lease on the current model
+ * (503 no_model without one) and runs the route's handler. */
+void api_run_on_worker(wk_worker *w, api_req *r);
+
+/* ---- parameters, each parsed and checked in one place -------------------- */
+
+/* k from a query string (text) or a JSON body (json); either may be NULL.
+ * Default 20, bounds 1..limits.max_k. 0, or -1 with a 400 answer. */
+int api_param_k(api_req *r, const char *text, const json_t *json, size_t *k);
+/* A boolean flag: "true"/"1" or JSON true; absent gives def. */
+int api_param_flag(const char *text, const json_t *json, int def);
+
+#define API_MAX_IDS 256
+#define API_MAX_CATEGORIES 16
+
+/* Item ids resolved on a model: from comma-separated text or a JSON array
+ * of strings. Ids the model does not know go to unknown (when not NULL).
+ * 0, or -1 with a 400 answer (what is wrong, named after key). */
+typedef struct api_ids {
+    uint32_t ids[API_MAX_IDS];
+    size_t n;
+} api_ids;
+int api_param_items(api_req *r, const mx_model *m, const char *key, const char *text,
+                    const json_t *json, api_ids *out, json_t *unknown);
+/* Category names resolved on a model, the same two forms; an unknown name
+ * answers 400 unknown_category. */
+int api_param_categories(api_req *r, const mx_model *m, const char *text, const json_t *json,
+                         uint16_t *cats, size_t *n);
+
+/* ---- shared answers -------------------------------------------------------- */
+
+/* Items as the API (and the CLI) show them: item, score, title, categories;
+ * with explain, the interest and the reason. New reference. */
+json_t *api_items_json(const mx_model *m, const rec_item *items, size_t n, int explain);
+/* The serve settings that shape an answer, as recommend.h's parameters. */
+void api_rec_params(const srv_config *cfg, rec_params *p);
+/* The learned ranker's state for /readyz and /metrics. */
+const char *api_ranker_state(const mx_model *m, const srv_config *cfg);
+
+#endif

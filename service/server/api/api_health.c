@@ -1,0 +1,59 @@
+/* api_health.c - see api_health.h. */
+#include "api_health.h"
+
+#include <string.h>
+
+#include "ranker.h"
+
+void api_health_live(api_req *r) {
+    api_respond(r, API_OK, strdup("{\"status\":\"ok\"}"));
+    api_finish(r);
+}
+
+static json_t *ready_json(const api_env *env, const mx_model *m) {
+    const srv_config *cfg = env->cfg;
+    int up = wk_redis_connected(env->pool), n = wk_count(env->pool);
+    const char *redis = !cfg->redis_url[0] ? "not configured" : up == n ? "ok" : "degraded";
+    json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:i}", "status",
+                          up == n || !cfg->redis_url[0] ? "ready" : "degraded", "model_version",
+                          m->version, "redis", redis, "redis_connected_workers", up, "workers", n);
+    /* The ranker never makes the service unready: without it answers come
+     * in retrieval order, and this says so. */
+    json_t *rk =
+        json_pack("{s:s,s:s}", "state", api_ranker_state(m, cfg), "detail", m->ranker_status);
+    if (rk && m->ranker)
+        json_object_set_new(rk, "trees", json_integer((json_int_t)rk_forest_n_trees(m->ranker)));
+    json_object_set_new(o, "ranker", rk);
+    return o;
+}
+
+void api_health_ready(api_req *r) {
+    mh_ref *ref = mh_acquire(r->env->holder, NULL);
+    const mx_model *m = mh_model(ref);
+    if (m)
+        api_respond_json(r, ready_json(r->env, m));
+    else
+        api_error(r, API_UNAVAILABLE, "no_model", "no model is loaded");
+    mh_release(ref);
+    api_finish(r);
+}
+
+void api_health_metrics(api_req *r) {
+    const api_env *env = r->env;
+    mh_ref *ref = mh_acquire(env->holder, NULL);
+    const mx_model *m = mh_model(ref);
+    prom_gauges g = {.model_version = m ? m->version : NULL,
+                     .ranker_state = m ? api_ranker_state(m, env->cfg) : NULL,
+                     .workers = wk_count(env->pool),
+                     .redis_connected = wk_redis_connected(env->pool),
+                     .redis_configured = env->cfg->redis_url[0] != 0};
+    char *text = prom_render(env->prom, &g);
+    mh_release(ref);
+    if (!text) {
+        api_error(r, API_INTERNAL_ERROR, "internal", "out of memory");
+    } else {
+        api_respond(r, API_OK, text);
+        r->content_type = "text/plain; version=0.0.4";
+    }
+    api_finish(r);
+}

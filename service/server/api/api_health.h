@@ -1,0 +1,14 @@
+/* api_health.h - GET /healthz (the process answers), GET /readyz (a model
+ * is loaded; Redis and the ranker's state) and GET /metrics (Prometheus
+ * text). Cheap: they run on the HTTP thread and hold the model only while
+ * they write their answer. */
+#ifndef API_HEALTH_H
+#define API_HEALTH_H
+
+#include "api.h"
+
+void api_health_live(api_req *r);
+void api_health_ready(api_req *r);
+void api_health_metrics(api_req *r);
+
+#endif

@@ -1,0 +1,45 @@
+/* api_users.c - see api_users.h. */
+#include "api_users.h"
+
+#include <time.h>
+
+#include "api_session.h"
+
+static json_t *weights_json(const mx_model *m, const rec_mixture *x, const float *w) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < x->n; i++)
+        if (w[i] > 0)
+            json_array_append_new(arr,
+                                  json_pack("{s:I,s:s,s:f}", "id", (json_int_t)x->cid[i], "label",
+                                            m->labels[x->cid[i]].name, "weight", (double)w[i]));
+    return arr;
+}
+
+static void on_session(api_req *r, void *arg, int ok, const sess_event *sev, size_t n_sev) {
+    (void)arg;
+    const mx_model *m = wk_lease_model(r->lease);
+    const srv_config *cfg = r->env->cfg;
+    rec_params p;
+    api_rec_params(cfg, &p);
+    rec_event ev[256];
+    rec_query q = {.user = model_user(m, r->param),
+                   .events = ev,
+                   .n_events = api_session_events(cfg, m, sev, n_sev, ev, 256),
+                   .k = 1,
+                   .now = (int64_t)time(NULL)};
+    rec_mixture x;
+    rec_mixture_of(m, &p, &q, &x);
+    json_t *o =
+        json_pack("{s:s,s:s,s:b,s:s,s:i,s:f,s:o,s:o,s:o}", "user", r->param, "model_version",
+                  m->version, "known_user", q.user >= 0, "session", ok ? "ok" : "unavailable",
+                  "session_events", (int)n_sev, "session_share", (double)x.session_share,
+                  "long_term", weights_json(m, &x, x.long_term), "session_interests",
+                  weights_json(m, &x, x.session), "blended", weights_json(m, &x, x.blended));
+    api_respond_json(r, o);
+    api_finish(r);
+}
+
+void api_users_interests(api_req *r) {
+    api_set_user(r, r->param);
+    api_session_read(r, on_session, NULL);
+}

@@ -1,0 +1,514 @@
+/* http.c - see http.h. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pthread.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "api.h"
+#include "api_admin.h"
+#include "static_files.h"
+
+struct http_server {
+    struct MHD_Daemon *d;
+    api_env env; /* what handlers see */
+    const srv_config *cfg;
+    atomic_int inflight;
+    atomic_int stopping; /* http_stop: no new work, close connections */
+    atomic_ulong next_id;
+    const char *route_names[PROM_MAX_ROUTES]; /* "unmatched", then the table's */
+};
+
+enum { ST_READING, ST_SUBMITTED, ST_READY };
+
+typedef struct http_req {
+    api_req api; /* the handler's view of the request */
+    http_server *s;
+    struct MHD_Connection *c;
+    atomic_int state;
+    char method[16];
+    char path[512];
+    char *qname[API_MAX_QUERY], *qvalue[API_MAX_QUERY];
+    char *body;
+    size_t body_len, body_cap;
+    int too_large;
+    int headers_too_large;
+    char request_id[64];
+    char origin[256];
+    double t0;
+} http_req;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Printable ASCII only, no quotes or backslashes: ids from outside are
+ * logged and echoed, never trusted. */
+static void sanitize(char *dst, size_t size, const char *src) {
+    size_t n = 0;
+    for (; src && *src && n + 1 < size; src++)
+        dst[n++] = (*src >= 0x21 && *src <= 0x7e && *src != '"' && *src != '\\') ? *src : '_';
+    dst[n] = 0;
+}
+
+/* Whether s is valid UTF-8 (no overlong forms, surrogates or code points
+ * past U+10FFFF): path ids must be, as JSON strings are. */
+static int utf8_valid(const char *s) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = *p < 0x80 ? 0 : (*p >> 5) == 6 ? 1 : (*p >> 4) == 14 ? 2 : (*p >> 3) == 30 ? 3 : -1;
+        unsigned cp = n == 0 ? *p : n == 1 ? *p & 0x1fu : n == 2 ? *p & 0x0fu : *p & 0x07u;
+        if (n < 0) return 0;
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80) return 0;
+            cp = (cp << 6) | (p[i] & 0x3fu);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static const char *allowed_origin(const http_server *s, const char *origin) {
+    if (!origin || !origin[0]) return NULL;
+    for (int i = 0; i < s->cfg->n_cors_origins; i++) {
+        if (strcmp(s->cfg->cors_origins[i], "*") == 0) return "*";
+        if (strcmp(s->cfg->cors_origins[i], origin) == 0) return origin;
+    }
+    return NULL;
+}
+
+/* The Allow header of a route (each path has one method, plus OPTIONS). */
+static const char *allow_of(const api_route *rt) {
+    return rt && strcmp(rt->method, "POST") == 0 ? "POST, OPTIONS" : "GET, OPTIONS";
+}
+
+static enum MHD_Result send_response(http_req *r) {
+    const char *body = r->api.resp ? r->api.resp : "{}";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type",
+                            r->api.content_type ? r->api.content_type : "application/json");
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    const char *ao = allowed_origin(r->s, r->origin);
+    if (ao) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", ao);
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id");
+        MHD_add_response_header(resp, "Vary", "Origin");
+    }
+    if (atomic_load(&r->s->stopping)) /* keep-alive clients move elsewhere */
+        MHD_add_response_header(resp, "Connection", "close");
+    if (r->api.status == API_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(resp, "Allow", allow_of(r->api.route));
+    enum MHD_Result ok = MHD_queue_response(r->c, (unsigned)r->api.status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+static enum MHD_Result send_preflight(http_req *r) {
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    if (!resp) return MHD_NO;
+    const char *ao = allowed_origin(r->s, r->origin);
+    const char *methods = allow_of(r->api.route);
+    MHD_add_response_header(resp, "Allow", methods);
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    if (ao) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", ao);
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", methods);
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                "Content-Type, X-API-Key, X-Request-Id");
+        MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+        MHD_add_response_header(resp, "Vary", "Origin");
+    }
+    r->api.status = API_NO_CONTENT;
+    enum MHD_Result ok = MHD_queue_response(r->c, MHD_HTTP_NO_CONTENT, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+static enum MHD_Result answer_now(http_req *r, int status, const char *code, const char *msg) {
+    api_error(&r->api, status, code, "%s", msg);
+    return send_response(r);
+}
+
+/* ---- running handlers ------------------------------------------------------ */
+
+/* api_finish of a suspended request: back to the HTTP thread. */
+static void on_finish_suspended(api_req *a) {
+    http_req *r = (http_req *)a;
+    atomic_store(&r->state, ST_READY);
+    MHD_resume_connection(r->c); /* thread-safe: the daemon was started with ITC */
+}
+
+static void on_finish_inline(api_req *a) {
+    (void)a; /* the HTTP thread sends the answer when the handler returns */
+}
+
+static void run_job(wk_worker *w, void *arg) {
+    api_run_on_worker(w, arg);
+}
+
+static void *run_thread(void *arg) {
+    api_req *a = arg;
+    a->route->handler(a);
+    return NULL;
+}
+
+/* Suspends the connection and runs the handler on a worker or a thread. */
+static enum MHD_Result dispatch(http_req *r) {
+    http_server *s = r->s;
+    r->api.on_finish = on_finish_suspended;
+    atomic_store(&r->state, ST_SUBMITTED);
+    MHD_suspend_connection(r->c);
+    int failed;
+    if (r->api.route->flags & API_ON_THREAD) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        failed = pthread_create(&t, &attr, run_thread, &r->api) != 0;
+        pthread_attr_destroy(&attr);
+    } else {
+        failed = wk_submit(s->env.pool, run_job, r) != 0;
+    }
+    if (failed) {
+        if (r->api.route->flags & API_ON_THREAD)
+            api_error(&r->api, API_UNAVAILABLE, "busy", "cannot start a thread for this now");
+        else
+            api_error(&r->api, API_UNAVAILABLE, "shutting_down", "the server is stopping; retry");
+        on_finish_suspended(&r->api);
+    }
+    return MHD_YES;
+}
+
+/* ---- checks before a route runs ------------------------------------------ */
+
+/* Compares in time independent of where the strings differ. */
+static int same_key(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char d = (unsigned char)(la != lb);
+    for (size_t i = 0; i < la; i++)
+        d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+    return d == 0;
+}
+
+/* The route's key and admin flags; 0, or -1 with the answer set. */
+static int check_access(http_req *r) {
+    const srv_config *cfg = r->s->cfg;
+    unsigned flags = r->api.route->flags;
+    if ((flags & API_ADMIN) && cfg->n_api_keys == 0) {
+        api_error(&r->api, API_FORBIDDEN, "admin_disabled",
+                  "admin routes are off until auth.api_keys is set (SIGHUP reloads too)");
+        return -1;
+    }
+    if (!(flags & API_NEEDS_KEY) || cfg->n_api_keys == 0) return 0;
+    const char *key = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "X-API-Key");
+    int good = 0;
+    for (int i = 0; key && i < cfg->n_api_keys; i++)
+        good |= same_key(key, cfg->api_keys[i]);
+    if (!key)
+        api_error(&r->api, API_UNAUTHORIZED, "unauthorized", "X-API-Key is required");
+    else if (!good)
+        api_error(&r->api, API_FORBIDDEN, "forbidden", "the API key is not valid");
+    return good ? 0 : -1;
+}
+
+/* What the request must be before its route may run: 0, or -1 with the
+ * answer set. route is matched; method as sent. */
+static int check_request(http_req *r, const char *method) {
+    const api_route *rt = r->api.route;
+    int is_get = strcmp(rt->method, "GET") == 0;
+    if (!utf8_valid(r->api.param)) {
+        api_error(&r->api, API_BAD_REQUEST, "bad_parameter", "ids must be UTF-8");
+    } else if (strcmp(method, rt->method) != 0 && !(is_get && strcmp(method, "HEAD") == 0)) {
+        api_error(&r->api, API_METHOD_NOT_ALLOWED, "method_not_allowed",
+                  is_get ? "use GET" : "use POST");
+    } else if (r->too_large) {
+        api_error(&r->api, API_CONTENT_TOO_LARGE, "body_too_large",
+                  "the request body is larger than limits.max_body_bytes");
+    } else if (check_access(r) == 0) {
+        return 0;
+    }
+    return -1;
+}
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value) {
+    (void)kind;
+    http_req *r = cls;
+    int i = r->api.nq;
+    if (i == API_MAX_QUERY) return MHD_NO;
+    r->qname[i] = strdup(key ? key : "");
+    r->qvalue[i] = strdup(value ? value : "");
+    if (!r->qname[i] || !r->qvalue[i]) {
+        free(r->qname[i]);
+        free(r->qvalue[i]);
+        return MHD_NO;
+    }
+    r->api.qname[i] = r->qname[i];
+    r->api.qvalue[i] = r->qvalue[i];
+    r->api.nq++;
+    return MHD_YES;
+}
+
+/* The request is complete: route it, check it, run it. */
+static enum MHD_Result route_request(http_req *r, const char *url, const char *method) {
+    http_server *s = r->s;
+    r->api.route = api_match(url, r->api.param, sizeof(r->api.param));
+    if (r->headers_too_large)
+        return answer_now(r, API_HEADERS_TOO_LARGE, "headers_too_large",
+                          "the request headers are larger than limits.max_header_bytes");
+    if (!r->api.route && sf_is_ui_path(url)) /* the inspector page, GET/HEAD only */
+        return sf_answer(r->c, s->cfg->ui_dir, method, url, r->request_id, &r->api.status);
+    if (!r->api.route) return answer_now(r, API_NOT_FOUND, "not_found", "no such route");
+    if (utf8_valid(r->api.param) && !strcmp(method, "OPTIONS")) return send_preflight(r);
+    if (check_request(r, method)) return send_response(r);
+    unsigned flags = r->api.route->flags;
+    r->api.body = r->body;
+    r->api.body_len = r->body_len;
+    MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, collect_query, r);
+    if (!(flags & (API_ON_WORKER | API_ON_THREAD))) { /* cheap: here and now */
+        r->api.on_finish = on_finish_inline;
+        r->api.route->handler(&r->api);
+        return send_response(r);
+    }
+    /* Draining: no new suspended request (MHD_stop_daemon aborts on one).
+     * This request is counted in inflight already, so http_stop either
+     * waits for it or it sees the flag here. */
+    if (atomic_load(&s->stopping))
+        return answer_now(r, API_UNAVAILABLE, "shutting_down", "the server is stopping; retry");
+    if (flags & API_JSON_BODY) {
+        const char *ct = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "Content-Type");
+        if (!ct || strncmp(ct, "application/json", 16) != 0)
+            return answer_now(r, API_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                              "send Content-Type: application/json");
+    }
+    return dispatch(r);
+}
+
+/* ---- libmicrohttpd callbacks ---------------------------------------------- */
+
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value) {
+    (void)kind;
+    size_t *total = cls;
+    *total += strlen(key ? key : "") + strlen(value ? value : "") + 4; /* ": " and CRLF */
+    return MHD_YES;
+}
+
+static http_req *req_new(http_server *s, struct MHD_Connection *c, const char *url,
+                         const char *method) {
+    http_req *r = calloc(1, sizeof(*r));
+    if (!r) return NULL;
+    r->s = s;
+    r->c = c;
+    r->api.env = &s->env;
+    r->t0 = now_s();
+    atomic_init(&r->state, ST_READING);
+    snprintf(r->method, sizeof(r->method), "%s", method);
+    snprintf(r->path, sizeof(r->path), "%s", url);
+    const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+    if (rid && rid[0])
+        sanitize(r->request_id, sizeof(r->request_id), rid);
+    else
+        snprintf(r->request_id, sizeof(r->request_id), "%lx-%lu", (unsigned long)time(NULL),
+                 (unsigned long)atomic_fetch_add(&s->next_id, 1));
+    size_t header_bytes = strlen(url) + strlen(method) + 16;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, add_header_size, &header_bytes);
+    r->headers_too_large = header_bytes > s->cfg->max_header_bytes;
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (origin) snprintf(r->origin, sizeof(r->origin), "%s", origin);
+    return r;
+}
+
+/* Keeps the body up to limits.max_body_bytes and drains the rest. */
+static enum MHD_Result take_body(http_req *r, const char *upload, size_t *upload_size) {
+    if (!r->too_large) {
+        if (r->body_len + *upload_size > r->s->cfg->max_body_bytes) {
+            r->too_large = 1;
+        } else {
+            if (r->body_len + *upload_size + 1 > r->body_cap) {
+                size_t cap = (r->body_len + *upload_size + 1) * 2;
+                char *nb = realloc(r->body, cap);
+                if (!nb) return MHD_NO;
+                r->body = nb;
+                r->body_cap = cap;
+            }
+            memcpy(r->body + r->body_len, upload, *upload_size);
+            r->body_len += *upload_size;
+            r->body[r->body_len] = 0;
+        }
+    }
+    *upload_size = 0;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls) {
+    (void)version;
+    http_server *s = cls;
+    http_req *r = *con_cls;
+    if (!r) {
+        if (!(r = req_new(s, c, url, method))) return MHD_NO;
+        atomic_fetch_add(&s->inflight, 1);
+        *con_cls = r;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) return take_body(r, upload, upload_size);
+    if (atomic_load(&r->state) == ST_READY) return send_response(r);
+    if (atomic_load(&r->state) == ST_SUBMITTED) return MHD_YES; /* spurious call */
+    return route_request(r, url, method);
+}
+
+static int route_index(const api_route *rt) {
+    size_t n;
+    const api_route *table = api_routes(&n);
+    return rt ? (int)(rt - table) + 1 : 0;
+}
+
+static void access_log(http_server *s, http_req *r, enum MHD_RequestTerminationCode toe) {
+    char path[256];
+    sanitize(path, sizeof(path), r->path);
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:s,s:i,s:f,s:s}", "request_id", r->request_id, "method", r->method,
+                  "route", s->route_names[route_index(r->api.route)], "path", path, "status",
+                  r->api.status, "latency_ms", (now_s() - r->t0) * 1e3, "user", r->api.user);
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) json_object_set_new(o, "aborted", json_true());
+    char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (line) {
+        fprintf(stdout, "%s\n", line);
+        fflush(stdout);
+    }
+    free(line);
+    json_decref(o);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)c;
+    http_server *s = cls;
+    http_req *r = *con_cls;
+    if (!r) return;
+    prom_request(s->env.prom, route_index(r->api.route), r->api.status, now_s() - r->t0);
+    if (s->cfg->log_level >= SRV_LOG_INFO) access_log(s, r, toe);
+    for (int i = 0; i < r->api.nq; i++) {
+        free(r->qname[i]);
+        free(r->qvalue[i]);
+    }
+    free(r->body);
+    free(r->api.resp);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+int http_reload(http_server *s, char *version_out, size_t size, mx_err *err) {
+    return api_admin_reload_model(&s->env, version_out, size, err);
+}
+
+/* File descriptors kept back from connections: model files during a reload,
+ * Redis connections, event loops, logs. */
+#define FD_RESERVE 128
+
+/* How many connections the fd limit allows: raises the soft RLIMIT_NOFILE
+ * towards want + FD_RESERVE (up to the hard limit) and returns want, or
+ * fewer when the hard limit is lower. Otherwise a flood of idle
+ * connections would take every descriptor (the default soft limit is 1024,
+ * limits.max_connections 4096): no reload could open a model file then. */
+static unsigned connection_budget(int want) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return (unsigned)want;
+    rlim_t need = (rlim_t)want + FD_RESERVE;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need) return (unsigned)want;
+    return rl.rlim_cur > FD_RESERVE + 16 ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 16;
+}
+
+int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_pool *pool,
+               mx_err *err) {
+    *out = NULL;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+                    *ai = NULL;
+    char port[16];
+    snprintf(port, sizeof(port), "%d", cfg->listen_port);
+    int gai = getaddrinfo(cfg->listen_host, port, &hints, &ai);
+    if (gai != 0)
+        return mx_err_set(err, MX_EINVAL, "server.listen: cannot resolve '%s': %s",
+                          cfg->listen_host, gai_strerror(gai));
+    http_server *s = calloc(1, sizeof(*s));
+    if (!s) {
+        freeaddrinfo(ai);
+        return mx_err_set(err, MX_ENOMEM, "out of memory for the HTTP server");
+    }
+    s->cfg = cfg;
+    size_t n_routes;
+    const api_route *table = api_routes(&n_routes);
+    s->route_names[0] = "unmatched";
+    for (size_t i = 0; i < n_routes && i + 1 < PROM_MAX_ROUTES; i++)
+        s->route_names[i + 1] = table[i].name;
+    s->env = (api_env){.cfg = cfg,
+                       .holder = holder,
+                       .pool = pool,
+                       .prom = prom_new(s->route_names, (int)n_routes + 1)};
+    if (!s->env.prom) {
+        free(s);
+        freeaddrinfo(ai);
+        return mx_err_set(err, MX_ENOMEM, "out of memory for metrics");
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+    if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+    s->d = MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, s,
+                            MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
+                            connection_budget(cfg->max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)cfg->request_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            (size_t)cfg->max_header_bytes * 4 + 65536, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!s->d) {
+        prom_free(s->env.prom);
+        free(s);
+        return mx_err_set(err, MX_EIO, "cannot listen on %s (in use? permission?)", cfg->listen);
+    }
+    *out = s;
+    return 0;
+}
+
+void http_stop(http_server *s, int timeout_s) {
+    if (!s) return;
+    atomic_store(&s->stopping, 1);
+    MHD_socket fd = MHD_quiesce_daemon(s->d); /* no new connections */
+    if (fd != MHD_INVALID_SOCKET) close(fd);
+    double deadline = now_s() + timeout_s;
+    while (atomic_load(&s->inflight) > 0 && now_s() < deadline) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(s->d);
+    prom_free(s->env.prom);
+    free(s);
+}

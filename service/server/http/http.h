@@ -1,0 +1,40 @@
+/* http.h - the HTTP transport of the API (api/api.h): libmicrohttpd,
+ * suspend/resume, CORS, API keys, limits and the access log. The only
+ * part of mixrec that includes microhttpd.h.
+ *
+ * Threading: libmicrohttpd runs one internal polling thread (epoll) that
+ * owns every socket. It matches a request to a route of the table, checks
+ * what the route's flags ask, and runs the handler where they say: cheap
+ * routes (health, readiness, metrics) and every error on the HTTP thread;
+ * routes that compute on a worker loop (workers.h), the connection
+ * suspended meanwhile; the reload on a thread of its own. The handler's
+ * api_finish resumes the connection and the HTTP thread sends the answer.
+ * No thread blocks on the network. A request's memory lives in its
+ * http_req, freed when libmicrohttpd reports the request completed. */
+#ifndef HTTP_HTTP_H
+#define HTTP_HTTP_H
+
+#include <stddef.h>
+
+#include "model_holder.h"
+#include "mx_err.h"
+#include "srv_config.h"
+#include "workers.h"
+
+typedef struct http_server http_server;
+
+/* Listens on cfg->listen. cfg, holder and pool are borrowed and must
+ * outlive the server. */
+int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_pool *pool,
+               mx_err *err);
+
+/* Stops accepting, lets in-flight requests finish (up to timeout_s), then
+ * closes everything and frees the server. */
+void http_stop(http_server *s, int timeout_s);
+
+/* Loads the model directory's current version and swaps it in, counted in
+ * the metrics (api_admin.h); a broken model is rejected (err says why) and
+ * the old one keeps serving. Blocking: the main thread calls it on SIGHUP. */
+int http_reload(http_server *s, char *version_out, size_t size, mx_err *err);
+
+#endif
