@@ -1,0 +1,378 @@
+/* test_api.c - the API's handlers without a socket: each route of the
+ * table is run as the HTTP transport runs it (cheap ones here, computing
+ * ones on a real worker pool with a model lease, the reload on this
+ * thread), on a real model built from a planted world, and its status and
+ * JSON are checked. No Redis: sessions read as unavailable and events are
+ * refused with 503, as the service does without redis.url. Also: a request
+ * waiting for its session keeps the model it started with across a reload
+ * (issue 11), and the table itself (patterns, names, flags). */
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+#include "fixture.h"
+
+#include "api.h"
+#include "model_holder.h"
+#include "srv_config.h"
+#include "workers.h"
+
+static srv_config cfg;
+static api_env env;
+static const char *names[PROM_MAX_ROUTES];
+
+typedef struct call {
+    api_req req;
+    pthread_mutex_t lock;
+    pthread_cond_t done_cv;
+    int done;
+    json_t *json; /* the parsed answer (NULL for non-JSON) */
+} call;
+
+static void on_finish(api_req *r) {
+    call *c = (call *)r;
+    pthread_mutex_lock(&c->lock);
+    c->done = 1;
+    pthread_cond_signal(&c->done_cv);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void run_job(wk_worker *w, void *arg) {
+    api_run_on_worker(w, arg);
+}
+
+/* Starts METHOD PATH?QUERY with body (may be NULL) where its route's
+ * flags say; the query is "a=1&b=2" (no escapes). */
+static call *start(const char *method, const char *path, const char *query, const char *body) {
+    call *c = calloc(1, sizeof(*c));
+    ASSERT(c);
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->done_cv, NULL);
+    c->req.env = &env;
+    c->req.on_finish = on_finish;
+    c->req.route = api_match(path, c->req.param, sizeof(c->req.param));
+    ASSERT(c->req.route);
+    ASSERT_STR_EQ(c->req.route->method, method);
+    static char qbuf[8][2][256];
+    static int qslot;
+    for (const char *p = query; p && *p && c->req.nq < API_MAX_QUERY;) {
+        size_t len = strcspn(p, "&");
+        char *pair = qbuf[qslot % 8][0], *val = qbuf[qslot % 8][1];
+        qslot++;
+        snprintf(pair, 256, "%.*s", (int)len, p);
+        char *eq = strchr(pair, '=');
+        snprintf(val, 256, "%s", eq ? eq + 1 : "");
+        if (eq) *eq = 0;
+        c->req.qname[c->req.nq] = pair;
+        c->req.qvalue[c->req.nq++] = val;
+        p += len + (p[len] == '&');
+    }
+    c->req.body = body;
+    c->req.body_len = body ? strlen(body) : 0;
+    unsigned flags = c->req.route->flags;
+    if (flags & API_ON_WORKER)
+        ASSERT_EQ(wk_submit(env.pool, run_job, &c->req), 0);
+    else
+        c->req.route->handler(&c->req); /* HTTP thread or its own thread: here */
+    return c;
+}
+
+static void wait_for(call *c) {
+    pthread_mutex_lock(&c->lock);
+    while (!c->done)
+        pthread_cond_wait(&c->done_cv, &c->lock);
+    pthread_mutex_unlock(&c->lock);
+    ASSERT(c->req.resp);
+    if (!c->req.content_type) {
+        json_error_t je;
+        c->json = json_loads(c->req.resp, 0, &je);
+        if (!c->json) FAIL("not JSON: %s", c->req.resp);
+    }
+}
+
+static call *run(const char *method, const char *path, const char *query, const char *body) {
+    call *c = start(method, path, query, body);
+    wait_for(c);
+    return c;
+}
+
+static void done(call *c) {
+    json_decref(c->json);
+    free(c->req.resp);
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->done_cv);
+    free(c);
+}
+
+/* Asserts the status and, for an error, its code. */
+static void expect(call *c, int status, const char *code) {
+    if (c->req.status != status)
+        FAIL("status %d, expected %d: %s", c->req.status, status, c->req.resp);
+    if (code)
+        ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(c->json, "error"), "code")),
+                      code);
+}
+
+static const char *str(const json_t *o, const char *key) {
+    return json_string_value(json_object_get(o, key));
+}
+
+static int has_item(const json_t *answer, const char *id) {
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(answer, "items"), i,
+                       it) if (!strcmp(str(it, "item"), id)) return 1;
+    return 0;
+}
+
+static void test_table(void) {
+    size_t n;
+    const api_route *rt = api_routes(&n);
+    ASSERT_EQ(n, 9);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < i; j++)
+            ASSERT(strcmp(rt[i].name, rt[j].name) != 0);
+        ASSERT(rt[i].handler);
+        ASSERT(!((rt[i].flags & API_ON_WORKER) && (rt[i].flags & API_ON_THREAD)));
+    }
+    char p[64];
+    const api_route *r = api_match("/v1/users/u%20x/recommendations", p, sizeof(p));
+    ASSERT(r && !strcmp(r->name, "user_recommendations"));
+    ASSERT_STR_EQ(p, "u%20x");
+    ASSERT(!api_match("/v1/users//recommendations", p, sizeof(p)));
+    ASSERT(!api_match("/v1/users/a/b/recommendations", p, sizeof(p)));
+    ASSERT(!api_match("/v1/nothing", p, sizeof(p)));
+    ASSERT(!api_match("/healthz/", p, sizeof(p)));
+    r = api_match("/v1/admin/reload", p, sizeof(p));
+    ASSERT(r && (r->flags & API_ADMIN) && (r->flags & API_NEEDS_KEY) && (r->flags & API_ON_THREAD));
+    json_t *j = api_routes_json();
+    ASSERT_EQ(json_array_size(json_object_get(j, "routes")), n);
+    json_decref(j);
+    TEST_OK("route table: unique names, one place to run, patterns match one segment");
+}
+
+static void test_health(const char *version) {
+    call *c = run("GET", "/healthz", NULL, NULL);
+    expect(c, 200, NULL);
+    ASSERT_STR_EQ(str(c->json, "status"), "ok");
+    done(c);
+    c = run("GET", "/readyz", NULL, NULL);
+    expect(c, 200, NULL);
+    ASSERT_STR_EQ(str(c->json, "model_version"), version);
+    ASSERT_STR_EQ(str(c->json, "redis"), "not configured");
+    done(c);
+    c = run("GET", "/metrics", NULL, NULL);
+    ASSERT_EQ(c->req.status, 200);
+    ASSERT_CONTAINS(c->req.content_type, "text/plain");
+    ASSERT_CONTAINS(c->req.resp, "mixrec_model_reloads_total");
+    done(c);
+    TEST_OK("healthz, readyz (model version, no Redis), metrics (Prometheus text)");
+}
+
+static void test_user_recommendations(void) {
+    call *c = run("GET", "/v1/users/u1/recommendations", "k=5&explain=true", NULL);
+    expect(c, 200, NULL);
+    ASSERT_EQ(json_array_size(json_object_get(c->json, "items")), 5);
+    ASSERT(json_is_true(json_object_get(c->json, "known_user")));
+    ASSERT_STR_EQ(str(c->json, "session"), "unavailable");
+    ASSERT(json_object_get(json_array_get(json_object_get(c->json, "items"), 0), "reason"));
+    char top[128], q[200];
+    snprintf(top, sizeof(top), "%s",
+             str(json_array_get(json_object_get(c->json, "items"), 0), "item"));
+    done(c);
+    snprintf(q, sizeof(q), "k=5&exclude=%s,nope", top);
+    c = run("GET", "/v1/users/u1/recommendations", q, NULL);
+    expect(c, 200, NULL);
+    ASSERT(!has_item(c->json, top));
+    done(c);
+    c = run("GET", "/v1/users/u1/recommendations", NULL, NULL);
+    expect(c, 200, NULL);
+    ASSERT_EQ(json_array_size(json_object_get(c->json, "items")), 20); /* the one default */
+    done(c);
+    const char *bad_k[] = {"k=0", "k=abc", "k=201", "k=5x", "k="};
+    for (size_t i = 0; i < sizeof(bad_k) / sizeof(bad_k[0]); i++) {
+        c = run("GET", "/v1/users/u1/recommendations", bad_k[i], NULL);
+        expect(c, 400, "bad_parameter");
+        ASSERT_CONTAINS(str(json_object_get(c->json, "error"), "message"), "1..200");
+        done(c);
+    }
+    c = run("GET", "/v1/users/u1/recommendations", "category=no-such-category", NULL);
+    expect(c, 400, "unknown_category");
+    done(c);
+    c = run("GET", "/v1/users/nobody/recommendations", "k=3", NULL);
+    expect(c, 200, NULL);
+    ASSERT(json_is_false(json_object_get(c->json, "known_user")));
+    done(c);
+    TEST_OK("GET recommendations: k (default 20, bounds), exclude, category, unknown user");
+}
+
+static void test_interests_and_similar(void) {
+    call *c = run("GET", "/v1/users/u1/interests", NULL, NULL);
+    expect(c, 200, NULL);
+    ASSERT(json_array_size(json_object_get(c->json, "long_term")) > 0);
+    ASSERT_STR_EQ(str(c->json, "user"), "u1");
+    done(c);
+    c = run("GET", "/v1/items/i1/similar", "k=4", NULL);
+    expect(c, 200, NULL);
+    ASSERT_EQ(json_array_size(json_object_get(c->json, "items")), 4);
+    ASSERT(!has_item(c->json, "i1"));
+    done(c);
+    c = run("GET", "/v1/items/no-such-item/similar", NULL, NULL);
+    expect(c, 404, "unknown_item");
+    done(c);
+    c = run("GET", "/v1/items/i1/similar", "k=-1", NULL);
+    expect(c, 400, "bad_parameter");
+    done(c);
+    TEST_OK("interests; similar items: k, unknown item 404");
+}
+
+static void test_post_recommendations(void) {
+    call *c = run("POST", "/v1/recommendations", NULL,
+                  "{\"recent_items\":[\"i1\",\"nope\"],\"exclude\":[\"i2\"],\"k\":6}");
+    expect(c, 200, NULL);
+    ASSERT_EQ(json_array_size(json_object_get(c->json, "items")), 6);
+    ASSERT(!has_item(c->json, "i1") && !has_item(c->json, "i2"));
+    ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(c->json, "unknown_items"), 0)),
+                  "nope");
+    done(c);
+    struct {
+        const char *body, *code;
+    } bad[] = {{"{", "bad_json"},
+               {"[1]", "bad_json"},
+               {"{\"k\":\"5\"}", "bad_parameter"},
+               {"{\"k\":0}", "bad_parameter"},
+               {"{\"user\":5}", "bad_parameter"},
+               {"{\"recent_items\":\"i1\"}", "bad_parameter"},
+               {"{\"exclude\":[1]}", "bad_parameter"},
+               {"{\"categories\":[\"no-such\"]}", "unknown_category"},
+               {"{\"categories\":\"x\"}", "bad_parameter"}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        c = run("POST", "/v1/recommendations", NULL, bad[i].body);
+        expect(c, 400, bad[i].code);
+        done(c);
+    }
+    TEST_OK("POST recommendations: recent, exclude, unknown ids listed; 9 bad bodies -> 400");
+}
+
+static void test_events(void) {
+    call *c =
+        run("POST", "/v1/events", NULL, "[{\"user\":\"u1\",\"item\":\"i1\",\"type\":\"click\"}]");
+    expect(c, 503, "redis_unavailable"); /* never acknowledged unless stored */
+    done(c);
+    c = run("POST", "/v1/events", NULL,
+            "[{\"user\":\"\",\"item\":\"i1\",\"type\":\"click\"},{\"user\":\"u\",\"item\":\"i1\","
+            "\"type\":\"poke\"}]");
+    expect(c, 400, "bad_events");
+    ASSERT_EQ(json_array_size(json_object_get(c->json, "rejected")), 2);
+    done(c);
+    c = run("POST", "/v1/events", NULL, "{\"events\": 3}");
+    expect(c, 400, "bad_json");
+    done(c);
+    char big[4096] = "[";
+    for (int i = 0; i < cfg.max_batch + 1; i++)
+        strcat(big, i ? ",{}" : "{}");
+    strcat(big, "]");
+    c = run("POST", "/v1/events", NULL, big);
+    expect(c, 413, "batch_too_large");
+    done(c);
+    TEST_OK("events: 503 without Redis, bad events rejected by index, batch limit 413");
+}
+
+/* A request waiting for its session keeps its model while a reload lands
+ * and the worker moves on (issue 11). */
+static void test_lease_across_reload(const char *old_version, mx_model *next) {
+    cfg.testing_session_delay_ms = 400;
+    call *waiting = start("GET", "/v1/users/u1/recommendations", "k=5", NULL);
+    usleep(100 * 1000); /* the job has run: the request waits on its timer */
+    mh_set(env.holder, next);
+    call *c = run("GET", "/v1/items/i1/similar", "k=3", NULL); /* the worker moves to next */
+    expect(c, 200, NULL);
+    ASSERT_STR_EQ(str(c->json, "model_version"), "v-next");
+    done(c);
+    wait_for(waiting);
+    expect(waiting, 200, NULL);
+    ASSERT_STR_EQ(str(waiting->json, "model_version"), old_version);
+    done(waiting);
+    cfg.testing_session_delay_ms = 0;
+    c = run("GET", "/v1/users/u1/recommendations", "k=5", NULL);
+    ASSERT_STR_EQ(str(c->json, "model_version"), "v-next");
+    done(c);
+    TEST_OK("a request waiting for its session answers from its model across a reload");
+}
+
+static char tmpdir[64];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void test_admin_reload(mx_model *m) {
+    char version[64];
+    mx_err err = {0};
+    ASSERT_EQ(model_save(m, tmpdir, version, &err), 0);
+    snprintf(cfg.model_dir, sizeof(cfg.model_dir), "%s", tmpdir);
+    call *c = run("POST", "/v1/admin/reload", NULL, NULL);
+    expect(c, 200, NULL);
+    ASSERT_STR_EQ(str(c->json, "model_version"), version);
+    done(c);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/CURRENT", tmpdir);
+    FILE *f = fopen(path, "w");
+    ASSERT(f && fputs("no-such-version\n", f) >= 0 && fclose(f) == 0);
+    c = run("POST", "/v1/admin/reload", NULL, NULL);
+    expect(c, 422, "model_rejected");
+    done(c);
+    c = run("GET", "/readyz", NULL, NULL);
+    ASSERT_STR_EQ(str(c->json, "model_version"), version); /* the old one keeps serving */
+    done(c);
+    TEST_OK("admin reload: 200 with the new version; a broken one 422, the old one serves");
+}
+
+int main(void) {
+    ds_dataset *ds = fixture_dataset(1200, 300, 6, 8, 11);
+    const char *settings[] = {"embed.dim=8", "interests.count=6", NULL};
+    mx_model *m = fixture_model(ds, NULL, 0, settings),
+             *next = fixture_model(ds, NULL, 0, settings);
+    snprintf(m->version, sizeof(m->version), "v-first");
+    snprintf(next->version, sizeof(next->version), "v-next");
+    srv_config_init(&cfg);
+    cfg.workers = 1;
+    cfg.redis_url[0] = 0;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/mixrec-test-api-XXXXXX");
+    ASSERT(mkdtemp(tmpdir) != NULL);
+
+    size_t n;
+    const api_route *rt = api_routes(&n);
+    names[0] = "unmatched";
+    for (size_t i = 0; i < n; i++)
+        names[i + 1] = rt[i].name;
+    mh_holder *holder = mh_new();
+    mh_set(holder, m);
+    wk_pool *pool = NULL;
+    mx_err err = {0};
+    ASSERT_EQ(wk_start(&pool, &cfg, holder, 0, &err), 0);
+    env =
+        (api_env){.cfg = &cfg, .prom = prom_new(names, (int)n + 1), .holder = holder, .pool = pool};
+
+    test_table();
+    test_health("v-first");
+    test_user_recommendations();
+    test_interests_and_similar();
+    test_post_recommendations();
+    test_events();
+    mx_model *saved = fixture_model(ds, NULL, 0, settings);
+    test_lease_across_reload("v-first", next);
+    test_admin_reload(saved);
+
+    wk_stop(pool);
+    mh_free(holder);
+    model_free(saved);
+    prom_free(env.prom);
+    ds_free(ds);
+    ASSERT_EQ(nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+    return 0;
+}
