@@ -85,7 +85,7 @@ check "old version kept" test -f "$TMP/model/$ver/manifest.json"
 # ---- recommend / similar from a saved model -------------------------------------
 expect_exit 0 "recommend --json" "$MIXREC" recommend --model "$TMP/model" --user u1 --k 7 --json
 check "recommend returns 7 items" jqt '.items | length == 7' "$TMP/out"
-check "items carry interest and reason" jqt '.items | all(has("interest") and has("reason") and has("title"))' "$TMP/out"
+check "items carry interest, reason and categories (the API's shape)" jqt '.items | all(has("interest") and has("reason") and has("categories") and has("score"))' "$TMP/out"
 seen_u1=$(grep '^u1,' "$TMP/syn/interactions.csv" | cut -d, -f2 | jq -R . | jq -s .)
 check "u1 has training items" jqt --argjson s "$seen_u1" '$s | length > 0' -n
 check "recommend excludes what u1 engaged with" jqt --argjson s "$seen_u1" '([.items[].item] - $s) | length == 7' "$TMP/out"
