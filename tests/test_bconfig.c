@@ -139,21 +139,18 @@ static void test_defaults(void) {
     ASSERT(c.ranker.eta == 0.05f && c.ranker.subsample == 0.8f);
 
     /* the modules' own defaults are the table's */
-    emb_params ep;
-    emb_params_init(&ep);
-    ASSERT(memcmp(&ep, &c.embed, sizeof(ep)) == 0);
-    intr_params ip;
-    intr_params_init(&ip);
-    ASSERT(memcmp(&ip, &c.interests, sizeof(ip)) == 0);
-    mix_params mp;
-    mix_params_init(&mp);
-    ASSERT(memcmp(&mp, &c.mixture, sizeof(mp)) == 0);
-    ret_params rp;
-    ret_params_init(&rp);
-    ASSERT(memcmp(&rp, &c.retrieval, sizeof(rp)) == 0);
-    rank_params kp;
-    rank_params_init(&kp);
-    ASSERT(memcmp(&kp, &c.ranker, sizeof(kp)) == 0);
+#define SAME_DEFAULTS(type, init, field)                                                           \
+    do {                                                                                           \
+        type p_;                                                                                   \
+        init(&p_);                                                                                 \
+        ASSERT(memcmp(&p_, &c.field, sizeof(p_)) == 0);                                            \
+    } while (0)
+    SAME_DEFAULTS(emb_params, emb_params_init, embed);
+    SAME_DEFAULTS(intr_params, intr_params_init, interests);
+    SAME_DEFAULTS(mix_params, mix_params_init, mixture);
+    SAME_DEFAULTS(ret_params, ret_params_init, retrieval);
+    SAME_DEFAULTS(rank_params, rank_params_init, ranker);
+#undef SAME_DEFAULTS
 
     /* the table: unique dotted names, sane bounds, defaults inside them
      * (except data.min_value, whose default -inf means "keep everything") */

@@ -207,7 +207,7 @@ static const settings_row rows[] = {
          "allowed browser origins, comma-separated; * allows any; empty: no CORS"),
     HOOK("auth.api_keys", api_keys, set_list, "",
          "keys accepted on write/admin routes (X-API-Key); empty: those routes need none"),
-    EN("log.level", log_level, log_names, "info", "error, warn, info or debug"),
+    EN("log.level", log_level, log_names, "info", "the least severe messages logged"),
     NUM("session.half_life_s", DOUBLE, session_half_life_s, 1, 1e9, "1800",
         "a session event's weight halves every this many seconds"),
     NUM("session.strength", DOUBLE, session_strength, 0, 1e9, "3",
@@ -223,11 +223,11 @@ static const settings_row rows[] = {
     NUM("events.dislike", DOUBLE, w_dislike, -100, 0, "-3",
         "weight of a dislike (negative: pushes its interest down)"),
     NUM("ranking.enabled", BOOL, ranking_enabled, 0, 1, "true",
-        "1: re-rank with the model's learned ranker when it has one; 0: retrieval order"),
+        "true: re-rank with the model's learned ranker when it has one; false: retrieval order"),
     NUM("ranking.session_quota", DOUBLE, ranking_session_quota, 0, 1, "1",
         "ranked answers give the session's interests at least this x b of their slots; 0 = off"),
     NUM("ranking.xgboost_predictor", BOOL, ranking_xgboost_predictor, 0, 1, "false",
-        "1: score with XGBoost's own predictor (the reference; about 4x slower) instead of the "
+        "true: score with XGBoost's own predictor (the reference; about 4x slower) instead of the "
         "compact evaluator"),
     NUM("ranking.per_interest_cap", INT, ranking_per_interest_cap, 0, 1000, "0",
         "diversity: at most this many items per interest in an answer; 0 = off"),
