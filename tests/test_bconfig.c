@@ -560,7 +560,9 @@ static void test_restore(void) {
     json_t *old = json_loads("{\"ranker\": {\"objective\": 1, \"pool\": 77, \"eta\": 0.1},"
                              " \"retrieval\": {\"mixture_order\": 0},"
                              " \"embed\": {\"dim\": null, \"bogus\": 1, \"iters\": -4},"
-                             " \"data\": {\"min_value\": null}, \"newer\": {\"x\": 1}}",
+                             " \"data\": {\"min_value\": null}, \"newer\": {\"x\": 1},"
+                             " \"popularity\": 3, \"interests\": {\"niter\": {}},"
+                             " \"mixture\": {\"top_m\": 7}}",
                              0, &je);
     ASSERT(old != NULL);
     bcfg_restore_json(&c, old);
@@ -572,6 +574,9 @@ static void test_restore(void) {
     ASSERT_EQ(c.embed.dim, 32);
     ASSERT_EQ(c.embed.iters, 15);
     ASSERT(isinf(c.min_value));
+    ASSERT(c.pop_half_life_days == 14);
+    ASSERT_EQ(c.interests.niter, 25);
+    ASSERT_EQ(c.mixture.top_m, 7); /* after the sections it could not read */
     /* what this build writes reads back */
     set_all_non_default(&c);
     ASSERT_EQ(bcfg_set(&c, "data.min_value", "3", NULL), 0);

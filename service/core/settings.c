@@ -239,30 +239,36 @@ static int json_text(const json_t *v, char *out, size_t size) {
     return w < 0 || (size_t)w >= size ? -1 : 0;
 }
 
-/* The keys of one section (sec: its name in t, file: its name in the file). */
-static int load_section(const settings_table *t, void *obj, const json_t *sv, const char *file,
+/* The keys of section sec (its name in the file; resolve maps a renamed
+ * one). In RESTORE mode what cannot be read is passed over, never an end:
+ * one bad value must not cost the others. */
+static int load_section(const settings_table *t, void *obj, const json_t *sv, const char *sec,
                         const char *where, unsigned flags, mx_err *err) {
     const char *key;
     json_t *v;
+    int restore = (flags & SETTINGS_RESTORE) != 0;
     if (!json_is_object(sv))
-        return mx_err_set(err, MX_EFORMAT, "%s: section '%s' must be an object", where, file);
+        return restore
+                   ? 0
+                   : mx_err_set(err, MX_EFORMAT, "%s: section '%s' must be an object", where, sec);
     json_object_foreach((json_t *)sv, key, v) {
         if (key[0] == '_') continue; /* "_comment" keys carry comments */
         char name[128], text[4096];
-        snprintf(name, sizeof(name), "%s.%s", file, key);
+        snprintf(name, sizeof(name), "%s.%s", sec, key);
         const settings_row *r = resolve(t, name, flags, err);
-        if (!r && (flags & SETTINGS_RESTORE)) continue; /* a newer build's setting */
+        if (!r && restore) continue; /* a newer build's setting */
         if (!r) {
             mx_err_prefix(err, "%s", where);
             return MX_EINVAL;
         }
-        if (json_is_null(v) && (flags & SETTINGS_RESTORE)) continue; /* an infinity */
-        if (json_text(v, text, sizeof(text)))
+        if (json_text(v, text, sizeof(text))) {
+            if (restore) continue; /* null: an infinity */
             return mx_err_set(err, MX_EINVAL,
                               "%s: '%s' must be a string, a number, true, false or a list of "
                               "strings",
                               where, name);
-        if (apply(r, obj, text, flags, err) && !(flags & SETTINGS_RESTORE)) {
+        }
+        if (apply(r, obj, text, flags, err) && !restore) {
             mx_err_prefix(err, "%s", where);
             return MX_EINVAL;
         }
