@@ -217,9 +217,20 @@ static void test_help(void) {
         ASSERT_CONTAINS(text, e[i].help);
     }
     ASSERT_CONTAINS(text, "redis://127.0.0.1:6379/0");
+    /* every row's section is the service's in the one list of sections */
+    const settings_table *t = srv_config_settings();
+    for (size_t i = 0; i < t->n_rows; i++) {
+        size_t len = strcspn(t->rows[i].name, ".");
+        const settings_section *s = settings_sections;
+        while (s->name && (strlen(s->name) != len || strncmp(s->name, t->rows[i].name, len)))
+            s++;
+        if (!s->name || s->applies != SETTINGS_SERVE)
+            FAIL("%s: not a serve section", t->rows[i].name);
+    }
     ASSERT_CONTAINS(text, "(one of: error, warn, info, debug)");
     free(text);
-    TEST_OK("settings_help lists every setting with its default and help");
+    TEST_OK(
+        "settings_help lists every setting with its default and help; sections are the service's");
 }
 
 int main(int argc, char **argv) {
