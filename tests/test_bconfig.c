@@ -1,9 +1,13 @@
-/* test_bconfig.c - the build configuration table of bconfig.h: defaults,
+/* test_bconfig.c - the build's table of the settings engine (bconfig.h,
+ * settings.h): defaults (and the *_params_init derived from them),
  * `name=value` settings of every type with their bounds and error
- * messages, JSON config files (nested sections, comments, sections owned
- * by others, unknown names, syntax errors), the shipped config, the JSON
- * copy of every setting and the derived half-lives. */
+ * messages, enums by name, JSON config files (nested sections, comments,
+ * sections owned by others, unknown and renamed names, syntax errors), the
+ * invalid data cases of tests/data/settings, the shipped config, the JSON
+ * copy of every setting, manifests of older builds and the derived
+ * half-lives. */
 #include "bconfig.h"
+#include "settings_cases.h"
 #include "tap.h"
 
 #include <jansson.h>
@@ -21,38 +25,43 @@ static const bcfg_entry *entry(const char *name) {
     FAIL("no entry %s", name);
 }
 
-static size_t type_size(bcfg_type t) {
-    switch (t) {
-    case BCFG_SIZE:
+static size_t type_size(const bcfg_entry *e) {
+    switch (e->type) {
+    case SETTINGS_SIZE:
         return sizeof(size_t);
-    case BCFG_FLOAT:
+    case SETTINGS_FLOAT:
         return sizeof(float);
-    case BCFG_DOUBLE:
+    case SETTINGS_DOUBLE:
         return sizeof(double);
-    case BCFG_U64:
+    case SETTINGS_U64:
         return sizeof(uint64_t);
-    case BCFG_BOOL:
+    case SETTINGS_INT:
+    case SETTINGS_BOOL:
         return sizeof(int);
+    default: /* ENUM, STR */
+        return e->size;
     }
-    return 0;
 }
 
 /* The value of entry e in c, as a double. */
 static double value_of(const bcfg *c, const bcfg_entry *e) {
     const char *p = (const char *)c + e->offset;
     switch (e->type) {
-    case BCFG_SIZE:
+    case SETTINGS_SIZE:
         return (double)*(const size_t *)p;
-    case BCFG_FLOAT:
+    case SETTINGS_FLOAT:
         return *(const float *)p;
-    case BCFG_DOUBLE:
+    case SETTINGS_DOUBLE:
         return *(const double *)p;
-    case BCFG_U64:
+    case SETTINGS_U64:
         return (double)*(const uint64_t *)p;
-    case BCFG_BOOL:
+    case SETTINGS_BOOL:
         return *(const int *)p;
+    case SETTINGS_ENUM:
+        return e->size == sizeof(int) ? *(const int *)p : (double)*(const size_t *)p;
+    default:
+        return 0;
     }
-    return 0;
 }
 
 static void write_cfg(const char *text) {
@@ -122,6 +131,26 @@ static void test_defaults(void) {
     ASSERT(c.test_frac == 0.2);
     ASSERT_EQ(c.min_train, 5);
     ASSERT_EQ(c.max_eval_users, 0);
+    ASSERT_EQ(c.retrieval.mixture_order, RET_ORDER_SCORE);
+    ASSERT_EQ(c.ranker.objective, RANK_OBJ_NDCG);
+    ASSERT_EQ(c.ranker.enabled, 1);
+    ASSERT_EQ(c.ranker.pool, 100);
+    ASSERT_EQ(c.ranker.max_users, 20000);
+    ASSERT(c.ranker.eta == 0.05f && c.ranker.subsample == 0.8f);
+
+    /* the modules' own defaults are the table's */
+#define SAME_DEFAULTS(type, init, field)                                                           \
+    do {                                                                                           \
+        type p_;                                                                                   \
+        init(&p_);                                                                                 \
+        ASSERT(memcmp(&p_, &c.field, sizeof(p_)) == 0);                                            \
+    } while (0)
+    SAME_DEFAULTS(emb_params, emb_params_init, embed);
+    SAME_DEFAULTS(intr_params, intr_params_init, interests);
+    SAME_DEFAULTS(mix_params, mix_params_init, mixture);
+    SAME_DEFAULTS(ret_params, ret_params_init, retrieval);
+    SAME_DEFAULTS(rank_params, rank_params_init, ranker);
+#undef SAME_DEFAULTS
 
     /* the table: unique dotted names, sane bounds, defaults inside them
      * (except data.min_value, whose default -inf means "keep everything") */
@@ -133,18 +162,32 @@ static void test_defaults(void) {
         ASSERT(dot != NULL && dot > e[i].name && dot[1] != 0);
         ASSERT(e[i].help && e[i].help[0]);
         ASSERT(e[i].min <= e[i].max);
-        ASSERT(e[i].offset + type_size(e[i].type) <= sizeof(bcfg));
+        ASSERT(e[i].offset + type_size(&e[i]) <= sizeof(bcfg));
+        ASSERT(e[i].def != NULL);
+        /* its section is the build's in the one list of sections */
+        const settings_section *s = settings_sections;
+        while (s->name && (strncmp(s->name, e[i].name, (size_t)(dot - e[i].name)) != 0 ||
+                           s->name[dot - e[i].name]))
+            s++;
+        if (!s->name || s->applies != SETTINGS_BUILD) FAIL("%s: not a build section", e[i].name);
         for (size_t j = 0; j < i; j++) {
             ASSERT(strcmp(e[i].name, e[j].name) != 0);
             ASSERT(e[i].offset != e[j].offset); /* two names, one field */
         }
         double v = value_of(&c, &e[i]);
-        if (strcmp(e[i].name, "data.min_value") != 0 && (v < e[i].min || v > e[i].max))
+        if (e[i].type != SETTINGS_ENUM && strcmp(e[i].name, "data.min_value") != 0 &&
+            (v < e[i].min || v > e[i].max))
             FAIL("default of %s (%g) is outside [%g, %g]", e[i].name, v, e[i].min, e[i].max);
+        /* ... and its setter takes it */
+        bcfg t = c;
+        mx_err err = {0};
+        if (strcmp(e[i].name, "data.min_value") != 0 && bcfg_set(&t, e[i].name, e[i].def, &err))
+            FAIL("default of %s: %s", e[i].name, err.msg);
     }
-    ASSERT(entry("embed.dim")->type == BCFG_SIZE);
-    ASSERT(entry("embed.seed")->type == BCFG_U64);
-    ASSERT(entry("embed.use_value")->type == BCFG_BOOL);
+    ASSERT(entry("embed.dim")->type == SETTINGS_SIZE);
+    ASSERT(entry("embed.seed")->type == SETTINGS_U64);
+    ASSERT(entry("embed.use_value")->type == SETTINGS_BOOL);
+    ASSERT(entry("rank_train.objective")->type == SETTINGS_ENUM);
 
     char buf[64];
     bcfg_format_value(&c, entry("embed.dim"), buf, sizeof(buf));
@@ -155,6 +198,8 @@ static void test_defaults(void) {
     ASSERT_STR_EQ(buf, "0.6");
     bcfg_format_value(&c, entry("data.min_value"), buf, sizeof(buf));
     ASSERT_STR_EQ(buf, "-inf");
+    bcfg_format_value(&c, entry("rank_train.objective"), buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "rank:ndcg");
     TEST_OK("defaults, and a table of unique names whose defaults are in bounds");
 }
 
@@ -211,7 +256,12 @@ static void test_set(void) {
     ASSERT_EQ(c.embed.use_value, 0);
     ASSERT_EQ(bcfg_set(&c, "eval.per_user_split", "1", &err), 0);
     ASSERT_EQ(c.split_per_user, 1);
-    TEST_OK("bcfg_set: size, float, double, u64 and bool (true/false/1/0) settings");
+    /* enums by name */
+    ASSERT_EQ(bcfg_set(&c, "rank_train.objective", "rank:pairwise", &err), 0);
+    ASSERT_EQ(c.ranker.objective, RANK_OBJ_PAIRWISE);
+    ASSERT_EQ(bcfg_set(&c, "retrieval.mixture_order", "interleaved", &err), 0);
+    ASSERT_EQ(c.retrieval.mixture_order, RET_ORDER_INTERLEAVE);
+    TEST_OK("bcfg_set: size, float, double, u64, bool (true/false/1/0) and enum settings");
 
     /* out of range, named with the bounds */
     expect_set_error(&c, "embed.dim", "0", "embed.dim", "out of range");
@@ -246,7 +296,13 @@ static void test_set(void) {
     expect_set_error(&c, "embed.dimm", "3", "unknown setting", "'embed.dimm'");
     expect_set_error(&c, "dim", "3", "unknown setting", "'dim'");
     expect_set_error(&c, "", "3", "unknown setting", NULL);
-    expect_set_error(&c, "server.port", "80", "unknown setting", "server.port");
+    expect_set_error(&c, "server.port", "80", "server.port", "serve setting");
+    /* enums take their names; a number says which name to write */
+    expect_set_error(&c, "rank_train.objective", "rank:map", "rank_train.objective", "rank:ndcg");
+    expect_set_error(&c, "rank_train.objective", "1", "rank_train.objective", "\"rank:pairwise\"");
+    expect_set_error(&c, "rank_train.objective", "2", "rank_train.objective", "unknown value");
+    /* a renamed section gives the new name */
+    expect_set_error(&c, "ranker.pool", "50", "ranker.pool", "renamed to rank_train.pool");
     TEST_OK("bcfg_set: out of range, non-integer, non-numeric, bad bool and unknown rejected");
 }
 
@@ -319,11 +375,11 @@ static void test_load_file(const char *data_dir) {
                       "'mixture.top_k'");
     expect_load_error(&c, "{\"embed\": {\"dim\": 0}}", MX_EINVAL, "embed.dim", "out of range");
     expect_load_error(&c, "{\"embed\": {\"dim\": 2.5}}", MX_EINVAL, "embed.dim", "not an integer");
-    expect_load_error(&c, "{\"embed\": {\"dim\": \"64\"}}", MX_EINVAL, "embed.dim",
-                      "must be a number");
+    expect_load_error(&c, "{\"embed\": {\"dim\": \"6x\"}}", MX_EINVAL, "embed.dim", "not a number");
     expect_load_error(&c, "{\"embed\": {\"dim\": null}}", MX_EINVAL, "embed.dim", NULL);
     expect_load_error(&c, "{\"embed\": {\"use_value\": 2}}", MX_EINVAL, "embed.use_value",
-                      "out of range");
+                      "true or false");
+    expect_load_error(&c, "{\"embed\": {\"dim\": [1]}}", MX_EINVAL, "embed.dim", NULL);
     expect_load_error(&c, "{\"embed\": 64}", MX_EFORMAT, "'embed'", "must be an object");
     expect_load_error(&c, "{\"eval\": [1]}", MX_EFORMAT, "'eval'", "must be an object");
     /* syntax errors: file:line */
@@ -347,6 +403,10 @@ static void test_load_file(const char *data_dir) {
     ASSERT_EQ(bcfg_load_file(&c, missing, NULL), MX_EIO);
     TEST_OK("bcfg_load_file: unknown section/key, bad values, syntax errors (file:line) rejected");
     TEST_OK("bcfg_load_file: a non-object root and a missing file rejected");
+    bcfg_init(&c);
+    int ran = settings_run_cases(data_dir, "build-", bcfg_settings(), &c, sizeof(c));
+    ASSERT(ran >= 10);
+    printf("ok - %d invalid build cases of tests/data/settings fail naming the setting\n", ran);
 
     /* the shipped configuration */
     char shipped[512];
@@ -360,7 +420,9 @@ static void test_load_file(const char *data_dir) {
     ASSERT_EQ(c.mixture.knn_k, 50);
     ASSERT_EQ(c.mixture.top_m, 16);
     ASSERT_EQ(c.retrieval.nprobe, 16);
-    ASSERT_EQ(c.retrieval.mixture_order, 1);
+    ASSERT_EQ(c.retrieval.mixture_order, RET_ORDER_SCORE);
+    ASSERT_EQ(c.ranker.objective, RANK_OBJ_NDCG);
+    ASSERT(c.ranker.eta == 0.05f);
     ASSERT(c.retrieval.blend_share[RET_POPULAR] == 0.6f);
     ASSERT(c.pop_half_life_days == 14);
     TEST_OK("the shipped config/mixrec.json loads (embed.dim 16)");
@@ -374,7 +436,12 @@ static void set_all_non_default(bcfg *c) {
     bcfg_init(&def);
     for (size_t i = 0; i < n; i++) {
         double d = value_of(&def, &e[i]);
-        int integral = e[i].type != BCFG_FLOAT && e[i].type != BCFG_DOUBLE;
+        if (e[i].type == SETTINGS_ENUM) { /* the other name */
+            mx_err err = {0};
+            if (bcfg_set(c, e[i].name, e[i].names[d == 0], &err)) FAIL("%s", err.msg);
+            continue;
+        }
+        int integral = e[i].type != SETTINGS_FLOAT && e[i].type != SETTINGS_DOUBLE;
         double cand[4] = {e[i].min + (e[i].max - e[i].min) * 0.375, e[i].min, e[i].max,
                           e[i].min + 1};
         int done = 0;
@@ -382,7 +449,7 @@ static void set_all_non_default(bcfg *c) {
             double v = integral ? floor(cand[k]) : cand[k];
             if (v == d || v < e[i].min || v > e[i].max) continue;
             char buf[64];
-            if (e[i].type == BCFG_BOOL)
+            if (e[i].type == SETTINGS_BOOL)
                 snprintf(buf, sizeof(buf), "%s", v ? "true" : "false");
             else
                 snprintf(buf, sizeof(buf), "%.17g", v);
@@ -417,12 +484,16 @@ static void check_json(const bcfg *c) {
         if (!v) FAIL("%s is not under \"%s\"", e[i].name, section);
         double want = value_of(c, &e[i]);
         switch (e[i].type) {
-        case BCFG_BOOL:
+        case SETTINGS_ENUM:
+            if (!json_is_string(v) || strcmp(json_string_value(v), e[i].names[(size_t)want]) != 0)
+                FAIL("%s: not its name in JSON", e[i].name);
+            break;
+        case SETTINGS_BOOL:
             if (!json_is_boolean(v) || json_is_true(v) != (want != 0))
                 FAIL("%s: wrong boolean", e[i].name);
             break;
-        case BCFG_SIZE:
-        case BCFG_U64:
+        case SETTINGS_SIZE:
+        case SETTINGS_U64:
             if (json_is_integer(v)) {
                 if (json_integer_value(v) < 0 || (double)json_integer_value(v) != want)
                     FAIL("%s: %" JSON_INTEGER_FORMAT " in JSON, %.17g in the config", e[i].name,
@@ -431,8 +502,8 @@ static void check_json(const bcfg *c) {
                 FAIL("%s: not an integer in JSON", e[i].name);
             }
             break;
-        case BCFG_FLOAT:
-        case BCFG_DOUBLE:
+        case SETTINGS_FLOAT:
+        case SETTINGS_DOUBLE:
             if (!isfinite(want)) {
                 if (!json_is_null(v)) FAIL("%s: infinite but not null", e[i].name);
             } else if (!json_is_real(v) || json_real_value(v) != want) {
@@ -440,6 +511,8 @@ static void check_json(const bcfg *c) {
                      want);
             }
             break;
+        default:
+            FAIL("%s: a type the build table does not use", e[i].name);
         }
     }
     /* ... and loads back to the same values (when all are finite) */
@@ -454,7 +527,7 @@ static void check_json(const bcfg *c) {
         if (bcfg_load_file(&back, cfg_path, &err)) FAIL("%s", err.msg);
         for (size_t i = 0; i < n; i++)
             if (memcmp((const char *)c + e[i].offset, (const char *)&back + e[i].offset,
-                       type_size(e[i].type)) != 0)
+                       type_size(&e[i])) != 0)
                 FAIL("%s: %.17g written, %.17g read back", e[i].name, value_of(c, &e[i]),
                      value_of(&back, &e[i]));
     }
@@ -476,6 +549,48 @@ static void test_to_json(void) {
     ASSERT(json_number_value(seed) == 1e19);
     json_decref(root);
     TEST_OK("bcfg_to_json: every entry under its section with its value; loads back equal");
+}
+
+/* Manifests of older builds: "ranker" for "rank_train", enums as numbers;
+ * nulls, unknown names and rejected values keep what was there. */
+static void test_restore(void) {
+    bcfg c;
+    bcfg_init(&c);
+    json_error_t je;
+    json_t *old = json_loads("{\"ranker\": {\"objective\": 1, \"pool\": 77, \"eta\": 0.1},"
+                             " \"retrieval\": {\"mixture_order\": 0},"
+                             " \"embed\": {\"dim\": null, \"bogus\": 1, \"iters\": -4},"
+                             " \"data\": {\"min_value\": null}, \"newer\": {\"x\": 1},"
+                             " \"popularity\": 3, \"interests\": {\"niter\": {}},"
+                             " \"mixture\": {\"top_m\": 7}}",
+                             0, &je);
+    ASSERT(old != NULL);
+    bcfg_restore_json(&c, old);
+    json_decref(old);
+    ASSERT_EQ(c.ranker.objective, RANK_OBJ_PAIRWISE);
+    ASSERT_EQ(c.ranker.pool, 77);
+    ASSERT(c.ranker.eta == 0.1f);
+    ASSERT_EQ(c.retrieval.mixture_order, RET_ORDER_INTERLEAVE);
+    ASSERT_EQ(c.embed.dim, 32);
+    ASSERT_EQ(c.embed.iters, 15);
+    ASSERT(isinf(c.min_value));
+    ASSERT(c.pop_half_life_days == 14);
+    ASSERT_EQ(c.interests.niter, 25);
+    ASSERT_EQ(c.mixture.top_m, 7); /* after the sections it could not read */
+    /* what this build writes reads back */
+    set_all_non_default(&c);
+    ASSERT_EQ(bcfg_set(&c, "data.min_value", "3", NULL), 0);
+    json_t *now = bcfg_to_json(&c);
+    bcfg back;
+    bcfg_init(&back);
+    bcfg_restore_json(&back, now);
+    json_decref(now);
+    size_t n = 0;
+    const bcfg_entry *e = bcfg_entries(&n);
+    for (size_t i = 0; i < n; i++)
+        if (value_of(&c, &e[i]) != value_of(&back, &e[i])) FAIL("%s not restored", e[i].name);
+    bcfg_restore_json(&back, NULL); /* no parameters: nothing happens */
+    TEST_OK("bcfg_restore_json: old manifests (ranker, numeric enums) and new ones restore");
 }
 
 static void test_finish(void) {
@@ -507,6 +622,7 @@ int main(int argc, char **argv) {
     test_set();
     test_load_file(argv[1]);
     test_to_json();
+    test_restore();
     test_finish();
     unlink(cfg_path);
     ASSERT_EQ(rmdir(tmpdir), 0);

@@ -693,7 +693,7 @@ static void test_eval_ranked(void) {
     ASSERT_EQ(ds_split_global(ev, n, 0.2, 5, &split, &err), 0);
     mx_model *m = fixture_model(
         ds, split.train, split.n_train,
-        (const char *const[]){"embed.dim=8", "interests.count=6", "ranker.pool=50", NULL});
+        (const char *const[]){"embed.dim=8", "interests.count=6", "rank_train.pool=50", NULL});
     rkt_report rep;
     if (rkt_train(ds, split.train, split.n_train, m, &rep, &err)) FAIL("rkt_train: %s", err.msg);
     rkt_sessions *s = NULL;
@@ -733,9 +733,10 @@ int main(void) {
     ds = fixture_dataset(1500, 600, 6, 8, 21);
     size_t n = 0;
     const ds_event *ev = ds_events(ds, &n);
-    model = fixture_model(ds, ev, n,
-                          (const char *const[]){"embed.dim=8", "interests.count=6",
-                                                "ranker.pool=60", "ranker.rounds=40", NULL});
+    model =
+        fixture_model(ds, ev, n,
+                      (const char *const[]){"embed.dim=8", "interests.count=6",
+                                            "rank_train.pool=60", "rank_train.rounds=40", NULL});
     rkt_report rep;
     mx_err err = {0};
     if (rkt_train(ds, ev, n, model, &rep, &err)) FAIL("rkt_train: %s", err.msg);

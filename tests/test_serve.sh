@@ -274,7 +274,7 @@ kill -TERM "$PID"; wait "$PID"; PID=
 # the learned ranker: used when present; absent, rejected or disabled, the
 # answers come in retrieval order and /readyz and /metrics say why
 "$MIXREC" build --interactions "$TMP/syn/interactions.csv" --items "$TMP/syn/items.csv" \
-  --set embed.dim=16 --set interests.count=8 --set ranker.enabled=0 --out "$TMP/model-plain" >/dev/null 2>&1
+  --set embed.dim=16 --set interests.count=8 --set rank_train.enabled=0 --out "$TMP/model-plain" >/dev/null 2>&1
 check "a model without a ranker has no ranker.json" test ! -e "$TMP/model-plain/$(cat "$TMP/model-plain/CURRENT")/ranker.json"
 cp -r "$TMP/model" "$TMP/model-mismatch"
 mm="$TMP/model-mismatch/$(cat "$TMP/model-mismatch/CURRENT")/manifest.json"

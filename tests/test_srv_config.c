@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "settings_cases.h"
 #include "srv_config.h"
 #include "tap.h"
 
@@ -148,7 +149,7 @@ static void test_file(const char *data_dir) {
     p = write_tmp("syntax.json", "{\"server\": {\n  \"workers\": ,}}");
     ASSERT(srv_config_load_file(&c, p, &err) == MX_EFORMAT);
     ASSERT_CONTAINS(err.msg, "syntax.json:2");
-    ASSERT(srv_config_load_file(&c, "/nonexistent/mixrec.json", &err) == MX_EFORMAT);
+    ASSERT(srv_config_load_file(&c, "/nonexistent/mixrec.json", &err) == MX_EIO);
     ASSERT_CONTAINS(err.msg, "/nonexistent/mixrec.json");
 
     /* the shipped config parses (its build sections are skipped here) */
@@ -184,7 +185,52 @@ static void test_env(void) {
     ASSERT(srv_config_load_env(&c, bad, &err) == MX_EINVAL);
     ASSERT_CONTAINS(err.msg, "MIXREC_SERVER_WORKERS");
     ASSERT_CONTAINS(err.msg, "server.workers");
+    char *build_var[] = {"MIXREC_EMBED_DIM=8", NULL}; /* a build setting: not the service's */
+    ASSERT(srv_config_load_env(&c, build_var, &err) == MX_EINVAL);
+    ASSERT_CONTAINS(err.msg, "MIXREC_EMBED_DIM");
+    char *flag[] = {"MIXREC_RANKING_XGBOOST_PREDICTOR=true", "MIXREC_LOG_LEVEL=warn", NULL};
+    ASSERT_EQ(srv_config_load_env(&c, flag, &err), 0);
+    ASSERT_EQ(c.ranking_xgboost_predictor, 1);
+    ASSERT_EQ(c.log_level, SRV_LOG_WARN);
     TEST_OK("MIXREC_* environment: short forms, SECTION_KEY names, typos rejected");
+}
+
+static void test_cases(const char *data_dir) {
+    srv_config c;
+    srv_config_init(&c);
+    int n = settings_run_cases(data_dir, "serve-", srv_config_settings(), &c, sizeof(c));
+    ASSERT(n >= 8);
+    printf("ok - %d invalid serve cases of tests/data/settings fail naming the setting\n", n);
+}
+
+static void test_help(void) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ASSERT(f != NULL);
+    settings_help(srv_config_settings(), f);
+    fclose(f);
+    size_t n;
+    const srv_config_entry *e = srv_config_entries(&n);
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_CONTAINS(text, e[i].name);
+        ASSERT_CONTAINS(text, e[i].help);
+    }
+    ASSERT_CONTAINS(text, "redis://127.0.0.1:6379/0");
+    /* every row's section is the service's in the one list of sections */
+    const settings_table *t = srv_config_settings();
+    for (size_t i = 0; i < t->n_rows; i++) {
+        size_t len = strcspn(t->rows[i].name, ".");
+        const settings_section *s = settings_sections;
+        while (s->name && (strlen(s->name) != len || strncmp(s->name, t->rows[i].name, len)))
+            s++;
+        if (!s->name || s->applies != SETTINGS_SERVE)
+            FAIL("%s: not a serve section", t->rows[i].name);
+    }
+    ASSERT_CONTAINS(text, "(one of: error, warn, info, debug)");
+    free(text);
+    TEST_OK(
+        "settings_help lists every setting with its default and help; sections are the service's");
 }
 
 int main(int argc, char **argv) {
@@ -196,6 +242,8 @@ int main(int argc, char **argv) {
     test_lists();
     test_file(argv[1]);
     test_env();
+    test_cases(argv[1]);
+    test_help();
     const char *names[] = {"ok.json", "unknown.json", "range.json", "type.json", "syntax.json"};
     for (size_t i = 0; i < 5; i++) {
         char p[128];

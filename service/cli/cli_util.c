@@ -252,13 +252,7 @@ int cli_data_finish(cli_data *d, ds_dataset **ds) {
     return 0;
 }
 
-void cli_print_settings(FILE *f, const bcfg *c) {
-    size_t n;
-    const bcfg_entry *e = bcfg_entries(&n);
+void cli_print_settings(FILE *f, const settings_table *t) {
     fprintf(f, "Settings (--set NAME=VALUE, or the same names as sections in --config):\n");
-    for (size_t i = 0; i < n; i++) {
-        char v[64];
-        bcfg_format_value(c, &e[i], v, sizeof(v));
-        fprintf(f, "  %-28s %-8s %s\n", e[i].name, v, e[i].help);
-    }
+    settings_help(t, f);
 }

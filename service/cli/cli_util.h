@@ -49,8 +49,9 @@ int cli_data_option(cli_data *d, int id, const char *arg);
  * usage/config errors and 1 for data errors. */
 int cli_data_finish(cli_data *d, ds_dataset **ds);
 
-/* Prints the table of --set settings with their current values. */
-void cli_print_settings(FILE *f, const bcfg *c);
+/* Prints the settings of t (--set NAME=VALUE or --config sections) with
+ * their defaults and help: build's, eval's and serve's --help. */
+void cli_print_settings(FILE *f, const settings_table *t);
 
 /* Timestamped progress line on stderr (format checked). */
 void cli_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -40,10 +40,8 @@ static void usage(FILE *f) {
            "model version.\n\nOptions:\n");
     cli_print_options(f, cli_data_opts);
     cli_print_options(f, build_opts);
-    bcfg c;
-    bcfg_init(&c);
     fprintf(f, "\n");
-    cli_print_settings(f, &c);
+    cli_print_settings(f, bcfg_settings());
 }
 
 int cmd_build(int argc, char **argv) {
@@ -84,7 +82,7 @@ int cmd_build(int argc, char **argv) {
             cli_log("warning: no ranker: %s", err.msg);
             snprintf(ranker_why, sizeof(ranker_why), "%.200s", err.msg);
         } else if (r) {
-            fprintf(stderr, "mixrec build: %s\n(ranker.enabled=0 builds without a ranker)\n",
+            fprintf(stderr, "mixrec build: %s\n(rank_train.enabled=0 builds without a ranker)\n",
                     err.msg);
             ds_free(ds);
             return 1;

@@ -98,10 +98,8 @@ static void usage(FILE *f) {
             "out of the training period and never touches the test events.\n\nOptions:\n");
     cli_print_options(f, cli_data_opts);
     cli_print_options(f, eval_opts);
-    bcfg c;
-    bcfg_init(&c);
     fprintf(f, "\n");
-    cli_print_settings(f, &c);
+    cli_print_settings(f, bcfg_settings());
 }
 
 /* The ranker's training summary and feature importances. */

@@ -93,11 +93,8 @@ static void usage(FILE *f) {
                "An invalid setting exits with code 2, naming it. SIGHUP reloads the model;\n"
                "SIGTERM or SIGINT drain in-flight requests and exit.\n\nOptions:\n");
     cli_print_options(f, serve_opts);
-    size_t n;
-    const srv_config_entry *e = srv_config_entries(&n);
-    fprintf(f, "\nSettings (--set NAME=VALUE, or sections of --config):\n");
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "  %-26s %-26s %s\n", e[i].name, e[i].def[0] ? e[i].def : "\"\"", e[i].help);
+    fprintf(f, "\n");
+    cli_print_settings(f, srv_config_settings());
 }
 
 static void log_line(const char *what, const char *detail) {

@@ -1,6 +1,8 @@
 /* embed.c - implicit ALS with conjugate-gradient row solves. See embed.h. */
 #include "embed.h"
 
+#include "bconfig.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,15 +10,9 @@
 #include "rng.h"
 
 void emb_params_init(emb_params *p) {
-    memset(p, 0, sizeof(*p));
-    p->dim = 32;
-    p->alpha = 10.0f;
-    p->reg = 0.05f * (1.0f + p->alpha);
-    p->iters = 15;
-    p->cg_steps = 3;
-    p->use_value = 0;
-    p->value_scale = 1.0f;
-    p->seed = 42;
+    bcfg c;
+    bcfg_init(&c); /* the defaults are bconfig.c's rows, written once */
+    *p = c.embed;
 }
 
 float emb_confidence(const emb_params *p, float value, int64_t ts) {

@@ -9,7 +9,7 @@
  *   mixture             kNN-Embed retrieval with the smoothed mixture
  *   blend               the service's pool: mixture + single + popular
  *   ranked              the service's answer: the blend pool (max(K,
- *                       ranker.pool) candidates) re-ordered by the learned
+ *                       rank_train.pool) candidates) re-ordered by the learned
  *                       ranker (rec_recommend); only with a ranker
  * and metrics.h scores the lists against the user's test items. Users run
  * in parallel (OpenMP), results do not depend on the thread count. */

@@ -1,6 +1,8 @@
 /* interests.c - spherical k-means via FAISS, assignment and labels. */
 #include "interests.h"
 
+#include "bconfig.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +13,9 @@
 #include <faiss/c_api/error_c.h>
 
 void intr_params_init(intr_params *p) {
-    p->n_clusters = 0;
-    p->niter = 25;
-    p->nredo = 1;
-    p->seed = 42;
+    bcfg c;
+    bcfg_init(&c); /* the defaults are bconfig.c's rows, written once */
+    *p = c.interests;
 }
 
 size_t intr_default_clusters(size_t n_items) {

@@ -1,6 +1,8 @@
 /* mixture.c - raw and kNN-smoothed interest mixtures. See mixture.h. */
 #include "mixture.h"
 
+#include "bconfig.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +17,9 @@
 #define MIX_EXACT_KNN_MAX 20000
 
 void mix_params_init(mix_params *p) {
-    p->knn_k = 50;
-    p->k0 = 20.0f;
-    p->top_m = 16;
-    p->half_life = 0;
-    p->min_weight = 0;
+    bcfg c;
+    bcfg_init(&c); /* the defaults are bconfig.c's rows, written once */
+    *p = c.mixture;
 }
 
 int mix_table_alloc(mix_table *t, uint32_t n_users, uint32_t m, mx_err *err) {

@@ -619,24 +619,7 @@ static size_t get_count(json_t *man, const char *key) {
  * into c. Absent entries, nulls (an infinite value) and values this build
  * rejects keep their defaults: they must not stop a model from loading. */
 static void restore_params(json_t *params, bcfg *c) {
-    size_t n = 0;
-    const bcfg_entry *e = bcfg_entries(&n);
-    for (size_t i = 0; json_is_object(params) && i < n; i++) {
-        const char *dot = strchr(e[i].name, '.');
-        char sec[64], buf[64];
-        if (!dot) continue;
-        snprintf(sec, sizeof(sec), "%.*s", (int)(dot - e[i].name), e[i].name);
-        json_t *v = json_object_get(json_object_get(params, sec), dot + 1);
-        if (json_is_boolean(v))
-            snprintf(buf, sizeof(buf), "%s", json_is_true(v) ? "true" : "false");
-        else if (json_is_integer(v))
-            snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        else if (json_is_real(v))
-            snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
-        else
-            continue;
-        bcfg_set(c, e[i].name, buf, NULL);
-    }
+    bcfg_restore_json(c, params);
     bcfg_finish(c);
 }
 

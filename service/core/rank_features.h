@@ -6,7 +6,7 @@
  * the training items in the model; "recent items" the MODEL_RECENT newest
  * of them plus the session's positive items; "session" the events the
  * caller brings (Redis at serving time; offline, the user's events in the
- * last ranker.session_hours before the cut). Days count back from the
+ * last rank_train.session_hours before the cut). Days count back from the
  * model's last training event (t_ref). The names, in order:
  *
  *   ann_score          inner product of the query vector and the item (0 without one)

@@ -163,7 +163,7 @@ int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, const b
     if (n_early == 0 || n_late == 0) {
         rc = mx_err_set(err, MX_EINVAL,
                         "ranker: the training events do not span a cut (%zu before, %zu after); "
-                        "set ranker.enabled=0 or bring more history",
+                        "set rank_train.enabled=0 or bring more history",
                         n_early, n_late);
         goto done;
     }

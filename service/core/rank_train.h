@@ -1,19 +1,19 @@
 /* rank_train.h - trains the learned ranker (the offline path).
  *
- *  1. cut: the time before which (1 - ranker.label_frac) of the training
+ *  1. cut: the time before which (1 - rank_train.label_frac) of the training
  *     events fall. Nothing after the training events is ever read.
  *  2. An early model, built (pipe_build) from the events before the cut:
  *     what the service would have been serving at that moment.
- *  3. For a deterministic sample (ranker.max_users) of the users with
+ *  3. For a deterministic sample (rank_train.max_users) of the users with
  *     events on both sides: their session is what Redis would hold at the
- *     cut - their events in the last ranker.session_hours before it
+ *     cut - their events in the last rank_train.session_hours before it
  *     (weight 1 each, the newest 32); the pool and
  *     its features come from rec_candidates on the early model - the very
  *     code the service runs; a candidate is labelled 1 if the user engaged
  *     with it after the cut. A user with no positive in the pool carries
  *     no ranking signal and is left out.
  *  4. Users are split by a hash of their id into training and validation
- *     groups (ranker.valid_frac); XGBoost trains on the first and stops
+ *     groups (rank_train.valid_frac); XGBoost trains on the first and stops
  *     early on the second (ranker_xgb.h).
  *  5. The ranker is attached to the final model (model_set_ranker) with
  *     its manifest entry: features, rounds, validation NDCG@10, feature

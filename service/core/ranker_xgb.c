@@ -1,6 +1,8 @@
 /* ranker_xgb.c - see ranker_xgb.h. */
 #include "ranker_xgb.h"
 
+#include "bconfig.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,23 +12,9 @@
 #include <xgboost/c_api.h>
 
 void rank_params_init(rank_params *p) {
-    p->enabled = 1;
-    p->pool = 100;
-    p->label_frac = 0.2;
-    p->session_hours = 1;
-    p->max_users = 20000;
-    p->valid_frac = 0.2;
-    p->objective = RANK_OBJ_NDCG;
-    p->rounds = 300;
-    p->early_stop = 30;
-    p->depth = 6;
-    p->eta = 0.05f;
-    p->min_child_weight = 1;
-    p->subsample = 0.8f;
-    p->colsample = 0.8f;
-    p->lambda = 1;
-    p->seed = 42;
-    p->threads = 0;
+    bcfg c;
+    bcfg_init(&c); /* the defaults are bconfig.c's rows, written once */
+    *p = c.ranker;
 }
 
 #define XCHECK(call)                                                                               \

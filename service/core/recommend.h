@@ -24,7 +24,7 @@
  *    items having any requested category, fetching deeper (up to max_k)
  *    when the filter thins the pool.
  *  - Ranking: with a learned ranker in the model (and use_ranker), the
- *    pool is max(k, ranker.pool) candidates, scored from their features
+ *    pool is max(k, rank_train.pool) candidates, scored from their features
  *    (rank_features.h) and sorted by that score; otherwise the pool's fused
  *    order stands. A ranked answer keeps a session quota: Q =
  *    round(session_quota x b x k) of its items come from the interests the

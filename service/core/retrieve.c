@@ -1,6 +1,8 @@
 /* retrieve.c - candidate sources and blending. See retrieve.h. */
 #include "retrieve.h"
 
+#include "bconfig.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,14 +48,9 @@ const char *ret_source_name(int source) {
 }
 
 void ret_params_init(ret_params *p) {
-    p->overfetch = 1.0f;
-    p->nprobe = 16;
-    p->blend_share[RET_MIXTURE] = 0.2f;
-    p->blend_share[RET_SINGLE] = 0.2f;
-    p->blend_share[RET_POPULAR] = 0.6f;
-    p->rrf_k = 60.0f;
-    p->mixture_order = RET_ORDER_SCORE;
-    p->mixture_sharpen = 0.5f;
+    bcfg c;
+    bcfg_init(&c); /* the defaults are bconfig.c's rows, written once */
+    *p = c.retrieval;
 }
 
 #define RET_MAX_OVERFETCH 8

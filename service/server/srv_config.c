@@ -1,5 +1,7 @@
-/* srv_config.c - see srv_config.h. One table drives defaults, the file,
- * the environment, flags and help. */
+/* srv_config.c - see srv_config.h. The service's rows of the settings
+ * engine (settings.h), with the parsers of the settings that have their own
+ * syntax (listen address, Redis URL, lists) as set hooks, and the
+ * cross-setting checks. */
 #include "srv_config.h"
 
 #include <ctype.h>
@@ -10,109 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
-typedef enum { T_STR, T_INT, T_SIZE, T_DOUBLE, T_LIST, T_LISTEN, T_REDIS, T_LOG } ctype_t;
-
-typedef struct {
-    const char *name;
-    ctype_t type;
-    size_t offset, size; /* size: buffer size (T_STR) */
-    double min, max;
-    const char *def;
-    const char *help;
-} entry;
+#include "settings.h"
 
 #define OFF(f) offsetof(srv_config, f)
 #define SZ(f) sizeof(((srv_config *)0)->f)
-
-static const entry entries[] = {
-    {"server.listen", T_LISTEN, OFF(listen), SZ(listen), 0, 0, "127.0.0.1:8080",
-     "HOST:PORT to listen on (0.0.0.0 for every interface)"},
-    {"server.workers", T_INT, OFF(workers), 0, 0, 256, "0", "event-loop workers; 0 = one per core"},
-    {"server.model_dir", T_STR, OFF(model_dir), SZ(model_dir), 0, 0, "",
-     "model root (its CURRENT version is served)"},
-    {"server.ui_dir", T_STR, OFF(ui_dir), SZ(ui_dir), 0, 0, "auto",
-     "inspector page files served at /ui/; auto: share/mixrec/ui or the checkout's service/ui "
-     "next to the binary; empty: no page"},
-    {"redis.url", T_REDIS, OFF(redis_url), SZ(redis_url), 0, 0, "redis://127.0.0.1:6379/0",
-     "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N]; empty: no sessions"},
-    {"redis.connect_timeout_ms", T_INT, OFF(redis_connect_timeout_ms), 0, 1, 600000, "500",
-     "Redis connect timeout"},
-    {"redis.command_timeout_ms", T_INT, OFF(redis_command_timeout_ms), 0, 1, 600000, "50",
-     "a session read slower than this answers from the long-term profile"},
-    {"redis.sentinels", T_STR, OFF(redis_sentinels), SZ(redis_sentinels), 0, 0, "",
-     "Sentinels HOST:PORT,... asked for the master (redis.url: password, db only)"},
-    {"redis.sentinel_master", T_STR, OFF(redis_sentinel_master), SZ(redis_sentinel_master), 0, 0,
-     "mymaster", "name of the master the Sentinels monitor"},
-    {"limits.max_body_bytes", T_SIZE, OFF(max_body_bytes), 0, 64, 1 << 30, "1048576",
-     "largest request body (413 above)"},
-    {"limits.max_header_bytes", T_SIZE, OFF(max_header_bytes), 0, 1024, 1 << 20, "16384",
-     "largest request header block"},
-    {"limits.max_k", T_INT, OFF(max_k), 0, 1, 1000, "200", "largest k a request may ask for"},
-    {"limits.max_batch", T_INT, OFF(max_batch), 0, 1, 100000, "1000", "most events per batch"},
-    {"limits.request_timeout_s", T_INT, OFF(request_timeout_s), 0, 1, 3600, "10",
-     "idle connections and slow clients are closed after this"},
-    {"limits.max_connections", T_INT, OFF(max_connections), 0, 1, 1000000, "4096",
-     "concurrent connections"},
-    {"cors.origins", T_LIST, OFF(cors_origins), 0, 0, 0, "",
-     "allowed browser origins, comma-separated; * allows any; empty: no CORS"},
-    {"auth.api_keys", T_LIST, OFF(api_keys), 0, 0, 0, "",
-     "keys accepted on write/admin routes (X-API-Key); empty: those routes need none"},
-    {"log.level", T_LOG, OFF(log_level), 0, 0, 0, "info", "error, warn, info or debug"},
-    {"session.half_life_s", T_DOUBLE, OFF(session_half_life_s), 0, 1, 1e9, "1800",
-     "a session event's weight halves every this many seconds"},
-    {"session.strength", T_DOUBLE, OFF(session_strength), 0, 0, 1e9, "3",
-     "s0: session share b = S / (S + s0)"},
-    {"session.max_events", T_INT, OFF(session_max_events), 0, 1, 100000, "100",
-     "events kept per user in Redis (capped list)"},
-    {"session.ttl_s", T_INT, OFF(session_ttl_s), 0, 1, 100000000, "86400",
-     "a session expires this long after its last event"},
-    {"events.view", T_DOUBLE, OFF(w_view), 0, -100, 100, "1", "weight of a view"},
-    {"events.click", T_DOUBLE, OFF(w_click), 0, -100, 100, "2", "weight of a click"},
-    {"events.like", T_DOUBLE, OFF(w_like), 0, -100, 100, "3", "weight of a like"},
-    {"events.purchase", T_DOUBLE, OFF(w_purchase), 0, -100, 100, "5", "weight of a purchase"},
-    {"events.dislike", T_DOUBLE, OFF(w_dislike), 0, -100, 0, "-3",
-     "weight of a dislike (negative: pushes its interest down)"},
-    {"ranking.enabled", T_INT, OFF(ranking_enabled), 0, 0, 1, "1",
-     "1: re-rank with the model's learned ranker when it has one; 0: retrieval order"},
-    {"ranking.session_quota", T_DOUBLE, OFF(ranking_session_quota), 0, 0, 1, "1",
-     "ranked answers give the session's interests at least this x b of their slots; 0 = off"},
-    {"ranking.xgboost_predictor", T_INT, OFF(ranking_xgboost_predictor), 0, 0, 1, "0",
-     "1: score with XGBoost's own predictor (the reference; about 4x slower) instead of the "
-     "compact evaluator"},
-    {"ranking.per_interest_cap", T_INT, OFF(ranking_per_interest_cap), 0, 0, 1000, "0",
-     "diversity: at most this many items per interest in an answer; 0 = off"},
-    {"ranking.mmr_lambda", T_DOUBLE, OFF(ranking_mmr_lambda), 0, 0, 1, "0",
-     "diversity: maximal marginal relevance weight (0 = off, 1 = only novelty)"},
-    {"testing.session_delay_ms", T_INT, OFF(testing_session_delay_ms), 0, 0, 60000, "0",
-     "tests only: every session read waits this long before it goes to Redis (a slow Redis "
-     "reply, made deterministic, e.g. to keep a request in flight across a reload); 0 = off"},
-};
-
-#define N_ENTRIES (sizeof(entries) / sizeof(entries[0]))
-
-static const char *sections[] = {"server", "redis",   "limits", "cors",    "auth", "ranking",
-                                 "log",    "session", "events", "testing", NULL};
-
-const srv_config_entry *srv_config_entries(size_t *n) {
-    static srv_config_entry out[N_ENTRIES];
-    for (size_t i = 0; i < N_ENTRIES; i++)
-        out[i] = (srv_config_entry){entries[i].name, entries[i].def, entries[i].help};
-    *n = N_ENTRIES;
-    return out;
-}
-
-const char *srv_log_level_name(srv_log_level l) {
-    static const char *names[] = {"error", "warn", "info", "debug"};
-    return l <= SRV_LOG_DEBUG ? names[l] : "info";
-}
-
-static const entry *find(const char *name) {
-    for (size_t i = 0; i < N_ENTRIES; i++)
-        if (strcmp(entries[i].name, name) == 0) return &entries[i];
-    return NULL;
-}
+#define NUM(name, type, field, lo, hi, def, help)                                                  \
+    { name, SETTINGS_##type, OFF(field), 0, lo, hi, def, NULL, help, NULL }
+#define STR(name, field, def, help)                                                                \
+    { name, SETTINGS_STR, OFF(field), SZ(field), 0, 0, def, NULL, help, NULL }
+#define EN(name, field, names, def, help)                                                          \
+    { name, SETTINGS_ENUM, OFF(field), SZ(field), 0, 0, def, names, help, NULL }
+#define HOOK(name, field, fn, def, help)                                                           \
+    { name, SETTINGS_HOOK, OFF(field), SZ(field), 0, 0, def, NULL, help, fn }
 
 static int copy_str(char *dst, size_t size, const char *v, const char *name, mx_err *err) {
     size_t n = strlen(v);
@@ -132,7 +43,9 @@ static int parse_port(const char *s, int *port) {
     return 0;
 }
 
-static int set_listen(srv_config *c, const char *v, mx_err *err) {
+static int set_listen(void *obj, const settings_row *r, const char *v, mx_err *err) {
+    srv_config *c = obj;
+    (void)r;
     const char *colon = strrchr(v, ':');
     int port;
     if (!colon || colon == v || parse_port(colon + 1, &port))
@@ -150,7 +63,9 @@ static int set_listen(srv_config *c, const char *v, mx_err *err) {
     return 0;
 }
 
-static int set_redis(srv_config *c, const char *v, mx_err *err) {
+static int set_redis(void *obj, const settings_row *r, const char *v, mx_err *err) {
+    srv_config *c = obj;
+    (void)r;
     if (!v[0]) { /* no Redis: sessions and events are off */
         c->redis_url[0] = 0;
         c->redis_host[0] = c->redis_path[0] = c->redis_password[0] = 0;
@@ -224,7 +139,8 @@ static int set_redis(srv_config *c, const char *v, mx_err *err) {
 }
 
 /* Comma-separated list into fixed slots, blanks trimmed, empty = none. */
-static int set_list(srv_config *c, const entry *e, const char *v, mx_err *err) {
+static int set_list(void *obj, const settings_row *e, const char *v, mx_err *err) {
+    srv_config *c = obj;
     int is_keys = e->offset == OFF(api_keys);
     size_t width = is_keys ? SZ(api_keys[0]) : SZ(cors_origins[0]);
     char *base = (char *)c + e->offset;
@@ -256,165 +172,114 @@ static int set_list(srv_config *c, const entry *e, const char *v, mx_err *err) {
     return 0;
 }
 
-int srv_config_set(srv_config *c, const char *name, const char *value, mx_err *err) {
-    const entry *e = find(name);
-    if (!e) return mx_err_set(err, MX_EINVAL, "unknown setting '%s'", name);
-    char *p = (char *)c + e->offset;
-    char *end;
-    switch (e->type) {
-    case T_STR:
-        return copy_str(p, e->size, value, name, err);
-    case T_LISTEN:
-        return set_listen(c, value, err);
-    case T_REDIS:
-        return set_redis(c, value, err);
-    case T_LIST:
-        return set_list(c, e, value, err);
-    case T_LOG:
-        for (int l = SRV_LOG_ERROR; l <= SRV_LOG_DEBUG; l++)
-            if (strcmp(value, srv_log_level_name((srv_log_level)l)) == 0) {
-                c->log_level = (srv_log_level)l;
-                return 0;
-            }
-        return mx_err_set(err, MX_EINVAL, "%s: expected error, warn, info or debug, got '%s'", name,
-                          value);
-    case T_INT:
-    case T_SIZE:
-    case T_DOUBLE: {
-        errno = 0;
-        double v = strtod(value, &end);
-        if (errno || end == value || *end || !isfinite(v))
-            return mx_err_set(err, MX_EINVAL, "%s: '%s' is not a number", name, value);
-        if (v < e->min || v > e->max)
-            return mx_err_set(err, MX_EINVAL, "%s: %s is out of range [%g, %g]", name, value,
-                              e->min, e->max);
-        if (e->type != T_DOUBLE && v != floor(v))
-            return mx_err_set(err, MX_EINVAL, "%s: '%s' is not an integer", name, value);
-        if (e->type == T_INT)
-            *(int *)p = (int)v;
-        else if (e->type == T_SIZE)
-            *(size_t *)p = (size_t)v;
-        else
-            *(double *)p = v;
-        return 0;
-    }
-    }
-    return mx_err_set(err, MX_EINVAL, "%s: unsupported type", name);
+/* By value: SRV_LOG_ERROR .. SRV_LOG_DEBUG. */
+static const char *const log_names[] = {"error", "warn", "info", "debug", NULL};
+
+static const settings_row rows[] = {
+    HOOK("server.listen", listen, set_listen, "127.0.0.1:8080",
+         "HOST:PORT to listen on (0.0.0.0 for every interface)"),
+    NUM("server.workers", INT, workers, 0, 256, "0", "event-loop workers; 0 = one per core"),
+    STR("server.model_dir", model_dir, "", "model root (its CURRENT version is served)"),
+    STR("server.ui_dir", ui_dir, "auto",
+        "inspector page files served at /ui/; auto: share/mixrec/ui or the checkout's service/ui "
+        "next to the binary; empty: no page"),
+    HOOK("redis.url", redis_url, set_redis, "redis://127.0.0.1:6379/0",
+         "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N]; empty: no sessions"),
+    NUM("redis.connect_timeout_ms", INT, redis_connect_timeout_ms, 1, 600000, "500",
+        "Redis connect timeout"),
+    NUM("redis.command_timeout_ms", INT, redis_command_timeout_ms, 1, 600000, "50",
+        "a session read slower than this answers from the long-term profile"),
+    STR("redis.sentinels", redis_sentinels, "",
+        "Sentinels HOST:PORT,... asked for the master (redis.url: password, db only)"),
+    STR("redis.sentinel_master", redis_sentinel_master, "mymaster",
+        "name of the master the Sentinels monitor"),
+    NUM("limits.max_body_bytes", SIZE, max_body_bytes, 64, 1 << 30, "1048576",
+        "largest request body (413 above)"),
+    NUM("limits.max_header_bytes", SIZE, max_header_bytes, 1024, 1 << 20, "16384",
+        "largest request header block"),
+    NUM("limits.max_k", INT, max_k, 1, 1000, "200", "largest k a request may ask for"),
+    NUM("limits.max_batch", INT, max_batch, 1, 100000, "1000", "most events per batch"),
+    NUM("limits.request_timeout_s", INT, request_timeout_s, 1, 3600, "10",
+        "idle connections and slow clients are closed after this"),
+    NUM("limits.max_connections", INT, max_connections, 1, 1000000, "4096",
+        "concurrent connections"),
+    HOOK("cors.origins", cors_origins, set_list, "",
+         "allowed browser origins, comma-separated; * allows any; empty: no CORS"),
+    HOOK("auth.api_keys", api_keys, set_list, "",
+         "keys accepted on write/admin routes (X-API-Key); empty: those routes need none"),
+    EN("log.level", log_level, log_names, "info", "the least severe messages logged"),
+    NUM("session.half_life_s", DOUBLE, session_half_life_s, 1, 1e9, "1800",
+        "a session event's weight halves every this many seconds"),
+    NUM("session.strength", DOUBLE, session_strength, 0, 1e9, "3",
+        "s0: session share b = S / (S + s0)"),
+    NUM("session.max_events", INT, session_max_events, 1, 100000, "100",
+        "events kept per user in Redis (capped list)"),
+    NUM("session.ttl_s", INT, session_ttl_s, 1, 100000000, "86400",
+        "a session expires this long after its last event"),
+    NUM("events.view", DOUBLE, w_view, -100, 100, "1", "weight of a view"),
+    NUM("events.click", DOUBLE, w_click, -100, 100, "2", "weight of a click"),
+    NUM("events.like", DOUBLE, w_like, -100, 100, "3", "weight of a like"),
+    NUM("events.purchase", DOUBLE, w_purchase, -100, 100, "5", "weight of a purchase"),
+    NUM("events.dislike", DOUBLE, w_dislike, -100, 0, "-3",
+        "weight of a dislike (negative: pushes its interest down)"),
+    NUM("ranking.enabled", BOOL, ranking_enabled, 0, 1, "true",
+        "true: re-rank with the model's learned ranker when it has one; false: retrieval order"),
+    NUM("ranking.session_quota", DOUBLE, ranking_session_quota, 0, 1, "1",
+        "ranked answers give the session's interests at least this x b of their slots; 0 = off"),
+    NUM("ranking.xgboost_predictor", BOOL, ranking_xgboost_predictor, 0, 1, "false",
+        "true: score with XGBoost's own predictor (the reference; about 4x slower) instead of the "
+        "compact evaluator"),
+    NUM("ranking.per_interest_cap", INT, ranking_per_interest_cap, 0, 1000, "0",
+        "diversity: at most this many items per interest in an answer; 0 = off"),
+    NUM("ranking.mmr_lambda", DOUBLE, ranking_mmr_lambda, 0, 1, "0",
+        "diversity: maximal marginal relevance weight (0 = off, 1 = only novelty)"),
+    NUM("testing.session_delay_ms", INT, testing_session_delay_ms, 0, 60000, "0",
+        "tests only: every session read waits this long before it goes to Redis (a slow Redis "
+        "reply, made deterministic, e.g. to keep a request in flight across a reload); 0 = off"),
+};
+
+#define N_ROWS (sizeof(rows) / sizeof(rows[0]))
+
+/* Short forms named in the docs; the rest is MIXREC_<SECTION>_<KEY>. */
+static const char *const aliases[][2] = {
+    {"MIXREC_LISTEN", "server.listen"},   {"MIXREC_WORKERS", "server.workers"},
+    {"MIXREC_MODEL", "server.model_dir"}, {"MIXREC_REDIS", "redis.url"},
+    {"MIXREC_API_KEYS", "auth.api_keys"}, {"MIXREC_CORS_ORIGINS", "cors.origins"},
+    {"MIXREC_LOG_LEVEL", "log.level"},    {NULL, NULL}};
+
+static const settings_table table = {rows, N_ROWS, SETTINGS_SERVE, aliases};
+
+const settings_table *srv_config_settings(void) {
+    return &table;
+}
+
+const srv_config_entry *srv_config_entries(size_t *n) {
+    static srv_config_entry out[N_ROWS];
+    for (size_t i = 0; i < N_ROWS; i++)
+        out[i] = (srv_config_entry){rows[i].name, rows[i].def, rows[i].help};
+    *n = N_ROWS;
+    return out;
+}
+
+const char *srv_log_level_name(srv_log_level l) {
+    return l <= SRV_LOG_DEBUG ? log_names[l] : "info";
 }
 
 void srv_config_init(srv_config *c) {
     memset(c, 0, sizeof(*c));
-    for (size_t i = 0; i < N_ENTRIES; i++)
-        srv_config_set(c, entries[i].name, entries[i].def, NULL); /* defaults are valid */
+    settings_init(&table, c);
 }
 
-static int is_section(const char *s) {
-    for (int i = 0; sections[i]; i++)
-        if (strcmp(sections[i], s) == 0) return 1;
-    return 0;
-}
-
-/* A JSON value as the text srv_config_set takes (arrays: comma-joined). */
-static int json_text(const json_t *v, char *out, size_t size) {
-    if (json_is_string(v)) return snprintf(out, size, "%s", json_string_value(v)) >= (int)size;
-    if (json_is_integer(v))
-        return snprintf(out, size, "%lld", (long long)json_integer_value(v)) >= (int)size;
-    if (json_is_real(v)) return snprintf(out, size, "%.17g", json_real_value(v)) >= (int)size;
-    if (json_is_array(v)) {
-        size_t len = 0, i;
-        json_t *x;
-        out[0] = 0;
-        json_array_foreach(v, i, x) {
-            const char *s = json_string_value(x);
-            if (!s || strchr(s, ',')) return -1;
-            int w = snprintf(out + len, size - len, "%s%s", i ? "," : "", s);
-            if (w < 0 || (size_t)w >= size - len) return -1;
-            len += (size_t)w;
-        }
-        return 0;
-    }
-    return -1;
+int srv_config_set(srv_config *c, const char *name, const char *value, mx_err *err) {
+    return settings_set(&table, c, name, value, 0, err);
 }
 
 int srv_config_load_file(srv_config *c, const char *path, mx_err *err) {
-    json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root)
-        return mx_err_set(err, MX_EFORMAT, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-    int rc = 0;
-    const char *sec, *key;
-    json_t *sv, *v;
-    if (!json_is_object(root)) {
-        rc = mx_err_set(err, MX_EFORMAT, "%s: the configuration must be a JSON object", path);
-        goto done;
-    }
-    json_object_foreach(root, sec, sv) {
-        if (!is_section(sec)) continue; /* the build's sections, "_comment" */
-        if (!json_is_object(sv)) {
-            rc = mx_err_set(err, MX_EFORMAT, "%s: section '%s' must be an object", path, sec);
-            goto done;
-        }
-        json_object_foreach(sv, key, v) {
-            if (key[0] == '_') continue;
-            char name[128], text[4096];
-            snprintf(name, sizeof(name), "%s.%s", sec, key);
-            if (!find(name)) {
-                rc = mx_err_set(err, MX_EINVAL, "%s: unknown setting '%s'", path, name);
-                goto done;
-            }
-            if (json_text(v, text, sizeof(text))) {
-                rc = mx_err_set(err, MX_EINVAL,
-                                "%s: '%s' must be a string, a number or a list of strings", path,
-                                name);
-                goto done;
-            }
-            if ((rc = srv_config_set(c, name, text, err))) {
-                mx_err_prefix(err, "%s", path);
-                goto done;
-            }
-        }
-    }
-done:
-    json_decref(root);
-    return rc;
+    return settings_load_file(&table, c, path, err);
 }
 
 int srv_config_load_env(srv_config *c, char **envp, mx_err *err) {
-    /* Short forms named in the docs, then MIXREC_<SECTION>_<KEY>. */
-    static const char *alias[][2] = {
-        {"MIXREC_LISTEN", "server.listen"},   {"MIXREC_WORKERS", "server.workers"},
-        {"MIXREC_MODEL", "server.model_dir"}, {"MIXREC_REDIS", "redis.url"},
-        {"MIXREC_API_KEYS", "auth.api_keys"}, {"MIXREC_CORS_ORIGINS", "cors.origins"},
-        {"MIXREC_LOG_LEVEL", "log.level"}};
-    for (char **e = envp; e && *e; e++) {
-        if (strncmp(*e, "MIXREC_", 7) != 0) continue;
-        const char *eq = strchr(*e, '=');
-        if (!eq) continue;
-        char var[128], name[128];
-        size_t vl = (size_t)(eq - *e);
-        if (vl >= sizeof(var)) return mx_err_set(err, MX_EINVAL, "environment: name too long");
-        memcpy(var, *e, vl);
-        var[vl] = 0;
-        name[0] = 0;
-        for (size_t a = 0; a < sizeof(alias) / sizeof(alias[0]); a++)
-            if (strcmp(var, alias[a][0]) == 0) snprintf(name, sizeof(name), "%s", alias[a][1]);
-        if (!name[0]) {
-            /* MIXREC_LIMITS_MAX_BODY_BYTES -> limits.max_body_bytes */
-            const char *s = var + 7, *us = strchr(s, '_');
-            if (!us) return mx_err_set(err, MX_EINVAL, "environment: %s names no setting", var);
-            size_t n = 0;
-            for (const char *p = s; *p && n < sizeof(name) - 1; p++)
-                name[n++] = p == us ? '.' : (char)tolower((unsigned char)*p);
-            name[n] = 0;
-        }
-        if (!find(name)) return mx_err_set(err, MX_EINVAL, "environment: %s names no setting", var);
-        int rc = srv_config_set(c, name, eq + 1, err);
-        if (rc) {
-            mx_err_prefix(err, "environment %s", var);
-            return rc;
-        }
-    }
-    return 0;
+    return settings_load_env(&table, c, envp, err);
 }
 
 int srv_config_validate(const srv_config *c, mx_err *err) {

@@ -1,13 +1,15 @@
-/* srv_config.h - the service's configuration: one table of settings.
+/* srv_config.h - the service's configuration: the service's table of the
+ * settings engine (settings.h; the rows are in srv_config.c).
  *
- * Sources, later ones winning: built-in defaults, the JSON config file
- * (sections "server", "redis", "limits", "cors", "auth", "log", "session",
- * "events", "testing" of the same file that holds the build settings; see
- * config/mixrec.json), environment variables MIXREC_<SECTION>_<KEY>
- * (e.g. MIXREC_SERVER_WORKERS=4, MIXREC_REDIS_URL=unix:/run/redis.sock)
- * and command-line flags (srv_config_set with the dotted name). Every
- * error names the setting, so `mixrec serve` can exit with code 2 and a
- * message an operator can act on.
+ * Sources, later ones winning: built-in defaults (each written once, in
+ * its row), the JSON config file (sections "server", "redis", "limits",
+ * "cors", "auth", "log", "session", "events", "ranking", "testing" of the
+ * same file that holds the build settings; see config/mixrec.json),
+ * environment variables MIXREC_<SECTION>_<KEY> (e.g.
+ * MIXREC_SERVER_WORKERS=4, MIXREC_REDIS_URL=unix:/run/redis.sock) and
+ * command-line flags (srv_config_set with the dotted name). Every error
+ * names the setting, so `mixrec serve` can exit with code 2 and a message
+ * an operator can act on.
  *
  * A srv_config is plain data: filled once at start-up by the main thread,
  * read-only afterwards (safe to share between threads). */
@@ -17,6 +19,7 @@
 #include <stddef.h>
 
 #include "mx_err.h"
+#include "settings.h"
 
 #define SRV_MAX_LIST 16 /* origins, API keys */
 
@@ -78,12 +81,16 @@ typedef struct srv_config {
 
 void srv_config_init(srv_config *c);
 
+/* The service's table (static), e.g. for settings_help. */
+const settings_table *srv_config_settings(void);
+
 /* name=value with a dotted name ("server.workers"). Lists are
  * comma-separated. Errors name the setting and the bad value. */
 int srv_config_set(srv_config *c, const char *name, const char *value, mx_err *err);
 
 /* Applies the service's sections of a JSON config file; the build's
- * sections (embed, mixture, ...) are left to bconfig. */
+ * sections (embed, mixture, ...) are left to bconfig, a section nobody
+ * owns is an error. MX_EIO if the file cannot be opened. */
 int srv_config_load_file(srv_config *c, const char *path, mx_err *err);
 
 /* Applies MIXREC_<SECTION>_<KEY> variables from envp (NULL-terminated,

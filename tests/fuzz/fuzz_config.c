@@ -1,10 +1,33 @@
-/* fuzz_config.c - the service's and the build's configuration: the JSON
- * config file (srv_config_load_file, bcfg_load_file), MIXREC_ environment
- * variables (srv_config_load_env) and name=value settings (--set). Input:
- * one selector byte (0: file, 1: environment, 2: settings) then the file,
- * or lines NAME=VALUE. */
+/* fuzz_config.c - the settings engine (settings.h) through its two tables,
+ * the service's and the build's: the JSON config file
+ * (srv_config_load_file, bcfg_load_file, and the lenient reader of model
+ * manifests, bcfg_restore_json), MIXREC_ environment variables
+ * (srv_config_load_env) and name=value settings (--set). Input: one
+ * selector byte (0: file, 1: environment, 2: settings) then the file, or
+ * lines NAME=VALUE. */
+#include <jansson.h>
+
 #include "fuzz_common.h"
 #include "srv_config.h"
+
+/* What the build trusts: every enum names a value, and the settings as
+ * JSON read back to the same text. */
+static void check_build(const bcfg *b) {
+    size_t n = 0;
+    const bcfg_entry *e = bcfg_entries(&n);
+    json_t *j = bcfg_to_json(b);
+    bcfg back;
+    bcfg_init(&back);
+    bcfg_restore_json(&back, j);
+    json_decref(j);
+    for (size_t i = 0; i < n; i++) {
+        char v1[64], v2[64];
+        bcfg_format_value(b, &e[i], v1, sizeof(v1));
+        bcfg_format_value(&back, &e[i], v2, sizeof(v2));
+        if (!strcmp(v1, "?")) FZ_DIE("%s: an enum out of range", e[i].name);
+        if (strcmp(v1, v2)) FZ_DIE("%s: %s written, %s read back", e[i].name, v1, v2);
+    }
+}
 
 static void check_limits(const srv_config *c) {
     /* What the server trusts once the configuration is accepted. */
@@ -37,6 +60,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             bcfg_finish(&b);
         else if (!err2.msg[0])
             FZ_DIE("a build config error without a message");
+        json_t *root = json_load_file(p, 0, NULL);
+        if (root) { /* as a model manifest's parameters: never fails */
+            bcfg m;
+            bcfg_init(&m);
+            bcfg_restore_json(&m, root);
+            check_build(&m);
+            json_decref(root);
+        }
     } else {
         /* Lines, at most 64 of them. */
         char *text = malloc(size);
@@ -64,6 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         free(text);
     }
     if (rc && !err.msg[0]) FZ_DIE("a config error without a message");
+    check_build(&b);
     if (rc == 0 && srv_config_validate(&c, &err) == 0) check_limits(&c);
     return 0;
 }
