@@ -349,10 +349,6 @@ void sess_free(sess_client *c) {
     uv_close((uv_handle_t *)&c->retry, close_second_timer);
 }
 
-int sess_connected(const sess_client *c) {
-    return c && c->connected;
-}
-
 /* ---- operations with a deadline --------------------------------------- */
 
 /* An operation is freed when both its Redis reply (or failure) and its

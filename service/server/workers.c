@@ -16,7 +16,6 @@ typedef struct job {
 
 struct wk_worker {
     wk_pool *pool;
-    int index;
     uv_loop_t loop;
     uv_async_t wake;
     pthread_t thread;
@@ -133,10 +132,6 @@ int wk_redis_connected(const wk_pool *p) {
     return __atomic_load_n(&p->redis_connected, __ATOMIC_RELAXED);
 }
 
-int wk_index(const wk_worker *w) {
-    return w->index;
-}
-
 int wk_count(const wk_pool *p) {
     return p->n;
 }
@@ -194,7 +189,6 @@ int wk_start(wk_pool **out, const srv_config *cfg, mh_holder *holder, int with_r
     for (int i = 0; i < n; i++) {
         wk_worker *w = &p->w[i];
         w->pool = p;
-        w->index = i;
         pthread_mutex_init(&w->lock, NULL);
         int rc = uv_loop_init(&w->loop);
         if (!rc) rc = uv_async_init(&w->loop, &w->wake, on_wake);

@@ -58,7 +58,6 @@ const mx_model *wk_lease_model(const wk_lease *l);
  * callback at a time runs on a worker). */
 rec_ctx *wk_lease_rec(const wk_lease *l);
 
-int wk_index(const wk_worker *w);
 /* Inside a job: runs fn(arg) on this worker's loop after ms milliseconds
  * (a uv timer). Returns 0, or -1 when no timer could be made (fn is then
  * not called). */
