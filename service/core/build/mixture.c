@@ -14,14 +14,6 @@
 
 #define MIX_EXACT_KNN_MAX 20000
 
-void mix_params_init(mix_params *p) {
-    p->knn_k = 50;
-    p->k0 = 20.0f;
-    p->top_m = 16;
-    p->half_life = 0;
-    p->min_weight = 0;
-}
-
 int mix_table_alloc(mix_table *t, uint32_t n_users, uint32_t m, mx_err *err) {
     memset(t, 0, sizeof(*t));
     size_t n = (size_t)n_users * m;

@@ -61,7 +61,18 @@ typedef struct ret_params {
     float mixture_sharpen;            /* budget split by w^gamma, default 0.5 */
 } ret_params;
 
-void ret_params_init(ret_params *p);
+/* Defaults, inline so that the settings table (bconfig.c) links no stage
+ * code. */
+static inline void ret_params_init(ret_params *p) {
+    p->overfetch = 1.0f;
+    p->nprobe = 16;
+    p->blend_share[RET_MIXTURE] = 0.2f;
+    p->blend_share[RET_SINGLE] = 0.2f;
+    p->blend_share[RET_POPULAR] = 0.6f;
+    p->rrf_k = 60.0f;
+    p->mixture_order = RET_ORDER_SCORE;
+    p->mixture_sharpen = 0.5f;
+}
 
 typedef struct ret_ctx ret_ctx;
 

@@ -26,7 +26,14 @@ typedef struct intr_params {
     uint64_t seed;     /* default 42 */
 } intr_params;
 
-void intr_params_init(intr_params *p);
+/* Defaults, inline so that the settings table (bconfig.c) links no stage
+ * code. */
+static inline void intr_params_init(intr_params *p) {
+    p->n_clusters = 0;
+    p->niter = 25;
+    p->nredo = 1;
+    p->seed = 42;
+}
 
 /* Default number of interests for a catalogue: n/1000 clamped to 16..1024.
  * Small catalogues keep 16 broad interests; large ones get lists of about

@@ -325,7 +325,7 @@ int pipe_build(const ds_dataset *ds, const ds_event *train, size_t n_train, cons
     else
         rc = emb_train_als(&by_user, &by_item, &m->cfg.embed, user_vecs, item_vecs, err);
     if (rc) goto fail;
-    emb_gram(item_vecs, ni, d, m->cfg.embed.reg, gram);
+    fold_gram(item_vecs, ni, d, m->cfg.embed.reg, gram);
     m->item_vecs = item_vecs;
     m->user_vecs = user_vecs;
     m->item_gram = gram;

@@ -13,7 +13,7 @@
  *    so a strong, recent session dominates and an old or weak one fades;
  *    an unknown user has b = 1. Each disliked item halves (dislike_factor)
  *    the blended weight of its interest. Top m kept, renormalised.
- *  - Query vector: the user's row re-solved (emb_solve_row, warm start from
+ *  - Query vector: the user's row re-solved (fold_solve_row, warm start from
  *    the long-term vector) over their training items plus the positive
  *    session items, with confidences from the same weights.
  *  - Excluded: training items, every session item (seen, clicked or

@@ -28,7 +28,15 @@ typedef struct mix_params {
                          m), renormalise; fewer lists to search. default 0 */
 } mix_params;
 
-void mix_params_init(mix_params *p);
+/* Defaults, inline so that the settings table (bconfig.c) links no stage
+ * code. */
+static inline void mix_params_init(mix_params *p) {
+    p->knn_k = 50;
+    p->k0 = 20.0f;
+    p->top_m = 16;
+    p->half_life = 0;
+    p->min_weight = 0;
+}
 
 /* Per-user top-m (interest, weight) lists, weights descending. */
 typedef struct mix_table {

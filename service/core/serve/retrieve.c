@@ -45,17 +45,6 @@ const char *ret_source_name(int source) {
     }
 }
 
-void ret_params_init(ret_params *p) {
-    p->overfetch = 1.0f;
-    p->nprobe = 16;
-    p->blend_share[RET_MIXTURE] = 0.2f;
-    p->blend_share[RET_SINGLE] = 0.2f;
-    p->blend_share[RET_POPULAR] = 0.6f;
-    p->rrf_k = 60.0f;
-    p->mixture_order = RET_ORDER_SCORE;
-    p->mixture_sharpen = 0.5f;
-}
-
 #define RET_MAX_OVERFETCH 8
 
 ret_ctx *ret_ctx_new(const ann_index *ix, size_t n_items, size_t max_k, size_t max_components) {

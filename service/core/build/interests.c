@@ -10,13 +10,6 @@
 #include <faiss/c_api/IndexFlat_c.h>
 #include <faiss/c_api/error_c.h>
 
-void intr_params_init(intr_params *p) {
-    p->n_clusters = 0;
-    p->niter = 25;
-    p->nredo = 1;
-    p->seed = 42;
-}
-
 size_t intr_default_clusters(size_t n_items) {
     size_t c = n_items / 1000;
     if (c < 16) c = 16;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "embed.h"
+#include "foldin.h"
 #include "ranker.h"
 #include "retrieve.h"
 
@@ -214,7 +215,7 @@ static int query_vector(rec_ctx *c, const rec_params *p, const rec_query *q, int
     if (reserve((void **)&c->cols, &c->cap_cols, n_seen + positives, sizeof(uint32_t)) ||
         reserve((void **)&c->conf, &c->cap_conf, n_seen + positives, sizeof(float)))
         return -1;
-    float base = emb_confidence(&m->cfg.embed, 1.0f, m->t_ref);
+    float base = fold_confidence(&m->cfg.embed, 1.0f, m->t_ref);
     for (size_t s = 0; s < n_seen; s++) {
         c->cols[n] = m->seen_items[m->seen_ptr[q->user] + s];
         c->conf[n++] = base;
@@ -228,7 +229,7 @@ static int query_vector(rec_ctx *c, const rec_params *p, const rec_query *q, int
     /* From a cold start CG needs more steps than a warm-started sweep. */
     size_t steps = known ? m->cfg.embed.cg_steps
                          : (d < 3 * m->cfg.embed.cg_steps ? d : 3 * m->cfg.embed.cg_steps);
-    emb_solve_row(m->item_vecs, d, m->item_gram, c->cols, c->conf, n, steps, c->q, c->scratch);
+    fold_solve_row(m->item_vecs, d, m->item_gram, c->cols, c->conf, n, steps, c->q, c->scratch);
     *has_q = 1;
     return 0;
 }

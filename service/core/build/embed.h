@@ -17,9 +17,11 @@
 #define EMB_EMBED_H
 
 #include <stddef.h>
+#include <string.h>
 #include <stdint.h>
 
 #include "dataset.h"
+#include "foldin.h"
 #include "mx_err.h"
 
 typedef struct emb_params {
@@ -36,7 +38,19 @@ typedef struct emb_params {
     int64_t t_ref;     /* reference time for half_life (set by the pipeline) */
 } emb_params;
 
-void emb_params_init(emb_params *p);
+/* Defaults, inline so that the settings table (bconfig.c) links no stage
+ * code. */
+static inline void emb_params_init(emb_params *p) {
+    memset(p, 0, sizeof(*p));
+    p->dim = 32;
+    p->alpha = 10.0f;
+    p->reg = 0.05f * (1.0f + p->alpha);
+    p->iters = 15;
+    p->cg_steps = 3;
+    p->use_value = 0;
+    p->value_scale = 1.0f;
+    p->seed = 42;
+}
 
 /* Trains both sides. by_user rows are users (n_users rows), by_item rows
  * are items (n_items rows); both built from the same events. user_f
@@ -45,23 +59,8 @@ void emb_params_init(emb_params *p);
 int emb_train_als(const ds_csr *by_user, const ds_csr *by_item, const emb_params *p, float *user_f,
                   float *item_f, mx_err *err);
 
-/* Gram matrix out = Y^T Y + reg I (dim x dim, row-major), deterministic. */
-void emb_gram(const float *y, size_t n, size_t dim, float reg, float *out);
-
-/* Solves one row: x = argmin over the given (other-side) rows with
- * confidences conf, starting from x (zero it for a cold start). gram is
- * emb_gram(other side, reg). Used by training and to fold in a user from
- * a list of items (sessions, anonymous visitors, brought item vectors).
- * scratch must hold 3 * dim floats. */
-void emb_solve_row(const float *other, size_t dim, const float *gram, const uint32_t *cols,
-                   const float *conf, size_t n, size_t cg_steps, float *x, float *scratch);
-
 /* Folds in every user of by_user against fixed item factors item_f (for
  * item vectors the user brought): user_f (n_users x dim) is overwritten. */
 int emb_fold_in_users(const ds_csr *by_user, const float *item_f, size_t n_items,
                       const emb_params *p, float *user_f, mx_err *err);
-
-/* Confidence of one event under p (1 + alpha * w). */
-float emb_confidence(const emb_params *p, float value, int64_t ts);
-
 #endif
