@@ -35,26 +35,3 @@ int mx_err_prefix(mx_err *err, const char *fmt, ...) {
     err->msg[n + 2 + ol] = 0;
     return err->code;
 }
-
-const char *mx_strerror(int code) {
-    switch (code) {
-    case MX_OK:
-        return "ok";
-    case MX_EINVAL:
-        return "invalid input";
-    case MX_EIO:
-        return "i/o error";
-    case MX_ENOMEM:
-        return "out of memory";
-    case MX_EFORMAT:
-        return "malformed file";
-    case MX_EFAISS:
-        return "faiss error";
-    case MX_ENOTFOUND:
-        return "not found";
-    case MX_EXGBOOST:
-        return "xgboost error";
-    default:
-        return "unknown error";
-    }
-}

@@ -31,7 +31,4 @@ int mx_err_set(mx_err *err, int code, const char *fmt, ...) __attribute__((forma
 /* Prefixes an existing message, e.g. with the stage that failed. */
 int mx_err_prefix(mx_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Static name of a code ("invalid input", ...). */
-const char *mx_strerror(int code);
-
 #endif

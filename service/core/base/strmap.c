@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "mx_err.h"
 
 #define SMAP_CHUNK 65536 /* bytes per arena chunk (bigger keys get their own) */
@@ -30,15 +31,6 @@ struct smap {
     size_t size;
     smap_chunk *chunks; /* newest first */
 };
-
-uint64_t smap_fnv1a(uint64_t h, const void *data, size_t len) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
 
 smap *smap_new(size_t expected) {
     smap *m = calloc(1, sizeof(*m));
@@ -116,7 +108,7 @@ static char *smap__copy(smap *m, const char *key, size_t len) {
 int smap_put(smap *m, const char *key, size_t len, uint32_t val, uint32_t *cur,
              const char **stored) {
     if (len > UINT32_MAX) return MX_EINVAL;
-    uint64_t h = smap_fnv1a(SMAP_FNV_BASIS, key, len);
+    uint64_t h = hash_fnv1a(HASH_FNV_BASIS, key, len);
     smap_slot *s = smap__find(m->slots, m->cap, key, len, h);
     int inserted = 0;
     if (!s->key) {
@@ -140,7 +132,7 @@ int smap_put(smap *m, const char *key, size_t len, uint32_t val, uint32_t *cur,
 
 int smap_get(const smap *m, const char *key, size_t len, uint32_t *val) {
     if (len > UINT32_MAX) return MX_ENOTFOUND;
-    uint64_t h = smap_fnv1a(SMAP_FNV_BASIS, key, len);
+    uint64_t h = hash_fnv1a(HASH_FNV_BASIS, key, len);
     const smap_slot *s = smap__find(m->slots, m->cap, key, len, h);
     if (!s->key) return MX_ENOTFOUND;
     if (val) *val = s->val;

@@ -34,9 +34,4 @@ int smap_get(const smap *m, const char *key, size_t len, uint32_t *val);
 
 size_t smap_size(const smap *m);
 
-/* FNV-1a 64 over len bytes, continuing from h (start with SMAP_FNV_BASIS);
- * shared with the file checksums of dataset.c. */
-#define SMAP_FNV_BASIS UINT64_C(14695981039346656037)
-uint64_t smap_fnv1a(uint64_t h, const void *data, size_t len);
-
 #endif

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+
 /* The activity buckets for recall@100 use this fixed cut-off. */
 #define MET_BUCKET_K 100
 
@@ -133,17 +135,12 @@ static ptrdiff_t find_u32(const uint32_t *v, size_t n, uint32_t x) {
 }
 
 static int grow_scratch(met_acc *a, size_t n) {
-    if (n <= a->rel_cap) return 0;
-    size_t cap = a->rel_cap ? a->rel_cap : 64;
-    while (cap < n)
-        cap *= 2;
-    uint32_t *rel = realloc(a->rel, cap * sizeof(*rel));
-    if (!rel) return MX_ENOMEM;
-    a->rel = rel;
-    unsigned char *hit = realloc(a->rel_hit, cap);
-    if (!hit) return MX_ENOMEM;
-    a->rel_hit = hit;
-    a->rel_cap = cap;
+    /* Both arrays share rel_cap: it moves only once both have grown. */
+    size_t cap_rel = a->rel_cap, cap_hit = a->rel_cap;
+    if (buf_reserve((void **)&a->rel, &cap_rel, n, sizeof(*a->rel)) ||
+        buf_reserve((void **)&a->rel_hit, &cap_hit, n, 1))
+        return MX_ENOMEM;
+    a->rel_cap = cap_rel;
     return 0;
 }
 

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 
 #include "dataset_internal.h"
+#include "buf.h"
+#include "hash.h"
 #include "strmap.h"
 
 #define DS_TS_MAX INT64_C(32503680000) /* 3000-01-01T00:00:00Z: later is a unit mistake */
@@ -48,19 +50,6 @@ struct ds_dataset {
 /* Building                                                           */
 /* ================================================================== */
 
-/* Makes room for need elements of size elem: returns the (maybe moved)
- * array with *cap updated, or NULL on OOM leaving p and *cap as they were. */
-static void *ds__grow(void *p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return p;
-    size_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
-    if (c > SIZE_MAX / elem) return NULL;
-    void *q = realloc(p, c * elem);
-    if (q) *cap = c;
-    return q;
-}
-
 static void ds__sync_meta_stats(ds_dataset *ds) {
     ds->st.items_without_meta = ds->has_meta ? ds->no_meta : 0;
 }
@@ -70,24 +59,21 @@ static void ds__sync_meta_stats(ds_dataset *ds) {
 static int ds__intern(smap *map, const char ***names, size_t *n, size_t *cap, size_t limit,
                       const char *s, size_t len, uint32_t *id) {
     /* Grow first, so a failure cannot leave a mapped id without a name. */
-    const char **nn = ds__grow(*names, cap, *n + 1, sizeof(**names));
-    if (!nn) return MX_ENOMEM;
-    *names = nn;
+    if (buf_reserve((void **)names, cap, *n + 1, sizeof(**names))) return MX_ENOMEM;
     if (*n >= limit) return smap_get(map, s, len, id) == 0 ? 0 : MX_EINVAL;
     const char *stored;
     int rc = smap_put(map, s, len, (uint32_t)*n, id, &stored);
-    if (rc == 1) nn[(*n)++] = stored;
+    if (rc == 1) (*names)[(*n)++] = stored;
     return rc;
 }
 
 static int ds__intern_item(ds_dataset *ds, const char *s, size_t len, uint32_t *id) {
-    ds_meta *m = ds__grow(ds->meta, &ds->cap_meta, ds->n_items + 1, sizeof(*m));
-    if (!m) return MX_ENOMEM;
-    ds->meta = m;
+    if (buf_reserve((void **)&ds->meta, &ds->cap_meta, ds->n_items + 1, sizeof(*ds->meta)))
+        return MX_ENOMEM;
     int rc = ds__intern(ds->item_map, &ds->item_ids, &ds->n_items, &ds->cap_items, DS_MAX_IDS, s,
                         len, id);
     if (rc == 1) {
-        m[*id] = (ds_meta){NULL, 0, 0};
+        ds->meta[*id] = (ds_meta){NULL, 0, 0};
         ds->no_meta++;
         ds__sync_meta_stats(ds);
     }
@@ -97,14 +83,12 @@ static int ds__intern_item(ds_dataset *ds, const char *s, size_t len, uint32_t *
 static int ds__add(ds_dataset *ds, const char *user, size_t ulen, const char *item, size_t ilen,
                    int64_t ts, float value) {
     uint32_t u, i;
-    ds_event *ev = ds__grow(ds->ev, &ds->cap_ev, ds->n_ev + 1, sizeof(*ev));
-    if (!ev) return MX_ENOMEM;
-    ds->ev = ev;
+    if (buf_reserve((void **)&ds->ev, &ds->cap_ev, ds->n_ev + 1, sizeof(*ds->ev))) return MX_ENOMEM;
     int rc = ds__intern(ds->user_map, &ds->user_ids, &ds->n_users, &ds->cap_users, DS_MAX_IDS, user,
                         ulen, &u);
     if (rc >= 0) rc = ds__intern_item(ds, item, ilen, &i);
     if (rc < 0) return rc;
-    ev[ds->n_ev++] = (ds_event){u, i, ts, value};
+    ds->ev[ds->n_ev++] = (ds_event){u, i, ts, value};
     return 0;
 }
 
@@ -285,10 +269,11 @@ static int ds__meta_set(ds_dataset *ds, uint32_t item, const char *title, size_t
         while (k < ds->n_cat_refs && ds->cats[k] != c)
             k++;
         if (k < ds->n_cat_refs) continue; /* "Drama|Drama" */
-        uint16_t *cs = ds__grow(ds->cats, &ds->cap_cat_refs, ds->n_cat_refs + 1, sizeof(*cs));
-        if (!cs || ds->n_cat_refs >= UINT32_MAX) goto oom;
-        ds->cats = cs;
-        cs[ds->n_cat_refs++] = (uint16_t)c;
+        if (buf_reserve((void **)&ds->cats, &ds->cap_cat_refs, ds->n_cat_refs + 1,
+                        sizeof(*ds->cats)) ||
+            ds->n_cat_refs >= UINT32_MAX)
+            goto oom;
+        ds->cats[ds->n_cat_refs++] = (uint16_t)c;
     }
     ds->meta[item] = (ds_meta){t, (uint32_t)off, (uint32_t)(ds->n_cat_refs - off)};
     ds->has_meta = 1;
@@ -428,7 +413,7 @@ static int ds__read_file(ds_text *t, const char *path, uint64_t *fnv, mx_err *er
         rc = mx_err_set(err, MX_EIO, "%s: cannot read: %s", path, strerror(errno));
         goto done;
     }
-    *fnv = smap_fnv1a(SMAP_FNV_BASIS, t->buf, t->size);
+    *fnv = hash_fnv1a(HASH_FNV_BASIS, t->buf, t->size);
     t->buf[t->size] = '\0';
     if (t->size >= 3 && memcmp(t->buf, "\xEF\xBB\xBF", 3) == 0) t->pos = 3; /* UTF-8 BOM */
 done:
@@ -469,10 +454,8 @@ static ds_format ds__detect(const char *s, size_t n) {
 }
 
 static int ds__push(ds_fields *fs, char *p, size_t n) {
-    ds_field *f = ds__grow(fs->f, &fs->cap, fs->n + 1, sizeof(*f));
-    if (!f) return MX_ENOMEM;
-    fs->f = f;
-    f[fs->n++] = (ds_field){p, n};
+    if (buf_reserve((void **)&fs->f, &fs->cap, fs->n + 1, sizeof(*fs->f))) return MX_ENOMEM;
+    fs->f[fs->n++] = (ds_field){p, n};
     return 0;
 }
 
@@ -816,18 +799,4 @@ int ds_load(ds_dataset **out, const char *interactions_path, const char *items_p
     }
     *out = ds;
     return 0;
-}
-
-int ds_file_fnv1a(const char *path, uint64_t *out, mx_err *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return mx_err_set(err, MX_EIO, "%s: cannot open: %s", path, strerror(errno));
-    uint64_t h = SMAP_FNV_BASIS;
-    char buf[65536];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
-        h = smap_fnv1a(h, buf, got);
-    int rc = ferror(f) ? mx_err_set(err, MX_EIO, "%s: cannot read: %s", path, strerror(errno)) : 0;
-    fclose(f);
-    if (rc == 0) *out = h;
-    return rc;
 }

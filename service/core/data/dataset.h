@@ -155,7 +155,4 @@ int ds_csr_build(ds_csr *out, const ds_event *ev, size_t n, uint32_t n_rows, int
                  mx_err *err);
 void ds_csr_free(ds_csr *c); /* frees the arrays, not c itself */
 
-/* FNV-1a 64 of a file's bytes (checksums in the model manifest). */
-int ds_file_fnv1a(const char *path, uint64_t *out, mx_err *err);
-
 #endif

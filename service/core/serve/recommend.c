@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "embed.h"
 #include "foldin.h"
 #include "ranker.h"
@@ -108,18 +109,6 @@ void rec_ctx_free(rec_ctx *c) {
     free(c);
 }
 
-static int reserve(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < need)
-        n *= 2;
-    void *np = realloc(*p, n * elem);
-    if (!np) return -1;
-    *p = np;
-    *cap = n;
-    return 0;
-}
-
 static double decay(const rec_params *p, const rec_query *q, int64_t ts) {
     if (p->session_half_life <= 0 || ts >= q->now) return 1.0;
     return exp2(-(double)(q->now - ts) / p->session_half_life);
@@ -212,8 +201,8 @@ static int query_vector(rec_ctx *c, const rec_params *p, const rec_query *q, int
     for (size_t e = 0; e < q->n_events; e++)
         positives += q->events[e].weight > 0 && q->events[e].item < m->n_items;
     if (positives == 0) return 0;
-    if (reserve((void **)&c->cols, &c->cap_cols, n_seen + positives, sizeof(uint32_t)) ||
-        reserve((void **)&c->conf, &c->cap_conf, n_seen + positives, sizeof(float)))
+    if (buf_reserve((void **)&c->cols, &c->cap_cols, n_seen + positives, sizeof(uint32_t)) ||
+        buf_reserve((void **)&c->conf, &c->cap_conf, n_seen + positives, sizeof(float)))
         return -1;
     float base = fold_confidence(&m->cfg.embed, 1.0f, m->t_ref);
     for (size_t s = 0; s < n_seen; s++) {
@@ -261,8 +250,8 @@ static int prepare(rec_ctx *c, const rec_params *p, const rec_query *q, req_stat
     /* Exclusions: training items, session items, the request's own. */
     int known = q->user >= 0 && (size_t)q->user < m->n_users;
     size_t n_seen = known ? m->seen_ptr[q->user + 1] - m->seen_ptr[q->user] : 0;
-    if (reserve((void **)&c->excl, &c->cap_excl, n_seen + q->n_events + q->n_exclude,
-                sizeof(uint32_t)))
+    if (buf_reserve((void **)&c->excl, &c->cap_excl, n_seen + q->n_events + q->n_exclude,
+                    sizeof(uint32_t)))
         return mx_err_set(err, MX_ENOMEM, "out of memory for exclusions");
     if (n_seen) memcpy(c->excl, m->seen_items + m->seen_ptr[q->user], n_seen * sizeof(uint32_t));
     st->ne = n_seen;
@@ -476,7 +465,7 @@ int rec_similar(rec_ctx *c, uint32_t item, size_t k, const uint32_t *exclude, si
         return mx_err_set(err, MX_ENOTFOUND, "item %u is not in the model", item);
     if (k > c->max_k)
         return mx_err_set(err, MX_EINVAL, "k = %zu is above the limit %zu", k, c->max_k);
-    if (reserve((void **)&c->excl, &c->cap_excl, n_exclude + 1, sizeof(uint32_t)))
+    if (buf_reserve((void **)&c->excl, &c->cap_excl, n_exclude + 1, sizeof(uint32_t)))
         return mx_err_set(err, MX_ENOMEM, "out of memory for exclusions");
     c->excl[0] = item;
     if (n_exclude) memcpy(c->excl + 1, exclude, n_exclude * sizeof(uint32_t));

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "path.h"
 #include "rng.h"
 #include "vecio.h"
 
@@ -588,8 +589,7 @@ static int wb_close(wbuf *b, const char *path, mx_err *err) {
 }
 
 static int join(char *dst, size_t cap, const char *dir, const char *name, mx_err *err) {
-    if ((size_t)snprintf(dst, cap, "%s/%s", dir, name) >= cap)
-        return mx_err_set(err, MX_EINVAL, "%s: path too long", dir);
+    if (path_join(dst, cap, dir, name)) return mx_err_set(err, MX_EINVAL, "%s: path too long", dir);
     return 0;
 }
 
