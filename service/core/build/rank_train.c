@@ -128,229 +128,285 @@ static json_t *ranker_info(const rank_params *p, const rkt_report *r) {
     return o;
 }
 
-int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg_in,
-            const pipe_inputs *in, rkt_ranker *out, rkt_report *rep, mx_err *err) {
-    memset(out, 0, sizeof(*out));
-    memset(rep, 0, sizeof(*rep));
-    const rank_params *rp = &cfg_in->ranker;
-    size_t nu = ds_n_users(ds), pool = rp->pool;
-    int rc = 0;
-    double t0 = pipe_now();
-    mx_model *early = NULL;
-    rkt_sessions *sess = NULL;
-    ds_event *late = NULL, *early_ev = NULL;
-    uint64_t *late_ptr = NULL;
-    uint32_t *late_items = NULL, *users = NULL;
-    float *x = NULL, *label = NULL;
-    size_t *rows_of = NULL;
-    unsigned *groups = NULL;
-    char *json = NULL;
+/* Everything rkt_fit holds between its steps; fit_free releases it. */
+typedef struct fit {
+    const ds_dataset *ds;
+    const rank_params *rp;
+    size_t nu, pool;
+    rkt_report *rep;
+    mx_err *err;
+    ds_event *early_ev, *late;
+    size_t n_early, n_late;
+    mx_model *early;
+    rkt_sessions *sess;
+    uint64_t *late_ptr;    /* nu + 1 */
+    uint32_t *late_items;  /* each user's items after the cut, sorted */
+    uint32_t *users;       /* the sampled users */
+    size_t n_cand;         /* their count */
+    float *x, *label;      /* n_cand x pool rows of examples */
+    size_t *rows_of;       /* rows kept per sampled user (0: no positive) */
+    float *vx, *vl;        /* validation rows */
+    unsigned *groups, *vg; /* rows per user: training, validation */
+} fit;
 
-    /* 1. the cut */
+static void fit_free(fit *f) {
+    model_free(f->early);
+    rkt_sessions_free(f->sess);
+    free(f->early_ev);
+    free(f->late);
+    free(f->late_ptr);
+    free(f->late_items);
+    free(f->users);
+    free(f->x);
+    free(f->label);
+    free(f->rows_of);
+    free(f->groups);
+    free(f->vx);
+    free(f->vl);
+    free(f->vg);
+}
+
+static int fit_oom(fit *f) {
+    return mx_err_set(f->err, MX_ENOMEM, "ranker: out of memory");
+}
+
+/* 1. The cut, and the events on each side of it. *spans = 0 when one side
+ * is empty. */
+static int fit_cut(fit *f, const ds_event *train, size_t n_train, int *spans) {
+    rkt_report *rep = f->rep;
     int64_t *ts = malloc((n_train ? n_train : 1) * sizeof(int64_t));
-    if (!ts) return mx_err_set(err, MX_ENOMEM, "out of memory for the ranker's cut");
+    if (!ts) return mx_err_set(f->err, MX_ENOMEM, "out of memory for the ranker's cut");
     for (size_t e = 0; e < n_train; e++)
         ts[e] = train[e].ts;
     qsort(ts, n_train, sizeof(int64_t), cmp_i64);
-    size_t at = (size_t)((double)n_train * (1.0 - rp->label_frac));
+    size_t at = (size_t)((double)n_train * (1.0 - f->rp->label_frac));
     rep->cut = n_train ? ts[at < n_train ? at : n_train - 1] : 0;
     free(ts);
-    size_t n_early = 0, n_late = 0;
+    size_t n_early = 0;
     for (size_t e = 0; e < n_train; e++)
         n_early += train[e].ts < rep->cut;
-    n_late = n_train - n_early;
+    size_t n_late = n_train - n_early;
     rep->early_events = n_early;
-    if (n_early == 0 || n_late == 0) {
-        rc = mx_err_set(err, MX_EINVAL,
-                        "ranker: the training events do not span a cut (%zu before, %zu after); "
-                        "set ranker.enabled=0 or bring more history",
-                        n_early, n_late);
-        goto done;
+    *spans = n_early > 0 && n_late > 0;
+    if (!*spans) { /* no ranker, and why: a result, not an error */
+        snprintf(rep->why, sizeof(rep->why),
+                 "ranker: the training events do not span a cut (%zu before, %zu after); "
+                 "set ranker.enabled=0 or bring more history",
+                 n_early, n_late);
+        return 0;
     }
-    early_ev = malloc(n_early * sizeof(ds_event));
-    late = malloc(n_late * sizeof(ds_event));
-    late_ptr = calloc(nu + 1, sizeof(uint64_t));
-    late_items = malloc(n_late * sizeof(uint32_t));
-    if (!early_ev || !late || !late_ptr || !late_items) goto oom;
-    n_early = n_late = 0;
+    f->early_ev = malloc(n_early * sizeof(ds_event));
+    f->late = malloc(n_late * sizeof(ds_event));
+    f->late_ptr = calloc(f->nu + 1, sizeof(uint64_t));
+    f->late_items = malloc(n_late * sizeof(uint32_t));
+    if (!f->early_ev || !f->late || !f->late_ptr || !f->late_items) return fit_oom(f);
     for (size_t e = 0; e < n_train; e++) {
         if (train[e].ts < rep->cut)
-            early_ev[n_early++] = train[e];
+            f->early_ev[f->n_early++] = train[e];
         else
-            late[n_late++] = train[e];
+            f->late[f->n_late++] = train[e];
     }
+    return 0;
+}
 
-    /* 2. the early model */
-    if ((rc = pipe_build(ds, early_ev, n_early, cfg_in, in, &early, NULL, err))) {
-        mx_err_prefix(err, "ranker: building the model before the cut");
-        goto done;
+/* 2. The early model and the offline sessions at the cut. */
+static int fit_early_model(fit *f, const bcfg *cfg, const pipe_inputs *in) {
+    int rc = pipe_build(f->ds, f->early_ev, f->n_early, cfg, in, &f->early, NULL, f->err);
+    if (rc) {
+        mx_err_prefix(f->err, "ranker: building the model before the cut");
+        return rc;
     }
-    if ((rc = rkt_sessions_new(early_ev, n_early, nu, rep->cut, rp->session_hours, &sess, err)))
-        goto done;
-    free(early_ev);
-    early_ev = NULL;
-    rep->seconds_early_model = pipe_now() - t0;
-    double t1 = pipe_now();
+    rc = rkt_sessions_new(f->early_ev, f->n_early, f->nu, f->rep->cut, f->rp->session_hours,
+                          &f->sess, f->err);
+    free(f->early_ev);
+    f->early_ev = NULL;
+    return rc;
+}
 
-    /* Labels: each user's items after the cut, sorted. */
-    for (size_t e = 0; e < n_late; e++)
-        late_ptr[late[e].user + 1]++;
+/* Labels: each user's items after the cut, sorted. */
+static int fit_labels(fit *f) {
+    size_t nu = f->nu;
+    for (size_t e = 0; e < f->n_late; e++)
+        f->late_ptr[f->late[e].user + 1]++;
     for (size_t u = 0; u < nu; u++)
-        late_ptr[u + 1] += late_ptr[u];
-    {
-        uint64_t *fill = malloc((nu ? nu : 1) * sizeof(uint64_t));
-        if (!fill) goto oom;
-        memcpy(fill, late_ptr, nu * sizeof(uint64_t));
-        for (size_t e = 0; e < n_late; e++)
-            late_items[fill[late[e].user]++] = late[e].item;
-        free(fill);
-    }
+        f->late_ptr[u + 1] += f->late_ptr[u];
+    uint64_t *fill = malloc((nu ? nu : 1) * sizeof(uint64_t));
+    if (!fill) return fit_oom(f);
+    memcpy(fill, f->late_ptr, nu * sizeof(uint64_t));
+    for (size_t e = 0; e < f->n_late; e++)
+        f->late_items[fill[f->late[e].user]++] = f->late[e].item;
+    free(fill);
     for (size_t u = 0; u < nu; u++)
-        qsort(late_items + late_ptr[u], late_ptr[u + 1] - late_ptr[u], sizeof(uint32_t), cmp_u32);
-    free(late);
-    late = NULL;
+        qsort(f->late_items + f->late_ptr[u], f->late_ptr[u + 1] - f->late_ptr[u], sizeof(uint32_t),
+              cmp_u32);
+    free(f->late);
+    f->late = NULL;
+    return 0;
+}
 
-    /* 3. users with events on both sides, a deterministic sample */
-    size_t n_cand = 0;
-    users = malloc((nu ? nu : 1) * sizeof(uint32_t));
-    if (!users) goto oom;
+/* 3. Users with events on both sides, a deterministic sample. */
+static int fit_sample_users(fit *f) {
+    size_t nu = f->nu, n_cand = 0, max = f->rp->max_users;
+    f->users = malloc((nu ? nu : 1) * sizeof(uint32_t));
+    if (!f->users) return fit_oom(f);
     for (size_t u = 0; u < nu; u++)
-        if (late_ptr[u + 1] > late_ptr[u] && early->seen_ptr[u + 1] > early->seen_ptr[u])
-            users[n_cand++] = (uint32_t)u;
-    if (n_cand > rp->max_users) { /* every n-th, like evaluate's sample */
-        double step = (double)n_cand / (double)rp->max_users;
-        for (size_t j = 0; j < rp->max_users; j++)
-            users[j] = users[(size_t)((double)j * step)];
-        n_cand = rp->max_users;
+        if (f->late_ptr[u + 1] > f->late_ptr[u] &&
+            f->early->seen_ptr[u + 1] > f->early->seen_ptr[u])
+            f->users[n_cand++] = (uint32_t)u;
+    if (n_cand > max) { /* every n-th, like evaluate's sample */
+        double step = (double)n_cand / (double)max;
+        for (size_t j = 0; j < max; j++)
+            f->users[j] = f->users[(size_t)((double)j * step)];
+        n_cand = max;
     }
-    x = malloc((n_cand ? n_cand : 1) * pool * FEAT_N * sizeof(float));
-    label = malloc((n_cand ? n_cand : 1) * pool * sizeof(float));
-    rows_of = calloc(n_cand ? n_cand : 1, sizeof(size_t));
-    if (!x || !label || !rows_of) goto oom;
+    f->n_cand = n_cand;
+    return 0;
+}
+
+/* One sampled user's pool from the early model, labelled; rows_of[j] = 0
+ * when no candidate is a later item (no ranking signal). */
+static int fit_user_examples(fit *f, rec_ctx *ctx, const rec_params *prm, size_t j) {
+    size_t pool = f->pool;
+    uint32_t u = f->users[j];
+    size_t ns = 0;
+    int64_t now = 0;
+    const feat_event *se = rkt_session(f->sess, u, &ns, &now);
+    rec_query q = {.user = u, .events = se, .n_events = ns, .k = pool, .now = now};
+    const ret_cand *cands = NULL;
+    const float *fx = NULL;
+    size_t n = 0;
+    if (rec_candidates(ctx, prm, &q, pool, &cands, &fx, &n, NULL)) return -1;
+    const uint32_t *li = f->late_items + f->late_ptr[u];
+    size_t nl = f->late_ptr[u + 1] - f->late_ptr[u], pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        float y = bsearch(&cands[i].item, li, nl, sizeof(uint32_t), cmp_u32) ? 1.0f : 0;
+        f->label[j * pool + i] = y;
+        pos += y > 0;
+    }
+    memcpy(f->x + j * pool * FEAT_N, fx, n * FEAT_N * sizeof(float));
+    f->rows_of[j] = pos > 0 ? n : 0;
+    return 0;
+}
+
+/* The examples of every sampled user, in parallel. */
+static int fit_examples(fit *f) {
+    size_t n = f->n_cand ? f->n_cand : 1;
+    f->x = malloc(n * f->pool * FEAT_N * sizeof(float));
+    f->label = malloc(n * f->pool * sizeof(float));
+    f->rows_of = calloc(n, sizeof(size_t));
+    if (!f->x || !f->label || !f->rows_of) return fit_oom(f);
     int failed = 0;
 #pragma omp parallel
     {
-        rec_ctx *rc_ctx = rec_ctx_new(early, pool);
+        rec_ctx *ctx = rec_ctx_new(f->early, f->pool);
         rec_params prm;
         rec_params_init(&prm);
-        if (!rc_ctx) {
+        if (!ctx) {
 #pragma omp atomic write
             failed = 1;
         }
 #pragma omp for schedule(dynamic, 16)
-        for (size_t j = 0; j < n_cand; j++) {
-            if (!rc_ctx) continue;
-            uint32_t u = users[j];
-            size_t ns = 0;
-            int64_t now = 0;
-            const feat_event *se = rkt_session(sess, u, &ns, &now);
-            rec_query q = {.user = u, .events = se, .n_events = ns, .k = pool, .now = now};
-            const ret_cand *cands = NULL;
-            const float *fx = NULL;
-            size_t n = 0;
-            if (rec_candidates(rc_ctx, &prm, &q, pool, &cands, &fx, &n, NULL)) {
+        for (size_t j = 0; j < f->n_cand; j++) {
+            if (!ctx) continue;
+            if (fit_user_examples(f, ctx, &prm, j)) {
 #pragma omp atomic write
                 failed = 1;
-                continue;
             }
-            const uint32_t *li = late_items + late_ptr[u];
-            size_t nl = late_ptr[u + 1] - late_ptr[u], pos = 0;
-            for (size_t i = 0; i < n; i++) {
-                float y = bsearch(&cands[i].item, li, nl, sizeof(uint32_t), cmp_u32) ? 1.0f : 0;
-                label[j * pool + i] = y;
-                pos += y > 0;
-            }
-            memcpy(x + j * pool * FEAT_N, fx, n * FEAT_N * sizeof(float));
-            rows_of[j] = pos > 0 ? n : 0; /* no positive: no ranking signal */
         }
-        rec_ctx_free(rc_ctx);
+        rec_ctx_free(ctx);
     }
-    if (failed) {
-        rc = mx_err_set(err, MX_ENOMEM, "ranker: out of memory computing examples");
-        goto done;
-    }
-    rep->seconds_examples = pipe_now() - t1;
+    if (failed) return mx_err_set(f->err, MX_ENOMEM, "ranker: out of memory computing examples");
+    return 0;
+}
 
-    /* 4. training / validation groups, compacted in user order */
-    groups = malloc((n_cand ? n_cand : 1) * sizeof(unsigned));
-    if (!groups) goto oom;
-    float *vx = malloc((n_cand ? n_cand : 1) * pool * FEAT_N * sizeof(float));
-    float *vl = malloc((n_cand ? n_cand : 1) * pool * sizeof(float));
-    unsigned *vg = malloc((n_cand ? n_cand : 1) * sizeof(unsigned));
-    if (!vx || !vl || !vg) {
-        free(vx);
-        free(vl);
-        free(vg);
-        goto oom;
-    }
+/* 4. Training and validation groups (by a hash of the user), compacted in
+ * user order: training rows in place in x/label, validation rows in
+ * vx/vl. */
+static int fit_groups(fit *f, rkx_data *dt, rkx_data *dv) {
+    size_t n = f->n_cand ? f->n_cand : 1, pool = f->pool;
+    f->groups = malloc(n * sizeof(unsigned));
+    f->vx = malloc(n * pool * FEAT_N * sizeof(float));
+    f->vl = malloc(n * pool * sizeof(float));
+    f->vg = malloc(n * sizeof(unsigned));
+    if (!f->groups || !f->vx || !f->vl || !f->vg) return fit_oom(f);
     size_t tr_rows = 0, va_rows = 0, tr_g = 0, va_g = 0;
-    for (size_t j = 0; j < n_cand; j++) {
-        size_t n = rows_of[j];
-        if (n == 0) continue;
-        for (size_t i = 0; i < n; i++)
-            rep->positives += label[j * pool + i] > 0;
-        uint64_t hs = users[j], h = rng__splitmix(&hs);
-        int is_valid = (double)(h >> 11) / 9007199254740992.0 < rp->valid_frac;
+    for (size_t j = 0; j < f->n_cand; j++) {
+        size_t r = f->rows_of[j];
+        if (r == 0) continue;
+        for (size_t i = 0; i < r; i++)
+            f->rep->positives += f->label[j * pool + i] > 0;
+        uint64_t hs = f->users[j], h = rng__splitmix(&hs);
+        int is_valid = (double)(h >> 11) / 9007199254740992.0 < f->rp->valid_frac;
+        const float *src_x = f->x + j * pool * FEAT_N, *src_l = f->label + j * pool;
         if (is_valid) {
-            memcpy(vx + va_rows * FEAT_N, x + j * pool * FEAT_N, n * FEAT_N * sizeof(float));
-            memcpy(vl + va_rows, label + j * pool, n * sizeof(float));
-            va_rows += n;
-            vg[va_g++] = (unsigned)n;
+            memcpy(f->vx + va_rows * FEAT_N, src_x, r * FEAT_N * sizeof(float));
+            memcpy(f->vl + va_rows, src_l, r * sizeof(float));
+            va_rows += r;
+            f->vg[va_g++] = (unsigned)r;
         } else {
-            memmove(x + tr_rows * FEAT_N, x + j * pool * FEAT_N, n * FEAT_N * sizeof(float));
-            memmove(label + tr_rows, label + j * pool, n * sizeof(float));
-            tr_rows += n;
-            groups[tr_g++] = (unsigned)n;
+            memmove(f->x + tr_rows * FEAT_N, src_x, r * FEAT_N * sizeof(float));
+            memmove(f->label + tr_rows, src_l, r * sizeof(float));
+            tr_rows += r;
+            f->groups[tr_g++] = (unsigned)r;
         }
     }
-    if (tr_g == 0) {
-        rc = mx_err_set(err, MX_EINVAL,
-                        "ranker: no training user found a later item in their pool (%zu users "
-                        "with events on both sides of the cut)",
-                        n_cand);
-        free(vx);
-        free(vl);
-        free(vg);
-        goto done;
-    }
-    rep->users_train = tr_g;
-    rep->users_valid = va_g;
-    rep->rows = tr_rows + va_rows;
-    double t2 = pipe_now();
-    const char *names[FEAT_N];
-    for (int f = 0; f < FEAT_N; f++)
-        names[f] = feat_name(f);
-    rkx_data dt = {x, label, groups, tr_rows, tr_g}, dv = {vx, vl, vg, va_rows, va_g};
-    size_t len = 0;
-    rc = rkx_train(&dt, &dv, FEAT_N, names, rp, &json, &len, &rep->xgb, err);
-    free(vx);
-    free(vl);
-    free(vg);
-    rep->seconds_xgboost = pipe_now() - t2;
-    if (rc) goto done;
+    *dt = (rkx_data){f->x, f->label, f->groups, tr_rows, tr_g};
+    *dv = (rkx_data){f->vx, f->vl, f->vg, va_rows, va_g};
+    f->rep->users_train = tr_g;
+    f->rep->users_valid = va_g;
+    f->rep->rows = tr_rows + va_rows;
+    return 0;
+}
 
-    /* 5. the result */
-    out->info = ranker_info(rp, rep);
-    if (!out->info) goto oom;
+/* 5. XGBoost, and the result with its manifest entry. */
+static int fit_xgboost(fit *f, const rkx_data *dt, const rkx_data *dv, rkt_ranker *out) {
+    const char *names[FEAT_N];
+    for (int i = 0; i < FEAT_N; i++)
+        names[i] = feat_name(i);
+    char *json = NULL;
+    size_t len = 0;
+    double t2 = pipe_now();
+    int rc = rkx_train(dt, dv, FEAT_N, names, f->rp, &json, &len, &f->rep->xgb, f->err);
+    f->rep->seconds_xgboost = pipe_now() - t2;
+    if (rc) return rc;
+    out->info = ranker_info(f->rp, f->rep);
+    if (!out->info) {
+        free(json);
+        return fit_oom(f);
+    }
     out->json = json;
     out->len = len;
-    json = NULL;
-    goto done;
-oom:
-    rc = mx_err_set(err, MX_ENOMEM, "ranker: out of memory");
+    f->rep->trained = 1;
+    return 0;
+}
+
+int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg_in,
+            const pipe_inputs *in, rkt_ranker *out, rkt_report *rep, mx_err *err) {
+    memset(out, 0, sizeof(*out));
+    memset(rep, 0, sizeof(*rep));
+    fit f = {.ds = ds, .rp = &cfg_in->ranker, .rep = rep, .err = err};
+    f.nu = ds_n_users(ds);
+    f.pool = f.rp->pool;
+    double t0 = pipe_now();
+    int spans = 0, rc = fit_cut(&f, train, n_train, &spans);
+    if (rc || !spans) goto done;
+    if ((rc = fit_early_model(&f, cfg_in, in))) goto done;
+    rep->seconds_early_model = pipe_now() - t0;
+    double t1 = pipe_now();
+    if ((rc = fit_labels(&f)) || (rc = fit_sample_users(&f)) || (rc = fit_examples(&f))) goto done;
+    rep->seconds_examples = pipe_now() - t1;
+    rkx_data dt, dv;
+    if ((rc = fit_groups(&f, &dt, &dv))) goto done;
+    if (dt.n_groups == 0) { /* no ranker, and why */
+        snprintf(rep->why, sizeof(rep->why),
+                 "ranker: no training user found a later item in their pool (%zu users with "
+                 "events on both sides of the cut)",
+                 f.n_cand);
+        goto done;
+    }
+    rc = fit_xgboost(&f, &dt, &dv, out);
 done:
-    model_free(early);
-    rkt_sessions_free(sess);
-    free(early_ev);
-    free(late);
-    free(late_ptr);
-    free(late_items);
-    free(users);
-    free(x);
-    free(label);
-    free(rows_of);
-    free(groups);
-    free(json);
+    fit_free(&f);
     return rc;
 }
 
@@ -369,9 +425,40 @@ void rkt_ranker_free(rkt_ranker *r) {
     memset(r, 0, sizeof(*r));
 }
 
+/* The fitted ranker onto m, or m's status saying why there is none. */
+static int attach_or_explain(mx_model *m, rkt_ranker *r, const rkt_report *rep, mx_err *err) {
+    if (rep->trained) return rkt_attach(m, r, err);
+    snprintf(m->ranker_status, sizeof(m->ranker_status), "absent: %.200s", rep->why);
+    return 0;
+}
+
 int rkt_train(const ds_dataset *ds, const ds_event *train, size_t n_train, mx_model *m,
               rkt_report *rep, mx_err *err) {
     rkt_ranker r;
     int rc = rkt_fit(ds, train, n_train, &m->cfg, NULL, &r, rep, err);
-    return rc ? rc : rkt_attach(m, &r, err);
+    return rc ? rc : attach_or_explain(m, &r, rep, err);
+}
+
+int rkt_build(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg,
+              const pipe_inputs *in, mx_model **out, pipe_timings *t, rkt_report *rep,
+              mx_err *err) {
+    *out = NULL;
+    memset(rep, 0, sizeof(*rep));
+    rkt_ranker r = {0};
+    int rc;
+    if (cfg->ranker.enabled && (rc = rkt_fit(ds, train, n_train, cfg, in, &r, rep, err))) {
+        rep->failed = 1;
+        return rc;
+    }
+    mx_model *m = NULL;
+    if ((rc = pipe_build(ds, train, n_train, cfg, in, &m, t, err))) {
+        rkt_ranker_free(&r);
+        return rc;
+    }
+    if (cfg->ranker.enabled && (rc = attach_or_explain(m, &r, rep, err))) {
+        model_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
 }

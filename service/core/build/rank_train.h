@@ -40,6 +40,9 @@ typedef struct rkt_report {
     size_t early_events, users_train, users_valid, rows, positives;
     double seconds_early_model, seconds_examples, seconds_xgboost;
     rkx_report xgb;
+    int trained;   /* 1: a ranker came out; 0: the data cannot train one (why says why) */
+    char why[256]; /* when !trained, e.g. "ranker: the training events do not span a cut ..." */
+    int failed;    /* rkt_build: 1 when its error came from the ranker's training */
 } rkt_report;
 
 /* A trained ranker before it joins a model: XGBoost's JSON text and the
@@ -55,8 +58,9 @@ typedef struct rkt_ranker {
  * brings, as for the final model, NULL to learn them). Runs before the final model is
  * built, so the early model and the examples are gone by then (build peak
  * memory is the larger of the two, not their sum). *out owned by the
- * caller (rkt_attach or rkt_ranker_free). Errors: MX_EINVAL when the data
- * cannot train a ranker (no cut, no positive), XGBoost errors, OOM. */
+ * caller (rkt_attach or rkt_ranker_free). Data that cannot train a ranker
+ * (no cut, no positive) is a result, not an error: 0 with rep->trained = 0,
+ * rep->why saying why and *out empty. Errors: XGBoost errors, OOM. */
 int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg,
             const pipe_inputs *in, rkt_ranker *out, rkt_report *rep, mx_err *err);
 
@@ -65,9 +69,23 @@ int rkt_attach(mx_model *m, rkt_ranker *r, mx_err *err);
 void rkt_ranker_free(rkt_ranker *r); /* frees the contents */
 
 /* rkt_fit with m->cfg (learned embeddings), then rkt_attach: for callers
- * that have m already. */
+ * that have m already. Without a ranker (rep->trained = 0),
+ * m->ranker_status says why. */
 int rkt_train(const ds_dataset *ds, const ds_event *train, size_t n_train, mx_model *m,
               rkt_report *rep, mx_err *err);
+
+/* The final model of train with its ranker: the one sequence of `mixrec
+ * build` and `mixrec eval`. With cfg->ranker.enabled, rkt_fit runs first:
+ * its early model and examples are freed before the final model is built
+ * (pipe_build), so the peak memory is the larger of the two, not their
+ * sum; then the ranker is attached. Data too thin for a ranker is not an
+ * error: the model comes without one and m->ranker_status says why
+ * ("absent: ..."). rep (zeroed first) gets the ranker's report, t (may be
+ * NULL) the final build's timings. *out owned by the caller (model_free).
+ * Errors: rep->failed = 1 when the ranker's training failed, else the
+ * final build's or the attachment's. */
+int rkt_build(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg,
+              const pipe_inputs *in, mx_model **out, pipe_timings *t, rkt_report *rep, mx_err *err);
 
 /* Offline sessions: each user's events with cut - hours <= ts < cut (the
  * newest 32, by time, weight 1); *now receives cut - 1, the moment they

@@ -217,49 +217,42 @@ static uint64_t parse_fnv(json_t *hex) {
     return s ? strtoull(s, NULL, 16) : 0;
 }
 
-int model_load(const char *dir, mx_model **out, mx_err *err) {
-    *out = NULL;
-    char vdir[4096], path[4096];
-    path_join(path, sizeof(path), dir, "manifest.json");
+/* The version directory to read: dir itself when it holds manifest.json,
+ * else the version ROOT/CURRENT names. vdir and path (the manifest's) are
+ * PATH_MAX-sized buffers. */
+static int resolve_version(const char *dir, char *vdir, size_t n, char *path, mx_err *err) {
+    path_join(path, n, dir, "manifest.json");
     if (access(path, F_OK) == 0) {
-        snprintf(vdir, sizeof(vdir), "%s", dir);
-    } else {
-        path_join(path, sizeof(path), dir, "CURRENT");
-        FILE *f = fopen(path, "r");
-        if (!f)
-            return mx_err_set(err, MX_EIO,
-                              "%s: no model here (neither manifest.json nor CURRENT: %s)", dir,
-                              strerror(errno));
-        char ver[256] = {0};
-        if (!fgets(ver, sizeof(ver), f)) ver[0] = 0;
-        fclose(f);
-        ver[strcspn(ver, "\r\n")] = 0;
-        if (!ver[0] || strchr(ver, '/'))
-            return mx_err_set(err, MX_EFORMAT, "%s: does not name a model version", path);
-        path_join(vdir, sizeof(vdir), dir, ver);
-        path_join(path, sizeof(path), vdir, "manifest.json");
+        snprintf(vdir, n, "%s", dir);
+        return 0;
     }
-    json_error_t je;
-    json_t *man = json_load_file(path, 0, &je);
-    if (!man) return mx_err_set(err, MX_EFORMAT, "%s:%d: %s", path, je.line, je.text);
-    mx_model *m = calloc(1, sizeof(*m));
-    int rc = 0;
-    if (!m) {
-        json_decref(man);
-        return mx_err_set(err, MX_ENOMEM, "out of memory loading a model");
-    }
-    loader L = {vdir, json_object_get(man, "files"), m, err};
+    path_join(path, n, dir, "CURRENT");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return mx_err_set(err, MX_EIO, "%s: no model here (neither manifest.json nor CURRENT: %s)",
+                          dir, strerror(errno));
+    char ver[256] = {0};
+    if (!fgets(ver, sizeof(ver), f)) ver[0] = 0;
+    fclose(f);
+    ver[strcspn(ver, "\r\n")] = 0;
+    if (!ver[0] || strchr(ver, '/'))
+        return mx_err_set(err, MX_EFORMAT, "%s: does not name a model version", path);
+    path_join(vdir, n, dir, ver);
+    path_join(path, n, vdir, "manifest.json");
+    return 0;
+}
+
+/* Format, counts, dims, names and parameters from the manifest; *slots
+ * gets the mixture slots per user. */
+static int read_header(loader *L, json_t *man, const char *path, size_t *slots_out) {
+    mx_model *m = L->m;
     const char *fmt = json_string_value(json_object_get(man, "format"));
     json_int_t fv = json_integer_value(json_object_get(man, "format_version"));
-    if (!fmt || strcmp(fmt, "mixrec-model") != 0) {
-        rc = mx_err_set(err, MX_EFORMAT, "%s: not a mixrec model manifest", path);
-        goto fail;
-    }
-    if (fv != MODEL_FORMAT_VERSION) {
-        rc = mx_err_set(err, MX_EFORMAT, "%s: format version %lld, this build reads %d", path,
-                        (long long)fv, MODEL_FORMAT_VERSION);
-        goto fail;
-    }
+    if (!fmt || strcmp(fmt, "mixrec-model") != 0)
+        return mx_err_set(L->err, MX_EFORMAT, "%s: not a mixrec model manifest", path);
+    if (fv != MODEL_FORMAT_VERSION)
+        return mx_err_set(L->err, MX_EFORMAT, "%s: format version %lld, this build reads %d", path,
+                          (long long)fv, MODEL_FORMAT_VERSION);
     m->n_users = get_count(man, "users");
     m->n_items = get_count(man, "items");
     m->n_clusters = get_count(man, "interests");
@@ -271,11 +264,10 @@ int model_load(const char *dir, mx_model **out, mx_err *err) {
      * overflow the size arithmetic below. */
     if (m->n_users > UINT32_MAX || m->n_items > UINT32_MAX || m->n_clusters > UINT32_MAX ||
         m->n_categories > UINT16_MAX + 1 || dim <= 0 || dim > 4096 || slots <= 0 || slots > 255 ||
-        !json_is_object(L.files)) {
-        rc = mx_err_set(err, MX_EFORMAT, "%s: missing or invalid counts, dim or files", path);
-        goto fail;
-    }
+        !json_is_object(L->files))
+        return mx_err_set(L->err, MX_EFORMAT, "%s: missing or invalid counts, dim or files", path);
     m->dim = (size_t)dim;
+    *slots_out = (size_t)slots;
     snprintf(m->version, sizeof(m->version), "%s",
              json_string_value(json_object_get(man, "model_version")) ?: "");
     snprintf(m->created, sizeof(m->created), "%s",
@@ -289,9 +281,16 @@ int model_load(const char *dir, mx_model **out, mx_err *err) {
     json_t *data = json_object_get(man, "data");
     m->data_fnv[0] = parse_fnv(json_object_get(data, "interactions_fnv1a"));
     m->data_fnv[1] = parse_fnv(json_object_get(data, "items_fnv1a"));
-    size_t nu = m->n_users, ni = m->n_items, d = m->dim, mm = (size_t)slots;
+    return 0;
+}
+
+/* Maps every fixed-layout array, each checked against the counts. */
+static int load_arrays(loader *L, size_t mm) {
+    mx_model *m = L->m;
+    size_t nu = m->n_users, ni = m->n_items, d = m->dim;
+    int rc;
 #define A(name, field, bytes)                                                                      \
-    if ((rc = load_array(&L, name, bytes, (const void **)&m->field))) goto fail
+    if ((rc = load_array(L, name, bytes, (const void **)&m->field))) return rc
     A("item_vectors.f32", item_vecs, ni * d * sizeof(float));
     A("user_vectors.f32", user_vecs, nu * d * sizeof(float));
     A("item_gram.f32", item_gram, d * d * sizeof(float));
@@ -303,10 +302,8 @@ int model_load(const char *dir, mx_model **out, mx_err *err) {
     A("mixture_raw_weights.f32", mix_raw.w, nu * mm * sizeof(float));
     A("mixture_raw_len.u8", mix_raw.len, nu);
     A("seen_ptr.u64", seen_ptr, (nu + 1) * sizeof(uint64_t));
-    if (m->seen_ptr[nu] > (uint64_t)nu * ni) {
-        rc = mx_err_set(err, MX_EFORMAT, "%s: more seen items than users x items", vdir);
-        goto fail;
-    }
+    if (m->seen_ptr[nu] > (uint64_t)nu * ni)
+        return mx_err_set(L->err, MX_EFORMAT, "%s: more seen items than users x items", L->dir);
     A("seen_items.u32", seen_items, m->seen_ptr[nu] * sizeof(uint32_t));
     A("category_ptr.u32", cat_ptr, (ni + 1) * sizeof(uint32_t));
     A("category_ids.u16", cat_ids, m->cat_ptr[ni] * sizeof(uint16_t));
@@ -316,94 +313,128 @@ int model_load(const char *dir, mx_model **out, mx_err *err) {
 #undef A
     m->mix.n_users = m->mix_raw.n_users = (uint32_t)nu;
     m->mix.m = m->mix_raw.m = (uint32_t)mm;
-    /* Cross-checks the arrays' sizes cannot catch. */
+    return 0;
+}
+
+/* Cross-checks the arrays' sizes cannot catch: every id in range. */
+static int check_arrays(loader *L, size_t mm) {
+    const mx_model *m = L->m;
+    size_t nu = m->n_users, ni = m->n_items;
+    const char *vdir = L->dir;
     for (size_t u = 0; u < nu; u++) {
-        if (m->seen_ptr[u] > m->seen_ptr[u + 1] || m->mix.len[u] > mm || m->mix_raw.len[u] > mm) {
-            rc = mx_err_set(err, MX_EFORMAT, "%s: user %zu has inconsistent seen/mixture data",
-                            vdir, u);
-            goto fail;
-        }
+        if (m->seen_ptr[u] > m->seen_ptr[u + 1] || m->mix.len[u] > mm || m->mix_raw.len[u] > mm)
+            return mx_err_set(L->err, MX_EFORMAT, "%s: user %zu has inconsistent seen/mixture data",
+                              vdir, u);
         for (size_t s = 0; s < mm; s++)
             if ((s < m->mix.len[u] && m->mix.cid[u * mm + s] >= m->n_clusters) ||
-                (s < m->mix_raw.len[u] && m->mix_raw.cid[u * mm + s] >= m->n_clusters)) {
-                rc = mx_err_set(err, MX_EFORMAT,
-                                "%s: user %zu's mixture names interest out of range", vdir, u);
-                goto fail;
-            }
+                (s < m->mix_raw.len[u] && m->mix_raw.cid[u * mm + s] >= m->n_clusters))
+                return mx_err_set(L->err, MX_EFORMAT,
+                                  "%s: user %zu's mixture names interest out of range", vdir, u);
     }
     for (size_t i = 0; i < ni; i++)
         if ((m->item_interest[i] != INTR_NONE && m->item_interest[i] >= m->n_clusters) ||
-            m->cat_ptr[i] > m->cat_ptr[i + 1]) {
-            rc = mx_err_set(err, MX_EFORMAT, "%s: item %zu has an invalid interest or categories",
-                            vdir, i);
-            goto fail;
-        }
+            m->cat_ptr[i] > m->cat_ptr[i + 1])
+            return mx_err_set(L->err, MX_EFORMAT,
+                              "%s: item %zu has an invalid interest or categories", vdir, i);
     for (size_t j = 0; j < m->cat_ptr[ni]; j++)
-        if (m->cat_ids[j] >= m->n_categories) {
-            rc = mx_err_set(err, MX_EFORMAT, "%s: category id out of range", vdir);
-            goto fail;
-        }
+        if (m->cat_ids[j] >= m->n_categories)
+            return mx_err_set(L->err, MX_EFORMAT, "%s: category id out of range", vdir);
     for (size_t j = 0; j < nu * MODEL_RECENT; j++)
-        if (m->user_recent[j] != UINT32_MAX && m->user_recent[j] >= ni) {
-            rc = mx_err_set(err, MX_EFORMAT, "%s: recent item out of range", vdir);
-            goto fail;
-        }
+        if (m->user_recent[j] != UINT32_MAX && m->user_recent[j] >= ni)
+            return mx_err_set(L->err, MX_EFORMAT, "%s: recent item out of range", vdir);
     for (size_t j = 0; j < m->seen_ptr[nu]; j++)
-        if (m->seen_items[j] >= ni) {
-            rc = mx_err_set(err, MX_EFORMAT, "%s: seen item out of range", vdir);
-            goto fail;
-        }
-    /* Popularity is copied: pop_table owns its arrays. */
+        if (m->seen_items[j] >= ni)
+            return mx_err_set(L->err, MX_EFORMAT, "%s: seen item out of range", vdir);
+    return 0;
+}
+
+/* Popularity is copied: pop_table owns its arrays. */
+static int load_popularity(loader *L) {
+    mx_model *m = L->m;
+    size_t ni = m->n_items;
     const float *ps, *pc;
-    if ((rc = load_array(&L, "popularity.f32", ni * sizeof(float), (const void **)&ps)) ||
-        (rc = load_array(&L, "popularity_count.f32", ni * sizeof(float), (const void **)&pc)))
-        goto fail;
+    int rc;
+    if ((rc = load_array(L, "popularity.f32", ni * sizeof(float), (const void **)&ps)) ||
+        (rc = load_array(L, "popularity_count.f32", ni * sizeof(float), (const void **)&pc)))
+        return rc;
     m->pop.n_items = ni;
     m->pop.score = malloc((ni ? ni : 1) * sizeof(float));
     m->pop.count = malloc((ni ? ni : 1) * sizeof(float));
-    if (!m->pop.score || !m->pop.count) {
-        rc = mx_err_set(err, MX_ENOMEM, "out of memory for popularity");
-        goto fail;
-    }
+    if (!m->pop.score || !m->pop.count)
+        return mx_err_set(L->err, MX_ENOMEM, "out of memory for popularity");
     memcpy(m->pop.score, ps, ni * sizeof(float));
     memcpy(m->pop.count, pc, ni * sizeof(float));
-    if ((rc = pop_rank(&m->pop, err))) goto fail;
-    if ((rc = load_lines(&L, "users.txt", nu, &m->user_ids)) ||
-        (rc = load_lines(&L, "items.txt", ni, &m->item_ids)) ||
-        (rc = load_lines(&L, "categories.txt", m->n_categories, &m->cat_names)) ||
-        (rc = build_map(m, m->user_ids, nu, &m->user_map, "user", err)) ||
-        (rc = build_map(m, m->item_ids, ni, &m->item_map, "item", err)) ||
-        (rc = load_titles(&L, m)) || (rc = load_labels(&L, m)))
-        goto fail;
-    path_join(path, sizeof(path), vdir, "index.faiss");
-    if ((rc = check_index_file(&L, path)) || (rc = ann_load(path, &m->index, err))) goto fail;
-    if (ann_dim(m->index) != d || ann_n_lists(m->index) != m->n_clusters ||
-        ann_ntotal(m->index) != get_count(man, "indexed_items")) {
-        rc = mx_err_set(
-            err, MX_EFORMAT,
+    return pop_rank(&m->pop, L->err);
+}
+
+/* Ids, titles, labels and the id maps. */
+static int load_names(loader *L) {
+    mx_model *m = L->m;
+    int rc;
+    if ((rc = load_lines(L, "users.txt", m->n_users, &m->user_ids)) ||
+        (rc = load_lines(L, "items.txt", m->n_items, &m->item_ids)) ||
+        (rc = load_lines(L, "categories.txt", m->n_categories, &m->cat_names)) ||
+        (rc = build_map(m, m->user_ids, m->n_users, &m->user_map, "user", L->err)) ||
+        (rc = build_map(m, m->item_ids, m->n_items, &m->item_map, "item", L->err)) ||
+        (rc = load_titles(L, m)) || (rc = load_labels(L, m)))
+        return rc;
+    return 0;
+}
+
+/* The FAISS index, checked against the manifest. */
+static int load_index(loader *L, json_t *man) {
+    mx_model *m = L->m;
+    char path[4096];
+    path_join(path, sizeof(path), L->dir, "index.faiss");
+    int rc;
+    if ((rc = check_index_file(L, path)) || (rc = ann_load(path, &m->index, L->err))) return rc;
+    if (ann_dim(m->index) != m->dim || ann_n_lists(m->index) != m->n_clusters ||
+        ann_ntotal(m->index) != get_count(man, "indexed_items"))
+        return mx_err_set(
+            L->err, MX_EFORMAT,
             "%s: index has dim %zu, %zu lists, %zu items; the manifest says %zu, %zu, %zu", path,
-            ann_dim(m->index), ann_n_lists(m->index), ann_ntotal(m->index), d, m->n_clusters,
+            ann_dim(m->index), ann_n_lists(m->index), ann_ntotal(m->index), m->dim, m->n_clusters,
             get_count(man, "indexed_items"));
-        goto fail;
-    }
-    if ((rc = model_derive(m, err))) goto fail;
-    /* The ranker is optional: absent, the model serves in retrieval order. */
+    return 0;
+}
+
+/* The ranker is optional: absent, the model serves in retrieval order. */
+static int load_ranker(loader *L, json_t *man) {
+    mx_model *m = L->m;
     snprintf(m->ranker_status, sizeof(m->ranker_status), "absent");
     json_t *rinfo = json_object_get(man, "ranker");
-    if (rinfo && json_object_get(L.files, "ranker.json")) {
-        const char *txt;
-        json_t *fe = json_object_get(L.files, "ranker.json");
-        size_t rlen = (size_t)json_integer_value(json_object_get(fe, "bytes"));
-        if ((rc = load_array(&L, "ranker.json", SIZE_MAX, (const void **)&txt)) ||
-            (rc = model_set_ranker(m, txt, rlen, json_incref(rinfo), err)))
-            goto fail;
+    json_t *fe = json_object_get(L->files, "ranker.json");
+    if (!rinfo || !fe) return 0;
+    const char *txt;
+    size_t rlen = (size_t)json_integer_value(json_object_get(fe, "bytes"));
+    int rc = load_array(L, "ranker.json", SIZE_MAX, (const void **)&txt);
+    return rc ? rc : model_set_ranker(m, txt, rlen, json_incref(rinfo), L->err);
+}
+
+int model_load(const char *dir, mx_model **out, mx_err *err) {
+    *out = NULL;
+    char vdir[4096], path[4096];
+    int rc = resolve_version(dir, vdir, sizeof(vdir), path, err);
+    if (rc) return rc;
+    json_error_t je;
+    json_t *man = json_load_file(path, 0, &je);
+    if (!man) return mx_err_set(err, MX_EFORMAT, "%s:%d: %s", path, je.line, je.text);
+    mx_model *m = calloc(1, sizeof(*m));
+    if (!m) {
+        json_decref(man);
+        return mx_err_set(err, MX_ENOMEM, "out of memory loading a model");
+    }
+    loader L = {vdir, json_object_get(man, "files"), m, err};
+    size_t slots = 0;
+    if ((rc = read_header(&L, man, path, &slots)) || (rc = load_arrays(&L, slots)) ||
+        (rc = check_arrays(&L, slots)) || (rc = load_popularity(&L)) || (rc = load_names(&L)) ||
+        (rc = load_index(&L, man)) || (rc = model_derive(m, err)) || (rc = load_ranker(&L, man))) {
+        mx_err_prefix(err, "loading model %s", vdir);
+        json_decref(man);
+        model_free(m);
+        return rc;
     }
     json_decref(man);
     *out = m;
     return 0;
-fail:
-    mx_err_prefix(err, "loading model %s", vdir);
-    json_decref(man);
-    model_free(m);
-    return rc;
 }
