@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "path.h"
+#include "wbuf.h"
 #include "rng.h"
 #include "vecio.h"
 
@@ -493,101 +494,6 @@ void syn_world_free(syn_world *w) {
 
 /* ---- writing --------------------------------------------------------- */
 
-/* A large output buffer with hand-rolled integer formatting: the event log
- * of a big world has millions of lines and fprintf is the bottleneck. */
-typedef struct wbuf {
-    FILE *f;
-    char *buf;
-    size_t len, cap;
-    int failed;
-} wbuf;
-
-#define WBUF_CAP (4u << 20)
-
-static void wb_flush(wbuf *b) {
-    if (b->len && !b->failed && fwrite(b->buf, 1, b->len, b->f) != b->len) b->failed = 1;
-    b->len = 0;
-}
-
-/* Makes room for n more bytes (n < WBUF_CAP). */
-static char *wb_room(wbuf *b, size_t n) {
-    if (b->len + n > b->cap) wb_flush(b);
-    return b->buf + b->len;
-}
-
-static void wb_str(wbuf *b, const char *s) {
-    size_t n = strlen(s);
-    memcpy(wb_room(b, n), s, n);
-    b->len += n;
-}
-
-static size_t fmt_u64(char *dst, uint64_t v) {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        dst[i] = tmp[n - 1 - i];
-    return n;
-}
-
-static void wb_u64(wbuf *b, uint64_t v) {
-    b->len += fmt_u64(wb_room(b, 20), v);
-}
-
-static void wb_i64(wbuf *b, int64_t v) {
-    char *p = wb_room(b, 21);
-    size_t n = 0;
-    if (v < 0) p[n++] = '-';
-    n += fmt_u64(p + n, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
-    b->len += n;
-}
-
-/* Integral values (the common case, weight 1) as integers; others with
- * enough digits to read back the same float. */
-static void wb_float(wbuf *b, float v) {
-    if (v == floorf(v) && fabsf(v) < 1e15f) {
-        wb_i64(b, (int64_t)v);
-    } else {
-        char *p = wb_room(b, 32);
-        b->len += (size_t)snprintf(p, 32, "%.9g", (double)v);
-    }
-}
-
-static void wb_char(wbuf *b, char c) {
-    *wb_room(b, 1) = c;
-    b->len++;
-}
-
-static int wb_open(wbuf *b, const char *path, mx_err *err) {
-    memset(b, 0, sizeof(*b));
-    b->buf = malloc(WBUF_CAP);
-    if (!b->buf) return mx_err_set(err, MX_ENOMEM, "%s: cannot allocate a write buffer", path);
-    b->cap = WBUF_CAP;
-    b->f = fopen(path, "wb");
-    if (!b->f) {
-        int e = errno;
-        free(b->buf);
-        b->buf = NULL;
-        return mx_err_set(err, MX_EIO, "%s: cannot create: %s", path, strerror(e));
-    }
-    return 0;
-}
-
-static int wb_close(wbuf *b, const char *path, mx_err *err) {
-    wb_flush(b);
-    int e = errno;
-    if (fclose(b->f) != 0 && !b->failed) {
-        b->failed = 1;
-        e = errno;
-    }
-    free(b->buf);
-    if (b->failed) return mx_err_set(err, MX_EIO, "%s: write failed: %s", path, strerror(e));
-    return 0;
-}
-
 static int join(char *dst, size_t cap, const char *dir, const char *name, mx_err *err) {
     if (path_join(dst, cap, dir, name)) return mx_err_set(err, MX_EINVAL, "%s: path too long", dir);
     return 0;
@@ -595,75 +501,75 @@ static int join(char *dst, size_t cap, const char *dir, const char *name, mx_err
 
 static int write_interactions(const syn_world *w, const char *path, mx_err *err) {
     wbuf b;
-    int rc = wb_open(&b, path, err);
+    int rc = wbuf_open(&b, path, err);
     if (rc) return rc;
-    wb_str(&b, "user,item,timestamp,weight\n");
+    wbuf_str(&b, "user,item,timestamp,weight\n");
     for (size_t e = 0; e < w->n_events; e++) {
         const ds_event *ev = &w->events[e];
-        wb_char(&b, 'u');
-        wb_u64(&b, ev->user);
-        wb_str(&b, ",i");
-        wb_u64(&b, ev->item);
-        wb_char(&b, ',');
-        wb_i64(&b, ev->ts);
-        wb_char(&b, ',');
-        wb_float(&b, ev->value);
-        wb_char(&b, '\n');
+        wbuf_char(&b, 'u');
+        wbuf_u64(&b, ev->user);
+        wbuf_str(&b, ",i");
+        wbuf_u64(&b, ev->item);
+        wbuf_char(&b, ',');
+        wbuf_i64(&b, ev->ts);
+        wbuf_char(&b, ',');
+        wbuf_float(&b, ev->value);
+        wbuf_char(&b, '\n');
     }
-    return wb_close(&b, path, err);
+    return wbuf_close(&b, path, err);
 }
 
 static int write_items(const syn_world *w, const char *path, mx_err *err) {
     wbuf b;
-    int rc = wb_open(&b, path, err);
+    int rc = wbuf_open(&b, path, err);
     if (rc) return rc;
-    wb_str(&b, "item,title,categories\n");
+    wbuf_str(&b, "item,title,categories\n");
     for (size_t i = 0; i < w->n_items; i++) {
         uint32_t c = w->item_interest[i];
-        wb_char(&b, 'i');
-        wb_u64(&b, i);
-        wb_str(&b, ",Item ");
-        wb_u64(&b, i);
-        wb_str(&b, " (interest ");
-        wb_u64(&b, c);
-        wb_str(&b, "),interest-");
-        wb_u64(&b, c);
-        wb_char(&b, '\n');
+        wbuf_char(&b, 'i');
+        wbuf_u64(&b, i);
+        wbuf_str(&b, ",Item ");
+        wbuf_u64(&b, i);
+        wbuf_str(&b, " (interest ");
+        wbuf_u64(&b, c);
+        wbuf_str(&b, "),interest-");
+        wbuf_u64(&b, c);
+        wbuf_char(&b, '\n');
     }
-    return wb_close(&b, path, err);
+    return wbuf_close(&b, path, err);
 }
 
 static int write_truth(const syn_world *w, const char *path, mx_err *err) {
     wbuf b;
-    int rc = wb_open(&b, path, err);
+    int rc = wbuf_open(&b, path, err);
     if (rc) return rc;
-    wb_str(&b, "user,interest,weight\n");
+    wbuf_str(&b, "user,interest,weight\n");
     for (size_t u = 0; u < w->n_users; u++) {
         const float *row = w->user_weights + u * w->n_interests;
         for (size_t c = 0; c < w->n_interests; c++) {
             if (row[c] == 0) continue;
-            wb_char(&b, 'u');
-            wb_u64(&b, u);
-            wb_char(&b, ',');
-            wb_u64(&b, c);
-            wb_char(&b, ',');
-            char *p = wb_room(&b, 32);
+            wbuf_char(&b, 'u');
+            wbuf_u64(&b, u);
+            wbuf_char(&b, ',');
+            wbuf_u64(&b, c);
+            wbuf_char(&b, ',');
+            char *p = wbuf_room(&b, 32);
             b.len += (size_t)snprintf(p, 32, "%.9g\n", (double)row[c]);
         }
     }
-    return wb_close(&b, path, err);
+    return wbuf_close(&b, path, err);
 }
 
 static int write_ids(const syn_world *w, const char *path, mx_err *err) {
     wbuf b;
-    int rc = wb_open(&b, path, err);
+    int rc = wbuf_open(&b, path, err);
     if (rc) return rc;
     for (size_t i = 0; i < w->n_items; i++) {
-        wb_char(&b, 'i');
-        wb_u64(&b, i);
-        wb_char(&b, '\n');
+        wbuf_char(&b, 'i');
+        wbuf_u64(&b, i);
+        wbuf_char(&b, '\n');
     }
-    return wb_close(&b, path, err);
+    return wbuf_close(&b, path, err);
 }
 
 int syn_write(const syn_world *w, const char *dir, mx_err *err) {
@@ -696,7 +602,7 @@ int syn_write(const syn_world *w, const char *dir, mx_err *err) {
 
 static void fmt_id(char *dst, char prefix, uint64_t v) {
     dst[0] = prefix;
-    dst[1 + fmt_u64(dst + 1, v)] = '\0';
+    dst[1 + wbuf_fmt_u64(dst + 1, v)] = '\0';
 }
 
 int syn_to_dataset(const syn_world *w, ds_dataset **out, mx_err *err) {
