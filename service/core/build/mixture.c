@@ -14,7 +14,7 @@
 
 #define MIX_EXACT_KNN_MAX 20000
 
-int mix_table_alloc(mix_table *t, uint32_t n_users, uint32_t m, mx_err *err) {
+static int mix_table_alloc(mix_table *t, uint32_t n_users, uint32_t m, mx_err *err) {
     memset(t, 0, sizeof(*t));
     size_t n = (size_t)n_users * m;
     t->cid = calloc(n ? n : 1, sizeof(uint32_t));

@@ -55,7 +55,6 @@ int mix_compute(const ds_csr *by_user, const uint32_t *item_interest, size_t n_c
                 const float *user_vecs, size_t dim, const mix_params *p, int64_t t_ref,
                 mix_table *raw, mix_table *smooth, mx_err *err);
 
-int mix_table_alloc(mix_table *t, uint32_t n_users, uint32_t m, mx_err *err);
 void mix_table_free(mix_table *t); /* frees arrays, not t */
 
 /* k nearest users (cosine) of every user with a non-zero vector; nbr is

@@ -11,6 +11,29 @@
 #include "recommend.h"
 #include "rng.h"
 
+/* A trained ranker before it joins a model: XGBoost's JSON text and the
+ * manifest entry (json_t *). */
+typedef struct rkt_ranker {
+    char *json;
+    size_t len;
+    void *info;
+} rkt_ranker;
+
+/* Trains a ranker from train with cfg's settings (cfg->ranker, and the
+ * model settings for the early model; in: the item vectors the user
+ * brings, as for the final model, NULL to learn them). Runs before the final model is
+ * built, so the early model and the examples are gone by then (build peak
+ * memory is the larger of the two, not their sum). *out owned by the
+ * caller (rkt_attach or rkt_ranker_free). Data that cannot train a ranker
+ * (no cut, no positive) is a result, not an error: 0 with rep->trained = 0,
+ * rep->why saying why and *out empty. Errors: XGBoost errors, OOM. */
+static int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg,
+                   const pipe_inputs *in, rkt_ranker *out, rkt_report *rep, mx_err *err);
+
+/* Attaches r to m (model_set_ranker) and frees r. */
+static int rkt_attach(mx_model *m, rkt_ranker *r, mx_err *err);
+static void rkt_ranker_free(rkt_ranker *r); /* frees the contents */
+
 /* Events kept per offline session (the newest). */
 #define RKT_MAX_SESSION 32
 
@@ -380,8 +403,8 @@ static int fit_xgboost(fit *f, const rkx_data *dt, const rkx_data *dv, rkt_ranke
     return 0;
 }
 
-int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg_in,
-            const pipe_inputs *in, rkt_ranker *out, rkt_report *rep, mx_err *err) {
+static int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg_in,
+                   const pipe_inputs *in, rkt_ranker *out, rkt_report *rep, mx_err *err) {
     memset(out, 0, sizeof(*out));
     memset(rep, 0, sizeof(*rep));
     fit f = {.ds = ds, .rp = &cfg_in->ranker, .rep = rep, .err = err};
@@ -410,7 +433,7 @@ done:
     return rc;
 }
 
-int rkt_attach(mx_model *m, rkt_ranker *r, mx_err *err) {
+static int rkt_attach(mx_model *m, rkt_ranker *r, mx_err *err) {
     int rc = model_set_ranker(m, r->json, r->len, r->info, err);
     r->info = NULL; /* stolen */
     rkt_ranker_free(r);
@@ -419,7 +442,7 @@ int rkt_attach(mx_model *m, rkt_ranker *r, mx_err *err) {
     return rc;
 }
 
-void rkt_ranker_free(rkt_ranker *r) {
+static void rkt_ranker_free(rkt_ranker *r) {
     free(r->json);
     json_decref(r->info);
     memset(r, 0, sizeof(*r));

@@ -45,32 +45,9 @@ typedef struct rkt_report {
     int failed;    /* rkt_build: 1 when its error came from the ranker's training */
 } rkt_report;
 
-/* A trained ranker before it joins a model: XGBoost's JSON text and the
- * manifest entry (json_t *). */
-typedef struct rkt_ranker {
-    char *json;
-    size_t len;
-    void *info;
-} rkt_ranker;
-
-/* Trains a ranker from train with cfg's settings (cfg->ranker, and the
- * model settings for the early model; in: the item vectors the user
- * brings, as for the final model, NULL to learn them). Runs before the final model is
- * built, so the early model and the examples are gone by then (build peak
- * memory is the larger of the two, not their sum). *out owned by the
- * caller (rkt_attach or rkt_ranker_free). Data that cannot train a ranker
- * (no cut, no positive) is a result, not an error: 0 with rep->trained = 0,
- * rep->why saying why and *out empty. Errors: XGBoost errors, OOM. */
-int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg,
-            const pipe_inputs *in, rkt_ranker *out, rkt_report *rep, mx_err *err);
-
-/* Attaches r to m (model_set_ranker) and frees r. */
-int rkt_attach(mx_model *m, rkt_ranker *r, mx_err *err);
-void rkt_ranker_free(rkt_ranker *r); /* frees the contents */
-
-/* rkt_fit with m->cfg (learned embeddings), then rkt_attach: for callers
- * that have m already. Without a ranker (rep->trained = 0),
- * m->ranker_status says why. */
+/* Trains a ranker (rank_train.c: rkt_fit) with m->cfg (learned
+ * embeddings) and attaches it to m: for callers that have m already. Without a ranker (rep->trained
+ * = 0), m->ranker_status says why. */
 int rkt_train(const ds_dataset *ds, const ds_event *train, size_t n_train, mx_model *m,
               rkt_report *rep, mx_err *err);
 

@@ -39,12 +39,17 @@ void syn_params_init(syn_params *p) {
     p->min_events = 5;
     p->max_events = 60;
     p->max_user_interests = 4;
-    p->item_noise = -1.0f; /* automatic: see syn_default_noise */
+    p->item_noise = -1.0f; /* automatic: see default_noise */
     p->zipf_s = 0.8;
     p->t0 = 1600000000;
 }
 
-float syn_default_noise(size_t dim) {
+/* The default noise, 0.75/sqrt(dim). With item = centre + N(0, s^2 I) the
+ * expected cosine of an item to its own centre is about 1/sqrt(1 + dim s^2)
+ * = 0.8 whatever dim is, while random centres are nearly orthogonal
+ * (cosine ~ N(0, 1/dim)): interests are clearly separable in cosine but
+ * items are spread out enough that retrieval is not trivial. */
+static float default_noise(size_t dim) {
     /* item = centre + N(0, s^2 I): |item|^2 ~ 1 + dim s^2 and item.centre ~ 1,
      * so cos ~ 1/sqrt(1 + dim s^2) = 0.8 for s = 0.75/sqrt(dim). */
     return dim ? 0.75f / sqrtf((float)dim) : 0.0f;
@@ -424,7 +429,7 @@ int syn_make(const syn_params *p, syn_world *out, mx_err *err) {
     int rc = check_params(p, err);
     if (rc) return rc;
     size_t C = p->n_interests, d = p->dim, n = p->n_items;
-    float noise = p->item_noise < 0 ? syn_default_noise(d) : p->item_noise;
+    float noise = p->item_noise < 0 ? default_noise(d) : p->item_noise;
     layout l = {0};
     user_scratch s = {0};
     syn_world w = {.n_items = n, .n_users = p->n_users, .n_interests = C, .dim = d};

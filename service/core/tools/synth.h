@@ -27,7 +27,7 @@ typedef struct syn_params {
     size_t max_events;         /* per user, default 60 (log-uniform in between) */
     size_t max_user_interests; /* default 4 */
     float item_noise;          /* std-dev of the per-dimension noise; < 0 (the default)
-                                * means syn_default_noise(dim), 0 means items sit
+                                * means automatic, 0.75/sqrt(dim) (synth.c), 0 means items sit
                                 * exactly on their centres */
     double zipf_s;             /* popularity exponent within an interest, default 0.8 */
     int64_t t0;                /* first timestamp, default 1600000000 */
@@ -40,13 +40,6 @@ void syn_params_init(syn_params *p);
 
 /* Timestamps fall in [t0, t0 + SYN_SPAN_SECONDS): about six months. */
 #define SYN_SPAN_SECONDS ((int64_t)182 * 86400)
-
-/* The default noise, 0.75/sqrt(dim). With item = centre + N(0, s^2 I) the
- * expected cosine of an item to its own centre is about 1/sqrt(1 + dim s^2)
- * = 0.8 whatever dim is, while random centres are nearly orthogonal
- * (cosine ~ N(0, 1/dim)): interests are clearly separable in cosine but
- * items are spread out enough that retrieval is not trivial. */
-float syn_default_noise(size_t dim);
 
 /* The generated world. Events use dense ids: user u is "u<u>", item i is
  * "i<i>" in the written files. */
