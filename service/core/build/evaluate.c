@@ -78,21 +78,10 @@ static int rank_one(const mx_model *m, evl_scratch *sc, const rkt_sessions *sess
     return rc;
 }
 
-int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_t n_test,
-            const size_t *ks, size_t n_ks, size_t max_users, const rkt_sessions *sessions,
-            evl_result *out, mx_err *err) {
-    memset(out, 0, sizeof(*out));
-    for (int meth = 0; meth < EVL_N_METHODS; meth++)
-        out->evaluated[meth] = meth != EVL_RANKED || model_has_ranker(m);
-    /* kmax sizes every list and the summaries hold MET_MAX_KS cut-offs */
-    if (!ks || n_ks == 0 || n_ks > MET_MAX_KS)
-        return mx_err_set(err, MX_EINVAL, "evaluation needs 1 to %d cut-offs", MET_MAX_KS);
-    for (size_t j = 0; j < n_ks; j++)
-        if (ks[j] == 0 || (j > 0 && ks[j] <= ks[j - 1]))
-            return mx_err_set(err, MX_EINVAL, "cut-offs must be positive and increasing");
-    double t0 = pipe_now();
-    size_t kmax = ks[n_ks - 1];
-    /* Group test events by user. */
+/* Test events grouped by user (a deterministic sample of max_users when
+ * set); *out owned by the caller. */
+static int group_test_users(const ds_event *test, size_t n_test, size_t max_users, test_user **out,
+                            size_t *n_out, mx_err *err) {
     size_t n_users = 0;
     for (size_t e = 0; e < n_test; e++)
         n_users += e == 0 || test[e].user != test[e - 1].user;
@@ -103,27 +92,24 @@ int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_
         if (e == 0 || test[e].user != test[e - 1].user) tu[j++] = (test_user){test[e].user, e, e};
         tu[j - 1].end = e + 1;
     }
-    /* Deterministic sample. */
     if (max_users && n_users > max_users) {
         double step = (double)n_users / (double)max_users;
         for (size_t i = 0; i < max_users; i++)
             tu[i] = tu[(size_t)(i * step)];
         n_users = max_users;
     }
-    /* One list per (user, method, cut-off): every method retrieves with
-     * budget K for each K, since the mixture and blend split their budget
-     * differently for every K (a top-10 is not the prefix of a top-200). */
-    size_t slots = (n_users ? n_users : 1) * EVL_N_METHODS * n_ks;
-    uint32_t *lists = malloc(slots * kmax * sizeof(uint32_t));
-    size_t *lens = calloc(slots, sizeof(size_t));
-    double *secs = calloc(EVL_N_METHODS, sizeof(double));
-    if (!lists || !lens || !secs) {
-        free(tu);
-        free(lists);
-        free(lens);
-        free(secs);
-        return mx_err_set(err, MX_ENOMEM, "out of memory for ranked lists");
-    }
+    *out = tu;
+    *n_out = n_users;
+    return 0;
+}
+
+/* The ranked lists of every (user, method, cut-off), in parallel: list
+ * slot (i * EVL_N_METHODS + method) * n_ks + ki at lists + slot * kmax;
+ * secs[method] sums the time of the largest cut-off's lists. */
+static int rank_all(const mx_model *m, const rkt_sessions *sessions, const test_user *tu,
+                    size_t n_users, const size_t *ks, size_t n_ks, const evl_result *res,
+                    uint32_t *lists, size_t *lens, double *secs, mx_err *err) {
+    size_t kmax = ks[n_ks - 1];
     int rc = 0;
 #pragma omp parallel
     {
@@ -144,7 +130,7 @@ int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_
         for (size_t i = 0; i < n_users; i++) {
             if (!ok || rc) continue;
             for (int meth = 0; meth < EVL_N_METHODS; meth++)
-                for (size_t ki = 0; ki < n_ks && out->evaluated[meth]; ki++) {
+                for (size_t ki = 0; ki < n_ks && res->evaluated[meth]; ki++) {
                     size_t slot = (i * EVL_N_METHODS + (size_t)meth) * n_ks + ki;
                     double ts = pipe_now();
                     int r = rank_one(m, &sc, sessions, meth, tu[i].user, ks[ki],
@@ -169,47 +155,89 @@ int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_
         free(sc.cand);
         free(sc.items);
     }
-    uint32_t *rel = malloc((n_test ? n_test : 1) * sizeof(uint32_t));
-    for (int meth = 0; !rc && meth < EVL_N_METHODS; meth++) {
-        met_summary *dst = &out->method[meth];
-        for (size_t ki = 0; !rc && ki < n_ks; ki++) {
-            /* Each cut-off is scored on its own list; the per-bucket
-             * recall@100 comes from the list of budget 100 (or the
-             * largest budget when 100 is not among the cut-offs). */
-            met_acc *acc = met_new(&ks[ki], 1, m->n_items, m->item_interest, ds);
-            if (!acc || !rel) {
-                met_free(acc);
-                rc = mx_err_set(err, MX_ENOMEM, "out of memory for metrics");
-                break;
-            }
-            for (size_t i = 0; i < n_users; i++) {
-                size_t nr = 0;
-                for (size_t e = tu[i].beg; e < tu[i].end; e++)
-                    rel[nr++] = test[e].item;
-                size_t slot = (i * EVL_N_METHODS + (size_t)meth) * n_ks + ki;
-                uint32_t u = tu[i].user;
-                met_add(acc, lists + slot * kmax, lens[slot], rel, nr,
-                        m->seen_ptr[u + 1] - m->seen_ptr[u]);
-            }
-            met_summary one;
-            met_summarize(acc, &one);
+    return rc;
+}
+
+/* One method's summary: each cut-off is scored on its own list; the
+ * per-bucket recall@100 comes from the list of budget 100 (or the largest
+ * budget when 100 is not among the cut-offs). rel: scratch of n_test. */
+static int score_method(const mx_model *m, const ds_dataset *ds, const ds_event *test,
+                        const test_user *tu, size_t n_users, const size_t *ks, size_t n_ks,
+                        int meth, const uint32_t *lists, const size_t *lens, uint32_t *rel,
+                        met_summary *dst, mx_err *err) {
+    size_t kmax = ks[n_ks - 1];
+    for (size_t ki = 0; ki < n_ks; ki++) {
+        met_acc *acc = met_new(&ks[ki], 1, m->n_items, m->item_interest, ds);
+        if (!acc || !rel) {
             met_free(acc);
-            if (ki == 0) *dst = one, dst->n_ks = n_ks;
-            dst->ks[ki] = ks[ki];
-            dst->recall[ki] = one.recall[0];
-            dst->ndcg[ki] = one.ndcg[0];
-            dst->clusters[ki] = one.clusters[0];
-            dst->genres[ki] = one.genres[0];
-            dst->coverage[ki] = one.coverage[0];
-            if (ks[ki] == 100 || (ki == n_ks - 1 && ks[ki] < 100)) {
-                memcpy(dst->bucket_recall100, one.bucket_recall100, sizeof(one.bucket_recall100));
-                memcpy(dst->bucket_users, one.bucket_users, sizeof(one.bucket_users));
-            }
+            return mx_err_set(err, MX_ENOMEM, "out of memory for metrics");
         }
-        out->us_per_query[meth] = n_users ? secs[meth] / (double)n_users * 1e6 : 0;
+        for (size_t i = 0; i < n_users; i++) {
+            size_t nr = 0;
+            for (size_t e = tu[i].beg; e < tu[i].end; e++)
+                rel[nr++] = test[e].item;
+            size_t slot = (i * EVL_N_METHODS + (size_t)meth) * n_ks + ki;
+            uint32_t u = tu[i].user;
+            met_add(acc, lists + slot * kmax, lens[slot], rel, nr,
+                    m->seen_ptr[u + 1] - m->seen_ptr[u]);
+        }
+        met_summary one;
+        met_summarize(acc, &one);
+        met_free(acc);
+        if (ki == 0) *dst = one, dst->n_ks = n_ks;
+        dst->ks[ki] = ks[ki];
+        dst->recall[ki] = one.recall[0];
+        dst->ndcg[ki] = one.ndcg[0];
+        dst->clusters[ki] = one.clusters[0];
+        dst->genres[ki] = one.genres[0];
+        dst->coverage[ki] = one.coverage[0];
+        if (ks[ki] == 100 || (ki == n_ks - 1 && ks[ki] < 100)) {
+            memcpy(dst->bucket_recall100, one.bucket_recall100, sizeof(one.bucket_recall100));
+            memcpy(dst->bucket_users, one.bucket_users, sizeof(one.bucket_users));
+        }
+    }
+    return 0;
+}
+
+int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_t n_test,
+            const size_t *ks, size_t n_ks, size_t max_users, const rkt_sessions *sessions,
+            evl_result *out, mx_err *err) {
+    memset(out, 0, sizeof(*out));
+    for (int meth = 0; meth < EVL_N_METHODS; meth++)
+        out->evaluated[meth] = meth != EVL_RANKED || model_has_ranker(m);
+    /* kmax sizes every list and the summaries hold MET_MAX_KS cut-offs */
+    if (!ks || n_ks == 0 || n_ks > MET_MAX_KS)
+        return mx_err_set(err, MX_EINVAL, "evaluation needs 1 to %d cut-offs", MET_MAX_KS);
+    for (size_t j = 0; j < n_ks; j++)
+        if (ks[j] == 0 || (j > 0 && ks[j] <= ks[j - 1]))
+            return mx_err_set(err, MX_EINVAL, "cut-offs must be positive and increasing");
+    double t0 = pipe_now();
+    size_t kmax = ks[n_ks - 1], n_users = 0;
+    test_user *tu = NULL;
+    int rc = group_test_users(test, n_test, max_users, &tu, &n_users, err);
+    if (rc) return rc;
+    /* One list per (user, method, cut-off): every method retrieves with
+     * budget K for each K, since the mixture and blend split their budget
+     * differently for every K (a top-10 is not the prefix of a top-200). */
+    size_t slots = (n_users ? n_users : 1) * EVL_N_METHODS * n_ks;
+    uint32_t *lists = malloc(slots * kmax * sizeof(uint32_t));
+    size_t *lens = calloc(slots, sizeof(size_t));
+    double *secs = calloc(EVL_N_METHODS, sizeof(double));
+    uint32_t *rel = NULL;
+    if (!lists || !lens || !secs) {
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory for ranked lists");
+        goto done;
+    }
+    rc = rank_all(m, sessions, tu, n_users, ks, n_ks, out, lists, lens, secs, err);
+    rel = malloc((n_test ? n_test : 1) * sizeof(uint32_t));
+    for (int meth = 0; !rc && meth < EVL_N_METHODS; meth++) {
+        rc = score_method(m, ds, test, tu, n_users, ks, n_ks, meth, lists, lens, rel,
+                          &out->method[meth], err);
+        if (!rc) out->us_per_query[meth] = n_users ? secs[meth] / (double)n_users * 1e6 : 0;
     }
     out->n_users = n_users;
     out->seconds = pipe_now() - t0;
+done:
     free(rel);
     free(tu);
     free(lists);

@@ -262,21 +262,16 @@ static int compute_activity(mx_model *m, const ds_event *ev, size_t n, mx_err *e
     return 0;
 }
 
-int pipe_build(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg_in,
-               const pipe_inputs *in, mx_model **out, pipe_timings *t, mx_err *err) {
-    *out = NULL;
-    pipe_timings tm = {0};
-    double t0 = pipe_now(), ts = t0;
-    bcfg cfg = *cfg_in;
-    bcfg_finish(&cfg);
-    size_t nu = ds_n_users(ds), ni = ds_n_items(ds);
-    ds_csr by_user = {0}, by_item = {0};
-    int rc = 0;
+/* A new model's header: counts, checksums, t_ref, creation time, cfg
+ * (finished). */
+static mx_model *new_model(const ds_dataset *ds, const ds_event *train, size_t n_train,
+                           const bcfg *cfg_in) {
     mx_model *m = calloc(1, sizeof(*m));
-    if (!m) return mx_err_set(err, MX_ENOMEM, "out of memory for the model");
-    m->cfg = cfg;
-    m->n_users = nu;
-    m->n_items = ni;
+    if (!m) return NULL;
+    m->cfg = *cfg_in;
+    bcfg_finish(&m->cfg);
+    m->n_users = ds_n_users(ds);
+    m->n_items = ds_n_items(ds);
     m->n_events = n_train;
     const ds_stats *st = ds_get_stats(ds);
     m->data_fnv[0] = st ? st->interactions_fnv : 0;
@@ -284,123 +279,146 @@ int pipe_build(const ds_dataset *ds, const ds_event *train, size_t n_train, cons
     for (size_t e = 0; e < n_train; e++)
         if (train[e].ts > m->t_ref) m->t_ref = train[e].ts;
     m->cfg.embed.t_ref = m->t_ref;
-    {
-        time_t now = time(NULL);
-        struct tm g;
-        gmtime_r(&now, &g);
-        strftime(m->created, sizeof(m->created), "%Y-%m-%dT%H:%M:%SZ", &g);
-    }
-    if (n_train == 0) {
-        rc = mx_err_set(err, MX_EINVAL, "no training events");
-        goto fail;
-    }
-    /* by_item only serves the ALS item half-steps */
-    if ((rc = ds_csr_build(&by_user, train, n_train, (uint32_t)nu, 0, err)) ||
-        (!(in && in->item_vectors) &&
-         (rc = ds_csr_build(&by_item, train, n_train, (uint32_t)ni, 1, err))))
-        goto fail;
+    time_t now = time(NULL);
+    struct tm g;
+    gmtime_r(&now, &g);
+    strftime(m->created, sizeof(m->created), "%Y-%m-%dT%H:%M:%SZ", &g);
+    return m;
+}
 
-    /* 1. embeddings */
+/* 1. Embeddings: ALS, or the brought item vectors with users folded in;
+ * then the Gram matrix for fold-in at serving time. */
+static int build_embeddings(mx_model *m, const ds_dataset *ds, const pipe_inputs *in,
+                            const ds_csr *by_user, const ds_csr *by_item, mx_err *err) {
+    size_t nu = m->n_users, ni = m->n_items;
     float *item_vecs = NULL, *user_vecs = NULL;
+    int rc;
     if (in && in->item_vectors) {
         size_t d = 0;
-        if ((rc = load_item_vectors(ds, in, &item_vecs, &d, err))) goto fail;
+        if ((rc = load_item_vectors(ds, in, &item_vecs, &d, err))) return rc;
         model_keep(m, item_vecs, 0, 0);
         m->cfg.embed.dim = d;
         snprintf(m->embeddings, sizeof(m->embeddings), "provided:%s", in->item_vectors);
     } else {
-        item_vecs = model_keep(m, calloc((ni ? ni : 1) * cfg.embed.dim, sizeof(float)), 0, 0);
+        item_vecs = model_keep(m, calloc((ni ? ni : 1) * m->cfg.embed.dim, sizeof(float)), 0, 0);
         snprintf(m->embeddings, sizeof(m->embeddings), "als");
     }
     size_t d = m->cfg.embed.dim;
     m->dim = d;
     user_vecs = model_keep(m, calloc((nu ? nu : 1) * d, sizeof(float)), 0, 0);
     float *gram = model_keep(m, malloc(d * d * sizeof(float)), 0, 0);
-    if (!item_vecs || !user_vecs || !gram) {
-        rc = mx_err_set(err, MX_ENOMEM, "out of memory for embeddings");
-        goto fail;
-    }
+    if (!item_vecs || !user_vecs || !gram)
+        return mx_err_set(err, MX_ENOMEM, "out of memory for embeddings");
     if (in && in->item_vectors)
-        rc = emb_fold_in_users(&by_user, item_vecs, ni, &m->cfg.embed, user_vecs, err);
+        rc = emb_fold_in_users(by_user, item_vecs, ni, &m->cfg.embed, user_vecs, err);
     else
-        rc = emb_train_als(&by_user, &by_item, &m->cfg.embed, user_vecs, item_vecs, err);
-    if (rc) goto fail;
+        rc = emb_train_als(by_user, by_item, &m->cfg.embed, user_vecs, item_vecs, err);
+    if (rc) return rc;
     fold_gram(item_vecs, ni, d, m->cfg.embed.reg, gram);
     m->item_vecs = item_vecs;
     m->user_vecs = user_vecs;
     m->item_gram = gram;
-    tm.embed = pipe_now() - ts;
-    ts = pipe_now();
+    return 0;
+}
 
-    /* 2. interests */
+/* 2. Interests: clusters of the item vectors; *centroids kept by m. */
+static int build_interests(mx_model *m, float **centroids, mx_err *err) {
+    size_t ni = m->n_items;
     uint32_t *interest = model_keep(m, malloc((ni ? ni : 1) * sizeof(uint32_t)), 0, 0);
-    float *centroids = NULL;
-    if (!interest) {
-        rc = mx_err_set(err, MX_ENOMEM, "out of memory for interests");
-        goto fail;
-    }
-    if ((rc = intr_train(item_vecs, ni, d, &cfg.interests, &centroids, &m->n_clusters, interest,
-                         err)))
-        goto fail;
-    model_keep(m, centroids, 0, 0);
+    *centroids = NULL;
+    if (!interest) return mx_err_set(err, MX_ENOMEM, "out of memory for interests");
+    int rc = intr_train(m->item_vecs, ni, m->dim, &m->cfg.interests, centroids, &m->n_clusters,
+                        interest, err);
+    if (rc) return rc;
+    model_keep(m, *centroids, 0, 0);
     m->item_interest = interest;
-    tm.interests = pipe_now() - ts;
-    ts = pipe_now();
+    return 0;
+}
 
-    /* 3. mixtures, raw and smoothed */
-    if ((rc = mix_compute(&by_user, interest, m->n_clusters, user_vecs, d, &cfg.mixture, m->t_ref,
-                          &m->mix_raw, &m->mix, err)))
-        goto fail;
+/* 3. Mixtures, raw and smoothed, and the seen lists (sorted by item, for
+ * exclusion). */
+static int build_mixtures(mx_model *m, const ds_csr *by_user, mx_err *err) {
+    size_t nu = m->n_users;
+    int rc = mix_compute(by_user, m->item_interest, m->n_clusters, m->user_vecs, m->dim,
+                         &m->cfg.mixture, m->t_ref, &m->mix_raw, &m->mix, err);
+    if (rc) return rc;
     model_keep(m, m->mix.cid, 0, 0);
     model_keep(m, m->mix.w, 0, 0);
     model_keep(m, m->mix.len, 0, 0);
     model_keep(m, m->mix_raw.cid, 0, 0);
     model_keep(m, m->mix_raw.w, 0, 0);
     model_keep(m, m->mix_raw.len, 0, 0);
-    /* Seen lists (sorted by item, for exclusion); then the events by user
-     * are no longer needed: free them before the index copies the vectors. */
     uint64_t *seen_ptr = model_keep(m, malloc((nu + 1) * sizeof(uint64_t)), 0, 0);
     uint32_t *seen =
-        model_keep(m, malloc((by_user.ptr[nu] ? by_user.ptr[nu] : 1) * sizeof(uint32_t)), 0, 0);
-    if (!seen_ptr || !seen) {
-        rc = mx_err_set(err, MX_ENOMEM, "out of memory for seen lists");
-        goto fail;
-    }
-    memcpy(seen_ptr, by_user.ptr, (nu + 1) * sizeof(uint64_t));
-    memcpy(seen, by_user.col, by_user.ptr[nu] * sizeof(uint32_t));
+        model_keep(m, malloc((by_user->ptr[nu] ? by_user->ptr[nu] : 1) * sizeof(uint32_t)), 0, 0);
+    if (!seen_ptr || !seen) return mx_err_set(err, MX_ENOMEM, "out of memory for seen lists");
+    memcpy(seen_ptr, by_user->ptr, (nu + 1) * sizeof(uint64_t));
+    memcpy(seen, by_user->col, by_user->ptr[nu] * sizeof(uint32_t));
     for (size_t u = 0; u < nu; u++)
         qsort(seen + seen_ptr[u], seen_ptr[u + 1] - seen_ptr[u], sizeof(uint32_t), cmp_u32);
     m->seen_ptr = seen_ptr;
     m->seen_items = seen;
+    return 0;
+}
+
+/* 4. Popularity, activity statistics, the index, labels, ids and
+ * metadata. */
+static int build_serving(mx_model *m, const ds_dataset *ds, const ds_event *train, size_t n_train,
+                         const float *centroids, mx_err *err) {
+    size_t nu = m->n_users, ni = m->n_items;
+    int rc;
+    if ((rc = pop_compute(train, n_train, ni, m->cfg.pop_half_life_days * 86400.0, m->t_ref,
+                          &m->pop, err)))
+        return rc;
+    if ((rc = compute_activity(m, train, n_train, err)) || (rc = model_derive(m, err))) return rc;
+    if ((rc = ann_build(m->item_vecs, ni, m->dim, centroids, m->n_clusters, m->item_interest,
+                        &m->index, err)))
+        return rc;
+    m->labels = calloc(m->n_clusters, sizeof(intr_label));
+    if (!m->labels) return mx_err_set(err, MX_ENOMEM, "out of memory for labels");
+    intr_label_all(m->item_interest, ni, m->n_clusters, m->pop.count, ds, m->labels);
+    m->user_ids = copy_strings(m, nu, ds_user_id, ds);
+    m->item_ids = copy_strings(m, ni, ds_item_id, ds);
+    if (!m->user_ids || !m->item_ids) return mx_err_set(err, MX_ENOMEM, "out of memory for ids");
+    if ((rc = copy_metadata(m, ds, err)) || (rc = build_maps(m, err))) return rc;
+    return 0;
+}
+
+int pipe_build(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg_in,
+               const pipe_inputs *in, mx_model **out, pipe_timings *t, mx_err *err) {
+    *out = NULL;
+    pipe_timings tm = {0};
+    double t0 = pipe_now(), ts = t0;
+    ds_csr by_user = {0}, by_item = {0};
+    float *centroids = NULL;
+    int rc = 0;
+    mx_model *m = new_model(ds, train, n_train, cfg_in);
+    if (!m) return mx_err_set(err, MX_ENOMEM, "out of memory for the model");
+    if (n_train == 0) {
+        rc = mx_err_set(err, MX_EINVAL, "no training events");
+        goto fail;
+    }
+    /* by_item only serves the ALS item half-steps */
+    if ((rc = ds_csr_build(&by_user, train, n_train, (uint32_t)m->n_users, 0, err)) ||
+        (!(in && in->item_vectors) &&
+         (rc = ds_csr_build(&by_item, train, n_train, (uint32_t)m->n_items, 1, err))))
+        goto fail;
+    if ((rc = build_embeddings(m, ds, in, &by_user, &by_item, err))) goto fail;
+    tm.embed = pipe_now() - ts;
+    ts = pipe_now();
+    if ((rc = build_interests(m, &centroids, err))) goto fail;
+    tm.interests = pipe_now() - ts;
+    ts = pipe_now();
+    if ((rc = build_mixtures(m, &by_user, err))) goto fail;
+    /* The events by user are no longer needed: free them before the index
+     * copies the vectors. */
     ds_csr_free(&by_user);
     ds_csr_free(&by_item);
     tm.mixtures = pipe_now() - ts;
     ts = pipe_now();
-
-    /* 4. popularity, index, labels, seen lists */
-    if ((rc = pop_compute(train, n_train, ni, cfg.pop_half_life_days * 86400.0, m->t_ref, &m->pop,
-                          err)))
-        goto fail;
-    if ((rc = compute_activity(m, train, n_train, err)) || (rc = model_derive(m, err))) goto fail;
-    if ((rc = ann_build(item_vecs, ni, d, centroids, m->n_clusters, interest, &m->index, err)))
-        goto fail;
-    m->labels = calloc(m->n_clusters, sizeof(intr_label));
-    if (!m->labels) {
-        rc = mx_err_set(err, MX_ENOMEM, "out of memory for labels");
-        goto fail;
-    }
-    intr_label_all(interest, ni, m->n_clusters, m->pop.count, ds, m->labels);
-    m->user_ids = copy_strings(m, nu, ds_user_id, ds);
-    m->item_ids = copy_strings(m, ni, ds_item_id, ds);
-    if (!m->user_ids || !m->item_ids) {
-        rc = mx_err_set(err, MX_ENOMEM, "out of memory for ids");
-        goto fail;
-    }
-    if ((rc = copy_metadata(m, ds, err)) || (rc = build_maps(m, err))) goto fail;
+    if ((rc = build_serving(m, ds, train, n_train, centroids, err))) goto fail;
     tm.index = pipe_now() - ts;
     tm.total = pipe_now() - t0;
-    ds_csr_free(&by_user);
-    ds_csr_free(&by_item);
     if (t) *t = tm;
     *out = m;
     return 0;
