@@ -6,7 +6,6 @@
  * disk and we copy bytes straight into floats, hence the byte-order check. */
 #include "vecio.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -17,6 +16,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "npy.h"
+
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "vecio.c reads little-endian files by memcpy; add byte swapping for this host"
 #endif
@@ -25,7 +26,6 @@
 /* NumPy itself refuses headers above 10000 bytes by default; we allow more
  * but keep a bound so a corrupt length cannot make us allocate gigabytes. */
 #define VEC_NPY_MAX_HEADER (1u << 20)
-#define VEC_NPY_MAX_NDIM 32
 
 typedef enum { VEC_FVECS, VEC_NPY, VEC_UNKNOWN } vec_kind;
 
@@ -158,293 +158,139 @@ fail:
     return rc;
 }
 
-/* ---- .npy header ----------------------------------------------------- */
-
-/* The header is a Python dict literal such as
- *   {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
- * We accept any key order, either quote style, extra whitespace, extra keys
- * and Python 2 long suffixes ("3L"), as np.save has written all of these. */
-typedef struct npy_cur {
-    const char *p, *end, *start;
-} npy_cur;
-
-typedef struct npy_header {
-    char descr[32];
-    int has_descr, has_order, has_shape;
-    int fortran;
-    size_t ndim;
-    uint64_t shape[VEC_NPY_MAX_NDIM];
-} npy_header;
-
-static void cur_ws(npy_cur *c) {
-    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
-        c->p++;
-}
-
-static int cur_take(npy_cur *c, char ch) {
-    cur_ws(c);
-    if (c->p < c->end && *c->p == ch) {
-        c->p++;
-        return 1;
-    }
-    return 0;
-}
-
-static int cur_peek(npy_cur *c, char ch) {
-    cur_ws(c);
-    return c->p < c->end && *c->p == ch;
-}
-
-/* A quoted string without escapes (NumPy never writes any in a header).
- * Returns 0 when it is not a string or longer than cap - 1. */
-static int cur_string(npy_cur *c, char *buf, size_t cap) {
-    cur_ws(c);
-    if (c->p >= c->end || (*c->p != '\'' && *c->p != '"')) return 0;
-    char q = *c->p++;
-    size_t n = 0;
-    while (c->p < c->end && *c->p != q) {
-        if (n + 1 >= cap) return 0;
-        buf[n++] = *c->p++;
-    }
-    if (c->p >= c->end) return 0;
-    c->p++;
-    buf[n] = '\0';
-    return 1;
-}
-
-/* A bare word: True, False, None, or a number (with an optional 'L'). */
-static int cur_word(npy_cur *c, char *buf, size_t cap) {
-    cur_ws(c);
-    size_t n = 0;
-    while (c->p < c->end && (isalnum((unsigned char)*c->p) || *c->p == '_' || *c->p == '.' ||
-                             *c->p == '-' || *c->p == '+')) {
-        if (n + 1 >= cap) return 0;
-        buf[n++] = *c->p++;
-    }
-    buf[n] = '\0';
-    return n > 0;
-}
-
-static int parse_dim(const char *w, uint64_t *out) {
-    size_t n = strlen(w);
-    if (n > 0 && (w[n - 1] == 'L' || w[n - 1] == 'l')) n--;
-    if (n == 0 || n > 19) return 0;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (w[i] < '0' || w[i] > '9') return 0;
-        v = v * 10 + (uint64_t)(w[i] - '0');
-    }
-    *out = v;
-    return 1;
-}
-
-/* '(' [dim (',' dim)* [',']] ')' */
-static int cur_shape(npy_cur *c, npy_header *h) {
-    if (!cur_take(c, '(')) return 0;
-    h->ndim = 0;
-    if (cur_take(c, ')')) return 1;
-    for (;;) {
-        char w[32];
-        if (h->ndim == VEC_NPY_MAX_NDIM) return 0;
-        if (!cur_word(c, w, sizeof(w)) || !parse_dim(w, &h->shape[h->ndim])) return 0;
-        h->ndim++;
-        if (cur_take(c, ')')) return 1;
-        if (!cur_take(c, ',')) return 0;
-        if (cur_take(c, ')')) return 1;
-    }
-}
-
-/* Skips a value of a key we do not use; containers nest a few levels. */
-static int cur_skip(npy_cur *c, int depth) {
-    char buf[256];
-    if (depth > 8) return 0;
-    cur_ws(c);
-    if (c->p >= c->end) return 0;
-    char open = *c->p, close = open == '(' ? ')' : open == '[' ? ']' : open == '{' ? '}' : 0;
-    if (!close) {
-        if (open == '\'' || open == '"') return cur_string(c, buf, sizeof(buf));
-        return cur_word(c, buf, sizeof(buf));
-    }
-    c->p++;
-    for (;;) {
-        if (cur_take(c, close)) return 1;
-        if (!cur_skip(c, depth + 1)) return 0;
-        if (close == '}' && (!cur_take(c, ':') || !cur_skip(c, depth + 1))) return 0;
-        if (cur_take(c, close)) return 1;
-        if (!cur_take(c, ',')) return 0;
-    }
-}
-
-static int npy_header_error(const npy_cur *c, const char *path, const char *what, mx_err *err) {
-    /* Show the header itself (printable part, bounded) so the user can see
-     * what the writer produced. */
-    char shown[120];
-    size_t n = 0;
-    for (const char *s = c->start; s < c->end && n + 1 < sizeof(shown); s++)
-        shown[n++] = (*s >= 32 && *s < 127) ? *s : ' ';
-    while (n > 0 && shown[n - 1] == ' ')
-        n--;
-    shown[n] = '\0';
-    return mx_err_set(err, MX_EFORMAT, "%s: malformed .npy header (%s at offset %zu): %s", path,
-                      what, (size_t)(c->p - c->start), shown);
-}
-
-static int parse_npy_header(const char *text, size_t len, const char *path, npy_header *h,
-                            mx_err *err) {
-    npy_cur c = {text, text + len, text};
-    memset(h, 0, sizeof(*h));
-    if (!cur_take(&c, '{')) return npy_header_error(&c, path, "expected '{'", err);
-    while (!cur_take(&c, '}')) {
-        char key[64];
-        if (!cur_string(&c, key, sizeof(key)))
-            return npy_header_error(&c, path, "expected a quoted key", err);
-        if (!cur_take(&c, ':')) return npy_header_error(&c, path, "expected ':'", err);
-        if (strcmp(key, "descr") == 0) {
-            if (cur_peek(&c, '[') || cur_peek(&c, '('))
-                return mx_err_set(err, MX_EFORMAT,
-                                  "%s: structured dtype not supported (need '<f4' or '<f8')", path);
-            if (!cur_string(&c, h->descr, sizeof(h->descr)))
-                return npy_header_error(&c, path, "bad 'descr' value", err);
-            h->has_descr = 1;
-        } else if (strcmp(key, "fortran_order") == 0) {
-            char w[16];
-            if (!cur_word(&c, w, sizeof(w)) || (strcmp(w, "True") && strcmp(w, "False")))
-                return npy_header_error(&c, path, "'fortran_order' is not True/False", err);
-            h->fortran = strcmp(w, "True") == 0;
-            h->has_order = 1;
-        } else if (strcmp(key, "shape") == 0) {
-            if (!cur_shape(&c, h)) return npy_header_error(&c, path, "bad 'shape' tuple", err);
-            h->has_shape = 1;
-        } else if (!cur_skip(&c, 0)) {
-            return npy_header_error(&c, path, "bad value", err);
-        }
-        if (cur_take(&c, '}')) break;
-        if (!cur_take(&c, ',')) return npy_header_error(&c, path, "expected ',' or '}'", err);
-    }
-    if (!h->has_descr || !h->has_order || !h->has_shape)
-        return mx_err_set(err, MX_EFORMAT, "%s: .npy header lacks '%s'", path,
-                          !h->has_descr   ? "descr"
-                          : !h->has_order ? "fortran_order"
-                                          : "shape");
-    return 0;
-}
-
-static void shape_str(const npy_header *h, char *buf, size_t cap) {
-    size_t n = (size_t)snprintf(buf, cap, "(");
-    for (size_t i = 0; i < h->ndim && n < cap; i++)
-        n += (size_t)snprintf(buf + n, cap - n, "%s%llu", i ? ", " : "",
-                              (unsigned long long)h->shape[i]);
-    if (n < cap) snprintf(buf + n, cap - n, h->ndim == 1 ? ",)" : ")");
-}
-
 /* ---- .npy ------------------------------------------------------------ */
+
+/* The magic and version, then the header's length: *hoff is where the
+ * header starts. */
+static int npy_preamble(FILE *f, const char *path, size_t size, size_t *hlen, size_t *hoff,
+                        mx_err *err) {
+    unsigned char pre[12];
+    int rc;
+    if (size < 10)
+        return mx_err_set(err, MX_EFORMAT, "%s: too short for a .npy file (%zu bytes)", path, size);
+    if ((rc = read_exact(f, pre, 8, path, "the .npy preamble", NO_ROW, err))) return rc;
+    if (memcmp(pre, "\x93NUMPY", 6) != 0)
+        return mx_err_set(err, MX_EFORMAT, "%s: not a .npy file (bad magic)", path);
+    unsigned major = pre[6], minor = pre[7];
+    if (major == 1) {
+        if ((rc = read_exact(f, pre + 8, 2, path, "the .npy preamble", NO_ROW, err))) return rc;
+        *hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
+        *hoff = 10;
+    } else if (major == 2 || major == 3) {
+        if (size < 12) return mx_err_set(err, MX_EFORMAT, "%s: truncated .npy preamble", path);
+        if ((rc = read_exact(f, pre + 8, 4, path, "the .npy preamble", NO_ROW, err))) return rc;
+        *hlen =
+            (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
+        *hoff = 12;
+    } else {
+        return mx_err_set(err, MX_EFORMAT, "%s: unsupported .npy format version %u.%u", path, major,
+                          minor);
+    }
+    if (*hlen > VEC_NPY_MAX_HEADER)
+        return mx_err_set(err, MX_EFORMAT, "%s: .npy header length %zu is implausibly large", path,
+                          *hlen);
+    if (*hlen > size - *hoff)
+        return mx_err_set(err, MX_EFORMAT, "%s: truncated: .npy header of %zu bytes, file has %zu",
+                          path, *hlen, size);
+    return 0;
+}
+
+/* The header dictionary, checked: a 2-D, C-order, little-endian float
+ * matrix whose data fills the rest of the file exactly. *item: 4 or 8
+ * bytes per value; *need: data bytes. */
+static int npy_header_read(FILE *f, const char *path, size_t size, size_t hlen, size_t hoff,
+                           size_t *n_out, size_t *d_out, size_t *item_out, size_t *need_out,
+                           mx_err *err) {
+    char *htext = malloc(hlen + 1);
+    if (!htext) return mx_err_set(err, MX_ENOMEM, "%s: cannot allocate the .npy header", path);
+    npy_header h;
+    int rc = read_exact(f, htext, hlen, path, "the .npy header", NO_ROW, err);
+    if (!rc) {
+        htext[hlen] = '\0';
+        rc = npy_parse_header(htext, hlen, path, &h, err);
+    }
+    free(htext);
+    if (rc) return rc;
+    size_t item;
+    if (strcmp(h.descr, "<f4") == 0)
+        item = 4;
+    else if (strcmp(h.descr, "<f8") == 0)
+        item = 8;
+    else
+        return mx_err_set(err, MX_EFORMAT,
+                          "%s: dtype '%s' not supported (need little-endian float: '<f4' or "
+                          "'<f8'; convert with .astype('<f4'))",
+                          path, h.descr);
+    if (h.fortran)
+        return mx_err_set(err, MX_EFORMAT,
+                          "%s: Fortran-order array not supported (save "
+                          "np.ascontiguousarray(x) instead)",
+                          path);
+    char shp[96];
+    npy_shape_str(&h, shp, sizeof(shp));
+    if (h.ndim != 2)
+        return mx_err_set(err, MX_EFORMAT, "%s: array is %zu-D with shape %s; need 2-D (rows, dim)",
+                          path, h.ndim, shp);
+    if (h.shape[0] == 0 || h.shape[1] == 0)
+        return mx_err_set(err, MX_EFORMAT, "%s: empty matrix with shape %s", path, shp);
+    size_t n = (size_t)h.shape[0], d = (size_t)h.shape[1], count, need;
+    if ((uint64_t)n != h.shape[0] || (uint64_t)d != h.shape[1] || mul_overflows(n, d, &count) ||
+        mul_overflows(count, item, &need))
+        return mx_err_set(err, MX_EFORMAT, "%s: shape %s is too large", path, shp);
+    size_t have = size - hoff - hlen;
+    if (have < need)
+        return mx_err_set(err, MX_EFORMAT,
+                          "%s: truncated: shape %s of %s needs %zu data bytes, file has %zu", path,
+                          shp, h.descr, need, have);
+    if (have > need)
+        return mx_err_set(err, MX_EFORMAT, "%s: %zu unexpected bytes after the %s data of shape %s",
+                          path, have - need, h.descr, shp);
+    *n_out = n;
+    *d_out = d;
+    *item_out = item;
+    *need_out = need;
+    return 0;
+}
+
+/* count float64 values into x as float32, each finite and in range. */
+static int npy_read_f8(FILE *f, const char *path, float *x, size_t count, size_t d, mx_err *err) {
+    enum { CHUNK = 1 << 16 };
+    double *chunk = malloc(CHUNK * sizeof(double));
+    if (!chunk) return mx_err_set(err, MX_ENOMEM, "%s: cannot allocate a read buffer", path);
+    int rc = 0;
+    for (size_t i = 0; i < count && !rc;) {
+        size_t m = count - i < CHUNK ? count - i : CHUNK;
+        if ((rc = read_exact(f, chunk, m * sizeof(double), path, "the data", NO_ROW, err))) break;
+        for (size_t k = 0; k < m; k++, i++) {
+            double v = chunk[k];
+            if (!isfinite(v)) {
+                rc = mx_err_set(err, MX_EFORMAT, "%s: row %zu, column %zu is %s", path, i / d,
+                                i % d, isnan(v) ? "NaN" : "infinite");
+                break;
+            }
+            if (fabs(v) > FLT_MAX) {
+                rc = mx_err_set(err, MX_EFORMAT,
+                                "%s: row %zu, column %zu (%g) is out of float32 range", path, i / d,
+                                i % d, v);
+                break;
+            }
+            x[i] = (float)v;
+        }
+    }
+    free(chunk);
+    return rc;
+}
 
 static int read_npy(const char *path, float **out, size_t *rows, size_t *dim, mx_err *err) {
     FILE *f = NULL;
     float *x = NULL;
-    char *htext = NULL;
-    double *chunk = NULL;
-    size_t size;
+    size_t size, hlen = 0, hoff = 0, n = 0, d = 0, item = 0, need = 0;
     int rc = open_read(path, &f, &size, err);
     if (rc) return rc;
-
-    unsigned char pre[12];
-    if (size < 10) {
-        rc = mx_err_set(err, MX_EFORMAT, "%s: too short for a .npy file (%zu bytes)", path, size);
+    if ((rc = npy_preamble(f, path, size, &hlen, &hoff, err)) ||
+        (rc = npy_header_read(f, path, size, hlen, hoff, &n, &d, &item, &need, err)))
         goto done;
-    }
-    if ((rc = read_exact(f, pre, 8, path, "the .npy preamble", NO_ROW, err))) goto done;
-    if (memcmp(pre, "\x93NUMPY", 6) != 0) {
-        rc = mx_err_set(err, MX_EFORMAT, "%s: not a .npy file (bad magic)", path);
-        goto done;
-    }
-    unsigned major = pre[6], minor = pre[7];
-    size_t hlen, hoff;
-    if (major == 1) {
-        if ((rc = read_exact(f, pre + 8, 2, path, "the .npy preamble", NO_ROW, err))) goto done;
-        hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
-        hoff = 10;
-    } else if (major == 2 || major == 3) {
-        if (size < 12) {
-            rc = mx_err_set(err, MX_EFORMAT, "%s: truncated .npy preamble", path);
-            goto done;
-        }
-        if ((rc = read_exact(f, pre + 8, 4, path, "the .npy preamble", NO_ROW, err))) goto done;
-        hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
-        hoff = 12;
-    } else {
-        rc = mx_err_set(err, MX_EFORMAT, "%s: unsupported .npy format version %u.%u", path, major,
-                        minor);
-        goto done;
-    }
-    if (hlen > VEC_NPY_MAX_HEADER) {
-        rc = mx_err_set(err, MX_EFORMAT, "%s: .npy header length %zu is implausibly large", path,
-                        hlen);
-        goto done;
-    }
-    if (hlen > size - hoff) {
-        rc = mx_err_set(err, MX_EFORMAT, "%s: truncated: .npy header of %zu bytes, file has %zu",
-                        path, hlen, size);
-        goto done;
-    }
-    htext = malloc(hlen + 1);
-    if (!htext) {
-        rc = mx_err_set(err, MX_ENOMEM, "%s: cannot allocate the .npy header", path);
-        goto done;
-    }
-    if ((rc = read_exact(f, htext, hlen, path, "the .npy header", NO_ROW, err))) goto done;
-    htext[hlen] = '\0';
-
-    npy_header h;
-    if ((rc = parse_npy_header(htext, hlen, path, &h, err))) goto done;
-    size_t item;
-    if (strcmp(h.descr, "<f4") == 0) {
-        item = 4;
-    } else if (strcmp(h.descr, "<f8") == 0) {
-        item = 8;
-    } else {
-        rc = mx_err_set(err, MX_EFORMAT,
-                        "%s: dtype '%s' not supported (need little-endian float: '<f4' or '<f8'; "
-                        "convert with .astype('<f4'))",
-                        path, h.descr);
-        goto done;
-    }
-    if (h.fortran) {
-        rc = mx_err_set(err, MX_EFORMAT,
-                        "%s: Fortran-order array not supported (save "
-                        "np.ascontiguousarray(x) instead)",
-                        path);
-        goto done;
-    }
-    char shp[96];
-    shape_str(&h, shp, sizeof(shp));
-    if (h.ndim != 2) {
-        rc = mx_err_set(err, MX_EFORMAT, "%s: array is %zu-D with shape %s; need 2-D (rows, dim)",
-                        path, h.ndim, shp);
-        goto done;
-    }
-    if (h.shape[0] == 0 || h.shape[1] == 0) {
-        rc = mx_err_set(err, MX_EFORMAT, "%s: empty matrix with shape %s", path, shp);
-        goto done;
-    }
-    size_t n = (size_t)h.shape[0], d = (size_t)h.shape[1], count, need;
-    if ((uint64_t)n != h.shape[0] || (uint64_t)d != h.shape[1] || mul_overflows(n, d, &count) ||
-        mul_overflows(count, item, &need)) {
-        rc = mx_err_set(err, MX_EFORMAT, "%s: shape %s is too large", path, shp);
-        goto done;
-    }
-    size_t have = size - hoff - hlen;
-    if (have < need) {
-        rc = mx_err_set(err, MX_EFORMAT,
-                        "%s: truncated: shape %s of %s needs %zu data bytes, file has %zu", path,
-                        shp, h.descr, need, have);
-        goto done;
-    }
-    if (have > need) {
-        rc = mx_err_set(err, MX_EFORMAT, "%s: %zu unexpected bytes after the %s data of shape %s",
-                        path, have - need, h.descr, shp);
-        goto done;
-    }
+    size_t count = n * d;
     x = malloc(count * sizeof(float));
     if (!x) {
         rc = mx_err_set(err, MX_ENOMEM, "%s: cannot allocate %zu x %zu floats", path, n, d);
@@ -454,42 +300,14 @@ static int read_npy(const char *path, float **out, size_t *rows, size_t *dim, mx
         if ((rc = read_exact(f, x, need, path, "the data", NO_ROW, err))) goto done;
         for (size_t r = 0; r < n; r++)
             if ((rc = check_finite(x + r * d, d, r, path, err))) goto done;
-    } else {
-        enum { CHUNK = 1 << 16 };
-        chunk = malloc(CHUNK * sizeof(double));
-        if (!chunk) {
-            rc = mx_err_set(err, MX_ENOMEM, "%s: cannot allocate a read buffer", path);
-            goto done;
-        }
-        for (size_t i = 0; i < count;) {
-            size_t m = count - i < CHUNK ? count - i : CHUNK;
-            if ((rc = read_exact(f, chunk, m * sizeof(double), path, "the data", NO_ROW, err)))
-                goto done;
-            for (size_t k = 0; k < m; k++, i++) {
-                double v = chunk[k];
-                if (!isfinite(v)) {
-                    rc = mx_err_set(err, MX_EFORMAT, "%s: row %zu, column %zu is %s", path, i / d,
-                                    i % d, isnan(v) ? "NaN" : "infinite");
-                    goto done;
-                }
-                if (fabs(v) > FLT_MAX) {
-                    rc = mx_err_set(err, MX_EFORMAT,
-                                    "%s: row %zu, column %zu (%g) is out of float32 range", path,
-                                    i / d, i % d, v);
-                    goto done;
-                }
-                x[i] = (float)v;
-            }
-        }
+    } else if ((rc = npy_read_f8(f, path, x, count, d, err))) {
+        goto done;
     }
     *out = x;
     *rows = n;
     *dim = d;
     x = NULL;
-    rc = 0;
 done:
-    free(chunk);
-    free(htext);
     free(x);
     fclose(f);
     return rc;
