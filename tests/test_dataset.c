@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "dataset.h"
 #include "strmap.h"
 #include "tap.h"
@@ -99,7 +100,7 @@ static void test_strmap(void) {
         ASSERT_EQ(smap_get(m, key, strlen(key), &v), 0);
         ASSERT_EQ(v, i);
     }
-    ASSERT_EQ(smap_fnv1a(SMAP_FNV_BASIS, "a", 1), UINT64_C(0xaf63dc4c8601ec8c));
+    ASSERT_EQ(hash_fnv1a(HASH_FNV_BASIS, "a", 1), UINT64_C(0xaf63dc4c8601ec8c));
     smap_free(m);
     smap_free(NULL);
     TEST_OK("strmap");
@@ -141,9 +142,9 @@ static void test_movietweetings_small(void) {
     ASSERT_EQ(st->meta_unknown_items, 1);
     ASSERT_EQ(st->items_without_meta, 0);
     uint64_t h;
-    ASSERT_EQ(ds_file_fnv1a(rp, &h, &err), 0);
+    ASSERT_EQ(hash_file(rp, &h, NULL, &err), 0);
     ASSERT_EQ(st->interactions_fnv, h);
-    ASSERT_EQ(ds_file_fnv1a(mp, &h, &err), 0);
+    ASSERT_EQ(hash_file(mp, &h, NULL, &err), 0);
     ASSERT_EQ(st->items_fnv, h);
     ASSERT(ds_has_metadata(ds));
     ASSERT_EQ(ds_n_categories(ds), 3);
@@ -311,7 +312,7 @@ static void test_demo(void) {
                   "Fant\xc3\xb4mas - \xc3\x80 l'ombre de la guillotine (1913)");
     assert_cats(ds, "0002844", "Crime|Drama");
     uint64_t h;
-    ASSERT_EQ(ds_file_fnv1a(rp, &h, &err), 0);
+    ASSERT_EQ(hash_file(rp, &h, NULL, &err), 0);
     ASSERT_EQ(st->interactions_fnv, h);
 
     /* A global split of the real log: about 20% of events after the cut. */
@@ -596,12 +597,13 @@ static void test_fnv(void) {
     char p[1024];
     uint64_t h = 0;
     mx_err err = {0};
-    ASSERT_EQ(ds_file_fnv1a(path_of(p, sizeof(p), data_dir, "dataset/fnv_a.txt"), &h, &err), 0);
+    ASSERT_EQ(hash_file(path_of(p, sizeof(p), data_dir, "dataset/fnv_a.txt"), &h, NULL, &err), 0);
     ASSERT_EQ(h, UINT64_C(0xaf63dc4c8601ec8c));
     ASSERT_EQ(
-        ds_file_fnv1a(path_of(p, sizeof(p), data_dir, "bad/empty_file/ratings.csv"), &h, &err), 0);
+        hash_file(path_of(p, sizeof(p), data_dir, "bad/empty_file/ratings.csv"), &h, NULL, &err),
+        0);
     ASSERT_EQ(h, UINT64_C(0xcbf29ce484222325));
-    ASSERT_EQ(ds_file_fnv1a(path_of(p, sizeof(p), data_dir, "no/such/file"), &h, &err), MX_EIO);
+    ASSERT_EQ(hash_file(path_of(p, sizeof(p), data_dir, "no/such/file"), &h, NULL, &err), MX_EIO);
     ASSERT_CONTAINS(err.msg, "no/such/file: cannot open");
     TEST_OK("file fnv1a");
 }

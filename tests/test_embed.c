@@ -71,11 +71,11 @@ static void check_gram(size_t n, size_t dim, float reg, uint64_t seed) {
     float *y = malloc(n * dim * sizeof(float)), *g = malloc(dim * dim * sizeof(float));
     ASSERT(y && g);
     random_matrix(y, n * dim, &st);
-    /* a few zero rows and entries (emb_gram skips zeros) */
+    /* a few zero rows and entries (fold_gram skips zeros) */
     for (size_t j = 0; j < dim; j++)
         y[3 * dim + j] = 0;
     y[5 * dim + 1] = 0;
-    emb_gram(y, n, dim, reg, g);
+    fold_gram(y, n, dim, reg, g);
     for (size_t i = 0; i < dim; i++)
         for (size_t j = 0; j < dim; j++) {
             double s = i == j ? reg : 0;
@@ -93,11 +93,11 @@ static void test_gram(void) {
     check_gram(9000, 5, 2.0f, 2); /* more than one 4096-row block */
     /* no rows: reg I */
     float g[9];
-    emb_gram(NULL, 0, 3, 1.5f, g);
+    fold_gram(NULL, 0, 3, 1.5f, g);
     for (size_t i = 0; i < 3; i++)
         for (size_t j = 0; j < 3; j++)
             ASSERT_EQ(g[i * 3 + j] == (i == j ? 1.5f : 0.0f), 1);
-    TEST_OK("emb_gram equals a brute-force Y^T Y + reg I (one and several blocks)");
+    TEST_OK("fold_gram equals a brute-force Y^T Y + reg I (one and several blocks)");
 }
 
 /* The exact optimum of sum_i c_i (p_i - x.y_i)^2 + reg |x|^2 over ALL
@@ -134,7 +134,7 @@ static void test_solve_row(void) {
     for (size_t i = 0; i < N * D; i++)
         y[i] *= 0.5f;
     const float reg = 0.3f;
-    emb_gram(y, N, D, reg, g);
+    fold_gram(y, N, D, reg, g);
     const uint32_t cols[] = {2, 5, 7, 11, 19, 23, 29};
     const float conf[] = {11, 3, 1.5f, 21, 6, 2, 8};
     size_t n = sizeof(cols) / sizeof(cols[0]);
@@ -143,7 +143,7 @@ static void test_solve_row(void) {
 
     /* cold start, dim CG steps: exact up to float rounding */
     memset(x, 0, sizeof(x));
-    emb_solve_row(y, D, g, cols, conf, n, D, x, scratch);
+    fold_solve_row(y, D, g, cols, conf, n, D, x, scratch);
     double scale = 0;
     for (size_t k = 0; k < D; k++)
         scale = fmax(scale, fabs(want[k]));
@@ -154,26 +154,26 @@ static void test_solve_row(void) {
     /* warm start from elsewhere converges to the same point */
     for (size_t k = 0; k < D; k++)
         x[k] = (float)rng_normal(&st);
-    emb_solve_row(y, D, g, cols, conf, n, 2 * D, x, scratch);
+    fold_solve_row(y, D, g, cols, conf, n, 2 * D, x, scratch);
     for (size_t k = 0; k < D; k++)
         ASSERT_NEAR(x[k], want[k], 1e-4 * (1 + scale));
 
     /* already optimal: a further call leaves x (nearly) unchanged */
     float keep[D];
     memcpy(keep, x, sizeof(x));
-    emb_solve_row(y, D, g, cols, conf, n, 3, x, scratch);
+    fold_solve_row(y, D, g, cols, conf, n, 3, x, scratch);
     for (size_t k = 0; k < D; k++)
         ASSERT_NEAR(x[k], keep[k], 1e-4 * (1 + scale));
 
     /* one CG step from zero is a descent step, not the optimum */
     memset(x, 0, sizeof(x));
-    emb_solve_row(y, D, g, cols, conf, n, 1, x, scratch);
+    fold_solve_row(y, D, g, cols, conf, n, 1, x, scratch);
     double dist = 0;
     for (size_t k = 0; k < D; k++)
         dist += (x[k] - want[k]) * (x[k] - want[k]);
     ASSERT(dist > 1e-6);
     ASSERT(dotf(x, x, D) > 0);
-    TEST_OK("emb_solve_row converges to the exact least-squares row (Gaussian elimination)");
+    TEST_OK("fold_solve_row converges to the exact least-squares row (Gaussian elimination)");
 }
 
 static void test_confidence(void) {
@@ -181,19 +181,19 @@ static void test_confidence(void) {
     emb_params_init(&p);
     ASSERT_NEAR(p.reg, 0.05 * (1 + p.alpha), 1e-6);
     p.alpha = 10;
-    ASSERT_NEAR(emb_confidence(&p, 5.0f, 0), 11.0, 1e-6); /* binary: value ignored */
+    ASSERT_NEAR(fold_confidence(&p, 5.0f, 0), 11.0, 1e-6); /* binary: value ignored */
     p.use_value = 1;
     p.value_scale = 2.0f;
-    ASSERT_NEAR(emb_confidence(&p, 5.0f, 0), 1.0 + 10.0 * 2.5, 1e-5);
-    ASSERT_NEAR(emb_confidence(&p, -3.0f, 0), 1.0, 1e-6); /* negative weights clamp to 0 */
+    ASSERT_NEAR(fold_confidence(&p, 5.0f, 0), 1.0 + 10.0 * 2.5, 1e-5);
+    ASSERT_NEAR(fold_confidence(&p, -3.0f, 0), 1.0, 1e-6); /* negative weights clamp to 0 */
     /* age decay: w halves every half_life seconds before t_ref */
     p.use_value = 0;
     p.half_life = 10;
     p.t_ref = 100;
-    ASSERT_NEAR(emb_confidence(&p, 1.0f, 100), 11.0, 1e-5);
-    ASSERT_NEAR(emb_confidence(&p, 1.0f, 90), 6.0, 1e-5);
-    ASSERT_NEAR(emb_confidence(&p, 1.0f, 80), 3.5, 1e-5);
-    TEST_OK("emb_confidence is 1 + alpha * w, w decayed by age");
+    ASSERT_NEAR(fold_confidence(&p, 1.0f, 100), 11.0, 1e-5);
+    ASSERT_NEAR(fold_confidence(&p, 1.0f, 90), 6.0, 1e-5);
+    ASSERT_NEAR(fold_confidence(&p, 1.0f, 80), 3.5, 1e-5);
+    TEST_OK("fold_confidence is 1 + alpha * w, w decayed by age");
 }
 
 static void make_csr(const ds_event *ev, size_t n, uint32_t nu, uint32_t ni, ds_csr *bu,

@@ -68,54 +68,29 @@ int cmd_build(int argc, char **argv) {
     mx_model *m = NULL;
     mx_err err = {0};
     pipe_timings t;
-    /* The ranker first: its early model and examples are freed before the
-     * final model is built, so the build's peak memory is the larger of
-     * the two, not their sum. */
-    rkt_ranker ranker = {0};
-    int have_ranker = 0;
-    char ranker_why[256] = "";
-    if (a.data.cfg.ranker.enabled) {
-        rkt_report rr;
+    rkt_report rr;
+    if (a.data.cfg.ranker.enabled)
         cli_log("training the ranker: an early model before the cut, then XGBoost");
-        int r = rkt_fit(ds, ev, n_ev, &a.data.cfg, &a.data.in, &ranker, &rr, &err);
-        if (r == MX_EINVAL) { /* too little data for a ranker: serve in retrieval order */
-            cli_log("warning: no ranker: %s", err.msg);
-            snprintf(ranker_why, sizeof(ranker_why), "%.200s", err.msg);
-        } else if (r) {
-            fprintf(stderr, "mixrec build: %s\n(rank_train.enabled=0 builds without a ranker)\n",
-                    err.msg);
-            ds_free(ds);
-            return 1;
-        } else {
-            have_ranker = 1;
-            cli_log("ranker: %zu rounds, validation NDCG@10 %.4f -> %.4f, %zu + %zu users; early "
-                    "model %.2fs, examples %.2fs, XGBoost %.2fs",
-                    rr.xgb.rounds, rr.xgb.valid_first, rr.xgb.valid_best, rr.users_train,
-                    rr.users_valid, rr.seconds_early_model, rr.seconds_examples,
-                    rr.seconds_xgboost);
-        }
-    }
     cli_log("building: dim %zu, interests %s, k %zu, k0 %g, m %zu", a.data.cfg.embed.dim,
             a.data.cfg.interests.n_clusters ? "set" : "auto", a.data.cfg.mixture.knn_k,
             (double)a.data.cfg.mixture.k0, a.data.cfg.mixture.top_m);
-    if (pipe_build(ds, ev, n_ev, &a.data.cfg, &a.data.in, &m, &t, &err)) {
-        fprintf(stderr, "mixrec build: %s\n", err.msg);
-        rkt_ranker_free(&ranker);
+    if (rkt_build(ds, ev, n_ev, &a.data.cfg, &a.data.in, &m, &t, &rr, &err)) {
+        fprintf(stderr, "mixrec build: %s\n%s", err.msg,
+                rr.failed ? "(rank_train.enabled=0 builds without a ranker)\n" : "");
         ds_free(ds);
         return 1;
     }
+    if (a.data.cfg.ranker.enabled && !rr.trained) /* serve in retrieval order */
+        cli_log("warning: no ranker: %s", rr.why);
+    else if (rr.trained)
+        cli_log("ranker: %zu rounds, validation NDCG@10 %.4f -> %.4f, %zu + %zu users; early "
+                "model %.2fs, examples %.2fs, XGBoost %.2fs",
+                rr.xgb.rounds, rr.xgb.valid_first, rr.xgb.valid_best, rr.users_train,
+                rr.users_valid, rr.seconds_early_model, rr.seconds_examples, rr.seconds_xgboost);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     cli_log("embeddings %.2fs, interests %.2fs, mixtures %.2fs, index %.2fs; peak RSS %ld MiB",
             t.embed, t.interests, t.mixtures, t.index, ru.ru_maxrss / 1024);
-    if (have_ranker && rkt_attach(m, &ranker, &err)) {
-        fprintf(stderr, "mixrec build: %s\n", err.msg);
-        model_free(m);
-        ds_free(ds);
-        return 1;
-    }
-    if (!have_ranker && ranker_why[0])
-        snprintf(m->ranker_status, sizeof(m->ranker_status), "absent: %.200s", ranker_why);
     char version[48];
     double ts = pipe_now();
     if (model_save(m, a.out, version, &err)) {

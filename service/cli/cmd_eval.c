@@ -244,33 +244,14 @@ int cmd_eval(int argc, char **argv) {
                    cfg->min_train);
         goto fail;
     }
-    /* The ranker first (on the training part only): its early model is
-     * freed before the final model is built. */
+    /* The model and its ranker, both from the training part only. */
     rkt_report rr = {0};
-    rkt_ranker ranker = {0};
-    int have_ranker = 0;
-    char ranker_why[256] = "";
-    if (cfg->ranker.enabled) {
-        int r = rkt_fit(ds, use->train, use->n_train, cfg, &a.data.in, &ranker, &rr, &err);
-        if (r == MX_EINVAL) { /* too little data: the other methods still run */
-            cli_log("warning: no ranker: %s", err.msg);
-            snprintf(ranker_why, sizeof(ranker_why), "%.200s", err.msg);
-        } else if (r) {
-            goto fail;
-        } else {
-            have_ranker = 1;
-        }
-    }
     pipe_timings t;
-    if (pipe_build(ds, use->train, use->n_train, cfg, &a.data.in, &m, &t, &err)) {
-        rkt_ranker_free(&ranker);
-        goto fail;
-    }
+    if (rkt_build(ds, use->train, use->n_train, cfg, &a.data.in, &m, &t, &rr, &err)) goto fail;
+    if (cfg->ranker.enabled && !rr.trained) /* the other methods still run */
+        cli_log("warning: no ranker: %s", rr.why);
     cli_log("model: %zu interests, dim %zu, built in %.2fs", m->n_clusters, m->dim, t.total);
-    if (have_ranker && rkt_attach(m, &ranker, &err)) goto fail;
     if (cfg->ranker.enabled) {
-        if (!have_ranker)
-            snprintf(m->ranker_status, sizeof(m->ranker_status), "absent: %.200s", ranker_why);
         cli_log("ranker: %s; early model %.2fs, examples %.2fs, XGBoost %.2fs", m->ranker_status,
                 rr.seconds_early_model, rr.seconds_examples, rr.seconds_xgboost);
         if (rkt_sessions_new(use->train, use->n_train, m->n_users, m->t_ref + 1,

@@ -12,6 +12,7 @@
  * index.faiss, see below). A model that
  * loads must then serve: a recommendation for a known user, one for a
  * session of items, and similar items. */
+#include "hash.h"
 #include "fuzz_common.h"
 #include "recommend.h"
 
@@ -83,7 +84,7 @@ static void fix_manifest(mfile *files, int manifest, const mfile *f) {
     json_t *list = json_object_get(man, "files");
     if (json_is_object(list)) {
         char hex[17];
-        snprintf(hex, sizeof(hex), "%016" PRIx64, smap_fnv1a(SMAP_FNV_BASIS, f->data, f->len));
+        snprintf(hex, sizeof(hex), "%016" PRIx64, hash_fnv1a(HASH_FNV_BASIS, f->data, f->len));
         json_t *e = json_object_get(list, f->name);
         if (json_is_object(e) && json_object_get(e, "fnv1a"))
             json_object_set_new(e, "fnv1a", json_string(hex));

@@ -1,0 +1,158 @@
+/* dataset.h - interaction logs and item metadata, imported into dense ids.
+ *
+ * Users and items have string ids outside and dense uint32 ids inside,
+ * assigned in order of first appearance (so imports are deterministic).
+ * A dataset is built once (load or programmatic adds) and is read-only
+ * afterwards: concurrent readers are safe, concurrent writers are not. */
+#ifndef DS_DATASET_H
+#define DS_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mx_err.h"
+
+typedef enum {
+    DS_FMT_AUTO = 0,       /* detect: "::" separators, else tab, else comma */
+    DS_FMT_MOVIETWEETINGS, /* user::item::rating::ts, no header (MovieLens too) */
+    DS_FMT_CSV,            /* comma-separated with a header row */
+    DS_FMT_TSV             /* tab-separated with a header row */
+} ds_format;
+
+/* One engagement. value is the rating/weight column (1 when absent). */
+typedef struct ds_event {
+    uint32_t user;
+    uint32_t item;
+    int64_t ts; /* unix seconds */
+    float value;
+} ds_event;
+
+typedef struct ds_import_opts {
+    ds_format format;     /* of the interaction log */
+    const char *user_col; /* CSV/TSV header names; defaults "user", "item", */
+    const char *item_col; /* "timestamp"; value_col NULL = no value column */
+    const char *time_col; /* (then every value is 1) */
+    const char *value_col;
+    float min_value;            /* events with value < min_value are dropped and counted */
+    ds_format items_format;     /* of the metadata file: MOVIETWEETINGS = id::title::A|B */
+    const char *meta_id_col;    /* CSV/TSV metadata header names; defaults */
+    const char *meta_title_col; /* "item", "title", "categories" */
+    const char *meta_cat_col;
+    char cat_sep; /* separator inside the categories field, default '|' */
+} ds_import_opts;
+
+/* Defaults as documented above (min_value = -INFINITY: keep everything). */
+void ds_import_opts_init(ds_import_opts *o);
+/* ds_load with opts NULL uses these defaults, and a NULL user/item/time or
+ * meta_* column name means its default. In a CSV/TSV metadata file the id
+ * and title columns are required, the categories column is optional. CSV
+ * fields may be quoted ("" inside is a quote); TSV has no quoting. */
+
+/* Counters of what the import skipped or merged (warnings, not errors). */
+typedef struct ds_stats {
+    size_t lines;                /* data lines read from the interaction log */
+    size_t events;               /* events kept */
+    size_t below_min_value;      /* dropped by min_value */
+    size_t duplicates;           /* same (user, item) again: merged, latest ts kept, max value */
+    size_t blank_lines;          /* skipped */
+    size_t meta_lines;           /* data lines read from the metadata file */
+    size_t meta_unknown_items;   /* metadata for items absent from the log: skipped */
+    size_t meta_duplicate_items; /* second metadata line for an item: ignored */
+    size_t items_without_meta;   /* items of the log with no metadata line */
+    uint64_t interactions_fnv;   /* FNV-1a 64 of the interaction file's bytes */
+    uint64_t items_fnv;          /* same for the metadata file, 0 when none */
+} ds_stats;
+/* blank_lines counts both files; items_without_meta stays 0 until some
+ * metadata is given (a metadata file or ds_set_item_meta). */
+
+typedef struct ds_dataset ds_dataset;
+
+/* Reads an interaction log and optional metadata (items_path may be NULL).
+ * Hard errors (unreadable or empty file, missing header column, a line with
+ * too few fields, a number that does not parse, a timestamp out of range)
+ * return MX_EFORMAT/MX_EIO with "path:line: what" in err. On success *out
+ * is owned by the caller (ds_free). Events are sorted by (ts, user, item). */
+int ds_load(ds_dataset **out, const char *interactions_path, const char *items_path,
+            const ds_import_opts *opts, mx_err *err);
+
+/* Programmatic construction (tests, synth). ds_new returns NULL on OOM.
+ * ds_add_event interns the ids; call ds_finish once after the last add to
+ * merge duplicates and sort; ds_set_item_meta may be called before or after
+ * (it interns an unknown item id). categories is a separator-joined list. */
+ds_dataset *ds_new(void);
+int ds_add_event(ds_dataset *ds, const char *user, const char *item, int64_t ts, float value,
+                 mx_err *err);
+int ds_set_item_meta(ds_dataset *ds, const char *item, const char *title, const char *categories,
+                     char sep, mx_err *err);
+int ds_finish(ds_dataset *ds, mx_err *err);
+
+void ds_free(ds_dataset *ds); /* NULL is a no-op */
+
+size_t ds_n_users(const ds_dataset *ds);
+size_t ds_n_items(const ds_dataset *ds);
+size_t ds_n_categories(const ds_dataset *ds);
+
+/* Borrowed pointer, valid until ds_free. */
+const ds_event *ds_events(const ds_dataset *ds, size_t *n);
+const ds_stats *ds_get_stats(const ds_dataset *ds);
+
+const char *ds_user_id(const ds_dataset *ds, uint32_t user);
+const char *ds_item_id(const ds_dataset *ds, uint32_t item);
+int64_t ds_find_user(const ds_dataset *ds, const char *id); /* -1 if unknown */
+int64_t ds_find_item(const ds_dataset *ds, const char *id); /* -1 if unknown */
+
+/* Metadata; title is NULL and the category list empty without metadata. */
+const char *ds_item_title(const ds_dataset *ds, uint32_t item);
+const uint16_t *ds_item_categories(const ds_dataset *ds, uint32_t item, size_t *n);
+const char *ds_category_name(const ds_dataset *ds, uint16_t cat);
+int ds_has_metadata(const ds_dataset *ds);
+/* ds_item_categories never returns NULL (an empty list has *n == 0). */
+
+/* ---- temporal splits ------------------------------------------------ */
+
+/* A split owns copies of its events. Users/items keep the dataset's ids. */
+typedef struct ds_split {
+    ds_event *train; /* sorted by (ts, user, item) */
+    size_t n_train;
+    ds_event *test; /* sorted by (user, ts) */
+    size_t n_test;
+    size_t n_test_users; /* distinct users in test */
+    int64_t cutoff;      /* global split: first test timestamp; per-user: 0 */
+} ds_split;
+
+/* Global time cut-off: train = every event with ts < T; test = events with
+ * ts >= T of users with at least min_train events before T. T is the
+ * timestamp quantile at (1 - test_frac) of the given events.
+ * Per-user split: for users with at least min_train + 1 events, the last
+ * ceil(test_frac * n) events by time (at least 1) go to test, the rest and
+ * all events of other users to train. Ties in ts are broken by item id.
+ * Both take any event array (e.g. a previous split's train part, to carve a
+ * validation split from the training period). */
+int ds_split_global(const ds_event *ev, size_t n, double test_frac, size_t min_train, ds_split *out,
+                    mx_err *err);
+int ds_split_per_user(const ds_event *ev, size_t n, double test_frac, size_t min_train,
+                      ds_split *out, mx_err *err);
+void ds_split_free(ds_split *s); /* frees the arrays, not s itself */
+/* Both return MX_EINVAL for n == 0 or test_frac outside (0, 1), and zero
+ * *out first, so ds_split_free(out) is safe after an error. The per-user
+ * test part is capped at n - min_train, so train keeps min_train events
+ * of every tested user. */
+
+/* ---- compressed rows ------------------------------------------------ */
+
+/* Events grouped by user (or by item): row r's entries are
+ * col[ptr[r] .. ptr[r+1]), sorted by ts then col, with value and ts. */
+typedef struct ds_csr {
+    uint32_t n_rows;
+    uint64_t *ptr; /* n_rows + 1 */
+    uint32_t *col;
+    float *value;
+    int64_t *ts;
+} ds_csr;
+
+/* by_item = 0: rows are users, cols items; 1: rows are items, cols users. */
+int ds_csr_build(ds_csr *out, const ds_event *ev, size_t n, uint32_t n_rows, int by_item,
+                 mx_err *err);
+void ds_csr_free(ds_csr *c); /* frees the arrays, not c itself */
+
+#endif

@@ -1,0 +1,486 @@
+/* recommend.c - see recommend.h. */
+#include "recommend.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "embed.h"
+#include "foldin.h"
+#include "ranker.h"
+#include "retrieve.h"
+
+typedef struct {
+    float score;
+    uint32_t idx;
+} rank_pair;
+
+struct rec_ctx {
+    const mx_model *m;
+    ret_ctx *ret;
+    feat_ctx *feat;
+    size_t max_k;           /* largest k a request may ask */
+    size_t cap;             /* largest pool: max(max_k, the ranker's pool) */
+    float *q, *scratch;     /* dim, 3 * dim */
+    ret_cand *cands;        /* cap */
+    float *x, *rs;          /* cap x FEAT_N features, cap ranker scores */
+    uint32_t *order;        /* cap */
+    rank_pair *pairs;       /* cap */
+    uint32_t *per_interest; /* n_clusters, zero between calls */
+    uint8_t *in_session;    /* n_clusters: interest has session weight; zero between calls */
+    uint8_t *taken;         /* cap (diversity) */
+    float *sel_sim;         /* cap (MMR: largest cosine to the selected items) */
+    int last_ranked;
+    /* grown on demand, kept between requests */
+    uint32_t *cols, *excl;
+    float *conf;
+    size_t cap_cols, cap_conf, cap_excl;
+};
+
+void rec_params_init(rec_params *p) {
+    p->session_half_life = 1800;
+    p->session_strength = 3.0f;
+    p->dislike_factor = 0.5f;
+    p->use_ranker = 1;
+    p->per_interest_cap = 0;
+    p->mmr_lambda = 0;
+    p->session_quota = 1.0f;
+    p->xgboost_predictor = 0;
+}
+
+const char *rec_reason_name(int reason) {
+    switch (reason) {
+    case REC_REASON_SESSION:
+        return "session";
+    case REC_REASON_POPULAR:
+        return "popular";
+    default:
+        return "long-term";
+    }
+}
+
+rec_ctx *rec_ctx_new(const mx_model *m, size_t max_k) {
+    rec_ctx *c = calloc(1, sizeof(*c));
+    if (!c) return NULL;
+    c->m = m;
+    c->max_k = max_k ? max_k : 1;
+    c->cap = c->max_k;
+    if (m->cfg.ranker.pool > c->cap) c->cap = m->cfg.ranker.pool;
+    c->ret = ret_ctx_new(m->index, m->n_items, c->cap, REC_MAX_INTERESTS);
+    c->feat = feat_ctx_new(m, c->cap);
+    c->q = malloc(m->dim * sizeof(float));
+    c->scratch = malloc(3 * m->dim * sizeof(float));
+    c->cands = malloc(c->cap * sizeof(ret_cand));
+    c->x = malloc(c->cap * FEAT_N * sizeof(float));
+    c->rs = malloc(c->cap * sizeof(float));
+    c->order = malloc(c->cap * sizeof(uint32_t));
+    c->pairs = malloc(c->cap * sizeof(rank_pair));
+    c->per_interest = calloc(m->n_clusters ? m->n_clusters : 1, sizeof(uint32_t));
+    c->in_session = calloc(m->n_clusters ? m->n_clusters : 1, 1);
+    c->taken = malloc(c->cap);
+    c->sel_sim = malloc(c->cap * sizeof(float));
+    if (!c->ret || !c->feat || !c->q || !c->scratch || !c->cands || !c->x || !c->rs || !c->order ||
+        !c->pairs || !c->per_interest || !c->taken || !c->sel_sim) {
+        rec_ctx_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void rec_ctx_free(rec_ctx *c) {
+    if (!c) return;
+    ret_ctx_free(c->ret);
+    feat_ctx_free(c->feat);
+    free(c->x);
+    free(c->rs);
+    free(c->order);
+    free(c->pairs);
+    free(c->per_interest);
+    free(c->in_session);
+    free(c->taken);
+    free(c->sel_sim);
+    free(c->q);
+    free(c->scratch);
+    free(c->cands);
+    free(c->cols);
+    free(c->conf);
+    free(c->excl);
+    free(c);
+}
+
+static double decay(const rec_params *p, const rec_query *q, int64_t ts) {
+    if (p->session_half_life <= 0 || ts >= q->now) return 1.0;
+    return exp2(-(double)(q->now - ts) / p->session_half_life);
+}
+
+/* Slot of interest c in out (appended when new); SIZE_MAX when full. */
+static size_t slot_of(rec_mixture *out, uint32_t c) {
+    for (size_t i = 0; i < out->n; i++)
+        if (out->cid[i] == c) return i;
+    if (out->n == REC_MAX_INTERESTS) return SIZE_MAX;
+    out->cid[out->n] = c;
+    return out->n++;
+}
+
+void rec_mixture_of(const mx_model *m, const rec_params *p, const rec_query *q, rec_mixture *out) {
+    memset(out, 0, sizeof(*out));
+    uint16_t dislikes[REC_MAX_INTERESTS] = {0};
+    int known = q->user >= 0 && (size_t)q->user < m->n_users && m->mix.len[q->user] > 0;
+    if (known) {
+        size_t u = (size_t)q->user, mm = m->mix.m;
+        for (size_t s = 0; s < m->mix.len[u]; s++) {
+            size_t i = slot_of(out, m->mix.cid[u * mm + s]);
+            if (i != SIZE_MAX) out->long_term[i] = m->mix.w[u * mm + s];
+        }
+    }
+    double total = 0;
+    for (size_t e = 0; e < q->n_events; e++) {
+        const rec_event *ev = &q->events[e];
+        if (ev->item >= m->n_items || m->item_interest[ev->item] == INTR_NONE) continue;
+        size_t i = slot_of(out, m->item_interest[ev->item]);
+        if (i == SIZE_MAX) continue;
+        if (ev->weight < 0) {
+            if (dislikes[i] < UINT16_MAX) dislikes[i]++;
+            continue;
+        }
+        double w = ev->weight * decay(p, q, ev->ts);
+        out->session[i] += (float)w;
+        total += w;
+    }
+    if (total > 0)
+        for (size_t i = 0; i < out->n; i++)
+            out->session[i] = (float)(out->session[i] / total);
+    double b = total > 0 ? total / (total + p->session_strength) : 0;
+    if (!known && total > 0) b = 1;
+    out->session_share = (float)b;
+    double sum = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        double v = (1 - b) * out->long_term[i] + b * out->session[i];
+        for (uint16_t d = 0; d < dislikes[i]; d++)
+            v *= p->dislike_factor;
+        out->blended[i] = (float)v;
+        sum += v;
+    }
+    for (size_t i = 0; i < out->n; i++)
+        out->blended[i] = sum > 0 ? (float)(out->blended[i] / sum) : 0;
+    /* insertion sort by blended weight (n <= 255), ties by interest id */
+    for (size_t i = 1; i < out->n; i++) {
+        for (size_t j = i; j > 0; j--) {
+            float a = out->blended[j - 1], bb = out->blended[j];
+            if (a > bb || (a == bb && out->cid[j - 1] < out->cid[j])) break;
+#define SWAP(arr, T)                                                                               \
+    do {                                                                                           \
+        T t_ = arr[j];                                                                             \
+        arr[j] = arr[j - 1];                                                                       \
+        arr[j - 1] = t_;                                                                           \
+    } while (0)
+            SWAP(out->cid, uint32_t);
+            SWAP(out->long_term, float);
+            SWAP(out->session, float);
+            SWAP(out->blended, float);
+#undef SWAP
+        }
+    }
+}
+
+/* The query vector: the user's row re-solved with the session's positive
+ * items added. Returns 0 when there is no vector (unknown user, no
+ * positive session item). */
+static int query_vector(rec_ctx *c, const rec_params *p, const rec_query *q, int *has_q) {
+    const mx_model *m = c->m;
+    size_t d = m->dim, n = 0;
+    int known = q->user >= 0 && (size_t)q->user < m->n_users;
+    size_t n_seen = known ? m->seen_ptr[q->user + 1] - m->seen_ptr[q->user] : 0;
+    if (known)
+        memcpy(c->q, m->user_vecs + (size_t)q->user * d, d * sizeof(float));
+    else
+        memset(c->q, 0, d * sizeof(float));
+    *has_q = known && n_seen > 0;
+    size_t positives = 0;
+    for (size_t e = 0; e < q->n_events; e++)
+        positives += q->events[e].weight > 0 && q->events[e].item < m->n_items;
+    if (positives == 0) return 0;
+    if (buf_reserve((void **)&c->cols, &c->cap_cols, n_seen + positives, sizeof(uint32_t)) ||
+        buf_reserve((void **)&c->conf, &c->cap_conf, n_seen + positives, sizeof(float)))
+        return -1;
+    float base = fold_confidence(&m->cfg.embed, 1.0f, m->t_ref);
+    for (size_t s = 0; s < n_seen; s++) {
+        c->cols[n] = m->seen_items[m->seen_ptr[q->user] + s];
+        c->conf[n++] = base;
+    }
+    for (size_t e = 0; e < q->n_events; e++) {
+        const rec_event *ev = &q->events[e];
+        if (ev->weight <= 0 || ev->item >= m->n_items) continue;
+        c->cols[n] = ev->item;
+        c->conf[n++] = 1.0f + m->cfg.embed.alpha * (float)(ev->weight * decay(p, q, ev->ts));
+    }
+    /* From a cold start CG needs more steps than a warm-started sweep. */
+    size_t steps = known ? m->cfg.embed.cg_steps
+                         : (d < 3 * m->cfg.embed.cg_steps ? d : 3 * m->cfg.embed.cg_steps);
+    fold_solve_row(m->item_vecs, d, m->item_gram, c->cols, c->conf, n, steps, c->q, c->scratch);
+    *has_q = 1;
+    return 0;
+}
+
+static int has_category(const mx_model *m, uint32_t item, const rec_query *q) {
+    if (q->n_categories == 0) return 1;
+    for (uint32_t j = m->cat_ptr[item]; j < m->cat_ptr[item + 1]; j++)
+        for (size_t t = 0; t < q->n_categories; t++)
+            if (m->cat_ids[j] == q->categories[t]) return 1;
+    return 0;
+}
+
+/* One request's state between the pool and the answer. */
+typedef struct {
+    rec_mixture mix;
+    size_t mlen;
+    int has_q;
+    ret_params rp;
+    size_t ne; /* exclusions in c->excl */
+} req_state;
+
+static int prepare(rec_ctx *c, const rec_params *p, const rec_query *q, req_state *st,
+                   mx_err *err) {
+    const mx_model *m = c->m;
+    rec_mixture_of(m, p, q, &st->mix);
+    st->has_q = 0;
+    if (query_vector(c, p, q, &st->has_q))
+        return mx_err_set(err, MX_ENOMEM, "out of memory for the session's items");
+    /* Exclusions: training items, session items, the request's own. */
+    int known = q->user >= 0 && (size_t)q->user < m->n_users;
+    size_t n_seen = known ? m->seen_ptr[q->user + 1] - m->seen_ptr[q->user] : 0;
+    if (buf_reserve((void **)&c->excl, &c->cap_excl, n_seen + q->n_events + q->n_exclude,
+                    sizeof(uint32_t)))
+        return mx_err_set(err, MX_ENOMEM, "out of memory for exclusions");
+    if (n_seen) memcpy(c->excl, m->seen_items + m->seen_ptr[q->user], n_seen * sizeof(uint32_t));
+    st->ne = n_seen;
+    for (size_t e = 0; e < q->n_events; e++)
+        c->excl[st->ne++] = q->events[e].item;
+    for (size_t e = 0; e < q->n_exclude; e++)
+        c->excl[st->ne++] = q->exclude[e];
+    /* Mixture components with weight, at most the model's m. */
+    size_t mmax = m->mix.m ? m->mix.m : 16;
+    st->mlen = 0;
+    while (st->mlen < st->mix.n && st->mlen < mmax && st->mix.blended[st->mlen] > 0)
+        st->mlen++;
+    /* An active session is current intent: the crowd's share of the pool
+     * shrinks with it (popularity share x (1 - b)). */
+    st->rp = m->cfg.retrieval;
+    st->rp.blend_share[RET_POPULAR] *= 1.0f - st->mix.session_share;
+    return 0;
+}
+
+static int fetch_pool(rec_ctx *c, req_state *st, size_t fetch, size_t *got, mx_err *err) {
+    const mx_model *m = c->m;
+    ret_begin(c->ret, c->excl, st->ne);
+    return ret_blend(c->ret, m->index, &m->pop, st->has_q ? c->q : NULL, st->mix.cid,
+                     st->mix.blended, st->mlen, fetch, &st->rp, c->cands, got, err);
+}
+
+static void features_of(rec_ctx *c, const rec_query *q, const req_state *st, size_t n) {
+    feat_query fq = {.user = q->user,
+                     .q = st->has_q ? c->q : NULL,
+                     .cid = st->mix.cid,
+                     .w = st->mix.blended,
+                     .session_w = st->mix.session,
+                     .m = st->mix.n,
+                     .session_share = st->mix.session_share,
+                     .events = q->events,
+                     .n_events = q->n_events};
+    feat_compute(c->feat, &fq, c->cands, n, c->x);
+}
+
+int rec_candidates(rec_ctx *c, const rec_params *p, const rec_query *q, size_t n_pool,
+                   const ret_cand **cands, const float **x, size_t *n, mx_err *err) {
+    *n = 0;
+    req_state st;
+    int rc = prepare(c, p, q, &st, err);
+    if (rc) return rc;
+    if (n_pool > c->cap) n_pool = c->cap;
+    if (n_pool == 0) return 0;
+    if ((rc = fetch_pool(c, &st, n_pool, n, err))) return rc;
+    features_of(c, q, &st, *n);
+    *cands = c->cands;
+    *x = c->x;
+    return 0;
+}
+
+int rec_last_ranked(const rec_ctx *c) {
+    return c->last_ranked;
+}
+
+static uint8_t reason_of(const rec_mixture *mix, const ret_cand *cd, uint32_t interest) {
+    if (cd->source == RET_POPULAR) return REC_REASON_POPULAR;
+    uint8_t r = mix->session_share > 0.5f ? REC_REASON_SESSION : REC_REASON_LONG_TERM;
+    for (size_t s = 0; s < mix->n; s++)
+        if (mix->cid[s] == interest)
+            r = mix->session_share * mix->session[s] > (1 - mix->session_share) * mix->long_term[s]
+                    ? REC_REASON_SESSION
+                    : REC_REASON_LONG_TERM;
+    return r;
+}
+
+static float cosine(const mx_model *m, uint32_t a, uint32_t b) {
+    const float *va = m->item_vecs + (size_t)a * m->dim, *vb = m->item_vecs + (size_t)b * m->dim;
+    float s = 0;
+    for (size_t j = 0; j < m->dim; j++)
+        s += va[j] * vb[j];
+    return s * m->item_inv_norm[a] * m->item_inv_norm[b];
+}
+
+/* Ranker order: best score first, ties in pool order. */
+static int by_rank_score(const void *a, const void *b) {
+    const rank_pair *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Picks up to k of the ordered, filtered candidates c->order[0..n) into
+ * out, applying the diversity step. Returns the count. */
+static size_t pick(rec_ctx *c, const rec_params *p, const rec_query *q, const req_state *st,
+                   size_t n, int ranked, rec_item *out) {
+    const mx_model *m = c->m;
+    size_t k = q->k, got = 0;
+    memset(c->taken, 0, n);
+    /* Session quota (ranked answers): Q = round(session_quota x b x k) of
+     * the answer go to the interests the session touched, spread so that
+     * every prefix of length L holds at least floor(Q L / k) of them: a
+     * learned order cannot hide what the user just did, and the ranker
+     * keeps the top slots unless the session is strong. */
+    size_t quota = 0, sess_taken = 0, sess_left = 0;
+    if (ranked && st->mix.session_share > 0) {
+        for (size_t s = 0; s < st->mix.n; s++)
+            if (st->mix.session[s] > 0 && st->mix.cid[s] < m->n_clusters)
+                c->in_session[st->mix.cid[s]] = 1;
+        for (size_t j = 0; j < n; j++) {
+            uint32_t ci = m->item_interest[c->cands[c->order[j]].item];
+            sess_left += ci < m->n_clusters && c->in_session[ci];
+        }
+        quota = (size_t)lroundf(p->session_quota * st->mix.session_share * (float)k);
+    }
+    /* relevance of position j in [0, 1] for MMR: 1 at the top, linear */
+    int mmr = p->mmr_lambda > 0 && n > 1;
+    if (mmr)
+        for (size_t j = 0; j < n; j++)
+            c->sel_sim[j] = -1;
+    while (got < k) {
+        size_t best = SIZE_MAX;
+        float best_v = -INFINITY;
+        int need_session = sess_left > 0 && sess_taken < quota * (got + 1) / k;
+        for (size_t j = 0; j < n; j++) {
+            if (c->taken[j]) continue;
+            uint32_t it = c->cands[c->order[j]].item, ci = m->item_interest[it];
+            if (need_session && !(ci < m->n_clusters && c->in_session[ci])) continue;
+            if (p->per_interest_cap > 0 && ci < m->n_clusters &&
+                c->per_interest[ci] >= p->per_interest_cap)
+                continue;
+            if (!mmr) {
+                best = j;
+                break;
+            }
+            float rel = 1.0f - (float)j / (float)(n - 1);
+            float v =
+                (1 - p->mmr_lambda) * rel - p->mmr_lambda * (c->sel_sim[j] > 0 ? c->sel_sim[j] : 0);
+            if (v > best_v) {
+                best_v = v;
+                best = j;
+            }
+        }
+        if (best == SIZE_MAX) break; /* the cap left nothing: done */
+        c->taken[best] = 1;
+        const ret_cand *cd = &c->cands[c->order[best]];
+        if (m->item_interest[cd->item] < m->n_clusters &&
+            c->in_session[m->item_interest[cd->item]]) {
+            sess_taken++;
+            sess_left--;
+        }
+        rec_item *r = &out[got++];
+        r->item = cd->item;
+        r->score = ranked ? c->rs[c->order[best]] : cd->fused;
+        r->interest = m->item_interest[cd->item];
+        r->sources = cd->sources;
+        r->ranked = (uint8_t)ranked;
+        r->reason = reason_of(&st->mix, cd, r->interest);
+        if (r->interest < m->n_clusters) c->per_interest[r->interest]++;
+        if (mmr)
+            for (size_t j = 0; j < n; j++)
+                if (!c->taken[j]) {
+                    float sim = cosine(m, c->cands[c->order[j]].item, cd->item);
+                    if (sim > c->sel_sim[j]) c->sel_sim[j] = sim;
+                }
+    }
+    for (size_t j = 0; j < got; j++) /* reset for the next call */
+        if (out[j].interest < m->n_clusters) c->per_interest[out[j].interest] = 0;
+    for (size_t s = 0; s < st->mix.n; s++)
+        if (st->mix.cid[s] < m->n_clusters) c->in_session[st->mix.cid[s]] = 0;
+    return got;
+}
+
+int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item *out, size_t *n,
+                  mx_err *err) {
+    const mx_model *m = c->m;
+    *n = 0;
+    c->last_ranked = 0;
+    if (q->k > c->max_k)
+        return mx_err_set(err, MX_EINVAL, "k = %zu is above the limit %zu", q->k, c->max_k);
+    if (q->k == 0) return 0;
+    req_state st;
+    int rc = prepare(c, p, q, &st, err);
+    if (rc) return rc;
+    int ranked = p->use_ranker && model_has_ranker(m);
+    size_t fetch = q->k;
+    if (ranked && m->cfg.ranker.pool > fetch) fetch = m->cfg.ranker.pool;
+    if (fetch > c->cap) fetch = c->cap;
+    for (;;) {
+        size_t got = 0;
+        if ((rc = fetch_pool(c, &st, fetch, &got, err))) return rc;
+        if (ranked && got > 0) {
+            features_of(c, q, &st, got);
+            if ((rc = model_rank(m, c->x, got, p->xgboost_predictor, c->rs, err))) return rc;
+        }
+        size_t nf = 0;
+        for (size_t i = 0; i < got; i++)
+            if (has_category(m, c->cands[i].item, q)) c->order[nf++] = (uint32_t)i;
+        if (ranked && nf > 1) {
+            for (size_t j = 0; j < nf; j++)
+                c->pairs[j] = (rank_pair){c->rs[c->order[j]], c->order[j]};
+            qsort(c->pairs, nf, sizeof(rank_pair), by_rank_score);
+            for (size_t j = 0; j < nf; j++)
+                c->order[j] = c->pairs[j].idx;
+        }
+        *n = pick(c, p, q, &st, nf, ranked && got > 0, out);
+        c->last_ranked = ranked && got > 0;
+        /* A category filter may thin the pool: look deeper, up to the cap. */
+        if (*n >= q->k || got < fetch || fetch >= c->cap) return 0;
+        fetch = fetch * 4 < c->cap ? fetch * 4 : c->cap;
+    }
+}
+
+int rec_similar(rec_ctx *c, uint32_t item, size_t k, const uint32_t *exclude, size_t n_exclude,
+                rec_item *out, size_t *n, mx_err *err) {
+    const mx_model *m = c->m;
+    *n = 0;
+    if (item >= m->n_items)
+        return mx_err_set(err, MX_ENOTFOUND, "item %u is not in the model", item);
+    if (k > c->max_k)
+        return mx_err_set(err, MX_EINVAL, "k = %zu is above the limit %zu", k, c->max_k);
+    if (buf_reserve((void **)&c->excl, &c->cap_excl, n_exclude + 1, sizeof(uint32_t)))
+        return mx_err_set(err, MX_ENOMEM, "out of memory for exclusions");
+    c->excl[0] = item;
+    if (n_exclude) memcpy(c->excl + 1, exclude, n_exclude * sizeof(uint32_t));
+    ret_begin(c->ret, c->excl, n_exclude + 1);
+    size_t got = 0;
+    int rc = ret_single(c->ret, m->index, m->item_vecs + (size_t)item * m->dim, k,
+                        &m->cfg.retrieval, c->cands, &got, err);
+    if (rc) return rc;
+    for (size_t i = 0; i < got; i++) {
+        out[i] = (rec_item){.item = c->cands[i].item,
+                            .score = c->cands[i].score,
+                            .interest = m->item_interest[c->cands[i].item],
+                            .reason = REC_REASON_LONG_TERM,
+                            .sources = c->cands[i].sources};
+    }
+    *n = got;
+    return 0;
+}

@@ -1,0 +1,138 @@
+/* recommend.h - one recommendation request against a model: the long-term
+ * profile, blended with the session's recent events, retrieved, filtered.
+ *
+ * This is the request-level logic the service calls (no network here);
+ * sessions arrive as plain event lists, whatever stored them.
+ *
+ * The rule (documented for the API):
+ *  - Session weight of an event: its type weight w_e (e.g. view 1, click 2,
+ *    like 3, purchase 5; dislike < 0) times 2^(-(now - ts) / half_life).
+ *  - Session mixture s(c): the positive session weights of the items of
+ *    interest c, normalised; S is their total.
+ *  - Blended mixture: p(c) = (1 - b) p_long(c) + b s(c), b = S / (S + s0),
+ *    so a strong, recent session dominates and an old or weak one fades;
+ *    an unknown user has b = 1. Each disliked item halves (dislike_factor)
+ *    the blended weight of its interest. Top m kept, renormalised.
+ *  - Query vector: the user's row re-solved (fold_solve_row, warm start from
+ *    the long-term vector) over their training items plus the positive
+ *    session items, with confidences from the same weights.
+ *  - Excluded: training items, every session item (seen, clicked or
+ *    disliked) and the request's own exclusions.
+ *  - Candidates: the blended pool (retrieve.h), with the popularity share
+ *    scaled by (1 - b): an active session is current intent and outweighs
+ *    the crowd. A category filter keeps the
+ *    items having any requested category, fetching deeper (up to max_k)
+ *    when the filter thins the pool.
+ *  - Ranking: with a learned ranker in the model (and use_ranker), the
+ *    pool is max(k, rank_train.pool) candidates, scored from their features
+ *    (rank_features.h) and sorted by that score; otherwise the pool's fused
+ *    order stands. A ranked answer keeps a session quota: Q =
+ *    round(session_quota x b x k) of its items come from the interests the
+ *    session touched (when the pool has such items), spread so that every
+ *    prefix of length L holds at least floor(Q L / k): a learned order
+ *    never hides what the user just did. Then the category filter, then the
+ *    diversity step (a
+ *    cap per interest, or MMR over item-vector cosines; off by default),
+ *    then the cut to k.
+ *  - Reason of a candidate: "session" when its interest's blended weight
+ *    comes mostly from the session, "long-term" for other personal
+ *    candidates, "popular" for popularity.
+ * A rec_ctx is per-thread scratch; the model is shared read-only. */
+#ifndef REC_RECOMMEND_H
+#define REC_RECOMMEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rank_features.h"
+#include "model.h"
+#include "mx_err.h"
+#include "retrieve.h"
+
+typedef feat_event rec_event; /* item, ts, weight (< 0: dislike) */
+
+typedef struct rec_params {
+    double session_half_life; /* seconds, default 1800 */
+    float session_strength;   /* s0, default 3 (about one recent like) */
+    float dislike_factor;     /* default 0.5 */
+    int use_ranker;           /* re-rank with the model's ranker when it has one, default 1 */
+    size_t per_interest_cap;  /* diversity: at most this many items per interest; 0 = off */
+    float mmr_lambda;         /* diversity: maximal marginal relevance weight; 0 = off */
+    float session_quota;      /* q: ranked answers give the session's interests q * b of
+                                 their slots at least; default 1, 0 = off */
+    int xgboost_predictor;    /* score with XGBoost's own predictor instead of the compact
+                                 evaluator (the reference; slower); default 0 */
+} rec_params;
+
+void rec_params_init(rec_params *p);
+
+typedef struct rec_query {
+    int64_t user;            /* dense user id, -1 = anonymous / unknown */
+    const rec_event *events; /* the session, any order; may be NULL */
+    size_t n_events;
+    const uint32_t *exclude; /* extra items to leave out */
+    size_t n_exclude;
+    const uint16_t *categories; /* keep items having any of them; n = 0: all */
+    size_t n_categories;
+    size_t k;
+    int64_t now;
+} rec_query;
+
+#define REC_MAX_INTERESTS 255
+
+/* The three views of a user's interests, over the same interest ids:
+ * long-term (smoothed mixture), session and blended, each summing to 1
+ * (0 when absent), sorted by blended weight. */
+typedef struct rec_mixture {
+    size_t n;
+    uint32_t cid[REC_MAX_INTERESTS];
+    float long_term[REC_MAX_INTERESTS];
+    float session[REC_MAX_INTERESTS];
+    float blended[REC_MAX_INTERESTS];
+    float session_share; /* b */
+} rec_mixture;
+
+enum { REC_REASON_LONG_TERM = 0, REC_REASON_SESSION = 1, REC_REASON_POPULAR = 2 };
+const char *rec_reason_name(int reason); /* "long-term", "session", "popular" */
+
+typedef struct rec_item {
+    uint32_t item;
+    float score;       /* position score from the pool (higher = better) */
+    uint32_t interest; /* the item's interest (UINT32_MAX if not indexed) */
+    uint8_t reason;    /* REC_REASON_* */
+    uint8_t sources;   /* bit (1 << RET_*) per retrieval source */
+    uint8_t ranked;    /* score is the ranker's (else the pool's fused score) */
+} rec_item;
+
+typedef struct rec_ctx rec_ctx;
+
+/* Scratch for requests of up to max_k results on model m (which must
+ * outlive it). NULL on OOM. */
+rec_ctx *rec_ctx_new(const mx_model *m, size_t max_k);
+void rec_ctx_free(rec_ctx *c);
+
+/* Fills out with the blended mixture of q (user and session). */
+void rec_mixture_of(const mx_model *m, const rec_params *p, const rec_query *q, rec_mixture *out);
+
+/* Up to q->k recommendations into out (capacity >= q->k); *n the count.
+ * q->k above the context's max_k is an error. */
+int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item *out, size_t *n,
+                  mx_err *err);
+
+/* The pool of a request as the ranker sees it: up to n_pool candidates
+ * (blend, with the session as in rec_recommend, no category filter) and
+ * their features (*x: *n rows of FEAT_N), both in c's scratch, valid
+ * until the next call on c. n_pool is clamped to the context's capacity.
+ * Training and evaluation use this; rec_recommend runs the same code. */
+int rec_candidates(rec_ctx *c, const rec_params *p, const rec_query *q, size_t n_pool,
+                   const ret_cand **cands, const float **x, size_t *n, mx_err *err);
+
+/* 1 when the last rec_recommend on c ordered its answer with the ranker. */
+int rec_last_ranked(const rec_ctx *c);
+
+/* Items similar to item (inner product with its vector over the global
+ * index, nprobe from the model), excluding itself and q-style exclusions. */
+int rec_similar(rec_ctx *c, uint32_t item, size_t k, const uint32_t *exclude, size_t n_exclude,
+                rec_item *out, size_t *n, mx_err *err);
+
+#endif
