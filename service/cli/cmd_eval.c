@@ -183,6 +183,38 @@ static void print_table(const evl_result *r, const char *label) {
     printf("\n");
 }
 
+/* The evaluation as one JSON document on stdout. */
+static void print_json(const eval_args *a, const ds_dataset *ds, const ds_split *use,
+                       const bcfg *cfg, const mx_model *m, const pipe_timings *t,
+                       const evl_result *res, const char *engaged) {
+    const ds_stats *st = ds_get_stats(ds);
+    json_t *out = json_pack(
+        "{s:{s:s,s:I,s:I,s:I,s:I,s:s},s:{s:s,s:f,s:I,s:I,s:I,s:I,s:I,s:b},s:{s:I,s:I,s:f}}",
+        "dataset", "interactions", a->data.interactions, "events", (json_int_t)st->events, "users",
+        (json_int_t)ds_n_users(ds), "items", (json_int_t)ds_n_items(ds), "categories",
+        (json_int_t)ds_n_categories(ds), "engaged", engaged, "split", "type",
+        cfg->split_per_user ? "per-user" : "global", "test_frac", cfg->test_frac, "cutoff",
+        (json_int_t)use->cutoff, "min_train", (json_int_t)cfg->min_train, "train_events",
+        (json_int_t)use->n_train, "test_events", (json_int_t)use->n_test, "test_users",
+        (json_int_t)use->n_test_users, "validation", a->validate, "model", "interests",
+        (json_int_t)m->n_clusters, "dim", (json_int_t)m->dim, "build_seconds", t->total);
+    json_t *methods = json_object();
+    for (int meth = 0; meth < EVL_N_METHODS; meth++) {
+        if (!res->evaluated[meth]) continue;
+        json_t *mo = json_object();
+        met_summary_to_json(&res->method[meth], mo);
+        json_object_set_new(mo, "us_per_user", json_real(res->us_per_query[meth]));
+        json_object_set_new(methods, evl_method_name(meth), mo);
+    }
+    json_object_set_new(out, "methods", methods);
+    if (m->ranker_info) json_object_set(out, "ranker", (json_t *)m->ranker_info);
+    json_object_set_new(out, "parameters", (json_t *)bcfg_to_json(cfg));
+    char *txt = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    printf("%s\n", txt ? txt : "{}");
+    free(txt);
+    json_decref(out);
+}
+
 int cmd_eval(int argc, char **argv) {
     eval_args a;
     memset(&a, 0, sizeof(a));
@@ -223,7 +255,6 @@ int cmd_eval(int argc, char **argv) {
     ds_split split = {0}, valid = {0};
     mx_model *m = NULL;
     evl_result res;
-    json_t *out = NULL;
     rkt_sessions *sessions = NULL;
     rc = 1;
     int (*split_fn)(const ds_event *, size_t, double, size_t, ds_split *, mx_err *) =
@@ -268,31 +299,7 @@ int cmd_eval(int argc, char **argv) {
     else
         snprintf(engaged, sizeof(engaged), "every event, any rating");
     if (a.json) {
-        const ds_stats *st = ds_get_stats(ds);
-        out = json_pack(
-            "{s:{s:s,s:I,s:I,s:I,s:I,s:s},s:{s:s,s:f,s:I,s:I,s:I,s:I,s:I,s:b},s:{s:I,s:I,s:f}}",
-            "dataset", "interactions", a.data.interactions, "events", (json_int_t)st->events,
-            "users", (json_int_t)ds_n_users(ds), "items", (json_int_t)ds_n_items(ds), "categories",
-            (json_int_t)ds_n_categories(ds), "engaged", engaged, "split", "type",
-            cfg->split_per_user ? "per-user" : "global", "test_frac", cfg->test_frac, "cutoff",
-            (json_int_t)use->cutoff, "min_train", (json_int_t)cfg->min_train, "train_events",
-            (json_int_t)use->n_train, "test_events", (json_int_t)use->n_test, "test_users",
-            (json_int_t)use->n_test_users, "validation", a.validate, "model", "interests",
-            (json_int_t)m->n_clusters, "dim", (json_int_t)m->dim, "build_seconds", t.total);
-        json_t *methods = json_object();
-        for (int meth = 0; meth < EVL_N_METHODS; meth++) {
-            if (!res.evaluated[meth]) continue;
-            json_t *mo = json_object();
-            met_summary_to_json(&res.method[meth], mo);
-            json_object_set_new(mo, "us_per_user", json_real(res.us_per_query[meth]));
-            json_object_set_new(methods, evl_method_name(meth), mo);
-        }
-        json_object_set_new(out, "methods", methods);
-        if (m->ranker_info) json_object_set(out, "ranker", (json_t *)m->ranker_info);
-        json_object_set_new(out, "parameters", (json_t *)bcfg_to_json(cfg));
-        char *txt = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        printf("%s\n", txt ? txt : "{}");
-        free(txt);
+        print_json(&a, ds, use, cfg, m, &t, &res, engaged);
     } else {
         printf("data: %s (%s), %zu users, %zu items\n", a.data.interactions, engaged,
                ds_n_users(ds), ds_n_items(ds));
@@ -307,7 +314,6 @@ int cmd_eval(int argc, char **argv) {
     rc = 0;
 fail:
     if (rc) fprintf(stderr, "mixrec eval: %s\n", err.msg);
-    json_decref(out);
     rkt_sessions_free(sessions);
     model_free(m);
     ds_split_free(&split);
