@@ -44,7 +44,6 @@ sess_client *sess_new(uv_loop_t *loop, const srv_config *cfg, int *connected_cou
  * with ok = 0. On the loop thread; the loop must run until it is done. */
 void sess_free(sess_client *c);
 
-
 typedef void (*sess_read_cb)(void *arg, int ok, const sess_event *ev, size_t n);
 typedef void (*sess_write_cb)(void *arg, int ok, const char *error);
 
