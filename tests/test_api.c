@@ -9,6 +9,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -16,6 +17,7 @@
 #include "fixture.h"
 
 #include "api.h"
+#include "api_auth.h"
 #include "model_holder.h"
 #include "srv_config.h"
 #include "workers.h"
@@ -44,8 +46,12 @@ static void run_job(wk_worker *w, void *arg) {
     api_run_on_worker(w, arg);
 }
 
+/* The X-API-Key and bearer token of the next requests (NULL: none). */
+static const char *next_key, *next_bearer;
+
 /* Starts METHOD PATH?QUERY with body (may be NULL) where its route's
- * flags say; the query is "a=1&b=2" (no escapes). */
+ * flags say, after api_check as the transport runs it; the query is
+ * "a=1&b=2" (no escapes). One request at a time (the query buffers). */
 static call *start(const char *method, const char *path, const char *query, const char *body) {
     call *c = calloc(1, sizeof(*c));
     ASSERT(c);
@@ -53,18 +59,18 @@ static call *start(const char *method, const char *path, const char *query, cons
     pthread_cond_init(&c->done_cv, NULL);
     c->req.env = &env;
     c->req.on_finish = on_finish;
-    c->req.route = api_match(path, c->req.param, sizeof(c->req.param));
-    ASSERT(c->req.route);
-    ASSERT_STR_EQ(c->req.route->method, method);
-    static char qbuf[8][2][256];
-    static int qslot;
-    for (const char *p = query; p && *p && c->req.nq < API_MAX_QUERY;) {
+    api_match(&c->req, method, path);
+    static char qbuf[API_MAX_QUERY][2][2048];
+    for (const char *p = query; p && *p;) {
         size_t len = strcspn(p, "&");
-        char *pair = qbuf[qslot % 8][0], *val = qbuf[qslot % 8][1];
-        qslot++;
-        snprintf(pair, 256, "%.*s", (int)len, p);
+        if (c->req.nq == API_MAX_QUERY) {
+            c->req.query_overflow = 1;
+            break;
+        }
+        char *pair = qbuf[c->req.nq][0], *val = qbuf[c->req.nq][1];
+        snprintf(pair, 2048, "%.*s", (int)len, p);
         char *eq = strchr(pair, '=');
-        snprintf(val, 256, "%s", eq ? eq + 1 : "");
+        snprintf(val, 2048, "%s", eq ? eq + 1 : "");
         if (eq) *eq = 0;
         c->req.qname[c->req.nq] = pair;
         c->req.qvalue[c->req.nq++] = val;
@@ -72,6 +78,12 @@ static call *start(const char *method, const char *path, const char *query, cons
     }
     c->req.body = body;
     c->req.body_len = body ? strlen(body) : 0;
+    c->req.api_key = next_key;
+    c->req.bearer = next_bearer;
+    if (api_check(&c->req)) { /* answered before any handler, as the transport does */
+        on_finish(&c->req);
+        return c;
+    }
     unsigned flags = c->req.route->flags;
     if (flags & API_ON_WORKER)
         ASSERT_EQ(wk_submit(env.pool, run_job, &c->req), 0);
@@ -111,9 +123,9 @@ static void done(call *c) {
 static void expect(call *c, int status, const char *code) {
     if (c->req.status != status)
         FAIL("status %d, expected %d: %s", c->req.status, status, c->req.resp);
-    if (code)
-        ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(c->json, "error"), "code")),
-                      code);
+    const char *got = json_string_value(json_object_get(json_object_get(c->json, "error"), "code"));
+    if (code && (!got || strcmp(got, code)))
+        FAIL("code %s, expected %s: %s", got, code, c->req.resp);
 }
 
 static const char *str(const json_t *o, const char *key) {
@@ -131,27 +143,105 @@ static int has_item(const json_t *answer, const char *id) {
 static void test_table(void) {
     size_t n;
     const api_route *rt = api_routes(&n);
-    ASSERT_EQ(n, 9);
+    ASSERT_EQ(n, 13);
     for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < i; j++)
+        for (size_t j = 0; j < i; j++) {
             ASSERT(strcmp(rt[i].name, rt[j].name) != 0);
+            ASSERT(strcmp(rt[i].pattern, rt[j].pattern) || strcmp(rt[i].method, rt[j].method));
+        }
         ASSERT(rt[i].handler);
         ASSERT(!((rt[i].flags & API_ON_WORKER) && (rt[i].flags & API_ON_THREAD)));
     }
-    char p[64];
-    const api_route *r = api_match("/v1/users/u%20x/recommendations", p, sizeof(p));
-    ASSERT(r && !strcmp(r->name, "user_recommendations"));
-    ASSERT_STR_EQ(p, "u%20x");
-    ASSERT(!api_match("/v1/users//recommendations", p, sizeof(p)));
-    ASSERT(!api_match("/v1/users/a/b/recommendations", p, sizeof(p)));
-    ASSERT(!api_match("/v1/nothing", p, sizeof(p)));
-    ASSERT(!api_match("/healthz/", p, sizeof(p)));
-    r = api_match("/v1/admin/reload", p, sizeof(p));
-    ASSERT(r && (r->flags & API_ADMIN) && (r->flags & API_NEEDS_KEY) && (r->flags & API_ON_THREAD));
+    api_req r = {0};
+    ASSERT(api_match(&r, "GET", "/v1/users/u%20x/recommendations"));
+    ASSERT_STR_EQ(r.route->name, "user_recommendations");
+    ASSERT_STR_EQ(r.param, "u%20x");
+    ASSERT(!api_match(&r, "GET", "/v1/users//recommendations"));
+    ASSERT(!api_match(&r, "GET", "/v1/users/a/b/recommendations"));
+    ASSERT(!api_match(&r, "GET", "/v1/nothing"));
+    ASSERT(!api_match(&r, "GET", "/healthz/"));
+    ASSERT(api_match(&r, "POST", "/v1/admin/reload"));
+    ASSERT((r.route->flags & API_ADMIN) && (r.route->flags & API_NEEDS_KEY) &&
+           (r.route->flags & API_ON_THREAD));
+    ASSERT(api_match(&r, "HEAD", "/v1/recommendations"));
+    ASSERT_STR_EQ(r.route->name, "recommendations_get");
+    ASSERT(api_match(&r, "POST", "/v1/recommendations"));
+    ASSERT_STR_EQ(r.route->name, "recommendations");
+    char allow[64];
+    api_allow(r.route, allow, sizeof(allow));
+    ASSERT_STR_EQ(allow, "POST, GET, OPTIONS");
     json_t *j = api_routes_json();
     ASSERT_EQ(json_array_size(json_object_get(j, "routes")), n);
     json_decref(j);
-    TEST_OK("route table: unique names, one place to run, patterns match one segment");
+    TEST_OK("route table: unique names, one place to run, patterns match one segment, the "
+            "method picks the row");
+}
+
+/* What api_check answers before any handler: 404 with pointers, 405,
+ * long ids, unknown, duplicate and too many query parameters. */
+static void test_checks(void) {
+    call *c = run("GET", "/v1/nothing", NULL, NULL);
+    expect(c, 404, "not_found");
+    ASSERT_CONTAINS(c->req.resp, "/openapi.json");
+    ASSERT_CONTAINS(c->req.resp, "/ui/");
+    done(c);
+    c = run("DELETE", "/v1/events", NULL, NULL);
+    expect(c, 405, "method_not_allowed");
+    done(c);
+    char path[1024], id[700];
+    memset(id, 'u', 600);
+    id[600] = 0;
+    snprintf(path, sizeof(path), "/v1/users/%s/recommendations", id);
+    c = run("GET", path, NULL, NULL);
+    expect(c, 400, "id_too_long");
+    ASSERT_CONTAINS(c->req.resp, "256");
+    done(c);
+    id[257] = 0;
+    snprintf(path, sizeof(path), "/v1/users/%s/interests", id);
+    c = run("GET", path, NULL, NULL);
+    expect(c, 400, "id_too_long");
+    done(c);
+    id[256] = 0; /* the limit itself is fine, and reads no session it cannot hold */
+    snprintf(path, sizeof(path), "/v1/users/%s/recommendations", id);
+    c = run("GET", path, "k=2", NULL);
+    expect(c, 200, NULL);
+    done(c);
+    c = run("GET", "/v1/users/u1/recommendations", "category=x", NULL);
+    expect(c, 400, "unknown_parameter");
+    ASSERT_CONTAINS(c->req.resp, "did you mean 'categories'");
+    done(c);
+    c = run("GET", "/v1/recommendations", "recentItems=i1", NULL);
+    expect(c, 400, "unknown_parameter");
+    ASSERT_CONTAINS(c->req.resp, "did you mean 'recent_items'");
+    done(c);
+    c = run("GET", "/v1/users/u1/recommendations", "k=5&k=7", NULL);
+    expect(c, 400, "duplicate_parameter");
+    done(c);
+    c = run("GET", "/healthz", "x=1", NULL);
+    expect(c, 400, "unknown_parameter");
+    done(c);
+    char many[512] = "";
+    for (int i = 0; i < API_MAX_QUERY + 1; i++)
+        strcat(many, i ? "&k=1" : "k=1");
+    c = run("GET", "/v1/users/u1/recommendations", many, NULL);
+    expect(c, 400, "bad_parameter");
+    done(c);
+    TEST_OK("checks: 404 points to /openapi.json and /ui/, 405, ids over 256 bytes 400, "
+            "unknown (with a suggestion), duplicate and too many parameters 400");
+}
+
+static void test_index(void) {
+    call *c = run("GET", "/", NULL, NULL);
+    expect(c, 200, NULL);
+    ASSERT_STR_EQ(str(c->json, "api"), "/openapi.json");
+    ASSERT_STR_EQ(str(c->json, "inspector"), "/ui/");
+    done(c);
+    c = run("GET", "/openapi.json", NULL, NULL);
+    expect(c, 200, NULL);
+    ASSERT(json_object_get(c->json, "openapi") && json_object_get(c->json, "paths"));
+    ASSERT(json_object_get(json_object_get(c->json, "paths"), "/v1/tokens"));
+    done(c);
+    TEST_OK("GET / points to the API document and the page; /openapi.json is served");
 }
 
 static void test_health(const char *version) {
@@ -172,6 +262,19 @@ static void test_health(const char *version) {
     TEST_OK("healthz, readyz (model version, no Redis), metrics (Prometheus text)");
 }
 
+/* Whether every item of an answer has category cat. */
+static int all_in_category(const json_t *answer, const char *cat) {
+    size_t i, j;
+    json_t *it, *c;
+    json_array_foreach(json_object_get(answer, "items"), i, it) {
+        int has = 0;
+        json_array_foreach(json_object_get(it, "categories"), j, c) has |=
+            !strcmp(json_string_value(c), cat);
+        if (!has) return 0;
+    }
+    return 1;
+}
+
 static void test_user_recommendations(void) {
     call *c = run("GET", "/v1/users/u1/recommendations", "k=5&explain=true", NULL);
     expect(c, 200, NULL);
@@ -187,10 +290,13 @@ static void test_user_recommendations(void) {
     c = run("GET", "/v1/users/u1/recommendations", q, NULL);
     expect(c, 200, NULL);
     ASSERT(!has_item(c->json, top));
+    ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(c->json, "unknown_items"), 0)),
+                  "nope");
     done(c);
     c = run("GET", "/v1/users/u1/recommendations", NULL, NULL);
     expect(c, 200, NULL);
     ASSERT_EQ(json_array_size(json_object_get(c->json, "items")), 20); /* the one default */
+    ASSERT(!json_object_get(json_array_get(json_object_get(c->json, "items"), 0), "reason"));
     done(c);
     const char *bad_k[] = {"k=0", "k=abc", "k=201", "k=5x", "k="};
     for (size_t i = 0; i < sizeof(bad_k) / sizeof(bad_k[0]); i++) {
@@ -199,14 +305,50 @@ static void test_user_recommendations(void) {
         ASSERT_CONTAINS(str(json_object_get(c->json, "error"), "message"), "1..200");
         done(c);
     }
-    c = run("GET", "/v1/users/u1/recommendations", "category=no-such-category", NULL);
+    c = run("GET", "/v1/users/u1/recommendations", "categories=no-such-category", NULL);
     expect(c, 400, "unknown_category");
+    done(c);
+    c = run("GET", "/v1/users/u1/recommendations", "explain=maybe", NULL);
+    expect(c, 400, "bad_parameter");
+    done(c);
+    static char many[300 * 5 + 16] = "exclude=";
+    for (int i = 0; i < 300; i++)
+        sprintf(many + strlen(many), "%si%d", i ? "," : "", i);
+    c = run("GET", "/v1/users/u1/recommendations", many, NULL);
+    expect(c, 400, "bad_parameter"); /* a limit is an error, never a silent cut */
+    ASSERT_CONTAINS(c->req.resp, "at most 256");
     done(c);
     c = run("GET", "/v1/users/nobody/recommendations", "k=3", NULL);
     expect(c, 200, NULL);
     ASSERT(json_is_false(json_object_get(c->json, "known_user")));
     done(c);
-    TEST_OK("GET recommendations: k (default 20, bounds), exclude, category, unknown user");
+    TEST_OK("GET recommendations: k (default 20, bounds), explain off by default, exclude with "
+            "unknown ids listed, 300 ids 400, categories, unknown user");
+}
+
+static void test_categories_everywhere(const char *cat) {
+    char q[256], body[256];
+    snprintf(q, sizeof(q), "k=10&categories=%s", cat);
+    call *c = run("GET", "/v1/users/u1/recommendations", q, NULL);
+    expect(c, 200, NULL);
+    ASSERT(json_array_size(json_object_get(c->json, "items")) > 0 && all_in_category(c->json, cat));
+    done(c);
+    c = run("GET", "/v1/recommendations", q, NULL);
+    expect(c, 200, NULL);
+    ASSERT(json_array_size(json_object_get(c->json, "items")) > 0 && all_in_category(c->json, cat));
+    ASSERT_STR_EQ(str(c->json, "session"), "none");
+    done(c);
+    snprintf(body, sizeof(body), "{\"user\":\"u1\",\"k\":10,\"categories\":[\"%s\"]}", cat);
+    c = run("POST", "/v1/recommendations", NULL, body);
+    expect(c, 200, NULL);
+    ASSERT(json_array_size(json_object_get(c->json, "items")) > 0 && all_in_category(c->json, cat));
+    done(c);
+    c = run("GET", "/v1/items/i1/similar", q, NULL);
+    expect(c, 200, NULL);
+    ASSERT(json_array_size(json_object_get(c->json, "items")) == 10 &&
+           all_in_category(c->json, cat));
+    done(c);
+    TEST_OK("categories: one parameter, applied on GET user, GET anonymous, POST and similar");
 }
 
 static void test_interests_and_similar(void) {
@@ -219,6 +361,16 @@ static void test_interests_and_similar(void) {
     expect(c, 200, NULL);
     ASSERT_EQ(json_array_size(json_object_get(c->json, "items")), 4);
     ASSERT(!has_item(c->json, "i1"));
+    char first[128], q[256];
+    snprintf(first, sizeof(first), "%s",
+             str(json_array_get(json_object_get(c->json, "items"), 0), "item"));
+    done(c);
+    snprintf(q, sizeof(q), "k=4&exclude=%s,nope&explain=true", first);
+    c = run("GET", "/v1/items/i1/similar", q, NULL);
+    expect(c, 200, NULL);
+    ASSERT(!has_item(c->json, first) && !has_item(c->json, "i1"));
+    ASSERT(json_object_get(json_array_get(json_object_get(c->json, "items"), 0), "reason"));
+    ASSERT_EQ(json_array_size(json_object_get(c->json, "unknown_items")), 1);
     done(c);
     c = run("GET", "/v1/items/no-such-item/similar", NULL, NULL);
     expect(c, 404, "unknown_item");
@@ -226,7 +378,7 @@ static void test_interests_and_similar(void) {
     c = run("GET", "/v1/items/i1/similar", "k=-1", NULL);
     expect(c, 400, "bad_parameter");
     done(c);
-    TEST_OK("interests; similar items: k, unknown item 404");
+    TEST_OK("interests; similar items: k, exclude, explain, unknown item 404");
 }
 
 static void test_post_recommendations(void) {
@@ -237,24 +389,58 @@ static void test_post_recommendations(void) {
     ASSERT(!has_item(c->json, "i1") && !has_item(c->json, "i2"));
     ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(c->json, "unknown_items"), 0)),
                   "nope");
+    ASSERT_STR_EQ(str(c->json, "session"), "none");
+    ASSERT(!json_object_get(json_array_get(json_object_get(c->json, "items"), 0), "reason"));
+    done(c);
+    /* a user's stored session is read on POST as on GET (Redis is absent here) */
+    c = run("POST", "/v1/recommendations", NULL, "{\"user\":\"u1\",\"k\":3,\"explain\":true}");
+    expect(c, 200, NULL);
+    ASSERT_STR_EQ(str(c->json, "session"), "unavailable");
+    ASSERT(json_is_true(json_object_get(c->json, "known_user")));
+    ASSERT(json_object_get(json_array_get(json_object_get(c->json, "items"), 0), "reason"));
     done(c);
     struct {
-        const char *body, *code;
-    } bad[] = {{"{", "bad_json"},
-               {"[1]", "bad_json"},
-               {"{\"k\":\"5\"}", "bad_parameter"},
-               {"{\"k\":0}", "bad_parameter"},
-               {"{\"user\":5}", "bad_parameter"},
-               {"{\"recent_items\":\"i1\"}", "bad_parameter"},
-               {"{\"exclude\":[1]}", "bad_parameter"},
-               {"{\"categories\":[\"no-such\"]}", "unknown_category"},
-               {"{\"categories\":\"x\"}", "bad_parameter"}};
+        const char *body, *code, *says;
+    } bad[] = {{"{", "bad_json", NULL},
+               {"[1]", "bad_json", NULL},
+               {"{\"k\":1,\"k\":2}", "bad_json", NULL},
+               {"{\"k\":\"5\"}", "bad_parameter", NULL},
+               {"{\"k\":0}", "bad_parameter", NULL},
+               {"{\"user\":5}", "bad_parameter", NULL},
+               {"{\"user\":\"\"}", "bad_parameter", NULL},
+               {"{\"recent_items\":\"i1\"}", "bad_parameter", NULL},
+               {"{\"exclude\":[1]}", "bad_parameter", NULL},
+               {"{\"exclude\":[\"\"]}", "bad_parameter", NULL},
+               {"{\"categories\":[\"no-such\"]}", "unknown_category", NULL},
+               {"{\"categories\":\"x\"}", "bad_parameter", NULL},
+               {"{\"explain\":\"yes\"}", "bad_parameter", NULL},
+               {"{\"recentItems\":[\"i1\"]}", "unknown_field", "did you mean 'recent_items'"},
+               {"{\"category\":\"x\"}", "unknown_field", "did you mean 'categories'"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         c = run("POST", "/v1/recommendations", NULL, bad[i].body);
         expect(c, 400, bad[i].code);
+        if (bad[i].says) ASSERT_CONTAINS(c->req.resp, bad[i].says);
         done(c);
     }
-    TEST_OK("POST recommendations: recent, exclude, unknown ids listed; 9 bad bodies -> 400");
+    static char big[400 * 8 + 64];
+    strcpy(big, "{\"recent_items\":[");
+    for (int i = 0; i < 300; i++)
+        sprintf(big + strlen(big), "%s\"i%d\"", i ? "," : "", i);
+    strcat(big, "]}");
+    c = run("POST", "/v1/recommendations", NULL, big);
+    expect(c, 400, "bad_parameter");
+    ASSERT_CONTAINS(c->req.resp, "at most 256");
+    done(c);
+    TEST_OK("POST recommendations: the GET vocabulary and defaults, the user's session, unknown "
+            "ids listed, 16 bad bodies -> 400 naming the field");
+}
+
+static int has_rejection(const json_t *answer, const char *text) {
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(answer, "rejected"), i,
+                       r) if (strstr(str(r, "error"), text)) return 1;
+    return 0;
 }
 
 static void test_events(void) {
@@ -264,12 +450,23 @@ static void test_events(void) {
     done(c);
     c = run("POST", "/v1/events", NULL,
             "[{\"user\":\"\",\"item\":\"i1\",\"type\":\"click\"},{\"user\":\"u\",\"item\":\"i1\","
-            "\"type\":\"poke\"}]");
+            "\"type\":\"poke\"},{\"user\":\"u\",\"item\":\"i1\",\"type\":\"view\",\"ts\":\"soon\"},"
+            "{\"user\":\"u\",\"item\":\"i1\",\"type\":\"view\",\"ts\":99999999999999},"
+            "{\"user\":\"u\",\"item\":\"i1\",\"type\":\"view\",\"when\":1}]");
     expect(c, 400, "bad_events");
-    ASSERT_EQ(json_array_size(json_object_get(c->json, "rejected")), 2);
+    ASSERT_EQ(json_array_size(json_object_get(c->json, "rejected")), 5);
+    ASSERT(has_rejection(c->json, "milliseconds or ISO 8601"));
+    ASSERT(has_rejection(c->json, "unknown field 'when'"));
+    done(c);
+    c = run("GET", "/metrics", NULL, NULL);
+    ASSERT_CONTAINS(c->req.resp, "mixrec_events_total{outcome=\"rejected\"} 5\n");
+    ASSERT_CONTAINS(c->req.resp, "mixrec_events_total{outcome=\"failed\"} 1\n");
     done(c);
     c = run("POST", "/v1/events", NULL, "{\"events\": 3}");
     expect(c, 400, "bad_json");
+    done(c);
+    c = run("POST", "/v1/events", NULL, "{\"event\": []}");
+    expect(c, 400, "unknown_field");
     done(c);
     char big[4096] = "[";
     for (int i = 0; i < cfg.max_batch + 1; i++)
@@ -278,7 +475,63 @@ static void test_events(void) {
     c = run("POST", "/v1/events", NULL, big);
     expect(c, 413, "batch_too_large");
     done(c);
-    TEST_OK("events: 503 without Redis, bad events rejected by index, batch limit 413");
+    TEST_OK("events: 503 without Redis, bad events (ts units, unknown fields) rejected by index "
+            "and counted, batch limit 413");
+}
+
+/* Keys and event tokens (api_auth.h). */
+static void test_tokens(void) {
+    snprintf(cfg.api_keys[0], sizeof(cfg.api_keys[0]), "k-secret");
+    cfg.n_api_keys = 1;
+    const char *ev = "[{\"user\":\"u7\",\"item\":\"i1\",\"type\":\"click\"}]";
+    call *c = run("POST", "/v1/events", NULL, ev);
+    expect(c, 401, "unauthorized");
+    ASSERT_CONTAINS(c->req.resp, "POST /v1/tokens");
+    done(c);
+    c = run("POST", "/v1/tokens", NULL, "{\"user\":\"u7\"}");
+    expect(c, 401, "unauthorized"); /* minting takes a key */
+    done(c);
+    next_key = "k-secret";
+    c = run("POST", "/v1/tokens", NULL, "{\"user\":\"u7\",\"ttl_s\":600}");
+    expect(c, 200, NULL);
+    char token[512];
+    snprintf(token, sizeof(token), "%s", str(c->json, "token"));
+    ASSERT(json_integer_value(json_object_get(c->json, "expires_at")) > (json_int_t)time(NULL));
+    done(c);
+    c = run("POST", "/v1/tokens", NULL, "{\"user\":\"u7\",\"ttl_s\":10}");
+    expect(c, 400, "bad_parameter");
+    done(c);
+    next_key = NULL;
+    next_bearer = token;
+    c = run("POST", "/v1/events", NULL, ev);
+    expect(c, 503, "redis_unavailable"); /* admitted: it fails only for want of Redis */
+    done(c);
+    c = run("POST", "/v1/events", NULL, "[{\"user\":\"u8\",\"item\":\"i1\",\"type\":\"click\"}]");
+    expect(c, 403, "forbidden"); /* another user's events */
+    done(c);
+    c = run("POST", "/v1/recommendations", NULL, "{}"); /* reads need nothing */
+    expect(c, 200, NULL);
+    done(c);
+    token[strlen(token) - 2] ^= 1; /* tampered */
+    c = run("POST", "/v1/events", NULL, ev);
+    expect(c, 403, "forbidden");
+    done(c);
+    char old[512];
+    ASSERT_EQ(api_auth_token_make(&cfg, "u7", (int64_t)time(NULL) - 1, old, sizeof(old)), 0);
+    next_bearer = old;
+    c = run("POST", "/v1/events", NULL, ev);
+    expect(c, 401, "token_expired");
+    done(c);
+    snprintf(cfg.api_keys[0], sizeof(cfg.api_keys[0]), "k-rotated");
+    ASSERT_EQ(api_auth_token_make(&cfg, "u7", (int64_t)time(NULL) + 60, old, sizeof(old)), 0);
+    snprintf(cfg.api_keys[0], sizeof(cfg.api_keys[0]), "k-secret");
+    c = run("POST", "/v1/events", NULL, ev);
+    expect(c, 403, "forbidden"); /* signed under other keys */
+    done(c);
+    next_bearer = NULL;
+    cfg.n_api_keys = 0;
+    TEST_OK("event tokens: minted with a key, post their user's events only, tampered, expired "
+            "and foreign tokens refused");
 }
 
 /* A request waiting for its session keeps its model while a reload lands
@@ -316,6 +569,12 @@ static void test_admin_reload(mx_model *m) {
     ASSERT_EQ(model_save(m, tmpdir, version, &err), 0);
     snprintf(cfg.model_dir, sizeof(cfg.model_dir), "%s", tmpdir);
     call *c = run("POST", "/v1/admin/reload", NULL, NULL);
+    expect(c, 403, "admin_disabled"); /* no keys: no admin routes */
+    done(c);
+    snprintf(cfg.api_keys[0], sizeof(cfg.api_keys[0]), "k-admin");
+    cfg.n_api_keys = 1;
+    next_key = "k-admin";
+    c = run("POST", "/v1/admin/reload", NULL, NULL);
     expect(c, 200, NULL);
     ASSERT_STR_EQ(str(c->json, "model_version"), version);
     done(c);
@@ -329,6 +588,8 @@ static void test_admin_reload(mx_model *m) {
     c = run("GET", "/readyz", NULL, NULL);
     ASSERT_STR_EQ(str(c->json, "model_version"), version); /* the old one keeps serving */
     done(c);
+    cfg.n_api_keys = 0;
+    next_key = NULL;
     TEST_OK("admin reload: 200 with the new version; a broken one 422, the old one serves");
 }
 
@@ -359,14 +620,18 @@ int main(void) {
         (api_env){.cfg = &cfg, .prom = prom_new(names, (int)n + 1), .holder = holder, .pool = pool};
 
     test_table();
+    test_checks();
     test_health("v-first");
     test_user_recommendations();
+    test_categories_everywhere(m->cat_names[m->cat_ids[m->cat_ptr[0]]]);
     test_interests_and_similar();
     test_post_recommendations();
     test_events();
+    test_tokens();
     mx_model *saved = fixture_model(ds, NULL, 0, settings);
     test_lease_across_reload("v-first", next);
     test_admin_reload(saved);
+    test_index();
 
     wk_stop(pool);
     mh_free(holder);

@@ -193,7 +193,7 @@ static void test_similar(const mx_model *m) {
     size_t n = 0;
     mx_err err = {0};
     uint32_t it = item_of(m, 1, 0);
-    ASSERT_EQ(rec_similar(c, it, 20, NULL, 0, out, &n, &err), 0);
+    ASSERT_EQ(rec_similar(c, it, &(rec_query){.k = 20}, out, &n, &err), 0);
     ASSERT_EQ(n, 20);
     const float *v = m->item_vecs + (size_t)it * m->dim;
     float prev = INFINITY;
@@ -206,9 +206,25 @@ static void test_similar(const mx_model *m) {
         ASSERT(s <= prev + 1e-5f);
         prev = s;
     }
-    ASSERT(rec_similar(c, (uint32_t)m->n_items, 5, NULL, 0, out, &n, &err) == MX_ENOTFOUND);
+    /* exclusions and a category filter (of a world other than the item's:
+     * the neighbours must be looked for deeper) */
+    uint32_t first = out[0].item;
+    uint16_t cat = m->cat_ids[m->cat_ptr[item_of(m, 2, 0)]];
+    rec_query q = {
+        .k = 10, .exclude = &first, .n_exclude = 1, .categories = &cat, .n_categories = 1};
+    ASSERT_EQ(rec_similar(c, it, &q, out, &n, &err), 0);
+    ASSERT_EQ(n, 10);
+    for (size_t i = 0; i < n; i++) {
+        int has = 0;
+        for (uint32_t j = m->cat_ptr[out[i].item]; j < m->cat_ptr[out[i].item + 1]; j++)
+            has |= m->cat_ids[j] == cat;
+        ASSERT(has && out[i].item != first && out[i].item != it);
+    }
+    ASSERT(rec_similar(c, (uint32_t)m->n_items, &(rec_query){.k = 5}, out, &n, &err) ==
+           MX_ENOTFOUND);
     rec_ctx_free(c);
-    TEST_OK("similar items: by inner product, never the item itself, unknown item");
+    TEST_OK("similar items: by inner product, never the item itself, exclusions, categories, "
+            "unknown item");
 }
 
 int main(int argc, char **argv) {

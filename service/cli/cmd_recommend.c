@@ -248,8 +248,8 @@ int cmd_similar(int argc, char **argv) {
     size_t n = 0;
     mx_err err = {0};
     rc = !c || !out ? (mx_err_set(&err, MX_ENOMEM, "out of memory"), 1)
-         : rec_similar(c, (uint32_t)it, a.k, NULL, 0, out, &n, &err) ? 1
-                                                                     : 0;
+         : rec_similar(c, (uint32_t)it, &(rec_query){.k = a.k}, out, &n, &err) ? 1
+                                                                               : 0;
     if (rc)
         fprintf(stderr, "mixrec similar: %s\n", err.msg);
     else {

@@ -1,6 +1,10 @@
 /* prom.c - see prom.h. */
 #include "prom.h"
 
+#include "sessions.h"
+
+_Static_assert(PROM_EVENT_TYPES == SESS_N_TYPES, "one counter per event type");
+
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,7 +28,8 @@ struct prom {
     histogram latency[PROM_MAX_ROUTES][N_STATUS];
     histogram session_latency;
     atomic_ulong session_reads[2]; /* unavailable, ok */
-    atomic_ulong events_stored, events_rejected, events_failed_batches;
+    atomic_ulong events_stored, events_rejected, events_failed, events_failed_batches;
+    atomic_ulong events_by_type[PROM_EVENT_TYPES], events_unknown_items;
     atomic_ulong candidates[3], candidate_requests;
     atomic_ulong reloads[2]; /* failed, ok */
     atomic_ulong ordered[2]; /* retrieval order, ranker */
@@ -65,10 +70,20 @@ void prom_session_read(prom *p, int ok, double seconds) {
     if (ok) observe(&p->session_latency, seconds);
 }
 
-void prom_events(prom *p, size_t stored, size_t rejected, int redis_failed) {
-    atomic_fetch_add(&p->events_stored, stored);
-    atomic_fetch_add(&p->events_rejected, rejected);
-    if (redis_failed) atomic_fetch_add(&p->events_failed_batches, 1);
+void prom_events(prom *p, const prom_event_batch *b) {
+    size_t stored = 0;
+    for (int t = 0; t < PROM_EVENT_TYPES; t++)
+        stored += b->valid_by_type[t];
+    if (b->redis_failed) {
+        atomic_fetch_add(&p->events_failed, stored);
+        atomic_fetch_add(&p->events_failed_batches, 1);
+    } else {
+        atomic_fetch_add(&p->events_stored, stored);
+        for (int t = 0; t < PROM_EVENT_TYPES; t++)
+            atomic_fetch_add(&p->events_by_type[t], b->valid_by_type[t]);
+        atomic_fetch_add(&p->events_unknown_items, b->unknown_items);
+    }
+    atomic_fetch_add(&p->events_rejected, b->rejected);
 }
 
 void prom_candidates(prom *p, const size_t by_source[3]) {
@@ -175,15 +190,27 @@ char *prom_render(prom *p, const prom_gauges *g) {
             "# TYPE mixrec_redis_read_duration_seconds histogram\n");
     put_histogram(&b, "mixrec_redis_read_duration_seconds", "", &p->session_latency);
     put(&b,
-        "# HELP mixrec_events_total Events posted, by outcome.\n"
+        "# HELP mixrec_events_total Events posted, by outcome: stored, rejected (invalid), "
+        "failed (valid, refused with 503 because Redis did not store them).\n"
         "# TYPE mixrec_events_total counter\n"
         "mixrec_events_total{outcome=\"stored\"} %lu\n"
         "mixrec_events_total{outcome=\"rejected\"} %lu\n"
+        "mixrec_events_total{outcome=\"failed\"} %lu\n"
         "# HELP mixrec_redis_errors_total Event batches Redis could not store.\n"
         "# TYPE mixrec_redis_errors_total counter\n"
-        "mixrec_redis_errors_total %lu\n",
+        "mixrec_redis_errors_total %lu\n"
+        "# HELP mixrec_events_unknown_items_total Stored events on items the model does not "
+        "know (new items, or wrong ids).\n"
+        "# TYPE mixrec_events_unknown_items_total counter\n"
+        "mixrec_events_unknown_items_total %lu\n"
+        "# HELP mixrec_events_stored_total Stored events by type.\n"
+        "# TYPE mixrec_events_stored_total counter\n",
         atomic_load(&p->events_stored), atomic_load(&p->events_rejected),
-        atomic_load(&p->events_failed_batches));
+        atomic_load(&p->events_failed), atomic_load(&p->events_failed_batches),
+        atomic_load(&p->events_unknown_items));
+    for (int t = 0; t < PROM_EVENT_TYPES; t++)
+        put(&b, "mixrec_events_stored_total{type=\"%s\"} %lu\n", sess_type_name(t),
+            atomic_load(&p->events_by_type[t]));
     put(&b,
         "# HELP mixrec_candidates_total Items answered, by the retrieval source that found them.\n"
         "# TYPE mixrec_candidates_total counter\n"

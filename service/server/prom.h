@@ -21,7 +21,17 @@ void prom_free(prom *p);
 
 void prom_request(prom *p, int route, int status, double seconds);
 void prom_session_read(prom *p, int ok, double seconds);
-void prom_events(prom *p, size_t stored, size_t rejected, int redis_failed);
+#define PROM_EVENT_TYPES 5 /* sessions.h's SESS_N_TYPES */
+
+/* One batch of POST /v1/events: its valid events by type (stored, or
+ * failed when Redis refused the batch), the invalid ones, and how many
+ * valid ones name items the model does not know. */
+typedef struct prom_event_batch {
+    size_t valid_by_type[PROM_EVENT_TYPES];
+    size_t rejected, unknown_items;
+    int redis_failed;
+} prom_event_batch;
+void prom_events(prom *p, const prom_event_batch *b);
 /* Items answered per retrieval source (mixture, single, popular; an item
  * found by several counts for each). */
 void prom_candidates(prom *p, const size_t by_source[3]);

@@ -453,7 +453,7 @@ void sess_read(sess_client *c, const char *user, sess_read_cb cb, void *arg) {
     }
     o->read_cb = cb;
     o->arg = arg;
-    char key[300];
+    char key[SESS_MAX_ID + 32];
     int kl = snprintf(key, sizeof(key), "mixrec:session:%s", user);
     if (kl < 0 || (size_t)kl >= sizeof(key) ||
         redisAsyncCommand(c->ac, on_read_reply, o, "LRANGE %b 0 -1", key, (size_t)kl) != REDIS_OK) {
@@ -514,7 +514,8 @@ void sess_append(sess_client *c, const char *const *users, const sess_event *ev,
     o->write_cb = cb;
     o->arg = arg;
     int issued = 0;
-    char key[300], val[256];
+    /* ids are at most SESS_MAX_ID bytes (the API checks): both fit */
+    char key[SESS_MAX_ID + 32], val[SESS_MAX_ID + 64];
     for (size_t i = 0; i < n; i++) {
         int kl = snprintf(key, sizeof(key), "mixrec:session:%s", users[i]);
         int vl = snprintf(val, sizeof(val), "%lld\t%s\t%s", (long long)ev[i].ts,

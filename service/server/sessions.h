@@ -27,8 +27,11 @@ const char *sess_type_name(int type);
 int sess_type_of(const char *name); /* -1 when unknown */
 double sess_type_weight(const srv_config *cfg, int type);
 
+/* The longest user or item id (bytes): the API's one id limit (api.h). */
+#define SESS_MAX_ID 256
+
 typedef struct sess_event {
-    char item[128];
+    char item[SESS_MAX_ID + 1];
     int64_t ts;
     int type;
 } sess_event;

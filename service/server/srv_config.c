@@ -207,6 +207,11 @@ static const settings_row rows[] = {
          "allowed browser origins, comma-separated; * allows any; empty: no CORS"),
     HOOK("auth.api_keys", api_keys, set_list, "",
          "keys accepted on write/admin routes (X-API-Key); empty: those routes need none"),
+    STR("auth.token_secret", token_secret, "",
+        "signs the event tokens of POST /v1/tokens; empty: derived from auth.api_keys (tokens "
+        "then end when the keys change); the same on every replica"),
+    NUM("auth.token_max_ttl_s", INT, token_max_ttl_s, 60, 604800, "86400",
+        "the longest life an event token may ask for"),
     EN("log.level", log_level, log_names, "info", "the least severe messages logged"),
     NUM("session.half_life_s", DOUBLE, session_half_life_s, 1, 1e9, "1800",
         "a session event's weight halves every this many seconds"),

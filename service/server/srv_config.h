@@ -60,6 +60,8 @@ typedef struct srv_config {
     int n_cors_origins;
     char api_keys[SRV_MAX_LIST][128]; /* none: write/admin routes are open */
     int n_api_keys;
+    char token_secret[256]; /* HMAC key of event tokens (api_auth.h); "": from the keys */
+    int token_max_ttl_s;
     /* log */
     srv_log_level log_level;
     /* session (see service/core/recommend.h for the rule) */

@@ -118,7 +118,7 @@ static void serve_a_little(const mx_model *m) {
         if (items[i].item >= m->n_items) FZ_DIE("recommended item out of range");
     q.user = -1;
     rec_recommend(ctx, &p, &q, items, &n, &err);
-    if (m->n_items) rec_similar(ctx, 0, 10, NULL, 0, items, &n, &err);
+    if (m->n_items) rec_similar(ctx, 0, &(rec_query){.k = 10}, items, &n, &err);
     rec_ctx_free(ctx);
 }
 

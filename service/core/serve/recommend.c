@@ -457,30 +457,34 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
     }
 }
 
-int rec_similar(rec_ctx *c, uint32_t item, size_t k, const uint32_t *exclude, size_t n_exclude,
-                rec_item *out, size_t *n, mx_err *err) {
+int rec_similar(rec_ctx *c, uint32_t item, const rec_query *q, rec_item *out, size_t *n,
+                mx_err *err) {
     const mx_model *m = c->m;
     *n = 0;
     if (item >= m->n_items)
         return mx_err_set(err, MX_ENOTFOUND, "item %u is not in the model", item);
-    if (k > c->max_k)
-        return mx_err_set(err, MX_EINVAL, "k = %zu is above the limit %zu", k, c->max_k);
-    if (buf_reserve((void **)&c->excl, &c->cap_excl, n_exclude + 1, sizeof(uint32_t)))
+    if (q->k > c->max_k)
+        return mx_err_set(err, MX_EINVAL, "k = %zu is above the limit %zu", q->k, c->max_k);
+    if (buf_reserve((void **)&c->excl, &c->cap_excl, q->n_exclude + 1, sizeof(uint32_t)))
         return mx_err_set(err, MX_ENOMEM, "out of memory for exclusions");
     c->excl[0] = item;
-    if (n_exclude) memcpy(c->excl + 1, exclude, n_exclude * sizeof(uint32_t));
-    ret_begin(c->ret, c->excl, n_exclude + 1);
-    size_t got = 0;
-    int rc = ret_single(c->ret, m->index, m->item_vecs + (size_t)item * m->dim, k,
-                        &m->cfg.retrieval, c->cands, &got, err);
-    if (rc) return rc;
-    for (size_t i = 0; i < got; i++) {
-        out[i] = (rec_item){.item = c->cands[i].item,
-                            .score = c->cands[i].score,
-                            .interest = m->item_interest[c->cands[i].item],
-                            .reason = REC_REASON_LONG_TERM,
-                            .sources = c->cands[i].sources};
+    if (q->n_exclude) memcpy(c->excl + 1, q->exclude, q->n_exclude * sizeof(uint32_t));
+    /* A category filter thins the neighbours: look deeper, up to the cap. */
+    for (size_t fetch = q->k;; fetch = fetch * 4 < c->cap ? fetch * 4 : c->cap) {
+        ret_begin(c->ret, c->excl, q->n_exclude + 1);
+        size_t got = 0;
+        int rc = ret_single(c->ret, m->index, m->item_vecs + (size_t)item * m->dim, fetch,
+                            &m->cfg.retrieval, c->cands, &got, err);
+        if (rc) return rc;
+        *n = 0;
+        for (size_t i = 0; i < got && *n < q->k; i++) {
+            if (!has_category(m, c->cands[i].item, q)) continue;
+            out[(*n)++] = (rec_item){.item = c->cands[i].item,
+                                     .score = c->cands[i].score,
+                                     .interest = m->item_interest[c->cands[i].item],
+                                     .reason = REC_REASON_LONG_TERM,
+                                     .sources = c->cands[i].sources};
+        }
+        if (*n >= q->k || got < fetch || fetch >= c->cap) return 0;
     }
-    *n = got;
-    return 0;
 }

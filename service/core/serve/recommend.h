@@ -130,9 +130,12 @@ int rec_candidates(rec_ctx *c, const rec_params *p, const rec_query *q, size_t n
 /* 1 when the last rec_recommend on c ordered its answer with the ranker. */
 int rec_last_ranked(const rec_ctx *c);
 
-/* Items similar to item (inner product with its vector over the global
- * index, nprobe from the model), excluding itself and q-style exclusions. */
-int rec_similar(rec_ctx *c, uint32_t item, size_t k, const uint32_t *exclude, size_t n_exclude,
-                rec_item *out, size_t *n, mx_err *err);
+/* Up to q->k items similar to item (inner product with its vector over
+ * the global index, nprobe from the model), without itself and q's
+ * exclusions, with any of q's categories when it names some (fetching
+ * deeper when the filter thins the neighbours). Only k, exclude and
+ * categories of q are read. */
+int rec_similar(rec_ctx *c, uint32_t item, const rec_query *q, rec_item *out, size_t *n,
+                mx_err *err);
 
 #endif

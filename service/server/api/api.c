@@ -9,27 +9,36 @@
 #include <string.h>
 
 #include "api_admin.h"
+#include "api_auth.h"
 #include "api_events.h"
 #include "api_health.h"
+#include "api_index.h"
 #include "api_items.h"
 #include "api_recommendations.h"
 #include "api_users.h"
 #include "ranker.h"
 
 static const api_route routes[] = {
-    {"GET", "/healthz", "healthz", 0, api_health_live},
-    {"GET", "/readyz", "readyz", 0, api_health_ready},
+    {"GET", "/healthz", "healthz", 0, NULL, api_health_live},
+    {"GET", "/readyz", "readyz", 0, NULL, api_health_ready},
     {"GET", "/v1/users/{user}/recommendations", "user_recommendations", API_ON_WORKER,
-     api_recommendations_for_user},
-    {"GET", "/v1/users/{user}/interests", "user_interests", API_ON_WORKER, api_users_interests},
-    {"GET", "/v1/items/{item}/similar", "item_similar", API_ON_WORKER, api_items_similar},
-    {"POST", "/v1/recommendations", "recommendations", API_ON_WORKER | API_JSON_BODY,
+     API_RECOMMENDATIONS_PARAMS, api_recommendations_for_user},
+    {"GET", "/v1/users/{user}/interests", "user_interests", API_ON_WORKER, NULL,
+     api_users_interests},
+    {"GET", "/v1/items/{item}/similar", "item_similar", API_ON_WORKER,
+     "k,exclude,categories,explain", api_items_similar},
+    {"POST", "/v1/recommendations", "recommendations", API_ON_WORKER | API_JSON_BODY, NULL,
      api_recommendations_post},
-    {"POST", "/v1/events", "events", API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY,
-     api_events_post},
-    {"GET", "/metrics", "metrics", 0, api_health_metrics},
-    {"POST", "/v1/admin/reload", "admin_reload", API_ON_THREAD | API_NEEDS_KEY | API_ADMIN,
+    {"POST", "/v1/events", "events", API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY | API_TOKEN_OK,
+     NULL, api_events_post},
+    {"GET", "/metrics", "metrics", 0, NULL, api_health_metrics},
+    {"POST", "/v1/admin/reload", "admin_reload", API_ON_THREAD | API_NEEDS_KEY | API_ADMIN, NULL,
      api_admin_reload},
+    {"GET", "/v1/recommendations", "recommendations_get", API_ON_WORKER,
+     "user," API_RECOMMENDATIONS_PARAMS, api_recommendations_get},
+    {"POST", "/v1/tokens", "tokens", API_JSON_BODY | API_NEEDS_KEY, NULL, api_auth_tokens_post},
+    {"GET", "/", "index", 0, NULL, api_index_root},
+    {"GET", "/openapi.json", "openapi", 0, NULL, api_index_openapi},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -39,25 +48,56 @@ const api_route *api_routes(size_t *n) {
 }
 
 /* "/v1/users/{x}/recommendations": the text before and after {x} must
- * match and x is one non-empty segment; a pattern without {} matches
- * itself only. */
-static int pattern_match(const char *pattern, const char *path, char *param, size_t size) {
+ * match and x is one non-empty segment (its length in *len; copied when it
+ * fits size); a pattern without {} matches itself only. */
+static int pattern_match(const char *pattern, const char *path, char *param, size_t size,
+                         size_t *len) {
     const char *open = strchr(pattern, '{'), *close = open ? strchr(open, '}') : NULL;
+    *len = 0;
     if (!close) return strcmp(pattern, path) == 0;
     size_t pl = (size_t)(open - pattern), sl = strlen(close + 1), n = strlen(path);
     if (n <= pl + sl || strncmp(path, pattern, pl) != 0 || strcmp(path + n - sl, close + 1) != 0)
         return 0;
     size_t segl = n - pl - sl;
-    if (segl >= size || memchr(path + pl, '/', segl)) return 0;
-    memcpy(param, path + pl, segl);
-    param[segl] = 0;
+    if (memchr(path + pl, '/', segl)) return 0;
+    *len = segl;
+    size_t copy = segl < size ? segl : 0; /* too long: api_check answers 400 */
+    memcpy(param, path + pl, copy);
+    param[copy] = 0;
     return 1;
 }
 
-const api_route *api_match(const char *path, char *param, size_t size) {
-    for (size_t i = 0; i < N_ROUTES; i++)
-        if (pattern_match(routes[i].pattern, path, param, size)) return &routes[i];
-    return NULL;
+static int method_is(const api_route *rt, const char *method) {
+    return strcmp(method, rt->method) == 0 ||
+           (strcmp(rt->method, "GET") == 0 && strcmp(method, "HEAD") == 0);
+}
+
+const api_route *api_match(api_req *r, const char *method, const char *path) {
+    const api_route *other = NULL;
+    r->method = method;
+    r->route = NULL;
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        char param[sizeof(r->param)] = "";
+        size_t len;
+        if (!pattern_match(routes[i].pattern, path, param, sizeof(param), &len)) continue;
+        if (!other || method_is(&routes[i], method)) {
+            memcpy(r->param, param, sizeof(param));
+            r->param_len = len;
+            other = &routes[i];
+        }
+        if (method_is(&routes[i], method)) break;
+    }
+    return r->route = other;
+}
+
+void api_allow(const api_route *rt, char *buf, size_t size) {
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; rt && i < N_ROUTES; i++)
+        if (strcmp(routes[i].pattern, rt->pattern) == 0)
+            used += (size_t)snprintf(buf + used, used < size ? size - used : 0, "%s, ",
+                                     routes[i].method);
+    snprintf(buf + (used < size ? used : size - 1), used < size ? size - used : 1, "OPTIONS");
 }
 
 json_t *api_routes_json(void) {
@@ -65,10 +105,10 @@ json_t *api_routes_json(void) {
     for (size_t i = 0; i < N_ROUTES; i++) {
         const api_route *rt = &routes[i];
         json_array_append_new(
-            arr, json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:b}", "method", rt->method, "path",
-                           rt->pattern, "name", rt->name, "worker", rt->flags & API_ON_WORKER,
-                           "thread", rt->flags & API_ON_THREAD, "api_key",
-                           rt->flags & API_NEEDS_KEY, "admin", rt->flags & API_ADMIN));
+            arr, json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b}", "method", rt->method, "path",
+                           rt->pattern, "name", rt->name, "query", rt->query ? rt->query : "",
+                           "worker", rt->flags & API_ON_WORKER, "thread", rt->flags & API_ON_THREAD,
+                           "api_key", rt->flags & API_NEEDS_KEY, "admin", rt->flags & API_ADMIN));
     }
     return json_pack("{s:o}", "routes", arr);
 }
@@ -96,25 +136,41 @@ void api_respond_json(api_req *r, json_t *o) {
         api_respond(r, API_OK, txt);
 }
 
+/* The length of the valid UTF-8 character at p (no overlong forms,
+ * surrogates or code points past U+10FFFF), 0 when there is none. */
+static int utf8_char(const unsigned char *p) {
+    int n = *p < 0x80 ? 0 : (*p >> 5) == 6 ? 1 : (*p >> 4) == 14 ? 2 : (*p >> 3) == 30 ? 3 : -1;
+    unsigned cp = n == 0 ? *p : n == 1 ? *p & 0x1fu : n == 2 ? *p & 0x0fu : *p & 0x07u;
+    if (n < 0) return 0;
+    for (int i = 1; i <= n; i++) {
+        if ((p[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n + 1;
+}
+
 /* Replaces every byte that is not valid UTF-8 by '?': messages quote what
  * the client sent, and JSON strings must be UTF-8. */
 static void utf8_scrub(char *s) {
     for (unsigned char *p = (unsigned char *)s; *p;) {
-        int n = *p < 0x80 ? 0 : (*p >> 5) == 6 ? 1 : (*p >> 4) == 14 ? 2 : (*p >> 3) == 30 ? 3 : -1;
-        unsigned cp = n == 0 ? *p : n == 1 ? *p & 0x1fu : n == 2 ? *p & 0x0fu : *p & 0x07u;
-        int ok = n >= 0;
-        for (int i = 1; ok && i <= n; i++) {
-            ok = (p[i] & 0xc0) == 0x80;
-            cp = (cp << 6) | (p[i] & 0x3fu);
-        }
-        if (ok && n > 0)
-            ok = !(n == 1 && cp < 0x80) && !(n == 2 && cp < 0x800) && !(n == 3 && cp < 0x10000) &&
-                 cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
-        if (ok)
-            p += n + 1;
+        int n = utf8_char(p);
+        if (n)
+            p += n;
         else
             *p++ = '?';
     }
+}
+
+static int utf8_valid(const char *s) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = utf8_char(p);
+        if (!n) return 0;
+        p += n;
+    }
+    return 1;
 }
 
 void api_error(api_req *r, int status, const char *code, const char *fmt, ...) {
@@ -154,10 +210,144 @@ void api_run_on_worker(wk_worker *w, api_req *r) {
     r->route->handler(r);
 }
 
+/* ---- checks before a handler runs ------------------------------------------ */
+
+/* Whether name is one of the comma-separated list. */
+static int in_list(const char *list, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, name, n) == 0) return 1;
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
+
+/* name without case, '_' and '-' into out. */
+static void fold(const char *name, char *out, size_t size) {
+    size_t n = 0;
+    for (; *name && n + 1 < size; name++)
+        if (*name != '_' && *name != '-')
+            out[n++] = (char)(*name >= 'A' && *name <= 'Z' ? *name - 'A' + 'a' : *name);
+    out[n] = 0;
+}
+
+/* The entry of list a mistyped name most likely meant ("recentItems",
+ * "category"), into out ("" when none is close). */
+static void suggest(const char *list, const char *name, char *out, size_t size) {
+    char a[64], b[64];
+    fold(name, a, sizeof(a));
+    out[0] = 0;
+    for (const char *p = list; p && *p;) {
+        size_t len = strcspn(p, ",");
+        char entry[64];
+        snprintf(entry, sizeof(entry), "%.*s", (int)len, p);
+        fold(entry, b, sizeof(b));
+        size_t la = strlen(a), lb = strlen(b), m = la < lb ? la : lb, common = 0;
+        while (common < m && a[common] == b[common])
+            common++;
+        /* the same word in another spelling, or another ending of it */
+        if (!strcmp(a, b) || (common >= 4 && common + 2 >= m)) {
+            snprintf(out, size, " (did you mean '%s'?)", entry);
+            return;
+        }
+        p += len + (p[len] == ',');
+    }
+}
+
+static int check_query(api_req *r) {
+    const char *list = r->route->query;
+    if (r->query_overflow) {
+        api_error(r, API_BAD_REQUEST, "bad_parameter", "more than %d query parameters",
+                  API_MAX_QUERY);
+        return -1;
+    }
+    for (int i = 0; i < r->nq; i++) {
+        char hint[96];
+        if (!in_list(list, r->qname[i])) {
+            suggest(list, r->qname[i], hint, sizeof(hint));
+            api_error(r, API_BAD_REQUEST, "unknown_parameter",
+                      "unknown query parameter '%.64s'%s; %s takes %s", r->qname[i], hint,
+                      r->route->pattern, list ? list : "none");
+            return -1;
+        }
+        for (int j = 0; j < i; j++)
+            if (!strcmp(r->qname[i], r->qname[j])) {
+                api_error(r, API_BAD_REQUEST, "duplicate_parameter",
+                          "query parameter '%s' is given twice", r->qname[i]);
+                return -1;
+            }
+    }
+    return 0;
+}
+
+int api_check(api_req *r) {
+    if (!r->route) {
+        api_error(r, API_NOT_FOUND, "not_found",
+                  "no such route; the API is described at /openapi.json (`mixrec routes` lists "
+                  "the routes) and the inspector page is at /ui/");
+        return -1;
+    }
+    if (!method_is(r->route, r->method)) {
+        char allow[64];
+        api_allow(r->route, allow, sizeof(allow));
+        api_error(r, API_METHOD_NOT_ALLOWED, "method_not_allowed", "%s takes %s", r->route->pattern,
+                  allow);
+        return -1;
+    }
+    if (r->param_len > API_MAX_ID) {
+        api_error(r, API_BAD_REQUEST, "id_too_long", "ids are at most %d bytes, this one has %zu",
+                  API_MAX_ID, r->param_len);
+        return -1;
+    }
+    if (!utf8_valid(r->param)) {
+        api_error(r, API_BAD_REQUEST, "bad_parameter", "ids must be UTF-8");
+        return -1;
+    }
+    if (check_query(r)) return -1;
+    return api_auth_check(r);
+}
+
+json_t *api_body_object(api_req *r, const char *fields) {
+    json_error_t je;
+    json_t *body = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (!body) {
+        api_error(r, API_BAD_REQUEST, "bad_json", "invalid JSON at line %d: %s", je.line, je.text);
+        return NULL;
+    }
+    if (!json_is_object(body)) {
+        api_error(r, API_BAD_REQUEST, "bad_json", "the body must be a JSON object");
+        json_decref(body);
+        return NULL;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        if (in_list(fields, key)) continue;
+        char hint[96];
+        suggest(fields, key, hint, sizeof(hint));
+        api_error(r, API_BAD_REQUEST, "unknown_field", "unknown field '%.64s'%s; the body takes %s",
+                  key, hint, fields);
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}
+
 /* ---- parameters ----------------------------------------------------------- */
 
-int api_param_k(api_req *r, const char *text, const json_t *json, size_t *k) {
-    int max = r->env->cfg->max_k;
+/* The parameter as text (query) or JSON (body); both NULL when absent. */
+static void arg_of(const api_args *a, const char *name, const char **text, const json_t **json) {
+    *text = a->body ? NULL : api_query(a->r, name);
+    *json = a->body ? json_object_get(a->body, name) : NULL;
+    if (*json && json_is_null(*json)) *json = NULL; /* null is absent */
+}
+
+int api_param_k(const api_args *a, size_t *k) {
+    int max = a->r->env->cfg->max_k;
+    const char *text;
+    const json_t *json;
+    arg_of(a, "k", &text, &json);
     long long x = 20;
     int ok = 1;
     if (json) {
@@ -170,40 +360,105 @@ int api_param_k(api_req *r, const char *text, const json_t *json, size_t *k) {
         ok = !errno && end != text && !*end;
     }
     if (!ok || x < 1 || x > max) {
-        api_error(r, API_BAD_REQUEST, "bad_parameter", "k must be an integer in 1..%d", max);
+        api_error(a->r, API_BAD_REQUEST, "bad_parameter", "k must be an integer in 1..%d", max);
         return -1;
     }
     *k = (size_t)x;
     return 0;
 }
 
-int api_param_flag(const char *text, const json_t *json, int def) {
-    if (json) return json_is_true(json);
-    if (text) return !strcmp(text, "true") || !strcmp(text, "1");
-    return def;
-}
-
-static void add_item(const mx_model *m, api_ids *out, const char *id, json_t *unknown) {
-    int64_t it = model_item(m, id);
-    if (it < 0) {
-        if (unknown) json_array_append_new(unknown, json_string(id));
-    } else if (out->n < API_MAX_IDS) {
-        out->ids[out->n++] = (uint32_t)it;
+int api_param_flag(const api_args *a, const char *name, int def, int *out) {
+    const char *text;
+    const json_t *json;
+    arg_of(a, name, &text, &json);
+    *out = def;
+    if (json && json_is_boolean(json))
+        *out = json_is_true(json);
+    else if (text && (!strcmp(text, "true") || !strcmp(text, "1")))
+        *out = 1;
+    else if (text && (!strcmp(text, "false") || !strcmp(text, "0")))
+        *out = 0;
+    else if (json || text) {
+        api_error(a->r, API_BAD_REQUEST, "bad_parameter", "'%s' must be true or false", name);
+        return -1;
     }
+    return 0;
 }
 
-/* Calls fn on each non-empty comma-separated name (of at most size - 1
- * bytes; longer ones cannot be ids and are skipped) until it fails. */
-static int each_csv(const char *csv, int (*fn)(void *ctx, const char *name), void *ctx) {
-    char buf[512];
-    for (const char *p = csv; p && *p;) {
+/* Whether an id of len bytes is acceptable; else the 400 answer. */
+static int id_ok(api_req *r, const char *name, size_t len) {
+    if (len > 0 && len <= API_MAX_ID) return 1;
+    if (len == 0)
+        api_error(r, API_BAD_REQUEST, "bad_parameter", "'%s' has an empty id", name);
+    else
+        api_error(r, API_BAD_REQUEST, "id_too_long", "'%s': ids are at most %d bytes, one has %zu",
+                  name, API_MAX_ID, len);
+    return 0;
+}
+
+int api_param_id(const api_args *a, const char *name, const char **out) {
+    const char *text;
+    const json_t *json;
+    arg_of(a, name, &text, &json);
+    *out = NULL;
+    if (json && !json_is_string(json)) {
+        api_error(a->r, API_BAD_REQUEST, "bad_parameter", "'%s' must be a string", name);
+        return -1;
+    }
+    const char *s = json ? json_string_value(json) : text;
+    if (!s) return 0;
+    if (!id_ok(a->r, name, strlen(s))) return -1;
+    if (!json && !utf8_valid(s)) {
+        api_error(a->r, API_BAD_REQUEST, "bad_parameter", "'%s' must be UTF-8", name);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+/* The ids of a parameter, each checked and passed to fn; at most max.
+ * Query: comma-separated (empty entries skipped); body: an array of
+ * strings. 0, or -1 with a 400 answer. */
+static int each_id(const api_args *a, const char *name, size_t max,
+                   int (*fn)(void *ctx, const char *id), void *ctx) {
+    const char *text;
+    const json_t *json;
+    arg_of(a, name, &text, &json);
+    size_t count = 0;
+    if (json) {
+        if (!json_is_array(json)) {
+            api_error(a->r, API_BAD_REQUEST, "bad_parameter", "'%s' must be an array of strings",
+                      name);
+            return -1;
+        }
+        size_t i;
+        const json_t *v;
+        json_array_foreach(json, i, v) {
+            if (!json_is_string(v)) {
+                api_error(a->r, API_BAD_REQUEST, "bad_parameter", "'%s'[%zu] must be a string",
+                          name, i);
+                return -1;
+            }
+            if (++count > max) break;
+            if (!id_ok(a->r, name, json_string_length(v)) || fn(ctx, json_string_value(v)))
+                return -1;
+        }
+    }
+    char buf[API_MAX_ID + 1];
+    for (const char *p = text; p && *p && count <= max;) {
         size_t len = strcspn(p, ",");
-        if (len > 0 && len < sizeof(buf)) {
+        if (len > 0) {
+            if (++count > max) break;
+            if (!id_ok(a->r, name, len)) return -1;
             memcpy(buf, p, len);
             buf[len] = 0;
             if (fn(ctx, buf)) return -1;
         }
         p += len + (p[len] == ',');
+    }
+    if (count > max) {
+        api_error(a->r, API_BAD_REQUEST, "bad_parameter", "'%s' takes at most %zu ids", name, max);
+        return -1;
     }
     return 0;
 }
@@ -214,34 +469,26 @@ typedef struct {
     json_t *unknown;
 } items_ctx;
 
-static int add_item_csv(void *ctx, const char *name) {
+static int add_item(void *ctx, const char *id) {
     items_ctx *c = ctx;
-    add_item(c->m, c->out, name, c->unknown);
+    int64_t it = model_item(c->m, id);
+    if (it >= 0) {
+        c->out->ids[c->out->n++] = (uint32_t)it;
+        return 0;
+    }
+    if (!c->unknown) return 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(c->unknown, i, v) if (!strcmp(json_string_value(v), id)) return 0;
+    json_array_append_new(c->unknown, json_string(id));
     return 0;
 }
 
-int api_param_items(api_req *r, const mx_model *m, const char *key, const char *text,
-                    const json_t *json, api_ids *out, json_t *unknown) {
+int api_param_items(const api_args *a, const mx_model *m, const char *name, api_ids *out,
+                    json_t *unknown) {
     out->n = 0;
-    if (!json) {
-        items_ctx c = {m, out, unknown};
-        return each_csv(text, add_item_csv, &c);
-    }
-    if (!json_is_array(json) || json_array_size(json) > API_MAX_IDS) {
-        api_error(r, API_BAD_REQUEST, "bad_parameter",
-                  "'%s' must be an array of at most %d item ids", key, API_MAX_IDS);
-        return -1;
-    }
-    size_t i;
-    const json_t *v;
-    json_array_foreach(json, i, v) {
-        if (!json_is_string(v)) {
-            api_error(r, API_BAD_REQUEST, "bad_parameter", "'%s'[%zu] must be a string", key, i);
-            return -1;
-        }
-        add_item(m, out, json_string_value(v), unknown);
-    }
-    return 0;
+    items_ctx c = {m, out, unknown};
+    return each_id(a, name, API_MAX_IDS, add_item, &c);
 }
 
 typedef struct {
@@ -253,7 +500,6 @@ typedef struct {
 
 static int add_category(void *ctx, const char *name) {
     cats_ctx *c = ctx;
-    if (*c->n >= API_MAX_CATEGORIES) return 0;
     int64_t id = model_category(c->m, name);
     if (id < 0) {
         api_error(c->r, API_BAD_REQUEST, "unknown_category", "category '%s' is not in the model",
@@ -264,26 +510,10 @@ static int add_category(void *ctx, const char *name) {
     return 0;
 }
 
-int api_param_categories(api_req *r, const mx_model *m, const char *text, const json_t *json,
-                         uint16_t *cats, size_t *n) {
+int api_param_categories(const api_args *a, const mx_model *m, uint16_t *cats, size_t *n) {
     *n = 0;
-    cats_ctx c = {r, m, cats, n};
-    if (!json) return each_csv(text, add_category, &c);
-    if (!json_is_array(json) || json_array_size(json) > API_MAX_CATEGORIES) {
-        api_error(r, API_BAD_REQUEST, "bad_parameter",
-                  "'categories' must be an array of at most %d names", API_MAX_CATEGORIES);
-        return -1;
-    }
-    size_t i;
-    const json_t *v;
-    json_array_foreach(json, i, v) {
-        if (!json_is_string(v)) {
-            api_error(r, API_BAD_REQUEST, "bad_parameter", "'categories'[%zu] must be a string", i);
-            return -1;
-        }
-        if (add_category(&c, json_string_value(v))) return -1;
-    }
-    return 0;
+    cats_ctx c = {a->r, m, cats, n};
+    return each_id(a, "categories", API_MAX_CATEGORIES, add_category, &c);
 }
 
 /* ---- shared answers --------------------------------------------------------- */

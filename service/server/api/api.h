@@ -27,6 +27,7 @@
 #include "model_holder.h"
 #include "prom.h"
 #include "recommend.h"
+#include "sessions.h"
 #include "srv_config.h"
 #include "workers.h"
 
@@ -53,7 +54,8 @@ enum {
     API_ON_THREAD = 1 << 1, /* blocks (loads files): on a thread of its own */
     API_NEEDS_KEY = 1 << 2, /* X-API-Key when auth.api_keys is set */
     API_ADMIN = 1 << 3,     /* off (403 admin_disabled) while no auth.api_keys is set */
-    API_JSON_BODY = 1 << 4  /* a POST with Content-Type: application/json */
+    API_JSON_BODY = 1 << 4, /* a POST with Content-Type: application/json */
+    API_TOKEN_OK = 1 << 5   /* an event token (api_auth.h) may stand for the key */
 };
 
 /* What handlers share for the server's life (borrowed, read-only). */
@@ -72,29 +74,44 @@ typedef struct api_route {
     const char *pattern; /* "/v1/users/{user}/recommendations": at most one {param} */
     const char *name;    /* metrics label and access log, e.g. "user_recommendations" */
     unsigned flags;
+    const char *query; /* the query parameters it takes, comma-separated; NULL: none */
     api_handler handler;
 } api_route;
 
+/* The one limit on ids (users, items, categories) everywhere: in paths,
+ * query strings, bodies and events; longer is 400 id_too_long. */
+#define API_MAX_ID SESS_MAX_ID
+#define API_MAX_QUERY 32
+
 /* The table and its size. Metrics count route i + 1 (0 = unmatched). */
 const api_route *api_routes(size_t *n);
-/* The route whose pattern matches path (any method), its {param} decoded
- * into param; NULL when none matches. */
-const api_route *api_match(const char *path, char *param, size_t size);
-/* {"routes":[{"method","path","name","worker","thread","api_key","admin"}]}
- * (new reference): `mixrec routes --json` prints it. */
+/* Matches METHOD PATH into r: r->route is the row whose pattern matches
+ * path with this method (HEAD counts as GET), else one with another method
+ * (api_check answers 405), else NULL; its {param} is decoded into
+ * r->param (r->param_len is its full length, which may exceed API_MAX_ID:
+ * api_check answers 400 then). */
+const api_route *api_match(api_req *r, const char *method, const char *path);
+/* The methods path's pattern takes, as an Allow header: "GET, OPTIONS". */
+void api_allow(const api_route *rt, char *buf, size_t size);
+/* {"routes":[{"method","path","name","query","worker","thread","api_key",
+ * "admin"}]} (new reference): `mixrec routes --json` prints it. */
 json_t *api_routes_json(void);
-
-#define API_MAX_QUERY 32
 
 struct api_req {
     /* inputs, set by the transport before the handler runs */
     const api_route *route;
     const api_env *env;
-    char param[512]; /* the {param} of the pattern, decoded */
-    int nq;
+    const char *method;         /* as sent; borrowed from the transport */
+    char param[API_MAX_ID + 1]; /* the {param} of the pattern, decoded */
+    size_t param_len;
+    int nq, query_overflow; /* query_overflow: more than API_MAX_QUERY parameters */
     const char *qname[API_MAX_QUERY], *qvalue[API_MAX_QUERY];
     const char *body;
     size_t body_len;
+    const char *api_key; /* X-API-Key, or NULL; borrowed */
+    const char *bearer;  /* the token of "Authorization: Bearer ...", or NULL; borrowed */
+    /* set by api_check when an event token admitted the request */
+    char token_user[API_MAX_ID + 1];
     /* set by api_run_on_worker for API_ON_WORKER routes */
     wk_worker *worker;
     wk_lease *lease;
@@ -107,8 +124,18 @@ struct api_req {
     void (*on_finish)(api_req *r);
 };
 
+/* What must hold before the route's handler runs, in this order: a
+ * matched route (else 404 not_found with pointers to /openapi.json and
+ * /ui/), the method (405), the path id (UTF-8, at most API_MAX_ID bytes),
+ * the query (only the route's parameters, each once), access (API key or
+ * event token, api_auth.h). 0, or -1 with the answer set. */
+int api_check(api_req *r);
 /* Query parameter name (NULL when absent). */
 const char *api_query(const api_req *r, const char *name);
+/* The request body as a JSON object whose keys are all among fields
+ * (comma-separated); new reference, or NULL with a 400 answer (bad JSON, a
+ * duplicate key, not an object, an unknown field named with a suggestion). */
+json_t *api_body_object(api_req *r, const char *fields);
 /* Sets the response (ownership of body passes: a malloc'ed NUL-terminated
  * string; NULL answers 500). */
 void api_respond(api_req *r, int status, char *body);
@@ -127,28 +154,39 @@ void api_run_on_worker(wk_worker *w, api_req *r);
 
 /* ---- parameters, each parsed and checked in one place -------------------- */
 
-/* k from a query string (text) or a JSON body (json); either may be NULL.
- * Default 20, bounds 1..limits.max_k. 0, or -1 with a 400 answer. */
-int api_param_k(api_req *r, const char *text, const json_t *json, size_t *k);
-/* A boolean flag: "true"/"1" or JSON true; absent gives def. */
-int api_param_flag(const char *text, const json_t *json, int def);
+/* Every parameter has one name and one meaning on every route, read from
+ * the query string of a GET or the JSON body of a POST: an api_args says
+ * which. */
+typedef struct api_args {
+    api_req *r;
+    const json_t *body; /* NULL: the query string */
+} api_args;
+
+/* k: default 20, bounds 1..limits.max_k. 0, or -1 with a 400 answer. */
+int api_param_k(const api_args *a, size_t *k);
+/* A boolean: true/false/1/0 or JSON true/false; absent gives def. 0, or
+ * -1 with a 400 answer. */
+int api_param_flag(const api_args *a, const char *name, int def, int *out);
+/* An id (user): a non-empty string of at most API_MAX_ID bytes, or absent
+ * (*out NULL). 0, or -1 with a 400 answer. */
+int api_param_id(const api_args *a, const char *name, const char **out);
 
 #define API_MAX_IDS 256
 #define API_MAX_CATEGORIES 16
 
-/* Item ids resolved on a model: from comma-separated text or a JSON array
- * of strings. Ids the model does not know go to unknown (when not NULL).
- * 0, or -1 with a 400 answer (what is wrong, named after key). */
+/* Item ids resolved on a model: comma-separated in a query, an array of
+ * strings in a body; at most API_MAX_IDS. Ids the model does not know are
+ * not an error: they go to unknown (a JSON array, when not NULL), once.
+ * 0, or -1 with a 400 answer naming the parameter. */
 typedef struct api_ids {
     uint32_t ids[API_MAX_IDS];
     size_t n;
 } api_ids;
-int api_param_items(api_req *r, const mx_model *m, const char *key, const char *text,
-                    const json_t *json, api_ids *out, json_t *unknown);
-/* Category names resolved on a model, the same two forms; an unknown name
- * answers 400 unknown_category. */
-int api_param_categories(api_req *r, const mx_model *m, const char *text, const json_t *json,
-                         uint16_t *cats, size_t *n);
+int api_param_items(const api_args *a, const mx_model *m, const char *name, api_ids *out,
+                    json_t *unknown);
+/* `categories`: names resolved on a model, the same two forms, at most
+ * API_MAX_CATEGORIES; an unknown name answers 400 unknown_category. */
+int api_param_categories(const api_args *a, const mx_model *m, uint16_t *cats, size_t *n);
 
 /* ---- shared answers -------------------------------------------------------- */
 

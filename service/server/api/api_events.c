@@ -1,18 +1,25 @@
 /* api_events.c - see api_events.h. */
 #include "api_events.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "mx_time.h"
 #include "sessions.h"
+
+/* How far in the future an event's ts may be (client clocks drift). */
+#define EVENT_MAX_AHEAD_S 86400
 
 typedef struct batch {
     api_req *r;
     size_t accepted;
     json_t *rejected;
-    char (*users)[257];
+    json_t *unknown; /* distinct ids of accepted events the model does not know */
+    prom_event_batch counts;
+    char (*users)[API_MAX_ID + 1];
     const char **user_ptrs;
     sess_event *ev;
 } batch;
@@ -20,6 +27,7 @@ typedef struct batch {
 static void batch_free(batch *b) {
     if (!b) return;
     json_decref(b->rejected);
+    json_decref(b->unknown);
     free(b->users);
     free(b->user_ptrs);
     free(b->ev);
@@ -31,10 +39,11 @@ static batch *batch_new(api_req *r, size_t n) {
     if (!b) return NULL;
     b->r = r;
     b->rejected = json_array();
+    b->unknown = json_array();
     b->users = calloc(n ? n : 1, sizeof(*b->users));
     b->user_ptrs = calloc(n ? n : 1, sizeof(char *));
     b->ev = calloc(n ? n : 1, sizeof(sess_event));
-    if (!b->rejected || !b->users || !b->user_ptrs || !b->ev) {
+    if (!b->rejected || !b->unknown || !b->users || !b->user_ptrs || !b->ev) {
         batch_free(b);
         return NULL;
     }
@@ -44,45 +53,98 @@ static batch *batch_new(api_req *r, size_t n) {
 static void on_stored(void *arg, int ok, const char *error) {
     batch *b = arg;
     api_req *r = b->r;
-    prom_events(r->env->prom, ok ? b->accepted : 0,
-                json_array_size(b->rejected) + (ok ? 0 : b->accepted), !ok);
-    if (!ok)
+    b->counts.redis_failed = !ok;
+    prom_events(r->env->prom, &b->counts);
+    if (!ok) {
         api_error(r, API_UNAVAILABLE, "redis_unavailable", "events were not stored: %s",
                   error ? error : "redis is unavailable");
-    else
-        api_respond_json(r, json_pack("{s:I,s:O}", "accepted", (json_int_t)b->accepted, "rejected",
-                                      b->rejected));
+    } else {
+        json_t *o =
+            json_pack("{s:I,s:O}", "accepted", (json_int_t)b->accepted, "rejected", b->rejected);
+        if (json_array_size(b->unknown)) json_object_set(o, "unknown_items", b->unknown);
+        api_respond_json(r, o);
+    }
     batch_free(b);
     api_finish(r);
 }
 
-static void reject(json_t *rejected, size_t i, const char *why) {
-    json_array_append_new(rejected, json_pack("{s:I,s:s}", "index", (json_int_t)i, "error", why));
+static void reject(batch *b, size_t i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void reject(batch *b, size_t i, const char *fmt, ...) {
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_array_append_new(b->rejected,
+                          json_pack("{s:I,s:s}", "index", (json_int_t)i, "error", msg));
+    b->counts.rejected++;
+}
+
+/* An event's ts: absent (now), unix seconds or milliseconds (number or
+ * digits) or ISO 8601 text. 0, or -1. */
+static int event_ts(const json_t *jts, int64_t now, int64_t *ts) {
+    if (!jts) {
+        *ts = now;
+        return 0;
+    }
+    if (json_is_number(jts)) {
+        if (mx_time_from_number(json_number_value(jts), ts)) return -1;
+    } else if (!json_is_string(jts) || mx_time_parse(json_string_value(jts), ts)) {
+        return -1;
+    }
+    return *ts <= now + EVENT_MAX_AHEAD_S ? 0 : -1;
+}
+
+/* The first key of e that an event does not take, or NULL. */
+static const char *unknown_field(const json_t *e) {
+    static const char *const fields[] = {"user", "item", "type", "ts"};
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)e, key, v) {
+        size_t f = 0;
+        while (f < 4 && strcmp(key, fields[f]) != 0)
+            f++;
+        if (f == 4) return key;
+    }
+    return NULL;
+}
+
+static void note_unknown(batch *b, const mx_model *m, const char *item) {
+    if (model_item(m, item) >= 0) return;
+    b->counts.unknown_items++;
+    size_t i;
+    json_t *v;
+    json_array_foreach(b->unknown, i, v) if (!strcmp(json_string_value(v), item)) return;
+    json_array_append_new(b->unknown, json_string(item));
 }
 
 /* Checks event i and keeps it in b, or records why not. */
-static void take_event(batch *b, size_t i, const json_t *e, int64_t now) {
-    const json_t *jts = json_object_get(e, "ts");
+static void take_event(batch *b, const mx_model *m, size_t i, const json_t *e, int64_t now) {
     const char *u = json_string_value(json_object_get(e, "user")),
                *it = json_string_value(json_object_get(e, "item")),
-               *ty = json_string_value(json_object_get(e, "type"));
+               *ty = json_string_value(json_object_get(e, "type")), *extra;
+    int64_t ts = 0;
     if (!json_is_object(e))
-        reject(b->rejected, i, "not an object");
-    else if (!u || !u[0] || strlen(u) > 256)
-        reject(b->rejected, i, "'user' must be a non-empty string of at most 256 bytes");
-    else if (!it || !it[0] || strlen(it) >= sizeof(b->ev[0].item) || strchr(it, '\t'))
-        reject(b->rejected, i, "'item' must be a non-empty string of at most 127 bytes");
+        reject(b, i, "not an object");
+    else if ((extra = unknown_field(e)))
+        reject(b, i, "unknown field '%.64s'; an event takes user, item, type and ts", extra);
+    else if (!u || !u[0] || strlen(u) > API_MAX_ID)
+        reject(b, i, "'user' must be a non-empty string of at most %d bytes", API_MAX_ID);
+    else if (!it || !it[0] || strlen(it) > API_MAX_ID || strchr(it, '\t'))
+        reject(b, i, "'item' must be a non-empty string of at most %d bytes (no tabs)", API_MAX_ID);
     else if (!ty || sess_type_of(ty) < 0)
-        reject(b->rejected, i, "'type' must be view, click, like, purchase or dislike");
-    else if (jts && !(json_is_integer(jts) && json_integer_value(jts) >= 0))
-        reject(b->rejected, i, "'ts' must be unix seconds (an integer)");
+        reject(b, i, "'type' must be view, click, like, purchase or dislike");
+    else if (event_ts(json_object_get(e, "ts"), now, &ts))
+        reject(b, i, "'ts' must be %s, at most a day ahead", MX_TIME_EXPECTED);
     else {
         size_t k = b->accepted++;
         snprintf(b->users[k], sizeof(b->users[k]), "%s", u);
         b->user_ptrs[k] = b->users[k];
         snprintf(b->ev[k].item, sizeof(b->ev[k].item), "%s", it);
         b->ev[k].type = sess_type_of(ty);
-        b->ev[k].ts = jts ? (int64_t)json_integer_value(jts) : now;
+        b->ev[k].ts = ts;
+        b->counts.valid_by_type[b->ev[k].type]++;
+        note_unknown(b, m, it);
     }
 }
 
@@ -94,7 +156,12 @@ static batch *parse_batch(api_req *r) {
         api_error(r, API_BAD_REQUEST, "bad_json", "invalid JSON at line %d: %s", je.line, je.text);
         return NULL;
     }
-    json_t *events = json_is_object(body) ? json_object_get(body, "events") : body;
+    json_t *events = body;
+    if (json_is_object(body)) {
+        json_decref(body);
+        if (!(body = api_body_object(r, "events"))) return NULL; /* {"events": [...]} only */
+        events = json_object_get(body, "events");
+    }
     size_t n = json_array_size(events);
     batch *b = NULL;
     if (!json_is_array(events))
@@ -110,23 +177,38 @@ static batch *parse_batch(api_req *r) {
         int64_t now = (int64_t)time(NULL);
         size_t i;
         json_t *e;
-        json_array_foreach(events, i, e) take_event(b, i, e, now);
+        json_array_foreach(events, i, e) take_event(b, wk_lease_model(r->lease), i, e, now);
     }
     json_decref(body);
     return b;
 }
 
+/* With an event token, every event must be of the token's user. */
+static int token_allows(api_req *r, const batch *b) {
+    if (!r->token_user[0]) return 1;
+    for (size_t k = 0; k < b->accepted; k++)
+        if (strcmp(b->users[k], r->token_user) != 0) {
+            api_error(r, API_FORBIDDEN, "forbidden",
+                      "an event token posts events of its own user only (event user '%.64s')",
+                      b->users[k]);
+            return 0;
+        }
+    return 1;
+}
+
+/* Answers 400 for a batch without one valid event (counted). */
+static void refuse_all(api_req *r, batch *b) {
+    prom_events(r->env->prom, &b->counts);
+    json_t *o = json_pack("{s:{s:s,s:s},s:O}", "error", "code", "bad_events", "message",
+                          "no valid event in the batch", "rejected", b->rejected);
+    api_respond(r, API_BAD_REQUEST, o ? json_dumps(o, JSON_COMPACT) : NULL);
+    json_decref(o);
+}
+
 void api_events_post(api_req *r) {
     batch *b = parse_batch(r);
-    if (!b) {
-        api_finish(r);
-        return;
-    }
-    if (b->accepted == 0) {
-        json_t *o = json_pack("{s:{s:s,s:s},s:O}", "error", "code", "bad_events", "message",
-                              "no valid event in the batch", "rejected", b->rejected);
-        api_respond(r, API_BAD_REQUEST, o ? json_dumps(o, JSON_COMPACT) : NULL);
-        json_decref(o);
+    if (!b || b->accepted == 0 || !token_allows(r, b)) {
+        if (b && b->accepted == 0) refuse_all(r, b);
         batch_free(b);
         api_finish(r);
         return;

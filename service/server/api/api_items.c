@@ -3,22 +3,40 @@
 
 static void similar(api_req *r) {
     const mx_model *m = wk_lease_model(r->lease);
-    size_t k;
-    if (api_param_k(r, api_query(r, "k"), NULL, &k)) return;
+    api_args args = {r, NULL};
+    rec_query q = {0};
+    api_ids exclude;
+    uint16_t cats[API_MAX_CATEGORIES];
+    int explain;
+    json_t *unknown = json_array();
+    if (api_param_k(&args, &q.k) || api_param_flag(&args, "explain", 0, &explain) ||
+        api_param_categories(&args, m, cats, &q.n_categories) ||
+        api_param_items(&args, m, "exclude", &exclude, unknown)) {
+        json_decref(unknown);
+        return;
+    }
+    q.exclude = exclude.ids;
+    q.n_exclude = exclude.n;
+    q.categories = cats;
     int64_t it = model_item(m, r->param);
-    if (it < 0) {
+    if (it < 0) { /* the resource itself: 404 (ids in parameters are listed instead) */
         api_error(r, API_NOT_FOUND, "unknown_item", "item '%s' is not in the model", r->param);
+        json_decref(unknown);
         return;
     }
     rec_item items[1000];
     size_t n = 0;
     mx_err err = {0};
-    if (rec_similar(wk_lease_rec(r->lease), (uint32_t)it, k, NULL, 0, items, &n, &err)) {
+    if (rec_similar(wk_lease_rec(r->lease), (uint32_t)it, &q, items, &n, &err)) {
         api_error(r, API_INTERNAL_ERROR, "internal", "%s", err.msg);
+        json_decref(unknown);
         return;
     }
-    api_respond_json(r, json_pack("{s:s,s:s,s:o}", "item", r->param, "model_version", m->version,
-                                  "items", api_items_json(m, items, n, 0)));
+    json_t *o = json_pack("{s:s,s:s,s:o}", "item", r->param, "model_version", m->version, "items",
+                          api_items_json(m, items, n, explain));
+    if (json_array_size(unknown)) json_object_set(o, "unknown_items", unknown);
+    json_decref(unknown);
+    api_respond_json(r, o);
 }
 
 void api_items_similar(api_req *r) {

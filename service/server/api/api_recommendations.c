@@ -9,13 +9,14 @@
 
 /* What a recommendation is asked for, resolved on the request's model. */
 typedef struct rec_ask {
-    const char *user; /* NULL: anonymous */
+    const char *user; /* NULL: anonymous; borrowed from the path or body */
     api_ids recent;   /* items the caller says were just engaged */
     api_ids exclude;
     uint16_t cats[API_MAX_CATEGORIES];
     size_t n_cats, k;
     int explain;
-    json_t *unknown; /* ids not in the model (POST lists them); borrowed */
+    json_t *unknown; /* ids given that the model does not know (owned) */
+    json_t *body;    /* the POST body the strings point into (owned), or NULL */
 } rec_ask;
 
 /* Computes and answers the recommendation (does not finish the request). */
@@ -67,75 +68,73 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
                   "session", session_state, "order", ranked ? "ranker" : "retrieval", "items",
                   api_items_json(m, items, n, a->explain));
     if (a->user) json_object_set_new(o, "user", json_string(a->user));
-    if (a->unknown) json_object_set(o, "unknown_items", a->unknown);
+    if (json_array_size(a->unknown)) json_object_set(o, "unknown_items", a->unknown);
     api_respond_json(r, o);
 }
 
 static void on_session(api_req *r, void *arg, int ok, const sess_event *ev, size_t n) {
     rec_ask *a = arg;
     answer(r, a, ev, n, ok ? "ok" : "unavailable");
+    json_decref(a->unknown);
+    json_decref(a->body);
+    free(a);
+    api_finish(r);
+}
+
+/* Reads every parameter of args into a new ask (user: path_user, or the
+ * `user` parameter); NULL with the answer given. body is stolen. */
+static rec_ask *ask_of(api_req *r, const char *path_user, json_t *body) {
+    const mx_model *m = wk_lease_model(r->lease);
+    rec_ask *a = calloc(1, sizeof(*a));
+    if (!a || !(a->unknown = json_array())) {
+        free(a);
+        json_decref(body);
+        api_error(r, API_INTERNAL_ERROR, "internal", "out of memory");
+        return NULL;
+    }
+    a->body = body;
+    api_args args = {r, body};
+    a->user = path_user;
+    if ((!path_user && api_param_id(&args, "user", &a->user)) || api_param_k(&args, &a->k) ||
+        api_param_flag(&args, "explain", 0, &a->explain) ||
+        api_param_categories(&args, m, a->cats, &a->n_cats) ||
+        api_param_items(&args, m, "exclude", &a->exclude, a->unknown) ||
+        api_param_items(&args, m, "recent_items", &a->recent, a->unknown)) {
+        json_decref(a->unknown);
+        json_decref(a->body);
+        free(a);
+        return NULL;
+    }
+    if (a->user) api_set_user(r, a->user);
+    return a;
+}
+
+/* Answers a: after the user's session when there is a user. */
+static void start(api_req *r, rec_ask *a) {
+    if (!a) {
+        api_finish(r);
+        return;
+    }
+    if (a->user) {
+        api_session_read(r, a->user, on_session, a); /* the lease keeps m and these ids valid */
+        return;
+    }
+    answer(r, a, NULL, 0, "none");
+    json_decref(a->unknown);
+    json_decref(a->body);
     free(a);
     api_finish(r);
 }
 
 void api_recommendations_for_user(api_req *r) {
-    const mx_model *m = wk_lease_model(r->lease);
-    api_set_user(r, r->param);
-    rec_ask *a = calloc(1, sizeof(*a));
-    if (!a) {
-        api_error(r, API_INTERNAL_ERROR, "internal", "out of memory");
-        api_finish(r);
-        return;
-    }
-    a->user = r->param;
-    a->explain = api_param_flag(api_query(r, "explain"), NULL, 0);
-    if (api_param_k(r, api_query(r, "k"), NULL, &a->k) ||
-        api_param_categories(r, m, api_query(r, "category"), NULL, a->cats, &a->n_cats) ||
-        api_param_items(r, m, "exclude", api_query(r, "exclude"), NULL, &a->exclude, NULL)) {
-        free(a);
-        api_finish(r);
-        return;
-    }
-    api_session_read(r, on_session, a); /* the lease keeps m and these ids valid */
+    start(r, ask_of(r, r->param, NULL));
 }
 
-/* Parses the body into a; 0, or -1 with a 400 answer. */
-static int parse_post(api_req *r, const mx_model *m, json_t *body, rec_ask *a) {
-    if (!json_is_object(body)) {
-        api_error(r, API_BAD_REQUEST, "bad_json", "the body must be a JSON object");
-        return -1;
-    }
-    json_t *ju = json_object_get(body, "user");
-    if (ju && !json_is_null(ju)) {
-        if (!json_is_string(ju)) {
-            api_error(r, API_BAD_REQUEST, "bad_parameter", "'user' must be a string");
-            return -1;
-        }
-        a->user = json_string_value(ju);
-        api_set_user(r, a->user);
-    }
-    json_t *jk = json_object_get(body, "k"), *jc = json_object_get(body, "categories");
-    a->explain = api_param_flag(NULL, json_object_get(body, "explain"), 1);
-    if (api_param_k(r, NULL, jk, &a->k)) return -1;
-    if (api_param_items(r, m, "recent_items", NULL, json_object_get(body, "recent_items"),
-                        &a->recent, a->unknown) ||
-        api_param_items(r, m, "exclude", NULL, json_object_get(body, "exclude"), &a->exclude,
-                        a->unknown))
-        return -1;
-    if (jc && api_param_categories(r, m, NULL, jc, a->cats, &a->n_cats)) return -1;
-    return 0;
+void api_recommendations_get(api_req *r) {
+    start(r, ask_of(r, NULL, NULL));
 }
 
 void api_recommendations_post(api_req *r) {
-    const mx_model *m = wk_lease_model(r->lease);
-    json_error_t je;
-    json_t *body = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &je);
-    rec_ask a = {.unknown = json_array()};
-    if (!body)
-        api_error(r, API_BAD_REQUEST, "bad_json", "invalid JSON at line %d: %s", je.line, je.text);
-    else if (parse_post(r, m, body, &a) == 0)
-        answer(r, &a, NULL, 0, "not used");
-    json_decref(a.unknown);
-    json_decref(body);
-    api_finish(r);
+    json_t *body = api_body_object(r, "user," API_RECOMMENDATIONS_PARAMS);
+    start(r, body ? ask_of(r, NULL, body) : NULL);
 }

@@ -6,6 +6,7 @@
 
 typedef struct waiting {
     api_req *r;
+    const char *user;
     api_session_fn done;
     void *arg;
     struct timespec t0;
@@ -34,16 +35,16 @@ static void start_read(void *arg) {
         on_read(wt, 0, NULL, 0);
         return;
     }
-    sess_read(sc, wt->r->param, on_read, wt);
+    sess_read(sc, wt->user, on_read, wt);
 }
 
-void api_session_read(api_req *r, api_session_fn done, void *arg) {
+void api_session_read(api_req *r, const char *user, api_session_fn done, void *arg) {
     waiting *wt = malloc(sizeof(*wt));
     if (!wt) {
         done(r, arg, 0, NULL, 0);
         return;
     }
-    *wt = (waiting){.r = r, .done = done, .arg = arg};
+    *wt = (waiting){.r = r, .user = user, .done = done, .arg = arg};
     clock_gettime(CLOCK_MONOTONIC, &wt->t0);
     unsigned delay = (unsigned)r->env->cfg->testing_session_delay_ms;
     if (delay == 0 || wk_defer(r->worker, delay, start_read, wt) != 0) start_read(wt);

@@ -15,9 +15,10 @@
  * slow or not configured; answer from the long-term profile). */
 typedef void (*api_session_fn)(api_req *r, void *arg, int ok, const sess_event *ev, size_t n);
 
-/* Reads the session of the user named by the path parameter, then calls
- * done(r, arg, ...), which answers and calls api_finish. */
-void api_session_read(api_req *r, api_session_fn done, void *arg);
+/* Reads the session of user (borrowed until done runs; the path's {user}
+ * or a parameter), then calls done(r, arg, ...), which answers and calls
+ * api_finish. */
+void api_session_read(api_req *r, const char *user, api_session_fn done, void *arg);
 
 /* The session's events that the model knows, weighted by type, into out
  * (at most cap); returns how many. */

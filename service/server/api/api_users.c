@@ -41,5 +41,5 @@ static void on_session(api_req *r, void *arg, int ok, const sess_event *sev, siz
 
 void api_users_interests(api_req *r) {
     api_set_user(r, r->param);
-    api_session_read(r, on_session, NULL);
+    api_session_read(r, r->param, on_session, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -65,25 +66,6 @@ static void sanitize(char *dst, size_t size, const char *src) {
     dst[n] = 0;
 }
 
-/* Whether s is valid UTF-8 (no overlong forms, surrogates or code points
- * past U+10FFFF): path ids must be, as JSON strings are. */
-static int utf8_valid(const char *s) {
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        int n = *p < 0x80 ? 0 : (*p >> 5) == 6 ? 1 : (*p >> 4) == 14 ? 2 : (*p >> 3) == 30 ? 3 : -1;
-        unsigned cp = n == 0 ? *p : n == 1 ? *p & 0x1fu : n == 2 ? *p & 0x0fu : *p & 0x07u;
-        if (n < 0) return 0;
-        for (int i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80) return 0;
-            cp = (cp << 6) | (p[i] & 0x3fu);
-        }
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        p += n + 1;
-    }
-    return 1;
-}
-
 /* ---- responses ---------------------------------------------------------- */
 
 static const char *allowed_origin(const http_server *s, const char *origin) {
@@ -93,11 +75,6 @@ static const char *allowed_origin(const http_server *s, const char *origin) {
         if (strcmp(s->cfg->cors_origins[i], origin) == 0) return origin;
     }
     return NULL;
-}
-
-/* The Allow header of a route (each path has one method, plus OPTIONS). */
-static const char *allow_of(const api_route *rt) {
-    return rt && strcmp(rt->method, "POST") == 0 ? "POST, OPTIONS" : "GET, OPTIONS";
 }
 
 static enum MHD_Result send_response(http_req *r) {
@@ -116,8 +93,11 @@ static enum MHD_Result send_response(http_req *r) {
     }
     if (atomic_load(&r->s->stopping)) /* keep-alive clients move elsewhere */
         MHD_add_response_header(resp, "Connection", "close");
-    if (r->api.status == API_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(resp, "Allow", allow_of(r->api.route));
+    if (r->api.status == API_METHOD_NOT_ALLOWED) {
+        char allow[64];
+        api_allow(r->api.route, allow, sizeof(allow));
+        MHD_add_response_header(resp, "Allow", allow);
+    }
     enum MHD_Result ok = MHD_queue_response(r->c, (unsigned)r->api.status, resp);
     MHD_destroy_response(resp);
     return ok;
@@ -127,14 +107,15 @@ static enum MHD_Result send_preflight(http_req *r) {
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     if (!resp) return MHD_NO;
     const char *ao = allowed_origin(r->s, r->origin);
-    const char *methods = allow_of(r->api.route);
+    char methods[64];
+    api_allow(r->api.route, methods, sizeof(methods));
     MHD_add_response_header(resp, "Allow", methods);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     if (ao) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", ao);
         MHD_add_response_header(resp, "Access-Control-Allow-Methods", methods);
         MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-                                "Content-Type, X-API-Key, X-Request-Id");
+                                "Content-Type, X-API-Key, X-Request-Id, Authorization");
         MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
         MHD_add_response_header(resp, "Vary", "Origin");
     }
@@ -199,63 +180,15 @@ static enum MHD_Result dispatch(http_req *r) {
     return MHD_YES;
 }
 
-/* ---- checks before a route runs ------------------------------------------ */
-
-/* Compares in time independent of where the strings differ. */
-static int same_key(const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char d = (unsigned char)(la != lb);
-    for (size_t i = 0; i < la; i++)
-        d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-    return d == 0;
-}
-
-/* The route's key and admin flags; 0, or -1 with the answer set. */
-static int check_access(http_req *r) {
-    const srv_config *cfg = r->s->cfg;
-    unsigned flags = r->api.route->flags;
-    if ((flags & API_ADMIN) && cfg->n_api_keys == 0) {
-        api_error(&r->api, API_FORBIDDEN, "admin_disabled",
-                  "admin routes are off until auth.api_keys is set (SIGHUP reloads too)");
-        return -1;
-    }
-    if (!(flags & API_NEEDS_KEY) || cfg->n_api_keys == 0) return 0;
-    const char *key = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "X-API-Key");
-    int good = 0;
-    for (int i = 0; key && i < cfg->n_api_keys; i++)
-        good |= same_key(key, cfg->api_keys[i]);
-    if (!key)
-        api_error(&r->api, API_UNAUTHORIZED, "unauthorized", "X-API-Key is required");
-    else if (!good)
-        api_error(&r->api, API_FORBIDDEN, "forbidden", "the API key is not valid");
-    return good ? 0 : -1;
-}
-
-/* What the request must be before its route may run: 0, or -1 with the
- * answer set. route is matched; method as sent. */
-static int check_request(http_req *r, const char *method) {
-    const api_route *rt = r->api.route;
-    int is_get = strcmp(rt->method, "GET") == 0;
-    if (!utf8_valid(r->api.param)) {
-        api_error(&r->api, API_BAD_REQUEST, "bad_parameter", "ids must be UTF-8");
-    } else if (strcmp(method, rt->method) != 0 && !(is_get && strcmp(method, "HEAD") == 0)) {
-        api_error(&r->api, API_METHOD_NOT_ALLOWED, "method_not_allowed",
-                  is_get ? "use GET" : "use POST");
-    } else if (r->too_large) {
-        api_error(&r->api, API_CONTENT_TOO_LARGE, "body_too_large",
-                  "the request body is larger than limits.max_body_bytes");
-    } else if (check_access(r) == 0) {
-        return 0;
-    }
-    return -1;
-}
-
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value) {
     (void)kind;
     http_req *r = cls;
     int i = r->api.nq;
-    if (i == API_MAX_QUERY) return MHD_NO;
+    if (i == API_MAX_QUERY) {
+        r->api.query_overflow = 1; /* api_check answers 400 */
+        return MHD_NO;
+    }
     r->qname[i] = strdup(key ? key : "");
     r->qvalue[i] = strdup(value ? value : "");
     if (!r->qname[i] || !r->qvalue[i]) {
@@ -272,19 +205,30 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 /* The request is complete: route it, check it, run it. */
 static enum MHD_Result route_request(http_req *r, const char *url, const char *method) {
     http_server *s = r->s;
-    r->api.route = api_match(url, r->api.param, sizeof(r->api.param));
+    api_match(&r->api, r->method, url);
     if (r->headers_too_large)
         return answer_now(r, API_HEADERS_TOO_LARGE, "headers_too_large",
                           "the request headers are larger than limits.max_header_bytes");
     if (!r->api.route && sf_is_ui_path(url)) /* the inspector page, GET/HEAD only */
         return sf_answer(r->c, s->cfg->ui_dir, method, url, r->request_id, &r->api.status);
-    if (!r->api.route) return answer_now(r, API_NOT_FOUND, "not_found", "no such route");
-    if (utf8_valid(r->api.param) && !strcmp(method, "OPTIONS")) return send_preflight(r);
-    if (check_request(r, method)) return send_response(r);
+    if (r->api.route && !strcmp(method, "OPTIONS")) return send_preflight(r);
+    if (r->too_large)
+        return answer_now(r, API_CONTENT_TOO_LARGE, "body_too_large",
+                          "the request body is larger than limits.max_body_bytes");
+    r->api.api_key = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "X-API-Key");
+    const char *auth = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "Authorization");
+    if (auth && !strncasecmp(auth, "Bearer ", 7)) r->api.bearer = auth + 7;
+    MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, collect_query, r);
+    if (api_check(&r->api)) return send_response(r);
     unsigned flags = r->api.route->flags;
+    if (flags & API_JSON_BODY) {
+        const char *ct = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "Content-Type");
+        if (!ct || strncmp(ct, "application/json", 16) != 0)
+            return answer_now(r, API_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                              "send Content-Type: application/json");
+    }
     r->api.body = r->body;
     r->api.body_len = r->body_len;
-    MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, collect_query, r);
     if (!(flags & (API_ON_WORKER | API_ON_THREAD))) { /* cheap: here and now */
         r->api.on_finish = on_finish_inline;
         r->api.route->handler(&r->api);
@@ -295,12 +239,6 @@ static enum MHD_Result route_request(http_req *r, const char *url, const char *m
      * waits for it or it sees the flag here. */
     if (atomic_load(&s->stopping))
         return answer_now(r, API_UNAVAILABLE, "shutting_down", "the server is stopping; retry");
-    if (flags & API_JSON_BODY) {
-        const char *ct = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "Content-Type");
-        if (!ct || strncmp(ct, "application/json", 16) != 0)
-            return answer_now(r, API_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
-                              "send Content-Type: application/json");
-    }
     return dispatch(r);
 }
 
