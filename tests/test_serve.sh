@@ -53,9 +53,9 @@ first=$(jq -r '.items[0].item' "$TMP/body")
 req GET "/v1/users/$user/recommendations?k=7&exclude=$first"
 check "exclude parameter" jqt --arg i "$first" '[.items[].item] | index($i) == null' "$TMP/body"
 check "no explanation unless asked" jqt '.items | all(has("reason") | not)' "$TMP/body"
-req GET "/v1/users/$user/recommendations?k=5&category=interest-3&explain=true"
+req GET "/v1/users/$user/recommendations?k=5&categories=interest-3&explain=true"
 check "category filter" jqt '.items | all(.categories | index("interest-3") != null)' "$TMP/body"
-req GET "/v1/users/$user/recommendations?category=no-such-category"
+req GET "/v1/users/$user/recommendations?categories=no-such-category"
 check "unknown category 400" status_is 400
 check "unknown category code" error_code_is unknown_category
 req GET "/v1/users/$user/recommendations?k=0"
@@ -124,7 +124,7 @@ check "events accepted again" jqt '.accepted == 1' "$TMP/body"
 
 # POST /v1/recommendations
 req POST /v1/recommendations -H 'Content-Type: application/json' \
-  -d "{\"recent_items\": [\"$item\", \"ghost\"], \"k\": 6}"
+  -d "{\"recent_items\": [\"$item\", \"ghost\"], \"k\": 6, \"explain\": true}"
 check "POST 200" status_is 200
 check "unknown ids listed, not fatal" jqt '(.unknown_items == ["ghost"]) and (.items | length == 6)' "$TMP/body"
 check "recent item excluded" jqt --arg i "$item" '[.items[].item] | index($i) == null' "$TMP/body"
@@ -156,8 +156,9 @@ check "404 is JSON" error_code_is not_found
 req DELETE /healthz
 check "wrong method 405" status_is 405
 check "405 says what is allowed" grep -qi '^Allow: GET' "$TMP/hdr"
-req GET /v1/recommendations
-check "GET on a POST route 405" status_is 405
+req PUT /v1/recommendations
+check "PUT on a GET/POST path 405" status_is 405
+check "405 names both methods" grep -qi '^Allow: POST, GET, OPTIONS' "$TMP/hdr"
 
 # CORS
 req GET /healthz -H 'Origin: https://app.example'
