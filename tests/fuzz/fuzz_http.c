@@ -3,9 +3,10 @@
  * loopback port, fed well-framed HTTP requests whose route, method,
  * headers, path parameter, query string and body come from the input.
  * That reaches every parser that takes outside input: the router and path
- * parameters, the query parameters of each GET route (k, exclude,
- * category, explain), the JSON bodies of POST /v1/recommendations and
- * POST /v1/events, API keys, request ids and CORS origins.
+ * parameters, the query parameters of each GET route (user, k, exclude,
+ * categories, recent_items, explain), the JSON bodies of POST
+ * /v1/recommendations, POST /v1/events and POST /v1/tokens, API keys,
+ * request ids and CORS origins.
  *
  * Input: byte 0 route, byte 1 flags, then NUL-separated fields: path
  * parameter, query string, body, X-Request-Id. Every byte of the path
@@ -236,9 +237,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                        "/readyz",
                                        "/metrics",
                                        "/v1/admin/reload",
+                                       "/v1/tokens",
                                        "%s"};
-    static const int is_post[] = {0, 0, 0, 1, 1, 0, 0, 0, 1, 0};
-    int route = data[0] % 10, flags = data[1];
+    static const int is_post[] = {0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0};
+    enum { ANY_PATH = 10 };
+    int route = data[0] % 11, flags = data[1];
     data += 2;
     size -= 2;
     size_t pn, qn, bn, rn;
@@ -251,7 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                             : "DELETE";
     int head = !strcmp(method, "HEAD");
     buf req = {0}, path = {0};
-    if (route == 9)
+    if (route == ANY_PATH)
         put_encoded(&path, param, pn, "/"); /* any path */
     else
         put_encoded(&path, param, pn, NULL);
@@ -259,7 +262,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *b = base[route], *pct = strstr(b, "%s");
     puts_(&req, method);
     puts_(&req, " ");
-    if (route == 9 && (!path.n || path.p[0] != '/')) puts_(&req, "/");
+    if (route == ANY_PATH && (!path.n || path.p[0] != '/')) puts_(&req, "/");
     if (pct) {
         put(&req, b, (size_t)(pct - b));
         if (path.n) put(&req, path.p, path.n);
