@@ -11,8 +11,11 @@
 #       undocumented properties, nested items too); errors have the Error
 #       shape and a code the response lists in x-error-codes; the error
 #       codes in the server's source are exactly the documented ones;
-#   (d) every status provoked (400, 401, 403, 404, 405, 413, 415, 422, 503)
-#       is documented for the operation that answered it.
+#   (d) every status provoked (400, 401, 403, 404, 405, 413, 415, 422, 431, 503)
+#       is documented for the operation that answered it: every error code
+#       of the one vocabulary (unknown/duplicate parameters, unknown fields,
+#       ids over 256 bytes, too many ids) and of event tokens (minted with a
+#       key, posted as Bearer, expired, altered, another user's events).
 #   tests/test_openapi.sh BUILD/mixrec SOURCE_ROOT
 set -uo pipefail
 MIXREC=$1
@@ -136,7 +139,8 @@ check "every path template parameter is declared (in: path, required)" no_errors
   | ($names[] | . as $n | select([$decl[] | select(.name == $n and .required == true)] | length == 0)
      | "\($m) \($p): {\($n)} is not declared"),
     ($decl[] | select(.name as $n | $names | index([$n]) == null) | "\($m) \($p): path parameter \(.name) not in the path")' -n
-for s in Error RecommendationList Item Interest InterestWeights EventBatch EventResult Ready Health ReloadResult; do
+for s in Error EventsError RecommendationList SimilarList Item Interest InterestWeights RecommendationRequest \
+  Event EventBatch EventResult TokenRequest TokenResult Index Ready Health ReloadResult; do
   check "components/schemas/$s exists" jqt --arg s "$s" '.components.schemas[$s] | type == "object"' "$DOC"
 done
 check "schema examples match their schemas" no_errors - 'doc.components.schemas | to_entries[]
@@ -150,6 +154,27 @@ check "API key security exactly on the routes the table marks api_key" no_errors
     (ops | select(.method != "options") | ("\(.method | ascii_upcase) \(.path)" as $op | $keyed | index([$op]) != null) as $want
      | ([(.op.security // [])[] | keys[]] | any(. as $k | $keys | index([$k]) != null)) as $has
      | select($want != $has) | "\(.method) \(.path): API key security \(if $want then "missing" else "not expected" end)")' -n
+# Event tokens: the routes whose table row has API_TOKEN_OK (the JSON of `mixrec routes`
+# does not carry that flag, so it is read from the table in api.c).
+tr '\n' ' ' <"$SRC/service/server/api/api.c" |
+  grep -oE '\{"(GET|POST)", *"[^"]+", *"[a-z_]+", *[^,{}]*API_TOKEN_OK' |
+  sed -E 's/^\{"([A-Z]+)", *"([^"]+)".*/\1 \2/' | sort -u >"$TMP/token_ops"
+check "route table rows that take an event token ($(wc -l <"$TMP/token_ops")) found in api.c" test -s "$TMP/token_ops"
+check "an http bearer security scheme for event tokens" jqt '.components.securitySchemes | to_entries
+  | any(.value.type == "http" and .value.scheme == "bearer")' "$DOC"
+check "bearer security exactly on the routes that take an event token, as an alternative to the API key" no_errors - '
+  (doc.components.securitySchemes | to_entries | map(select(.value.type == "http" and .value.scheme == "bearer") | .key)) as $bearer
+  | (doc.components.securitySchemes | to_entries | map(select(.value.type == "apiKey") | .key)) as $keys
+  | ($token | split("\n") | map(select(length > 0))) as $tok
+  | ops | select(.method != "options") | "\(.method | ascii_upcase) \(.path)" as $op
+  | (.op.security // []) as $sec
+  | ([$sec[] | keys[]] | any(. as $k | $bearer | index([$k]) != null)) as $has
+  | ($tok | index([$op]) != null) as $want
+  | (select($want != $has) | "\($op): bearer security \(if $want then "missing" else "not expected" end)"),
+    (select($has and ([$sec[] | select(keys | any(. as $k | $keys | index([$k]) != null))] | length) == 0)
+     | "\($op): the bearer scheme without the API key as an alternative"),
+    ($sec[] | select(length > 1) | "\($op): a requirement that needs \(keys | join(" and ")) together")' \
+  -n --rawfile token "$TMP/token_ops"
 
 # ---- (b) the route table vs the document --------------------------------------
 jq -r '.routes[] | "\(.method) \(.path | gsub("\\{[^}]*\\}"; "{}")) \(.name)"' "$TMP/routes.json" >"$TMP/src_routes"
@@ -164,9 +189,59 @@ done <"$TMP/src_ops"
 while read -r m p; do
   check "documented $m $p is a route of the source" grep -qx "$m $p" "$TMP/src_ops"
 done <"$TMP/doc_ops"
-check "every documented path has its OPTIONS preflight and one other method" no_errors - '
+# A path may take two methods (GET and POST /v1/recommendations): each is a row of the table.
+check "every documented path has its OPTIONS preflight and at least one other method" no_errors - '
   doc.paths | to_entries[] | .key as $p | [.value | keys[] | select(is_method)] as $ms
-  | select(($ms | index(["options"]) == null) or ($ms | length) != 2) | "\($p): methods \($ms)"' -n
+  | select(($ms | index(["options"]) == null) or ($ms | length) < 2) | "\($p): methods \($ms)"' -n
+check "the Allow header enum is exactly the method lists of the table's paths (table order)" no_errors - '
+  ([$routes[0].routes | group_by(.path)[] | (map(.method) + ["OPTIONS"] | join(", "))] | unique) as $want
+  | (doc.components.headers.Allow.schema.enum | sort) as $doc
+  | (doc.components.headers["Access-Control-Allow-Methods"].schema.enum | sort) as $cors
+  | (select($doc != $want) | "Allow enum \($doc), the table gives \($want)"),
+    (select($cors != $want) | "Access-Control-Allow-Methods enum \($cors), the table gives \($want)")' -n
+# One vocabulary: the query parameters an operation documents are exactly its table row's
+# (`query` in mixrec routes --json), each defined once in components/parameters.
+check "every operation documents exactly the query parameters of its route" no_errors - '
+  ops | select(.method != "options") | .path as $p | (.method | ascii_upcase) as $m
+  | ([(doc.paths[$p].parameters // [])[], (.op.parameters // [])[] | deref | select(.in == "query") | .name] | sort) as $doc
+  | ([$routes[0].routes[] | select(.path == $p and .method == $m) | .query | split(",")[] | select(length > 0)] | sort) as $src
+  | select($doc != $src) | "\($m) \($p): documents \($doc), the route takes \($src)"' -n
+check "query parameters are shared from components/parameters (no inline copies)" no_errors - '
+  ops | .method as $m | .path as $p | (.op.parameters // [])[] | select(has("$ref") | not)
+  | "\($m) \($p): inline parameter \(.name)"' -n
+check "the JSON bodies take the query vocabulary: RecommendationRequest = GET /v1/recommendations query" no_errors - '
+  ([doc.components.schemas.RecommendationRequest.properties | keys[]] | sort) as $doc
+  | ([$routes[0].routes[] | select(.path == "/v1/recommendations" and .method == "GET") | .query | split(",")[]] | sort) as $src
+  | select($doc != $src) | "RecommendationRequest has \($doc), GET /v1/recommendations takes \($src)"' -n
+# the body fields the source accepts (api_body_object(r, "a,b") and an event's fields[])
+tokens_fields=$(grep -oE 'api_body_object\(r, "[a-z_,]+"\)' "$SRC/service/server/api/api_auth.c" | sed -E 's/.*"([^"]+)".*/\1/')
+event_fields=$(tr '\n' ' ' <"$SRC/service/server/api/api_events.c" | grep -oE 'fields\[\] = \{[^}]*\}' | grep -oE '"[a-z_]+"' | tr -d '"' | paste -sd, -)
+check "TokenRequest properties are the fields POST /v1/tokens takes ($tokens_fields)" jqt --arg f "$tokens_fields" \
+  '([.components.schemas.TokenRequest.properties | keys[]] | sort) == ($f | split(",") | sort) and .components.schemas.TokenRequest.additionalProperties == false' "$DOC"
+check "Event properties are the fields an event takes ($event_fields)" jqt --arg f "$event_fields" \
+  '([.components.schemas.Event.properties | keys[]] | sort) == ($f | split(",") | sort) and .components.schemas.Event.additionalProperties == false' "$DOC"
+# the checks every route runs before its handler, documented on every operation they apply to
+check "every operation documents 400 unknown_parameter (every route checks its query)" no_errors - '
+  ops | select(.method != "options") | select((.op.responses["400"] | deref | .["x-error-codes"] // []) | index(["unknown_parameter"]) == null)
+  | "\(.method) \(.path): no 400 unknown_parameter"' -n
+check "operations with query parameters document 400 duplicate_parameter" no_errors - '
+  ops | select(.method != "options") | .path as $p
+  | select([(.op.parameters // [])[] | deref | select(.in == "query")] | length > 0)
+  | select((.op.responses["400"] | deref | .["x-error-codes"] // []) | index(["duplicate_parameter"]) == null)
+  | "\(.method) \($p): no 400 duplicate_parameter"' -n
+check "operations with a path id document 400 id_too_long" no_errors - '
+  ops | select(.method != "options") | select(.path | test("\\{"))
+  | select((.op.responses["400"] | deref | .["x-error-codes"] // []) | index(["id_too_long"]) == null)
+  | "\(.method) \(.path): no 400 id_too_long"' -n
+check "operations with a JSON body document 400 bad_json and unknown_field" no_errors - '
+  ops | select(.op.requestBody != null)
+  | (.op.responses["400"] | deref | .["x-error-codes"] // []) as $c
+  | select(($c | index(["bad_json"]) == null) or ($c | index(["unknown_field"]) == null))
+  | "\(.method) \(.path): 400 lacks bad_json or unknown_field"' -n
+check "the metrics description names every route of the table (route label)" no_errors - '
+  (doc.paths["/metrics"].get.description) as $d
+  | ($routes[0].routes[].name, "unmatched") | select(. as $n | $d | test("\\b" + $n + "\\b") | not)
+  | "route \(.) not in the /metrics description"' -n
 
 # ---- error codes in the source vs the document ---------------------------------
 declare -A STATUS=([API_BAD_REQUEST]=400 [API_UNAUTHORIZED]=401 [API_FORBIDDEN]=403
@@ -180,6 +255,10 @@ cat "${ERROR_SOURCES[@]}" | tr '\n' ' ' | grep -oE '(api_error|answer_now)\([^,(
   cat "${ERROR_SOURCES[@]}" | tr '\n' ' ' | grep -oE '"code", *"[a-z_]+"' | sed -E 's/.*"([a-z_]+)"$/\1/'
 } | sort -u >"$TMP/src_codes"
 jq -r '.components.schemas.ErrorDetail.properties.code.enum[]' "$DOC" | sort -u >"$TMP/doc_codes"
+# the scan must see the codes of the checks every route runs and of event tokens
+for c in unknown_parameter duplicate_parameter unknown_field id_too_long token_expired bad_events; do
+  check "the source scan finds the error code $c" grep -qx "$c" "$TMP/src_codes"
+done
 check "error codes of the source ($(wc -l <"$TMP/src_codes")) = ErrorDetail.code enum" diff "$TMP/src_codes" "$TMP/doc_codes"
 # every (status, code) the source answers is documented under that status
 dq -r -n '(ops | .op.responses | to_entries[] | .key as $s | .value | deref | (.["x-error-codes"] // [])[] | "\($s) \(.)"),
@@ -206,12 +285,15 @@ category=$(sed -n 2p "$TMP/syn/items.csv" | cut -d, -f3 | cut -d'|' -f1)
 start_redis
 
 KEY=test-key-1
+SECRET=test-token-secret
 ORIGIN=https://app.example
 start() { # NAME extra args...; sets BASE_<NAME> (lib.sh's serve_start)
   serve_start "$@" --set limits.max_body_bytes=4096 --set limits.max_batch=50
 }
-# A: Redis, an API key, CORS. B: no Redis, no API key (events 503, admin off).
-start A --redis "unix:$TMP/redis.sock" --set "auth.api_keys=$KEY" --set "cors.origins=$ORIGIN"
+# A: Redis, an API key, a token secret, CORS. B: no Redis, no API key (events 503, admin
+# off, tokens open and not checked).
+start A --redis "unix:$TMP/redis.sock" --set "auth.api_keys=$KEY" --set "cors.origins=$ORIGIN" \
+  --set "auth.token_secret=$SECRET"
 start B --redis ""
 A=$BASE_A
 B=$BASE_B
@@ -291,14 +373,22 @@ body_for() { # operationId: a valid request body for the sample server
   postRecommendations)
     jq -nc --arg u "$user" --arg i "$item" --arg c "$category" \
       '{user: $u, recent_items: [$i, "ghost-item"], exclude: ["ghost-2"], categories: [$c], k: 5, explain: true}' ;;
-  postEvents)
-    jq -nc --arg u "$user" --arg i "$item" \
-      '[{user: $u, item: $i, type: "view", ts: 1700000000}, {user: $u, item: "cold-item", type: "like"}]' ;;
+  postEvents) # ts in seconds, milliseconds and ISO 8601
+    jq -nc --arg u "$user" --arg i "$item" --arg iso "$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)" \
+      '[{user: $u, item: $i, type: "view", ts: 1700000000}, {user: $u, item: "cold-item", type: "like", ts: 1700000000123},
+        {user: $u, item: $i, type: "click", ts: $iso}, {user: $u, item: $i, type: "purchase"}]' ;;
+  postToken)
+    jq -nc --arg u "$user" '{user: $u, ttl_s: 600}' ;;
   *)
     dq -c -n --arg id "$1" 'ops | select(.op.operationId == $id) | .op.requestBody.content["application/json"]
       | (.example // (.schema | deref | .example)) // empty' ;;
   esac
 }
+
+allow_of() { # PATH_TEMPLATE: the Allow header the table gives (its rows' methods in order, OPTIONS)
+  jq -r --arg p "$1" '[.routes[] | select(.path == $p) | .method] + ["OPTIONS"] | join(", ")' "$TMP/routes.json"
+}
+ALLOW_HEADERS=$(jq -r '.components.headers["Access-Control-Allow-Headers"].schema.enum[0]' "$DOC")
 
 # ---- (b) every documented operation is served -----------------------------------
 while read -r tpl m opid; do
@@ -323,10 +413,12 @@ while read -r tpl m opid; do
   check "${m^^} $tpl ($opid) is served" served
   conforms "$tpl" "$m" "${m^^} $path"
   if [ "$m" = options ]; then
-    want=$(dq -r -n --arg p "$tpl" '[doc.paths[$p] | keys[] | select(is_method and . != "options") | ascii_upcase] + ["OPTIONS"] | join(", ")')
+    want=$(allow_of "$tpl")
     check "OPTIONS $tpl: Allow is '$want'" test "$(hdr Allow)" = "$want"
     check "OPTIONS $tpl: Access-Control-Allow-Methods is '$want'" test "$(hdr Access-Control-Allow-Methods)" = "$want"
     check "OPTIONS $tpl: Access-Control-Allow-Origin" test "$(hdr Access-Control-Allow-Origin)" = "$ORIGIN"
+    check "OPTIONS $tpl: Access-Control-Allow-Headers is the documented one (with Authorization)" \
+      test "$(hdr Access-Control-Allow-Headers)" = "$ALLOW_HEADERS"
   fi
   if [ "$m" = get ]; then
     req "$A" HEAD "$path"
@@ -340,27 +432,82 @@ done < <(dq -r -n 'ops | "\(.path) \(.method) \(.op.operationId)"')
 check "the request bodies the server accepts match the documented schemas" no_errors - '
   ({user: null, recent_items: ["a"], k: 3, explain: false} | errs(doc.paths["/v1/recommendations"].post.requestBody.content["application/json"].schema; "recommendations")),
   ({events: [{user: "u", item: "i", type: "dislike"}]} | errs(doc.paths["/v1/events"].post.requestBody.content["application/json"].schema; "events object")),
-  ([{user: "u", item: "i", type: "purchase", ts: 0}] | errs(doc.paths["/v1/events"].post.requestBody.content["application/json"].schema; "events array"))' -n
+  ([{user: "u", item: "i", type: "purchase", ts: 0}, {user: "u", item: "i", type: "view", ts: "2026-12-04T10:00:00+02:00"}]
+   | errs(doc.paths["/v1/events"].post.requestBody.content["application/json"].schema; "events array")),
+  ({user: "u"} | errs(doc.paths["/v1/tokens"].post.requestBody.content["application/json"].schema; "token request"))' -n
+check "bodies the server refuses do not match the documented schemas" no_errors - '
+  ({recentItems: ["a"]}, {user: "u", explain: "yes"}, {categories: [range(17) | "c"]}
+   | select([errs(doc.paths["/v1/recommendations"].post.requestBody.content["application/json"].schema; "")] | length == 0)
+   | "recommendations body \(tojson) matches the schema"),
+  ({events: [], extra: 1}, [{user: "u", item: "i", type: "view", source: "web"}]
+   | select([errs(doc.paths["/v1/events"].post.requestBody.content["application/json"].schema; "")] | length == 0)
+   | "events body \(tojson) matches the schema"),
+  ({user: "u", ttl_s: 10}, {user: "u", ttl: 60}, {ttl_s: 60}
+   | select([errs(doc.paths["/v1/tokens"].post.requestBody.content["application/json"].schema; "")] | length == 0)
+   | "token body \(tojson) matches the schema")' -n
+
+# the entry points
+req "$A" GET /
+conforms / get "GET /"
+check "GET / names the document, the page, health, readiness and metrics" jqt \
+  '. == {service: "mixrec", api: "/openapi.json", inspector: "/ui/", health: "/healthz", ready: "/readyz", metrics: "/metrics"}' "$TMP/body"
+req "$A" GET /openapi.json
+conforms /openapi.json get "GET /openapi.json"
+check "GET /openapi.json is this document" jqt --slurpfile d "$DOC" '. == $d[0]' "$TMP/body"
+
 T='/v1/users/{user}/recommendations'
-req "$A" GET "/v1/users/$user/recommendations?k=7&explain=true&category=$category&exclude=$item"
-conforms "$T" get "GET recommendations, explained"
-check "explained items carry interest and reason" jqt '(.items | length > 0) and (.items | all(has("interest") and has("reason") and has("title")))' "$TMP/body"
+G=/v1/recommendations
+S='/v1/items/{item}/similar'
+req "$A" GET "/v1/users/$user/recommendations?k=7&explain=true&categories=$category&exclude=$item,ghost-1&recent_items=ghost-2,ghost-1"
+conforms "$T" get "GET recommendations, explained, with unknown ids"
+check "explained items carry interest and reason" jqt '(.items | length > 0) and (.items | all(has("reason") and has("title")))' "$TMP/body"
+check "unknown ids of exclude and recent_items listed once, in order" jqt '.unknown_items == ["ghost-1", "ghost-2"] and .user != null' "$TMP/body"
+check "categories keep items of the category" jqt --arg c "$category" '.items | all(.categories | index([$c]) != null)' "$TMP/body"
+req "$A" GET "/v1/users/$user/recommendations?k=3"
+conforms "$T" get "GET recommendations, defaults"
+check "explain is off by default; no unknown_items when there are none" jqt \
+  '(.items | length == 3) and (.items | all((has("reason") or has("interest")) | not)) and (has("unknown_items") | not)' "$TMP/body"
 req "$A" GET "/v1/users/stranger/recommendations?k=3&explain=1"
 conforms "$T" get "GET recommendations, unknown user"
 check "unknown user answered" jqt '.known_user == false and (.items | length == 3)' "$TMP/body"
+req "$A" GET "$G?k=4&recent_items=$item,ghost-3&explain=0"
+conforms "$G" get "GET /v1/recommendations, anonymous"
+check "anonymous: session none, no user, unknown ids listed" jqt \
+  '.session == "none" and (has("user") | not) and .known_user == false and .unknown_items == ["ghost-3"] and (.items | length == 4)' "$TMP/body"
+req "$A" GET "/v1/items/$item/similar?k=5&exclude=ghost-4&categories=$category&explain=true"
+conforms "$S" get "GET similar, explained, with an unknown excluded id"
+check "similar: explained, unknown ids listed" jqt --arg i "$item" \
+  '.item == $i and .unknown_items == ["ghost-4"] and (.items | length > 0) and (.items | all(has("reason")))' "$TMP/body"
+
+# events: every ts form, unknown items reported, rejections by index
 req "$A" POST /v1/events -H "X-API-Key: $KEY" -H 'Content-Type: application/json' \
-  -d "$(jq -nc --arg u "$user" '{events: [{user: $u, item: "i1", type: "like"}, {user: $u, item: "i2", type: "click"}]}')"
+  -d "$(jq -nc --arg u "$user" '{events: [{user: $u, item: "new-1", type: "like"}, {user: $u, item: "new-2", type: "click"}]}')"
 conforms /v1/events post "POST events {\"events\": [...]}"
+check "unknown items of stored events listed" jqt '.accepted == 2 and .unknown_items == ["new-1", "new-2"]' "$TMP/body"
+now=$(date +%s)
 req "$A" POST /v1/events -H "X-API-Key: $KEY" -H 'Content-Type: application/json' \
-  -d '[{"user":"u","item":"i","type":"view"},{"user":"u","item":"i","type":"zap"},{"user":"u","item":"i","type":"view","ts":"soon"}]'
+  -d "$(jq -nc --arg i "$item" --argjson now "$now" --arg iso "$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%S.250+00:00)" \
+    '[{user: "u", item: $i, type: "view"}, {user: "u", item: $i, type: "zap"}, {user: "u", item: $i, type: "view", ts: "soon"},
+      {user: "u", item: $i, type: "view", ts: (($now + 2 * 86400) * 1000)}, {user: "u", item: $i, type: "view", source: "web"},
+      {user: "u", item: $i, type: "like", ts: ($now * 1000)}, {user: "u", item: $i, type: "click", ts: $iso},
+      {user: "u", item: $i, type: "dislike", ts: ($now | tostring)}, {user: "u", item: ("x" * 257), type: "view"},
+      {user: "u", item: $i, type: "view", ts: (($now + 3600) | tostring)}]')"
 conforms /v1/events post "POST events, some rejected"
-check "rejected events listed by index" jqt '.accepted == 1 and ([.rejected[].index] == [1,2])' "$TMP/body"
+check "rejected events listed by index (bad type, bad ts, ts two days ahead, unknown field, item over 256 bytes)" \
+  jqt '.accepted == 5 and ([.rejected[].index] == [1,2,3,4,8]) and (has("unknown_items") | not)' "$TMP/body"
+check "an unknown event field is named in its rejection" jqt '.rejected[] | select(.index == 4) | .error | test("source")' "$TMP/body"
 req "$A" GET "/v1/users/$user/interests"
 conforms '/v1/users/{user}/interests' get "GET interests with a session"
 check "interests with a session" jqt '.session == "ok" and .session_events >= 2 and (.session_interests | length > 0)' "$TMP/body"
-req "$A" POST /v1/recommendations -H 'Content-Type: application/json' -d '{"user": null, "recent_items": ["no-such"], "explain": false}'
-conforms /v1/recommendations post "POST recommendations, anonymous"
-check "unknown_items listed" jqt '.unknown_items == ["no-such"] and (has("user") | not)' "$TMP/body"
+req "$A" GET "$G?user=$user&k=3"
+conforms "$G" get "GET /v1/recommendations?user="
+check "GET /v1/recommendations?user= reads the session" jqt --arg u "$user" '.user == $u and .session == "ok" and .known_user' "$TMP/body"
+req "$A" POST "$G" -H 'Content-Type: application/json' -d "$(jq -nc --arg u "$user" '{user: $u, k: 3}')"
+conforms "$G" post "POST recommendations with a user"
+check "POST with a user reads the session too" jqt --arg u "$user" '.user == $u and .session == "ok" and (.items | all(has("reason") | not))' "$TMP/body"
+req "$A" POST "$G" -H 'Content-Type: application/json' -d '{"user": null, "recent_items": ["no-such"], "explain": false, "k": null}'
+conforms "$G" post "POST recommendations, anonymous"
+check "unknown_items listed; no user; session none" jqt '.unknown_items == ["no-such"] and (has("user") | not) and .session == "none" and (.items | length == 20)' "$TMP/body"
 req "$A" GET /readyz
 check "readyz with Redis" jqt '.redis == "ok"' "$TMP/body"
 req "$B" GET /readyz
@@ -372,17 +519,118 @@ req "$A" GET /healthz -H 'X-Request-Id: test-id-42' -H "Origin: $ORIGIN"
 check "X-Request-Id echoed" test "$(hdr X-Request-Id)" = test-id-42
 check "CORS grant for an allowed origin" test "$(hdr Access-Control-Allow-Origin)" = "$ORIGIN"
 
-# ---- (d) errors: each status documented for the operation that answered ---------------
-S='/v1/items/{item}/similar'
-R=/v1/recommendations
+# the metrics of events, and every family the server exposes is in the description
+req "$A" GET /metrics
+conforms /metrics get "GET /metrics"
+for m in 'mixrec_events_total{outcome="stored"}' 'mixrec_events_total{outcome="rejected"}' \
+  mixrec_events_unknown_items_total 'mixrec_events_stored_total{type="view"}' 'mixrec_events_stored_total{type="dislike"}'; do
+  check "metrics: $m counted" grep -qF "$m " "$TMP/body"
+  check "metrics: $m is positive" bash -c "grep -F '$m ' '$TMP/body' | grep -qE ' [1-9][0-9]*\$'"
+done
+check 'metrics: mixrec_events_total{outcome="failed"} exposed' grep -qF 'mixrec_events_total{outcome="failed"} ' "$TMP/body"
+check "metrics: a series per event type" test "$(grep -c '^mixrec_events_stored_total{type=' "$TMP/body")" = 5
+grep -oE '^# TYPE [a-z_]+' "$TMP/body" | awk '{print $3}' | sort -u >"$TMP/families"
+check "metrics: $(wc -l <"$TMP/families") families exposed" test -s "$TMP/families"
+while read -r f; do
+  check "metrics family $f is in the /metrics description" \
+    jqt --arg f "$f" '.paths["/metrics"].get.description | contains("`" + $f)' "$DOC"
+done <"$TMP/families"
+
+# ---- event tokens: minted with a key, they post their own user's events only -------------
+K=/v1/tokens
 E=/v1/events
-L=/v1/admin/reload
 J=(-H 'Content-Type: application/json')
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+make_token() { # USER EXPIRES_AT: a token signed as server A signs (api_auth.h: expiry.user.HMAC)
+  local payload
+  payload="$2.$(printf '%s' "$1" | b64url)"
+  printf '%s.%s' "$payload" "$(printf '%s' "$payload" | openssl dgst -sha256 -hmac "$SECRET" -binary | b64url)"
+}
+provoke "POST tokens" "$A" "$K" post "$K" 200 -H "X-API-Key: $KEY" "${J[@]}" -d "$(jq -nc --arg u "$user" '{user: $u, ttl_s: 600}')"
+token=$(jq -r .token "$TMP/body")
+check "the token is for the user, for ttl_s seconds" jqt --arg u "$user" --argjson now "$(date +%s)" \
+  '.user == $u and .ttl_s == 600 and (.expires_at - $now | . >= 590 and . <= 610)' "$TMP/body"
+provoke "POST tokens, ttl_s by default" "$A" "$K" post "$K" 200 -H "X-API-Key: $KEY" "${J[@]}" -d '{"user": "visitor-9"}'
+check "ttl_s defaults to 3600" jqt '.ttl_s == 3600 and .user == "visitor-9"' "$TMP/body"
+evu=$(jq -nc --arg u "$user" --arg i "$item" '[{user: $u, item: $i, type: "click"}, {user: $u, item: "new-item", type: "view"}]')
+provoke "POST events with the user's event token" "$A" "$E" post "$E" 200 -H "Authorization: Bearer $token" "${J[@]}" -d "$evu"
+check "events posted with a token are stored" jqt '.accepted == 2 and .unknown_items == ["new-item"]' "$TMP/body"
+provoke "POST events with an event token, another user's event" "$A" "$E" post "$E" 403 -H "Authorization: Bearer $token" "${J[@]}" \
+  -d "$(jq -nc --arg u "$user" --arg i "$item" '[{user: $u, item: $i, type: "click"}, {user: "someone-else", item: $i, type: "click"}]')"
+check "another user's event: forbidden" jqt '.error.code == "forbidden" and (.error.message | test("someone-else"))' "$TMP/body"
+i=$((${#token} - 10))
+[ "${token:i:1}" = A ] && c=B || c=A
+provoke "POST events with an altered token" "$A" "$E" post "$E" 403 -H "Authorization: Bearer ${token:0:i}$c${token:i+1}" "${J[@]}" -d "$evu"
+provoke "POST events with a token for another user" "$A" "$E" post "$E" 403 \
+  -H "Authorization: Bearer $(printf '%s' "$token" | sed -E 's/^([0-9]+)\.[^.]+/\1.c29tZW9uZQ/')" "${J[@]}" -d "$evu"
+provoke "POST events with a token signed like the server's" "$A" "$E" post "$E" 200 \
+  -H "Authorization: Bearer $(make_token "$user" $(($(date +%s) + 120)))" "${J[@]}" -d "$evu"
+provoke "POST events with an expired token" "$A" "$E" post "$E" 401 \
+  -H "Authorization: Bearer $(make_token "$user" $(($(date +%s) - 5)))" "${J[@]}" -d "$evu"
+check "token_expired" jqt '.error.code == "token_expired"' "$TMP/body"
+provoke "POST events, a bad key wins over a good token" "$A" "$E" post "$E" 403 -H "X-API-Key: nope" -H "Authorization: Bearer $token" "${J[@]}" -d "$evu"
+provoke "POST tokens with a Bearer token and no key" "$A" "$K" post "$K" 401 -H "Authorization: Bearer $token" "${J[@]}" -d '{"user": "u"}'
+provoke "POST tokens no key" "$A" "$K" post "$K" 401 "${J[@]}" -d '{"user": "u"}'
+provoke "POST tokens wrong key" "$A" "$K" post "$K" 403 -H 'X-API-Key: nope' "${J[@]}" -d '{"user": "u"}'
+provoke "POST admin reload with an event token" "$A" /v1/admin/reload post /v1/admin/reload 401 -H "Authorization: Bearer $token"
+provoke "POST tokens without a key configured: open" "$B" "$K" post "$K" 200 "${J[@]}" -d '{"user": "u", "ttl_s": 60}'
+provoke "POST events without a key configured: a Bearer token is not checked" "$B" "$E" post "$E" 503 \
+  -H 'Authorization: Bearer not-a-token' "${J[@]}" -d "$evu"
+check "admitted (only Redis is missing)" jqt '.error.code == "redis_unavailable"' "$TMP/body"
+
+# ---- (d) errors: each status documented for the operation that answered ---------------
+R=/v1/recommendations
+L=/v1/admin/reload
 ev1='[{"user":"u","item":"i","type":"view"}]'
+long=$(printf 'u%.0s' $(seq 257))
 head -c 10000 /dev/zero | tr '\0' 'a' >"$TMP/big"
+# every route checks its query: a parameter it does not take is 400 unknown_parameter
+while read -r tpl m; do
+  provoke "${m^^} $tpl?bogus=1" "$A" "$tpl" "$m" "$(fill "$tpl")?bogus=1" 400
+  check "${m^^} $tpl?bogus=1: unknown_parameter" jqt '.error.code == "unknown_parameter"' "$TMP/body"
+done < <(dq -r -n 'ops | select(.method != "options") | "\(.path) \(.method)"')
+provoke "GET recommendations category= (the old name)" "$A" "$T" get "/v1/users/$user/recommendations?category=$category" 400
+check "unknown_parameter suggests categories" jqt '.error.code == "unknown_parameter" and (.error.message | contains("did you mean '"'categories'"'"))' "$TMP/body"
+provoke "GET /v1/recommendations recentItems=" "$A" "$G" get "$G?recentItems=$item" 400
+check "unknown_parameter suggests recent_items" jqt '.error.message | contains("did you mean '"'recent_items'"'")' "$TMP/body"
+provoke "GET similar recent_items (not taken there)" "$A" "$S" get "/v1/items/$item/similar?recent_items=$item" 400
+check "similar: recent_items is unknown_parameter" jqt '.error.code == "unknown_parameter"' "$TMP/body"
+provoke "GET /metrics?name=x" "$A" /metrics get "/metrics?name=x" 400
+provoke "GET recommendations k twice" "$A" "$T" get "/v1/users/$user/recommendations?k=5&k=7" 400
+check "duplicate_parameter" jqt '.error.code == "duplicate_parameter"' "$TMP/body"
+provoke "GET /v1/recommendations user twice" "$A" "$G" get "$G?user=a&user=b" 400
+check "duplicate_parameter" jqt '.error.code == "duplicate_parameter"' "$TMP/body"
+provoke "GET similar explain twice" "$A" "$S" get "/v1/items/$item/similar?explain=1&explain=0" 400
+check "duplicate_parameter" jqt '.error.code == "duplicate_parameter"' "$TMP/body"
+provoke "GET recommendations 33 query parameters" "$A" "$T" get "/v1/users/$user/recommendations?$(printf 'k=1&%.0s' $(seq 32))k=1" 400
+check "more than 32 parameters: bad_parameter" jqt '.error.code == "bad_parameter"' "$TMP/body"
+provoke "GET healthz 33 query parameters" "$A" /healthz get "/healthz?$(printf 'a=1&%.0s' $(seq 32))a=1" 400
 provoke "GET recommendations k=0" "$A" "$T" get "/v1/users/$user/recommendations?k=0" 400
 provoke "GET recommendations k=abc" "$A" "$T" get "/v1/users/$user/recommendations?k=abc" 400
-provoke "GET recommendations unknown category" "$A" "$T" get "/v1/users/$user/recommendations?category=no-such-category" 400
+provoke "GET recommendations explain=yes" "$A" "$T" get "/v1/users/$user/recommendations?explain=yes" 400
+check "explain=yes: bad_parameter" jqt '.error.code == "bad_parameter"' "$TMP/body"
+provoke "GET recommendations unknown category" "$A" "$T" get "/v1/users/$user/recommendations?categories=no-such-category" 400
+check "unknown_category" jqt '.error.code == "unknown_category"' "$TMP/body"
+provoke "GET recommendations 17 categories" "$A" "$T" get "/v1/users/$user/recommendations?categories=$(printf "$category,%.0s" $(seq 16))$category" 400
+check "17 categories: bad_parameter" jqt '.error.code == "bad_parameter"' "$TMP/body"
+provoke "GET recommendations 257 excluded ids" "$A" "$T" get "/v1/users/$user/recommendations?exclude=$(seq -s, -f 'x%g' 257)" 400
+check "257 ids: bad_parameter" jqt '.error.code == "bad_parameter"' "$TMP/body"
+provoke "GET recommendations 256 excluded ids" "$A" "$T" get "/v1/users/$user/recommendations?k=2&exclude=$(seq -s, -f 'x%g' 256)" 200
+check "256 unknown ids: listed" jqt '.unknown_items | length == 256' "$TMP/body"
+provoke "GET /v1/recommendations user empty" "$A" "$G" get "$G?user=" 400
+provoke "GET recommendations user of 257 bytes" "$A" "$T" get "/v1/users/$long/recommendations" 400
+check "id_too_long" jqt '.error.code == "id_too_long"' "$TMP/body"
+provoke "GET recommendations user of 256 bytes" "$A" "$T" get "/v1/users/${long:1}/recommendations?k=1" 200
+provoke "GET interests user of 257 bytes" "$A" '/v1/users/{user}/interests' get "/v1/users/$long/interests" 400
+check "id_too_long" jqt '.error.code == "id_too_long"' "$TMP/body"
+provoke "GET similar item of 257 bytes" "$A" "$S" get "/v1/items/$long/similar" 400
+check "id_too_long" jqt '.error.code == "id_too_long"' "$TMP/body"
+provoke "GET recommendations exclude id of 257 bytes" "$A" "$T" get "/v1/users/$user/recommendations?exclude=$long" 400
+check "id_too_long" jqt '.error.code == "id_too_long"' "$TMP/body"
+provoke "GET /v1/recommendations user of 257 bytes" "$A" "$G" get "$G?user=$long" 400
+check "id_too_long" jqt '.error.code == "id_too_long"' "$TMP/body"
+provoke "GET healthz with 17 KiB of headers" "$A" /healthz get /healthz 431 -H "X-Padding: $(head -c 17000 /dev/zero | tr '\0' p)"
+check "headers_too_large" jqt '.error.code == "headers_too_large"' "$TMP/body"
 provoke "GET similar unknown item" "$A" "$S" get /v1/items/no-such-item/similar 404
 provoke "GET similar k too large" "$A" "$S" get "/v1/items/$item/similar?k=5000" 400
 provoke "POST recommendations bad JSON" "$A" "$R" post "$R" 400 "${J[@]}" -d '{"k": '
@@ -392,16 +640,39 @@ provoke "POST recommendations k over the limit" "$A" "$R" post "$R" 400 "${J[@]}
 provoke "POST recommendations non-string item" "$A" "$R" post "$R" 400 "${J[@]}" -d '{"recent_items": [1]}'
 provoke "POST recommendations unknown category" "$A" "$R" post "$R" 400 "${J[@]}" -d '{"categories": ["no-such"]}'
 provoke "POST recommendations user not a string" "$A" "$R" post "$R" 400 "${J[@]}" -d '{"user": 7}'
+provoke "POST recommendations explain not a boolean" "$A" "$R" post "$R" 400 "${J[@]}" -d '{"explain": "yes"}'
+provoke "POST recommendations unknown field" "$A" "$R" post "$R" 400 "${J[@]}" -d '{"recentItems": ["a"]}'
+check "unknown_field suggests recent_items" jqt '.error.code == "unknown_field" and (.error.message | contains("did you mean '"'recent_items'"'"))' "$TMP/body"
+provoke "POST recommendations 257 recent items" "$A" "$R" post "$R" 400 "${J[@]}" -d "$(jq -nc '{recent_items: [range(257) | "x\(.)"]}')"
+check "257 ids: bad_parameter" jqt '.error.code == "bad_parameter"' "$TMP/body"
+provoke "POST recommendations recent item of 257 bytes" "$A" "$R" post "$R" 400 "${J[@]}" -d "{\"recent_items\": [\"$long\"]}"
+check "id_too_long" jqt '.error.code == "id_too_long"' "$TMP/body"
+provoke "POST recommendations user of 257 bytes" "$A" "$R" post "$R" 400 "${J[@]}" -d "{\"user\": \"$long\"}"
+check "id_too_long" jqt '.error.code == "id_too_long"' "$TMP/body"
 provoke "POST recommendations text/plain" "$A" "$R" post "$R" 415 -H 'Content-Type: text/plain' -d '{}'
 provoke "POST recommendations no Content-Type" "$A" "$R" post "$R" 415 -H 'Content-Type:' -d '{}'
+provoke "POST tokens ttl_s too short" "$A" "$K" post "$K" 400 -H "X-API-Key: $KEY" "${J[@]}" -d '{"user": "u", "ttl_s": 10}'
+provoke "POST tokens ttl_s over auth.token_max_ttl_s" "$A" "$K" post "$K" 400 -H "X-API-Key: $KEY" "${J[@]}" -d '{"user": "u", "ttl_s": 86401}'
+provoke "POST tokens without user" "$A" "$K" post "$K" 400 -H "X-API-Key: $KEY" "${J[@]}" -d '{"ttl_s": 60}'
+check "bad_parameter" jqt '.error.code == "bad_parameter"' "$TMP/body"
+provoke "POST tokens unknown field" "$A" "$K" post "$K" 400 -H "X-API-Key: $KEY" "${J[@]}" -d '{"user": "u", "ttl": 60}'
+check "unknown_field" jqt '.error.code == "unknown_field"' "$TMP/body"
+provoke "POST tokens user of 257 bytes" "$A" "$K" post "$K" 400 -H "X-API-Key: $KEY" "${J[@]}" -d "{\"user\": \"$long\"}"
+check "id_too_long" jqt '.error.code == "id_too_long"' "$TMP/body"
+provoke "POST tokens bad JSON" "$A" "$K" post "$K" 400 -H "X-API-Key: $KEY" "${J[@]}" -d '{"user": '
+provoke "POST tokens text/plain" "$A" "$K" post "$K" 415 -H "X-API-Key: $KEY" -H 'Content-Type: text/plain' -d '{"user": "u"}'
 provoke "POST events no key" "$A" "$E" post "$E" 401 "${J[@]}" -d "$ev1"
 provoke "POST events wrong key" "$A" "$E" post "$E" 403 "${J[@]}" -H 'X-API-Key: nope' -d "$ev1"
 provoke "POST events text/plain" "$A" "$E" post "$E" 415 -H "X-API-Key: $KEY" -H 'Content-Type: text/plain' -d "$ev1"
 provoke "POST events bad JSON" "$A" "$E" post "$E" 400 -H "X-API-Key: $KEY" "${J[@]}" -d '[{'
 provoke "POST events object without events" "$A" "$E" post "$E" 400 -H "X-API-Key: $KEY" "${J[@]}" -d '{"evts": []}'
+provoke "POST events object with another field" "$A" "$E" post "$E" 400 -H "X-API-Key: $KEY" "${J[@]}" -d "{\"events\": $ev1, \"source\": \"web\"}"
+check "unknown_field" jqt '.error.code == "unknown_field"' "$TMP/body"
+provoke "POST events events not an array" "$A" "$E" post "$E" 400 -H "X-API-Key: $KEY" "${J[@]}" -d '{"events": 3}'
+check "bad_json" jqt '.error.code == "bad_json"' "$TMP/body"
 provoke "POST events no valid event" "$A" "$E" post "$E" 400 -H "X-API-Key: $KEY" "${J[@]}" \
-  -d '[{"user":"u","type":"click"},{"user":"","item":"i","type":"view"},{"user":"u","item":"i","type":"view","ts":-1},7]'
-check "bad_events lists every rejection by index" jqt '.error.code == "bad_events" and ([.rejected[].index] == [0,1,2,3])' "$TMP/body"
+  -d "[{\"user\":\"u\",\"type\":\"click\"},{\"user\":\"\",\"item\":\"i\",\"type\":\"view\"},{\"user\":\"u\",\"item\":\"i\",\"type\":\"view\",\"ts\":-1},7,{\"user\":\"$long\",\"item\":\"i\",\"type\":\"view\"},{\"user\":\"u\",\"item\":\"i\",\"type\":\"view\",\"extra\":1}]"
+check "bad_events lists every rejection by index" jqt '.error.code == "bad_events" and ([.rejected[].index] == [0,1,2,3,4,5])' "$TMP/body"
 provoke "POST events empty batch" "$A" "$E" post "$E" 400 -H "X-API-Key: $KEY" "${J[@]}" -d '[]'
 provoke "POST events batch over limits.max_batch" "$A" "$E" post "$E" 413 -H "X-API-Key: $KEY" "${J[@]}" \
   -d "$(jq -nc '[range(60) | {user: "u", item: "i", type: "view"}]')"
@@ -424,26 +695,33 @@ while read -r tpl m; do
     -H "X-API-Key: $KEY" "${J[@]}" --data-binary @"$TMP/big"
 done < <(dq -r -n 'ops | select(.method != "options") | "\(.path) \(.method)"')
 
-# 405 on every path, with the Allow header the document gives
+# 405 on every path for the methods it does not take, with the Allow header of the table
+# (documented in the Allow enum); a path may take two methods (/v1/recommendations)
 while read -r tpl m; do
   path=$(fill "$tpl")
-  want="${m^^}, OPTIONS"
-  for other in DELETE PUT $([ "$m" = get ] && echo POST || echo GET); do
+  want=$(allow_of "$tpl")
+  check "$tpl: Allow '$want' is documented" jqt --arg a "$want" '.components.headers.Allow.schema.enum | index([$a]) != null' "$DOC"
+  for other in DELETE PUT GET POST; do
+    [[ ", $want, " == *", $other, "* ]] && continue
     req "$A" "$other" "$path" -H "X-API-Key: $KEY"
     check "$other $tpl: 405" status_is 405
     conforms "$tpl" "$m" "$other $path"
     check "$other $tpl: 405 Allow is '$want'" test "$(hdr Allow)" = "$want"
+    check "$other $tpl: the 405 message names the methods" jqt --arg a "$want" '.error.message | contains($a)' "$TMP/body"
   done
-done < <(dq -r -n 'ops | select(.method != "options") | "\(.path) \(.method)"')
+done < <(dq -r -n 'doc.paths | to_entries[] | "\(.key) \([.value | keys[] | select(is_method and . != "options")][0])"')
 
-# unrouted paths: 404 not_found, as components/responses/NoRoute says
+# unrouted paths: 404 not_found, as components/responses/NoRoute says, pointing to the
+# document and the inspector page
 dq -n 'doc.components.responses.NoRoute | deref' >"$TMP/noroute.json"
-for p in /v1/nothing "/v1/users//recommendations" "/v1/users/a%2Fb/interests" /healthz/; do
+for p in /v1/nothing "/v1/users//recommendations" "/v1/users/a%2Fb/interests" /healthz/ /v1/tokens/x; do
   for m in GET POST OPTIONS; do
     req "$A" "$m" "$p"
     check "$m $p: 404" status_is 404
     check_response "$m $p (NoRoute)" "$TMP/noroute.json"
   done
+  check "$p: the 404 points to /openapi.json and /ui/" \
+    jqt '.error.message | contains("/openapi.json") and contains("/ui/")' "$TMP/body"
 done
 
 # what the document promises that this test could not provoke (information only)
