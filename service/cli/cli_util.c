@@ -252,7 +252,15 @@ int cli_data_finish(cli_data *d, ds_dataset **ds) {
     return 0;
 }
 
-void cli_print_settings(FILE *f, const settings_table *t) {
-    fprintf(f, "Settings (--set NAME=VALUE, or the same names as sections in --config):\n");
+const char cli_data_sources[] =
+    "The column after each name is its built-in default, which the command uses\n"
+    "unless --config FILE or --set names the setting (no configuration file is\n"
+    "read without --config). --config FILE overrides these defaults and --set\n"
+    "overrides the file. config/mixrec.json, tuned for the bundled data, sets its\n"
+    "own values for several of them; scripts/demo and the README's figures use it.\n";
+
+void cli_print_settings(FILE *f, const settings_table *t, const char *sources) {
+    fprintf(f, "Settings (--set NAME=VALUE, or the same names as sections in --config).\n%s\n",
+            sources);
     settings_help(t, f);
 }

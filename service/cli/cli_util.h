@@ -50,8 +50,12 @@ int cli_data_option(cli_data *d, int id, const char *arg);
 int cli_data_finish(cli_data *d, ds_dataset **ds);
 
 /* Prints the settings of t (--set NAME=VALUE or --config sections) with
- * their defaults and help: build's, eval's and serve's --help. */
-void cli_print_settings(FILE *f, const settings_table *t);
+ * their built-in defaults and help: build's, eval's and serve's --help.
+ * `sources` (text ending in a newline) says what overrides the defaults. */
+void cli_print_settings(FILE *f, const settings_table *t, const char *sources);
+
+/* build's and eval's `sources` for cli_print_settings. */
+extern const char cli_data_sources[];
 
 /* Timestamped progress line on stderr (format checked). */
 void cli_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -35,7 +35,10 @@ static const cli_opt bench_opts[] = {
     {"queries", "N", "timed queries per method (default 2000)", B_QUERIES},
     {"warmup", "N", "untimed queries per method before timing (default 200)", B_WARMUP},
     {"seed", "S", "seed of the user sample (default 1)", B_SEED},
-    {"methods", "LIST", "comma-separated subset of single,single_exact,mixture,blend (default all)",
+    {"methods", "LIST",
+     "comma-separated subset of the methods above (default all): single,\n"
+     "                               single_exact, mixture, blend, features, rank_compact,\n"
+     "                               rank_xgboost, recommend",
      B_METHODS},
     {"nprobe", "N", "lists probed by single and blend (default: the model's retrieval.nprobe)",
      B_NPROBE},
@@ -43,7 +46,7 @@ static const cli_opt bench_opts[] = {
     {0},
 };
 
-/* The methods timed, in output order. */
+/* The methods timed, in output order (--methods' help above lists them too). */
 enum {
     M_SINGLE,
     M_SINGLE_EXACT,
@@ -97,11 +100,11 @@ static int parse_methods(const char *arg, int *run) {
         for (int i = 0; i < M_N; i++)
             if (strlen(method_names[i]) == len && !strncmp(method_names[i], p, len)) found = i;
         if (found < 0) {
-            fprintf(stderr,
-                    "mixrec bench: unknown method '%.*s' in --methods (known: single, "
-                    "single_exact, mixture, blend, features, rank_compact, rank_xgboost, "
-                    "recommend)\n",
-                    (int)len, p);
+            fprintf(stderr, "mixrec bench: unknown method '%.*s' in --methods (known:", (int)len,
+                    p);
+            for (int i = 0; i < M_N; i++)
+                fprintf(stderr, "%s %s", i ? "," : "", method_names[i]);
+            fprintf(stderr, ")\n");
             return 2;
         }
         run[found] = 1;

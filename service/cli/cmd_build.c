@@ -41,7 +41,7 @@ static void usage(FILE *f) {
     cli_print_options(f, cli_data_opts);
     cli_print_options(f, build_opts);
     fprintf(f, "\n");
-    cli_print_settings(f, bcfg_settings());
+    cli_print_settings(f, bcfg_settings(), cli_data_sources);
 }
 
 int cmd_build(int argc, char **argv) {

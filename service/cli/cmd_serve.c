@@ -94,7 +94,10 @@ static void usage(FILE *f) {
                "SIGTERM or SIGINT drain in-flight requests and exit.\n\nOptions:\n");
     cli_print_options(f, serve_opts);
     fprintf(f, "\n");
-    cli_print_settings(f, srv_config_settings());
+    cli_print_settings(f, srv_config_settings(),
+                       "The column after each name is its built-in default, used unless --config,\n"
+                       "a MIXREC_* variable or a flag names the setting, in the order above (no\n"
+                       "configuration file is read without --config).\n");
 }
 
 static void log_line(const char *what, const char *detail) {
