@@ -216,11 +216,17 @@ static void test_csv_small(void) {
         assert_cats(ds, "say \"hi\"", "");
         ds_free(ds);
     }
-    /* Without value_col every value is 1. */
-    o.value_col = NULL;
+    /* Without options the column "rating" is found by its name; with
+     * value_col "-" there is no value column and every value is 1. */
     ASSERT_EQ(ds_load(&ds, rp, NULL, NULL, &err), 0);
     size_t n;
     const ds_event *ev = ds_events(ds, &n);
+    assert_event(&ev[1], 0, 0, 1000, 4.5f);
+    ds_free(ds);
+    ds_import_opts_init(&o);
+    o.value_col = "-";
+    ASSERT_EQ(ds_load(&ds, rp, NULL, &o, &err), 0);
+    ev = ds_events(ds, &n);
     for (size_t i = 0; i < n; i++)
         ASSERT_NEAR(ev[i].value, 1, 0);
     ds_free(ds);
