@@ -134,6 +134,7 @@ typedef struct ds_src {
     char name[DS_MAX_ROLES][64]; /* its header name, key or columns-list name */
     size_t need;                 /* fields a delimited record must have */
     char list_sep;               /* JSON arrays are joined with it */
+    const char *columns_opt;     /* the option naming a header-less file's columns */
     ds_fields *fs;               /* borrowed scratch */
     void *json;                  /* JSON lines: the current record (json_t *) */
     char *sb;                    /* JSON lines: the current record's texts */

@@ -150,10 +150,10 @@ static void describe_log(ds_dataset *ds, const ds_src *s, const ds_import_opts *
     ds__src_describe(s, lay, sizeof(lay));
     int n = snprintf(ds->log_desc, sizeof(ds->log_desc), "%s: %s", s->path, lay);
     if (s->idx[R_TYPE] >= 0 && n > 0 && (size_t)n < sizeof(ds->log_desc)) {
-        n += snprintf(ds->log_desc + n, sizeof(ds->log_desc) - (size_t)n, " (weights");
+        n += snprintf(ds->log_desc + n, sizeof(ds->log_desc) - (size_t)n, "; event weights");
         for (int t = 0; t < EVTYPE_N && (size_t)n < sizeof(ds->log_desc); t++)
-            n += snprintf(ds->log_desc + n, sizeof(ds->log_desc) - (size_t)n, " %s %g%s",
-                          evtype_name(t), o->type_weights[t], t + 1 < EVTYPE_N ? "," : ")");
+            n += snprintf(ds->log_desc + n, sizeof(ds->log_desc) - (size_t)n, "%s %s %g",
+                          t ? "," : "", evtype_name(t), o->type_weights[t]);
     }
 }
 
@@ -208,6 +208,7 @@ static int load_meta(ds_dataset *ds, const char *path, const ds_import_opts *o, 
     if (rc == 0) rc = mx_err_set(err, MX_EFORMAT, "%s:1: empty file (no metadata)", path);
     if (rc < 0) goto done;
     s.list_sep = o->cat_sep ? o->cat_sep : '|';
+    s.columns_opt = "--items-columns";
     const char *columns = o->items_columns;
     if (!columns && s.lay.fmt == DS_FMT_MOVIETWEETINGS) columns = "item,title,categories";
     const char *named[M_N] = {o->meta_id_col, o->meta_title_col, o->meta_cat_col};

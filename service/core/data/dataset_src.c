@@ -156,9 +156,9 @@ static int map_header(ds_src *s, const char *const *named, mx_err *err) {
         usual_list(ro, usual, sizeof(usual));
         return mx_err_set(err, MX_EFORMAT,
                           "%s:%zu: missing column '%s': expected a header name %s (header: %s); "
-                          "a file without a header line needs its columns named in order "
-                          "(--columns)",
-                          s->path, s->t.lineno, ro->name, usual, hdr);
+                          "a file without a header line needs its columns named in order (%s)",
+                          s->path, s->t.lineno, ro->name, usual, hdr,
+                          s->columns_opt ? s->columns_opt : "--columns");
     }
     s->header = 1;
     s->pending = 0;

@@ -1,10 +1,10 @@
 /* evtype.c - see evtype.h. */
 #include "evtype.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define NAME_(id, name, def, lo, hi, help) name,
 static const char *const names[EVTYPE_N] = {EVTYPE_TABLE(NAME_)};
@@ -13,15 +13,16 @@ static const char *const names[EVTYPE_N] = {EVTYPE_TABLE(NAME_)};
 static const char *const defaults[EVTYPE_N] = {EVTYPE_TABLE(DEF_)};
 #undef DEF_
 
-/* Other systems' names for the same engagements. An add-to-cart or a
- * favourite says "I want this" short of buying it: a like. */
+/* Other systems' names for the same engagements, as compared (lower
+ * case, no '_', '-' or spaces). An add-to-cart or a favourite says "I want
+ * this" short of buying it: a like. */
 static const struct {
     const char *name;
     int type;
 } aliases[] = {
-    {"transaction", EVTYPE_PURCHASE}, {"buy", EVTYPE_PURCHASE},     {"order", EVTYPE_PURCHASE},
-    {"addtocart", EVTYPE_LIKE},       {"add_to_cart", EVTYPE_LIKE}, {"cart", EVTYPE_LIKE},
-    {"favorite", EVTYPE_LIKE},        {"favourite", EVTYPE_LIKE},
+    {"transaction", EVTYPE_PURCHASE}, {"buy", EVTYPE_PURCHASE}, {"order", EVTYPE_PURCHASE},
+    {"addtocart", EVTYPE_LIKE},       {"cart", EVTYPE_LIKE},    {"favorite", EVTYPE_LIKE},
+    {"favourite", EVTYPE_LIKE},
 };
 
 const char *evtype_name(int type) {
@@ -34,15 +35,19 @@ int evtype_of(const char *name) {
     return -1;
 }
 
-static int same(const char *a, const char *s, size_t len) {
-    return strlen(a) == len && strncasecmp(a, s, len) == 0;
-}
-
 int evtype_parse(const char *s, size_t len) {
+    char key[24];
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '_' || s[i] == '-' || s[i] == ' ') continue;
+        if (n + 1 >= sizeof(key)) return -1; /* longer than any name */
+        key[n++] = (char)tolower((unsigned char)s[i]);
+    }
+    key[n] = '\0';
     for (int t = 0; t < EVTYPE_N; t++)
-        if (same(names[t], s, len)) return t;
+        if (strcmp(names[t], key) == 0) return t;
     for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
-        if (same(aliases[i].name, s, len)) return aliases[i].type;
+        if (strcmp(aliases[i].name, key) == 0) return aliases[i].type;
     return -1;
 }
 

@@ -31,10 +31,11 @@ const char *evtype_name(int type);
 /* The type called exactly name, or -1: the service's API names. */
 int evtype_of(const char *name);
 
-/* The type of a value in an exported log, or -1: case-insensitive, and a
- * few names other systems use for the same engagement (transaction, buy,
- * order -> purchase; addtocart, add_to_cart, cart, favorite, favourite ->
- * like; impression is not an engagement and stays unknown). */
+/* The type of a value in an exported log, or -1: case, '_', '-' and
+ * spaces ignored ("Add to cart" is addtocart), and a few names other
+ * systems use for the same engagement (transaction, buy, order ->
+ * purchase; addtocart, cart, favorite, favourite -> like; an impression is
+ * not an engagement and stays unknown). */
 int evtype_parse(const char *s, size_t len);
 
 /* The default weight of type (its table entry as a number). */
