@@ -44,7 +44,7 @@ typedef struct ds_import_opts {
      * usual names, case, '_', '-' and spaces ignored (user, user_id,
      * visitor_id, customer_id; item, item_id, product_id, movie_id;
      * rating, weight, value, score; type, event, event_type; ts,
-     * timestamp, time, datetime, date). A named column must exist; "-"
+     * timestamp, time, datetime, event_time, date). A named column must exist; "-"
      * turns an optional one (value, type, time) off. User and item are
      * required; without a value column every value is 1; without a time
      * column the order of the lines is time (line n at second n). */

@@ -29,7 +29,8 @@ static const char *const u_user[] = {"user", "user_id", "visitor_id", "customer_
 static const char *const u_item[] = {"item", "item_id", "product_id", "movie_id", NULL};
 static const char *const u_value[] = {"rating", "weight", "value", "score", NULL};
 static const char *const u_type[] = {"type", "event", "event_type", NULL};
-static const char *const u_ts[] = {"ts", "timestamp", "time", "datetime", "date", NULL};
+static const char *const u_ts[] = {"ts",         "timestamp", "time", "datetime",
+                                   "event_time", "date",      NULL};
 static const ds_role log_roles[R_N] = {
     {"user", u_user, 1, 0}, {"item", u_item, 1, 0}, {"rating", u_value, 0, 0},
     {"type", u_type, 0, 0}, {"ts", u_ts, 0, 0},

@@ -94,7 +94,9 @@ ds_layout ds__detect(const char *s, size_t n, ds_format fmt, char sep) {
     size_t i = 0;
     while (i < n && (s[i] == ' ' || s[i] == '\t'))
         i++;
-    if (fmt == DS_FMT_AUTO && i < n && s[i] == '{') return (ds_layout){DS_FMT_JSONL, 0};
+    /* '[' too: no CSV starts so, and a JSON array should hear it is no object */
+    if (fmt == DS_FMT_AUTO && i < n && (s[i] == '{' || s[i] == '['))
+        return (ds_layout){DS_FMT_JSONL, 0};
     if (fmt == DS_FMT_AUTO && !sep)
         for (size_t k = 0; k + 1 < n; k++)
             if (s[k] == ':' && s[k + 1] == ':') return (ds_layout){DS_FMT_MOVIETWEETINGS, 0};

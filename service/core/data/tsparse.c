@@ -2,6 +2,8 @@
  * days_from_civil, so no timegm (not C11) and no time zone database. */
 #include "tsparse.h"
 
+#include <string.h>
+
 #define MS_ABOVE INT64_C(100000000000) /* 1e11: larger numbers are milliseconds */
 
 /* Reads exactly n digits at *p; -1 if they are not all digits. */
@@ -29,7 +31,7 @@ static int days_in_month(int y, int m) {
     return n[m - 1] + (m == 2 && leap);
 }
 
-/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|(+|-)HH[[:]MM]] */
+/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z| UTC| GMT|(+|-)HH[[:]MM]] */
 static int parse_iso(const char *p, int64_t *out) {
     int y = digits(&p, 4), mo, d, h = 0, mi = 0, sec = 0;
     if (y < 0 || *p++ != '-' || (mo = digits(&p, 2)) < 1 || mo > 12 || *p++ != '-' ||
@@ -52,6 +54,8 @@ static int parse_iso(const char *p, int64_t *out) {
     int off = 0; /* seconds east of UTC */
     if (*p == 'Z' || *p == 'z') {
         p++;
+    } else if (!strcmp(p, " UTC") || !strcmp(p, " GMT")) { /* "2019-10-01 00:00:00 UTC" */
+        p += 4;
     } else if (*p == '+' || *p == '-') {
         int sign = *p++ == '-' ? -1 : 1, oh = digits(&p, 2), om = 0;
         if (oh < 0 || oh > 23) return TSPARSE_EBAD;

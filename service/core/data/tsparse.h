@@ -2,9 +2,9 @@
  * unix seconds (a fraction is truncated), unix milliseconds (any number
  * above 1e11: as seconds that would be after the year 5000, so no log
  * means it) and ISO 8601 dates and times (2021-11-04T10:00:00Z, with an
- * offset +02:00 / +0200 / +02, fractional seconds, a space for the T, or
- * a date alone, 2021-11-04, meaning its midnight; without Z or an offset
- * the time is read as UTC). Every result must lie in 1970 .. 3000: later
+ * offset +02:00 / +0200 / +02 or " UTC", fractional seconds, a space for
+ * the T, or a date alone, 2021-11-04, meaning its midnight; without Z or an
+ * offset the time is read as UTC). Every result must lie in 1970 .. 3000: later
  * is a unit mistake, earlier is not a log of a service. Stateless. */
 #ifndef TSPARSE_TSPARSE_H
 #define TSPARSE_TSPARSE_H
