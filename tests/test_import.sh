@@ -4,9 +4,12 @@
 # times, a header-less TSV named with --columns, and a bad file whose
 # message names file, line and column. Data is generated here, tiny, in the
 # test's own temporary directory (removed on exit by lib.sh).
-#   tests/test_import.sh BUILD/mixrec
+# Last, deploy/init-model.sh (the compose model job) builds the same way
+# from a mounted data directory.
+#   tests/test_import.sh BUILD/mixrec SOURCE_ROOT
 set -uo pipefail
 MIXREC=$1
+ROOT=$2
 source "$(dirname "$0")/lib.sh"
 expect_exit() { # CODE NAME CMD...: output in $TMP/out
   local code=$1 name=$2; shift 2
@@ -76,4 +79,23 @@ check "names file, line, column and what was expected" \
 expect_exit 1 "a bad JSON-lines field" "$MIXREC" build --interactions "$TMP/bad.jsonl" --out "$TMP/m-x"
 check "names file, line and field" contains "bad.jsonl:2: field 'item': expected a string or number, got an array"
 check "no model was written" test ! -e "$TMP/m-x"
+
+# ---- the deploy model job builds the user's mounted data ---------------------
+mkdir -p "$TMP/data"
+cp "$TMP/events.tsv" "$TMP/data/interactions.tsv"
+cp "$TMP/items.jsonl" "$TMP/data/items.jsonl"
+init_model() {
+  MIXREC_BIN=$MIXREC MIXREC_MODEL=$TMP/m-job MODEL_DATA_DIR=$TMP/data MODEL_CONFIG=$ROOT/config/mixrec.json \
+    MIXREC_BUILD_ARGS="--columns ts,user,-,item ${SMALL[*]}" "$@" "$ROOT/deploy/init-model.sh"
+}
+expect_exit 0 "model job builds /data/interactions.* with MIXREC_BUILD_ARGS" init_model
+check "it read the mounted files with the options" contains "TSV, no header line; user = column 2 'user'"
+check "and the items next to them" contains "items.jsonl: JSON lines"
+expect_exit 0 "model job keeps a served model" init_model
+check "says there is nothing to build" contains "nothing to build"
+expect_exit 0 "MIXREC_REBUILD=1 builds a new version" init_model env MIXREC_REBUILD=1
+check "two versions" test "$(ls -d "$TMP"/m-job/2* | wc -l)" = 2
+cp "$TMP/events.jsonl" "$TMP/data/interactions.jsonl"
+expect_exit 2 "two interactions.* files are refused" init_model env MIXREC_REBUILD=1
+check "names both" contains "interactions.jsonl and"
 finish
