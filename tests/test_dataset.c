@@ -874,6 +874,10 @@ static void test_refusals(void) {
     o.time_col = "when";
     ASSERT_STR_EQ(load_error("named.csv", "user,item,ts\nu1,a,5\n", &o),
                   "named.csv:1: missing column 'when' (header: user,item,ts)");
+    ds_import_opts_init(&o);
+    o.user_col = "-"; /* only optional columns can be turned off */
+    ASSERT_STR_EQ(load_error("off.csv", "user,item\nu1,a\n", &o),
+                  "off.csv:1: missing column '-' (header: user,item)");
     TEST_OK("refusals name file, line, column or field, and what was expected");
 }
 

@@ -142,7 +142,7 @@ static int map_header(ds_src *s, const char *const *named, mx_err *err) {
         used += (size_t)snprintf(hdr + used, sizeof(hdr) - used, "%s%s", i ? "," : "", fs->f[i].p);
     for (int r = 0; r < s->n_roles; r++) {
         const ds_role *ro = &s->roles[r];
-        if (is_off(named[r])) continue;
+        if (is_off(named[r]) && !ro->required) continue; /* "-": no such column */
         for (size_t i = 0; named[r] && i < fs->n && s->idx[r] < 0; i++)
             if (strcmp(fs->f[i].p, named[r]) == 0) set_col(s, r, (int)i, fs->f[i].p);
         for (size_t u = 0; !named[r] && ro->usual[u] && s->idx[r] < 0; u++)
@@ -195,7 +195,7 @@ static int map_json(ds_src *s, const char *const *named, mx_err *err) {
     }
     for (int r = 0; r < s->n_roles; r++) {
         const ds_role *ro = &s->roles[r];
-        if (is_off(named[r])) continue;
+        if (is_off(named[r]) && !ro->required) continue; /* "-": no such column */
         if (named[r] && json_object_get(obj, named[r])) set_col(s, r, 0, named[r]);
         for (size_t u = 0; !named[r] && ro->usual[u] && s->idx[r] < 0; u++) {
             json_object_foreach(obj, k, v) {
