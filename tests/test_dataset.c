@@ -19,8 +19,10 @@
 
 #include "hash.h"
 #include "dataset.h"
+#include "evtype.h"
 #include "strmap.h"
 #include "tap.h"
+#include "tsparse.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZED 1
@@ -216,11 +218,17 @@ static void test_csv_small(void) {
         assert_cats(ds, "say \"hi\"", "");
         ds_free(ds);
     }
-    /* Without value_col every value is 1. */
-    o.value_col = NULL;
+    /* Without options the column "rating" is found by its name; with
+     * value_col "-" there is no value column and every value is 1. */
     ASSERT_EQ(ds_load(&ds, rp, NULL, NULL, &err), 0);
     size_t n;
     const ds_event *ev = ds_events(ds, &n);
+    assert_event(&ev[1], 0, 0, 1000, 4.5f);
+    ds_free(ds);
+    ds_import_opts_init(&o);
+    o.value_col = "-";
+    ASSERT_EQ(ds_load(&ds, rp, NULL, &o, &err), 0);
+    ev = ds_events(ds, &n);
     for (size_t i = 0; i < n; i++)
         ASSERT_NEAR(ev[i].value, 1, 0);
     ds_free(ds);
@@ -593,6 +601,286 @@ static void test_csr(void) {
     TEST_OK("csr");
 }
 
+/* ---- exports: JSON lines, detected separators, header-less, types ---- */
+
+static char tmp_dir[64];
+
+/* Writes text to tmp_dir/name and returns its path (static buffer). */
+static const char *tmp_file(const char *name, const char *text) {
+    static char p[2][256];
+    static int k;
+    char *path = p[k++ & 1];
+    snprintf(path, 256, "%s/%s", tmp_dir, name);
+    FILE *f = fopen(path, "w");
+    ASSERT(f != NULL);
+    fputs(text, f);
+    ASSERT_EQ(fclose(f), 0);
+    return path;
+}
+
+/* Loads a log (and items) written from text; fails the test on an error. */
+static ds_dataset *load_text(const char *log, const char *items, const ds_import_opts *o) {
+    const char *lp = tmp_file("log", log), *mp = items ? tmp_file("items", items) : NULL;
+    ds_dataset *ds = NULL;
+    mx_err err = {0};
+    if (ds_load(&ds, lp, mp, o, &err)) FAIL("%s", err.msg);
+    return ds;
+}
+
+/* The error of loading text as file name (in tmp_dir), without the dir. */
+static const char *load_error(const char *name, const char *log, const ds_import_opts *o) {
+    static mx_err err;
+    ds_dataset *ds = NULL;
+    memset(&err, 0, sizeof(err));
+    if (ds_load(&ds, tmp_file(name, log), NULL, o, &err) == 0) FAIL("%s loaded", name);
+    ASSERT(ds == NULL && err.code < 0);
+    return err.msg + strlen(tmp_dir) + 1;
+}
+
+static void test_timestamps(void) {
+    int64_t t;
+    tsparse_kind k;
+    ASSERT_EQ(tsparse("1636020000", &t, &k), 0);
+    ASSERT_EQ(t, 1636020000);
+    ASSERT_EQ(k, TSPARSE_SECONDS);
+    ASSERT_EQ(tsparse("1636020000.9", &t, &k), 0); /* truncated */
+    ASSERT_EQ(t, 1636020000);
+    ASSERT_EQ(tsparse("100000000000", &t, &k), TSPARSE_ERANGE); /* 1e11 itself: seconds */
+    ASSERT_EQ(tsparse("32503680001", &t, &k), TSPARSE_ERANGE);
+    ASSERT_EQ(tsparse("100000000001", &t, &k), 0); /* above 1e11: milliseconds */
+    ASSERT_EQ(k, TSPARSE_MILLIS);
+    ASSERT_EQ(t, 100000000);
+    ASSERT_EQ(tsparse("1636020000999", &t, &k), 0);
+    ASSERT_EQ(t, 1636020000);
+    ASSERT_EQ(tsparse("2021-11-04T10:00:00Z", &t, &k), 0);
+    ASSERT_EQ(k, TSPARSE_ISO8601);
+    ASSERT_EQ(t, 1636020000);
+    const char *same[] = {"2021-11-04T12:00:00+02:00", "2021-11-04T12:00+0200",
+                          "2021-11-04 10:00:00",       "2021-11-04T05:30:00.75-04:30",
+                          "2021-11-04t10:00:00z",      "2021-11-04 10:00:00 UTC"};
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        if (tsparse(same[i], &t, &k)) FAIL("%s does not parse", same[i]);
+        ASSERT_EQ(t, 1636020000);
+    }
+    ASSERT_EQ(tsparse("2021-11-04", &t, &k), 0); /* its midnight, UTC */
+    ASSERT_EQ(t, 1635984000);
+    ASSERT_EQ(tsparse("2024-02-29T00:00:00Z", &t, &k), 0);
+    ASSERT_EQ(t, 1709164800);
+    ASSERT_EQ(tsparse("1970-01-01T00:00:00Z", &t, &k), 0);
+    ASSERT_EQ(t, 0);
+    const char *bad[] = {"",
+                         "yesterday",
+                         "2021-13-01",
+                         "2023-02-29",
+                         "2021-11-04T25:00",
+                         "2021-11-04T10",
+                         "2021-11-04T10:00:00+2",
+                         "2021-11-04X",
+                         "1e9",
+                         "12:00",
+                         "2021-11-04T10:00:00.",
+                         "0x10"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (tsparse(bad[i], &t, &k) != TSPARSE_EBAD) FAIL("'%s' parsed", bad[i]);
+    ASSERT_EQ(tsparse("1969-12-31T23:59:59Z", &t, &k), TSPARSE_ERANGE);
+    ASSERT_EQ(tsparse("1970-01-01T00:30:00+01:00", &t, &k), TSPARSE_ERANGE);
+    ASSERT_EQ(tsparse("3000-01-01T00:00:01Z", &t, &k), TSPARSE_ERANGE);
+    ASSERT_EQ(tsparse("-5", &t, &k), TSPARSE_ERANGE);
+    TEST_OK("timestamps: unix seconds, milliseconds above 1e11, ISO 8601 with offsets and dates");
+}
+
+static void test_jsonl(void) {
+    ds_dataset *ds = load_text(
+        "{\"user_id\": \"u1\", \"item\": \"a\", \"rating\": 4, \"timestamp\": 1636020060000}\n"
+        "\n"
+        "  {\"user_id\": 7, \"item\": \"b\", \"rating\": 2.5, \"timestamp\": 1636020000000,"
+        " \"extra\": {\"nested\": [1]}}\n"
+        "{\"timestamp\": \"2021-11-04T10:02:00Z\", \"item\": \"b\", \"user_id\": \"u1\"}\n",
+        "{\"id\": \"a\", \"name\": \"Alpha\", \"genres\": [\"X\", \"Y\"]}\n"
+        "{\"id\": \"b\", \"name\": \"Beta, \\\"the\\\"\", \"genres\": \"Y|Z\"}\n"
+        "{\"id\": \"zz\", \"name\": \"Not in the log\"}\n",
+        NULL);
+    size_t n;
+    const ds_event *ev = ds_events(ds, &n);
+    ASSERT_EQ(n, 3);
+    ASSERT_STR_EQ(ds_user_id(ds, 1), "7"); /* numbers are ids too */
+    assert_event(&ev[0], 1, 1, 1636020000, 2.5f);
+    assert_event(&ev[1], 0, 0, 1636020060, 4);
+    assert_event(&ev[2], 0, 1, 1636020120, 1); /* no rating: 1 */
+    const ds_stats *st = ds_get_stats(ds);
+    ASSERT_EQ(st->lines, 3);
+    ASSERT_EQ(st->ts_kinds[TSPARSE_MILLIS], 2);
+    ASSERT_EQ(st->ts_kinds[TSPARSE_ISO8601], 1);
+    ASSERT_STR_EQ(ds_item_title(ds, 1), "Beta, \"the\"");
+    assert_cats(ds, "a", "X|Y");
+    assert_cats(ds, "b", "Y|Z");
+    ASSERT_EQ(st->meta_unknown_items, 1);
+    char line[1024];
+    ds_import_summary(ds, 0, line, sizeof(line));
+    ASSERT_CONTAINS(line, "/log: JSON lines; user = field 'user_id', item = field 'item', "
+                          "rating = field 'rating', ts = field 'timestamp'");
+    ASSERT_CONTAINS(line, "timestamps: 2 milliseconds, 1 ISO 8601; 3 rows, 3 events");
+    ASSERT_CONTAINS(line, "skipped 1 blank lines");
+    ds_import_summary(ds, 1, line, sizeof(line));
+    ASSERT_CONTAINS(line, "JSON lines; item = field 'id', title = field 'name', categories = "
+                          "field 'genres'; 3 rows; skipped 1 for items not in the log");
+    ds_free(ds);
+    TEST_OK("JSON lines: fields by name, numbers as ids, ms and ISO timestamps, category lists");
+}
+
+static void test_semicolon_types(void) {
+    ds_import_opts o;
+    ds_import_opts_init(&o);
+    o.type_weights[EVTYPE_LIKE] = 4; /* events.like=4 */
+    ds_dataset *ds = load_text("User ID;Item-Id;Event;qty;Event Time\n"
+                               "u1;\"a;1\";View;1;2021-11-04T10:00:00Z\n"
+                               "u1;b;purchase;2;2021-11-04T12:00:00+02:00\n"
+                               "u2;b;Add to cart;1;2021-11-05\n"
+                               "u2;c;dislike;1;2021-11-05\n"
+                               "u2;d;search;1;2021-11-05\n"
+                               "u3;d;;1;2021-11-06\n",
+                               NULL, &o);
+    size_t n;
+    const ds_event *ev = ds_events(ds, &n);
+    ASSERT_EQ(n, 3);
+    ASSERT_STR_EQ(ds_item_id(ds, 0), "a;1"); /* quoted: the separator is text */
+    assert_event(&ev[0], 0, 0, 1636020000, 1);
+    assert_event(&ev[1], 0, 1, 1636020000, 5); /* no value column ("qty" is no usual name) */
+    assert_event(&ev[2], 1, 1, 1636070400, 4); /* addtocart = like, weighing 4 */
+    const ds_stats *st = ds_get_stats(ds);
+    ASSERT_EQ(st->unknown_types, 2); /* search, and an empty type */
+    ASSERT_EQ(st->nonpositive_types, 1);
+    ASSERT_EQ(ds_find_item(ds, "c"), -1); /* a dislike alone interns nothing */
+    char line[1024];
+    ds_import_summary(ds, 0, line, sizeof(line));
+    ASSERT_CONTAINS(line,
+                    "CSV, separator ';', header line; user = column 1 'User ID', item = "
+                    "column 2 'Item-Id', type = column 3 'Event', ts = column 5 'Event Time'; "
+                    "event weights view 1, click 2, like 4, purchase 5, dislike -3; "
+                    "timestamps: ISO 8601; 6 rows, 3 events; skipped 2 of an unknown event "
+                    "type (first \"search\" at line 6); skipped 1 weighing <= 0");
+    ds_free(ds);
+    /* A value column is multiplied by the type's weight. */
+    o.value_col = "qty";
+    ds = load_text("user,item,type,qty\nu1,a,purchase,2\nu1,b,click,1.5\n", NULL, &o);
+    ev = ds_events(ds, &n);
+    ASSERT_EQ(n, 2);
+    assert_event(&ev[0], 0, 0, 1, 10); /* no time column: line n at second n */
+    assert_event(&ev[1], 0, 1, 2, 3);
+    ds_import_summary(ds, 0, line, sizeof(line));
+    ASSERT_CONTAINS(line, "timestamps: none (the order of the lines is time)");
+    ds_free(ds);
+    /* Only unknown types: the error says why nothing is left. */
+    ds_import_opts_init(&o);
+    ASSERT_STR_EQ(load_error("types.csv", "user,item,event\nu1,a,impression\nu1,b,dislike\n", &o),
+                  "types.csv:3: no events: 2 rows skipped (1 of an unknown event type, first "
+                  "\"impression\" at line 2; 1 weighing <= 0; 0 below min_value)");
+    TEST_OK("event types: text weights, aliases, dislikes and unknown types skipped and counted");
+}
+
+static void test_headerless(void) {
+    ds_import_opts o;
+    ds_import_opts_init(&o);
+    o.columns = "user, -, item, ts, _";
+    ds_dataset *ds = load_text("u1\tx\ta\t100\tz\nu2\ty\tb\t50\n", NULL, &o);
+    size_t n;
+    const ds_event *ev = ds_events(ds, &n);
+    ASSERT_EQ(n, 2);
+    assert_event(&ev[0], 1, 1, 50, 1);
+    assert_event(&ev[1], 0, 0, 100, 1);
+    char line[1024];
+    ds_import_summary(ds, 0, line, sizeof(line));
+    ASSERT_CONTAINS(line, "TSV, no header line; user = column 1 'user', item = column 3 'item', "
+                          "ts = column 4 'ts'; timestamps: unix seconds; 2 rows, 2 events");
+    ds_free(ds);
+    /* A "::" file with its columns in another order; items header-less too. */
+    o.columns = "item,user,timestamp,rating";
+    o.items_columns = "title,item";
+    ds = load_text("a::u1::100::8\n", "Alpha::a\n", &o);
+    ev = ds_events(ds, &n);
+    assert_event(&ev[0], 0, 0, 100, 8);
+    ASSERT_STR_EQ(ds_item_title(ds, 0), "Alpha");
+    ds_free(ds);
+    /* A comma file whose separator is given. */
+    ds_import_opts_init(&o);
+    o.sep = '|';
+    ds = load_text("user|item|ts\nu1|\"a|b\"|5\n", NULL, &o);
+    ASSERT_STR_EQ(ds_item_id(ds, 0), "a|b");
+    ds_free(ds);
+    /* Columns lists that cannot work. */
+    mx_err err = {0};
+    const char *p = tmp_file("cols.csv", "u1,a,5\n");
+    o.columns = "user,thing,ts";
+    ASSERT_EQ(ds_load(&ds, p, NULL, &o, &err), MX_EINVAL);
+    ASSERT_CONTAINS(err.msg, "cols.csv: columns 'user,thing,ts': unknown name 'thing' (expected "
+                             "user, item, rating, type, ts, or - to skip a column)");
+    o.columns = "user,item,user";
+    ASSERT_EQ(ds_load(&ds, p, NULL, &o, &err), MX_EINVAL);
+    ASSERT_CONTAINS(err.msg, "named twice: 'user'");
+    o.columns = "-,item,ts";
+    ASSERT_EQ(ds_load(&ds, p, NULL, &o, &err), MX_EINVAL);
+    ASSERT_CONTAINS(err.msg, "columns '-,item,ts' name no user column");
+    o.columns = "user,item,-,ts";
+    o.sep = 0;
+    ASSERT_STR_EQ(load_error("short.csv", "u1,a,x,5\nu1,b,6\n", &o),
+                  "short.csv:2: too few fields: need 4 for column 4 'ts', got 3 (separator ',')");
+    TEST_OK("header-less files: columns named in order, '-' skips, separators given");
+}
+
+/* Every refusal names file, line, column (or JSON field) and what was
+ * expected. */
+static void test_refusals(void) {
+    ds_import_opts o;
+    ds_import_opts_init(&o);
+    static const struct {
+        const char *name, *text, *want;
+    } cases[] = {
+        {"ratings.csv", "user,item,rating,ts\nu1,a,5,100\nu1,b,5,200\nu2,a,4,yesterday\n",
+         "ratings.csv:4: column 4 'ts': expected unix seconds, milliseconds or ISO 8601, got "
+         "\"yesterday\""},
+        {"iso.csv", "user;item;ts\nu1;a;2021-02-30T10:00:00Z\n",
+         "iso.csv:2: column 3 'ts': expected unix seconds, milliseconds or ISO 8601, got "
+         "\"2021-02-30T10:00:00Z\""},
+        {"old.csv", "user,item,ts\nu1,a,1969-07-20T20:17:00Z\n",
+         "old.csv:2: column 3 'ts': expected a time from 1970 to the year 3000, got "
+         "\"1969-07-20T20:17:00Z\""},
+        {"value.tsv", "user\titem\tweight\nu1\ta\tlots\n",
+         "value.tsv:2: column 3 'weight': expected a number, got \"lots\""},
+        {"quote.csv", "user,item\nu1,\"a\"b\n",
+         "quote.csv:2: column 2 'item': text after a closing quote (expected the separator)"},
+        {"nouser.csv", "who,item\nu1,a\n",
+         "nouser.csv:1: missing column 'user': expected a header name user, user_id, visitor_id "
+         "or customer_id (header: who,item)"},
+        {"ev.jsonl",
+         "{\"user\": \"u1\", \"item\": \"a\", \"ts\": 5}\n{\"user\": \"u1\", \"item\": "
+         "\"b\", \"ts\": \"soon\"}\n",
+         "ev.jsonl:2: field 'ts': expected unix seconds, milliseconds or ISO 8601, got \"soon\""},
+        {"syntax.jsonl", "{\"user\": \"u1\", \"item\": \"a\"}\n{\"user\": \"u1\" \"item\": 3}\n",
+         "syntax.jsonl:2: column 20: expected a JSON object: "},
+        {"array.jsonl", "[\"u1\", \"a\"]\n",
+         "array.jsonl:1: column 1: expected a JSON object {...}, got an array"},
+        {"nofield.jsonl", "{\"customer\": \"u1\", \"item\": \"a\"}\n",
+         "nofield.jsonl:1: no user field: expected a key user, user_id, visitor_id or "
+         "customer_id (keys: customer, item)"},
+        {"later.jsonl", "{\"user\": \"u1\", \"item\": \"a\"}\n{\"item\": \"b\"}\n",
+         "later.jsonl:2: field 'user': expected a user id, got no value"},
+        {"object.jsonl", "{\"user\": {\"id\": 1}, \"item\": \"a\"}\n",
+         "object.jsonl:1: field 'user': expected a string or number, got an object"},
+        {"rating.jsonl", "{\"user\": \"u\", \"item\": \"a\", \"rating\": true}\n",
+         "rating.jsonl:1: field 'rating': expected a string or number, got true"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        ASSERT_CONTAINS(load_error(cases[i].name, cases[i].text, &o), cases[i].want);
+    o.time_col = "when";
+    ASSERT_STR_EQ(load_error("named.csv", "user,item,ts\nu1,a,5\n", &o),
+                  "named.csv:1: missing column 'when' (header: user,item,ts)");
+    ds_import_opts_init(&o);
+    o.user_col = "-"; /* only optional columns can be turned off */
+    ASSERT_STR_EQ(load_error("off.csv", "user,item\nu1,a\n", &o),
+                  "off.csv:1: missing column '-' (header: user,item)");
+    TEST_OK("refusals name file, line, column or field, and what was expected");
+}
+
 static void test_fnv(void) {
     char p[1024];
     uint64_t h = 0;
@@ -762,6 +1050,21 @@ int main(int argc, char **argv) {
     test_split_per_user();
     test_csr();
     test_fnv();
+    snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/test_dataset.XXXXXX");
+    ASSERT(mkdtemp(tmp_dir) != NULL);
+    test_timestamps();
+    test_jsonl();
+    test_semicolon_types();
+    test_headerless();
+    test_refusals();
+    DIR *d = opendir(tmp_dir); /* only files the tests wrote */
+    ASSERT(d != NULL);
+    for (struct dirent *e; (e = readdir(d));) {
+        char p[512];
+        if (e->d_name[0] != '.') unlink(path_of(p, sizeof(p), tmp_dir, e->d_name));
+    }
+    closedir(d);
+    ASSERT_EQ(rmdir(tmp_dir), 0);
     test_bad_cases();
     test_synthetic();
     test_demo();

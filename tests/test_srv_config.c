@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bconfig.h"
+#include "sessions.h"
 #include "settings_cases.h"
 #include "srv_config.h"
 #include "tap.h"
@@ -36,8 +38,8 @@ static void test_defaults_and_set(void) {
     ASSERT_EQ(c.n_api_keys, 0);
     ASSERT_EQ(c.n_cors_origins, 0);
     ASSERT_EQ(c.log_level, SRV_LOG_INFO);
-    ASSERT_NEAR(c.w_click, 2, 0);
-    ASSERT_NEAR(c.w_dislike, -3, 0);
+    ASSERT_NEAR(c.w_event[EVTYPE_CLICK], 2, 0);
+    ASSERT_NEAR(c.w_event[EVTYPE_DISLIKE], -3, 0);
     /* every documented default is accepted by its own setter */
     size_t n;
     const srv_config_entry *e = srv_config_entries(&n);
@@ -177,7 +179,7 @@ static void test_env(void) {
     ASSERT_EQ(c.redis_unix, 1);
     ASSERT_STR_EQ(c.model_dir, "/models/mt");
     ASSERT_EQ(c.max_body_bytes, 2048);
-    ASSERT_NEAR(c.w_click, 2.5, 1e-12);
+    ASSERT_NEAR(c.w_event[EVTYPE_CLICK], 2.5, 1e-12);
     char *typo[] = {"MIXREC_WROKERS=4", NULL};
     ASSERT(srv_config_load_env(&c, typo, &err) == MX_EINVAL);
     ASSERT_CONTAINS(err.msg, "MIXREC_WROKERS");
@@ -224,13 +226,50 @@ static void test_help(void) {
         const settings_section *s = settings_sections;
         while (s->name && (strlen(s->name) != len || strncmp(s->name, t->rows[i].name, len)))
             s++;
-        if (!s->name || s->applies != SETTINGS_SERVE)
+        if (!s->name || !(s->applies & SETTINGS_SERVE))
             FAIL("%s: not a serve section", t->rows[i].name);
     }
     ASSERT_CONTAINS(text, "(one of: error, warn, info, debug)");
     free(text);
     TEST_OK(
         "settings_help lists every setting with its default and help; sections are the service's");
+}
+
+/* The type weights are core's table (evtype.h): the service's events.*
+ * rows and the build's (an imported log's type column) start equal, and a
+ * config file's events section applies to both. */
+static void test_event_weights_shared(void) {
+    srv_config c;
+    srv_config_init(&c);
+    bcfg b;
+    bcfg_init(&b);
+    const double want[EVTYPE_N] = {1, 2, 3, 5, -3}; /* the documented defaults */
+    for (int t = 0; t < EVTYPE_N; t++) {
+        ASSERT_NEAR(c.w_event[t], want[t], 0);
+        ASSERT_NEAR(b.event_weight[t], want[t], 0);
+        ASSERT_NEAR(evtype_default_weight(t), want[t], 0);
+        ASSERT_NEAR(sess_type_weight(&c, t), want[t], 0);
+        ASSERT_EQ(sess_type_of(sess_type_name(t)), t);
+    }
+    ASSERT_STR_EQ(sess_type_name(SESS_PURCHASE), "purchase");
+    ASSERT_STR_EQ(sess_type_name(99), "view");
+    ASSERT_EQ(sess_type_of("Purchase"), -1);                 /* the API's names are exact */
+    ASSERT_EQ(evtype_parse("Purchase", 8), EVTYPE_PURCHASE); /* an export's are not */
+    ASSERT_EQ(evtype_parse("addtocart", 9), EVTYPE_LIKE);
+    ASSERT_EQ(evtype_parse("search", 6), -1);
+    char path[300];
+    snprintf(path, sizeof(path), "%s/events.json", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT(f != NULL);
+    fputs("{\"events\": {\"like\": 4}, \"embed\": {\"dim\": 8}}\n", f);
+    fclose(f);
+    mx_err err = {0};
+    ASSERT_EQ(srv_config_load_file(&c, path, &err), 0);
+    ASSERT_EQ(bcfg_load_file(&b, path, &err), 0);
+    ASSERT_NEAR(c.w_event[EVTYPE_LIKE], 4, 0);
+    ASSERT_NEAR(b.event_weight[EVTYPE_LIKE], 4, 0);
+    unlink(path);
+    TEST_OK("event type weights: one table for the service and the build");
 }
 
 int main(int argc, char **argv) {
@@ -244,6 +283,7 @@ int main(int argc, char **argv) {
     test_env();
     test_cases(argv[1]);
     test_help();
+    test_event_weights_shared();
     const char *names[] = {"ok.json", "unknown.json", "range.json", "type.json", "syntax.json"};
     for (size_t i = 0; i < 5; i++) {
         char p[128];

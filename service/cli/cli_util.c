@@ -74,10 +74,15 @@ enum {
     D_ITEMS,
     D_FORMAT,
     D_ITEMS_FORMAT,
+    D_SEPARATOR,
+    D_ITEMS_SEPARATOR,
+    D_COLUMNS,
+    D_ITEMS_COLUMNS,
     D_USER_COL,
     D_ITEM_COL,
     D_TIME_COL,
     D_VALUE_COL,
+    D_TYPE_COL,
     D_META_ID_COL,
     D_TITLE_COL,
     D_CAT_COL,
@@ -92,15 +97,24 @@ enum {
 const cli_opt cli_data_opts[] = {
     {"interactions", "PATH", "interaction log (required)", D_INTERACTIONS},
     {"items", "PATH", "item metadata: titles and categories (optional)", D_ITEMS},
-    {"format", "FMT", "movietweetings|csv|tsv (default: detected from the file)", D_FORMAT},
+    {"format", "FMT", "auto|jsonl|csv|tsv|movietweetings (default auto: detected, see below)",
+     D_FORMAT},
     {"items-format", "FMT", "format of --items, as --format", D_ITEMS_FORMAT},
-    {"user-col", "NAME", "CSV/TSV column of user ids (default user)", D_USER_COL},
-    {"item-col", "NAME", "CSV/TSV column of item ids (default item)", D_ITEM_COL},
-    {"time-col", "NAME", "CSV/TSV column of unix timestamps (default timestamp)", D_TIME_COL},
-    {"value-col", "NAME", "CSV/TSV column of ratings/weights (default none: 1)", D_VALUE_COL},
-    {"item-id-col", "NAME", "metadata column of item ids (default item)", D_META_ID_COL},
-    {"title-col", "NAME", "metadata column of titles (default title)", D_TITLE_COL},
-    {"categories-col", "NAME", "metadata column of categories (default categories)", D_CAT_COL},
+    {"separator", "CHAR", "CSV field separator, e.g. ';' or tab (default: detected)", D_SEPARATOR},
+    {"items-separator", "CHAR", "as --separator, for --items", D_ITEMS_SEPARATOR},
+    {"columns", "LIST", "header-less log: its columns in order, e.g. user,item,rating,ts (- skips)",
+     D_COLUMNS},
+    {"items-columns", "LIST", "header-less --items: e.g. item,title,categories", D_ITEMS_COLUMNS},
+    {"user-col", "NAME", "header name or key of user ids (default: found by name)", D_USER_COL},
+    {"item-col", "NAME", "header name or key of item ids (default: found by name)", D_ITEM_COL},
+    {"time-col", "NAME", "... of timestamps (default: found by name; -: none)", D_TIME_COL},
+    {"value-col", "NAME", "... of ratings/weights (default: found by name; -: none, 1)",
+     D_VALUE_COL},
+    {"type-col", "NAME", "... of event types (default: found by name; -: none)", D_TYPE_COL},
+    {"item-id-col", "NAME", "--items header name or key of item ids (default: found by name)",
+     D_META_ID_COL},
+    {"title-col", "NAME", "... of titles (default: found by name)", D_TITLE_COL},
+    {"categories-col", "NAME", "... of categories (default: found by name)", D_CAT_COL},
     {"category-sep", "CHAR", "separator inside the categories field (default |)", D_CAT_SEP},
     {"min-value", "X", "keep only events whose value is >= X (e.g. ratings >= 7)", D_MIN_VALUE},
     {"config", "FILE", "JSON configuration (see config/mixrec.json)", D_CONFIG},
@@ -125,10 +139,25 @@ static int parse_format(const char *s, ds_format *out) {
         *out = DS_FMT_CSV;
     else if (!strcmp(s, "tsv"))
         *out = DS_FMT_TSV;
+    else if (!strcmp(s, "jsonl") || !strcmp(s, "json"))
+        *out = DS_FMT_JSONL;
     else if (!strcmp(s, "auto"))
         *out = DS_FMT_AUTO;
     else {
-        fprintf(stderr, "mixrec: unknown format '%s' (movietweetings, csv, tsv)\n", s);
+        fprintf(stderr, "mixrec: unknown format '%s' (auto, jsonl, csv, tsv, movietweetings)\n", s);
+        return 2;
+    }
+    return 0;
+}
+
+/* One character; "tab" and "\t" (as typed in a shell) are a tab. */
+static int parse_sep(const char *name, const char *s, char *out) {
+    if (!strcmp(s, "tab") || !strcmp(s, "\\t"))
+        *out = '\t';
+    else if (strlen(s) == 1 && s[0] != '"' && s[0] != '\n' && s[0] != '\r')
+        *out = s[0];
+    else {
+        fprintf(stderr, "mixrec: --%s: expected one character or tab, got '%s'\n", name, s);
         return 2;
     }
     return 0;
@@ -146,6 +175,19 @@ int cli_data_option(cli_data *d, int id, const char *arg) {
         return parse_format(arg, &d->imp.format);
     case D_ITEMS_FORMAT:
         return parse_format(arg, &d->imp.items_format);
+    case D_SEPARATOR:
+        return parse_sep("separator", arg, &d->imp.sep);
+    case D_ITEMS_SEPARATOR:
+        return parse_sep("items-separator", arg, &d->imp.items_sep);
+    case D_COLUMNS:
+        d->imp.columns = arg;
+        break;
+    case D_ITEMS_COLUMNS:
+        d->imp.items_columns = arg;
+        break;
+    case D_TYPE_COL:
+        d->imp.type_col = arg;
+        break;
     case D_USER_COL:
         d->imp.user_col = arg;
         break;
@@ -234,10 +276,17 @@ int cli_data_finish(cli_data *d, ds_dataset **ds) {
     /* --min-value wins over the config file's data.min_value */
     if (isfinite(cli_min)) d->cfg.min_value = cli_min;
     d->imp.min_value = d->cfg.min_value;
+    /* a type column weighs events as the service weighs session events */
+    memcpy(d->imp.type_weights, d->cfg.event_weight, sizeof(d->imp.type_weights));
     cli_log("loading %s%s%s", d->interactions, d->items ? " and " : "", d->items ? d->items : "");
     if (ds_load(ds, d->interactions, d->items, &d->imp, &err)) {
         fprintf(stderr, "mixrec: %s\n", err.msg);
         return 1;
+    }
+    char line[2048];
+    for (int items = 0; items < 2; items++) {
+        ds_import_summary(*ds, items, line, sizeof(line));
+        if (line[0]) cli_log("read %s", line);
     }
     const ds_stats *st = ds_get_stats(*ds);
     cli_log("%zu events, %zu users, %zu items, %zu categories", st->events, ds_n_users(*ds),
@@ -258,6 +307,35 @@ const char cli_data_sources[] =
     "read without --config). --config FILE overrides these defaults and --set\n"
     "overrides the file. config/mixrec.json, tuned for the bundled data, sets its\n"
     "own values for several of them; scripts/demo and the README's figures use it.\n";
+
+void cli_print_input_help(FILE *f) {
+    fprintf(f,
+            "Input files (--interactions, --items):\n"
+            "  The format is detected from the first non-blank line: '{' is JSON lines (one\n"
+            "  object per line, fields by name); '::' is MovieLens/MovieTweetings\n"
+            "  user::item::rating::ts; anything else is CSV/TSV separated by the most frequent\n"
+            "  of tab, ';' and ',' (CSV fields may be \"quoted\", separators inside included).\n"
+            "  CSV/TSV files have a header line, or --columns names their columns in order.\n"
+            "  Columns are found by name (case, '_' and '-' ignored) unless named with\n"
+            "  --user-col and the like:\n"
+            "    user    user, user_id, visitor_id, customer_id (required)\n"
+            "    item    item, item_id, product_id, movie_id (required)\n"
+            "    rating  rating, weight, value, score (none: every value is 1)\n"
+            "    type    type, event, event_type: view, click, like, purchase, dislike (also\n"
+            "            transaction, buy, order = purchase; addtocart, cart, favorite = like);\n"
+            "            the value is multiplied by the type's events.* weight (the settings\n"
+            "            the service uses for sessions); unknown types and types weighing <= 0\n"
+            "            (dislike) are skipped and counted\n"
+            "    ts      ts, timestamp, time, datetime, event_time, date: unix seconds,\n"
+            "            milliseconds (any number above 1e11), ISO 8601 (2021-11-04T10:00:00Z,\n"
+            "            +02:00 offsets, 2021-11-04; no offset = UTC); none: the order of the\n"
+            "            lines is time\n"
+            "  Items: item (item, item_id, id, product_id, movie_id), title (title, name),\n"
+            "  categories (categories, category, genres, genre, tags: '|'-separated, or a\n"
+            "  JSON list). Values weigh in the embeddings with embed.use_value=true.\n"
+            "  A bad file stops with file:line: column N 'name': what was expected; a\n"
+            "  line per file says what was detected, kept and skipped.\n\n");
+}
 
 void cli_print_settings(FILE *f, const settings_table *t, const char *sources) {
     fprintf(f, "Settings (--set NAME=VALUE, or the same names as sections in --config).\n%s\n",

@@ -49,6 +49,9 @@ int cli_data_option(cli_data *d, int id, const char *arg);
  * usage/config errors and 1 for data errors. */
 int cli_data_finish(cli_data *d, ds_dataset **ds);
 
+/* The input formats and how columns are found: build's and eval's --help. */
+void cli_print_input_help(FILE *f);
+
 /* Prints the settings of t (--set NAME=VALUE or --config sections) with
  * their built-in defaults and help: build's, eval's and serve's --help.
  * `sources` (text ending in a newline) says what overrides the defaults. */

@@ -33,7 +33,7 @@ static int on_opt(void *ud, int id, const char *arg) {
 static void usage(FILE *f) {
     fprintf(
         f, "Usage: mixrec build --interactions PATH [--items PATH] [--format FMT] [--config FILE]\n"
-           "                    [--set NAME=VALUE ...] --out DIR\n\n"
+           "                    [--columns LIST] [--set NAME=VALUE ...] --out DIR\n\n"
            "Learns item and user embeddings (implicit ALS), clusters items into interests\n"
            "(spherical k-means), computes every user's kNN-smoothed interest mixture and\n"
            "popularity, builds the interest-list IVF index, and saves it all as a new\n"
@@ -41,6 +41,7 @@ static void usage(FILE *f) {
     cli_print_options(f, cli_data_opts);
     cli_print_options(f, build_opts);
     fprintf(f, "\n");
+    cli_print_input_help(f);
     cli_print_settings(f, bcfg_settings(), cli_data_sources);
 }
 

@@ -99,6 +99,7 @@ static void usage(FILE *f) {
     cli_print_options(f, cli_data_opts);
     cli_print_options(f, eval_opts);
     fprintf(f, "\n");
+    cli_print_input_help(f);
     cli_print_settings(f, bcfg_settings(), cli_data_sources);
 }
 

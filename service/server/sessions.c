@@ -15,31 +15,18 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
-static const char *type_names[SESS_N_TYPES] = {"view", "click", "like", "purchase", "dislike"};
-
+/* The names and default weights are core's (evtype.h): the builder reads
+ * the same table for an export's event types. */
 const char *sess_type_name(int type) {
-    return type >= 0 && type < SESS_N_TYPES ? type_names[type] : "view";
+    return evtype_name(type);
 }
 
 int sess_type_of(const char *name) {
-    for (int t = 0; t < SESS_N_TYPES; t++)
-        if (strcmp(type_names[t], name) == 0) return t;
-    return -1;
+    return evtype_of(name);
 }
 
 double sess_type_weight(const srv_config *cfg, int type) {
-    switch (type) {
-    case SESS_CLICK:
-        return cfg->w_click;
-    case SESS_LIKE:
-        return cfg->w_like;
-    case SESS_PURCHASE:
-        return cfg->w_purchase;
-    case SESS_DISLIKE:
-        return cfg->w_dislike;
-    default:
-        return cfg->w_view;
-    }
+    return cfg->w_event[type >= 0 && type < SESS_N_TYPES ? type : SESS_VIEW];
 }
 
 struct sess_client {

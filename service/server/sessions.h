@@ -19,9 +19,18 @@
 
 #include <uv.h>
 
+#include "evtype.h"
 #include "srv_config.h"
 
-enum { SESS_VIEW, SESS_CLICK, SESS_LIKE, SESS_PURCHASE, SESS_DISLIKE, SESS_N_TYPES };
+/* The event types are core's (evtype.h); these names are the server's. */
+enum {
+    SESS_VIEW = EVTYPE_VIEW,
+    SESS_CLICK = EVTYPE_CLICK,
+    SESS_LIKE = EVTYPE_LIKE,
+    SESS_PURCHASE = EVTYPE_PURCHASE,
+    SESS_DISLIKE = EVTYPE_DISLIKE,
+    SESS_N_TYPES = EVTYPE_N
+};
 
 const char *sess_type_name(int type);
 int sess_type_of(const char *name); /* -1 when unknown */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evtype.h"
 #include "settings.h"
 
 #define OFF(f) offsetof(srv_config, f)
@@ -221,12 +222,13 @@ static const settings_row rows[] = {
         "events kept per user in Redis (capped list)"),
     NUM("session.ttl_s", INT, session_ttl_s, 1, 100000000, "86400",
         "a session expires this long after its last event"),
-    NUM("events.view", DOUBLE, w_view, -100, 100, "1", "weight of a view"),
-    NUM("events.click", DOUBLE, w_click, -100, 100, "2", "weight of a click"),
-    NUM("events.like", DOUBLE, w_like, -100, 100, "3", "weight of a like"),
-    NUM("events.purchase", DOUBLE, w_purchase, -100, 100, "5", "weight of a purchase"),
-    NUM("events.dislike", DOUBLE, w_dislike, -100, 0, "-3",
-        "weight of a dislike (negative: pushes its interest down)"),
+/* events.<type>, one row per type of core's table (evtype.h): the
+ * defaults are written there, shared with the build's rows */
+// clang-format off
+#define EVROW(id, name, def, lo, hi, help) NUM("events." name, DOUBLE, w_event[id], lo, hi, def, help),
+    EVTYPE_TABLE(EVROW)
+#undef EVROW
+    // clang-format on
     NUM("ranking.enabled", BOOL, ranking_enabled, 0, 1, "true",
         "true: re-rank with the model's learned ranker when it has one; false: retrieval order"),
     NUM("ranking.session_quota", DOUBLE, ranking_session_quota, 0, 1, "1",

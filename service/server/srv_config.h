@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 
+#include "evtype.h"
 #include "mx_err.h"
 #include "settings.h"
 
@@ -69,8 +70,8 @@ typedef struct srv_config {
     double session_strength;
     int session_max_events; /* capped list per user in Redis */
     int session_ttl_s;
-    /* events: type weights */
-    double w_view, w_click, w_like, w_purchase, w_dislike;
+    /* events: type weights, by EVTYPE_* id (defaults in core's evtype.h) */
+    double w_event[EVTYPE_N];
     /* ranking (see service/core/recommend.h) */
     int ranking_enabled;
     int ranking_per_interest_cap;

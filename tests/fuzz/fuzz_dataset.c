@@ -2,7 +2,9 @@
  * (ds_load) on arbitrary files. Input: one option byte, then the
  * interaction log, then (after the first NUL byte, if any) the metadata.
  * Option bits: 0-1 log format (auto, movietweetings, csv, tsv), 2-3 metadata
- * format, 4 a value column "rating", 5 min_value 5, 6 cat_sep ';'. */
+ * format, 4 a value column "rating", 5 min_value 5, 6 cat_sep ';', 7 bits
+ * 0-1 mean instead: JSON lines, or a detected header-less log with the
+ * columns "user,item,rating,ts", "item,-,user" or "user,item,type". */
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -25,6 +27,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (opt & 16) o.value_col = "rating";
     if (opt & 32) o.min_value = 5;
     if (opt & 64) o.cat_sep = ';';
+    if (opt & 128) {
+        static const char *const cols[4] = {NULL, "user,item,rating,ts", "item,-,user",
+                                            "user,item,type"};
+        o.format = (opt & 3) ? DS_FMT_AUTO : DS_FMT_JSONL;
+        o.columns = cols[opt & 3];
+    }
     ds_dataset *ds = NULL;
     mx_err err = {0};
     if (ds_load(&ds, lp, meta ? mp : NULL, &o, &err) == 0) {

@@ -63,17 +63,10 @@ int ds__add(ds_dataset *ds, const char *user, size_t ulen, const char *item, siz
 }
 
 void ds_import_opts_init(ds_import_opts *o) {
-    memset(o, 0, sizeof(*o));
-    o->format = DS_FMT_AUTO;
-    o->user_col = "user";
-    o->item_col = "item";
-    o->time_col = "timestamp";
-    o->value_col = NULL;
+    memset(o, 0, sizeof(*o)); /* formats AUTO, separators detected, columns by name */
+    for (int t = 0; t < EVTYPE_N; t++)
+        o->type_weights[t] = evtype_default_weight(t);
     o->min_value = -INFINITY;
-    o->items_format = DS_FMT_AUTO;
-    o->meta_id_col = "item";
-    o->meta_title_col = "title";
-    o->meta_cat_col = "categories";
     o->cat_sep = '|';
 }
 

@@ -10,14 +10,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "evtype.h"
 #include "mx_err.h"
 
 typedef enum {
-    DS_FMT_AUTO = 0,       /* detect: "::" separators, else tab, else comma */
+    DS_FMT_AUTO = 0,       /* detect from the first non-blank line (see below) */
     DS_FMT_MOVIETWEETINGS, /* user::item::rating::ts, no header (MovieLens too) */
-    DS_FMT_CSV,            /* comma-separated with a header row */
-    DS_FMT_TSV             /* tab-separated with a header row */
+    DS_FMT_CSV,            /* delimited (',' or ';', or sep) with "quoted" fields */
+    DS_FMT_TSV,            /* tab-separated, no quoting */
+    DS_FMT_JSONL           /* JSON lines: one object per line, fields by name */
 } ds_format;
+/* Detection: a first byte '{' is JSON lines; "::" in the line is
+ * movietweetings; otherwise the separator is the most frequent of tab, ';'
+ * and ',' outside quotes (ties in that order): tab is TSV, the others CSV.
+ * CSV/TSV files have a header line unless the columns are given. */
 
 /* One engagement. value is the rating/weight column (1 when absent). */
 typedef struct ds_event {
@@ -28,25 +34,51 @@ typedef struct ds_event {
 } ds_event;
 
 typedef struct ds_import_opts {
-    ds_format format;     /* of the interaction log */
-    const char *user_col; /* CSV/TSV header names; defaults "user", "item", */
-    const char *item_col; /* "timestamp"; value_col NULL = no value column */
-    const char *time_col; /* (then every value is 1) */
+    ds_format format; /* of the interaction log */
+    char sep;         /* its CSV field separator; 0 = detected */
+    /* A header-less log: the columns in order, comma-separated, by the names
+     * below ("user,item,rating,ts"; "-" or "_" skips a column). NULL: the
+     * file has a header line (movietweetings: "user,item,rating,ts"). */
+    const char *columns;
+    /* Header names (CSV/TSV) or keys (JSON lines) of the columns. NULL: the
+     * usual names, case, '_', '-' and spaces ignored (user, user_id,
+     * visitor_id, customer_id; item, item_id, product_id, movie_id;
+     * rating, weight, value, score; type, event, event_type; ts,
+     * timestamp, time, datetime, event_time, date). A named column must exist; "-"
+     * turns an optional one (value, type, time) off. User and item are
+     * required; without a value column every value is 1; without a time
+     * column the order of the lines is time (line n at second n). */
+    const char *user_col;
+    const char *item_col;
+    const char *time_col;
     const char *value_col;
-    float min_value;            /* events with value < min_value are dropped and counted */
-    ds_format items_format;     /* of the metadata file: MOVIETWEETINGS = id::title::A|B */
-    const char *meta_id_col;    /* CSV/TSV metadata header names; defaults */
-    const char *meta_title_col; /* "item", "title", "categories" */
+    const char *type_col;
+    /* A type column's values weigh type_weights[EVTYPE_*] (view, click,
+     * like, purchase, dislike and a few other systems' names: evtype.h),
+     * times the value column's value when there is one. Rows of an unknown
+     * type and rows whose type weighs <= 0 (a dislike: the model learns
+     * from engagement, as the service's fold-in does) are skipped and
+     * counted. Defaults: evtype.h's, the service's events.* defaults. */
+    double type_weights[EVTYPE_N];
+    float min_value;           /* events with value < min_value are dropped and counted */
+    ds_format items_format;    /* of the metadata file: MOVIETWEETINGS = id::title::A|B */
+    char items_sep;            /* as sep, for the metadata file */
+    const char *items_columns; /* as columns: "item,title,categories" */
+    /* Metadata header names or keys; NULL: item, item_id, id, product_id,
+     * movie_id; title, name; categories, category, genres, genre, tags. */
+    const char *meta_id_col;
+    const char *meta_title_col;
     const char *meta_cat_col;
     char cat_sep; /* separator inside the categories field, default '|' */
 } ds_import_opts;
 
 /* Defaults as documented above (min_value = -INFINITY: keep everything). */
 void ds_import_opts_init(ds_import_opts *o);
-/* ds_load with opts NULL uses these defaults, and a NULL user/item/time or
- * meta_* column name means its default. In a CSV/TSV metadata file the id
- * and title columns are required, the categories column is optional. CSV
- * fields may be quoted ("" inside is a quote); TSV has no quoting. */
+/* ds_load with opts NULL uses these defaults. In the metadata file the id
+ * and title columns are required, the categories column is optional (in
+ * JSON lines a string or an array of strings). CSV fields may be quoted
+ * ("" inside is a quote); TSV has no quoting. Timestamps are unix seconds,
+ * milliseconds (numbers above 1e11) or ISO 8601 (tsparse.h). */
 
 /* Counters of what the import skipped or merged (warnings, not errors). */
 typedef struct ds_stats {
@@ -55,6 +87,9 @@ typedef struct ds_stats {
     size_t below_min_value;      /* dropped by min_value */
     size_t duplicates;           /* same (user, item) again: merged, latest ts kept, max value */
     size_t blank_lines;          /* skipped */
+    size_t unknown_types;        /* rows of an event type evtype.h does not know: skipped */
+    size_t nonpositive_types;    /* rows whose type weighs <= 0 (dislike): skipped */
+    size_t ts_kinds[3];          /* timestamps read as tsparse_kind (seconds, ms, ISO) */
     size_t meta_lines;           /* data lines read from the metadata file */
     size_t meta_unknown_items;   /* metadata for items absent from the log: skipped */
     size_t meta_duplicate_items; /* second metadata line for an item: ignored */
@@ -68,10 +103,15 @@ typedef struct ds_stats {
 typedef struct ds_dataset ds_dataset;
 
 /* Reads an interaction log and optional metadata (items_path may be NULL).
- * Hard errors (unreadable or empty file, missing header column, a line with
- * too few fields, a number that does not parse, a timestamp out of range)
- * return MX_EFORMAT/MX_EIO with "path:line: what" in err. On success *out
- * is owned by the caller (ds_free). Events are sorted by (ts, user, item). */
+ * Hard errors (unreadable or empty file, missing column, a line with too
+ * few fields, a number or timestamp that does not parse or is out of
+ * range, bad JSON) return MX_EFORMAT/MX_EIO with err naming the file, the
+ * line, the column and what was expected:
+ *   ratings.csv:17: column 3 'ts': expected unix seconds, milliseconds or
+ *   ISO 8601, got "yesterday"
+ * (in JSON lines the column is the field: "events.jsonl:4: field 'ts':
+ * ..."). On success *out is owned by the caller (ds_free). Events are
+ * sorted by (ts, user, item). */
 int ds_load(ds_dataset **out, const char *interactions_path, const char *items_path,
             const ds_import_opts *opts, mx_err *err);
 
@@ -91,6 +131,13 @@ void ds_free(ds_dataset *ds); /* NULL is a no-op */
 size_t ds_n_users(const ds_dataset *ds);
 size_t ds_n_items(const ds_dataset *ds);
 size_t ds_n_categories(const ds_dataset *ds);
+
+/* One line on what the import of the interaction log (items = 0) or the
+ * metadata file (items = 1) detected and did: file, format, separator,
+ * header, which column holds what, the timestamps' kind, rows read, kept
+ * and skipped and why. Written into buf (len > 0, truncated to fit); an
+ * empty string for a file that was not read (or a programmatic dataset). */
+void ds_import_summary(const ds_dataset *ds, int items, char *buf, size_t len);
 
 /* Borrowed pointer, valid until ds_free. */
 const ds_event *ds_events(const ds_dataset *ds, size_t *n);

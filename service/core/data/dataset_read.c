@@ -1,217 +1,55 @@
-/* dataset_read.c - the text readers behind ds_load (dataset.h): files,
- * lines, CSV/TSV/"::" fields, timestamps and values, headers, the
- * interaction log and the metadata file.
+/* dataset_read.c - the readers behind ds_load (dataset.h): the interaction
+ * log and the metadata file as records of roles (user, item, value, type,
+ * ts; item, title, categories), whatever the file's layout (dataset_src.c
+ * maps columns and JSON keys to roles; dataset_text.c cuts lines), each
+ * value checked and converted, and the line ds_import_summary prints.
  *
- * Import reads a whole file into one buffer and cuts lines and fields in
- * place (CSV quotes are undone where they stand, fields are NUL-terminated
- * over their separators), so a line costs no allocation beyond interning
- * a first-seen id (dataset.c). */
+ * Every refusal names the file, the line, the column (or JSON field) and
+ * what was expected, so a user can fix an export without reading code. */
 #include "dataset.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "buf.h"
 #include "dataset_internal.h"
-#include "hash.h"
+#include "evtype.h"
 #include "strmap.h"
+#include "tsparse.h"
 
 /* ================================================================== */
-/* Text input: files, lines, fields, numbers                          */
+/* Roles                                                              */
 /* ================================================================== */
 
-typedef struct ds_text {
-    char *buf; /* size + 1 bytes, so the last field can be NUL-terminated */
-    size_t size, pos, lineno;
-} ds_text;
+enum { R_USER, R_ITEM, R_VALUE, R_TYPE, R_TS, R_N };
+enum { M_ID, M_TITLE, M_CATS, M_N };
 
-typedef struct ds_field {
-    char *p;
-    size_t n;
-} ds_field;
+static const char *const u_user[] = {"user", "user_id", "visitor_id", "customer_id", NULL};
+static const char *const u_item[] = {"item", "item_id", "product_id", "movie_id", NULL};
+static const char *const u_value[] = {"rating", "weight", "value", "score", NULL};
+static const char *const u_type[] = {"type", "event", "event_type", NULL};
+static const char *const u_ts[] = {"ts",         "timestamp", "time", "datetime",
+                                   "event_time", "date",      NULL};
+static const ds_role log_roles[R_N] = {
+    {"user", u_user, 1, 0}, {"item", u_item, 1, 0}, {"rating", u_value, 0, 0},
+    {"type", u_type, 0, 0}, {"ts", u_ts, 0, 0},
+};
 
-typedef struct ds_fields {
-    ds_field *f;
-    size_t n, cap;
-} ds_fields;
+static const char *const u_mid[] = {"item", "item_id", "id", "product_id", "movie_id", NULL};
+static const char *const u_title[] = {"title", "name", NULL};
+static const char *const u_cats[] = {"categories", "category", "genres", "genre", "tags", NULL};
+static const ds_role meta_roles[M_N] = {
+    {"item", u_mid, 1, 0},
+    {"title", u_title, 1, 0},
+    {"categories", u_cats, 0, 1},
+};
 
-/* Reads all of path; *fnv gets the FNV-1a 64 of its bytes. */
-static int ds__read_file(ds_text *t, const char *path, uint64_t *fnv, mx_err *err) {
-    memset(t, 0, sizeof(*t));
-    FILE *f = fopen(path, "rb");
-    if (!f) return mx_err_set(err, MX_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    size_t cap = fstat(fileno(f), &sb) == 0 && sb.st_size > 0 ? (size_t)sb.st_size + 1 : 4096;
-    int rc = 0, c;
-    t->buf = malloc(cap);
-    if (!t->buf) goto oom;
-    for (;;) {
-        size_t want = cap - 1 - t->size, got = fread(t->buf + t->size, 1, want, f);
-        t->size += got;
-        /* A full buffer is usually the whole file (sized by fstat): probe
-         * one byte before doubling. */
-        if (got < want || (c = fgetc(f)) == EOF) break;
-        char *b = realloc(t->buf, cap *= 2);
-        if (!b) goto oom;
-        t->buf = b;
-        t->buf[t->size++] = (char)c;
-    }
-    if (ferror(f)) {
-        rc = mx_err_set(err, MX_EIO, "%s: cannot read: %s", path, strerror(errno));
-        goto done;
-    }
-    *fnv = hash_fnv1a(HASH_FNV_BASIS, t->buf, t->size);
-    t->buf[t->size] = '\0';
-    if (t->size >= 3 && memcmp(t->buf, "\xEF\xBB\xBF", 3) == 0) t->pos = 3; /* UTF-8 BOM */
-done:
-    fclose(f);
-    if (rc < 0) {
-        free(t->buf);
-        t->buf = NULL;
-    }
-    return rc;
-oom:
-    rc = mx_err_set(err, MX_ENOMEM, "%s: out of memory reading the file", path);
-    goto done;
-}
+/* ================================================================== */
+/* Values                                                             */
+/* ================================================================== */
 
-/* Next line without its "\n" or "\r\n"; 0 at the end of the text. */
-static int ds__next_line(ds_text *t, char **line, size_t *len) {
-    if (t->pos >= t->size) return 0;
-    char *s = t->buf + t->pos, *nl = memchr(s, '\n', t->size - t->pos);
-    size_t n = nl ? (size_t)(nl - s) : t->size - t->pos;
-    t->pos += n + (nl != NULL);
-    if (n && s[n - 1] == '\r') n--;
-    t->lineno++;
-    *line = s;
-    *len = n;
-    return 1;
-}
-
-static int ds__blank(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') return 0;
-    return 1;
-}
-
-static ds_format ds__detect(const char *s, size_t n) {
-    for (size_t i = 0; i + 1 < n; i++)
-        if (s[i] == ':' && s[i + 1] == ':') return DS_FMT_MOVIETWEETINGS;
-    return memchr(s, '\t', n) ? DS_FMT_TSV : DS_FMT_CSV;
-}
-
-static int ds__push(ds_fields *fs, char *p, size_t n) {
-    if (buf_reserve((void **)&fs->f, &fs->cap, fs->n + 1, sizeof(*fs->f))) return MX_ENOMEM;
-    fs->f[fs->n++] = (ds_field){p, n};
-    return 0;
-}
-
-static int ds__is_pad(char c, char sep) {
-    return c == ' ' || (c == '\t' && sep != '\t');
-}
-
-/* Cuts a CSV/TSV line into fields. CSV fields may be quoted ("" is a quote
- * inside); the unquoting happens in place. TSV has no quoting. */
-static int ds__split_delimited(char *s, char *end, char sep, int quotes, ds_fields *fs,
-                               const char **why) {
-    for (;;) {
-        while (s < end && ds__is_pad(*s, sep))
-            s++;
-        if (quotes && s < end && *s == '"') {
-            char *out = s, *q = s + 1;
-            for (;;) {
-                if (q >= end) {
-                    *why = "unterminated quote";
-                    return MX_EFORMAT;
-                }
-                if (*q == '"') {
-                    if (q + 1 < end && q[1] == '"') {
-                        *out++ = '"';
-                        q += 2;
-                        continue;
-                    }
-                    q++;
-                    break;
-                }
-                *out++ = *q++;
-            }
-            if (ds__push(fs, s, (size_t)(out - s)) < 0) return MX_ENOMEM;
-            while (q < end && ds__is_pad(*q, sep))
-                q++;
-            if (q == end) return 0;
-            if (*q != sep) {
-                *why = "text after a closing quote";
-                return MX_EFORMAT;
-            }
-            s = q + 1;
-            continue;
-        }
-        char *q = s < end ? memchr(s, sep, (size_t)(end - s)) : NULL, *e = q ? q : end;
-        while (e > s && ds__is_pad(e[-1], sep))
-            e--;
-        if (ds__push(fs, s, (size_t)(e - s)) < 0) return MX_ENOMEM;
-        if (!q) return 0;
-        s = q + 1;
-    }
-}
-
-/* Cuts a line into fields and NUL-terminates each: the byte after a field
- * is its separator, padding, the line end or the spare byte after the
- * buffer, none of which is needed once the line is split. */
-static int ds__split(char *line, size_t len, ds_format fmt, ds_fields *fs, const char **why) {
-    char *s = line, *end = line + len;
-    int rc = 0;
-    fs->n = 0;
-    if (fmt == DS_FMT_MOVIETWEETINGS) {
-        for (;;) {
-            char *sep = NULL;
-            for (char *q = s; (q = memchr(q, ':', (size_t)(end - q))) && q + 1 < end; q++)
-                if (q[1] == ':') {
-                    sep = q;
-                    break;
-                }
-            if (ds__push(fs, s, (size_t)((sep ? sep : end) - s)) < 0) return MX_ENOMEM;
-            if (!sep) break;
-            s = sep + 2;
-        }
-    } else {
-        rc =
-            ds__split_delimited(s, end, fmt == DS_FMT_TSV ? '\t' : ',', fmt == DS_FMT_CSV, fs, why);
-    }
-    if (rc == MX_ENOMEM) *why = "out of memory";
-    for (size_t i = 0; i < fs->n; i++)
-        fs->f[i].p[fs->f[i].n] = '\0';
-    return rc;
-}
-
-/* Unix seconds, maybe with a fraction (truncated). 0, -1 = not a number,
- * -2 = out of range. */
-static int ds__parse_ts(const char *s, int64_t *out) {
-    const char *p = s;
-    int neg = *p == '-', big = 0;
-    if (*p == '-' || *p == '+') p++;
-    if (*p < '0' || *p > '9') return -1;
-    int64_t v = 0;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > DS_TS_MAX)
-            big = 1; /* stop growing long before overflow */
-        else
-            v = v * 10 + (*p - '0');
-    }
-    if (*p == '.')
-        for (p++; *p >= '0' && *p <= '9'; p++) {
-        }
-    if (*p) return -1;
-    if (big || v > DS_TS_MAX || (neg && v)) return -2;
-    *out = v;
-    return 0;
-}
-
-static int ds__parse_value(const char *s, float *out) {
+static int parse_value(const char *s, float *out) {
     const char *p = s;
     uint32_t v = 0;
     while (*p >= '0' && *p <= '9' && p - s < 7)
@@ -227,189 +65,168 @@ static int ds__parse_value(const char *s, float *out) {
     return 0;
 }
 
-/* ================================================================== */
-/* Import                                                             */
-/* ================================================================== */
+/* "path:line: column 3 'ts': " + what, for every refusal of a value. */
+static int refuse(const ds_src *s, int role, mx_err *err, const char *what, const char *got) {
+    char label[96];
+    ds__src_label(s, role, label, sizeof(label));
+    if (!got)
+        return mx_err_set(err, MX_EFORMAT, "%s:%zu: %s: %s, got %s", s->path, s->t.lineno, label,
+                          what, s->lay.fmt == DS_FMT_JSONL ? "no value" : "an empty field");
+    return mx_err_set(err, MX_EFORMAT, "%s:%zu: %s: %s, got \"%.40s%s\"", s->path, s->t.lineno,
+                      label, what, got, strlen(got) > 40 ? "..." : "");
+}
 
-/* Skips blank lines to the first line of t; 0 when there is none. */
-static int ds__first_line(ds_dataset *ds, ds_text *t, char **line, size_t *len) {
-    while (ds__next_line(t, line, len)) {
-        if (!ds__blank(*line, *len)) return 1;
-        ds->st.blank_lines++;
-    }
+static int read_ts(ds_dataset *ds, const ds_src *s, int64_t *when, mx_err *err) {
+    const char *v = s->v[R_TS];
+    tsparse_kind kind = TSPARSE_SECONDS;
+    int rc = v && *v ? tsparse(v, when, &kind) : TSPARSE_EBAD;
+    if (rc == TSPARSE_EBAD)
+        return refuse(s, R_TS, err, "expected unix seconds, milliseconds or ISO 8601",
+                      v && *v ? v : NULL);
+    if (rc == TSPARSE_ERANGE)
+        return refuse(s, R_TS, err,
+                      kind == TSPARSE_ISO8601
+                          ? "expected a time from 1970 to the year 3000"
+                          : "expected a timestamp from 1970 to the year 3000 (unix seconds, or "
+                            "milliseconds above 1e11)",
+                      v);
+    ds->st.ts_kinds[kind]++;
     return 0;
 }
 
-/* Finds the named columns of a header line. idx[k] = -1 where names[k] is
- * NULL or (when not required[k]) absent; *need = fields a data line needs. */
-/* The next data record: skips (and counts) blank lines, splits the line
- * into fields and checks that it has at least `need`. *pending says the
- * current line (the first, kept after a header check) is still unread.
- * Returns 1 with fs filled, 0 at the end of the file, or an error. */
-static int ds__next_record(ds_text *t, int *pending, char **line, size_t *len, ds_format fmt,
-                           ds_fields *fs, size_t need, const char *path, size_t *blank,
-                           size_t *lines, mx_err *err) {
-    for (;;) {
-        if (!*pending && !ds__next_line(t, line, len)) return 0;
-        *pending = 0;
-        if (ds__blank(*line, *len)) {
-            (*blank)++;
-            continue;
+/* The type of the current record as a weight; 1 = kept with *w set, 0 =
+ * skipped (unknown, or weighing <= 0) and counted. */
+static int read_type(ds_dataset *ds, const ds_src *s, const ds_import_opts *o, double *w) {
+    int t = s->v[R_TYPE] ? evtype_parse(s->v[R_TYPE], s->vn[R_TYPE]) : -1;
+    if (t < 0) {
+        if (!ds->st.unknown_types++) {
+            snprintf(ds->unknown_type, sizeof(ds->unknown_type), "%s",
+                     s->v[R_TYPE] && *s->v[R_TYPE] ? s->v[R_TYPE] : "(none)");
+            ds->unknown_type_line = s->t.lineno;
         }
-        (*lines)++;
-        const char *why = NULL;
-        if (ds__split(*line, *len, fmt, fs, &why) < 0)
-            return mx_err_set(err, MX_EFORMAT, "%s:%zu: %s", path, t->lineno, why);
-        if (fs->n < need)
-            return mx_err_set(err, MX_EFORMAT, "%s:%zu: too few fields: need %zu, got %zu", path,
-                              t->lineno, need, fs->n);
-        return 1;
+        return 0;
     }
+    *w = o->type_weights[t];
+    if (*w <= 0) {
+        ds->st.nonpositive_types++;
+        return 0;
+    }
+    return 1;
 }
 
-static int ds__header(char *line, size_t len, ds_format fmt, const char *path, size_t lineno,
-                      const char *const *names, const int *required, int *idx, int ncols,
-                      size_t *need, ds_fields *fs, mx_err *err) {
-    const char *why = NULL;
-    if (ds__split(line, len, fmt, fs, &why) < 0)
-        return mx_err_set(err, MX_EFORMAT, "%s:%zu: %s in the header", path, lineno, why);
-    *need = 0;
-    for (int k = 0; k < ncols; k++) {
-        idx[k] = -1;
-        for (size_t i = 0; names[k] && i < fs->n; i++)
-            if (strcmp(fs->f[i].p, names[k]) == 0) {
-                idx[k] = (int)i;
-                break;
-            }
-        if (idx[k] < 0 && names[k] && required[k]) {
-            char hdr[200] = "";
-            size_t used = 0;
-            for (size_t i = 0; i < fs->n && used < sizeof(hdr); i++)
-                used += (size_t)snprintf(hdr + used, sizeof(hdr) - used, "%s%s", i ? "," : "",
-                                         fs->f[i].p);
-            return mx_err_set(err, MX_EFORMAT, "%s:%zu: missing column '%s' (header: %s)", path,
-                              lineno, names[k], hdr);
-        }
-        if (idx[k] >= 0 && (size_t)idx[k] + 1 > *need) *need = (size_t)idx[k] + 1;
+/* One record of the log: refuses bad ids, numbers and times; skips and
+ * counts what the options drop; adds the rest. */
+static int log_record(ds_dataset *ds, const ds_src *s, const ds_import_opts *o, mx_err *err) {
+    for (int r = R_USER; r <= R_ITEM; r++)
+        if (!s->vn[r])
+            return refuse(s, r, err, r == R_USER ? "expected a user id" : "expected an item id",
+                          NULL);
+    int64_t when = (int64_t)ds->st.lines; /* no time column: line order is time */
+    if (s->idx[R_TS] >= 0) {
+        int rc = read_ts(ds, s, &when, err);
+        if (rc < 0) return rc;
     }
+    float value = 1.0f;
+    if (s->v[R_VALUE] && parse_value(s->v[R_VALUE], &value) < 0)
+        return refuse(s, R_VALUE, err, "expected a number", s->v[R_VALUE]);
+    if (s->idx[R_TYPE] >= 0) {
+        double w;
+        if (!read_type(ds, s, o, &w)) return 0;
+        value = (float)(value * w);
+    }
+    if (value < o->min_value) {
+        ds->st.below_min_value++;
+        return 0;
+    }
+    int rc = ds__add(ds, s->v[R_USER], s->vn[R_USER], s->v[R_ITEM], s->vn[R_ITEM], when, value);
+    if (rc < 0)
+        return mx_err_set(err, rc, "%s:%zu: %s", s->path, s->t.lineno,
+                          rc == MX_EINVAL ? "too many users or items" : "out of memory");
     return 0;
 }
 
-#define DS_OR(s, d) ((s) ? (s) : (d))
+/* The parts of the summary known once the columns are mapped. */
+static void describe_log(ds_dataset *ds, const ds_src *s, const ds_import_opts *o) {
+    char lay[400];
+    ds__src_describe(s, lay, sizeof(lay));
+    int n = snprintf(ds->log_desc, sizeof(ds->log_desc), "%s: %s", s->path, lay);
+    if (s->idx[R_TYPE] >= 0 && n > 0 && (size_t)n < sizeof(ds->log_desc)) {
+        n += snprintf(ds->log_desc + n, sizeof(ds->log_desc) - (size_t)n, "; event weights");
+        for (int t = 0; t < EVTYPE_N && (size_t)n < sizeof(ds->log_desc); t++)
+            n += snprintf(ds->log_desc + n, sizeof(ds->log_desc) - (size_t)n, "%s %s %g",
+                          t ? "," : "", evtype_name(t), o->type_weights[t]);
+    }
+}
 
-static int ds__load_log(ds_dataset *ds, const char *path, const ds_import_opts *o, ds_fields *fs,
-                        mx_err *err) {
-    enum { U, I, T, V };
-    ds_text t;
-    int rc = ds__read_file(&t, path, &ds->st.interactions_fnv, err);
-    if (rc < 0) return rc;
-    char *line;
-    size_t len, need = 4, n_before = ds->n_ev;
-    int idx[4] = {0, 1, 3, 2}, pending = ds__first_line(ds, &t, &line, &len);
-    if (!pending) {
-        rc = mx_err_set(err, MX_EFORMAT, "%s:1: empty file (no events)", path);
-        goto done;
-    }
-    ds_format fmt = o->format == DS_FMT_AUTO ? ds__detect(line, len) : o->format;
-    if (fmt != DS_FMT_MOVIETWEETINGS) {
-        const char *names[4] = {DS_OR(o->user_col, "user"), DS_OR(o->item_col, "item"),
-                                DS_OR(o->time_col, "timestamp"), o->value_col};
-        const int required[4] = {1, 1, 1, 1};
-        rc = ds__header(line, len, fmt, path, t.lineno, names, required, idx, 4, &need, fs, err);
-        if (rc < 0) goto done;
-        pending = 0;
-    }
-    for (;;) {
-        rc = ds__next_record(&t, &pending, &line, &len, fmt, fs, need, path, &ds->st.blank_lines,
-                             &ds->st.lines, err);
-        if (rc < 0) goto done;
-        if (rc == 0) break;
-        rc = 0;
-        const ds_field *u = &fs->f[idx[U]], *it = &fs->f[idx[I]], *ts = &fs->f[idx[T]];
-        if (!u->n || !it->n) {
-            rc = mx_err_set(err, MX_EFORMAT, "%s:%zu: empty %s id", path, t.lineno,
-                            u->n ? "item" : "user");
-            goto done;
-        }
-        int64_t when;
-        int prc = ds__parse_ts(ts->p, &when);
-        if (prc == -1) {
-            rc =
-                mx_err_set(err, MX_EFORMAT, "%s:%zu: bad timestamp '%.40s'", path, t.lineno, ts->p);
-            goto done;
-        }
-        if (prc == -2) {
-            rc = mx_err_set(err, MX_EFORMAT,
-                            "%s:%zu: timestamp %.40s out of range (unix seconds, 0 to year 3000)",
-                            path, t.lineno, ts->p);
-            goto done;
-        }
-        float value = 1.0f;
-        if (idx[V] >= 0 && ds__parse_value(fs->f[idx[V]].p, &value) < 0) {
-            rc = mx_err_set(err, MX_EFORMAT, "%s:%zu: bad value '%.40s'", path, t.lineno,
-                            fs->f[idx[V]].p);
-            goto done;
-        }
-        if (value < o->min_value) {
-            ds->st.below_min_value++;
-            continue;
-        }
-        rc = ds__add(ds, u->p, u->n, it->p, it->n, when, value);
-        if (rc < 0) {
-            rc = mx_err_set(err, rc, "%s:%zu: %s", path, t.lineno,
-                            rc == MX_EINVAL ? "too many users or items" : "out of memory");
-            goto done;
-        }
-    }
+static int load_log(ds_dataset *ds, const char *path, const ds_import_opts *o, ds_fields *fs,
+                    mx_err *err) {
+    ds_src s;
+    size_t n_before = ds->n_ev;
+    int rc = ds__src_open(&s, path, o->format, o->sep, fs, &ds->st.interactions_fnv,
+                          &ds->st.blank_lines, err);
+    if (rc == 0) rc = mx_err_set(err, MX_EFORMAT, "%s:1: empty file (no events)", path);
+    if (rc < 0) goto done;
+    const char *columns = o->columns;
+    if (!columns && s.lay.fmt == DS_FMT_MOVIETWEETINGS) columns = "user,item,rating,ts";
+    const char *named[R_N] = {o->user_col, o->item_col, o->value_col, o->type_col, o->time_col};
+    if ((rc = ds__src_map(&s, log_roles, R_N, named, columns, err)) < 0) goto done;
+    describe_log(ds, &s, o);
+    ds->log_has_ts = s.idx[R_TS] >= 0;
+    while ((rc = ds__src_next(&s, &ds->st.blank_lines, &ds->st.lines, err)) == 1)
+        if ((rc = log_record(ds, &s, o, err)) < 0) goto done;
+    if (rc < 0) goto done;
+    ds->log_blank = ds->st.blank_lines;
     if (ds->n_ev == n_before) {
-        if (ds->st.below_min_value)
+        size_t skipped = ds->st.below_min_value + ds->st.unknown_types + ds->st.nonpositive_types;
+        if (ds->st.below_min_value && skipped == ds->st.below_min_value)
             rc = mx_err_set(err, MX_EFORMAT, "%s:%zu: no events: all %zu are below min_value %g",
-                            path, t.lineno, ds->st.below_min_value, (double)o->min_value);
+                            path, s.t.lineno, ds->st.below_min_value, (double)o->min_value);
+        else if (skipped)
+            rc =
+                mx_err_set(err, MX_EFORMAT,
+                           "%s:%zu: no events: %zu rows skipped (%zu of an unknown event type, "
+                           "first \"%s\" at line %zu; %zu weighing <= 0; %zu below min_value)",
+                           path, s.t.lineno, skipped, ds->st.unknown_types, ds->unknown_type,
+                           ds->unknown_type_line, ds->st.nonpositive_types, ds->st.below_min_value);
         else
-            rc = mx_err_set(err, MX_EFORMAT, "%s:%zu: no events after the header", path, t.lineno);
+            rc =
+                mx_err_set(err, MX_EFORMAT, "%s:%zu: no events after the header", path, s.t.lineno);
     }
 done:
-    free(t.buf);
+    ds__src_close(&s);
     return rc;
 }
 
-static int ds__load_meta(ds_dataset *ds, const char *path, const ds_import_opts *o, ds_fields *fs,
-                         mx_err *err) {
-    enum { ID, TITLE, CATS };
-    ds_text t;
-    int rc = ds__read_file(&t, path, &ds->st.items_fnv, err);
-    if (rc < 0) return rc;
-    char *line;
-    size_t len, need = 2; /* movietweetings: the genre field may be missing */
-    int idx[3] = {0, 1, 2}, pending = ds__first_line(ds, &t, &line, &len);
-    if (!pending) {
-        rc = mx_err_set(err, MX_EFORMAT, "%s:1: empty file (no metadata)", path);
-        goto done;
-    }
-    ds_format fmt = o->items_format == DS_FMT_AUTO ? ds__detect(line, len) : o->items_format;
-    if (fmt != DS_FMT_MOVIETWEETINGS) {
-        const char *names[3] = {DS_OR(o->meta_id_col, "item"), DS_OR(o->meta_title_col, "title"),
-                                DS_OR(o->meta_cat_col, "categories")};
-        const int required[3] = {1, 1, 0};
-        rc = ds__header(line, len, fmt, path, t.lineno, names, required, idx, 3, &need, fs, err);
-        if (rc < 0) goto done;
-        pending = 0;
-    }
+/* ================================================================== */
+/* Metadata                                                           */
+/* ================================================================== */
+
+static int load_meta(ds_dataset *ds, const char *path, const ds_import_opts *o, ds_fields *fs,
+                     mx_err *err) {
+    ds_src s;
+    int rc = ds__src_open(&s, path, o->items_format, o->items_sep, fs, &ds->st.items_fnv,
+                          &ds->st.blank_lines, err);
+    if (rc == 0) rc = mx_err_set(err, MX_EFORMAT, "%s:1: empty file (no metadata)", path);
+    if (rc < 0) goto done;
+    s.list_sep = o->cat_sep ? o->cat_sep : '|';
+    s.columns_opt = "--items-columns";
+    const char *columns = o->items_columns;
+    if (!columns && s.lay.fmt == DS_FMT_MOVIETWEETINGS) columns = "item,title,categories";
+    const char *named[M_N] = {o->meta_id_col, o->meta_title_col, o->meta_cat_col};
+    if ((rc = ds__src_map(&s, meta_roles, M_N, named, columns, err)) < 0) goto done;
+    char lay[400];
+    ds__src_describe(&s, lay, sizeof(lay));
+    snprintf(ds->meta_desc, sizeof(ds->meta_desc), "%s: %s", path, lay);
     ds->has_meta = 1;
     ds__sync_meta_stats(ds);
-    for (;;) {
-        rc = ds__next_record(&t, &pending, &line, &len, fmt, fs, need, path, &ds->st.blank_lines,
-                             &ds->st.meta_lines, err);
-        if (rc < 0) goto done;
-        if (rc == 0) break;
+    while ((rc = ds__src_next(&s, &ds->st.blank_lines, &ds->st.meta_lines, err)) == 1) {
         rc = 0;
-        const ds_field *id = &fs->f[idx[ID]];
-        if (!id->n) {
-            rc = mx_err_set(err, MX_EFORMAT, "%s:%zu: empty item id", path, t.lineno);
+        if (!s.vn[M_ID]) {
+            rc = refuse(&s, M_ID, err, "expected an item id", NULL);
             goto done;
         }
         uint32_t item;
-        if (smap_get(ds->item_map, id->p, id->n, &item) < 0) {
+        if (smap_get(ds->item_map, s.v[M_ID], s.vn[M_ID], &item) < 0) {
             ds->st.meta_unknown_items++;
             continue;
         }
@@ -417,16 +234,20 @@ static int ds__load_meta(ds_dataset *ds, const char *path, const ds_import_opts 
             ds->st.meta_duplicate_items++;
             continue;
         }
-        const ds_field *ti = &fs->f[idx[TITLE]];
-        const ds_field *ca = idx[CATS] >= 0 && (size_t)idx[CATS] < fs->n ? &fs->f[idx[CATS]] : NULL;
-        rc = ds__meta_set(ds, item, ti->p, ti->n, ca ? ca->p : "", ca ? ca->n : 0,
-                          o->cat_sep ? o->cat_sep : '|', path, t.lineno, err);
+        const char *title = s.v[M_TITLE] ? s.v[M_TITLE] : "",
+                   *cats = s.v[M_CATS] ? s.v[M_CATS] : "";
+        rc = ds__meta_set(ds, item, title, s.vn[M_TITLE], cats, s.vn[M_CATS], s.list_sep, path,
+                          s.t.lineno, err);
         if (rc < 0) goto done;
     }
 done:
-    free(t.buf);
+    ds__src_close(&s);
     return rc;
 }
+
+/* ================================================================== */
+/* Loading and the summary                                            */
+/* ================================================================== */
 
 int ds_load(ds_dataset **out, const char *interactions_path, const char *items_path,
             const ds_import_opts *opts, mx_err *err) {
@@ -440,8 +261,8 @@ int ds_load(ds_dataset **out, const char *interactions_path, const char *items_p
     ds_fields fs = {0};
     ds_dataset *ds = ds_new();
     if (!ds) return mx_err_set(err, MX_ENOMEM, "ds_load: out of memory");
-    int rc = ds__load_log(ds, interactions_path, opts, &fs, err);
-    if (rc == 0 && items_path) rc = ds__load_meta(ds, items_path, opts, &fs, err);
+    int rc = load_log(ds, interactions_path, opts, &fs, err);
+    if (rc == 0 && items_path) rc = load_meta(ds, items_path, opts, &fs, err);
     if (rc == 0) rc = ds_finish(ds, err);
     free(fs.f);
     if (rc < 0) {
@@ -450,4 +271,55 @@ int ds_load(ds_dataset **out, const char *interactions_path, const char *items_p
     }
     *out = ds;
     return 0;
+}
+
+#define ADD(...)                                                                                   \
+    do {                                                                                           \
+        if (used < len) used += (size_t)snprintf(buf + used, len - used, __VA_ARGS__);             \
+    } while (0)
+
+static void summary_log(const ds_dataset *ds, char *buf, size_t len) {
+    const ds_stats *st = &ds->st;
+    size_t used = 0, kinds = 0;
+    ADD("%s; timestamps: ", ds->log_desc);
+    for (int k = 0; k < TSPARSE_N_KINDS; k++)
+        kinds += st->ts_kinds[k] > 0;
+    if (!ds->log_has_ts) ADD("none (the order of the lines is time)");
+    for (int k = 0, first = 1; k < TSPARSE_N_KINDS; k++) {
+        if (!st->ts_kinds[k]) continue;
+        if (kinds > 1)
+            ADD("%s%zu %s", first ? "" : ", ", st->ts_kinds[k], tsparse_kind_name(k));
+        else
+            ADD("%s", tsparse_kind_name(k));
+        first = 0;
+    }
+    ADD("; %zu rows, %zu events", st->lines, st->events);
+    if (st->unknown_types)
+        ADD("; skipped %zu of an unknown event type (first \"%s\" at line %zu)", st->unknown_types,
+            ds->unknown_type, ds->unknown_type_line);
+    if (st->nonpositive_types) ADD("; skipped %zu weighing <= 0 (dislike)", st->nonpositive_types);
+    if (st->below_min_value) ADD("; skipped %zu below min_value", st->below_min_value);
+    if (ds->log_blank) ADD("; skipped %zu blank lines", ds->log_blank);
+    if (st->duplicates) ADD("; merged %zu repeated (user, item)", st->duplicates);
+}
+
+static void summary_meta(const ds_dataset *ds, char *buf, size_t len) {
+    const ds_stats *st = &ds->st;
+    size_t used = 0;
+    ADD("%s; %zu rows", ds->meta_desc, st->meta_lines);
+    if (st->meta_unknown_items)
+        ADD("; skipped %zu for items not in the log", st->meta_unknown_items);
+    if (st->meta_duplicate_items) ADD("; skipped %zu repeated items", st->meta_duplicate_items);
+    if (st->items_without_meta) ADD("; %zu items of the log have none", st->items_without_meta);
+}
+
+#undef ADD
+
+void ds_import_summary(const ds_dataset *ds, int items, char *buf, size_t len) {
+    buf[0] = '\0';
+    if (!ds || !(items ? ds->meta_desc[0] : ds->log_desc[0])) return;
+    if (items)
+        summary_meta(ds, buf, len);
+    else
+        summary_log(ds, buf, len);
 }

@@ -63,6 +63,13 @@ static const settings_row rows[] = {
       "recent popularity decay; 0 = plain counts"),
     R("data.min_value", FLOAT, min_value, -1e30, 1e30, "-inf",
       "drop events whose value (rating) is below this"),
+/* events.<type>: the weights of an imported log's type column, one row
+ * per type of core's table (evtype.h), the defaults the service uses */
+// clang-format off
+#define EVROW(id, name, def, lo, hi, help) R("events." name, DOUBLE, event_weight[id], lo, hi, def, help),
+    EVTYPE_TABLE(EVROW)
+#undef EVROW
+    // clang-format on
     R("rank_train.enabled", BOOL, ranker.enabled, 0, 1, "true",
       "train the learned ranker with the model (XGBoost)"),
     R("rank_train.pool", SIZE, ranker.pool, 1, 10000, "100",

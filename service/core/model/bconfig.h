@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "embed.h"
+#include "evtype.h"
 #include "interests.h"
 #include "mixture.h"
 #include "mx_err.h"
@@ -32,11 +33,12 @@ typedef struct bcfg {
     intr_params interests;
     mix_params mixture;
     ret_params retrieval;
-    rank_params ranker;        /* the "rank_train" section */
-    double pop_half_life_days; /* popularity decay; 0 = plain counts */
-    double mix_half_life_days; /* mixture decay; copied into mixture.half_life */
-    double emb_half_life_days; /* ALS confidence decay; copied into embed.half_life */
-    float min_value;           /* drop events with a lower value at import */
+    rank_params ranker;            /* the "rank_train" section */
+    double pop_half_life_days;     /* popularity decay; 0 = plain counts */
+    double mix_half_life_days;     /* mixture decay; copied into mixture.half_life */
+    double emb_half_life_days;     /* ALS confidence decay; copied into embed.half_life */
+    float min_value;               /* drop events with a lower value at import */
+    double event_weight[EVTYPE_N]; /* an imported type column's weights (events.*) */
     /* evaluation */
     int split_per_user;    /* 0: global time cut-off, 1: per-user last fraction */
     double test_frac;      /* fraction of events (global) or of each user's (per-user) */

@@ -36,7 +36,7 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
     /* the stored session, then the request's items */
     size_t n_ev = api_session_events(cfg, m, sev, n_sev, ev, cap);
     for (size_t i = 0; i < a->recent.n; i++)
-        ev[n_ev++] = (rec_event){a->recent.ids[i], now, (float)cfg->w_click};
+        ev[n_ev++] = (rec_event){a->recent.ids[i], now, (float)cfg->w_event[EVTYPE_CLICK]};
     rec_query q = {.user = a->user ? model_user(m, a->user) : -1,
                    .events = ev,
                    .n_events = n_ev,
