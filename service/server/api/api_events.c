@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mx_time.h"
+#include "tsparse.h"
 #include "sessions.h"
 
 /* How far in the future an event's ts may be (client clocks drift). */
@@ -80,18 +80,28 @@ static void reject(batch *b, size_t i, const char *fmt, ...) {
     b->counts.rejected++;
 }
 
-/* An event's ts: absent (now), unix seconds or milliseconds (number or
- * digits) or ISO 8601 text. 0, or -1. */
+/* What an event's ts may be. */
+#define TS_EXPECTED "unix seconds, unix milliseconds or ISO 8601 (e.g. 2026-12-04T10:00:00Z)"
+
+/* An event's ts: absent (now), unix seconds or milliseconds (a number or
+ * its digits) or ISO 8601 text, read by the same rule as the builder's
+ * files (tsparse.h). 0, or -1. */
 static int event_ts(const json_t *jts, int64_t now, int64_t *ts) {
     if (!jts) {
         *ts = now;
         return 0;
     }
-    if (json_is_number(jts)) {
-        if (mx_time_from_number(json_number_value(jts), ts)) return -1;
-    } else if (!json_is_string(jts) || mx_time_parse(json_string_value(jts), ts)) {
+    char text[64];
+    if (json_is_integer(jts))
+        snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(jts));
+    else if (json_is_real(jts))
+        snprintf(text, sizeof(text), "%.3f", json_real_value(jts));
+    else if (!json_is_string(jts) || json_string_length(jts) >= sizeof(text))
         return -1;
-    }
+    else
+        snprintf(text, sizeof(text), "%s", json_string_value(jts));
+    tsparse_kind kind;
+    if (tsparse(text, ts, &kind)) return -1;
     return *ts <= now + EVENT_MAX_AHEAD_S ? 0 : -1;
 }
 
@@ -135,7 +145,7 @@ static void take_event(batch *b, const mx_model *m, size_t i, const json_t *e, i
     else if (!ty || sess_type_of(ty) < 0)
         reject(b, i, "'type' must be view, click, like, purchase or dislike");
     else if (event_ts(json_object_get(e, "ts"), now, &ts))
-        reject(b, i, "'ts' must be %s, at most a day ahead", MX_TIME_EXPECTED);
+        reject(b, i, "'ts' must be %s, at most a day ahead", TS_EXPECTED);
     else {
         size_t k = b->accepted++;
         snprintf(b->users[k], sizeof(b->users[k]), "%s", u);
