@@ -12,6 +12,7 @@
 
 #include "bconfig.h"
 #include "dataset.h"
+#include "model.h"
 #include "pipeline.h"
 
 typedef struct cli_opt {
@@ -55,5 +56,9 @@ void cli_print_settings(FILE *f, const settings_table *t);
 
 /* Timestamped progress line on stderr (format checked). */
 void cli_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* m's build report (model.h): how the interest count was chosen, then one
+ * "warning: ..." line per thing the data was too small for. */
+void cli_log_build_report(const mx_model *m);
 
 #endif
