@@ -427,9 +427,10 @@ static int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, 
         (f.rp->valid_frac > 0 && dv.n_groups < RKT_MIN_VALID_USERS)) {
         snprintf(rep->why, sizeof(rep->why),
                  "ranker not trained: %zu training and %zu validation users found a later item "
-                 "in their pool (needs %d and %d; %zu users have events on both sides of the cut)",
+                 "in their pool (needs %d and %d; %zu user%s events on both sides of the cut)",
                  dt.n_groups, dv.n_groups, RKT_MIN_TRAIN_USERS,
-                 f.rp->valid_frac > 0 ? RKT_MIN_VALID_USERS : 0, f.n_cand);
+                 f.rp->valid_frac > 0 ? RKT_MIN_VALID_USERS : 0, f.n_cand,
+                 f.n_cand == 1 ? " has" : "s have");
         goto done;
     }
     rc = fit_xgboost(&f, &dt, &dv, out);
