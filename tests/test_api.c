@@ -356,6 +356,15 @@ static void test_interests_and_similar(void) {
     expect(c, 200, NULL);
     ASSERT(json_array_size(json_object_get(c->json, "long_term")) > 0);
     ASSERT_STR_EQ(str(c->json, "user"), "u1");
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(c->json, "long_term"), i, e) {
+        /* each label says what it names and how much of its interest */
+        const char *kind = json_string_value(json_object_get(e, "label_kind"));
+        double cov = json_number_value(json_object_get(e, "coverage"));
+        ASSERT(kind && (strcmp(kind, "categories") == 0 || strcmp(kind, "titles") == 0));
+        ASSERT(cov > 0 && cov <= 1);
+    }
     done(c);
     c = run("GET", "/v1/items/i1/similar", "k=4", NULL);
     expect(c, 200, NULL);
@@ -378,7 +387,8 @@ static void test_interests_and_similar(void) {
     c = run("GET", "/v1/items/i1/similar", "k=-1", NULL);
     expect(c, 400, "bad_parameter");
     done(c);
-    TEST_OK("interests; similar items: k, exclude, explain, unknown item 404");
+    TEST_OK("interests (labels with kind and coverage); similar items: k, exclude, explain, "
+            "unknown item 404");
 }
 
 static void test_post_recommendations(void) {

@@ -76,6 +76,10 @@ done
 check "manifest format version" grep -q '"format_version": 2' "$TMP/model/$ver/manifest.json"
 check "manifest records parameters" grep -q '"top_m"' "$TMP/model/$ver/manifest.json"
 check "manifest counts 8 interests" grep -q '"interests": 8' "$TMP/model/$ver/manifest.json"
+check "labels: distinct, each a category with the share it covers" jqt \
+  'length == 8 and ([.[].label] | unique | length == 8) and all(.kind == "categories" and .coverage >= 0.5 and .coverage <= 1)' \
+  "$TMP/model/$ver/interests.json"
+check "build prints each label's coverage" grep -Eq '^ +[0-9]+  interest-[0-9]+.* [0-9]+%' "$TMP/out"
 sleep 1
 expect_exit 0 "second build" "$MIXREC" build --interactions "$TMP/syn/interactions.csv" \
   --set embed.dim=16 --set interests.count=8 --out "$TMP/model"
@@ -146,6 +150,24 @@ expect_exit 1 "duplicate vector id" "$MIXREC" build --interactions "$TMP/log.tsv
   --user-col who --item-col movie --time-col when --item-vectors "$TMP/vec.npy" \
   --item-vector-ids "$TMP/dup.ids" --out "$TMP/model-x"
 check "names the duplicate id and line" contains "dup.ids:2"
+
+# ---- the interest count follows the data; small data is said, not hidden -------
+# (the planted item vectors: ALS vectors learned from 600 users form no such clear groups)
+expect_exit 0 "build with the automatic interest count" "$MIXREC" build --interactions "$TMP/syn/interactions.csv" \
+  --items "$TMP/syn/items.csv" --item-vectors "$TMP/syn/item_vectors.fvecs" \
+  --item-vector-ids "$TMP/syn/item_vectors.ids" --set rank_train.enabled=0 --out "$TMP/model-auto"
+man="$TMP/model-auto/$(cat "$TMP/model-auto/CURRENT")/manifest.json"
+check "8 planted interests: about 8 interests, not the old 16" jqt '.counts.interests >= 7 and .counts.interests <= 9' "$man"
+check "the build report says how the count was chosen" jqt '.build_report.interests | test("chosen from the data")' "$man"
+check "the build log says it too" contains "interests: .*chosen from the data"
+printf 'user,item,timestamp\nu1,a,100\nu1,b,200\n' >"$TMP/tiny.csv"
+expect_exit 0 "build from 1 user and 2 items" "$MIXREC" build --interactions "$TMP/tiny.csv" --out "$TMP/model-tiny"
+check "tiny: 1 interest instead of 16, said" contains "warning: 2 items with an embedding: 1 interest instead of 16"
+check "tiny: no neighbours to smooth with, said" contains "warning: 1 user with events: no neighbours to smooth"
+check "tiny: no ranker, retrieval order, said" contains "warning: ranker not trained: .*retrieval order"
+tiny="$TMP/model-tiny/$(cat "$TMP/model-tiny/CURRENT")"
+check "tiny: the manifest's build report keeps the warnings" jqt '.build_report.warnings | length == 3' "$tiny/manifest.json"
+check "tiny: without titles the label names item ids" jqt '.[0] | .label == "like a, b" and .kind == "titles" and .coverage == 1' "$tiny/interests.json"
 
 # ---- eval --json on synth ------------------------------------------------------
 "$MIXREC" eval --interactions "$TMP/syn/interactions.csv" --items "$TMP/syn/items.csv" \

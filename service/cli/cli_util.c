@@ -20,6 +20,14 @@ void cli_log(const char *fmt, ...) {
     va_end(ap);
 }
 
+void cli_log_build_report(const mx_model *m) {
+    if (m->interests_note[0]) cli_log("interests: %s", m->interests_note);
+    for (size_t i = 0; i < m->n_warnings && i < MODEL_MAX_WARNINGS; i++)
+        cli_log("warning: %s", m->warnings[i]);
+    if (m->n_warnings > MODEL_MAX_WARNINGS)
+        cli_log("warning: %zu more warnings", m->n_warnings - MODEL_MAX_WARNINGS);
+}
+
 void cli_print_options(FILE *f, const cli_opt *opts) {
     for (const cli_opt *o = opts; o->name; o++) {
         char left[64];

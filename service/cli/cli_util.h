@@ -12,6 +12,7 @@
 
 #include "bconfig.h"
 #include "dataset.h"
+#include "model.h"
 #include "pipeline.h"
 
 typedef struct cli_opt {
@@ -62,5 +63,9 @@ extern const char cli_data_sources[];
 
 /* Timestamped progress line on stderr (format checked). */
 void cli_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* m's build report (model.h): how the interest count was chosen, then one
+ * "warning: ..." line per thing the data was too small for. */
+void cli_log_build_report(const mx_model *m);
 
 #endif

@@ -81,9 +81,8 @@ int cmd_build(int argc, char **argv) {
         ds_free(ds);
         return 1;
     }
-    if (a.data.cfg.ranker.enabled && !rr.trained) /* serve in retrieval order */
-        cli_log("warning: no ranker: %s", rr.why);
-    else if (rr.trained)
+    cli_log_build_report(m); /* the ranker's absence included */
+    if (rr.trained)
         cli_log("ranker: %zu rounds, validation NDCG@10 %.4f -> %.4f, %zu + %zu users; early "
                 "model %.2fs, examples %.2fs, XGBoost %.2fs",
                 rr.xgb.rounds, rr.xgb.valid_first, rr.xgb.valid_best, rr.users_train,
@@ -105,9 +104,10 @@ int cmd_build(int argc, char **argv) {
            version, m->n_users, m->n_items, ann_ntotal(m->index), m->n_clusters, m->dim);
     printf("interests:\n");
     for (size_t c = 0; c < m->n_clusters && c < 64; c++) {
-        const intr_label *l = &m->labels[c];
-        printf("  %3zu  %-32s %6u items", c, l->name, l->size);
-        for (int k = 0; k < 2 && l->top_items[k] != UINT32_MAX; k++) {
+        const lbl_label *l = &m->labels[c];
+        printf("  %3zu  %-36s %3.0f%% %6u items", c, l->name, 100.0 * l->coverage, l->size);
+        /* a title label shows its examples already */
+        for (int k = 0; l->kind != LBL_TITLES && k < 2 && l->top_items[k] != UINT32_MAX; k++) {
             const char *title = m->titles && m->titles[l->top_items[k]]
                                     ? m->titles[l->top_items[k]]
                                     : m->item_ids[l->top_items[k]];

@@ -280,8 +280,7 @@ int cmd_eval(int argc, char **argv) {
     rkt_report rr = {0};
     pipe_timings t;
     if (rkt_build(ds, use->train, use->n_train, cfg, &a.data.in, &m, &t, &rr, &err)) goto fail;
-    if (cfg->ranker.enabled && !rr.trained) /* the other methods still run */
-        cli_log("warning: no ranker: %s", rr.why);
+    cli_log_build_report(m); /* without a ranker, the other methods still run */
     cli_log("model: %zu interests, dim %zu, built in %.2fs", m->n_clusters, m->dim, t.total);
     if (cfg->ranker.enabled) {
         cli_log("ranker: %s; early model %.2fs, examples %.2fs, XGBoost %.2fs", m->ranker_status,

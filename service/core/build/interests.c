@@ -1,4 +1,5 @@
-/* interests.c - spherical k-means via FAISS, assignment and labels. */
+/* interests.c - spherical k-means via FAISS, the automatic count and
+ * assignment. See interests.h. */
 #include "interests.h"
 
 #include "bconfig.h"
@@ -18,11 +19,17 @@ void intr_params_init(intr_params *p) {
     *p = c.interests;
 }
 
-size_t intr_default_clusters(size_t n_items) {
-    size_t c = n_items / 1000;
-    if (c < 16) c = 16;
-    if (c > 1024) c = 1024;
-    return c;
+void intr_auto_range(size_t n, size_t *lo, size_t *hi, size_t *unbounded) {
+    size_t top = n / 1000;
+    if (top < 16) top = 16;
+    if (top > 1024) top = 1024;
+    *unbounded = top;
+    size_t cap = n / INTR_MIN_ITEMS;
+    if (top > cap) top = cap ? cap : 1;
+    size_t bottom = n / 1000 < 2 ? 2 : n / 1000;
+    if (bottom > top) bottom = top;
+    *lo = bottom;
+    *hi = top;
 }
 
 static float norm(const float *x, size_t d) {
@@ -67,30 +74,16 @@ done:
     return rc;
 }
 
-int intr_train(const float *item_vecs, size_t n_items, size_t dim, const intr_params *p,
-               float **centroids, size_t *n_clusters_out, uint32_t *item_interest, mx_err *err) {
-    int rc = 0;
-    float *x = NULL;
-    FaissClustering *cl = NULL;
-    FaissIndexFlat *idx = NULL;
-    *centroids = NULL;
-
-    /* k-means trains on at most 256 points per centroid (FAISS's own
-     * limit): pick them here, spread evenly over the items with a vector,
-     * so that only the sample is copied and normalised, never the whole
-     * catalogue (1M x 64 floats would be 256 MB more at peak). */
-    size_t n_nonzero = 0;
-    for (size_t i = 0; i < n_items; i++) {
-        float nv = norm(item_vecs + i * dim, dim);
-        n_nonzero += nv > 0 && isfinite(nv);
-    }
-    if (n_nonzero == 0)
-        return mx_err_set(err, MX_EINVAL, "no item has an embedding: nothing to cluster");
-    size_t k = p->n_clusters ? p->n_clusters : intr_default_clusters(n_nonzero);
-    if (k > n_nonzero) k = n_nonzero;
-    size_t n = n_nonzero < 256 * k ? n_nonzero : 256 * k;
-    x = malloc(n * dim * sizeof(float));
-    if (!x) return mx_err_set(err, MX_ENOMEM, "out of memory clustering %zu items", n);
+/* The normalised non-zero rows to cluster: at most 256 points per
+ * centroid (FAISS's own limit) for k_max centroids, spread evenly over the
+ * items with a vector, so that only the sample is copied and normalised,
+ * never the whole catalogue (1M x 64 floats would be 256 MB more at
+ * peak). *n_out: rows taken. */
+static float *take_sample(const float *item_vecs, size_t n_items, size_t dim, size_t n_nonzero,
+                          size_t k_max, size_t *n_out) {
+    size_t n = n_nonzero < 256 * k_max ? n_nonzero : 256 * k_max;
+    float *x = malloc((n ? n : 1) * dim * sizeof(float));
+    if (!x) return NULL;
     size_t seen = 0, taken = 0;
     for (size_t i = 0; i < n_items && taken < n; i++) {
         const float *v = item_vecs + i * dim;
@@ -104,8 +97,18 @@ int intr_train(const float *item_vecs, size_t n_items, size_t dim, const intr_pa
             x[taken * dim + d] = v[d] / nv;
         taken++;
     }
-    n = taken;
+    *n_out = taken;
+    return x;
+}
 
+/* One spherical k-means run on the sample x (n unit rows): *cent (k x dim,
+ * unit rows, malloc'd). */
+static int kmeans(const float *x, size_t n, size_t dim, size_t k, const intr_params *p,
+                  float **cent, mx_err *err) {
+    FaissClustering *cl = NULL;
+    FaissIndexFlat *idx = NULL;
+    int rc = 0;
+    *cent = NULL;
     FaissClusteringParameters cp;
     faiss_ClusteringParameters_init(&cp);
     cp.niter = (int)p->niter;
@@ -121,110 +124,191 @@ int intr_train(const float *item_vecs, size_t n_items, size_t dim, const intr_pa
         rc = mx_err_set(err, MX_EFAISS, "spherical k-means failed: %s", faiss_get_last_error());
         goto done;
     }
-    float *cent = NULL;
+    float *c = NULL;
     size_t sz = 0;
-    faiss_Clustering_centroids(cl, &cent, &sz);
+    faiss_Clustering_centroids(cl, &c, &sz);
     if (sz != k * dim) {
         rc = mx_err_set(err, MX_EFAISS, "k-means returned %zu floats, expected %zu", sz, k * dim);
         goto done;
     }
-    *centroids = malloc(k * dim * sizeof(float));
-    if (!*centroids) {
+    if (!(*cent = malloc(k * dim * sizeof(float)))) {
         rc = mx_err_set(err, MX_ENOMEM, "out of memory for centroids");
         goto done;
     }
-    memcpy(*centroids, cent, k * dim * sizeof(float));
+    memcpy(*cent, c, k * dim * sizeof(float));
     /* Re-normalise: FAISS normalises after each update, but be exact. */
-    for (size_t c = 0; c < k; c++) {
-        float nc = norm(*centroids + c * dim, dim);
+    for (size_t j = 0; j < k; j++) {
+        float nc = norm(*cent + j * dim, dim);
         if (nc > 0)
-            for (size_t j = 0; j < dim; j++)
-                (*centroids)[c * dim + j] /= nc;
+            for (size_t d = 0; d < dim; d++)
+                (*cent)[j * dim + d] /= nc;
     }
-    if ((rc = intr_assign(item_vecs, n_items, dim, *centroids, k, item_interest, err))) {
-        free(*centroids);
-        *centroids = NULL;
-        goto done;
-    }
-    *n_clusters_out = k;
 done:
     faiss_Clustering_free(cl);
     faiss_Index_free((FaissIndex *)idx);
-    free(x);
     return rc;
 }
 
-void intr_label_all(const uint32_t *item_interest, size_t n_items, size_t n_clusters,
-                    const float *popularity, const ds_dataset *ds, intr_label *labels) {
-    size_t n_cats = ds && ds_has_metadata(ds) ? ds_n_categories(ds) : 0;
-    /* Per-interest category weights in one pass over the items; skipped
-     * (plain "interest N" labels) if the table would be unreasonably big. */
-    double *cw = NULL, *top_w = calloc(n_clusters * 3 + 1, sizeof(double));
-    if (n_cats && n_clusters * n_cats <= ((size_t)1 << 26))
-        cw = calloc(n_clusters * n_cats, sizeof(double));
-    for (size_t c = 0; c < n_clusters; c++) {
-        memset(&labels[c], 0, sizeof(labels[c]));
-        for (int t = 0; t < 3; t++)
-            labels[c].top_items[t] = INTR_NONE;
-    }
-    for (size_t i = 0; i < n_items && top_w; i++) {
-        uint32_t c = item_interest[i];
-        if (c >= n_clusters) continue;
-        intr_label *l = &labels[c];
-        double *tw = top_w + c * 3;
-        l->size++;
-        double w = popularity ? popularity[i] : 1.0;
-        for (int t = 0; t < 3; t++) { /* the three most popular members, in order */
-            if (l->top_items[t] == INTR_NONE || w > tw[t]) {
-                for (int s = 2; s > t; s--)
-                    tw[s] = tw[s - 1], l->top_items[s] = l->top_items[s - 1];
-                tw[t] = w;
-                l->top_items[t] = (uint32_t)i;
-                break;
-            }
+/* Lloyd iterations of spherical k-means from the centroids cent (k x dim,
+ * unit rows; updated in place) over the sample x: what FAISS does from
+ * its random start, here from the merged interests. lab: n, scratch. */
+static int refine(const float *x, size_t n, size_t dim, float *cent, size_t k, size_t niter,
+                  uint32_t *lab, double *sum, mx_err *err) {
+    for (size_t it = 0; it < niter; it++) {
+        int rc = intr_assign(x, n, dim, cent, k, lab, err);
+        if (rc) return rc;
+        memset(sum, 0, k * dim * sizeof(double));
+        for (size_t i = 0; i < n; i++)
+            for (size_t d = 0; lab[i] < k && d < dim; d++)
+                sum[lab[i] * dim + d] += x[i * dim + d];
+        for (size_t j = 0; j < k; j++) {
+            double s = 0;
+            for (size_t d = 0; d < dim; d++)
+                s += sum[j * dim + d] * sum[j * dim + d];
+            if (s <= 0) continue; /* emptied: keeps its centroid */
+            for (size_t d = 0; d < dim; d++)
+                cent[j * dim + d] = (float)(sum[j * dim + d] / sqrt(s));
         }
-        if (!cw) continue;
-        size_t nc = 0;
-        const uint16_t *ic = ds_item_categories(ds, (uint32_t)i, &nc);
-        /* a little weight for items nobody engaged with */
-        for (size_t j = 0; j < nc; j++)
-            cw[c * n_cats + ic[j]] += w + 1e-3;
     }
-    /* Name an interest by the categories it over-represents: the score
-     * share * log(share / global share) (the category's term of the KL
-     * divergence) picks "Horror" over "Drama", which is common everywhere. */
-    double *global = cw ? calloc(n_cats, sizeof(double)) : NULL;
-    double gtotal = 0;
-    for (size_t c = 0; global && c < n_clusters; c++)
-        for (size_t k = 0; k < n_cats; k++)
-            global[k] += cw[c * n_cats + k], gtotal += cw[c * n_cats + k];
-    for (size_t c = 0; c < n_clusters; c++) {
-        intr_label *l = &labels[c];
-        double total = 0;
-        for (size_t k = 0; global && k < n_cats; k++)
-            total += cw[c * n_cats + k];
-        int best[2] = {-1, -1};
-        double best_s[2] = {0, 0};
-        for (size_t k = 0; global && total > 0 && k < n_cats; k++) {
-            double share = cw[c * n_cats + k] / total, gshare = global[k] / gtotal;
-            if (share < 0.05 || gshare <= 0) continue;
-            double score = share * log(share / gshare);
-            if (score > best_s[0]) {
-                best_s[1] = best_s[0], best[1] = best[0];
-                best_s[0] = score, best[0] = (int)k;
-            } else if (score > best_s[1]) {
-                best_s[1] = score, best[1] = (int)k;
+    return 0;
+}
+
+static double norm_d(const double *x, size_t d) {
+    double s = 0;
+    for (size_t k = 0; k < d; k++)
+        s += x[k] * x[k];
+    return sqrt(s);
+}
+
+/* The automatic count (interests.h): k-means at hi, then greedy merges of
+ * the two interests that lose the least objective. A cluster's objective
+ * is |sum of its rows| (its rows' cosines to its normalised sum), so a
+ * merge costs |S_a| + |S_b| - |S_a + S_b|, exactly. Merging over-split
+ * groups back is deterministic, where k-means at each smaller count would
+ * often stop in a local optimum (one group split, two merged) and misjudge
+ * it. The merged centroids are then refined. *cent gets the centroids,
+ * *k_out the count. */
+static int choose_count(const float *x, size_t n, size_t dim, const intr_params *p, size_t lo,
+                        size_t hi, float **cent, size_t *k_out, intr_report *rep, mx_err *err) {
+    float *c = NULL;
+    int rc = kmeans(x, n, dim, hi, p, &c, err);
+    if (rc) return rc;
+    rep->runs = 1;
+    uint32_t *lab = malloc((n ? n : 1) * sizeof(uint32_t));
+    double *sum = calloc(hi * dim, sizeof(double)), *ns = calloc(hi, sizeof(double));
+    double *merged = malloc(dim * sizeof(double));
+    uint8_t *alive = malloc(hi);
+    if (!lab || !sum || !ns || !merged || !alive) {
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory choosing the interest count");
+        goto done;
+    }
+    if ((rc = intr_assign(x, n, dim, c, hi, lab, err))) goto done;
+    for (size_t i = 0; i < n; i++)
+        for (size_t d = 0; lab[i] < hi && d < dim; d++)
+            sum[lab[i] * dim + d] += x[i * dim + d];
+    double top = 0, obj;
+    for (size_t j = 0; j < hi; j++) {
+        ns[j] = norm_d(sum + j * dim, dim);
+        top += ns[j];
+        alive[j] = 1;
+    }
+    obj = top;
+    size_t k = hi, n_acc = 0;
+    double acc = 0; /* the merges so far: their count and summed cost */
+    rep->stop = INTR_STOP_LO;
+    while (k > lo) {
+        double best = INFINITY;
+        size_t ba = 0, bb = 0;
+        for (size_t a = 0; a < hi; a++)
+            for (size_t b = a + 1; alive[a] && b < hi; b++) {
+                if (!alive[b]) continue;
+                for (size_t d = 0; d < dim; d++)
+                    merged[d] = sum[a * dim + d] + sum[b * dim + d];
+                double loss = ns[a] + ns[b] - norm_d(merged, dim);
+                if (loss < best) best = loss, ba = a, bb = b;
             }
+        if (n_acc && best > INTR_ELBOW * acc / (double)n_acc) {
+            rep->stop = INTR_STOP_ELBOW;
+            rep->elbow = best / (acc / (double)n_acc);
+            break;
         }
-        if (best[0] >= 0 && best[1] >= 0 && best_s[1] > 0.3 * best_s[0])
-            snprintf(l->name, sizeof(l->name), "%s / %s", ds_category_name(ds, (uint16_t)best[0]),
-                     ds_category_name(ds, (uint16_t)best[1]));
-        else if (best[0] >= 0)
-            snprintf(l->name, sizeof(l->name), "%s", ds_category_name(ds, (uint16_t)best[0]));
-        else
-            snprintf(l->name, sizeof(l->name), "interest %zu", c);
+        if (obj - best < (1 - p->auto_tol) * top) {
+            rep->stop = INTR_STOP_TOL;
+            break;
+        }
+        for (size_t d = 0; d < dim; d++)
+            sum[ba * dim + d] += sum[bb * dim + d];
+        ns[ba] = norm_d(sum + ba * dim, dim);
+        alive[bb] = 0;
+        obj -= best;
+        k--;
+        if (best > 0) acc += best, n_acc++; /* an empty interest merges for free */
     }
-    free(global);
-    free(cw);
-    free(top_w);
+    rep->ratio = top > 0 ? obj / top : 1;
+    size_t j = 0;
+    for (size_t a = 0; a < hi; a++) {
+        if (!alive[a]) continue;
+        for (size_t d = 0; d < dim; d++) /* an empty survivor keeps its k-means centroid */
+            c[j * dim + d] = ns[a] > 0 ? (float)(sum[a * dim + d] / ns[a]) : c[a * dim + d];
+        j++;
+    }
+    if (k < hi && (rc = refine(x, n, dim, c, k, p->niter, lab, sum, err))) goto done;
+    *cent = c;
+    c = NULL;
+    *k_out = k;
+done:
+    free(c);
+    free(lab);
+    free(sum);
+    free(ns);
+    free(merged);
+    free(alive);
+    return rc;
+}
+
+int intr_train(const float *item_vecs, size_t n_items, size_t dim, const intr_params *p,
+               float **centroids, size_t *n_clusters_out, uint32_t *item_interest,
+               intr_report *rep_out, mx_err *err) {
+    intr_report rep = {0};
+    int rc = 0;
+    *centroids = NULL;
+    size_t n_nonzero = 0;
+    for (size_t i = 0; i < n_items; i++) {
+        float nv = norm(item_vecs + i * dim, dim);
+        n_nonzero += nv > 0 && isfinite(nv);
+    }
+    rep.n_vectors = n_nonzero;
+    rep.requested = p->n_clusters;
+    if (rep_out) *rep_out = rep;
+    if (n_nonzero == 0)
+        return mx_err_set(err, MX_EINVAL, "no item has an embedding: nothing to cluster");
+    size_t k = p->n_clusters;
+    if (k == 0)
+        intr_auto_range(n_nonzero, &rep.lo, &rep.hi, &rep.unbounded);
+    else if (k > n_nonzero)
+        k = n_nonzero;
+    size_t n = 0;
+    float *x = take_sample(item_vecs, n_items, dim, n_nonzero, k ? k : rep.hi, &n);
+    if (!x) return mx_err_set(err, MX_ENOMEM, "out of memory clustering %zu items", n_nonzero);
+    if (k) {
+        rc = kmeans(x, n, dim, k, p, centroids, err);
+        rep.runs = 1;
+    } else if (rep.lo == rep.hi) {
+        k = rep.hi;
+        rc = kmeans(x, n, dim, k, p, centroids, err);
+        rep.runs = 1;
+        rep.ratio = 1;
+    } else {
+        rc = choose_count(x, n, dim, p, rep.lo, rep.hi, centroids, &k, &rep, err);
+    }
+    free(x);
+    if (!rc && (rc = intr_assign(item_vecs, n_items, dim, *centroids, k, item_interest, err))) {
+        free(*centroids);
+        *centroids = NULL;
+    }
+    if (rc) return rc;
+    rep.chosen = k;
+    *n_clusters_out = k;
+    if (rep_out) *rep_out = rep;
+    return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "embed.h"
 #include "interests.h"
+#include "labels.h"
 #include "vecio.h"
 
 double pipe_now(void) {
@@ -321,18 +322,77 @@ static int build_embeddings(mx_model *m, const ds_dataset *ds, const pipe_inputs
     return 0;
 }
 
+/* The interest count into m's build report: how it was chosen, and a
+ * warning when the data was too small for the count it would have had. */
+static void report_interests(mx_model *m, const intr_report *r) {
+    size_t n = r->n_vectors;
+    if (r->requested && r->requested > n)
+        model_warn(m, "interests.count=%zu but %zu item%s an embedding: %zu interests",
+                   r->requested, n, n == 1 ? " has" : "s have", r->chosen);
+    else if (!r->requested && r->hi < r->unbounded)
+        model_warn(m,
+                   "%zu item%s with an embedding: %zu interest%s instead of %zu (at most one per "
+                   "%d items)",
+                   n, n == 1 ? "" : "s", r->chosen, r->chosen == 1 ? "" : "s", r->unbounded,
+                   INTR_MIN_ITEMS);
+    if (r->requested)
+        snprintf(m->interests_note, sizeof(m->interests_note), "%zu: set by interests.count",
+                 r->chosen);
+    else if (r->lo == r->hi && r->hi < r->unbounded)
+        snprintf(m->interests_note, sizeof(m->interests_note),
+                 "%zu: at most one per %d of the %zu items with an embedding", r->chosen,
+                 INTR_MIN_ITEMS, n);
+    else if (r->lo == r->hi)
+        snprintf(m->interests_note, sizeof(m->interests_note),
+                 "%zu: one per 1,000 of the %zu items with an embedding (index list size)",
+                 r->chosen, n);
+    else if (r->stop == INTR_STOP_ELBOW)
+        snprintf(m->interests_note, sizeof(m->interests_note),
+                 "%zu: chosen from the data in %zu..%zu: one merge more would cost %.1fx the "
+                 "average merge from %zu (objective %.1f%% of %zu interests')",
+                 r->chosen, r->lo, r->hi, r->elbow, r->hi, 100.0 * r->ratio, r->hi);
+    else
+        snprintf(m->interests_note, sizeof(m->interests_note),
+                 "%zu: chosen from the data in %zu..%zu (objective %.1f%% of %zu interests'%s)",
+                 r->chosen, r->lo, r->hi, 100.0 * r->ratio, r->hi,
+                 r->stop == INTR_STOP_TOL ? "; one merge more would lose more than "
+                                            "interests.auto_tol"
+                                          : "");
+}
+
 /* 2. Interests: clusters of the item vectors; *centroids kept by m. */
 static int build_interests(mx_model *m, float **centroids, mx_err *err) {
     size_t ni = m->n_items;
     uint32_t *interest = model_keep(m, malloc((ni ? ni : 1) * sizeof(uint32_t)), 0, 0);
     *centroids = NULL;
     if (!interest) return mx_err_set(err, MX_ENOMEM, "out of memory for interests");
+    intr_report rep;
     int rc = intr_train(m->item_vecs, ni, m->dim, &m->cfg.interests, centroids, &m->n_clusters,
-                        interest, err);
+                        interest, &rep, err);
     if (rc) return rc;
     model_keep(m, *centroids, 0, 0);
     m->item_interest = interest;
+    report_interests(m, &rep);
     return 0;
+}
+
+/* Smoothing borrows from the mixture.knn nearest users: say so when there
+ * are not that many. */
+static void report_smoothing(mx_model *m, const ds_csr *by_user) {
+    size_t k = m->cfg.mixture.knn_k, n = 0;
+    for (size_t u = 0; u < m->n_users; u++)
+        n += by_user->ptr[u + 1] > by_user->ptr[u];
+    if (k == 0 || n > k) return;
+    if (n <= 1)
+        model_warn(m,
+                   "%zu user%s with events: no neighbours to smooth mixtures with "
+                   "(mixture.knn=%zu); the mixtures are the users' own",
+                   n, n == 1 ? "" : "s", k);
+    else
+        model_warn(m,
+                   "%zu users with events: mixtures are smoothed over their %zu other users "
+                   "(everyone), not mixture.knn=%zu neighbours",
+                   n, n - 1, k);
 }
 
 /* 3. Mixtures, raw and smoothed, and the seen lists (sorted by item, for
@@ -342,6 +402,7 @@ static int build_mixtures(mx_model *m, const ds_csr *by_user, mx_err *err) {
     int rc = mix_compute(by_user, m->item_interest, m->n_clusters, m->user_vecs, m->dim,
                          &m->cfg.mixture, m->t_ref, &m->mix_raw, &m->mix, err);
     if (rc) return rc;
+    report_smoothing(m, by_user);
     model_keep(m, m->mix.cid, 0, 0);
     model_keep(m, m->mix.w, 0, 0);
     model_keep(m, m->mix.len, 0, 0);
@@ -374,9 +435,18 @@ static int build_serving(mx_model *m, const ds_dataset *ds, const ds_event *trai
     if ((rc = ann_build(m->item_vecs, ni, m->dim, centroids, m->n_clusters, m->item_interest,
                         &m->index, err)))
         return rc;
-    m->labels = calloc(m->n_clusters, sizeof(intr_label));
+    m->labels = calloc(m->n_clusters ? m->n_clusters : 1, sizeof(lbl_label));
     if (!m->labels) return mx_err_set(err, MX_ENOMEM, "out of memory for labels");
-    intr_label_all(m->item_interest, ni, m->n_clusters, m->pop.count, ds, m->labels);
+    lbl_input li = {.item_interest = m->item_interest,
+                    .n_items = ni,
+                    .n_clusters = m->n_clusters,
+                    .events = m->pop.count,
+                    .item_vecs = m->item_vecs,
+                    .centroids = centroids,
+                    .dim = m->dim,
+                    .ds = ds,
+                    .min_coverage = m->cfg.interests.label_min_cov};
+    if ((rc = lbl_label_all(&li, m->labels, err))) return rc;
     m->user_ids = copy_strings(m, nu, ds_user_id, ds);
     m->item_ids = copy_strings(m, ni, ds_item_id, ds);
     if (!m->user_ids || !m->item_ids) return mx_err_set(err, MX_ENOMEM, "out of memory for ids");

@@ -213,8 +213,8 @@ static int fit_cut(fit *f, const ds_event *train, size_t n_train, int *spans) {
     *spans = n_early > 0 && n_late > 0;
     if (!*spans) { /* no ranker, and why: a result, not an error */
         snprintf(rep->why, sizeof(rep->why),
-                 "ranker: the training events do not span a cut (%zu before, %zu after); "
-                 "set rank_train.enabled=0 or bring more history",
+                 "ranker not trained: the training events do not span a cut (%zu before, %zu "
+                 "after); bring more history, or set rank_train.enabled=0",
                  n_early, n_late);
         return 0;
     }
@@ -420,11 +420,17 @@ static int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, 
     rep->seconds_examples = pipe_now() - t1;
     rkx_data dt, dv;
     if ((rc = fit_groups(&f, &dt, &dv))) goto done;
-    if (dt.n_groups == 0) { /* no ranker, and why */
+    /* no ranker, and why: a tree ensemble fitted to a handful of users, or
+     * stopped early on a handful of validation users, ranks worse than
+     * retrieval order does */
+    if (dt.n_groups < RKT_MIN_TRAIN_USERS ||
+        (f.rp->valid_frac > 0 && dv.n_groups < RKT_MIN_VALID_USERS)) {
         snprintf(rep->why, sizeof(rep->why),
-                 "ranker: no training user found a later item in their pool (%zu users with "
-                 "events on both sides of the cut)",
-                 f.n_cand);
+                 "ranker not trained: %zu training and %zu validation users found a later item "
+                 "in their pool (needs %d and %d; %zu user%s events on both sides of the cut)",
+                 dt.n_groups, dv.n_groups, RKT_MIN_TRAIN_USERS,
+                 f.rp->valid_frac > 0 ? RKT_MIN_VALID_USERS : 0, f.n_cand,
+                 f.n_cand == 1 ? " has" : "s have");
         goto done;
     }
     rc = fit_xgboost(&f, &dt, &dv, out);
@@ -452,6 +458,7 @@ static void rkt_ranker_free(rkt_ranker *r) {
 static int attach_or_explain(mx_model *m, rkt_ranker *r, const rkt_report *rep, mx_err *err) {
     if (rep->trained) return rkt_attach(m, r, err);
     snprintf(m->ranker_status, sizeof(m->ranker_status), "absent: %.200s", rep->why);
+    model_warn(m, "%.200s; the model serves in retrieval order", rep->why);
     return 0;
 }
 

@@ -14,7 +14,9 @@
  *     no ranking signal and is left out.
  *  4. Users are split by a hash of their id into training and validation
  *     groups (rank_train.valid_frac); XGBoost trains on the first and stops
- *     early on the second (ranker_xgb.h).
+ *     early on the second (ranker_xgb.h). Fewer than RKT_MIN_TRAIN_USERS
+ *     training or RKT_MIN_VALID_USERS validation users (with a later item
+ *     in their pool) train no ranker: the report says why.
  *  5. The ranker is attached to the final model (model_set_ranker) with
  *     its manifest entry: features, rounds, validation NDCG@10, feature
  *     importances (total gain), example counts.
@@ -35,13 +37,16 @@
 #include "pipeline.h"
 #include "ranker_xgb.h"
 
+#define RKT_MIN_TRAIN_USERS 50
+#define RKT_MIN_VALID_USERS 20 /* when rank_train.valid_frac > 0 */
+
 typedef struct rkt_report {
     int64_t cut;
     size_t early_events, users_train, users_valid, rows, positives;
     double seconds_early_model, seconds_examples, seconds_xgboost;
     rkx_report xgb;
     int trained;   /* 1: a ranker came out; 0: the data cannot train one (why says why) */
-    char why[256]; /* when !trained, e.g. "ranker: the training events do not span a cut ..." */
+    char why[256]; /* when !trained, e.g. "ranker not trained: 3 training and 1 validation ..." */
     int failed;    /* rkt_build: 1 when its error came from the ranker's training */
 } rkt_report;
 

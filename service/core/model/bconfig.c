@@ -31,7 +31,14 @@ static const settings_row rows[] = {
     R("embed.half_life_days", DOUBLE, emb_half_life_days, 0, 1e6, "0",
       "ALS: an engagement's weight halves every this many days before the newest; 0 = off"),
     R("interests.count", SIZE, interests.n_clusters, 0, 65536, "0",
-      "number of interests; 0 = n_items/1000 clamped to 16..1024"),
+      "number of interests; 0 = chosen from the data in max(2, n/1000)..clamp(n/1000, 16, "
+      "1024), at most n/5 (n: items with a vector; see README)"),
+    R("interests.auto_tol", DOUBLE, interests.auto_tol, 0.001, 0.5, "0.05",
+      "count 0: merging interests stops before the k-means objective (items' cosine to their "
+      "centroid) falls by more than this share"),
+    R("interests.label_coverage", DOUBLE, interests.label_min_cov, 0.01, 1, "0.5",
+      "a label names categories only when they cover this share of the interest (by events); "
+      "else representative titles"),
     R("interests.niter", SIZE, interests.niter, 1, 1000, "25", "k-means iterations"),
     R("interests.nredo", SIZE, interests.nredo, 1, 100, "1", "k-means restarts"),
     R("interests.seed", U64, interests.seed, 0, 2147483647, "42", "k-means seed"),

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,16 @@ int64_t model_category(const mx_model *m, const char *name) {
     for (size_t c = 0; c < m->n_categories; c++)
         if (strcmp(m->cat_names[c], name) == 0) return (int64_t)c;
     return -1;
+}
+
+void model_warn(mx_model *m, const char *fmt, ...) {
+    if (m->n_warnings < MODEL_MAX_WARNINGS) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(m->warnings[m->n_warnings], sizeof(m->warnings[0]), fmt, ap);
+        va_end(ap);
+    }
+    m->n_warnings++;
 }
 
 int model_derive(mx_model *m, mx_err *err) {

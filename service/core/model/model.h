@@ -20,6 +20,7 @@
 #include "ann.h"
 #include "bconfig.h"
 #include "interests.h"
+#include "labels.h"
 #include "mixture.h"
 #include "mx_err.h"
 #include "popular.h"
@@ -32,6 +33,7 @@
 enum { MODEL_ITEM_AGE, MODEL_ITEM_IDLE, MODEL_ITEM_POP_DAY, MODEL_ITEM_STATS };
 enum { MODEL_USER_IDLE, MODEL_USER_POP_AFFINITY, MODEL_USER_STATS };
 #define MODEL_RECENT 8 /* most recent items kept per user */
+#define MODEL_MAX_WARNINGS 8
 
 struct rk_forest;
 struct rkx_booster;
@@ -52,7 +54,7 @@ typedef struct mx_model {
     const float *item_vecs;            /* n_items x dim (unnormalised) */
     const float *item_gram;            /* dim x dim: Y^T Y + reg I, for fold-in */
     const uint32_t *item_interest;     /* n_items, INTR_NONE = not indexed */
-    intr_label *labels;                /* n_clusters */
+    lbl_label *labels;                 /* n_clusters */
     mix_table mix;                     /* smoothed (kNN-Embed) mixtures */
     mix_table mix_raw;                 /* unsmoothed */
     pop_table pop;                     /* recent popularity */
@@ -85,6 +87,13 @@ typedef struct mx_model {
      * Not thread-safe itself: model_rank serialises calls on a mutex. */
     struct rkx_booster *ranker_xgb;
     void *ranker_xgb_lock; /* pthread_mutex_t * */
+
+    /* The build report (the manifest's "build_report"): how the interest
+     * count was chosen, and what the data was too small for and what was
+     * done instead (model_warn). Empty for models saved before it. */
+    char interests_note[240];
+    char warnings[MODEL_MAX_WARNINGS][240];
+    size_t n_warnings; /* may exceed MODEL_MAX_WARNINGS: the first ones are kept */
 
     struct model_region *regions; /* allocations and mappings to release */
 } mx_model;
@@ -124,6 +133,10 @@ int model_has_ranker(const mx_model *m);
  * XGBoost failure. */
 int model_rank(const mx_model *m, const float *x, size_t n, int use_xgboost, float *out,
                mx_err *err);
+
+/* Adds a line to m's build report (warnings beyond MODEL_MAX_WARNINGS are
+ * counted, not kept). For the build: a model is immutable once built. */
+void model_warn(mx_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Derived arrays (item_inv_norm) after the vectors are set. */
 int model_derive(mx_model *m, mx_err *err);

@@ -145,17 +145,24 @@ static int load_labels(loader *L, mx_model *m) {
         return mx_err_set(L->err, MX_EFORMAT, "%s: expected an array of %zu interests", path,
                           m->n_clusters);
     }
-    m->labels = calloc(m->n_clusters ? m->n_clusters : 1, sizeof(intr_label));
+    m->labels = calloc(m->n_clusters ? m->n_clusters : 1, sizeof(lbl_label));
     if (!m->labels) {
         json_decref(arr);
         return mx_err_set(L->err, MX_ENOMEM, "out of memory for labels");
     }
     for (size_t c = 0; c < m->n_clusters; c++) {
         json_t *e = json_array_get(arr, c);
-        intr_label *l = &m->labels[c];
+        lbl_label *l = &m->labels[c];
         snprintf(l->name, sizeof(l->name), "%s",
                  json_string_value(json_object_get(e, "label")) ?: "");
         l->size = (uint32_t)json_integer_value(json_object_get(e, "size"));
+        /* absent in models saved before labels had them: unknown */
+        json_t *cov = json_object_get(e, "coverage");
+        l->kind = (uint8_t)lbl_kind_parse(json_string_value(json_object_get(e, "kind")));
+        l->coverage = json_is_number(cov) && json_number_value(cov) >= 0 &&
+                              json_number_value(cov) <= 1 && l->kind != LBL_UNKNOWN
+                          ? (float)json_number_value(cov)
+                          : -1;
         json_t *top = json_object_get(e, "top_items");
         for (int t = 0; t < 3; t++) {
             const char *id = json_string_value(json_array_get(top, (size_t)t));
@@ -261,6 +268,11 @@ static int read_header(loader *L, json_t *man, const char *path, size_t *slots_o
     bcfg_init(&m->cfg);
     restore_params(json_object_get(man, "parameters"), &m->cfg);
     m->cfg.embed.t_ref = m->t_ref; /* as pipe_build sets it */
+    json_t *rep = json_object_get(man, "build_report"), *w = json_object_get(rep, "warnings");
+    snprintf(m->interests_note, sizeof(m->interests_note), "%s",
+             json_string_value(json_object_get(rep, "interests")) ?: "");
+    for (size_t i = 0; i < json_array_size(w) && i < MODEL_MAX_WARNINGS; i++)
+        model_warn(m, "%s", json_string_value(json_array_get(w, i)) ?: "");
     json_t *data = json_object_get(man, "data");
     m->data_fnv[0] = parse_fnv(json_object_get(data, "interactions_fnv1a"));
     m->data_fnv[1] = parse_fnv(json_object_get(data, "items_fnv1a"));

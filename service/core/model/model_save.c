@@ -115,19 +115,34 @@ static int index_entry(const char *path, json_t *files, mx_err *err) {
     return 0;
 }
 
+/* interests.json: one object per interest. "coverage" and "kind" came
+ * with labels.h's labels; readers of older files default them (unknown). */
 static json_t *labels_json(const mx_model *m) {
     json_t *arr = json_array();
     for (size_t c = 0; c < m->n_clusters; c++) {
-        const intr_label *l = &m->labels[c];
+        const lbl_label *l = &m->labels[c];
         json_t *top = json_array();
         for (int t = 0; t < 3; t++)
             if (l->top_items[t] != INTR_NONE)
                 json_array_append_new(top, json_string(m->item_ids[l->top_items[t]]));
-        json_array_append_new(arr,
-                              json_pack("{s:I,s:s,s:I,s:o}", "id", (json_int_t)c, "label", l->name,
-                                        "size", (json_int_t)l->size, "top_items", top));
+        json_t *o =
+            json_pack("{s:I,s:s,s:I,s:o,s:s}", "id", (json_int_t)c, "label", l->name, "size",
+                      (json_int_t)l->size, "top_items", top, "kind", lbl_kind_name(l->kind));
+        /* rounded: 0.6 reads better than 0.60000002384185791 */
+        if (o && l->coverage >= 0)
+            json_object_set_new(o, "coverage", json_real(round(l->coverage * 1e4) / 1e4));
+        json_array_append_new(arr, o);
     }
     return arr;
+}
+
+/* The manifest's "build_report" (model.h). */
+static json_t *report_json(const mx_model *m) {
+    json_t *w = json_array();
+    for (size_t i = 0; i < m->n_warnings && i < MODEL_MAX_WARNINGS; i++)
+        json_array_append_new(w, json_string(m->warnings[i]));
+    return json_pack("{s:s,s:o,s:I}", "interests", m->interests_note, "warnings", w,
+                     "warnings_total", (json_int_t)m->n_warnings);
 }
 
 static void make_version(char *out, size_t len, const char *root) {
@@ -214,6 +229,7 @@ int model_save(const mx_model *m, const char *root, char *version_out, mx_err *e
             "embeddings", m->embeddings, "parameters", (json_t *)bcfg_to_json(&m->cfg), "data",
             "interactions_fnv1a", hex0, "items_fnv1a", hex1, "files", files);
         json_object_set_new(man, "t_ref", json_integer(m->t_ref));
+        json_object_set_new(man, "build_report", report_json(m));
         if (m->ranker_json && m->ranker_info)
             json_object_set(man, "ranker", (json_t *)m->ranker_info);
         files = NULL; /* stolen by the manifest */

@@ -1,17 +1,24 @@
 /* api_users.c - see api_users.h. */
 #include "api_users.h"
 
+#include <math.h>
 #include <time.h>
 
 #include "api_session.h"
 
+/* Each label says what it is (label_kind: categories, titles, ...) and the
+ * share of its interest it describes (coverage, null for a model built
+ * before labels had one). */
 static json_t *weights_json(const mx_model *m, const rec_mixture *x, const float *w) {
     json_t *arr = json_array();
-    for (size_t i = 0; i < x->n; i++)
-        if (w[i] > 0)
-            json_array_append_new(arr,
-                                  json_pack("{s:I,s:s,s:f}", "id", (json_int_t)x->cid[i], "label",
-                                            m->labels[x->cid[i]].name, "weight", (double)w[i]));
+    for (size_t i = 0; i < x->n; i++) {
+        if (!(w[i] > 0)) continue;
+        const lbl_label *l = &m->labels[x->cid[i]];
+        json_t *cov = l->coverage >= 0 ? json_real(round(l->coverage * 1e4) / 1e4) : json_null();
+        json_array_append_new(arr, json_pack("{s:I,s:s,s:o,s:s,s:f}", "id", (json_int_t)x->cid[i],
+                                             "label", l->name, "coverage", cov, "label_kind",
+                                             lbl_kind_name(l->kind), "weight", (double)w[i]));
+    }
     return arr;
 }
 
