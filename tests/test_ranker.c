@@ -312,6 +312,26 @@ static void compare_with_xgboost(const char *json, const synth_set *held, size_t
     rk_forest_predict(f, wide, 37, stride, mine);
     for (size_t i = 0; i < 37; i++)
         ASSERT_NEAR(mine[i], theirs[i], 1e-5);
+    /* Saabas contributions: XGBoost's approx_contribs, and they add up to
+     * the margin */
+    size_t nf = held->nf, rows = 50;
+    float *ref = malloc(rows * (nf + 1) * sizeof(float)), contrib[RK_MAX_FEATURES], bias;
+    if (rkx_contribs(b, held->x, rows, nf, ref, &err)) FAIL("contribs: %s", err.msg);
+    rk_forest_predict(f, held->x, rows, nf, mine);
+    double worst_c = 0;
+    for (size_t i = 0; i < rows; i++) {
+        rk_forest_contrib(f, held->x + i * nf, contrib, &bias);
+        double sum = bias;
+        for (size_t j = 0; j < nf; j++) {
+            sum += contrib[j];
+            double d = fabs((double)contrib[j] - ref[i * (nf + 1) + j]);
+            if (d > worst_c) worst_c = d;
+        }
+        ASSERT_NEAR(bias, ref[i * (nf + 1) + nf], 1e-4);
+        ASSERT_NEAR(sum, mine[i], 1e-4);
+    }
+    if (worst_c > 1e-4) FAIL("contributions differ from XGBoost's approx_contribs by %g", worst_c);
+    free(ref);
     *n_trees = rk_forest_n_trees(f);
     *max_depth = rk_forest_max_depth(f);
     free(wide);
@@ -348,8 +368,8 @@ static void test_evaluator_equals_xgboost(void) {
     free_set(&tr);
     free_set(&va);
     free_set(&held);
-    TEST_OK("compact evaluator = XGBoost's predictor within 1e-5 (depth 6, uneven, deeper "
-            "than the complete layout)");
+    TEST_OK("compact evaluator = XGBoost's predictor within 1e-5, Saabas contributions = its "
+            "approx_contribs within 1e-4 (depth 6, uneven, deeper than the complete layout)");
 }
 
 static void test_learns_planted_rule(void) {
