@@ -189,7 +189,8 @@ int cmd_recommend(int argc, char **argv) {
                    .categories = cats,
                    .n_categories = n_cats,
                    .k = a.k,
-                   .now = now};
+                   .now = now,
+                   .explain = a.json};
     if (a.user && q.user < 0 && !a.json)
         printf("user '%s' is not in the model: cold start\n", a.user);
     if (a.n_categories && n_cats == 0) {
