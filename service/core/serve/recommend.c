@@ -387,8 +387,10 @@ static int by_rank_score(const void *a, const void *b) {
 }
 
 /* c->pen[i] of every candidate c->order[0..n): its nearness to what the
- * session disliked, the largest cosine to a disliked item times that
- * dislike's decay (0 when none is near). Returns whether any is above 0. */
+ * session disliked, the sum over disliked items of cos^2 (positive cosines
+ * only) times that dislike's decay, at most 1. Squared, so that a near
+ * copy counts fully and a loose neighbour little; summed, so that every
+ * further dislike pushes further. Returns whether any is above 0. */
 static int dislike_nearness(rec_ctx *c, const rec_params *p, const rec_query *q, size_t n) {
     const mx_model *m = c->m;
     int any = 0;
@@ -400,11 +402,10 @@ static int dislike_nearness(rec_ctx *c, const rec_params *p, const rec_query *q,
         if (ev->weight >= 0 || ev->item >= m->n_items) continue;
         float d = (float)decay(p, q, ev->ts);
         for (size_t j = 0; j < n; j++) {
-            float near = cosine(m, c->cands[c->order[j]].item, ev->item) * d;
-            if (near > c->pen[c->order[j]]) {
-                c->pen[c->order[j]] = near;
-                any = 1;
-            }
+            float cs = cosine(m, c->cands[c->order[j]].item, ev->item), *v = &c->pen[c->order[j]];
+            if (cs <= 0) continue;
+            *v = fminf(1.0f, *v + cs * cs * d);
+            any = 1;
         }
     }
     return any;

@@ -38,10 +38,11 @@
  *    pool is max(k, rank_train.pool) candidates, scored from their features
  *    (rank_features.h); otherwise the pool's fused score stands. Dislikes
  *    reach the neighbours of the disliked items: a candidate's score loses
- *    dislike_penalty x d x (the pool's score range), d being its largest
- *    cosine to a disliked item (times that dislike's decay; negative
- *    cosines count 0), so a near copy of a disliked item sinks to the
- *    bottom and a loose neighbour drops a little. The pool is ordered by
+ *    dislike_penalty x d x (the pool's score range), d = min(1, the sum
+ *    over disliked items of cos^2 x that dislike's decay; negative cosines
+ *    count 0), so a near copy of a disliked item sinks to the bottom, a
+ *    loose neighbour (cos 0.3: d 0.09) drops a little, and every further
+ *    dislike pushes further. The pool is ordered by
  *    that score; with dislikes it holds max(k, rank_train.pool) candidates
  *    even in retrieval order, so that what sinks can be replaced. A ranked answer keeps a session
  * quota: Q = round(session_quota x b x k) of its items come from the interests the session touched
