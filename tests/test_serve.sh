@@ -47,6 +47,10 @@ check "metrics: ranker active, answers by order" bash -c "grep -q 'mixrec_ranker
 req GET "/v1/users/$user/recommendations?k=7&explain=true"
 check "recommendations 200" status_is 200
 check "7 items with interest and reason" jqt '(.items | length == 7) and (.items | all(has("interest") and has("reason")))' "$TMP/body"
+check "explained items: sources, the ranker's score, what placed them, 3 features" jqt '.items | all((.sources | length > 0)
+  and (.rank_score | type == "number") and (.placed_by | IN("ranker", "session_quota", "diversity"))
+  and (.features | length == 3) and (.features | all(has("name") and has("contribution") and has("value"))))' "$TMP/body"
+check "scores are non-increasing, with explain too" jqt '[.items[].score] as $s | $s == ($s | sort | reverse)' "$TMP/body"
 seen=$(grep "^$user," "$TMP/syn/interactions.csv" | cut -d, -f2 | jq -R . | jq -s .)
 check "engaged items excluded" jqt --argjson s "$seen" '([.items[].item] - $s) | length == 7' "$TMP/body"
 first=$(jq -r '.items[0].item' "$TMP/body")
@@ -65,6 +69,7 @@ req GET "/v1/users/$user/recommendations?k=abc"
 check "k=abc 400" status_is 400
 req GET "/v1/users/stranger/recommendations?k=5&explain=true"
 check "unknown user: 200, popular" jqt '(.known_user == false) and ([.items[].reason] | unique == ["popular"])' "$TMP/body"
+check "unknown user: the answer says why it is popular" jqt '.explanation == "unknown user and no session: popular items"' "$TMP/body"
 req GET "/v1/users/$user/interests"
 check "interests 200" status_is 200
 check "interests long-term weights sum to 1" jqt '([.long_term[].weight] | add) > 0.99 and ([.long_term[].weight] | add) < 1.01' "$TMP/body"
@@ -97,6 +102,29 @@ check "session reasons appear" jqt '[.items[].reason] | index("session") != null
 check "liked items are excluded now" jqt --arg i "${weak_items[0]}" '[.items[].item] | index($i) == null' "$TMP/body"
 req GET "/v1/users/$user/interests"
 check "interests show the session" jqt --argjson c "$weak" '.session_share > 0 and (.session_interests | map(.id) | index($c) != null)' "$TMP/body"
+# a dislike (issue 13): its interest goes negative in /interests, falls in
+# the blend, and the very next answer moves away from it
+duser=$(cut -d, -f1 "$TMP/syn/interactions.csv" | sed 1d | grep -vx "$user" | sort -u | head -1)
+req GET "/v1/users/$duser/interests"
+cp "$TMP/body" "$TMP/int0"
+req GET "/v1/users/$duser/recommendations?k=10&explain=true"
+cp "$TMP/body" "$TMP/rec0"
+top=$(jq '[.items[].interest.id] | group_by(.) | max_by(length) | .[0]' "$TMP/rec0")
+ntop0=$(jq --argjson c "$top" '[.items[] | select(.interest.id == $c)] | length' "$TMP/rec0")
+victim=$(jq -r --argjson c "$top" '[.items[] | select(.interest.id == $c)][0].item' "$TMP/rec0")
+req POST /v1/events -H 'Content-Type: application/json' -d "[{\"user\":\"$duser\",\"item\":\"$victim\",\"type\":\"dislike\"}]"
+check "dislike accepted" jqt '.accepted == 1' "$TMP/body"
+req GET "/v1/users/$duser/interests"
+check "/interests: the disliked interest is negative in session_interests" \
+  jqt --argjson c "$top" '.session_interests | map(select(.id == $c and .weight < 0)) | length == 1' "$TMP/body"
+check "/interests: it falls in the blend" jqt --argjson c "$top" --slurpfile b "$TMP/int0" \
+  '([.blended[] | select(.id == $c) | .weight] + [0])[0] < ($b[0].blended[] | select(.id == $c) | .weight)' "$TMP/body"
+check "/interests: long_term unchanged, in its own order" jqt --slurpfile b "$TMP/int0" \
+  '.long_term == $b[0].long_term and ([.long_term[].weight] as $w | $w == ($w | sort | reverse))' "$TMP/body"
+req GET "/v1/users/$duser/recommendations?k=10&explain=true"
+ntop1=$(jq --argjson c "$top" '[.items[] | select(.interest.id == $c)] | length' "$TMP/body")
+check "the next answer drops the disliked item" jqt --arg i "$victim" '[.items[].item] | index($i) == null' "$TMP/body"
+check "and moves away from its interest ($ntop0 -> $ntop1 of 10)" test "$ntop1" -lt "$ntop0"
 req POST /v1/events -H 'Content-Type: application/json' \
   -d '[{"user":"new-user","item":"new-item","type":"view"},{"user":"u","type":"click"},{"user":"u","item":"i","type":"zap"},{"user":"u","item":"i","type":"click","ts":"soon"}]'
 check "cold users and items accepted, bad events rejected by index" jqt '.accepted == 1 and ([.rejected[].index] == [1,2,3])' "$TMP/body"

@@ -7,7 +7,9 @@
 #       page off (server.ui_dir=""), the installed layout found by "auto";
 #   (b) the page in headless Chromium (tests/ui_browser.py, DevTools
 #       protocol): pick a user, click an item, the session chart and the
-#       list change, similar items, a screenshot; the page served from
+#       list change, similar items, sources and ranker features per item,
+#       an unknown user's answer explained, a dislike shown as a negative
+#       session interest, a screenshot; the page served from
 #       another origin against an API with cors.origins (and refused
 #       without); Redis stopped -> a visible degraded state.
 # Real `mixrec serve`, real redis-server, real Chromium; no mocks.

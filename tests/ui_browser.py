@@ -5,7 +5,10 @@ DevTools protocol over --remote-debugging-pipe (Python standard library
 only, no npm, no WebSocket). Run by tests/test_ui.sh, one scenario per run:
 
   main      same origin: pick a user, click an item, check that the session
-            chart and the recommendation list changed, similar items, screenshot
+            chart and the recommendation list changed, similar items; each
+            item's sources and ranker features; an unknown user's popular
+            answer explained; a dislike shown as a negative session
+            interest that falls in the blend; screenshot
   cors      the page on another origin, ?api= pointing at the server
   nocors    the same against a server that does not allow that origin: the
             page must say it cannot reach the API
@@ -256,7 +259,11 @@ SNAPSHOT = """(() => {
   const items = [...document.querySelectorAll('#recs li[data-item]')].map((li) => ({
     item: li.dataset.item, interest: li.dataset.interest === '' ? null : +li.dataset.interest,
     reason: li.dataset.reason, isNew: li.classList.contains('new'),
+    sources: [...li.querySelectorAll('.source')].filter((e) => e.offsetWidth > 0).map((e) => e.dataset.source),
+    features: [...li.querySelectorAll('.features li')].filter((e) => e.offsetWidth > 0).map((e) => e.dataset.feature),
+    placedBy: li.dataset.placedBy,
   }));
+  const why = document.getElementById('recs-explanation');
   const stats = document.getElementById('mixture-stats').dataset;
   return {
     loads: +document.body.dataset.loads, state: document.body.dataset.state, rows, items,
@@ -266,6 +273,7 @@ SNAPSHOT = """(() => {
     degradedShown: !document.getElementById('degraded').hidden,
     apiError: document.getElementById('api-error').hidden ? '' : document.getElementById('api-error').textContent,
     log: [...document.querySelectorAll('#log li')].map((li) => li.textContent),
+    explanation: why.hidden || why.offsetHeight === 0 ? '' : why.textContent,
   };
 })()"""
 
@@ -348,6 +356,55 @@ def scenario_main(b, a):
     ok("group by interest shows one heading per interest",
        b.eval("document.querySelectorAll('#recs .group-head').length") == len({i["interest"] for i in s1["items"]}))
     b.click("#group")
+
+    # What found each item and what moved it: sources and ranker features, visible.
+    ok("every item shows the retrieval sources that found it",
+       all(i["sources"] and set(i["sources"]) <= {"mixture", "single", "popular"} for i in s1["items"]),
+       str([i["sources"] for i in s1["items"][:3]]))
+    ok("every ranked item shows the 3 features that moved it most",
+       all(len(i["features"]) == 3 for i in s1["items"]), str([i["features"] for i in s1["items"][:3]]))
+    api_src = b.eval(f"""fetch('/v1/users/' + encodeURIComponent({json.dumps(a.user)})
+        + '/recommendations?k=20&explain=true').then(r => r.json()).then(d => d.items.map(i => i.sources.join(',')))""")
+    ok("the sources shown are the API's", api_src == [",".join(i["sources"]) for i in s1["items"]])
+    ok("a personal answer shows no 'mostly popular' explanation", s1["explanation"] == "", s1["explanation"])
+
+    # An unknown user: popular items, and the page says why.
+    stranger = "nobody-" + str(int(time.time()))
+    ok("an unknown user loads", choose_user(b, stranger, snapshot(b)["loads"]) is True)
+    s2 = snapshot(b)
+    ok("an unknown user's popular answer is explained",
+       "unknown user and no session: popular items" in s2["explanation"], s2["explanation"])
+    ok("its items are popular, found by popularity", all(i["reason"] == "popular" and i["sources"] == ["popular"]
+                                                        for i in s2["items"]))
+
+    # A dislike: the interest turns negative in the session, falls in the
+    # blend, the item leaves the list.
+    ok("back to the user", choose_user(b, a.user, s2["loads"]) is True)
+    s3 = snapshot(b)
+    counts = {}  # the interest the list shows most (after the click, likely the clicked one:
+    for i in s3["items"]:  # its dislike then outweighs the click)
+        counts[i["interest"]] = counts.get(i["interest"], 0) + 1
+    di = max(counts, key=counts.get)
+    victim = next(i["item"] for i in s3["items"] if i["interest"] == di)
+    before_d = next((r["blended"] for r in s3["rows"] if r["id"] == di), 0.0)
+    b.click(f'#recs li[data-item="{victim}"] .dislike-btn')
+    ok("the Dislike button posts the event and reloads",
+       b.wait_for(f"+document.body.dataset.loads > {s3['loads']} && document.body.dataset.state === 'ready'") is True)
+    s4 = snapshot(b)
+    row = next((r for r in s4["rows"] if r["id"] == di), None)
+    ok(f"interest #{di}: a negative session weight after the dislike",
+       row is not None and row["session"] < 0, str(row))
+    ok("the disliked interest is drawn as a red (negative) session bar with its share",
+       b.eval(f"""(() => {{ const r = document.querySelector('#chart .row[data-interest="{di}"]');
+         const bar = r && r.querySelector('.bar.session.negative');
+         return !!bar && bar.getBoundingClientRect().width > 0
+           && getComputedStyle(bar).backgroundColor === 'rgb(220, 38, 38)'
+           && /session −\\d/.test(r.querySelector('.neg-session').textContent); }})()""") is True)
+    ok(f"its blended weight fell ({before_d:.3f} -> {row['blended'] if row else 0:.3f})",
+       row is not None and row["blended"] < before_d)
+    ok("the disliked item is gone from the list", victim not in [i["item"] for i in s4["items"]])
+    ok("the activity log says the dislike was stored", any("dislike" in t and "stored" in t for t in s4["log"]),
+       str(s4["log"][:2]))
 
     errs = page_errors(b)
     ok("no JavaScript errors or CSP violations", not errs, "; ".join(errs)[:500])

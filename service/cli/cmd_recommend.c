@@ -139,7 +139,7 @@ static void print_items(const mx_model *m, const rec_item *items, size_t n, int 
         const rec_item *r = &items[i];
         printf("%3zu  %-12s %-44.44s %-26.26s %-9s %.4g\n", i + 1, m->item_ids[r->item],
                title_of(m, r->item), r->interest != INTR_NONE ? m->labels[r->interest].name : "-",
-               with_reason ? rec_reason_name(r->reason) : "", (double)r->score);
+               with_reason ? rec_reason_name(r->reason) : "", (double)r->rank_score);
     }
 }
 
@@ -189,7 +189,8 @@ int cmd_recommend(int argc, char **argv) {
                    .categories = cats,
                    .n_categories = n_cats,
                    .k = a.k,
-                   .now = now};
+                   .now = now,
+                   .explain = a.json};
     if (a.user && q.user < 0 && !a.json)
         printf("user '%s' is not in the model: cold start\n", a.user);
     if (a.n_categories && n_cats == 0) {

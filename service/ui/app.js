@@ -5,7 +5,7 @@
 //   GET  /v1/users/{user}/interests                 long-term, session, blended
 //   GET  /v1/users/{user}/recommendations?explain=true
 //   GET  /v1/items/{item}/similar
-//   POST /v1/events                                 a click on an item
+//   POST /v1/events                                 a click or a dislike on an item
 // Query parameters: ?user=ID (load it), ?users=a,b,c (example ids),
 // ?api=URL (an API on another origin: it must list this page's origin in
 // cors.origins), ?k=N.
@@ -174,9 +174,11 @@
     add(d.session_interests, 'session');
     add(d.blended, 'blended');
     const all = [...rows.values()].sort((a, b) => b.blended - a.blended || b.long - a.long || a.id - b.id);
-    const shown = all.slice(0, MAX_ROWS);
-    const rest = all.slice(MAX_ROWS);
-    const max = Math.max(1e-9, ...all.map((r) => Math.max(r.long, r.session, r.blended)));
+    // Disliked interests (negative session weight) are always drawn: a
+    // dislike must be visible even when it pushed its interest off the top.
+    const shown = all.filter((r, i) => i < MAX_ROWS || r.session < 0);
+    const rest = all.filter((r) => !shown.includes(r));
+    const max = Math.max(1e-9, ...all.map((r) => Math.max(r.long, Math.abs(r.session), r.blended)));
     const prev = state.prevBlended;
 
     const stats = $('mixture-stats');
@@ -213,8 +215,14 @@
 
   function chartRow(r, max, prev, isOther) {
     const bar = (kind, w) => {
-      const b = el('div', { class: 'bar ' + kind, dataset: { kind, weight: String(w) }, title: `${kind}: ${pct(w)}` });
-      b.style.width = (100 * w / max).toFixed(2) + '%';
+      // A negative session weight (the interest was disliked) is drawn red,
+      // its length the magnitude.
+      const neg = w < 0;
+      const b = el('div', {
+        class: 'bar ' + kind + (neg ? ' negative' : ''), dataset: { kind, weight: String(w) },
+        title: neg ? `${kind}: −${pct(-w)} (disliked)` : `${kind}: ${pct(w)}`,
+      });
+      b.style.width = (100 * Math.abs(w) / max).toFixed(2) + '%';
       if (kind === 'blended' && !isOther) b.style.background = colorOf(r.id);
       return b;
     };
@@ -226,11 +234,13 @@
     }
     const dot = el('i', { class: 'dot' });
     dot.style.background = isOther ? '#cbd5e1' : colorOf(r.id);
-    return el('div', { class: 'row' + (isOther ? ' other' : ''), dataset: isOther ? { other: '1' } : { interest: String(r.id) } },
+    const disliked = !isOther && r.session < 0;
+    return el('div', { class: 'row' + (isOther ? ' other' : '') + (disliked ? ' disliked' : ''), dataset: isOther ? { other: '1' } : { interest: String(r.id) } },
       el('div', { class: 'label', title: r.label },
         dot, el('span', { class: 'id', text: isOther ? '' : '#' + r.id }), el('span', { class: 'text', text: r.label })),
       el('div', { class: 'bars' }, bar('long', r.long), bar('session', r.session), bar('blended', r.blended)),
-      el('div', { class: 'value' }, el('span', { text: pct(r.blended) }), delta));
+      el('div', { class: 'value' }, el('span', { text: pct(r.blended) }), delta,
+        disliked ? el('span', { class: 'neg-session', title: 'session weight: its dislikes outweigh its likes', text: 'session −' + pct(-r.session) }) : null));
   }
 
   // ---- item lists -------------------------------------------------------------
@@ -240,7 +250,10 @@
     const isNew = opts.prevItems && !opts.prevItems.has(it.item);
     const li = el('li', {
       class: 'item' + (isNew ? ' new' : ''),
-      dataset: { item: it.item, interest: it.interest ? String(it.interest.id) : '', reason: it.reason || '' },
+      dataset: {
+        item: it.item, interest: it.interest ? String(it.interest.id) : '', reason: it.reason || '',
+        sources: (it.sources || []).join(','), placedBy: it.placed_by || '',
+      },
     });
     li.style.setProperty('--accent', color);
     const chips = el('div', { class: 'chips' });
@@ -252,18 +265,40 @@
     }
     for (const cat of it.categories || []) chips.append(el('span', { class: 'chip', text: cat }));
     if (it.reason) chips.append(el('span', { class: 'reason ' + it.reason, text: it.reason }));
+    for (const src of it.sources || [])
+      chips.append(el('span', { class: 'source', dataset: { source: src }, title: 'found by the ' + src + ' source', text: src }));
+    if (it.placed_by === 'session_quota' || it.placed_by === 'diversity')
+      chips.append(el('span', { class: 'placed', title: 'moved here by the ' + it.placed_by.replace('_', ' '), text: it.placed_by.replace('_', ' ') }));
+    // Every item with a positive cosine to a disliked one loses a little;
+    // the chip marks those it moved: a tenth of the list's score spread.
+    if (it.dislike_penalty && it.dislike_penalty >= (opts.penaltyMin || 0))
+      chips.append(el('span', { class: 'penalty', title: 'near a disliked item: −' + it.dislike_penalty.toFixed(3) + ' off its score', text: 'near a dislike' }));
     if (isNew) chips.append(el('span', { class: 'badge-new', text: 'new' }));
+    // The ranker features that moved the item most, signed.
+    const feats = (it.features || []).length ? el('ul', { class: 'features', title: 'features that moved the ranker score most' },
+      ...it.features.map((f) => el('li', {
+        class: f.contribution >= 0 ? 'up' : 'down', dataset: { feature: f.name, contribution: String(f.contribution) },
+        title: `${f.name} = ${f.value.toPrecision(3)}`,
+        text: `${f.name} ${f.contribution >= 0 ? '+' : '−'}${Math.abs(f.contribution).toFixed(2)}`,
+      }))) : null;
     const title = el('button', {
       type: 'button', class: 'title', title: 'Send a click event for ' + it.item,
       onclick: () => clickItem(it),
     }, it.title || it.item);
     li.append(
       el('span', { class: 'rank', text: String(rank) }),
-      el('div', { class: 'main' }, title, el('div', { class: 'sub' }, el('code', { text: it.item }), chips)),
+      el('div', { class: 'main' }, title, el('div', { class: 'sub' }, el('code', { text: it.item }), chips), feats),
       el('div', { class: 'side' },
-        el('span', { class: 'score', title: 'score (comparable within one answer)', text: it.score.toFixed(4) }),
+        el('span', {
+          class: 'score',
+          title: it.rank_score === undefined ? 'score (higher is better)'
+            : `position score; ${it.placed_by === 'retrieval' ? 'retrieval' : 'ranker'} score ${it.rank_score.toFixed(4)}`,
+          text: it.score.toFixed(4),
+        }),
         el('div', { class: 'actions' },
           el('button', { type: 'button', class: 'small click-btn', onclick: () => clickItem(it), text: 'Click' }),
+          opts.dislike === false ? null
+            : el('button', { type: 'button', class: 'small ghost dislike-btn', title: 'Send a dislike event for ' + it.item, onclick: () => clickItem(it, 'dislike'), text: 'Dislike' }),
           opts.similar === false ? null
             : el('button', { type: 'button', class: 'small ghost similar-btn', onclick: () => showSimilar(it), text: 'Similar' }))),
     );
@@ -274,6 +309,8 @@
     const list = $('recs');
     list.replaceChildren();
     const prevItems = state.prevItems;
+    const rs = d.items.map((x) => x.rank_score).filter((x) => x !== undefined);
+    const penaltyMin = rs.length ? 0.1 * (Math.max(...rs) - Math.min(...rs)) : 0;
     const byReason = {};
     for (const it of d.items) byReason[it.reason] = (byReason[it.reason] || 0) + 1;
     const stats = $('recs-stats');
@@ -282,6 +319,9 @@
       ...['long-term', 'session', 'popular'].map((r) => stat(r, String(byReason[r] || 0))),
       stat('session', d.session, '', d.session === 'ok' ? '' : 'bad'),
     );
+    const why = $('recs-explanation');
+    why.hidden = !d.explanation;
+    why.textContent = d.explanation ? 'Why mostly popular: ' + d.explanation : '';
     if (!d.items.length) {
       list.append(el('li', { class: 'empty', text: 'No recommendations.' }));
       return;
@@ -299,10 +339,10 @@
           el('span', { class: 'muted', text: ` · ${g.items.length}` }));
         head.querySelector('.dot').style.background = g.interest ? colorOf(g.interest.id) : '#cbd5e1';
         list.append(head);
-        for (const [it, rank] of g.items) list.append(itemRow(it, rank, { prevItems }));
+        for (const [it, rank] of g.items) list.append(itemRow(it, rank, { prevItems, penaltyMin }));
       }
     } else {
-      d.items.forEach((it, i) => list.append(itemRow(it, i + 1, { prevItems })));
+      d.items.forEach((it, i) => list.append(itemRow(it, i + 1, { prevItems, penaltyMin })));
     }
   }
 
@@ -316,7 +356,7 @@
     try {
       const d = await getSimilar(it.item);
       list.replaceChildren();
-      d.items.forEach((x, i) => list.append(itemRow(x, i + 1, { similar: true })));
+      d.items.forEach((x, i) => list.append(itemRow(x, i + 1, { similar: true, dislike: false })));
       if (!d.items.length) list.append(el('li', { class: 'empty', text: 'No similar items.' }));
       card.dataset.loaded = it.item;
       log(`similar items of ${it.item}: ${d.items.length}`);
@@ -364,25 +404,25 @@
     refreshHealth();
   }
 
-  async function clickItem(it) {
+  async function clickItem(it, type = 'click') {
     if (!state.user) return;
     const before = new Map((state.interests ? state.interests.blended : []).map((x) => [x.id, x.weight]));
     const items = new Set((state.recs ? state.recs.items : []).map((x) => x.item));
     try {
-      const r = await postEvent(state.user, it.item, 'click');
+      const r = await postEvent(state.user, it.item, type);
       state.prevBlended = before;
       state.prevItems = items;
-      await load(state.user, `click on ${it.item} stored (${r.accepted} event)`);
+      await load(state.user, `${type} on ${it.item} stored (${r.accepted} event)`);
     } catch (e) {
       let msg = e.message;
       if (e.status === 503) {
-        msg = 'Redis is unavailable: the click was not stored';
+        msg = `Redis is unavailable: the ${type} was not stored`;
         setRedis('degraded');
       } else if (e.status === 401 || e.status === 403) {
         msg = `${e.message}: enter the API key`;
         $('api-key').focus();
       }
-      log(`click on ${it.item} failed: ${msg}`, 'error');
+      log(`${type} on ${it.item} failed: ${msg}`, 'error');
       refreshHealth();
     }
   }

@@ -33,12 +33,14 @@ struct rk_forest {
     float *thr;
     uint16_t *feat8;
     float *leaf;
+    float *mean; /* per node: its mean leaf value (rk_forest_contrib) */
 
     size_t n_nodes, n_leaves;
     /* walked trees: XGBoost's arrays, per node */
     int32_t *w_left, *w_right;
     uint32_t *w_feat;
     float *w_value; /* threshold, or leaf value when w_left == -1 */
+    float *w_mean;  /* mean leaf value under the node */
     size_t n_walk;
 };
 
@@ -52,11 +54,12 @@ void rk_forest_free(rk_forest *f) {
     free(f->thr);
     free(f->feat8);
     free(f->leaf);
-
+    free(f->mean);
     free(f->w_left);
     free(f->w_right);
     free(f->w_feat);
     free(f->w_value);
+    free(f->w_mean);
     free(f);
 }
 
@@ -141,8 +144,32 @@ static size_t depth_of(const xtree *x, size_t i) {
     return 1 + (a > b ? a : b);
 }
 
+/* The mean leaf value under each node of x, leaves weighted by their cover
+ * (XGBoost's sum_hessian; equal weights in a model without it): what the
+ * tree predicts before the path below the node is known. Saabas
+ * contributions are the changes of this mean along a row's path; the
+ * weighting is XGBoost's own (its approx_contribs). Children come after
+ * their parent, so one backward pass fills every node. */
+static void node_means(json_t *tree, const xtree *x, double *mean, double *cover) {
+    json_t *hess = json_object_get(tree, "sum_hessian");
+    int has = json_is_array(hess) && json_array_size(hess) == x->n;
+    for (size_t i = x->n; i-- > 0;) {
+        int l = child(x, i, 0), r = child(x, i, 1);
+        double h = has ? json_number_value(json_array_get(hess, i)) : 0;
+        if (l == -1) {
+            mean[i] = json_number_value(json_array_get(x->cond, i));
+            cover[i] = has ? h : 1;
+            continue;
+        }
+        double c = has && h > 0 ? h : cover[l] + cover[r];
+        mean[i] = c > 0 ? (mean[l] * cover[l] + mean[r] * cover[r]) / c : (mean[l] + mean[r]) / 2;
+        cover[i] = c;
+    }
+}
+
 /* Fills the complete subtree at position pos (level lvl of D) from node i. */
-static void fill(rk_forest *f, const rk_tree *t, const xtree *x, size_t i, size_t pos, size_t lvl) {
+static void fill(rk_forest *f, const rk_tree *t, const xtree *x, const double *mean, size_t i,
+                 size_t pos, size_t lvl) {
     size_t D = t->depth;
     if (lvl == D) { /* a leaf position */
         f->leaf[t->off_leaf + pos - ((1u << D) - 1)] =
@@ -150,17 +177,18 @@ static void fill(rk_forest *f, const rk_tree *t, const xtree *x, size_t i, size_
         return;
     }
     int l = child(x, i, 0);
+    f->mean[t->off_node + pos] = (float)mean[i];
     if (l == -1) { /* a leaf above the bottom: never split, replicate */
         f->thr[t->off_node + pos] = INFINITY;
         f->feat8[t->off_node + pos] = 0;
-        fill(f, t, x, i, 2 * pos + 1, lvl + 1);
-        fill(f, t, x, i, 2 * pos + 2, lvl + 1);
+        fill(f, t, x, mean, i, 2 * pos + 1, lvl + 1);
+        fill(f, t, x, mean, i, 2 * pos + 2, lvl + 1);
         return;
     }
     f->thr[t->off_node + pos] = (float)json_number_value(json_array_get(x->cond, i));
     f->feat8[t->off_node + pos] = (uint16_t)(8 * json_integer_value(json_array_get(x->feat, i)));
-    fill(f, t, x, (size_t)l, 2 * pos + 1, lvl + 1);
-    fill(f, t, x, (size_t)child(x, i, 1), 2 * pos + 2, lvl + 1);
+    fill(f, t, x, mean, (size_t)l, 2 * pos + 1, lvl + 1);
+    fill(f, t, x, mean, (size_t)child(x, i, 1), 2 * pos + 2, lvl + 1);
 }
 
 static int grow(void **p, size_t n, size_t elem) {
@@ -177,6 +205,7 @@ int rk_forest_parse(const char *json, size_t len, rk_forest **out, mx_err *err) 
     if (!root)
         return mx_err_set(err, MX_EFORMAT, "ranker: invalid JSON at line %d: %s", je.line, je.text);
     int rc = 0;
+    double *mean = NULL; /* per tree: node means, then covers (node_means) */
     rk_forest *f = calloc(1, sizeof(*f));
     if (!f) {
         json_decref(root);
@@ -227,6 +256,8 @@ int rk_forest_parse(const char *json, size_t len, rk_forest **out, mx_err *err) 
     for (size_t ti = 0; ti < f->n_trees; ti++) {
         xtree x;
         if ((rc = xtree_get(json_array_get(trees, ti), &x, f->n_features, ti, err))) goto done;
+        if (grow((void **)&mean, 2 * x.n, sizeof(double))) goto oom;
+        node_means(json_array_get(trees, ti), &x, mean, mean + x.n);
         size_t D = depth_of(&x, 0);
         if (D > f->max_depth) f->max_depth = D;
         rk_tree *t = &f->trees[ti];
@@ -238,10 +269,10 @@ int rk_forest_parse(const char *json, size_t len, rk_forest **out, mx_err *err) 
             f->n_leaves += 1u << D;
             if (grow((void **)&f->thr, f->n_nodes, sizeof(float)) ||
                 grow((void **)&f->feat8, f->n_nodes, sizeof(uint16_t)) ||
-
+                grow((void **)&f->mean, f->n_nodes, sizeof(float)) ||
                 grow((void **)&f->leaf, f->n_leaves, sizeof(float)))
                 goto oom;
-            fill(f, t, &x, 0, 0, 0);
+            fill(f, t, &x, mean, 0, 0, 0);
         } else {
             t->depth = UINT32_MAX;
             t->off_node = (uint32_t)f->n_walk;
@@ -249,7 +280,8 @@ int rk_forest_parse(const char *json, size_t len, rk_forest **out, mx_err *err) 
             if (grow((void **)&f->w_left, f->n_walk, sizeof(int32_t)) ||
                 grow((void **)&f->w_right, f->n_walk, sizeof(int32_t)) ||
                 grow((void **)&f->w_feat, f->n_walk, sizeof(uint32_t)) ||
-                grow((void **)&f->w_value, f->n_walk, sizeof(float)))
+                grow((void **)&f->w_value, f->n_walk, sizeof(float)) ||
+                grow((void **)&f->w_mean, f->n_walk, sizeof(float)))
                 goto oom;
             for (size_t i = 0; i < x.n; i++) {
                 f->w_left[t->off_node + i] = child(&x, i, 0);
@@ -257,6 +289,7 @@ int rk_forest_parse(const char *json, size_t len, rk_forest **out, mx_err *err) 
                 f->w_feat[t->off_node + i] =
                     (uint32_t)json_integer_value(json_array_get(x.feat, i));
                 f->w_value[t->off_node + i] = (float)json_number_value(json_array_get(x.cond, i));
+                f->w_mean[t->off_node + i] = (float)mean[i];
             }
         }
     }
@@ -264,6 +297,7 @@ int rk_forest_parse(const char *json, size_t len, rk_forest **out, mx_err *err) 
 oom:
     rc = mx_err_set(err, MX_ENOMEM, "out of memory for the ranker");
 done:
+    free(mean);
     json_decref(root);
     if (rc)
         rk_forest_free(f);
@@ -401,4 +435,42 @@ void rk_forest_predict(const rk_forest *f, const float *x, size_t n_rows, size_t
         }
         memcpy(out + b, acc, n * sizeof(float));
     }
+}
+
+void rk_forest_contrib(const rk_forest *f, const float *x, float *contrib, float *bias) {
+    double acc[RK_MAX_FEATURES] = {0}, b = f->base;
+    for (size_t t = 0; t < f->n_trees; t++) {
+        const rk_tree *tr = &f->trees[t];
+        if (tr->depth == UINT32_MAX) { /* XGBoost's node arrays */
+            const int32_t *L = f->w_left + tr->off_node, *R = f->w_right + tr->off_node;
+            const uint32_t *feat = f->w_feat + tr->off_node;
+            const float *val = f->w_value + tr->off_node, *mean = f->w_mean + tr->off_node;
+            int32_t i = 0;
+            b += mean[0];
+            while (L[i] != -1) {
+                int32_t next = x[feat[i]] < val[i] ? L[i] : R[i];
+                acc[feat[i]] += (double)mean[next] - mean[i];
+                i = next;
+            }
+            continue;
+        }
+        /* complete layout: a replicated leaf's children have its own mean,
+         * so its never-taken split adds nothing */
+        const float *thr = f->thr + tr->off_node, *mean = f->mean + tr->off_node,
+                    *leaf = f->leaf + tr->off_leaf;
+        const uint16_t *feat8 = f->feat8 + tr->off_node;
+        size_t D = tr->depth, first_leaf = ((size_t)1 << D) - 1, a = 0;
+        double v = D ? mean[0] : leaf[0];
+        b += v;
+        for (size_t l = 0; l < D; l++) {
+            size_t fi = feat8[a] / 8, next = 2 * a + 1 + !(x[fi] < thr[a]);
+            double nv = next >= first_leaf ? leaf[next - first_leaf] : mean[next];
+            acc[fi] += nv - v;
+            v = nv;
+            a = next;
+        }
+    }
+    for (size_t i = 0; i < f->n_features; i++)
+        contrib[i] = (float)acc[i];
+    *bias = (float)b;
 }

@@ -57,4 +57,14 @@ const char *rk_forest_feature_name(const rk_forest *f, size_t i);
 void rk_forest_predict(const rk_forest *f, const float *x, size_t n_rows, size_t stride,
                        float *out);
 
+/* Why one row (x: n_features values) scores what it does, by Saabas'
+ * method: along the row's path in each tree, every split adds the change
+ * of the mean leaf value (leaves weighted by cover) to the feature it
+ * splits on. contrib[f] (f < n_features) receives feature f's total and
+ * *bias the base score plus every tree's root mean, so that *bias plus
+ * the contributions is the row's margin up to float rounding. This is
+ * XGBoost's pred_contribs with approx_contribs. One path per tree: cheap
+ * enough per answer item, not meant for whole pools. */
+void rk_forest_contrib(const rk_forest *f, const float *x, float *contrib, float *bias);
+
 #endif

@@ -186,3 +186,21 @@ int rkx_predict(rkx_booster *b, const float *x, size_t n_rows, size_t nf, float 
 done:
     return rc;
 }
+
+int rkx_contribs(rkx_booster *b, const float *x, size_t n_rows, size_t nf, float *out,
+                 mx_err *err) {
+    int rc = 0;
+    DMatrixHandle d = NULL;
+    /* in-place prediction does margins only: contributions need a DMatrix */
+    static const char config[] = "{\"type\": 3, \"training\": false, \"iteration_begin\": 0, "
+                                 "\"iteration_end\": 0, \"strict_shape\": false}";
+    const bst_ulong *shape = NULL;
+    bst_ulong dim = 0;
+    const float *res = NULL;
+    XCHECK(XGDMatrixCreateFromMat(x, (bst_ulong)n_rows, (bst_ulong)nf, NAN, &d));
+    XCHECK(XGBoosterPredictFromDMatrix(b->h, d, config, &shape, &dim, &res));
+    memcpy(out, res, n_rows * (nf + 1) * sizeof(float));
+done:
+    if (d) XGDMatrixFree(d);
+    return rc;
+}

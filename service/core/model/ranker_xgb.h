@@ -50,4 +50,10 @@ void rkx_free(rkx_booster *b);
 int rkx_predict(rkx_booster *b, const float *x, size_t n_rows, size_t n_features, float *out,
                 mx_err *err);
 
+/* XGBoost's approximate (Saabas) feature contributions, the reference for
+ * rk_forest_contrib: out holds n_features + 1 values per row, the last
+ * one the bias. */
+int rkx_contribs(rkx_booster *b, const float *x, size_t n_rows, size_t n_features, float *out,
+                 mx_err *err);
+
 #endif

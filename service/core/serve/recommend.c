@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "embed.h"
 #include "foldin.h"
+#include "rec_explain.h"
 #include "ranker.h"
 #include "retrieve.h"
 
@@ -25,6 +26,7 @@ struct rec_ctx {
     float *q, *scratch;     /* dim, 3 * dim */
     ret_cand *cands;        /* cap */
     float *x, *rs;          /* cap x FEAT_N features, cap ranker scores */
+    float *pen;             /* cap: dislike penalty per pool candidate */
     uint32_t *order;        /* cap */
     rank_pair *pairs;       /* cap */
     uint32_t *per_interest; /* n_clusters, zero between calls */
@@ -32,6 +34,7 @@ struct rec_ctx {
     uint8_t *taken;         /* cap (diversity) */
     float *sel_sim;         /* cap (MMR: largest cosine to the selected items) */
     int last_ranked;
+    const char *explanation; /* rec_last_explanation */
     /* grown on demand, kept between requests */
     uint32_t *cols, *excl;
     float *conf;
@@ -42,6 +45,7 @@ void rec_params_init(rec_params *p) {
     p->session_half_life = 1800;
     p->session_strength = 3.0f;
     p->dislike_factor = 0.5f;
+    p->dislike_penalty = 1.0f;
     p->use_ranker = 1;
     p->per_interest_cap = 0;
     p->mmr_lambda = 0;
@@ -74,14 +78,15 @@ rec_ctx *rec_ctx_new(const mx_model *m, size_t max_k) {
     c->cands = malloc(c->cap * sizeof(ret_cand));
     c->x = malloc(c->cap * FEAT_N * sizeof(float));
     c->rs = malloc(c->cap * sizeof(float));
+    c->pen = malloc(c->cap * sizeof(float));
     c->order = malloc(c->cap * sizeof(uint32_t));
     c->pairs = malloc(c->cap * sizeof(rank_pair));
     c->per_interest = calloc(m->n_clusters ? m->n_clusters : 1, sizeof(uint32_t));
     c->in_session = calloc(m->n_clusters ? m->n_clusters : 1, 1);
     c->taken = malloc(c->cap);
     c->sel_sim = malloc(c->cap * sizeof(float));
-    if (!c->ret || !c->feat || !c->q || !c->scratch || !c->cands || !c->x || !c->rs || !c->order ||
-        !c->pairs || !c->per_interest || !c->taken || !c->sel_sim) {
+    if (!c->ret || !c->feat || !c->q || !c->scratch || !c->cands || !c->x || !c->rs || !c->pen ||
+        !c->order || !c->pairs || !c->per_interest || !c->taken || !c->sel_sim) {
         rec_ctx_free(c);
         return NULL;
     }
@@ -94,6 +99,7 @@ void rec_ctx_free(rec_ctx *c) {
     feat_ctx_free(c->feat);
     free(c->x);
     free(c->rs);
+    free(c->pen);
     free(c->order);
     free(c->pairs);
     free(c->per_interest);
@@ -123,48 +129,13 @@ static size_t slot_of(rec_mixture *out, uint32_t c) {
     return out->n++;
 }
 
-void rec_mixture_of(const mx_model *m, const rec_params *p, const rec_query *q, rec_mixture *out) {
-    memset(out, 0, sizeof(*out));
-    uint16_t dislikes[REC_MAX_INTERESTS] = {0};
-    int known = q->user >= 0 && (size_t)q->user < m->n_users && m->mix.len[q->user] > 0;
-    if (known) {
-        size_t u = (size_t)q->user, mm = m->mix.m;
-        for (size_t s = 0; s < m->mix.len[u]; s++) {
-            size_t i = slot_of(out, m->mix.cid[u * mm + s]);
-            if (i != SIZE_MAX) out->long_term[i] = m->mix.w[u * mm + s];
-        }
-    }
-    double total = 0;
-    for (size_t e = 0; e < q->n_events; e++) {
-        const rec_event *ev = &q->events[e];
-        if (ev->item >= m->n_items || m->item_interest[ev->item] == INTR_NONE) continue;
-        size_t i = slot_of(out, m->item_interest[ev->item]);
-        if (i == SIZE_MAX) continue;
-        if (ev->weight < 0) {
-            if (dislikes[i] < UINT16_MAX) dislikes[i]++;
-            continue;
-        }
-        double w = ev->weight * decay(p, q, ev->ts);
-        out->session[i] += (float)w;
-        total += w;
-    }
-    if (total > 0)
-        for (size_t i = 0; i < out->n; i++)
-            out->session[i] = (float)(out->session[i] / total);
-    double b = total > 0 ? total / (total + p->session_strength) : 0;
-    if (!known && total > 0) b = 1;
-    out->session_share = (float)b;
-    double sum = 0;
-    for (size_t i = 0; i < out->n; i++) {
-        double v = (1 - b) * out->long_term[i] + b * out->session[i];
-        for (uint16_t d = 0; d < dislikes[i]; d++)
-            v *= p->dislike_factor;
-        out->blended[i] = (float)v;
-        sum += v;
-    }
-    for (size_t i = 0; i < out->n; i++)
-        out->blended[i] = sum > 0 ? (float)(out->blended[i] / sum) : 0;
-    /* insertion sort by blended weight (n <= 255), ties by interest id */
+float rec_session_weight(const rec_mixture *x, size_t i) {
+    return x->session[i] > 0 && x->session_positive > 0 ? x->session[i] / x->session_positive : 0;
+}
+
+/* Orders the views by blended weight (n <= 255: insertion sort), ties by
+ * interest id. */
+static void sort_by_blended(rec_mixture *out) {
     for (size_t i = 1; i < out->n; i++) {
         for (size_t j = i; j > 0; j--) {
             float a = out->blended[j - 1], bb = out->blended[j];
@@ -184,10 +155,66 @@ void rec_mixture_of(const mx_model *m, const rec_params *p, const rec_query *q, 
     }
 }
 
+void rec_mixture_of(const mx_model *m, const rec_params *p, const rec_query *q, rec_mixture *out) {
+    memset(out, 0, sizeof(*out));
+    double dislikes[REC_MAX_INTERESTS] = {0}; /* decayed dislike events per slot */
+    double net[REC_MAX_INTERESTS] = {0};      /* r(c) */
+    int known = q->user >= 0 && (size_t)q->user < m->n_users && m->mix.len[q->user] > 0;
+    if (known) {
+        size_t u = (size_t)q->user, mm = m->mix.m;
+        for (size_t s = 0; s < m->mix.len[u]; s++) {
+            size_t i = slot_of(out, m->mix.cid[u * mm + s]);
+            if (i != SIZE_MAX) out->long_term[i] = m->mix.w[u * mm + s];
+        }
+    }
+    for (size_t e = 0; e < q->n_events; e++) {
+        const rec_event *ev = &q->events[e];
+        if (ev->item >= m->n_items || m->item_interest[ev->item] == INTR_NONE) continue;
+        size_t i = slot_of(out, m->item_interest[ev->item]);
+        if (i == SIZE_MAX) continue;
+        double d = decay(p, q, ev->ts);
+        net[i] += ev->weight * d;
+        if (ev->weight < 0) dislikes[i] += d;
+    }
+    double pos = 0, neg = 0;
+    for (size_t i = 0; i < out->n; i++)
+        if (net[i] > 0)
+            pos += net[i];
+        else
+            neg -= net[i];
+    for (size_t i = 0; i < out->n; i++)
+        out->session[i] = pos + neg > 0 ? (float)(net[i] / (pos + neg)) : 0;
+    out->session_positive = pos + neg > 0 ? (float)(pos / (pos + neg)) : 0;
+    double b = pos > 0 ? pos / (pos + p->session_strength) : 0;
+    if (!known && pos > 0) b = 1;
+    out->session_share = (float)b;
+    double sum = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        double v = (1 - b) * out->long_term[i] + b * (net[i] > 0 ? net[i] / pos : 0);
+        if (dislikes[i] > 0) v *= pow(p->dislike_factor, dislikes[i]);
+        out->blended[i] = (float)v;
+        sum += v;
+    }
+    for (size_t i = 0; i < out->n; i++)
+        out->blended[i] = sum > 0 ? (float)(out->blended[i] / sum) : 0;
+    sort_by_blended(out);
+}
+
+/* Whether a session event joins the query vector's fold-in: a positive
+ * one, unless dislikes outweigh the likes of its interest (a click and
+ * three dislikes on horror must not pull the query towards horror). */
+static int folds_in(const mx_model *m, const rec_mixture *mix, const rec_event *ev) {
+    if (ev->weight <= 0 || ev->item >= m->n_items) return 0;
+    for (size_t s = 0; s < mix->n; s++)
+        if (mix->cid[s] == m->item_interest[ev->item]) return mix->session[s] >= 0;
+    return 1;
+}
+
 /* The query vector: the user's row re-solved with the session's positive
- * items added. Returns 0 when there is no vector (unknown user, no
- * positive session item). */
-static int query_vector(rec_ctx *c, const rec_params *p, const rec_query *q, int *has_q) {
+ * items added (folds_in). Returns 0 when there is no vector (unknown user,
+ * no such session item). */
+static int query_vector(rec_ctx *c, const rec_params *p, const rec_query *q, const rec_mixture *mix,
+                        int *has_q) {
     const mx_model *m = c->m;
     size_t d = m->dim, n = 0;
     int known = q->user >= 0 && (size_t)q->user < m->n_users;
@@ -199,7 +226,7 @@ static int query_vector(rec_ctx *c, const rec_params *p, const rec_query *q, int
     *has_q = known && n_seen > 0;
     size_t positives = 0;
     for (size_t e = 0; e < q->n_events; e++)
-        positives += q->events[e].weight > 0 && q->events[e].item < m->n_items;
+        positives += folds_in(m, mix, &q->events[e]);
     if (positives == 0) return 0;
     if (buf_reserve((void **)&c->cols, &c->cap_cols, n_seen + positives, sizeof(uint32_t)) ||
         buf_reserve((void **)&c->conf, &c->cap_conf, n_seen + positives, sizeof(float)))
@@ -211,7 +238,7 @@ static int query_vector(rec_ctx *c, const rec_params *p, const rec_query *q, int
     }
     for (size_t e = 0; e < q->n_events; e++) {
         const rec_event *ev = &q->events[e];
-        if (ev->weight <= 0 || ev->item >= m->n_items) continue;
+        if (!folds_in(m, mix, ev)) continue;
         c->cols[n] = ev->item;
         c->conf[n++] = 1.0f + m->cfg.embed.alpha * (float)(ev->weight * decay(p, q, ev->ts));
     }
@@ -234,6 +261,7 @@ static int has_category(const mx_model *m, uint32_t item, const rec_query *q) {
 /* One request's state between the pool and the answer. */
 typedef struct {
     rec_mixture mix;
+    float session_mix[REC_MAX_INTERESTS]; /* s(c), aligned with mix */
     size_t mlen;
     int has_q;
     ret_params rp;
@@ -244,8 +272,10 @@ static int prepare(rec_ctx *c, const rec_params *p, const rec_query *q, req_stat
                    mx_err *err) {
     const mx_model *m = c->m;
     rec_mixture_of(m, p, q, &st->mix);
+    for (size_t i = 0; i < st->mix.n; i++)
+        st->session_mix[i] = rec_session_weight(&st->mix, i);
     st->has_q = 0;
-    if (query_vector(c, p, q, &st->has_q))
+    if (query_vector(c, p, q, &st->mix, &st->has_q))
         return mx_err_set(err, MX_ENOMEM, "out of memory for the session's items");
     /* Exclusions: training items, session items, the request's own. */
     int known = q->user >= 0 && (size_t)q->user < m->n_users;
@@ -283,7 +313,7 @@ static void features_of(rec_ctx *c, const rec_query *q, const req_state *st, siz
                      .q = st->has_q ? c->q : NULL,
                      .cid = st->mix.cid,
                      .w = st->mix.blended,
-                     .session_w = st->mix.session,
+                     .session_w = st->session_mix,
                      .m = st->mix.n,
                      .session_share = st->mix.session_share,
                      .events = q->events,
@@ -310,12 +340,32 @@ int rec_last_ranked(const rec_ctx *c) {
     return c->last_ranked;
 }
 
+const char *rec_last_explanation(const rec_ctx *c) {
+    return c->explanation;
+}
+
+const char *rec_placed_name(int placed, int ranked) {
+    switch (placed) {
+    case REC_PLACED_SESSION_QUOTA:
+        return "session_quota";
+    case REC_PLACED_DIVERSITY:
+        return "diversity";
+    default:
+        return ranked ? "ranker" : "retrieval";
+    }
+}
+
+/* "popular" only when no personal source found the item: the blend keeps
+ * the source that contributed most to an item, and popularity's larger
+ * share made every item the crowd likes too "popular", so that users whose
+ * interests found their whole answer read 20 of 20 "popular". */
 static uint8_t reason_of(const rec_mixture *mix, const ret_cand *cd, uint32_t interest) {
-    if (cd->source == RET_POPULAR) return REC_REASON_POPULAR;
+    if (!(cd->sources & REC_PERSONAL_SOURCES)) return REC_REASON_POPULAR;
     uint8_t r = mix->session_share > 0.5f ? REC_REASON_SESSION : REC_REASON_LONG_TERM;
     for (size_t s = 0; s < mix->n; s++)
         if (mix->cid[s] == interest)
-            r = mix->session_share * mix->session[s] > (1 - mix->session_share) * mix->long_term[s]
+            r = mix->session_share * rec_session_weight(mix, s) >
+                        (1 - mix->session_share) * mix->long_term[s]
                     ? REC_REASON_SESSION
                     : REC_REASON_LONG_TERM;
     return r;
@@ -334,6 +384,89 @@ static int by_rank_score(const void *a, const void *b) {
     const rank_pair *x = a, *y = b;
     if (x->score != y->score) return x->score > y->score ? -1 : 1;
     return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* c->pen[i] of every candidate c->order[0..n): its nearness to what the
+ * session disliked, the sum over disliked items of cos^2 (positive cosines
+ * only) times that dislike's decay, at most 1. Squared, so that a near
+ * copy counts fully and a loose neighbour little; summed, so that every
+ * further dislike pushes further. Returns whether any is above 0. */
+static int dislike_nearness(rec_ctx *c, const rec_params *p, const rec_query *q, size_t n) {
+    const mx_model *m = c->m;
+    int any = 0;
+    for (size_t j = 0; j < n; j++)
+        c->pen[c->order[j]] = 0;
+    if (p->dislike_penalty <= 0) return 0;
+    for (size_t e = 0; e < q->n_events; e++) {
+        const rec_event *ev = &q->events[e];
+        if (ev->weight >= 0 || ev->item >= m->n_items) continue;
+        float d = (float)decay(p, q, ev->ts);
+        for (size_t j = 0; j < n; j++) {
+            float cs = cosine(m, c->cands[c->order[j]].item, ev->item), *v = &c->pen[c->order[j]];
+            if (cs <= 0) continue;
+            *v = fminf(1.0f, *v + cs * cs * d);
+            any = 1;
+        }
+    }
+    return any;
+}
+
+/* Orders the filtered pool c->order[0..n) by its scores (the ranker's, or
+ * the fused ones) less the dislike penalty, ties in pool order; c->pen
+ * then holds each candidate's penalty. A pool in retrieval order without
+ * dislikes is already in fused order. */
+static void order_pool(rec_ctx *c, const rec_params *p, const rec_query *q, size_t n, int ranked) {
+    int penalised = dislike_nearness(c, p, q, n);
+    if (n < 2 || (!ranked && !penalised)) return;
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t j = 0; j < n; j++) {
+        uint32_t i = c->order[j];
+        float v = ranked ? c->rs[i] : c->cands[i].fused;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    /* the pool's score range: a near copy of a disliked item sinks to the
+     * bottom, in any score's units */
+    float range = hi > lo ? hi - lo : 1;
+    for (size_t j = 0; j < n; j++) {
+        uint32_t i = c->order[j];
+        c->pen[i] *= p->dislike_penalty * range;
+        c->pairs[j] = (rank_pair){(ranked ? c->rs[i] : c->cands[i].fused) - c->pen[i], i};
+    }
+    qsort(c->pairs, n, sizeof(rank_pair), by_rank_score);
+    for (size_t j = 0; j < n; j++)
+        c->order[j] = c->pairs[j].idx;
+}
+
+/* The next item of the ordered candidates c->order[0..n) that pick
+ * takes: the first untaken one (*first) unless the session quota
+ * (need_session), the cap per interest or MMR choose another. SIZE_MAX
+ * when none may be taken. */
+static size_t next_pick(const rec_ctx *c, const rec_params *p, size_t n, int need_session, int mmr,
+                        size_t *first) {
+    const mx_model *m = c->m;
+    size_t best = SIZE_MAX;
+    float best_v = -INFINITY;
+    *first = SIZE_MAX;
+    for (size_t j = 0; j < n; j++) {
+        if (c->taken[j]) continue;
+        if (*first == SIZE_MAX) *first = j;
+        uint32_t it = c->cands[c->order[j]].item, ci = m->item_interest[it];
+        if (need_session && !(ci < m->n_clusters && c->in_session[ci])) continue;
+        if (p->per_interest_cap > 0 && ci < m->n_clusters &&
+            c->per_interest[ci] >= p->per_interest_cap)
+            continue;
+        if (!mmr) return j;
+        /* relevance of position j in [0, 1]: 1 at the top, linear */
+        float rel = 1.0f - (float)j / (float)(n - 1);
+        float v =
+            (1 - p->mmr_lambda) * rel - p->mmr_lambda * (c->sel_sim[j] > 0 ? c->sel_sim[j] : 0);
+        if (v > best_v) {
+            best_v = v;
+            best = j;
+        }
+    }
+    return best;
 }
 
 /* Picks up to k of the ordered, filtered candidates c->order[0..n) into
@@ -359,33 +492,17 @@ static size_t pick(rec_ctx *c, const rec_params *p, const rec_query *q, const re
         }
         quota = (size_t)lroundf(p->session_quota * st->mix.session_share * (float)k);
     }
-    /* relevance of position j in [0, 1] for MMR: 1 at the top, linear */
     int mmr = p->mmr_lambda > 0 && n > 1;
     if (mmr)
         for (size_t j = 0; j < n; j++)
             c->sel_sim[j] = -1;
     while (got < k) {
-        size_t best = SIZE_MAX;
-        float best_v = -INFINITY;
+        size_t first; /* the order's own pick */
         int need_session = sess_left > 0 && sess_taken < quota * (got + 1) / k;
-        for (size_t j = 0; j < n; j++) {
-            if (c->taken[j]) continue;
-            uint32_t it = c->cands[c->order[j]].item, ci = m->item_interest[it];
-            if (need_session && !(ci < m->n_clusters && c->in_session[ci])) continue;
-            if (p->per_interest_cap > 0 && ci < m->n_clusters &&
-                c->per_interest[ci] >= p->per_interest_cap)
-                continue;
-            if (!mmr) {
-                best = j;
-                break;
-            }
-            float rel = 1.0f - (float)j / (float)(n - 1);
-            float v =
-                (1 - p->mmr_lambda) * rel - p->mmr_lambda * (c->sel_sim[j] > 0 ? c->sel_sim[j] : 0);
-            if (v > best_v) {
-                best_v = v;
-                best = j;
-            }
+        size_t best = next_pick(c, p, n, need_session, mmr, &first);
+        if (best == SIZE_MAX && need_session) { /* capped: the quota yields */
+            need_session = 0;
+            best = next_pick(c, p, n, 0, mmr, &first);
         }
         if (best == SIZE_MAX) break; /* the cap left nothing: done */
         c->taken[best] = 1;
@@ -395,13 +512,21 @@ static size_t pick(rec_ctx *c, const rec_params *p, const rec_query *q, const re
             sess_taken++;
             sess_left--;
         }
-        rec_item *r = &out[got++];
-        r->item = cd->item;
-        r->score = ranked ? c->rs[c->order[best]] : cd->fused;
-        r->interest = m->item_interest[cd->item];
-        r->sources = cd->sources;
-        r->ranked = (uint8_t)ranked;
-        r->reason = reason_of(&st->mix, cd, r->interest);
+        rec_item *r = &out[got];
+        uint32_t idx = c->order[best];
+        *r = (rec_item){.item = cd->item,
+                        .score = 1.0f / (float)(1 + got),
+                        .rank_score = ranked ? c->rs[idx] : cd->fused,
+                        .dislike_penalty = c->pen[idx],
+                        .interest = m->item_interest[cd->item],
+                        .pool_rank = idx,
+                        .reason = reason_of(&st->mix, cd, m->item_interest[cd->item]),
+                        .sources = cd->sources,
+                        .ranked = (uint8_t)ranked,
+                        .placed_by = best == first  ? REC_PLACED_ORDER
+                                     : need_session ? REC_PLACED_SESSION_QUOTA
+                                                    : REC_PLACED_DIVERSITY};
+        got++;
         if (r->interest < m->n_clusters) c->per_interest[r->interest]++;
         if (mmr)
             for (size_t j = 0; j < n; j++)
@@ -422,18 +547,21 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
     const mx_model *m = c->m;
     *n = 0;
     c->last_ranked = 0;
+    c->explanation = NULL;
     if (q->k > c->max_k)
         return mx_err_set(err, MX_EINVAL, "k = %zu is above the limit %zu", q->k, c->max_k);
     if (q->k == 0) return 0;
     req_state st;
     int rc = prepare(c, p, q, &st, err);
     if (rc) return rc;
-    int ranked = p->use_ranker && model_has_ranker(m);
-    size_t fetch = q->k;
-    if (ranked && m->cfg.ranker.pool > fetch) fetch = m->cfg.ranker.pool;
+    int ranked = p->use_ranker && model_has_ranker(m), dislikes = 0;
+    for (size_t e = 0; e < q->n_events; e++)
+        dislikes |= q->events[e].weight < 0 && p->dislike_penalty > 0;
+    /* a ranker, or neighbours of disliked items to replace: a deeper pool */
+    size_t fetch = q->k, got = 0;
+    if ((ranked || dislikes) && m->cfg.ranker.pool > fetch) fetch = m->cfg.ranker.pool;
     if (fetch > c->cap) fetch = c->cap;
     for (;;) {
-        size_t got = 0;
         if ((rc = fetch_pool(c, &st, fetch, &got, err))) return rc;
         if (ranked && got > 0) {
             features_of(c, q, &st, got);
@@ -442,19 +570,19 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
         size_t nf = 0;
         for (size_t i = 0; i < got; i++)
             if (has_category(m, c->cands[i].item, q)) c->order[nf++] = (uint32_t)i;
-        if (ranked && nf > 1) {
-            for (size_t j = 0; j < nf; j++)
-                c->pairs[j] = (rank_pair){c->rs[c->order[j]], c->order[j]};
-            qsort(c->pairs, nf, sizeof(rank_pair), by_rank_score);
-            for (size_t j = 0; j < nf; j++)
-                c->order[j] = c->pairs[j].idx;
-        }
+        order_pool(c, p, q, nf, ranked && got > 0);
         *n = pick(c, p, q, &st, nf, ranked && got > 0, out);
         c->last_ranked = ranked && got > 0;
         /* A category filter may thin the pool: look deeper, up to the cap. */
-        if (*n >= q->k || got < fetch || fetch >= c->cap) return 0;
+        if (*n >= q->k || got < fetch || fetch >= c->cap) break;
         fetch = fetch * 4 < c->cap ? fetch * 4 : c->cap;
     }
+    if (q->explain && c->last_ranked && m->ranker)
+        for (size_t i = 0; i < *n; i++)
+            rec_explain_features(m->ranker, c->x + (size_t)out[i].pool_rank * FEAT_N, &out[i]);
+    int known = q->user >= 0 && (size_t)q->user < m->n_users;
+    c->explanation = rec_explain_answer(out, *n, q->k, known, st.has_q, q->n_events, c->cands, got);
+    return 0;
 }
 
 int rec_similar(rec_ctx *c, uint32_t item, const rec_query *q, rec_item *out, size_t *n,
@@ -481,6 +609,7 @@ int rec_similar(rec_ctx *c, uint32_t item, const rec_query *q, rec_item *out, si
             if (!has_category(m, c->cands[i].item, q)) continue;
             out[(*n)++] = (rec_item){.item = c->cands[i].item,
                                      .score = c->cands[i].score,
+                                     .rank_score = c->cands[i].score,
                                      .interest = m->item_interest[c->cands[i].item],
                                      .reason = REC_REASON_LONG_TERM,
                                      .sources = c->cands[i].sources};

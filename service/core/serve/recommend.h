@@ -7,15 +7,26 @@
  * The rule (documented for the API):
  *  - Session weight of an event: its type weight w_e (e.g. view 1, click 2,
  *    like 3, purchase 5; dislike < 0) times 2^(-(now - ts) / half_life).
- *  - Session mixture s(c): the positive session weights of the items of
- *    interest c, normalised; S is their total.
- *  - Blended mixture: p(c) = (1 - b) p_long(c) + b s(c), b = S / (S + s0),
+ *  - Net session weight of interest c: r(c), the sum of the weights of its
+ *    items' events, dislikes included: a dislike cancels likes of the same
+ *    interest. P is the sum of the positive r(c), N of the negative ones'
+ *    magnitudes.
+ *  - Session view (rec_mixture.session, /interests' session_interests):
+ *    r(c) / (P + N), the interest's signed share of the session: liked
+ *    interests are positive, an interest whose dislikes outweigh its likes
+ *    is negative (a click and three dislikes on one interest: -1 if
+ *    nothing else happened).
+ *  - Session mixture s(c): the positive r(c) over P (sums to 1).
+ *  - Blended mixture: p(c) = (1 - b) p_long(c) + b s(c), b = P / (P + s0),
  *    so a strong, recent session dominates and an old or weak one fades;
- *    an unknown user has b = 1. Each disliked item halves (dislike_factor)
- *    the blended weight of its interest. Top m kept, renormalised.
+ *    an unknown user with P > 0 has b = 1. Then every disliked event of
+ *    interest c multiplies p(c) by dislike_factor^decay (a fresh dislike
+ *    halves it, an old one fades): a dislike pushes its interest down even
+ *    without a single like in the session. Top m kept, renormalised.
  *  - Query vector: the user's row re-solved (fold_solve_row, warm start from
  *    the long-term vector) over their training items plus the positive
- *    session items, with confidences from the same weights.
+ *    session items of interests whose net session weight is not negative,
+ *    with confidences from the same weights.
  *  - Excluded: training items, every session item (seen, clicked or
  *    disliked) and the request's own exclusions.
  *  - Candidates: the blended pool (retrieve.h), with the popularity share
@@ -25,18 +36,28 @@
  *    when the filter thins the pool.
  *  - Ranking: with a learned ranker in the model (and use_ranker), the
  *    pool is max(k, rank_train.pool) candidates, scored from their features
- *    (rank_features.h) and sorted by that score; otherwise the pool's fused
- *    order stands. A ranked answer keeps a session quota: Q =
- *    round(session_quota x b x k) of its items come from the interests the
- *    session touched (when the pool has such items), spread so that every
- *    prefix of length L holds at least floor(Q L / k): a learned order
- *    never hides what the user just did. Then the category filter, then the
+ *    (rank_features.h); otherwise the pool's fused score stands. Dislikes
+ *    reach the neighbours of the disliked items: a candidate's score loses
+ *    dislike_penalty x d x (the pool's score range), d = min(1, the sum
+ *    over disliked items of cos^2 x that dislike's decay; negative cosines
+ *    count 0), so a near copy of a disliked item sinks to the bottom, a
+ *    loose neighbour (cos 0.3: d 0.09) drops a little, and every further
+ *    dislike pushes further. The pool is ordered by
+ *    that score; with dislikes it holds max(k, rank_train.pool) candidates
+ *    even in retrieval order, so that what sinks can be replaced. A ranked answer keeps a session
+ * quota: Q = round(session_quota x b x k) of its items come from the interests the session touched
+ * (when the pool has such items), spread so that every prefix of length L holds at least floor(Q L
+ * / k): a learned order never hides what the user just did. Then the category filter, then the
  *    diversity step (a
  *    cap per interest, or MMR over item-vector cosines; off by default),
  *    then the cut to k.
- *  - Reason of a candidate: "session" when its interest's blended weight
- *    comes mostly from the session, "long-term" for other personal
- *    candidates, "popular" for popularity.
+ *  - Scores: an answer's score is its position's, 1 / (1 + position):
+ *    higher is better, non-increasing down the list, whatever moved an item
+ *    (quota, diversity). rank_score keeps the ranker's own score (or the
+ *    fused one), placed_by says what put the item where it is.
+ *  - Reason of a candidate: "popular" when only the popularity source found
+ *    it, else "session" when its interest's blended weight comes mostly
+ *    from the session, else "long-term".
  * A rec_ctx is per-thread scratch; the model is shared read-only. */
 #ifndef REC_RECOMMEND_H
 #define REC_RECOMMEND_H
@@ -54,7 +75,9 @@ typedef feat_event rec_event; /* item, ts, weight (< 0: dislike) */
 typedef struct rec_params {
     double session_half_life; /* seconds, default 1800 */
     float session_strength;   /* s0, default 3 (about one recent like) */
-    float dislike_factor;     /* default 0.5 */
+    float dislike_factor;     /* per fresh dislike, on its interest's blended weight; 0.5 */
+    float dislike_penalty;    /* neighbours of disliked items: share of the pool's score
+                                 range lost at cosine 1; default 1, 0 = off */
     int use_ranker;           /* re-rank with the model's ranker when it has one, default 1 */
     size_t per_interest_cap;  /* diversity: at most this many items per interest; 0 = off */
     float mmr_lambda;         /* diversity: maximal marginal relevance weight; 0 = off */
@@ -76,32 +99,62 @@ typedef struct rec_query {
     size_t n_categories;
     size_t k;
     int64_t now;
+    int explain; /* fill each ranked item's features (rec_item.why_*) */
 } rec_query;
 
 #define REC_MAX_INTERESTS 255
 
 /* The three views of a user's interests, over the same interest ids:
- * long-term (smoothed mixture), session and blended, each summing to 1
- * (0 when absent), sorted by blended weight. */
+ * long-term (smoothed mixture) and blended, each summing to 1 (0 when
+ * absent), and the session's signed shares r(c) / (P + N) (negative:
+ * disliked; magnitudes sum to 1), sorted by blended weight. */
 typedef struct rec_mixture {
     size_t n;
     uint32_t cid[REC_MAX_INTERESTS];
     float long_term[REC_MAX_INTERESTS];
     float session[REC_MAX_INTERESTS];
     float blended[REC_MAX_INTERESTS];
-    float session_share; /* b */
+    float session_share;    /* b */
+    float session_positive; /* P / (P + N): the positive shares' sum (0: none) */
 } rec_mixture;
+
+/* s(c) of slot i: the session mixture (positive shares renormalised). */
+float rec_session_weight(const rec_mixture *x, size_t i);
 
 enum { REC_REASON_LONG_TERM = 0, REC_REASON_SESSION = 1, REC_REASON_POPULAR = 2 };
 const char *rec_reason_name(int reason); /* "long-term", "session", "popular" */
 
+/* The retrieval sources that speak for the user (not the crowd). */
+#define REC_PERSONAL_SOURCES ((1u << RET_MIXTURE) | (1u << RET_SINGLE))
+
+/* What put an item at its position: the order itself (the ranker's, or
+ * retrieval's), the session quota pulling it up, or the diversity step
+ * (a cap or MMR) passing over better-scored items. */
+enum { REC_PLACED_ORDER = 0, REC_PLACED_SESSION_QUOTA = 1, REC_PLACED_DIVERSITY = 2 };
+/* "ranker" or "retrieval" (by ranked), "session_quota", "diversity" */
+const char *rec_placed_name(int placed, int ranked);
+
+#define REC_WHY_N 3 /* features listed per explained item */
+
 typedef struct rec_item {
     uint32_t item;
-    float score;       /* position score from the pool (higher = better) */
-    uint32_t interest; /* the item's interest (UINT32_MAX if not indexed) */
-    uint8_t reason;    /* REC_REASON_* */
-    uint8_t sources;   /* bit (1 << RET_*) per retrieval source */
-    uint8_t ranked;    /* score is the ranker's (else the pool's fused score) */
+    float score;           /* rec_recommend: 1 / (1 + position), non-increasing;
+                              rec_similar: inner product with the item */
+    float rank_score;      /* the ranker's score (ranked) or the fused retrieval score */
+    float dislike_penalty; /* taken off rank_score for nearness to disliked items */
+    uint32_t interest;     /* the item's interest (UINT32_MAX if not indexed) */
+    uint32_t pool_rank;    /* position in the retrieved pool (fused order) */
+    uint8_t reason;        /* REC_REASON_* */
+    uint8_t sources;       /* bit (1 << RET_*) per retrieval source */
+    uint8_t ranked;        /* rank_score is the ranker's (else the pool's fused score) */
+    uint8_t placed_by;     /* REC_PLACED_* */
+    /* q->explain on a ranked answer (compact evaluator): the n_why features
+     * that moved rank_score most, largest |contribution| first (Saabas
+     * contributions, ranker.h), with their values */
+    uint8_t n_why;
+    uint8_t why_feature[REC_WHY_N]; /* FEAT_* */
+    float why_contrib[REC_WHY_N];
+    float why_value[REC_WHY_N];
 } rec_item;
 
 typedef struct rec_ctx rec_ctx;
@@ -129,6 +182,11 @@ int rec_candidates(rec_ctx *c, const rec_params *p, const rec_query *q, size_t n
 
 /* 1 when the last rec_recommend on c ordered its answer with the ranker. */
 int rec_last_ranked(const rec_ctx *c);
+
+/* Why the last rec_recommend on c is mostly popular items (more than half
+ * with reason "popular"): a sentence for people, static storage; NULL when
+ * it is not. */
+const char *rec_last_explanation(const rec_ctx *c);
 
 /* Up to q->k items similar to item (inner product with its vector over
  * the global index, nprobe from the model), without itself and q's

@@ -531,11 +531,31 @@ json_t *api_items_json(const mx_model *m, const rec_item *items, size_t n, int e
             json_array_append_new(cats, json_string(m->cat_names[m->cat_ids[j]]));
         json_object_set_new(o, "categories", cats);
         if (explain) {
+            /* where the item comes from and what placed it: interest,
+             * reason, sources, the ranker's own score, the features that
+             * moved that score most */
             if (it->interest != INTR_NONE)
                 json_object_set_new(o, "interest",
                                     json_pack("{s:I,s:s}", "id", (json_int_t)it->interest, "label",
                                               m->labels[it->interest].name));
             json_object_set_new(o, "reason", json_string(rec_reason_name(it->reason)));
+            json_t *src = json_array();
+            for (int s = 0; s < RET_N_SOURCES; s++)
+                if (it->sources & (1u << s))
+                    json_array_append_new(src, json_string(ret_source_name(s)));
+            json_object_set_new(o, "sources", src);
+            json_object_set_new(o, "rank_score", json_real(it->rank_score));
+            json_object_set_new(o, "placed_by",
+                                json_string(rec_placed_name(it->placed_by, it->ranked)));
+            if (it->dislike_penalty > 0)
+                json_object_set_new(o, "dislike_penalty", json_real(it->dislike_penalty));
+            json_t *why = it->n_why ? json_array() : NULL;
+            for (size_t f = 0; f < it->n_why; f++)
+                json_array_append_new(why, json_pack("{s:s,s:f,s:f}", "name",
+                                                     feat_name(it->why_feature[f]), "contribution",
+                                                     (double)it->why_contrib[f], "value",
+                                                     (double)it->why_value[f]));
+            if (why) json_object_set_new(o, "features", why);
         }
         json_array_append_new(arr, o);
     }

@@ -45,7 +45,8 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
                    .categories = a->cats,
                    .n_categories = a->n_cats,
                    .k = a->k,
-                   .now = now};
+                   .now = now,
+                   .explain = a->explain};
     rec_item items[1000];
     size_t n = 0;
     mx_err err = {0};
@@ -68,6 +69,8 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
                   "session", session_state, "order", ranked ? "ranker" : "retrieval", "items",
                   api_items_json(m, items, n, a->explain));
     if (a->user) json_object_set_new(o, "user", json_string(a->user));
+    const char *why = rec_last_explanation(ctx); /* a mostly popular answer says why */
+    if (why) json_object_set_new(o, "explanation", json_string(why));
     if (json_array_size(a->unknown)) json_object_set(o, "unknown_items", a->unknown);
     api_respond_json(r, o);
 }

@@ -6,18 +6,32 @@
 
 #include "api_session.h"
 
-/* Each label says what it is (label_kind: categories, titles, ...) and the
+/* One view of the mixture as [{id,label,weight}], sorted by that view's
+ * own weight (largest first, ties by id): the long-term list keeps its
+ * order whatever the session does. Interests of weight 0 are left out;
+ * the session's may be negative (disliked).
+ * Each label says what it is (label_kind: categories, titles, ...) and the
  * share of its interest it describes (coverage, null for a model built
  * before labels had one). */
 static json_t *weights_json(const mx_model *m, const rec_mixture *x, const float *w) {
-    json_t *arr = json_array();
+    size_t idx[REC_MAX_INTERESTS], n = 0;
     for (size_t i = 0; i < x->n; i++) {
-        if (!(w[i] > 0)) continue;
-        const lbl_label *l = &m->labels[x->cid[i]];
+        if (w[i] == 0) continue;
+        size_t j = n++;
+        for (; j > 0 &&
+               (w[idx[j - 1]] < w[i] || (w[idx[j - 1]] == w[i] && x->cid[idx[j - 1]] > x->cid[i]));
+             j--)
+            idx[j] = idx[j - 1];
+        idx[j] = i;
+    }
+    json_t *arr = json_array();
+    for (size_t k = 0; k < n; k++) {
+        const lbl_label *l = &m->labels[x->cid[idx[k]]];
         json_t *cov = l->coverage >= 0 ? json_real(round(l->coverage * 1e4) / 1e4) : json_null();
-        json_array_append_new(arr, json_pack("{s:I,s:s,s:o,s:s,s:f}", "id", (json_int_t)x->cid[i],
-                                             "label", l->name, "coverage", cov, "label_kind",
-                                             lbl_kind_name(l->kind), "weight", (double)w[i]));
+        json_array_append_new(arr, json_pack("{s:I,s:s,s:o,s:s,s:f}", "id",
+                                             (json_int_t)x->cid[idx[k]], "label", l->name,
+                                             "coverage", cov, "label_kind", lbl_kind_name(l->kind),
+                                             "weight", (double)w[idx[k]]));
     }
     return arr;
 }
