@@ -28,10 +28,10 @@ static json_t *weights_json(const mx_model *m, const rec_mixture *x, const float
     for (size_t k = 0; k < n; k++) {
         const lbl_label *l = &m->labels[x->cid[idx[k]]];
         json_t *cov = l->coverage >= 0 ? json_real(round(l->coverage * 1e4) / 1e4) : json_null();
-        json_array_append_new(arr, json_pack("{s:I,s:s,s:o,s:s,s:f}", "id",
-                                             (json_int_t)x->cid[idx[k]], "label", l->name,
-                                             "coverage", cov, "label_kind", lbl_kind_name(l->kind),
-                                             "weight", (double)w[idx[k]]));
+        json_array_append_new(arr,
+                              json_pack("{s:I,s:s,s:o,s:s,s:f}", "id", (json_int_t)x->cid[idx[k]],
+                                        "label", l->name, "coverage", cov, "label_kind",
+                                        lbl_kind_name(l->kind), "weight", (double)w[idx[k]]));
     }
     return arr;
 }
