@@ -315,6 +315,9 @@ static void test_user_recommendations(void) {
     c = run("GET", "/v1/users/u1/recommendations", "categories=no-such-category", NULL);
     expect(c, 400, "unknown_category");
     done(c);
+    c = run("GET", "/v1/users/u1/recommendations", "exclude=i1,\xff\xfe", NULL);
+    expect(c, 400, "bad_parameter"); /* ids must be UTF-8, as in paths */
+    done(c);
     c = run("GET", "/v1/users/u1/recommendations", "explain=maybe", NULL);
     expect(c, 400, "bad_parameter");
     done(c);

@@ -81,7 +81,7 @@ check "405 in the API's error shape" jqt '.error.code == "method_not_allowed"' "
 req GET "$B/ui/no-such-file.js"
 check "missing file: 404 not_found" bash -c '[ "$1" = 404 ] && jq -e ".error.code == \"not_found\"" "$2" >/dev/null' _ "$CODE" "$TMP/body"
 req GET "$B/uix"
-check "/uix is not the page (no such route)" jqt '.error.message == "no such route"' "$TMP/body"
+check "/uix is not the page (no such route)" jqt '.error.code == "not_found"' "$TMP/body"
 req GET "$B/healthz"
 check "API routes unaffected" status_is 200
 

@@ -452,6 +452,10 @@ static int each_id(const api_args *a, const char *name, size_t max,
             if (!id_ok(a->r, name, len)) return -1;
             memcpy(buf, p, len);
             buf[len] = 0;
+            if (!utf8_valid(buf)) { /* bodies are UTF-8 already (jansson checks) */
+                api_error(a->r, API_BAD_REQUEST, "bad_parameter", "'%s': ids must be UTF-8", name);
+                return -1;
+            }
             if (fn(ctx, buf)) return -1;
         }
         p += len + (p[len] == ',');

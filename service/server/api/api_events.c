@@ -193,11 +193,14 @@ static batch *parse_batch(api_req *r) {
     return b;
 }
 
-/* With an event token, every event must be of the token's user. */
-static int token_allows(api_req *r, const batch *b) {
+/* With an event token, every event must be of the token's user (else the
+ * whole batch is refused, and counted as rejected). */
+static int token_allows(api_req *r, batch *b) {
     if (!r->token_user[0]) return 1;
     for (size_t k = 0; k < b->accepted; k++)
         if (strcmp(b->users[k], r->token_user) != 0) {
+            prom_event_batch refused = {.rejected = b->counts.rejected + b->accepted};
+            prom_events(r->env->prom, &refused);
             api_error(r, API_FORBIDDEN, "forbidden",
                       "an event token posts events of its own user only (event user '%.64s')",
                       b->users[k]);
