@@ -384,7 +384,7 @@ check "item id that is not UTF-8: 400 in JSON" error_code_is bad_parameter
 req GET "/v1/users/%C3%A9t%C3%A9/interests"
 check "UTF-8 user id: 200, echoed" jqt '.user == "été"' "$TMP/body"
 req GET "/v1/users/$user/recommendations?categories=%C0%AF"
-check "category that is not UTF-8: 400 with a valid JSON message" error_code_is unknown_category
+check "category that is not UTF-8: 400 with a valid JSON message" error_code_is bad_parameter
 printf '{"user":"\xff\xfe","k":3}' >"$TMP/badutf"
 req POST /v1/recommendations -H 'Content-Type: application/json' --data-binary @"$TMP/badutf"
 check "JSON body with invalid UTF-8: 400 bad_json" error_code_is bad_json
