@@ -347,6 +347,7 @@ typedef struct op {
     char error[128];
     sess_read_cb read_cb;
     sess_write_cb write_cb;
+    sess_reply_cb reply_cb; /* sess_command's */
     void *arg;
 } op;
 
@@ -369,8 +370,10 @@ static void on_timeout(uv_timer_t *t) {
         o->answered = 1;
         if (o->read_cb)
             o->read_cb(o->arg, 0, NULL, 0);
-        else
+        else if (o->write_cb)
             o->write_cb(o->arg, 0, "redis did not answer in time");
+        else if (o->reply_cb)
+            o->reply_cb(o->arg, 0, NULL, "redis did not answer in time");
     }
     op_finish_timer(o);
 }
@@ -538,5 +541,52 @@ void sess_append(sess_client *c, const char *const *users, const sess_event *ev,
             op_finish_timer(o);
             op_unref(o);
         }
+    }
+}
+
+/* ---- one command --------------------------------------------------------- */
+
+int sess_connected(const sess_client *c) {
+    return c && c->connected && c->ac;
+}
+
+static void on_command_reply(redisAsyncContext *ac, void *r, void *priv) {
+    (void)ac;
+    op *o = priv;
+    redisReply *reply = r;
+    if (!o->answered) {
+        o->answered = 1;
+        uv_timer_stop(&o->timer);
+        if (o->reply_cb) {
+            if (!reply)
+                o->reply_cb(o->arg, 0, NULL, "redis connection lost");
+            else if (reply->type == REDIS_REPLY_ERROR)
+                o->reply_cb(o->arg, 0, reply, reply->str);
+            else
+                o->reply_cb(o->arg, 1, reply, NULL);
+        }
+        op_finish_timer(o);
+    }
+    op_unref(o);
+}
+
+void sess_command(sess_client *c, int argc, const char **argv, const size_t *argvlen,
+                  sess_reply_cb cb, void *arg) {
+    if (!sess_connected(c)) {
+        if (cb) cb(arg, 0, NULL, "redis is unavailable");
+        return;
+    }
+    op *o = op_new(c, 1);
+    if (!o) {
+        if (cb) cb(arg, 0, NULL, "out of memory");
+        return;
+    }
+    o->reply_cb = cb;
+    o->arg = arg;
+    if (redisAsyncCommandArgv(c->ac, on_command_reply, o, argc, argv, argvlen) != REDIS_OK) {
+        o->answered = 1;
+        if (cb) cb(arg, 0, NULL, "redis is unavailable");
+        op_finish_timer(o);
+        op_unref(o); /* no reply will come */
     }
 }

@@ -67,4 +67,19 @@ void sess_read(sess_client *c, const char *user, sess_read_cb cb, void *arg);
 void sess_append(sess_client *c, const char *const *users, const sess_event *ev, size_t n,
                  sess_write_cb cb, void *arg);
 
+/* One command (argv, lengths) on this connection, with the same deadline
+ * and exactly-once callback as the calls above: reply is the hiredis
+ * reply (valid only during the callback) when ok, NULL otherwise, and
+ * error says why (an error reply also gives ok = 0). Commands sent on one
+ * client keep their order. The other modules that write to Redis (the
+ * event log, impressions) build on this. cb may be NULL (fire and forget;
+ * the command still times out). */
+struct redisReply;
+typedef void (*sess_reply_cb)(void *arg, int ok, const struct redisReply *reply, const char *error);
+void sess_command(sess_client *c, int argc, const char **argv, const size_t *argvlen,
+                  sess_reply_cb cb, void *arg);
+
+/* Whether the client is connected now (a command may still fail). */
+int sess_connected(const sess_client *c);
+
 #endif
