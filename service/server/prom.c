@@ -29,6 +29,7 @@ struct prom {
     histogram session_latency;
     atomic_ulong session_reads[2]; /* unavailable, ok */
     atomic_ulong events_stored, events_rejected, events_failed, events_failed_batches;
+    atomic_ulong events_duplicate;
     atomic_ulong events_by_type[PROM_EVENT_TYPES], events_unknown_items;
     atomic_ulong candidates[3], candidate_requests;
     atomic_ulong reloads[2]; /* failed, ok */
@@ -82,6 +83,7 @@ void prom_events(prom *p, const prom_event_batch *b) {
         for (int t = 0; t < PROM_EVENT_TYPES; t++)
             atomic_fetch_add(&p->events_by_type[t], b->valid_by_type[t]);
         atomic_fetch_add(&p->events_unknown_items, b->unknown_items);
+        atomic_fetch_add(&p->events_duplicate, b->duplicates);
     }
     atomic_fetch_add(&p->events_rejected, b->rejected);
 }
@@ -191,11 +193,13 @@ char *prom_render(prom *p, const prom_gauges *g) {
     put_histogram(&b, "mixrec_redis_read_duration_seconds", "", &p->session_latency);
     put(&b,
         "# HELP mixrec_events_total Events posted, by outcome: stored, rejected (invalid), "
-        "failed (valid, refused with 503 because Redis did not store them).\n"
+        "failed (valid, refused with 503 because Redis did not store them), duplicate (an "
+        "event_id stored before).\n"
         "# TYPE mixrec_events_total counter\n"
         "mixrec_events_total{outcome=\"stored\"} %lu\n"
         "mixrec_events_total{outcome=\"rejected\"} %lu\n"
         "mixrec_events_total{outcome=\"failed\"} %lu\n"
+        "mixrec_events_total{outcome=\"duplicate\"} %lu\n"
         "# HELP mixrec_redis_errors_total Event batches Redis could not store.\n"
         "# TYPE mixrec_redis_errors_total counter\n"
         "mixrec_redis_errors_total %lu\n"
@@ -206,8 +210,8 @@ char *prom_render(prom *p, const prom_gauges *g) {
         "# HELP mixrec_events_stored_total Stored events by type.\n"
         "# TYPE mixrec_events_stored_total counter\n",
         atomic_load(&p->events_stored), atomic_load(&p->events_rejected),
-        atomic_load(&p->events_failed), atomic_load(&p->events_failed_batches),
-        atomic_load(&p->events_unknown_items));
+        atomic_load(&p->events_failed), atomic_load(&p->events_duplicate),
+        atomic_load(&p->events_failed_batches), atomic_load(&p->events_unknown_items));
     for (int t = 0; t < PROM_EVENT_TYPES; t++)
         put(&b, "mixrec_events_stored_total{type=\"%s\"} %lu\n", sess_type_name(t),
             atomic_load(&p->events_by_type[t]));

@@ -27,8 +27,8 @@ void prom_session_read(prom *p, int ok, double seconds);
  * failed when Redis refused the batch), the invalid ones, and how many
  * valid ones name items the model does not know. */
 typedef struct prom_event_batch {
-    size_t valid_by_type[PROM_EVENT_TYPES];
-    size_t rejected, unknown_items;
+    size_t valid_by_type[PROM_EVENT_TYPES]; /* stored (or failed), duplicates not included */
+    size_t rejected, unknown_items, duplicates;
     int redis_failed;
 } prom_event_batch;
 void prom_events(prom *p, const prom_event_batch *b);

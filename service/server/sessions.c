@@ -343,10 +343,8 @@ void sess_free(sess_client *c) {
 typedef struct op {
     sess_client *c;
     uv_timer_t timer;
-    int refs, answered, pending, failed;
-    char error[128];
+    int refs, answered;
     sess_read_cb read_cb;
-    sess_write_cb write_cb;
     sess_reply_cb reply_cb; /* sess_command's */
     void *arg;
 } op;
@@ -370,24 +368,26 @@ static void on_timeout(uv_timer_t *t) {
         o->answered = 1;
         if (o->read_cb)
             o->read_cb(o->arg, 0, NULL, 0);
-        else if (o->write_cb)
-            o->write_cb(o->arg, 0, "redis did not answer in time");
         else if (o->reply_cb)
             o->reply_cb(o->arg, 0, NULL, "redis did not answer in time");
     }
     op_finish_timer(o);
 }
 
-static op *op_new(sess_client *c, int pending) {
+static op *op_new(sess_client *c) {
     op *o = calloc(1, sizeof(*o));
     if (!o) return NULL;
     o->c = c;
     o->refs = 2; /* the replies, the timer */
-    o->pending = pending;
     uv_timer_init(c->loop, &o->timer);
     o->timer.data = o;
     uv_timer_start(&o->timer, on_timeout, (uint64_t)c->cfg->redis_command_timeout_ms, 0);
     return o;
+}
+
+int sess_key(const char *user, char *buf, size_t size) {
+    int n = snprintf(buf, size, "mixrec:session:%s", user);
+    return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
 static int parse_event(const char *s, size_t len, sess_event *e) {
@@ -436,7 +436,7 @@ void sess_read(sess_client *c, const char *user, sess_read_cb cb, void *arg) {
         cb(arg, 0, NULL, 0);
         return;
     }
-    op *o = op_new(c, 1);
+    op *o = op_new(c);
     if (!o) {
         cb(arg, 0, NULL, 0);
         return;
@@ -444,103 +444,13 @@ void sess_read(sess_client *c, const char *user, sess_read_cb cb, void *arg) {
     o->read_cb = cb;
     o->arg = arg;
     char key[SESS_MAX_ID + 32];
-    int kl = snprintf(key, sizeof(key), "mixrec:session:%s", user);
-    if (kl < 0 || (size_t)kl >= sizeof(key) ||
+    int kl = sess_key(user, key, sizeof(key));
+    if (kl < 0 ||
         redisAsyncCommand(c->ac, on_read_reply, o, "LRANGE %b 0 -1", key, (size_t)kl) != REDIS_OK) {
         o->answered = 1;
         cb(arg, 0, NULL, 0);
         op_finish_timer(o);
         op_unref(o); /* no reply will come */
-    }
-}
-
-static void on_write_reply(redisAsyncContext *ac, void *r, void *priv) {
-    (void)ac;
-    op *o = priv;
-    redisReply *reply = r;
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        if (!o->failed)
-            snprintf(o->error, sizeof(o->error), "%s",
-                     reply ? reply->str : "redis connection lost");
-        o->failed = 1;
-        /* a master demoted by a failover: reconnect to find the new one */
-        if (reply && strncmp(reply->str, "READONLY", 8) == 0 && ac->data && use_sentinel(o->c) &&
-            !(ac->c.flags & REDIS_DISCONNECTING))
-            redisAsyncDisconnect(ac);
-    }
-    if (--o->pending > 0) return;
-    if (!o->answered) {
-        o->answered = 1;
-        uv_timer_stop(&o->timer);
-        o->write_cb(o->arg, !o->failed, o->failed ? o->error : NULL);
-        op_finish_timer(o);
-    }
-    op_unref(o);
-}
-
-void sess_append(sess_client *c, const char *const *users, const sess_event *ev, size_t n,
-                 sess_write_cb cb, void *arg) {
-    if (n == 0) {
-        cb(arg, 1, NULL);
-        return;
-    }
-    if (!c || !c->connected || !c->ac) {
-        cb(arg, 0, "redis is unavailable");
-        return;
-    }
-    /* Distinct users get one LTRIM and one EXPIRE each, after the pushes. */
-    size_t distinct = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t j = 0;
-        while (j < i && strcmp(users[j], users[i]) != 0)
-            j++;
-        distinct += j == i;
-    }
-    op *o = op_new(c, (int)(n + 2 * distinct));
-    if (!o) {
-        cb(arg, 0, "out of memory");
-        return;
-    }
-    o->write_cb = cb;
-    o->arg = arg;
-    int issued = 0;
-    /* ids are at most SESS_MAX_ID bytes (the API checks): both fit */
-    char key[SESS_MAX_ID + 32], val[SESS_MAX_ID + 64];
-    for (size_t i = 0; i < n; i++) {
-        int kl = snprintf(key, sizeof(key), "mixrec:session:%s", users[i]);
-        int vl = snprintf(val, sizeof(val), "%lld\t%s\t%s", (long long)ev[i].ts,
-                          sess_type_name(ev[i].type), ev[i].item);
-        if (kl < 0 || (size_t)kl >= sizeof(key) || vl < 0 || (size_t)vl >= sizeof(val)) continue;
-        if (redisAsyncCommand(c->ac, on_write_reply, o, "RPUSH %b %b", key, (size_t)kl, val,
-                              (size_t)vl) == REDIS_OK)
-            issued++;
-    }
-    for (size_t i = 0; i < n; i++) {
-        size_t j = 0;
-        while (j < i && strcmp(users[j], users[i]) != 0)
-            j++;
-        if (j != i) continue;
-        int kl = snprintf(key, sizeof(key), "mixrec:session:%s", users[i]);
-        if (kl < 0 || (size_t)kl >= sizeof(key)) continue;
-        if (redisAsyncCommand(c->ac, on_write_reply, o, "LTRIM %b %d -1", key, (size_t)kl,
-                              -c->cfg->session_max_events) == REDIS_OK)
-            issued++;
-        if (redisAsyncCommand(c->ac, on_write_reply, o, "EXPIRE %b %d", key, (size_t)kl,
-                              c->cfg->session_ttl_s) == REDIS_OK)
-            issued++;
-    }
-    /* Commands that could not even be queued count as failed replies. */
-    int missing = o->pending - issued;
-    if (missing > 0) {
-        o->failed = 1;
-        snprintf(o->error, sizeof(o->error), "redis is unavailable");
-        o->pending -= missing;
-        if (o->pending == 0) { /* nothing queued at all */
-            o->answered = 1;
-            cb(arg, 0, o->error);
-            op_finish_timer(o);
-            op_unref(o);
-        }
     }
 }
 
@@ -551,9 +461,13 @@ int sess_connected(const sess_client *c) {
 }
 
 static void on_command_reply(redisAsyncContext *ac, void *r, void *priv) {
-    (void)ac;
     op *o = priv;
     redisReply *reply = r;
+    /* a master demoted by a failover answers writes with READONLY (a
+     * script's error quotes it): reconnect to find the new one */
+    if (reply && reply->type == REDIS_REPLY_ERROR && strstr(reply->str, "READONLY") && ac->data &&
+        use_sentinel(o->c) && !(ac->c.flags & REDIS_DISCONNECTING))
+        redisAsyncDisconnect(ac);
     if (!o->answered) {
         o->answered = 1;
         uv_timer_stop(&o->timer);
@@ -576,7 +490,7 @@ void sess_command(sess_client *c, int argc, const char **argv, const size_t *arg
         if (cb) cb(arg, 0, NULL, "redis is unavailable");
         return;
     }
-    op *o = op_new(c, 1);
+    op *o = op_new(c);
     if (!o) {
         if (cb) cb(arg, 0, NULL, "out of memory");
         return;

@@ -2,8 +2,8 @@
  *
  * Storage: one list per user, key "mixrec:session:<user>", each element
  * "<ts>\t<type>\t<item>" (newest last), capped at session.max_events with
- * LTRIM and expiring session.ttl_s after the last write. An append is one
- * pipelined round trip (RPUSH, LTRIM, EXPIRE per user in the batch).
+ * LTRIM and expiring session.ttl_s after the last write. Events are
+ * written by evlog.h (with the events stream, atomically).
  *
  * A sess_client is one hiredis async connection attached (hiredis' libuv
  * adapter) to one worker's loop: it is used only from that loop's thread.
@@ -57,15 +57,13 @@ sess_client *sess_new(uv_loop_t *loop, const srv_config *cfg, int *connected_cou
 void sess_free(sess_client *c);
 
 typedef void (*sess_read_cb)(void *arg, int ok, const sess_event *ev, size_t n);
-typedef void (*sess_write_cb)(void *arg, int ok, const char *error);
 
 /* The user's events, oldest first. */
 void sess_read(sess_client *c, const char *user, sess_read_cb cb, void *arg);
 
-/* Appends events of possibly several users (users[i] is the user of
- * ev[i]) in one pipelined round trip. */
-void sess_append(sess_client *c, const char *const *users, const sess_event *ev, size_t n,
-                 sess_write_cb cb, void *arg);
+/* The session list key of user ("mixrec:session:<user>") into buf: its
+ * length, or -1 when it does not fit. */
+int sess_key(const char *user, char *buf, size_t size);
 
 /* One command (argv, lengths) on this connection, with the same deadline
  * and exactly-once callback as the calls above: reply is the hiredis

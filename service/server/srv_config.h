@@ -65,6 +65,9 @@ typedef struct srv_config {
     int token_max_ttl_s;
     /* log */
     srv_log_level log_level;
+    char log_events_stream[256]; /* evlog.h */
+    int log_events_maxlen;
+    int log_event_id_window_s;
     /* session (see service/core/recommend.h for the rule) */
     double session_half_life_s;
     double session_strength;

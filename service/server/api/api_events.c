@@ -8,28 +8,33 @@
 #include <time.h>
 
 #include "tsparse.h"
+#include "evlog.h"
 #include "sessions.h"
 
 /* How far in the future an event's ts may be (client clocks drift). */
 #define EVENT_MAX_AHEAD_S 86400
 
+/* An accepted event: its strings are borrowed from the batch's body. */
+typedef struct held {
+    evlog_event e;
+    size_t index; /* in the posted batch */
+} held;
+
 typedef struct batch {
     api_req *r;
+    json_t *body; /* owns the strings of ev */
     size_t accepted;
     json_t *rejected;
     json_t *unknown; /* distinct ids of accepted events the model does not know */
     prom_event_batch counts;
-    char (*users)[API_MAX_ID + 1];
-    const char **user_ptrs;
-    sess_event *ev;
+    held *ev;
 } batch;
 
 static void batch_free(batch *b) {
     if (!b) return;
+    json_decref(b->body);
     json_decref(b->rejected);
     json_decref(b->unknown);
-    free(b->users);
-    free(b->user_ptrs);
     free(b->ev);
     free(b);
 }
@@ -40,27 +45,40 @@ static batch *batch_new(api_req *r, size_t n) {
     b->r = r;
     b->rejected = json_array();
     b->unknown = json_array();
-    b->users = calloc(n ? n : 1, sizeof(*b->users));
-    b->user_ptrs = calloc(n ? n : 1, sizeof(char *));
-    b->ev = calloc(n ? n : 1, sizeof(sess_event));
-    if (!b->rejected || !b->unknown || !b->users || !b->user_ptrs || !b->ev) {
+    b->ev = calloc(n ? n : 1, sizeof(*b->ev));
+    if (!b->rejected || !b->unknown || !b->ev) {
         batch_free(b);
         return NULL;
     }
     return b;
 }
 
-static void on_stored(void *arg, int ok, const char *error) {
+/* Duplicates were valid but not stored again: they leave the stored
+ * counts and are listed by their index in the batch. */
+static json_t *take_duplicates(batch *b, const unsigned char *dup) {
+    json_t *list = json_array();
+    for (size_t k = 0; dup && k < b->accepted; k++) {
+        if (!dup[k]) continue;
+        b->counts.valid_by_type[b->ev[k].e.type]--;
+        b->counts.duplicates++;
+        json_array_append_new(list, json_integer((json_int_t)b->ev[k].index));
+    }
+    return list;
+}
+
+static void on_stored(void *arg, int ok, const char *error, const unsigned char *dup) {
     batch *b = arg;
     api_req *r = b->r;
     b->counts.redis_failed = !ok;
+    json_t *dups = ok ? take_duplicates(b, dup) : NULL;
     prom_events(r->env->prom, &b->counts);
     if (!ok) {
         api_error(r, API_UNAVAILABLE, "redis_unavailable", "events were not stored: %s",
                   error ? error : "redis is unavailable");
     } else {
-        json_t *o =
-            json_pack("{s:I,s:O}", "accepted", (json_int_t)b->accepted, "rejected", b->rejected);
+        json_t *o = json_pack("{s:I,s:I,s:o,s:O}", "accepted", (json_int_t)b->accepted, "stored",
+                              (json_int_t)(b->accepted - json_array_size(dups)), "duplicates", dups,
+                              "rejected", b->rejected);
         if (json_array_size(b->unknown)) json_object_set(o, "unknown_items", b->unknown);
         api_respond_json(r, o);
     }
@@ -105,18 +123,51 @@ static int event_ts(const json_t *jts, int64_t now, int64_t *ts) {
     return *ts <= now + EVENT_MAX_AHEAD_S ? 0 : -1;
 }
 
+/* What an event takes. */
+static const char *const event_fields[] = {
+    "user", "item", "type", "ts", "event_id", "recommendation_id", "position", NULL};
+#define EVENT_FIELDS_TEXT "user, item, type, ts, event_id, recommendation_id and position"
+
 /* The first key of e that an event does not take, or NULL. */
 static const char *unknown_field(const json_t *e) {
-    static const char *const fields[] = {"user", "item", "type", "ts"};
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)e, key, v) {
         size_t f = 0;
-        while (f < 4 && strcmp(key, fields[f]) != 0)
+        while (event_fields[f] && strcmp(key, event_fields[f]) != 0)
             f++;
-        if (f == 4) return key;
+        if (!event_fields[f]) return key;
     }
     return NULL;
+}
+
+/* An optional id field: absent (NULL, 0), or a non-empty string of at
+ * most API_MAX_ID bytes (0), else -1. */
+static int optional_id(const json_t *e, const char *name, const char **out) {
+    const json_t *v = json_object_get(e, name);
+    *out = NULL;
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) > API_MAX_ID)
+        return -1;
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* Whether id looks like a recommendation_id (URL-safe, short). */
+static int recommendation_id_ok(const char *id) {
+    size_t n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+    return n == strlen(id) && n <= 64;
+}
+
+/* position: absent (-1) or an integer in 0 .. limits.max_k - 1. */
+static int optional_position(const json_t *e, int max_k, int *out) {
+    const json_t *v = json_object_get(e, "position");
+    *out = -1;
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= max_k)
+        return -1;
+    *out = (int)json_integer_value(v);
+    return 0;
 }
 
 static void note_unknown(batch *b, const mx_model *m, const char *item) {
@@ -132,12 +183,13 @@ static void note_unknown(batch *b, const mx_model *m, const char *item) {
 static void take_event(batch *b, const mx_model *m, size_t i, const json_t *e, int64_t now) {
     const char *u = json_string_value(json_object_get(e, "user")),
                *it = json_string_value(json_object_get(e, "item")),
-               *ty = json_string_value(json_object_get(e, "type")), *extra;
+               *ty = json_string_value(json_object_get(e, "type")), *extra, *eid, *rid;
     int64_t ts = 0;
+    int pos = -1, max_k = b->r->env->cfg->max_k;
     if (!json_is_object(e))
         reject(b, i, "not an object");
     else if ((extra = unknown_field(e)))
-        reject(b, i, "unknown field '%.64s'; an event takes user, item, type and ts", extra);
+        reject(b, i, "unknown field '%.64s'; an event takes " EVENT_FIELDS_TEXT, extra);
     else if (!u || !u[0] || strlen(u) > API_MAX_ID)
         reject(b, i, "'user' must be a non-empty string of at most %d bytes", API_MAX_ID);
     else if (!it || !it[0] || strlen(it) > API_MAX_ID || strchr(it, '\t'))
@@ -146,14 +198,18 @@ static void take_event(batch *b, const mx_model *m, size_t i, const json_t *e, i
         reject(b, i, "'type' must be view, click, like, purchase or dislike");
     else if (event_ts(json_object_get(e, "ts"), now, &ts))
         reject(b, i, "'ts' must be %s, at most a day ahead", TS_EXPECTED);
+    else if (optional_id(e, "event_id", &eid))
+        reject(b, i, "'event_id' must be a non-empty string of at most %d bytes", API_MAX_ID);
+    else if (optional_id(e, "recommendation_id", &rid) || (rid && !recommendation_id_ok(rid)))
+        reject(b, i, "'recommendation_id' must be the recommendation_id of an answer");
+    else if (optional_position(e, max_k, &pos))
+        reject(b, i, "'position' must be an integer in 0..%d (its place in that answer)",
+               max_k - 1);
     else {
-        size_t k = b->accepted++;
-        snprintf(b->users[k], sizeof(b->users[k]), "%s", u);
-        b->user_ptrs[k] = b->users[k];
-        snprintf(b->ev[k].item, sizeof(b->ev[k].item), "%s", it);
-        b->ev[k].type = sess_type_of(ty);
-        b->ev[k].ts = ts;
-        b->counts.valid_by_type[b->ev[k].type]++;
+        held *h = &b->ev[b->accepted++];
+        h->index = i;
+        h->e = (evlog_event){u, it, sess_type_of(ty), ts, eid, rid, pos};
+        b->counts.valid_by_type[h->e.type]++;
         note_unknown(b, m, it);
     }
 }
@@ -188,9 +244,11 @@ static batch *parse_batch(api_req *r) {
         size_t i;
         json_t *e;
         json_array_foreach(events, i, e) take_event(b, wk_lease_model(r->lease), i, e, now);
+        b->body = body; /* the events' strings */
+        return b;
     }
     json_decref(body);
-    return b;
+    return NULL;
 }
 
 /* With an event token, every event must be of the token's user (else the
@@ -198,12 +256,12 @@ static batch *parse_batch(api_req *r) {
 static int token_allows(api_req *r, batch *b) {
     if (!r->token_user[0]) return 1;
     for (size_t k = 0; k < b->accepted; k++)
-        if (strcmp(b->users[k], r->token_user) != 0) {
+        if (strcmp(b->ev[k].e.user, r->token_user) != 0) {
             prom_event_batch refused = {.rejected = b->counts.rejected + b->accepted};
             prom_events(r->env->prom, &refused);
             api_error(r, API_FORBIDDEN, "forbidden",
                       "an event token posts events of its own user only (event user '%.64s')",
-                      b->users[k]);
+                      b->ev[k].e.user);
             return 0;
         }
     return 1;
@@ -227,8 +285,17 @@ void api_events_post(api_req *r) {
         return;
     }
     sess_client *sc = wk_sessions(r->worker);
-    if (!sc)
-        on_stored(b, 0, "no Redis is configured (redis.url)");
-    else
-        sess_append(sc, b->user_ptrs, b->ev, b->accepted, on_stored, b);
+    if (!sc) {
+        on_stored(b, 0, "no Redis is configured (redis.url)", NULL);
+        return;
+    }
+    evlog_event *ev = malloc(b->accepted * sizeof(*ev));
+    if (!ev) {
+        on_stored(b, 0, "out of memory", NULL);
+        return;
+    }
+    for (size_t k = 0; k < b->accepted; k++)
+        ev[k] = b->ev[k].e;
+    evlog_store(sc, r->env->cfg, ev, b->accepted, on_stored, b);
+    free(ev);
 }
