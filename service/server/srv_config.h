@@ -65,6 +65,9 @@ typedef struct srv_config {
     int token_max_ttl_s;
     /* log */
     srv_log_level log_level;
+    int log_impressions;              /* one record per answer to the stream (implog.h) */
+    char log_impressions_stream[256]; /* its key */
+    int log_impressions_maxlen;       /* XADD MAXLEN ~ this */
     /* session (see service/core/recommend.h for the rule) */
     double session_half_life_s;
     double session_strength;
