@@ -26,6 +26,7 @@
 #include "api.h"
 #include "api_auth.h"
 #include "model_holder.h"
+#include "rid.h"
 #include "srv_config.h"
 #include "workers.h"
 
@@ -282,6 +283,15 @@ static int all_in_category(const json_t *answer, const char *cat) {
     return 1;
 }
 
+/* The answer's recommendation_id names route and the answer's order. */
+static int rid_of(const json_t *o, int route) {
+    int r, ord;
+    const char *order = json_string_value(json_object_get(o, "order"));
+    int want = order && !strcmp(order, "ranker") ? RID_ORDER_RANKER : RID_ORDER_RETRIEVAL;
+    return rid_parse(json_string_value(json_object_get(o, "recommendation_id")), &r, &ord) == 0 &&
+           r == route && ord == want;
+}
+
 static void test_user_recommendations(void) {
     call *c = run("GET", "/v1/users/u1/recommendations", "k=5&explain=true", NULL);
     expect(c, 200, NULL);
@@ -342,23 +352,28 @@ static void test_categories_everywhere(const char *cat) {
     call *c = run("GET", "/v1/users/u1/recommendations", q, NULL);
     expect(c, 200, NULL);
     ASSERT(json_array_size(json_object_get(c->json, "items")) > 0 && all_in_category(c->json, cat));
+    ASSERT(rid_of(c->json, RID_ROUTE_USER_RECOMMENDATIONS));
     done(c);
     c = run("GET", "/v1/recommendations", q, NULL);
     expect(c, 200, NULL);
     ASSERT(json_array_size(json_object_get(c->json, "items")) > 0 && all_in_category(c->json, cat));
     ASSERT_STR_EQ(str(c->json, "session"), "none");
+    ASSERT(rid_of(c->json, RID_ROUTE_RECOMMENDATIONS_GET));
     done(c);
     snprintf(body, sizeof(body), "{\"user\":\"u1\",\"k\":10,\"categories\":[\"%s\"]}", cat);
     c = run("POST", "/v1/recommendations", NULL, body);
     expect(c, 200, NULL);
     ASSERT(json_array_size(json_object_get(c->json, "items")) > 0 && all_in_category(c->json, cat));
+    ASSERT(rid_of(c->json, RID_ROUTE_RECOMMENDATIONS));
     done(c);
     c = run("GET", "/v1/items/i1/similar", q, NULL);
     expect(c, 200, NULL);
     ASSERT(json_array_size(json_object_get(c->json, "items")) == 10 &&
            all_in_category(c->json, cat));
+    ASSERT(rid_of(c->json, RID_ROUTE_ITEM_SIMILAR)); /* similar: retrieval order, no "order" */
     done(c);
-    TEST_OK("categories: one parameter, applied on GET user, GET anonymous, POST and similar");
+    TEST_OK("categories: one parameter, applied on GET user, GET anonymous, POST and similar; "
+            "each answer's recommendation_id names its route and order");
 }
 
 static void test_interests_and_similar(void) {

@@ -49,9 +49,10 @@ user=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f1)
 item=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f2)
 
 # ---- every stored event: session and stream, in one write ----------------
+rid=$(curl -s "$BASE/v1/users/$user/recommendations?k=5" | jq -r .recommendation_id)
 post_events "[{\"user\":\"$user\",\"item\":\"$item\",\"type\":\"click\"},
   {\"user\":\"loop-u1\",\"item\":\"$item\",\"type\":\"like\",\"ts\":1700000000,\"event_id\":\"ev-1\",
-   \"recommendation_id\":\"AbC-123_x\",\"position\":4}]"
+   \"recommendation_id\":\"$rid\",\"position\":4}]"
 check "two events stored" jqt '.accepted == 2 and .stored == 2 and .duplicates == []' "$TMP/body"
 stream_json >"$TMP/stream.jsonl"
 check "both are in the events stream" test "$(wc -l <"$TMP/stream.jsonl")" = 2
@@ -60,7 +61,7 @@ check "the stream entry carries the API's fields" jqt -s --arg u "$user" --arg i
    and (.[0] | has("event_id") | not)' "$TMP/stream.jsonl"
 check "event_id, recommendation_id and position travel with the event" jqt -s \
   '.[1].user == "loop-u1" and .[1].ts == "1700000000" and .[1].event_id == "ev-1"
-   and .[1].recommendation_id == "AbC-123_x" and .[1].position == "4"' "$TMP/stream.jsonl"
+   and .[1].recommendation_id == $rid and .[1].position == "4"' --arg rid "$rid" "$TMP/stream.jsonl"
 check "and both are in the sessions" test "$("${RCLI[@]}" llen "mixrec:session:$user")$("${RCLI[@]}" llen mixrec:session:loop-u1)" = 11
 
 # ---- a retried batch is stored once -----------------------------------------
@@ -78,6 +79,8 @@ check "so does the session" test "$("${RCLI[@]}" llen mixrec:session:loop-u1)" =
 req GET /metrics
 check "duplicates are counted" grep -q '^mixrec_events_total{outcome="duplicate"} 6$' "$TMP/body"
 check "the stored count leaves them out" grep -q '^mixrec_events_total{outcome="stored"} 4$' "$TMP/body"
+check "the attributed like is counted by the route and order of its answer" \
+  grep -q '^mixrec_attributed_events_total{type="like",route="user_recommendations",order="[a-z]*"} 1$' "$TMP/body"
 check "the dedup key expires (log.event_id_window_s)" \
   test "$("${RCLI[@]}" ttl mixrec:event_id:loop-u1:ev-2)" -gt 86000
 
@@ -129,6 +132,9 @@ stream_json | jq -r '.event_id' | sort >"$TMP/in_stream"
 check "now every event of the flood is in the stream exactly once ($(wc -l <"$TMP/in_stream"))" \
   test "$(wc -l <"$TMP/in_stream")" = "$(cat "$TMP/acked" "$TMP/refused" | wc -l)" -a \
   "$(uniq -d "$TMP/in_stream" | wc -l)" = 0
+req GET /metrics
+check "impressions lost while Redis was down are counted" \
+  grep -q '^mixrec_impressions_dropped_total [1-9]' "$TMP/body"
 check "the server is alive" curl -sf -o /dev/null "$BASE/healthz"
 
 finish

@@ -305,6 +305,14 @@ def scenario_main(b, a):
        b.wait_for("/^ranker: [0-9]+ trees$/.test(document.getElementById('ranker-pill').textContent)", 10) is True,
        b.eval("document.getElementById('ranker-pill').textContent"))
     ok("degraded banner hidden while Redis is up", b.eval("document.getElementById('degraded').hidden") is True)
+    ok("health corner shows the service's click-through (from /metrics)",
+       b.wait_for("document.getElementById('ctr-pill').dataset.value !== undefined"
+                  " && /^click-through [0-9.]+%$/.test(document.getElementById('ctr-pill').textContent)", 10) is True,
+       b.eval("document.getElementById('ctr-pill').textContent"))
+    ok("click-through table: overall and by route and order",
+       b.eval("document.querySelectorAll('#ctr-table tbody tr').length === 5"
+              " && document.querySelectorAll('#ctr-table td[data-order]').length === 15"
+              " && document.querySelector('#ctr-table tr[data-route=\"all\"] td[data-order=\"all\"]') !== null") is True)
 
     ok("typing a user id and pressing Show loads the user", choose_user(b, a.user, 0) is True)
     s0 = snapshot(b)

@@ -1,6 +1,7 @@
 /* prom.c - see prom.h. */
 #include "prom.h"
 
+#include "rid.h"
 #include "sessions.h"
 
 _Static_assert(PROM_EVENT_TYPES == SESS_N_TYPES, "one counter per event type");
@@ -34,6 +35,8 @@ struct prom {
     atomic_ulong candidates[3], candidate_requests;
     atomic_ulong reloads[2]; /* failed, ok */
     atomic_ulong ordered[2]; /* retrieval order, ranker */
+    atomic_ulong impressions[RID_N_ROUTES][RID_N_ORDERS];
+    atomic_ulong attributed[PROM_EVENT_TYPES][RID_N_ROUTES][RID_N_ORDERS];
 };
 
 prom *prom_new(const char *const *route_names, int n_routes) {
@@ -102,6 +105,18 @@ void prom_reload(prom *p, int ok) {
     atomic_fetch_add(&p->reloads[ok ? 1 : 0], 1);
 }
 
+void prom_impression(prom *p, int route, int order) {
+    if (route < 0 || route >= RID_N_ROUTES || order < 0 || order >= RID_N_ORDERS) return;
+    atomic_fetch_add(&p->impressions[route][order], 1);
+}
+
+void prom_attributed(prom *p, int type, const char *recommendation_id) {
+    int route, order;
+    if (type < 0 || type >= PROM_EVENT_TYPES || rid_parse(recommendation_id, &route, &order))
+        return;
+    atomic_fetch_add(&p->attributed[type][route][order], 1);
+}
+
 typedef struct {
     char *buf;
     size_t len, cap;
@@ -145,6 +160,57 @@ static void put_histogram(sbuf *b, const char *name, const char *labels, histogr
     put(b, "%s_bucket{%s%sle=\"+Inf\"} %lu\n", name, labels, sep, cum);
     put(b, "%s_sum{%s} %.6f\n", name, labels, (double)atomic_load(&h->sum_us) / 1e6);
     put(b, "%s_count{%s} %lu\n", name, labels, cum);
+}
+
+static double ratio(unsigned long num, unsigned long den) {
+    return den ? (double)num / (double)den : 0.0;
+}
+
+/* Impressions, attributed events and click-through (route "all" and order
+ * "all" sum over the other label). */
+static void put_loop(sbuf *b, prom *p, const prom_gauges *g) {
+    unsigned long imp[RID_N_ROUTES + 1][RID_N_ORDERS + 1] = {{0}};
+    unsigned long clk[RID_N_ROUTES + 1][RID_N_ORDERS + 1] = {{0}};
+    put(b, "# HELP mixrec_impressions_total Recommendation answers given (each one an impression "
+           "record when log.impressions is on), by route and order.\n"
+           "# TYPE mixrec_impressions_total counter\n");
+    for (int r = 0; r < RID_N_ROUTES; r++)
+        for (int o = 0; o < RID_N_ORDERS; o++) {
+            unsigned long v = atomic_load(&p->impressions[r][o]);
+            unsigned long c = atomic_load(&p->attributed[SESS_CLICK][r][o]);
+            put(b, "mixrec_impressions_total{route=\"%s\",order=\"%s\"} %lu\n", rid_route_name(r),
+                rid_order_name(o), v);
+            imp[r][o] += v, imp[r][RID_N_ORDERS] += v, imp[RID_N_ROUTES][o] += v;
+            imp[RID_N_ROUTES][RID_N_ORDERS] += v;
+            clk[r][o] += c, clk[r][RID_N_ORDERS] += c, clk[RID_N_ROUTES][o] += c;
+            clk[RID_N_ROUTES][RID_N_ORDERS] += c;
+        }
+    put(b,
+        "# HELP mixrec_impressions_dropped_total Impression records not stored (Redis down, slow "
+        "or refusing, or the worker's queue full).\n"
+        "# TYPE mixrec_impressions_dropped_total counter\n"
+        "mixrec_impressions_dropped_total %lu\n",
+        g->impressions_dropped);
+    put(b, "# HELP mixrec_attributed_events_total Stored events carrying a recommendation_id, by "
+           "type and the route and order of the answer it names.\n"
+           "# TYPE mixrec_attributed_events_total counter\n");
+    for (int t = 0; t < PROM_EVENT_TYPES; t++)
+        for (int r = 0; r < RID_N_ROUTES; r++)
+            for (int o = 0; o < RID_N_ORDERS; o++)
+                put(b,
+                    "mixrec_attributed_events_total{type=\"%s\",route=\"%s\",order=\"%s\"} "
+                    "%lu\n",
+                    sess_type_name(t), rid_route_name(r), rid_order_name(o),
+                    atomic_load(&p->attributed[t][r][o]));
+    put(b, "# HELP mixrec_click_through Attributed clicks / impressions since start (0 without "
+           "impressions), by route and order; \"all\" sums over one label. Across replicas, "
+           "divide the sums of the two counters instead.\n"
+           "# TYPE mixrec_click_through gauge\n");
+    for (int r = 0; r <= RID_N_ROUTES; r++)
+        for (int o = 0; o <= RID_N_ORDERS; o++)
+            put(b, "mixrec_click_through{route=\"%s\",order=\"%s\"} %.6g\n",
+                r < RID_N_ROUTES ? rid_route_name(r) : "all",
+                o < RID_N_ORDERS ? rid_order_name(o) : "all", ratio(clk[r][o], imp[r][o]));
 }
 
 char *prom_render(prom *p, const prom_gauges *g) {
@@ -259,6 +325,7 @@ char *prom_render(prom *p, const prom_gauges *g) {
         "mixrec_redis_up %d\n",
         g->workers, g->redis_connected,
         g->redis_configured && g->redis_connected == g->workers ? 1 : 0);
+    put_loop(&b, p, g);
     if (b.oom) {
         free(b.buf);
         return NULL;

@@ -2,7 +2,9 @@
  *
  * All counters are atomics: any thread may record, any thread may render.
  * Requests are counted per route and status, with a latency histogram per
- * route; sessions and events per outcome; the model's version and reloads.
+ * route; sessions and events per outcome; the model's version and reloads;
+ * answers (impressions) and the events attributed to them, by route and
+ * order, and click-through.
  * Redis connectivity and the worker count are read when rendering. */
 #ifndef PROM_PROM_H
 #define PROM_PROM_H
@@ -40,10 +42,22 @@ void prom_candidates(prom *p, const size_t by_source[3]);
 void prom_ranking(prom *p, int ranked);
 void prom_reload(prom *p, int ok);
 
+/* One recommendation answer given (logged to the impressions stream or
+ * not): route and order are rid.h's codes (RID_ROUTE_*, RID_ORDER_*);
+ * out of range is ignored. */
+void prom_impression(prom *p, int route, int order);
+/* One stored event of type (PROM_EVENT_TYPES: sessions.h's SESS_*) that
+ * carried recommendation_id: counted by the route and order the id names
+ * (rid.h, no lookup). Ids this service did not make, NULL, and types out
+ * of range are ignored. Click-through is attributed clicks / impressions
+ * of the same route and order. */
+void prom_attributed(prom *p, int type, const char *recommendation_id);
+
 typedef struct prom_gauges {
     const char *model_version; /* NULL: no model */
     int workers, redis_connected, redis_configured;
-    const char *ranker_state; /* "ok", "disabled", "absent", "rejected"; NULL: no model */
+    const char *ranker_state;          /* "ok", "disabled", "absent", "rejected"; NULL: no model */
+    unsigned long impressions_dropped; /* impression records not stored (implog.h) */
 } prom_gauges;
 
 /* The exposition text (malloc'ed, caller frees). */

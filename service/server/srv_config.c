@@ -220,6 +220,13 @@ static const settings_row rows[] = {
         "the events stream keeps about this many entries (XADD MAXLEN ~)"),
     NUM("log.event_id_window_s", INT, log_event_id_window_s, 1, 31536000, "86400",
         "an event posted again with the same event_id within this window is stored once"),
+    NUM("log.impressions", BOOL, log_impressions, 0, 1, "true",
+        "true: one record per recommendation answer to log.impressions_stream (fire and forget; "
+        "records Redis does not store are counted in mixrec_impressions_dropped_total)"),
+    STR("log.impressions_stream", log_impressions_stream, "mixrec:impressions",
+        "Redis stream key of the impression records"),
+    NUM("log.impressions_maxlen", INT, log_impressions_maxlen, 1, 2000000000, "1000000",
+        "the impressions stream is capped near this many records (XADD MAXLEN ~)"),
     NUM("session.half_life_s", DOUBLE, session_half_life_s, 1, 1e9, "1800",
         "a session event's weight halves every this many seconds"),
     NUM("session.strength", DOUBLE, session_strength, 0, 1e9, "3",
@@ -313,5 +320,9 @@ int srv_config_validate(const srv_config *c, mx_err *err) {
                               c->redis_sentinels);
         p += len + (p[len] == ',');
     }
+    if (c->log_impressions && !c->log_impressions_stream[0])
+        return mx_err_set(err, MX_EINVAL,
+                          "log.impressions_stream: empty; name a stream key or set "
+                          "log.impressions=false");
     return 0;
 }

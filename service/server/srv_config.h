@@ -68,6 +68,9 @@ typedef struct srv_config {
     char log_events_stream[256]; /* evlog.h */
     int log_events_maxlen;
     int log_event_id_window_s;
+    int log_impressions;              /* one record per answer to the stream (implog.h) */
+    char log_impressions_stream[256]; /* its key */
+    int log_impressions_maxlen;       /* XADD MAXLEN ~ this */
     /* session (see service/core/recommend.h for the rule) */
     double session_half_life_s;
     double session_strength;

@@ -26,12 +26,15 @@ struct wk_worker {
     wk_lease *cur; /* the worker's own hold on the current model */
     uint64_t gen;  /* the holder's generation cur was taken at */
     sess_client *sess;
+    implog *log;
+    rid_gen *rid; /* made by wk_start, used by this thread only */
 };
 
 struct wk_pool {
     const srv_config *cfg;
     int with_redis;
-    int redis_connected; /* atomic: workers connected to Redis */
+    int redis_connected;               /* atomic: workers connected to Redis */
+    unsigned long impressions_dropped; /* atomic: implog.h's count */
     mh_holder *holder;
     size_t max_k;
     int n;
@@ -128,6 +131,18 @@ sess_client *wk_sessions(wk_worker *w) {
     return w->sess;
 }
 
+rid_gen *wk_rid(wk_worker *w) {
+    return w->rid;
+}
+
+implog *wk_implog(wk_worker *w) {
+    return w->log;
+}
+
+unsigned long wk_impressions_dropped(const wk_pool *p) {
+    return __atomic_load_n(&p->impressions_dropped, __ATOMIC_RELAXED);
+}
+
 int wk_redis_connected(const wk_pool *p) {
     return __atomic_load_n(&p->redis_connected, __ATOMIC_RELAXED);
 }
@@ -148,7 +163,8 @@ static void on_wake(uv_async_t *a) {
         int stop = w->stopping && !j;
         pthread_mutex_unlock(&w->lock);
         if (stop) {
-            sess_free(w->sess); /* the loop runs until its handles are closed */
+            implog_stop(w->log); /* sends what is queued while the client still can */
+            sess_free(w->sess);  /* the loop runs until its handles are closed */
             w->sess = NULL;
             uv_close((uv_handle_t *)&w->wake, NULL);
             return;
@@ -162,8 +178,13 @@ static void on_wake(uv_async_t *a) {
 static void *run(void *arg) {
     wk_worker *w = arg;
     omp_set_num_threads(1); /* FAISS's batched calls stay on this thread */
-    if (w->pool->with_redis) w->sess = sess_new(&w->loop, w->pool->cfg, &w->pool->redis_connected);
+    const srv_config *cfg = w->pool->cfg;
+    if (w->pool->with_redis) w->sess = sess_new(&w->loop, cfg, &w->pool->redis_connected);
+    if (w->sess && cfg->log_impressions)
+        w->log = implog_new(&w->loop, w->sess, cfg, &w->pool->impressions_dropped);
     uv_run(&w->loop, UV_RUN_DEFAULT); /* every request's lease is dropped by now */
+    implog_free(w->log);              /* its reply callbacks have all run */
+    w->log = NULL;
     wk_lease_drop(w->cur);
     w->cur = NULL;
     return NULL;
@@ -190,13 +211,19 @@ int wk_start(wk_pool **out, const srv_config *cfg, mh_holder *holder, int with_r
         wk_worker *w = &p->w[i];
         w->pool = p;
         pthread_mutex_init(&w->lock, NULL);
-        int rc = uv_loop_init(&w->loop);
+        w->rid = rid_gen_new();
+        int rc = w->rid ? uv_loop_init(&w->loop) : UV_EIO;
         if (!rc) rc = uv_async_init(&w->loop, &w->wake, on_wake);
         w->wake.data = w;
         if (!rc) rc = pthread_create(&w->thread, NULL, run, w) ? UV_EAGAIN : 0;
         if (rc) {
+            int no_rid = !w->rid;
+            rid_gen_free(w->rid);
             p->n = i;
             wk_stop(p);
+            if (no_rid)
+                return mx_err_set(err, MX_EIO,
+                                  "starting worker %d: no random bytes for recommendation ids", i);
             return mx_err_set(err, MX_EIO, "starting worker %d: %s", i, uv_strerror(rc));
         }
         p->n = i + 1;
@@ -242,6 +269,7 @@ void wk_stop(wk_pool *p) {
         pthread_join(w->thread, NULL);
         uv_loop_close(&w->loop);
         pthread_mutex_destroy(&w->lock);
+        rid_gen_free(w->rid);
     }
     free(p->w);
     free(p);

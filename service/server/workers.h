@@ -12,9 +12,11 @@
 
 #include <stddef.h>
 
+#include "implog.h"
 #include "model_holder.h"
 #include "mx_err.h"
 #include "recommend.h"
+#include "rid.h"
 #include "sessions.h"
 #include "srv_config.h"
 
@@ -23,7 +25,9 @@ typedef struct wk_worker wk_worker;
 typedef void (*wk_fn)(wk_worker *w, void *arg);
 
 /* Starts cfg->workers workers (0: one per core), each with its own Redis
- * connection (sessions.h) unless with_redis is 0. cfg and holder are
+ * connection (sessions.h) and impression log (implog.h, when
+ * log.impressions is on) unless with_redis is 0, and its own
+ * recommendation id generator (rid.h). cfg and holder are
  * borrowed and must outlive the pool. */
 int wk_start(wk_pool **out, const srv_config *cfg, mh_holder *holder, int with_redis, mx_err *err);
 
@@ -66,5 +70,12 @@ int wk_defer(wk_worker *w, unsigned ms, void (*fn)(void *arg), void *arg);
 sess_client *wk_sessions(wk_worker *w);
 /* How many workers are connected to Redis right now (any thread). */
 int wk_redis_connected(const wk_pool *p);
+/* This worker's recommendation id generator (rid.h; its thread only). */
+rid_gen *wk_rid(wk_worker *w);
+/* This worker's impression log (implog.h): NULL without Redis or with
+ * log.impressions off. */
+implog *wk_implog(wk_worker *w);
+/* Impression records not stored, over all workers (any thread). */
+unsigned long wk_impressions_dropped(const wk_pool *p);
 
 #endif

@@ -6,6 +6,7 @@
 //   GET  /v1/users/{user}/recommendations?explain=true
 //   GET  /v1/items/{item}/similar
 //   POST /v1/events                                 a click or a dislike on an item
+//   GET  /metrics                                   click-through (mixrec_click_through)
 // Query parameters: ?user=ID (load it), ?users=a,b,c (example ids),
 // ?api=URL (an API on another origin: it must list this page's origin in
 // cors.origins), ?k=N.
@@ -138,6 +139,7 @@
   }
 
   async function refreshHealth() {
+    refreshClickThrough(); // on its own: a /metrics failure never touches the health pills
     try {
       const r = await getReady();
       $('model-pill').textContent = 'model ' + r.model_version;
@@ -155,6 +157,62 @@
         showApiError(e.message);
         $('api-error').dataset.source = 'health';
       }
+    }
+  }
+
+  // ---- click-through, from the Prometheus text of /metrics ---------------------
+
+  const ROUTES = ['user_recommendations', 'recommendations', 'recommendations_get', 'item_similar', 'all'];
+  const ORDERS = ['ranker', 'retrieval', 'all'];
+
+  // {"route/order": value} of the samples of one metric family.
+  function samples(text, name) {
+    const out = {};
+    const re = new RegExp('^' + name + '\\{route="([a-z_]+)",order="([a-z_]+)"\\} (\\S+)$', 'gm');
+    for (const m of text.matchAll(re)) out[m[1] + '/' + m[2]] = Number(m[3]);
+    return out;
+  }
+
+  async function refreshClickThrough() {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
+    const pill = $('ctr-pill');
+    try {
+      const res = await fetch(API + '/metrics', { signal: ctl.signal, cache: 'no-store' });
+      if (!res.ok) throw new Error('HTTP ' + res.status);
+      const text = await res.text();
+      const ctr = samples(text, 'mixrec_click_through');
+      const imp = samples(text, 'mixrec_impressions_total');
+      if (!('all/all' in ctr)) throw new Error('no mixrec_click_through in /metrics');
+      // impressions of the "all" rows and columns, summed here
+      for (const r of ROUTES.slice(0, -1))
+        for (const o of ORDERS.slice(0, -1)) {
+          const v = imp[`${r}/${o}`] || 0;
+          imp[`${r}/all`] = (imp[`${r}/all`] || 0) + v;
+          imp[`all/${o}`] = (imp[`all/${o}`] || 0) + v;
+          imp['all/all'] = (imp['all/all'] || 0) + v;
+        }
+      const fmt = (v) => (100 * v).toFixed(v > 0 && v < 0.1 ? 2 : 1) + '%';
+      pill.textContent = `click-through ${fmt(ctr['all/all'])}`;
+      pill.dataset.value = String(ctr['all/all']);
+      pill.title = `attributed clicks / answers, ${imp['all/all']} answers since start (/metrics)`;
+      const body = $('ctr-table').tBodies[0];
+      body.replaceChildren();
+      for (const r of ROUTES) {
+        const tr = el('tr', { class: r === 'all' ? 'total' : '', dataset: { route: r } }, el('td', { text: r }));
+        for (const o of ORDERS) {
+          const k = `${r}/${o}`;
+          tr.append(el('td', { dataset: { order: o, value: ctr[k] || 0 }, title: `${imp[k] || 0} answers` },
+            fmt(ctr[k] || 0), el('small', { text: ` /${imp[k] || 0}` })));
+        }
+        body.append(tr);
+      }
+    } catch (e) {
+      pill.textContent = 'click-through ?';
+      pill.title = 'click-through: /metrics could not be read (' + (e.name === 'AbortError' ? 'timeout' : e.message) + ')';
+      delete pill.dataset.value;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api_admin.h"
 #include "api_auth.h"
@@ -17,6 +18,7 @@
 #include "api_recommendations.h"
 #include "api_users.h"
 #include "ranker.h"
+#include "rid.h"
 
 static const api_route routes[] = {
     {"GET", "/healthz", "healthz", 0, NULL, api_health_live},
@@ -564,6 +566,21 @@ json_t *api_items_json(const mx_model *m, const rec_item *items, size_t n, int e
         json_array_append_new(arr, o);
     }
     return arr;
+}
+
+void api_impression(api_req *r, json_t *o, implog_record *rec) {
+    char rid[RID_LEN + 1];
+    rec->route = rid_route_of(r->route->name);
+    if (rid_make(wk_rid(r->worker), rec->route, rec->order, rid)) return; /* not an answer route */
+    if (o) json_object_set_new(o, "recommendation_id", json_string(rid));
+    prom_impression(r->env->prom, rec->route, rec->order);
+    implog *l = wk_implog(r->worker);
+    if (!l) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    rec->rid = rid;
+    rec->ts_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    implog_add(l, rec);
 }
 
 void api_rec_params(const srv_config *cfg, rec_params *p) {

@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "implog.h"
 #include "model_holder.h"
 #include "prom.h"
 #include "recommend.h"
@@ -195,6 +196,13 @@ int api_param_categories(const api_args *a, const mx_model *m, uint16_t *cats, s
 json_t *api_items_json(const mx_model *m, const rec_item *items, size_t n, int explain);
 /* The serve settings that shape an answer, as recommend.h's parameters. */
 void api_rec_params(const srv_config *cfg, rec_params *p);
+/* Makes an answer o (borrowed; NULL is allowed) an impression: gives it a
+ * "recommendation_id" from the worker's generator (rid.h) whose route is
+ * r's and whose order is rec->order (RID_ORDER_*), counts it in metrics,
+ * and queues rec (route, id and time filled in here; the rest borrowed
+ * for the call) to the worker's impression log when there is one. On a
+ * worker, once per answer. */
+void api_impression(api_req *r, json_t *o, implog_record *rec);
 /* The learned ranker's state for /readyz and /metrics. */
 const char *api_ranker_state(const mx_model *m, const srv_config *cfg);
 

@@ -9,6 +9,7 @@
 
 #include "tsparse.h"
 #include "evlog.h"
+#include "rid.h"
 #include "sessions.h"
 
 /* How far in the future an event's ts may be (client clocks drift). */
@@ -72,6 +73,9 @@ static void on_stored(void *arg, int ok, const char *error, const unsigned char 
     b->counts.redis_failed = !ok;
     json_t *dups = ok ? take_duplicates(b, dup) : NULL;
     prom_events(r->env->prom, &b->counts);
+    for (size_t k = 0; ok && k < b->accepted; k++) /* attribution: stored events only */
+        if (b->ev[k].e.recommendation_id && !(dup && dup[k]))
+            prom_attributed(r->env->prom, b->ev[k].e.type, b->ev[k].e.recommendation_id);
     if (!ok) {
         api_error(r, API_UNAVAILABLE, "redis_unavailable", "events were not stored: %s",
                   error ? error : "redis is unavailable");
@@ -153,10 +157,10 @@ static int optional_id(const json_t *e, const char *name, const char **out) {
     return 0;
 }
 
-/* Whether id looks like a recommendation_id (URL-safe, short). */
+/* Whether id is a recommendation_id this service made (rid.h). */
 static int recommendation_id_ok(const char *id) {
-    size_t n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
-    return n == strlen(id) && n <= 64;
+    int route, order;
+    return rid_parse(id, &route, &order) == 0;
 }
 
 /* position: absent (-1) or an integer in 0 .. limits.max_k - 1. */

@@ -46,7 +46,8 @@ void api_health_metrics(api_req *r) {
                      .ranker_state = m ? api_ranker_state(m, env->cfg) : NULL,
                      .workers = wk_count(env->pool),
                      .redis_connected = wk_redis_connected(env->pool),
-                     .redis_configured = env->cfg->redis_url[0] != 0};
+                     .redis_configured = env->cfg->redis_url[0] != 0,
+                     .impressions_dropped = wk_impressions_dropped(env->pool)};
     char *text = prom_render(env->prom, &g);
     mh_release(ref);
     if (!text) {

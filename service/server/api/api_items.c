@@ -1,6 +1,8 @@
 /* api_items.c - see api_items.h. */
 #include "api_items.h"
 
+#include "rid.h"
+
 static void similar(api_req *r) {
     const mx_model *m = wk_lease_model(r->lease);
     api_args args = {r, NULL};
@@ -36,6 +38,18 @@ static void similar(api_req *r) {
                           api_items_json(m, items, n, explain));
     if (json_array_size(unknown)) json_object_set(o, "unknown_items", unknown);
     json_decref(unknown);
+    implog_record rec = {.order = RID_ORDER_RETRIEVAL, /* nearest neighbours, never ranked */
+                         .model = m,
+                         .items = items,
+                         .n_items = n,
+                         .k = q.k,
+                         .categories = cats,
+                         .n_categories = q.n_categories,
+                         .exclude = exclude.ids,
+                         .n_exclude = exclude.n,
+                         .item = r->param,
+                         .session = "none"};
+    api_impression(r, o, &rec);
     api_respond_json(r, o);
 }
 

@@ -6,6 +6,7 @@
 
 #include "api_session.h"
 #include "retrieve.h"
+#include "rid.h"
 
 /* What a recommendation is asked for, resolved on the request's model. */
 typedef struct rec_ask {
@@ -72,6 +73,19 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
     const char *why = rec_last_explanation(ctx); /* a mostly popular answer says why */
     if (why) json_object_set_new(o, "explanation", json_string(why));
     if (json_array_size(a->unknown)) json_object_set(o, "unknown_items", a->unknown);
+    implog_record rec = {.user = a->user,
+                         .order = ranked ? RID_ORDER_RANKER : RID_ORDER_RETRIEVAL,
+                         .model = m,
+                         .items = items,
+                         .n_items = n,
+                         .k = a->k,
+                         .categories = a->cats,
+                         .n_categories = a->n_cats,
+                         .exclude = a->exclude.ids,
+                         .n_exclude = a->exclude.n,
+                         .recent_items = a->recent.n,
+                         .session = session_state};
+    api_impression(r, o, &rec);
     api_respond_json(r, o);
 }
 
