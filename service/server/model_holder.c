@@ -90,10 +90,8 @@ int mh_read_current(const char *dir, char *name, size_t size, mx_err *err) {
     fclose(f);
     if (bad) return mx_err_set(err, MX_EIO, "%s: cannot be read", path);
     line[n] = 0;
-    line[strcspn(line, "\r\n")] = 0;
+    line[strcspn(line, "\r\n")] = 0; /* as model_load reads it: nothing else trimmed */
     size_t len = strlen(line);
-    while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
-        line[--len] = 0;
     if (len >= size || len > MH_MAX_NAME - 1)
         return mx_err_set(err, MX_EFORMAT, "%s: longer than a version name", path);
     memcpy(name, line, len + 1);

@@ -59,7 +59,7 @@ void mh_set(mh_holder *h, mx_model *m);
  * call it off the request path. */
 int mh_reload(mh_holder *h, const char *dir, char *version_out, size_t size, mx_err *err);
 
-/* ROOT/CURRENT's first line, trimmed, into name (size bytes). 0; MX_ENOTFOUND
+/* ROOT/CURRENT's first line (as model_load reads it) into name (size bytes). 0; MX_ENOTFOUND
  * when dir has no CURRENT (a version directory, or nothing yet); MX_EIO
  * when it cannot be read; MX_EFORMAT when it is longer than a name. */
 int mh_read_current(const char *dir, char *name, size_t size, mx_err *err);

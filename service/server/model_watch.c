@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct mw_watch {
     char dir[4096];
@@ -67,7 +68,11 @@ static int current_name(mw_watch *w, mx_err *err, mw_result *res) {
             return 1;
         }
         w->stamp = st;
-        w->have = 1;
+        /* A rewrite in place within the file system's timestamp tick (a
+         * few ms) after this read would leave the stat as it is: while
+         * the mtime is that recent, read again next time (git's "racy
+         * clean" rule). */
+        w->have = time(NULL) - st.st_mtim.tv_sec >= 2;
         w->last_error[0] = 0;
     }
     return w->name[0] ? 0 : 1; /* empty: being written, look again next time */

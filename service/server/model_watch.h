@@ -3,7 +3,8 @@
  * (or `mixrec retrain`) writes without a signal.
  *
  * A check is cheap: one stat of ROOT/CURRENT, and a read of its few bytes
- * only when the stat changed (inode, size, mtime, ctime). It answers "load
+ * only when the stat changed (inode, size, mtime, ctime) or the file is
+ * under 2 s old (a rewrite within one timestamp tick). It answers "load
  * now" when CURRENT names a version other than the one served (the name
  * mh_reload recorded) and other than a refused one, unless that refused
  * version's manifest changed since its refusal (mtime). When CURRENT names
