@@ -111,7 +111,12 @@ int main(void) {
     ASSERT_EQ(check(w, h, name), MW_LOAD);
     ASSERT(mh_reload(h, root, NULL, 0, &err) != 0);
     ASSERT_EQ(check(w, h, name), MW_IDLE);
-    TEST_OK("a broken version: refused with its reason, not retried until its manifest changes");
+    point_at("broken\n"); /* CURRENT written again (a new inode), same name */
+    ASSERT_EQ(check(w, h, name), MW_LOAD);
+    ASSERT(mh_reload(h, root, NULL, 0, &err) != 0);
+    ASSERT_EQ(check(w, h, name), MW_IDLE);
+    TEST_OK("a broken version: refused with its reason, not retried until its manifest or CURRENT "
+            "is written again");
 
     /* Back at the served version: the refusal goes without a reload. */
     point_at("copy\n");

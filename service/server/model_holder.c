@@ -112,7 +112,10 @@ int mh_reload(mh_holder *h, const char *dir, char *version_out, size_t size, mx_
     /* The name and the manifest's stamp before the load: model_load reads
      * CURRENT again, and if it changed meanwhile the watcher sees a name
      * other than the one recorded and loads once more. */
-    char name[MH_MAX_NAME];
+    char name[MH_MAX_NAME], path[4200];
+    snprintf(path, sizeof(path), "%s/CURRENT", dir);
+    struct stat cur;
+    if (stat(path, &cur) != 0) memset(&cur, 0, sizeof(cur));
     if (mh_read_current(dir, name, sizeof(name), NULL)) name[0] = 0;
     int64_t stamp = mh_manifest_mtime(dir, name);
     mx_model *m = NULL;
@@ -135,6 +138,8 @@ int mh_reload(mh_holder *h, const char *dir, char *version_out, size_t size, mx_
         snprintf(r->error, sizeof(r->error), "%s", err->msg);
         r->at = (int64_t)time(NULL);
         r->manifest_mtime_ns = stamp;
+        r->current_ino = (uint64_t)cur.st_ino;
+        r->current_mtime_ns = (int64_t)cur.st_mtim.tv_sec * 1000000000 + cur.st_mtim.tv_nsec;
     }
     pthread_mutex_unlock(&h->lock);
     pthread_mutex_unlock(&h->reload_lock);

@@ -41,6 +41,10 @@ typedef struct mh_refusal {
     /* ROOT/VERSION/manifest.json's mtime in ns, taken before the load (-1:
      * no manifest): the watcher retries a refused version when it changes */
     int64_t manifest_mtime_ns;
+    /* CURRENT's inode and mtime in ns when it was read for the load (0:
+     * absent): the watcher also retries when CURRENT is written again */
+    uint64_t current_ino;
+    int64_t current_mtime_ns;
 } mh_refusal;
 
 mh_holder *mh_new(void);

@@ -91,9 +91,12 @@ mw_result mw_check(mw_watch *w, mh_holder *h, char *name, size_t size, mx_err *e
         return MW_CLEARED;
     }
     if (!strcmp(w->name, served)) return MW_IDLE;
-    /* Refused already: only a new manifest (e.g. the version rewritten in
-     * place) is worth another try; else SIGHUP or the admin route. */
-    if (refused && !strcmp(w->name, r.version) &&
+    /* Refused already: not again until CURRENT is written again or the
+     * version's manifest changes (e.g. rewritten in place); SIGHUP and the
+     * admin route retry at any time. */
+    if (refused && !strcmp(w->name, r.version) && (uint64_t)w->stamp.st_ino == r.current_ino &&
+        (int64_t)w->stamp.st_mtim.tv_sec * 1000000000 + w->stamp.st_mtim.tv_nsec ==
+            r.current_mtime_ns &&
         mh_manifest_mtime(w->dir, w->name) == r.manifest_mtime_ns)
         return MW_IDLE;
     return MW_LOAD;

@@ -6,12 +6,13 @@
  * only when the stat changed (inode, size, mtime, ctime) or the file is
  * under 2 s old (a rewrite within one timestamp tick). It answers "load
  * now" when CURRENT names a version other than the one served (the name
- * mh_reload recorded) and other than a refused one, unless that refused
- * version's manifest changed since its refusal (mtime). When CURRENT names
- * the served version again, a standing refusal is withdrawn. An empty
- * CURRENT is taken as being written (a writer that does not rename) and
- * left for the next check; a root without CURRENT (a version directory
- * given as the model directory) is never acted on.
+ * mh_reload recorded) and other than a refused one, unless CURRENT was
+ * written again (inode, mtime) or that version's manifest changed (mtime)
+ * since the refusal. When CURRENT names the served version again, a
+ * standing refusal is withdrawn. An empty CURRENT is taken as being
+ * written (a writer that does not rename) and left for the next check; a
+ * root without CURRENT (a version directory given as the model directory)
+ * is never acted on.
  *
  * The watcher does not load anything itself: the caller runs the same
  * reload as SIGHUP (model_holder.h's mh_reload, serialised with the admin
