@@ -12,6 +12,8 @@
 #      another broken one, then a v3 build: v3 served, refusal cleared;
 #   4. server.model_poll_s=0 does not watch (SIGHUP still reloads); out of
 #      range values exit 2 naming the setting.
+# Any sanitizer report in a server's stderr fails the test (run it with an
+# ASan/UBSan build's mixrec too).
 #   tests/test_watch.sh BUILD/mixrec
 set -uo pipefail
 MIXREC=$1
@@ -172,9 +174,13 @@ check "  2 ok reloads" is "$OK" 2
 code=$(get "/v1/users/$NEW/recommendations?k=5" "$TMP/v3.body")
 check "  v3 (built without $NEW) answers and does not know $NEW" \
   bash -c "[ '$code' = 200 ] && jq -e --arg v '$v3' '.model_version == \$v and (.known_user | not)' '$TMP/v3.body' >/dev/null"
+no_sanitizer_report() { # stderr file (an ASan/UBSan build of mixrec)
+  ! grep -qE 'ERROR: (Address|Thread|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$1"
+}
 kill -TERM "$PID_W"
 wait "$PID_W"
 check "  SIGTERM: exits 0" test $? = 0
+check "  no sanitizer report" no_sanitizer_report "$TMP/W.err"
 
 # ---- 4. model_poll_s=0 does not watch; bad values are refused ----------------------
 point_at "$v1"
@@ -188,6 +194,8 @@ kill -HUP "$PID_Z"
 check "  SIGHUP still reloads ($v2)" wait_for 10 serves "$v2"
 kill -TERM "$PID_Z"
 wait "$PID_Z"
+check "  SIGTERM: exits 0" test $? = 0
+check "  no sanitizer report" no_sanitizer_report "$TMP/Z.err"
 for v in -1 86401 1.5 soon; do
   "$MIXREC" serve --model "$TMP/model" --listen 127.0.0.1:1 --set server.model_poll_s=$v \
     >/dev/null 2>"$TMP/bad.err"
