@@ -350,8 +350,17 @@ sleep 1 # versions are named by the second
   --config config/mixrec.json --set embed.seed=7 --out "$TMP/model" >"$TMP/build2.log" 2>&1
 v2=$(cat "$TMP/model/CURRENT")
 check "a second model version is current ($v1 -> $v2)" test "$v2" != "$v1"
-check "replicas keep serving $v1 until told" \
-  bash -c "curl -fs $BASE_A/readyz | jq -e '.model_version == \"$v1\"' >/dev/null"
+# The replicas watch CURRENT (server.model_poll_s, 5 s by default): each
+# one moves to v2 by itself; the reload route then answers with v2 too.
+on_v2() {
+  local b
+  for b in "$BASE_A" "$BASE_B"; do
+    curl -fs "$b/readyz" | jqt --arg v "$v2" '.model_version == $v and .status == "ready"' || return 1
+  done
+}
+rolled=0
+for _ in $(seq 75); do on_v2 && { rolled=1; break; }; sleep 0.2; done
+check "both replicas serve $v2 by themselves within 15 s (CURRENT watched)" test "$rolled" = 1
 rolled=1
 for b in "$BASE_A" "$BASE_B"; do
   curl -fs -X POST -H "X-API-Key: $KEY" "$b/v1/admin/reload" | jqt --arg v "$v2" '.model_version == $v' || rolled=0

@@ -96,7 +96,10 @@ others() { # answers not of the given kind/status pairs
 answers() { grep '^count' "$TMP/wrk.out" | cut -d' ' -f2- | paste -sd, | sed 's/,/, /g'; }
 no_socket_errors() { ! grep -q 'Socket errors' "$TMP/wrk.out" || { grep 'Socket errors' "$TMP/wrk.out"; return 1; }; }
 
-serve_start F --redis "unix:$TMP/redis.sock" --set auth.api_keys=$KEY --set log.level=warn
+# (CURRENT not watched: only the admin route reloads here, so every
+# rejection below is counted exactly once)
+serve_start F --redis "unix:$TMP/redis.sock" --set auth.api_keys=$KEY --set log.level=warn \
+  --set server.model_poll_s=0
 PID=$PID_F
 BASE=$BASE_F
 good=$(cat "$TMP/model/CURRENT")

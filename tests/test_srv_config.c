@@ -30,6 +30,7 @@ static void test_defaults_and_set(void) {
     ASSERT_STR_EQ(c.listen_host, "127.0.0.1");
     ASSERT_EQ(c.listen_port, 8080);
     ASSERT_EQ(c.workers, 0);
+    ASSERT_EQ(c.model_poll_s, 5); /* CURRENT watched unless 0 */
     ASSERT_STR_EQ(c.redis_host, "127.0.0.1");
     ASSERT_EQ(c.redis_port, 6379);
     ASSERT_EQ(c.redis_unix, 0);
@@ -60,6 +61,10 @@ static void test_defaults_and_set(void) {
     ASSERT_CONTAINS(err.msg, "not an integer");
     ASSERT(srv_config_set(&c, "limits.max_k", "5000", &err) == MX_EINVAL);
     ASSERT_CONTAINS(err.msg, "out of range");
+    ASSERT(srv_config_set(&c, "server.model_poll_s", "-1", &err) == MX_EINVAL);
+    ASSERT_CONTAINS(err.msg, "server.model_poll_s");
+    ASSERT_EQ(srv_config_set(&c, "server.model_poll_s", "0", &err), 0);
+    ASSERT_EQ(c.model_poll_s, 0);
     ASSERT(srv_config_set(&c, "events.dislike", "1", &err) == MX_EINVAL);
     ASSERT(srv_config_set(&c, "server.bogus", "1", &err) == MX_EINVAL);
     ASSERT_CONTAINS(err.msg, "server.bogus");

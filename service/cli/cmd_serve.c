@@ -8,7 +8,10 @@
  * SIGINT/SIGTERM drain in-flight requests and exit 0. The handlers are
  * installed first thing, so a signal is handled the same on whichever
  * thread the kernel delivers it; our own threads start with the signals
- * blocked. */
+ * blocked. The main thread also owns the model watcher's timer
+ * (model_watch.h): every server.model_poll_s seconds, between signals, it
+ * checks CURRENT and reloads through the same path as SIGHUP. Reloads of
+ * the admin route run on their own thread; mh_reload serialises them all. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include "http.h"
 #include "model.h"
 #include "model_holder.h"
+#include "model_watch.h"
 #include "srv_config.h"
 #include "srv_signals.h"
 #include "workers.h"
@@ -90,7 +94,8 @@ static void usage(FILE *f) {
                "Serves recommendations over HTTP/JSON. Settings come from the defaults, then\n"
                "--config, then MIXREC_<SECTION>_<KEY> environment variables (short forms:\n"
                "MIXREC_MODEL, MIXREC_LISTEN, MIXREC_WORKERS, MIXREC_REDIS), then flags.\n"
-               "An invalid setting exits with code 2, naming it. SIGHUP reloads the model;\n"
+               "An invalid setting exits with code 2, naming it. SIGHUP reloads the model,\n"
+               "and so does a change of the model root's CURRENT (server.model_poll_s);\n"
                "SIGTERM or SIGINT drain in-flight requests and exit.\n\nOptions:\n");
     cli_print_options(f, serve_opts);
     fprintf(f, "\n");
@@ -107,6 +112,69 @@ static void log_line(const char *what, const char *detail) {
     gmtime_r(&t, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
     fprintf(stderr, "%s mixrec: %s%s%s\n", ts, what, detail ? ": " : "", detail ? detail : "");
+}
+
+static double mono_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* One check of CURRENT by the watcher, and the reload it asks for. */
+static void watch_once(mw_watch *w, mh_holder *holder, http_server *http) {
+    char name[MH_MAX_NAME], served[MH_MAX_NAME], detail[2 * MH_MAX_NAME + 640];
+    mx_err err = {0};
+    mh_served_name(holder, served, sizeof(served));
+    switch (mw_check(w, holder, name, sizeof(name), &err)) {
+    case MW_IDLE:
+        return;
+    case MW_ERROR:
+        log_line("model watch: cannot read CURRENT", err.msg);
+        return;
+    case MW_CLEARED:
+        snprintf(detail, sizeof(detail), "%s, the version served", name);
+        log_line("model watch: refusal withdrawn, CURRENT names", detail);
+        return;
+    case MW_LOAD:
+        break;
+    }
+    char version[64];
+    if (http_reload(http, version, sizeof(version), &err)) {
+        snprintf(detail, sizeof(detail), "%s (%s keeps serving): %s", name, served, err.msg);
+        log_line("model watch: version refused", detail);
+    } else {
+        snprintf(detail, sizeof(detail), "%s (CURRENT changed, was %s)", version, served);
+        log_line("model reloaded", detail);
+    }
+}
+
+/* The main thread's life after start-up: signals, and the watcher's timer
+ * as the wait's timeout. Returns on SIGTERM/SIGINT. */
+static void serve_until_stopped(const srv_config *cfg, mh_holder *holder, http_server *http) {
+    mw_watch *w = cfg->model_poll_s > 0 ? mw_new(cfg->model_dir) : NULL;
+    if (cfg->model_poll_s > 0 && !w) log_line("model watch off", "out of memory");
+    double next = mono_s() + cfg->model_poll_s;
+    char detail[1024];
+    mx_err err = {0};
+    for (;;) {
+        int ms = -1;
+        if (w) {
+            double left = next - mono_s();
+            ms = left > 0 ? (int)(left * 1000) + 1 : 0;
+        }
+        srv_signals_event ev = srv_signals_wait(ms);
+        if (ev == SRV_SIGNALS_STOP) break;
+        if (ev == SRV_SIGNALS_RELOAD) {
+            if (http_reload(http, detail, sizeof(detail), &err))
+                log_line("reload rejected, the old model keeps serving", err.msg);
+            else
+                log_line("model reloaded", detail);
+            continue;
+        }
+        watch_once(w, holder, http);
+        next = mono_s() + cfg->model_poll_s; /* after the load: polls never pile up */
+    }
+    mw_free(w);
 }
 
 int cmd_serve(int argc, char **argv) {
@@ -135,23 +203,25 @@ int cmd_serve(int argc, char **argv) {
         return 2;
     }
 
-    mx_model *m = NULL;
-    if (model_load(cfg.model_dir, &m, &err)) {
-        fprintf(stderr, "mixrec serve: cannot start: %s\n", err.msg);
-        return 1;
-    }
-    char detail[2048];
-    snprintf(detail, sizeof(detail), "%s (%zu users, %zu items, %zu interests)", m->version,
-             m->n_users, m->n_items, m->n_clusters);
     mh_holder *holder = mh_new();
     wk_pool *pool = NULL;
     http_server *http = NULL;
     if (!holder) {
-        model_free(m);
         fprintf(stderr, "mixrec serve: out of memory\n");
         return 1;
     }
-    mh_set(holder, m);
+    /* Through mh_reload, so the holder knows which name CURRENT gave. */
+    if (mh_reload(holder, cfg.model_dir, NULL, 0, &err)) {
+        fprintf(stderr, "mixrec serve: cannot start: %s\n", err.msg);
+        mh_free(holder);
+        return 1;
+    }
+    char detail[2048];
+    mh_ref *ref = mh_acquire(holder, NULL);
+    const mx_model *m = mh_model(ref);
+    snprintf(detail, sizeof(detail), "%s (%zu users, %zu items, %zu interests)", m->version,
+             m->n_users, m->n_items, m->n_clusters);
+    mh_release(ref);
     log_line("model loaded", detail);
     srv_signals_block(1); /* the threads started now inherit the mask */
     rc = wk_start(&pool, &cfg, holder, cfg.redis_url[0] != 0, &err) ||
@@ -167,12 +237,7 @@ int cmd_serve(int argc, char **argv) {
              wk_count(pool), cfg.redis_url[0] ? cfg.redis_url : "(no Redis configured)");
     log_line("listening on", detail);
 
-    while (srv_signals_wait() == SRV_SIGNALS_RELOAD) {
-        if (http_reload(http, detail, sizeof(detail), &err))
-            log_line("reload rejected, the old model keeps serving", err.msg);
-        else
-            log_line("model reloaded", detail);
-    }
+    serve_until_stopped(&cfg, holder, http);
     log_line("stopping", "draining in-flight requests");
     http_stop(http, cfg.request_timeout_s);
     wk_stop(pool);

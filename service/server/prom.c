@@ -293,11 +293,17 @@ char *prom_render(prom *p, const prom_gauges *g) {
         atomic_load(&p->candidates[0]), atomic_load(&p->candidates[1]),
         atomic_load(&p->candidates[2]), atomic_load(&p->candidate_requests));
     put(&b,
-        "# HELP mixrec_model_reloads_total Model reloads by result.\n"
+        "# HELP mixrec_model_reloads_total Model reloads (SIGHUP, admin route, or CURRENT "
+        "watched) by result: ok, or rejected (the version was refused, the previous model "
+        "keeps serving).\n"
         "# TYPE mixrec_model_reloads_total counter\n"
         "mixrec_model_reloads_total{result=\"ok\"} %lu\n"
-        "mixrec_model_reloads_total{result=\"rejected\"} %lu\n",
-        atomic_load(&p->reloads[1]), atomic_load(&p->reloads[0]));
+        "mixrec_model_reloads_total{result=\"rejected\"} %lu\n"
+        "# HELP mixrec_model_refused 1 while the version CURRENT names was refused (failed to "
+        "load; /readyz says why) and the previous model keeps serving.\n"
+        "# TYPE mixrec_model_refused gauge\n"
+        "mixrec_model_refused %d\n",
+        atomic_load(&p->reloads[1]), atomic_load(&p->reloads[0]), g->model_refused ? 1 : 0);
     put(&b,
         "# HELP mixrec_answers_by_order_total Recommendation answers ordered by the learned "
         "ranker or, as a fallback, in retrieval order.\n"

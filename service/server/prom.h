@@ -40,6 +40,8 @@ void prom_candidates(prom *p, const size_t by_source[3]);
 /* One recommendation answer, ordered by the ranker (1) or in retrieval
  * order (0: no ranker, a rejected one, or ranking disabled). */
 void prom_ranking(prom *p, int ranked);
+/* One reload (SIGHUP, admin route or the watcher of CURRENT): ok, or the
+ * version was rejected (refused) and the previous model keeps serving. */
 void prom_reload(prom *p, int ok);
 
 /* One recommendation answer given (logged to the impressions stream or
@@ -58,6 +60,7 @@ typedef struct prom_gauges {
     int workers, redis_connected, redis_configured;
     const char *ranker_state;          /* "ok", "disabled", "absent", "rejected"; NULL: no model */
     unsigned long impressions_dropped; /* impression records not stored (implog.h) */
+    int model_refused; /* 1 while CURRENT names a version that failed to load (model_holder.h) */
 } prom_gauges;
 
 /* The exposition text (malloc'ed, caller frees). */

@@ -181,6 +181,9 @@ static const settings_row rows[] = {
          "HOST:PORT to listen on (0.0.0.0 for every interface)"),
     NUM("server.workers", INT, workers, 0, 256, "0", "event-loop workers; 0 = one per core"),
     STR("server.model_dir", model_dir, "", "model root (its CURRENT version is served)"),
+    NUM("server.model_poll_s", INT, model_poll_s, 0, 86400, "5",
+        "seconds between checks of the model root's CURRENT: a new version is loaded and swapped "
+        "in by itself, a broken one refused (/readyz); 0 = off (SIGHUP or the admin route only)"),
     STR("server.ui_dir", ui_dir, "auto",
         "inspector page files served at /ui/; auto: share/mixrec/ui or the checkout's service/ui "
         "next to the binary; empty: no page"),

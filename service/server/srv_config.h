@@ -33,6 +33,7 @@ typedef struct srv_config {
     int listen_port;
     int workers; /* event loops; 0 = one per core */
     char model_dir[4096];
+    int model_poll_s;  /* seconds between checks of model_dir/CURRENT; 0 = not watched */
     char ui_dir[4096]; /* the inspector page's files; "auto", "" = off */
     /* redis: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N];
      * an empty url turns sessions and events off */

@@ -7,7 +7,9 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <poll.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int wake_fd[2] = {-1, -1};
@@ -51,7 +53,14 @@ int srv_signals_install(mx_err *err) {
     return 0;
 }
 
-srv_signals_event srv_signals_wait(void) {
+static int64_t now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+srv_signals_event srv_signals_wait(int timeout_ms) {
+    int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
     for (;;) {
         if (atomic_load(&stop_requested)) return SRV_SIGNALS_STOP;
         /* Consumed before the reload starts: a SIGHUP from now on asks
@@ -60,8 +69,14 @@ srv_signals_event srv_signals_wait(void) {
         /* poll, not a blocking read: poll returns EINTR after a handler
          * even with SA_RESTART (and ThreadSanitizer, which runs handlers
          * late, runs them then). The timeout re-checks the flags anyway. */
+        int wait_ms = 1000;
+        if (deadline >= 0) {
+            int64_t left = deadline - now_ms();
+            if (left <= 0) return SRV_SIGNALS_TIMEOUT;
+            if (left < wait_ms) wait_ms = (int)left;
+        }
         struct pollfd p = {.fd = wake_fd[0], .events = POLLIN};
-        if (poll(&p, 1, 1000) > 0) {
+        if (poll(&p, 1, wait_ms) > 0) {
             char buf[64];
             while (read(wake_fd[0], buf, sizeof(buf)) > 0) {
             }

@@ -21,15 +21,22 @@
 
 #include "mx_err.h"
 
-typedef enum { SRV_SIGNALS_RELOAD = 1, SRV_SIGNALS_STOP = 2 } srv_signals_event;
+typedef enum {
+    SRV_SIGNALS_RELOAD = 1,
+    SRV_SIGNALS_STOP = 2,
+    SRV_SIGNALS_TIMEOUT = 3
+} srv_signals_event;
 
 /* Creates the self-pipe and installs the handlers (SIGPIPE is ignored).
  * Call it first thing in `serve`, before model loading. */
 int srv_signals_install(mx_err *err);
 
 /* Blocks until a signal asks for something: SRV_SIGNALS_STOP (SIGTERM,
- * SIGINT), else SRV_SIGNALS_RELOAD (SIGHUP, the request consumed). */
-srv_signals_event srv_signals_wait(void);
+ * SIGINT), else SRV_SIGNALS_RELOAD (SIGHUP, the request consumed); or
+ * until timeout_ms passed (SRV_SIGNALS_TIMEOUT; < 0: no timeout). The
+ * timeout is what lets the main thread own the model watcher's timer
+ * (model_watch.h) without a thread of its own. */
+srv_signals_event srv_signals_wait(int timeout_ms);
 
 /* Blocks or unblocks the three signals in the calling thread: blocked
  * while starting the threads of our own (they inherit the mask, so their

@@ -10,6 +10,16 @@ void api_health_live(api_req *r) {
     api_finish(r);
 }
 
+/* s as a JSON string; bytes of a name or path that are not UTF-8 (CURRENT
+ * may hold anything) become '?' rather than losing the whole report. */
+static json_t *text_json(char *s) {
+    json_t *j = json_string(s);
+    if (j) return j;
+    for (char *p = s; *p; p++)
+        if ((unsigned char)*p >= 0x80) *p = '?';
+    return json_string(s);
+}
+
 static json_t *ready_json(const api_env *env, const mx_model *m) {
     const srv_config *cfg = env->cfg;
     int up = wk_redis_connected(env->pool), n = wk_count(env->pool);
@@ -24,6 +34,13 @@ static json_t *ready_json(const api_env *env, const mx_model *m) {
     if (rk && m->ranker)
         json_object_set_new(rk, "trees", json_integer((json_int_t)rk_forest_n_trees(m->ranker)));
     json_object_set_new(o, "ranker", rk);
+    /* A refused version never makes the service unready either: the
+     * previous model serves, and this says what was refused and why. */
+    mh_refusal ref;
+    if (o && mh_refused(env->holder, &ref))
+        json_object_set_new(o, "model_refused",
+                            json_pack("{s:o,s:o,s:I}", "version", text_json(ref.version), "error",
+                                      text_json(ref.error), "at", (json_int_t)ref.at));
     return o;
 }
 
@@ -47,7 +64,8 @@ void api_health_metrics(api_req *r) {
                      .workers = wk_count(env->pool),
                      .redis_connected = wk_redis_connected(env->pool),
                      .redis_configured = env->cfg->redis_url[0] != 0,
-                     .impressions_dropped = wk_impressions_dropped(env->pool)};
+                     .impressions_dropped = wk_impressions_dropped(env->pool),
+                     .model_refused = mh_refused(env->holder, NULL)};
     char *text = prom_render(env->prom, &g);
     mh_release(ref);
     if (!text) {
