@@ -202,7 +202,9 @@ int exp_run(const exp_opts *o, FILE *out, exp_result *res, mx_err *err) {
     double last_report = t0;
     while (!res->stream_missing && (!o->count || res->entries < o->count)) {
         size_t want = o->count && o->count - res->entries < page ? o->count - res->entries : page;
-        r = redisCommand(ctx, "XRANGE %s %s + COUNT %zu", o->key, start, want);
+        char cnt[24]; /* hiredis's format has no %zu */
+        snprintf(cnt, sizeof(cnt), "%zu", want);
+        r = redisCommand(ctx, "XRANGE %s %s + COUNT %s", o->key, start, cnt);
         if (!r || r->type != REDIS_REPLY_ARRAY) {
             rc = mx_err_set(err, MX_EIO, "Redis at %s: XRANGE %s: %s", o->url, o->key,
                             r && r->type == REDIS_REPLY_ERROR ? r->str
