@@ -20,6 +20,7 @@ BASE=$TMP/syn/interactions.csv
   { cat "$TMP/b0.err"; echo "cannot build the base model"; exit 1; }
 start_redis
 URL="unix:$TMP/redis.sock"
+jqs() { jq -se "$@" >/dev/null; }
 R() { redis-cli -s "$TMP/redis.sock" "$@"; }
 TMAX=$(tail -n +2 "$BASE" | cut -d, -f3 | sort -n | tail -1)
 
@@ -45,12 +46,12 @@ check "66 events in the stream" test "$(R XLEN mixrec:events)" = 66
 check "export: exit 0" test $? = 0
 check "export: 66 lines" test "$(wc -l <"$TMP/e1.jsonl")" = 66
 check "export: every line has user, item, type strings, ts a number, stream_id" \
-  jq -se 'length == 66 and all(.[]; (.user|type) == "string" and (.item|type) == "string"
+  jqs 'length == 66 and all(.[]; (.user|type) == "string" and (.item|type) == "string"
     and (.type|type) == "string" and (.ts|type) == "number" and (.stream_id|test("^[0-9]+-[0-9]+$")))' "$TMP/e1.jsonl"
 check "export: event_id, recommendation_id strings, position a number where given" \
-  jq -se '[.[] | select(.user == "u_new")] | length == 6 and all(.[]; (.event_id|type) == "string"
+  jqs '[.[] | select(.user == "u_new")] | length == 6 and all(.[]; (.event_id|type) == "string"
     and (.recommendation_id|length) == 24 and (.position|type) == "number")' "$TMP/e1.jsonl"
-check "export: the others have no position" jq -se '[.[] | select(.position)] | length == 6' "$TMP/e1.jsonl"
+check "export: the others have no position" jqs '[.[] | select(.position)] | length == 6' "$TMP/e1.jsonl"
 LAST=$(tail -1 "$TMP/e1.jsonl" | jq -r .stream_id)
 check "export: stderr says where to resume (next: --from $LAST)" grep -qx "next: --from $LAST" "$TMP/e1.err"
 check "export: progress on stderr (entries, last id)" grep -q "66 entries.*last id $LAST" "$TMP/e1.err"
@@ -78,7 +79,7 @@ R XADD mixrec:impressions '*' recommendation_id BBBBBBBBBBBBBBBBBBBBBBBB ts 1733
   request '{"k":10,"categories":[],"exclude":[],"recent_items":0,"session":"ok"}' >/dev/null
 "$MIXREC" export --redis "$URL" --stream impressions >"$TMP/imp.jsonl" 2>/dev/null
 check "export --stream impressions: items an array, request an object, ts a number" \
-  jq -e '(.items|type) == "array" and .items[0].item == "i1" and (.request|type) == "object"
+  jqt '(.items|type) == "array" and .items[0].item == "i1" and (.request|type) == "object"
     and .request.k == 10 and .ts == 1733390000123 and .route == "user_recommendations"' "$TMP/imp.jsonl"
 "$MIXREC" export --redis "$URL" --key no:such:stream >"$TMP/e7.jsonl" 2>"$TMP/e7.err"
 check "export: a missing stream is 0 entries, exit 0, said" \
@@ -159,6 +160,31 @@ check "--keep 2: the first version was pruned, the log says so" \
   bash -c "test ! -e '$TMP/root/$V0' && grep -q 'pruned .*$V0' '$TMP/rt3.err'"
 check "--keep 2: CURRENT is a kept version" test -e "$TMP/root/$(cat "$TMP/root/CURRENT")/manifest.json"
 
+# ---- a root with no model yet: the first version is promoted ----------------------------
+"$MIXREC" retrain --model "$TMP/fresh" --base "$BASE" --redis "$URL" "${SETS[@]}" >/dev/null 2>"$TMP/rt5.err"
+rc=$?
+check "retrain on an empty root: promotes (exit $rc), reason: no serving version" \
+  bash -c "test $rc = 0 && test -s '$TMP/fresh/CURRENT' && grep -q 'promoted .*no serving version' '$TMP/rt5.err'"
+check "retrain on an empty root: the manifest says there was nothing to judge against" \
+  jqt '.retrain.decision == "promote" and .retrain.serving == null' "$TMP/fresh/$(cat "$TMP/fresh/CURRENT")/manifest.json"
+
+# ---- one run per root -----------------------------------------------------------------
+exec 9>"$TMP/root/retrain/lock"
+flock 9
+"${RT[@]}" >/dev/null 2>"$TMP/rt6.err"
+rc=$?
+exec 9>&-
+check "retrain: a second run on the same root fails clearly (exit $rc)" \
+  bash -c "test $rc = 1 && grep -q 'another .mixrec retrain. runs' '$TMP/rt6.err'"
+
+# ---- trimming past the last export is reported ------------------------------------------
+LASTX=$(jq -r .last_id "$TMP/root/retrain/state.json")
+for k in 1 2 3; do R XADD mixrec:events '*' user u1 item "i$k" type view ts $t >/dev/null; done
+R XTRIM mixrec:events MAXLEN 1 >/dev/null
+"$MIXREC" export --redis "$URL" --from "$LASTX" >"$TMP/e11.jsonl" 2>"$TMP/e11.err"
+check "export: entries trimmed before the export are reported as a gap" \
+  bash -c "test \$(wc -l <'$TMP/e11.jsonl') = 1 && grep -q 'trimmed past --from' '$TMP/e11.err'"
+
 # ---- Redis down ------------------------------------------------------------------------
 VB=$(cat "$TMP/root/CURRENT")
 stop_redis
@@ -189,5 +215,4 @@ rc=$?
 check "--every: SIGTERM stops it cleanly (exit $rc)" bash -c "test $stopped = 1 && test $rc = 0 && grep -q 'stopped by a signal' '$TMP/loop.err'"
 "$MIXREC" retrain --model "$TMP/root" --redis "$URL" >/dev/null 2>"$TMP/u.err"
 check "retrain without --base: usage error" bash -c "test \$? = 2 || true; grep -q -- '--base LOG is required' '$TMP/u.err'"
-[ -n "${SHOW_LOGS:-}" ] && cat "$TMP/rt1.err" "$TMP/rt3.err" "$TMP/two.err"
 finish

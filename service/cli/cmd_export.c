@@ -132,6 +132,12 @@ int cmd_export(int argc, char **argv) {
         fprintf(stderr, "mixrec export: stream %s does not exist: 0 entries\n", a.o.key);
     else if (!res.entries)
         fprintf(stderr, "mixrec export: no new entries in %s\n", a.o.key);
+    if (res.trimmed_after_from)
+        fprintf(stderr,
+                "mixrec export: warning: the stream was trimmed past --from (its first entry is "
+                "now %s): entries after --from may have been deleted by MAXLEN before this "
+                "export; export more often or raise log.events_maxlen\n",
+                res.first_id);
     if (res.unparsed)
         fprintf(stderr,
                 "mixrec export: warning: %zu items/request values were not JSON (kept as "

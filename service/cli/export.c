@@ -160,6 +160,28 @@ static int write_entry(const redisReply *e, FILE *out, exp_result *res, mx_err *
     return 0;
 }
 
+static int id_cmp(uint64_t am, uint64_t as, uint64_t bm, uint64_t bs) {
+    return am != bm ? (am < bm ? -1 : 1) : as != bs ? (as < bs ? -1 : 1) : 0;
+}
+
+/* Trimming removes the oldest entries first: a stream whose first entry
+ * is later than from_id has lost from_id, and maybe entries after it. */
+static void check_trimmed(redisContext *ctx, const exp_opts *o, exp_result *res) {
+    uint64_t fm, fs, dm, ds;
+    if (!o->from_id || exp_parse_id(o->from_id, &fm, &fs)) return;
+    redisReply *r = redisCommand(ctx, "XRANGE %s - + COUNT 1", o->key);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+        r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2 &&
+        r->element[0]->element[0]->type == REDIS_REPLY_STRING) {
+        const char *first = r->element[0]->element[0]->str;
+        if (!exp_parse_id(first, &dm, &ds) && id_cmp(dm, ds, fm, fs) > 0) {
+            res->trimmed_after_from = 1;
+            snprintf(res->first_id, sizeof(res->first_id), "%s", first);
+        }
+    }
+    freeReplyObject(r);
+}
+
 static void progress(const exp_opts *o, const exp_result *res, double t0, int last) {
     if (!o->progress) return;
     double dt = pipe_now() - t0;
@@ -198,6 +220,7 @@ int exp_run(const exp_opts *o, FILE *out, exp_result *res, mx_err *err) {
     res->stream_missing = r->integer == 0;
     freeReplyObject(r);
     r = NULL;
+    if (!res->stream_missing) check_trimmed(ctx, o, res);
     size_t page = o->page ? o->page : 1000;
     double last_report = t0;
     while (!res->stream_missing && (!o->count || res->entries < o->count)) {

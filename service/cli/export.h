@@ -35,6 +35,11 @@ typedef struct exp_result {
     size_t unparsed;          /* items/request values that were not JSON: kept as text */
     char last_id[EXP_ID_LEN]; /* the last id written; "" when none */
     int stream_missing;       /* the key does not exist (0 entries, not an error) */
+    /* from_id is no longer in the stream (its first entry, first_id, is
+     * later): trimming (MAXLEN) has passed it, so entries after it may have
+     * been deleted before this export - a possible gap */
+    int trimmed_after_from;
+    char first_id[EXP_ID_LEN];
     double seconds;
 } exp_result;
 

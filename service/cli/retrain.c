@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -94,6 +96,11 @@ static int export_new(const rt_opts *o, const char *dir, rt_state *st, size_t *n
                     st->last_id);
         return rc;
     }
+    if (res.trimmed_after_from)
+        cli_log("retrain: warning: %s was trimmed past the last export (its first entry is now "
+                "%s): events may have been deleted unexported; run more often or raise "
+                "log.events_maxlen",
+                eo.key, res.first_id);
     if (rename(tmp, path) != 0) return mx_err_set(err, MX_EIO, "%s: %s", path, strerror(errno));
     st->seq++;
     snprintf(st->last_id, sizeof(st->last_id), "%s", res.last_id);
@@ -260,12 +267,30 @@ static int save(const rt_opts *o, const rt_state *st, size_t n_exports, run_mode
     return 0;
 }
 
+static int run_locked(const rt_opts *o, const char *dir, rt_outcome *outcome, mx_err *err);
+
 int rt_run_once(const rt_opts *o, rt_outcome *outcome, mx_err *err) {
     char dir[4096];
     path_join(dir, sizeof(dir), o->root, "retrain");
     if ((mkdir(o->root, 0755) != 0 && errno != EEXIST) ||
         (mkdir(dir, 0755) != 0 && errno != EEXIST))
         return mx_err_set(err, MX_EIO, "%s: %s", dir, strerror(errno));
+    /* one run per root: a second trainer (or a CronJob overlapping the
+     * loop) fails instead of exporting the same entries twice */
+    char lock[4096];
+    path_join(lock, sizeof(lock), dir, "lock");
+    int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lfd < 0) return mx_err_set(err, MX_EIO, "%s: %s", lock, strerror(errno));
+    if (flock(lfd, LOCK_EX | LOCK_NB) != 0) {
+        close(lfd);
+        return mx_err_set(err, MX_EIO, "%s: another `mixrec retrain` runs on %s", lock, o->root);
+    }
+    int rc = run_locked(o, dir, outcome, err);
+    close(lfd); /* releases the lock */
+    return rc;
+}
+
+static int run_locked(const rt_opts *o, const char *dir, rt_outcome *outcome, mx_err *err) {
     rt_state st;
     size_t n_new = 0, n_exports = 0;
     int rc = state_read(dir, &st, err);
