@@ -110,7 +110,7 @@ check "build: source 2 counts users, items, new ones, drops" \
 check "build: the model knows u_new" bash -c "! grep -q 'not in the model' '$TMP/r1.out' && grep -q '^interests' '$TMP/r1.out'"
 "$MIXREC" eval --interactions "$BASE" --interactions "$TMP/e1.jsonl" "${SETS[@]}" --json \
   >"$TMP/eval.json" 2>/dev/null
-check "eval takes the same sources" jqt '.dataset.events > 6000' "$TMP/eval.json"
+check "eval takes the same sources" jqt '.dataset.events > 6000 and (.dataset.sources|length) == 2' "$TMP/eval.json"
 
 # ---- retrain, one shot ----------------------------------------------------------
 V0=$(cat "$TMP/root/CURRENT")
@@ -159,6 +159,20 @@ check "--keep 2: 2 versions left ($n_versions)" test "$n_versions" = 2
 check "--keep 2: the first version was pruned, the log says so" \
   bash -c "test ! -e '$TMP/root/$V0' && grep -q 'pruned .*$V0' '$TMP/rt3.err'"
 check "--keep 2: CURRENT is a kept version" test -e "$TMP/root/$(cat "$TMP/root/CURRENT")/manifest.json"
+
+# ---- many exports are compacted into one archive ----------------------------------------
+RD=$TMP/root/retrain
+for k in $(seq 3 34); do
+  echo "{\"user\":\"u_c$k\",\"item\":\"i$k\",\"type\":\"click\",\"ts\":$((t + k)),\"stream_id\":\"1-$k\"}" >"$RD/events-$k.jsonl"
+done
+jq '.seq = 34' "$RD/state.json" >"$RD/state.new" && mv "$RD/state.new" "$RD/state.json"
+"${RT[@]}" >/dev/null 2>"$TMP/rt7.err"
+rc=$?
+check "retrain: 34 exports compacted into events-archive.jsonl (exit $rc)" \
+  bash -c "(test $rc = 0 || test $rc = 3) && grep -q 'compacted 34 exports' '$TMP/rt7.err' &&
+    test \$(wc -l <'$RD/events-archive.jsonl') = \$((68 + 4 + 32)) && ! ls '$RD'/events-[0-9]*.jsonl 2>/dev/null"
+check "retrain: the archive is a source of the build" grep -q "source 2: .*events-archive.jsonl: JSON lines.*104 rows" "$TMP/rt7.err"
+check "retrain: state judged the compacted exports" jqt '.seq == 34 and .judged_seq == 34' "$RD/state.json"
 
 # ---- a root with no model yet: the first version is promoted ----------------------------
 "$MIXREC" retrain --model "$TMP/fresh" --base "$BASE" --redis "$URL" "${SETS[@]}" >/dev/null 2>"$TMP/rt5.err"

@@ -171,12 +171,70 @@ size_t rt_prune(const char *root, size_t keep, const char *protect) {
 
 /* ---- one run ---------------------------------------------------------- */
 
-/* The base sources and every export, into d (a copy of o->data); paths
- * holds the export names. */
+/* ---- compaction --------------------------------------------------------- */
+
+#define RT_COMPACT_AT 32 /* export files before they are folded into the archive */
+
+/* Appends src to f, ending with a newline. */
+static int append_file(FILE *f, const char *src) {
+    FILE *in = fopen(src, "rb");
+    if (!in) return -1;
+    char buf[1 << 16];
+    size_t got;
+    int last = '\n', ok = 1;
+    while (ok && (got = fread(buf, 1, sizeof(buf), in)) > 0) {
+        ok = fwrite(buf, 1, got, f) == got;
+        last = buf[got - 1];
+    }
+    ok = ok && !ferror(in) && (last == '\n' || fputc('\n', f) != EOF);
+    fclose(in);
+    return ok ? 0 : -1;
+}
+
+/* Beyond RT_COMPACT_AT export files, all of them are appended to
+ * events-archive.jsonl (written whole to a temporary file, renamed) and
+ * removed, so a long-running loop never exceeds the sources a build takes.
+ * A crash between the rename and the removals leaves events twice, which
+ * the import merges as repeats: harmless. */
+static int compact(const char *dir, const rt_state *st, mx_err *err) {
+    char path[4096], archive[4096], tmp[4200];
+    size_t n = 0;
+    for (long s = 1; s <= st->seq; s++) {
+        export_path(dir, s, path, sizeof(path));
+        n += access(path, F_OK) == 0;
+    }
+    if (n < RT_COMPACT_AT) return 0;
+    path_join(archive, sizeof(archive), dir, "events-archive.jsonl");
+    snprintf(tmp, sizeof(tmp), "%s.tmp", archive);
+    FILE *f = fopen(tmp, "wb");
+    int bad = !f || (access(archive, F_OK) == 0 && append_file(f, archive));
+    for (long s = 1; !bad && s <= st->seq; s++) {
+        export_path(dir, s, path, sizeof(path));
+        if (access(path, F_OK) == 0) bad = append_file(f, path);
+    }
+    bad = (f && fclose(f) != 0) || bad || rename(tmp, archive) != 0;
+    if (bad) {
+        remove(tmp);
+        return mx_err_set(err, MX_EIO, "%s: cannot compact the exports: %s", archive,
+                          strerror(errno));
+    }
+    for (long s = 1; s <= st->seq; s++) {
+        export_path(dir, s, path, sizeof(path));
+        unlink(path);
+    }
+    cli_log("retrain: compacted %zu exports into %s", n, archive);
+    return 0;
+}
+
+/* The base sources, the archive and every export, into d (a copy of
+ * o->data); paths (st->seq + 1 entries) holds their names. */
 static int gather_sources(const rt_opts *o, const char *dir, const rt_state *st, cli_data *d,
                           char (*paths)[4096], size_t *n_exports, mx_err *err) {
     *d = *o->data;
     *n_exports = 0;
+    path_join(paths[0], 4096, dir, "events-archive.jsonl");
+    if (access(paths[0], R_OK) == 0 && d->n_sources < CLI_MAX_SOURCES)
+        d->sources[d->n_sources++] = paths[(*n_exports)++];
     for (long s = 1; s <= st->seq; s++) {
         export_path(dir, s, paths[*n_exports], 4096);
         if (access(paths[*n_exports], R_OK) != 0) continue; /* removed by hand: fine */
@@ -311,10 +369,11 @@ static int run_locked(const rt_opts *o, const char *dir, rt_outcome *outcome, mx
         r.serving = NULL;
     }
     cli_data *d = malloc(sizeof(*d));
-    char(*paths)[4096] = malloc((size_t)(st.seq + 1) * 4096);
+    char(*paths)[4096] = malloc((size_t)(st.seq + 2) * 4096);
     ds_dataset *ds = NULL;
     char version[64] = "";
     if (!d || !paths) rc = mx_err_set(err, MX_ENOMEM, "out of memory");
+    if (!rc) rc = compact(dir, &st, err);
     if (!rc) rc = gather_sources(o, dir, &st, d, paths, &n_exports, err);
     if (!rc && cli_data_finish(d, &ds))
         rc = mx_err_set(err, MX_EFORMAT, "cannot load the base log and the exports (above)");
