@@ -229,4 +229,5 @@ rc=$?
 check "--every: SIGTERM stops it cleanly (exit $rc)" bash -c "test $stopped = 1 && test $rc = 0 && grep -q 'stopped by a signal' '$TMP/loop.err'"
 "$MIXREC" retrain --model "$TMP/root" --redis "$URL" >/dev/null 2>"$TMP/u.err"
 check "retrain without --base: usage error" bash -c "test \$? = 2 || true; grep -q -- '--base LOG is required' '$TMP/u.err'"
+[ -n "${SHOW_LOGS:-}" ] && grep "judged\|window" "$TMP"/rt*.err
 finish

@@ -31,7 +31,9 @@ static const cli_opt retrain_opts[] = {
      "promote unless NDCG@10 is worse than the serving one's by more than M, "
      "relative (default 0.02)",
      R_MARGIN},
-    {"holdout", "F", "judge on the latest F of the events by time (default 0.1)", R_HOLDOUT},
+    {"holdout", "F",
+     "judge on the latest F of the events the serving version has not seen (default 0.2)",
+     R_HOLDOUT},
     {0},
 };
 
@@ -111,9 +113,9 @@ static void usage(FILE *f) {
                "One run: exports the events the stream got since the last run into\n"
                "ROOT/retrain/events-<n>.jsonl (ROOT/retrain/state.json holds the last id), loads\n"
                "the base log plus every export, holds out the latest window (--holdout of the\n"
-               "events by time, and never before the serving model's last training event),\n"
-               "builds a candidate on the events before it and scores it and the serving\n"
-               "version (ROOT/CURRENT) on the same window users with `mixrec eval`'s code;\n"
+               "events newer than the serving version's data, by time), builds a candidate on\n"
+               "the events before it and scores it and the serving version (ROOT/CURRENT) on\n"
+               "the same window users with `mixrec eval`'s code;\n"
                "promotes unless its NDCG@10 is worse by more than --margin (relative). A\n"
                "promoted version is rebuilt on every event, window included, saved, and\n"
                "CURRENT is pointed at it atomically; a losing candidate is saved, not served.\n"
@@ -153,7 +155,7 @@ int cmd_retrain(int argc, char **argv) {
     cli_data_init(&a->data);
     a->o.keep = 5;
     a->o.margin = 0.02;
-    a->o.holdout = 0.1;
+    a->o.holdout = 0.2;
     cli_opt all[80];
     size_t n = 0;
     for (const cli_opt *o = retrain_opts; o->name; o++)

@@ -24,8 +24,8 @@ typedef struct rt_opts {
     const char *key;       /* the events stream, default mixrec:events */
     size_t keep;           /* versions kept (CURRENT and the new one always); 0: no pruning */
     double margin;         /* relative: promote when cand >= serving * (1 - margin) */
-    double holdout;        /* the window: this fraction of the merged events, by time */
-    const cli_data *data;  /* the base log (its first source), config, --set, formats */
+    double holdout;       /* the window: this fraction of the events newer than the serving model */
+    const cli_data *data; /* the base log (its first source), config, --set, formats */
 } rt_opts;
 
 typedef enum {

@@ -11,12 +11,15 @@
 #include "rank_train.h"
 
 int64_t jdg_cutoff(const ds_event *ev, size_t n, double holdout, int64_t serving_t_ref) {
-    if (n == 0) return serving_t_ref == INT64_MIN ? 0 : serving_t_ref + 1;
-    double x = ceil(holdout * (double)n - 1e-9);
-    size_t n_test = x < 1 ? 1 : x > (double)n ? n : (size_t)x;
-    int64_t t = ev[n - n_test].ts;
-    if (serving_t_ref != INT64_MIN && serving_t_ref + 1 > t) t = serving_t_ref + 1;
-    return t;
+    size_t first = 0; /* the first event the serving model has not seen */
+    if (serving_t_ref != INT64_MIN)
+        while (first < n && ev[first].ts <= serving_t_ref)
+            first++;
+    size_t fresh = n - first;
+    if (fresh == 0) return serving_t_ref == INT64_MIN ? 0 : serving_t_ref + 1;
+    double x = ceil(holdout * (double)fresh - 1e-9);
+    size_t n_test = x < 1 ? 1 : x > (double)fresh ? fresh : (size_t)x;
+    return ev[n - n_test].ts;
 }
 
 static int cmp_user_ts(const void *a, const void *b) {

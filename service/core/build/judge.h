@@ -2,10 +2,14 @@
  * The offline half of `mixrec retrain`, with evaluate.h's code and
  * metrics (the same as `mixrec eval`).
  *
- * The honest scheme: a time cut-off T splits the merged events; T is the
- * later of the (1 - holdout) time quantile and the serving model's last
- * training time + 1, so neither model has seen an event of the window
- * [T, end). The judged candidate is built by the caller from the events
+ * The honest scheme: a time cut-off T splits the merged events; the
+ * window [T, end) is the latest `holdout` fraction of the events newer than
+ * the serving model's last training event (of all events without a serving
+ * model), so neither model has seen an event of the window, and the
+ * candidate differs from the serving model by the new events before T -
+ * what retraining adds. (Holding out a fraction of all events instead would,
+ * whenever the new events are fewer, judge the serving model's own data
+ * retrained against itself.) The judged candidate is built by the caller from the events
  * before T only (jdg_split's train part); both models are scored on the
  * same users - those with min_train events before T whom both models
  * know - and the same window events; a window item the serving model does
@@ -29,7 +33,9 @@
 #define JDG_MAIN_K 10 /* NDCG@10 decides */
 
 /* The window's cut-off: events are ds_events (sorted by time), serving_t_ref
- * the serving model's t_ref (INT64_MIN: none). */
+ * the serving model's t_ref (INT64_MIN: none): the time of the
+ * ceil(holdout * m)-th newest of the m events after serving_t_ref;
+ * serving_t_ref + 1 when there are none (an empty window). */
 int64_t jdg_cutoff(const ds_event *ev, size_t n, double holdout, int64_t serving_t_ref);
 
 typedef struct jdg_side {
