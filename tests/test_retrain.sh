@@ -7,7 +7,8 @@
 # `mixrec retrain` one shot (promotes: CURRENT changes, the manifest has the
 # retrain object, u_new gets long-term interests), a second run with
 # nothing new, --keep pruning, Redis down (fails, CURRENT unchanged) and
-# the --every loop stopping on SIGTERM.
+# the --every loop stopping on SIGTERM; a worse candidate (crippled settings)
+# kept, compaction of many exports, an empty root, one run per root.
 #   tests/test_retrain.sh BUILD/mixrec
 set -uo pipefail
 MIXREC=$(realpath "$1")
@@ -173,6 +174,34 @@ check "retrain: 34 exports compacted into events-archive.jsonl (exit $rc)" \
     test \$(wc -l <'$RD/events-archive.jsonl') = \$((68 + 4 + 32)) && ! ls '$RD'/events-[0-9]*.jsonl 2>/dev/null"
 check "retrain: the archive is a source of the build" grep -q "source 2: .*events-archive.jsonl: JSON lines.*104 rows" "$TMP/rt7.err"
 check "retrain: state judged the compacted exports" jqt '.seq == 34 and .judged_seq == 34' "$RD/state.json"
+
+# ---- a worse candidate is kept ---------------------------------------------------------
+# the synthetic log split in time: the serving model on the first 85%, the
+# rest arrives through another stream; a candidate built with crippled
+# settings (2 dimensions, 1 ALS iteration, 2 interests) must lose on it
+N=$(($(wc -l <"$BASE") - 1))
+head -1 "$BASE" >"$TMP/base85.csv"
+tail -n +2 "$BASE" | sort -t, -k3,3n >"$TMP/sorted.csv"
+head -n $((N * 85 / 100)) "$TMP/sorted.csv" >>"$TMP/base85.csv"
+tail -n +$((N * 85 / 100 + 1)) "$TMP/sorted.csv" | awk -F, '{
+  n = split("XADD mixrec:late * user " $1 " item " $2 " type click ts " $3, a, " ")
+  printf "*%d\r\n", n; for (i = 1; i <= n; i++) printf "$%d\r\n%s\r\n", length(a[i]), a[i] }' |
+  redis-cli -s "$TMP/redis.sock" --pipe >/dev/null
+"$MIXREC" build --interactions "$TMP/base85.csv" "${SETS[@]}" --out "$TMP/late" >/dev/null 2>&1
+VL=$(cat "$TMP/late/CURRENT")
+"$MIXREC" retrain --model "$TMP/late" --base "$TMP/base85.csv" --redis "$URL" --key mixrec:late \
+  "${SETS[@]}" --set embed.dim=2 --set embed.iters=1 --set interests.count=2 >/dev/null 2>"$TMP/rt8.err"
+rc=$?
+check "retrain, a worse candidate: exit 3 (kept), CURRENT unchanged" \
+  bash -c "test $rc = 3 && test \"\$(cat '$TMP/late/CURRENT')\" = '$VL' && grep -q 'retrain: kept $VL' '$TMP/rt8.err'"
+VK=$(ls "$TMP/late" | grep -vx -e retrain -e CURRENT -e "$VL" | head -1)
+check "retrain, a worse candidate: saved ($VK), not served; its manifest says keep with both figures" \
+  jqt '.retrain.decision == "keep" and .retrain.candidate["ndcg@10"] < .retrain.serving["ndcg@10"]
+    and .retrain.judged_users > 10 and (.retrain.saved_model|test("judged candidate"))' "$TMP/late/$VK/manifest.json"
+"$MIXREC" retrain --model "$TMP/late" --base "$TMP/base85.csv" --redis "$URL" --key mixrec:late \
+  "${SETS[@]}" >/dev/null 2>"$TMP/rt9.err"
+rc=$?
+check "retrain after a kept run: nothing new (exit 3)" bash -c "test $rc = 3 && grep -q 'nothing new' '$TMP/rt9.err'"
 
 # ---- a root with no model yet: the first version is promoted ----------------------------
 "$MIXREC" retrain --model "$TMP/fresh" --base "$BASE" --redis "$URL" "${SETS[@]}" >/dev/null 2>"$TMP/rt5.err"
