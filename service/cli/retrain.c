@@ -227,7 +227,7 @@ static int compact(const char *dir, const rt_state *st, mx_err *err) {
 }
 
 /* The base sources, the archive and every export, into d (a copy of
- * o->data); paths (st->seq + 1 entries) holds their names. */
+ * o->data); paths (CLI_MAX_SOURCES entries) holds their names. */
 static int gather_sources(const rt_opts *o, const char *dir, const rt_state *st, cli_data *d,
                           char (*paths)[4096], size_t *n_exports, mx_err *err) {
     *d = *o->data;
@@ -236,12 +236,14 @@ static int gather_sources(const rt_opts *o, const char *dir, const rt_state *st,
     if (access(paths[0], R_OK) == 0 && d->n_sources < CLI_MAX_SOURCES)
         d->sources[d->n_sources++] = paths[(*n_exports)++];
     for (long s = 1; s <= st->seq; s++) {
-        export_path(dir, s, paths[*n_exports], 4096);
-        if (access(paths[*n_exports], R_OK) != 0) continue; /* removed by hand: fine */
-        if (d->n_sources >= CLI_MAX_SOURCES)
+        char p[4096];
+        export_path(dir, s, p, sizeof(p));
+        if (access(p, R_OK) != 0) continue; /* compacted, or removed by hand: fine */
+        if (d->n_sources >= CLI_MAX_SOURCES || *n_exports >= CLI_MAX_SOURCES)
             return mx_err_set(err, MX_EINVAL,
                               "more than %d sources: concatenate the exports in %s into one file",
                               CLI_MAX_SOURCES, dir);
+        memcpy(paths[*n_exports], p, sizeof(p));
         d->sources[d->n_sources++] = paths[(*n_exports)++];
     }
     return 0;
@@ -252,6 +254,7 @@ typedef struct {
     char serving_version[64];
     mx_model *cand;  /* judged: built on the events before the cut-off */
     mx_model *final; /* saved: cand, or rebuilt on everything when promoted */
+    int rebuilt;     /* final was rebuilt on every event after the judgement */
     jdg_result jr;
 } run_models;
 
@@ -292,7 +295,10 @@ static int build_and_judge(const rt_opts *o, const ds_dataset *ds, const cli_dat
             r->jr.judged_users, r->jr.judged_events, r->jr.candidate_only, r->jr.candidate.main,
             r->serving_version[0] ? r->serving_version : "(none)", r->jr.serving.main,
             r->jr.promote ? "promote" : "keep", r->jr.reason);
-    if (r->jr.promote && n_train < n) return build(ds, ev, n, d, &r->final, err);
+    if (r->jr.promote && n_train < n) {
+        r->rebuilt = 1;
+        return build(ds, ev, n, d, &r->final, err);
+    }
     r->final = r->cand;
     r->cand = NULL;
     return 0;
@@ -306,9 +312,8 @@ static int save(const rt_opts *o, const rt_state *st, size_t n_exports, run_mode
     if (!rj) return mx_err_set(err, MX_ENOMEM, "out of memory");
     json_object_set_new(
         rj, "saved_model",
-        json_string(r->jr.promote && r->jr.window_events
-                        ? "rebuilt on every event (the window included) after the judgement"
-                        : "the judged candidate (events before the cut-off)"));
+        json_string(r->rebuilt ? "rebuilt on every event (the window included) after the judgement"
+                               : "the judged candidate (events before the cut-off)"));
     json_object_set_new(rj, "exports", json_integer((json_int_t)n_exports));
     json_object_set_new(rj, "stream_last_id", json_string(st->last_id));
     json_t *extra = json_pack("{s:o}", "retrain", rj);
@@ -369,7 +374,7 @@ static int run_locked(const rt_opts *o, const char *dir, rt_outcome *outcome, mx
         r.serving = NULL;
     }
     cli_data *d = malloc(sizeof(*d));
-    char(*paths)[4096] = malloc((size_t)(st.seq + 2) * 4096);
+    char(*paths)[4096] = malloc((size_t)CLI_MAX_SOURCES * 4096);
     ds_dataset *ds = NULL;
     char version[64] = "";
     if (!d || !paths) rc = mx_err_set(err, MX_ENOMEM, "out of memory");
