@@ -376,7 +376,12 @@ void cli_print_input_help(FILE *f) {
             "  categories (categories, category, genres, genre, tags: '|'-separated, or a\n"
             "  JSON list). Values weigh in the embeddings with embed.use_value=true.\n"
             "  A bad file stops with file:line: column N 'name': what was expected; a\n"
-            "  line per file says what was detected, kept and skipped.\n\n");
+            "  line per file says what was detected, kept and skipped.\n"
+            "  Several --interactions (e.g. a history plus `mixrec export` files, which\n"
+            "  carry extra keys - stream_id, event_id, recommendation_id, position - that\n"
+            "  are ignored) are read each in its own format and merged; repeated (user,\n"
+            "  item) pairs across them merge as within one file. Each source gets a line:\n"
+            "  lines, events, users and items (new ones), and what was dropped and why.\n\n");
 }
 
 void cli_print_settings(FILE *f, const settings_table *t, const char *sources) {
