@@ -20,6 +20,7 @@ ROOT=$(realpath "${2:-$(dirname "$0")/..}")
 source "$(dirname "$0")/lib.sh"
 PY=${PYTHON:-/usr/bin/python3}
 COMPOSE_ENV=()
+TRAINER_ARGS=()
 K8S_ENV=()
 cd "$ROOT"
 
@@ -107,7 +108,7 @@ port = sys.argv[3]
 s = c["services"]
 def check(name, cond):
     print(("ok - " if cond else "not ok - ") + "compose: " + name)
-check("services redis, model, mixrec, lb, wrk", set(s) == {"redis", "model", "mixrec", "lb", "wrk"})
+check("services redis, model, mixrec, trainer, lb, wrk", set(s) == {"redis", "model", "mixrec", "trainer", "lb", "wrk"})
 published = sorted(n for n, v in s.items() if v.get("ports"))
 check("lb is the only service publishing a port (%s)" % published, published == ["lb"])
 check("mixrec has no container_name and no fixed host port (scalable)",
@@ -140,11 +141,27 @@ check("lb mounts nginx.conf, upstream.conf and server.conf",
       sorted(p.rsplit("/", 1)[1] for p in mounts) == ["nginx.conf", "server.conf", "upstream.conf"])
 check("wrk: only under the loadtest profile, built from the loadtest stage",
       s["wrk"].get("profiles") == ["loadtest"] and s["wrk"]["build"].get("target") == "loadtest")
+t = s["trainer"]
+tcmd = (t.get("entrypoint") or []) + (t.get("command") or [])
+targ = lambda o: tcmd[tcmd.index(o) + 1] if o in tcmd and tcmd.index(o) + 1 < len(tcmd) else None
+check("trainer runs `mixrec retrain --every` on /models", tcmd[:2] == ["mixrec", "retrain"]
+      and targ("--every") and targ("--model") == "/models" and targ("--base"))
+check("trainer reaches the replicas' Redis", targ("--redis") == env.get("MIXREC_REDIS"))
+check("trainer writes the model volume the replicas read",
+      mv("trainer") and mv("trainer")[0].split(":")[0] == mv("mixrec")[0].split(":")[0]
+      and not mv("trainer")[0].endswith(":ro"))
+check("trainer waits for redis healthy and the model job, same image, restarted, no /healthz check",
+      t["depends_on"].get("redis", {}).get("condition") == "service_healthy"
+      and t["depends_on"].get("model", {}).get("condition") == "service_completed_successfully"
+      and t["image"] == s["mixrec"]["image"] and t.get("restart") == "unless-stopped"
+      and (t.get("healthcheck", {}).get("disable") is True or t.get("healthcheck", {}).get("test") == ["NONE"]))
+print("TRAINER " + " ".join(tcmd[1:]))
 print("ENV " + " ".join("%s=%s" % kv for kv in env.items() if kv[1] != ""))
 EOF
 while read -r line; do
   case $line in "ok - "*) ok "${line#ok - }" ;; "not ok - "*) fail "${line#not ok - }" ;;
-    ENV*) COMPOSE_ENV=(${line#ENV }) ;; *) fail "compose checks: $line" ;; esac
+    ENV*) COMPOSE_ENV=(${line#ENV }) ;; TRAINER*) TRAINER_ARGS=(${line#TRAINER }) ;;
+    *) fail "compose checks: $line" ;; esac
 done <"$TMP/compose.checks"
 
 # ---- 3. Kubernetes manifests -------------------------------------------------
@@ -213,12 +230,30 @@ job = one("Job", "mixrec-model")
 jc = job["spec"]["template"]["spec"]["containers"][0] if job else {}
 check("model Job runs mixrec-init-model on the same claim", job and jc.get("command") == ["mixrec-init-model"] and
       job["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == "mixrec-models")
+cj = one("CronJob", "mixrec-retrain")
+cjs = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"] if cj else {}
+cjc = cjs["containers"][0] if cj else {}
+script = " ".join(cjc.get("command", []))
+check("retrain CronJob: one-shot `mixrec retrain` (no --every), one at a time",
+      cj and "mixrec retrain" in script and "--every" not in script and cj["spec"].get("concurrencyPolicy") == "Forbid")
+check("retrain CronJob: exit 3 (kept) is a success, others fail the Job",
+      'if [ "$rc" -eq 3 ]; then exit 0; fi; exit "$rc"' in script and cjs.get("restartPolicy") == "Never")
+check("retrain CronJob: the models claim, writable, and the ConfigMap's Redis and model root",
+      cj and cjs["volumes"][0]["persistentVolumeClaim"]["claimName"] == "mixrec-models"
+      and not cjc["volumeMounts"][0].get("readOnly") and cjc["volumeMounts"][0]["mountPath"] == mdir
+      and {"configMapRef": {"name": "mixrec-config"}} in cjc.get("envFrom", [])
+      and '"$MIXREC_REDIS"' in script and '"$MIXREC_MODEL"' in script)
+check("retrain CronJob runs as non-root", cj and cjs["securityContext"].get("runAsNonRoot") is True)
 print("ENV " + " ".join("%s=%s" % kv for kv in cm["data"].items()))
 EOF
 while read -r line; do
   case $line in "ok - "*) ok "${line#ok - }" ;; "not ok - "*) fail "${line#not ok - }" ;;
     ENV*) K8S_ENV=(${line#ENV }) ;; *) fail "k8s checks: $line" ;; esac
 done <"$TMP/k8s.checks"
+# every option of the trainer's command line is one this mixrec accepts
+# (--help last: the options before it are parsed and checked, nothing runs)
+check "compose: this mixrec accepts the trainer's arguments (${TRAINER_ARGS[*]:-none})" \
+  bash -c '[ $# -gt 0 ] && "$0" "$@" --help >/dev/null' "$MIXREC" "${TRAINER_ARGS[@]}"
 check "probe paths are routes of the API contract" \
   jqt '.paths | has("/readyz") and has("/healthz")' proto/openapi.json
 

@@ -10,6 +10,7 @@
 #include "fixture.h"
 
 #include <ftw.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -232,6 +233,34 @@ static void test_round_trip(const mx_model *m) {
     model_free(NULL);
     TEST_OK("save/load round trip: every field, the index and the pools are identical");
     TEST_OK("a second save makes a new version and CURRENT follows");
+
+    /* a candidate: saved without touching CURRENT, an extra manifest key,
+     * then promoted */
+    char ver3[48];
+    json_t *extra = json_pack("{s:{s:s}}", "retrain", "decision", "promote");
+    model_save_options so = {.no_current = 1, .manifest_extra = extra};
+    ASSERT_EQ(model_save_opts(m, root, &so, ver3, &err), 0);
+    json_decref(extra);
+    read_current(root, cur, sizeof(cur));
+    ASSERT_STR_EQ(cur, ver2);
+    snprintf(path, sizeof(path), "%s/%s/manifest.json", root, ver3);
+    json_t *man = json_load_file(path, 0, NULL);
+    ASSERT(man);
+    ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(man, "retrain"), "decision")),
+                  "promote");
+    ASSERT_STR_EQ(json_string_value(json_object_get(man, "format")), "mixrec-model");
+    json_decref(man);
+    snprintf(path, sizeof(path), "%s/%s", root, ver3);
+    ASSERT_EQ(model_load(path, &back, &err), 0);
+    model_free(back);
+    ASSERT_EQ(model_promote(root, ver3, &err), 0);
+    ASSERT_EQ(model_current(root, cur, sizeof(cur), &err), 0);
+    ASSERT_STR_EQ(cur, ver3);
+    ASSERT(model_promote(root, "no-such-version", &err) < 0);
+    ASSERT_EQ(model_current(root, cur, sizeof(cur), &err), 0);
+    ASSERT_STR_EQ(cur, ver3);
+    TEST_OK("model_save_opts: a candidate leaves CURRENT alone, carries extra manifest keys, "
+            "model_promote points CURRENT at it");
 }
 
 /* Saves m into a fresh root named `name`; the version directory in vdir. */

@@ -103,7 +103,10 @@ enum {
 };
 
 const cli_opt cli_data_opts[] = {
-    {"interactions", "PATH", "interaction log (required)", D_INTERACTIONS},
+    {"interactions", "PATH",
+     "interaction log (required); repeatable: the logs are merged (e.g. the history plus "
+     "`mixrec export` files)",
+     D_INTERACTIONS},
     {"items", "PATH", "item metadata: titles and categories (optional)", D_ITEMS},
     {"format", "FMT", "auto|jsonl|csv|tsv|movietweetings (default auto: detected, see below)",
      D_FORMAT},
@@ -171,11 +174,33 @@ static int parse_sep(const char *name, const char *s, char *out) {
     return 0;
 }
 
+int cli_data_add_source(cli_data *d, const char *path) {
+    if (d->n_sources >= CLI_MAX_SOURCES) {
+        fprintf(stderr, "mixrec: at most %d --interactions sources\n", CLI_MAX_SOURCES);
+        return 2;
+    }
+    d->sources[d->n_sources++] = path;
+    d->interactions = d->sources[0];
+    return 0;
+}
+
+/* One line per source: what it read, added and dropped, and why. */
+static void log_sources(const cli_data *d, const ds_source_stats *ps) {
+    for (size_t k = 0; k < d->n_sources; k++) {
+        const ds_source_stats *s = &ps[k];
+        cli_log("source %zu: %s", k + 1, s->summary);
+        cli_log("source %zu: %zu lines -> %zu events, %zu users (%zu new), %zu items (%zu new); "
+                "dropped %zu unknown type, %zu dislike/weight <= 0, %zu below min_value, %zu "
+                "blank",
+                k + 1, s->lines, s->events, s->users, s->new_users, s->items, s->new_items,
+                s->unknown_types, s->nonpositive_types, s->below_min_value, s->blank_lines);
+    }
+}
+
 int cli_data_option(cli_data *d, int id, const char *arg) {
     switch (id) {
     case D_INTERACTIONS:
-        d->interactions = arg;
-        break;
+        return cli_data_add_source(d, arg);
     case D_ITEMS:
         d->items = arg;
         break;
@@ -286,11 +311,20 @@ int cli_data_finish(cli_data *d, ds_dataset **ds) {
     d->imp.min_value = d->cfg.min_value;
     /* a type column weighs events as the service weighs session events */
     memcpy(d->imp.type_weights, d->cfg.event_weight, sizeof(d->imp.type_weights));
-    cli_log("loading %s%s%s", d->interactions, d->items ? " and " : "", d->items ? d->items : "");
-    if (ds_load(ds, d->interactions, d->items, &d->imp, &err)) {
-        fprintf(stderr, "mixrec: %s\n", err.msg);
+    cli_log("loading %s%s%s%s", d->interactions, d->n_sources > 1 ? " and more" : "",
+            d->items ? " and " : "", d->items ? d->items : "");
+    ds_source_stats *ps = calloc(d->n_sources, sizeof(*ps));
+    if (!ps) {
+        fprintf(stderr, "mixrec: out of memory\n");
         return 1;
     }
+    if (ds_load_many(ds, d->sources, d->n_sources, d->items, &d->imp, ps, &err)) {
+        fprintf(stderr, "mixrec: %s\n", err.msg);
+        free(ps);
+        return 1;
+    }
+    if (d->n_sources > 1) log_sources(d, ps);
+    free(ps);
     char line[2048];
     for (int items = 0; items < 2; items++) {
         ds_import_summary(*ds, items, line, sizeof(line));
@@ -342,7 +376,12 @@ void cli_print_input_help(FILE *f) {
             "  categories (categories, category, genres, genre, tags: '|'-separated, or a\n"
             "  JSON list). Values weigh in the embeddings with embed.use_value=true.\n"
             "  A bad file stops with file:line: column N 'name': what was expected; a\n"
-            "  line per file says what was detected, kept and skipped.\n\n");
+            "  line per file says what was detected, kept and skipped.\n"
+            "  Several --interactions (e.g. a history plus `mixrec export` files, which\n"
+            "  carry extra keys - stream_id, event_id, recommendation_id, position - that\n"
+            "  are ignored) are read each in its own format and merged; repeated (user,\n"
+            "  item) pairs across them merge as within one file. Each source gets a line:\n"
+            "  lines, events, users and items (new ones), and what was dropped and why.\n\n");
 }
 
 void cli_print_settings(FILE *f, const settings_table *t, const char *sources) {

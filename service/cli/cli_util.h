@@ -30,8 +30,13 @@ int cli_parse(int argc, char **argv, void (*usage)(FILE *f), const cli_opt *opts
 void cli_print_options(FILE *f, const cli_opt *opts);
 
 /* Data options shared by build and eval. */
+#define CLI_MAX_SOURCES 256
+
 typedef struct cli_data {
-    const char *interactions, *items;
+    const char *interactions, *items; /* interactions: the first source */
+    /* every --interactions, in order (retrain adds its exports here) */
+    const char *sources[CLI_MAX_SOURCES];
+    size_t n_sources;
     ds_import_opts imp;
     bcfg cfg;
     pipe_inputs in;
@@ -45,9 +50,12 @@ extern const cli_opt cli_data_opts[]; /* ids 1000.. ; terminated by {0} */
 void cli_data_init(cli_data *d);
 /* Handles one data option (id >= 1000); 2 on error (printed). */
 int cli_data_option(cli_data *d, int id, const char *arg);
+/* Adds one interaction source (as --interactions does); 2 when full. */
+int cli_data_add_source(cli_data *d, const char *path);
 /* After parsing: checks required options, loads the config file, applies
- * --set overrides, loads the dataset. Prints errors; returns 0, or 2 for
- * usage/config errors and 1 for data errors. */
+ * --set overrides, loads the dataset (every source merged, ds_load_many)
+ * and prints one line per source (what it read, kept and dropped). Prints
+ * errors; returns 0, or 2 for usage/config errors and 1 for data errors. */
 int cli_data_finish(cli_data *d, ds_dataset **ds);
 
 /* The input formats and how columns are found: build's and eval's --help. */

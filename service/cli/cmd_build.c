@@ -31,13 +31,13 @@ static int on_opt(void *ud, int id, const char *arg) {
 }
 
 static void usage(FILE *f) {
-    fprintf(
-        f, "Usage: mixrec build --interactions PATH [--items PATH] [--format FMT] [--config FILE]\n"
-           "                    [--columns LIST] [--set NAME=VALUE ...] --out DIR\n\n"
-           "Learns item and user embeddings (implicit ALS), clusters items into interests\n"
-           "(spherical k-means), computes every user's kNN-smoothed interest mixture and\n"
-           "popularity, builds the interest-list IVF index, and saves it all as a new\n"
-           "model version.\n\nOptions:\n");
+    fprintf(f, "Usage: mixrec build --interactions PATH [--interactions PATH ...] [--items PATH]\n"
+               "                    [--format FMT] [--config FILE]\n"
+               "                    [--columns LIST] [--set NAME=VALUE ...] --out DIR\n\n"
+               "Learns item and user embeddings (implicit ALS), clusters items into interests\n"
+               "(spherical k-means), computes every user's kNN-smoothed interest mixture and\n"
+               "popularity, builds the interest-list IVF index, and saves it all as a new\n"
+               "model version.\n\nOptions:\n");
     cli_print_options(f, cli_data_opts);
     cli_print_options(f, build_opts);
     fprintf(f, "\n");

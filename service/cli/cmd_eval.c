@@ -199,6 +199,12 @@ static void print_json(const eval_args *a, const ds_dataset *ds, const ds_split 
         (json_int_t)use->n_train, "test_events", (json_int_t)use->n_test, "test_users",
         (json_int_t)use->n_test_users, "validation", a->validate, "model", "interests",
         (json_int_t)m->n_clusters, "dim", (json_int_t)m->dim, "build_seconds", t->total);
+    if (a->data.n_sources > 1) { /* "interactions" stays the first, as before */
+        json_t *src = json_array();
+        for (size_t k = 0; k < a->data.n_sources; k++)
+            json_array_append_new(src, json_string(a->data.sources[k]));
+        json_object_set_new(json_object_get(out, "dataset"), "sources", src);
+    }
     json_t *methods = json_object();
     for (int meth = 0; meth < EVL_N_METHODS; meth++) {
         if (!res->evaluated[meth]) continue;
@@ -301,8 +307,9 @@ int cmd_eval(int argc, char **argv) {
     if (a.json) {
         print_json(&a, ds, use, cfg, m, &t, &res, engaged);
     } else {
-        printf("data: %s (%s), %zu users, %zu items\n", a.data.interactions, engaged,
-               ds_n_users(ds), ds_n_items(ds));
+        printf("data: %s", a.data.interactions);
+        if (a.data.n_sources > 1) printf(" and %zu more sources", a.data.n_sources - 1);
+        printf(" (%s), %zu users, %zu items\n", engaged, ds_n_users(ds), ds_n_items(ds));
         printf("split: %s, test_frac %.2f, min_train %zu: %zu train events, %zu %s events\n",
                cfg->split_per_user ? "per-user" : "global time cut-off", cfg->test_frac,
                cfg->min_train, use->n_train, use->n_test, a.validate ? "validation" : "test");

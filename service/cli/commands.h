@@ -12,5 +12,7 @@ int cmd_recommend(int argc, char **argv);
 int cmd_similar(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_retrain(int argc, char **argv);
 
 #endif

@@ -15,6 +15,8 @@ static void usage(FILE *f) {
             "Commands:\n"
             "  build      train a model from an interaction log and save a new version\n"
             "  eval       build on the past, score the future: retrieval methods side by side\n"
+            "  export     write the service's event or impression stream as JSON lines\n"
+            "  retrain    export new events, rebuild, judge against the serving version, promote\n"
             "  synth      generate a synthetic catalogue with planted multi-interest users\n"
             "  recommend  recommendations from a saved model, explained\n"
             "  similar    items similar to an item\n"
@@ -56,6 +58,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "build")) return cmd_build(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "synth")) return cmd_synth(argc - 2, argv + 2);
+    if (!strcmp(cmd, "export")) return cmd_export(argc - 2, argv + 2);
+    if (!strcmp(cmd, "retrain")) return cmd_retrain(argc - 2, argv + 2);
     fprintf(stderr, "mixrec: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return 2;

@@ -115,6 +115,34 @@ typedef struct ds_dataset ds_dataset;
 int ds_load(ds_dataset **out, const char *interactions_path, const char *items_path,
             const ds_import_opts *opts, mx_err *err);
 
+/* What one source of ds_load_many read and dropped. */
+typedef struct ds_source_stats {
+    size_t lines;             /* data lines read */
+    size_t events;            /* events kept from it (before merging repeats across sources) */
+    size_t users, items;      /* distinct users and items among those events */
+    size_t new_users;         /* users no earlier source had */
+    size_t new_items;         /* items no earlier source had */
+    size_t unknown_types;     /* rows of an unknown event type: skipped */
+    size_t nonpositive_types; /* rows whose type weighs <= 0 (dislike): skipped */
+    size_t below_min_value;   /* rows below min_value: skipped */
+    size_t blank_lines;       /* skipped */
+    uint64_t fnv;             /* FNV-1a 64 of the file's bytes */
+    char summary[1024];       /* ds_import_summary's line for this file alone */
+} ds_source_stats;
+
+/* Reads n >= 1 interaction logs into one dataset, each file detected and
+ * mapped on its own (a historical CSV and JSON-lines exports of the
+ * service's stream may be mixed), then the metadata (may be NULL), then
+ * merges repeated (user, item) pairs across all of them (ds_finish).
+ * per_source (n entries, may be NULL) receives what each file read and
+ * dropped. Every file must hold events (as ds_load). The stats' counters
+ * sum over the files; interactions_fnv is the file's own FNV for n == 1
+ * (as ds_load) and otherwise the FNV-1a 64 of the n files' FNVs in order,
+ * so a model's fingerprint covers every source. Errors as ds_load, naming
+ * the file. *out owned by the caller. */
+int ds_load_many(ds_dataset **out, const char *const *paths, size_t n, const char *items_path,
+                 const ds_import_opts *opts, ds_source_stats *per_source, mx_err *err);
+
 /* Programmatic construction (tests, synth). ds_new returns NULL on OOM.
  * ds_add_event interns the ids; call ds_finish once after the last add to
  * merge duplicates and sort; ds_set_item_meta may be called before or after

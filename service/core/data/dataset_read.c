@@ -15,6 +15,7 @@
 
 #include "dataset_internal.h"
 #include "evtype.h"
+#include "hash.h"
 #include "strmap.h"
 #include "tsparse.h"
 
@@ -322,4 +323,137 @@ void ds_import_summary(const ds_dataset *ds, int items, char *buf, size_t len) {
         summary_meta(ds, buf, len);
     else
         summary_log(ds, buf, len);
+}
+
+/* ================================================================== */
+/* Several logs                                                       */
+/* ================================================================== */
+
+/* The counters one file's read fills, zeroed before the next file so
+ * load_log's checks and the summary line speak of that file alone. */
+static void reset_file_counters(ds_dataset *ds) {
+    ds_stats *st = &ds->st;
+    st->lines = st->below_min_value = st->blank_lines = st->unknown_types = 0;
+    st->nonpositive_types = 0;
+    memset(st->ts_kinds, 0, sizeof(st->ts_kinds));
+    st->interactions_fnv = 0;
+    ds->log_blank = 0;
+    ds->unknown_type[0] = '\0';
+    ds->unknown_type_line = 0;
+}
+
+/* Distinct users and items among events [from, n_ev): stamps sized to the
+ * ids known now. */
+static int count_distinct(const ds_dataset *ds, size_t from, ds_source_stats *ps) {
+    unsigned char *su = calloc(ds->n_users + 1, 1), *si = calloc(ds->n_items + 1, 1);
+    if (!su || !si) {
+        free(su);
+        free(si);
+        return MX_ENOMEM;
+    }
+    for (size_t e = from; e < ds->n_ev; e++) {
+        ps->users += !su[ds->ev[e].user];
+        su[ds->ev[e].user] = 1;
+        ps->items += !si[ds->ev[e].item];
+        si[ds->ev[e].item] = 1;
+    }
+    free(su);
+    free(si);
+    return 0;
+}
+
+static void add_counters(ds_stats *tot, const ds_stats *st) {
+    tot->lines += st->lines;
+    tot->below_min_value += st->below_min_value;
+    tot->blank_lines += st->blank_lines;
+    tot->unknown_types += st->unknown_types;
+    tot->nonpositive_types += st->nonpositive_types;
+    for (int k = 0; k < TSPARSE_N_KINDS; k++)
+        tot->ts_kinds[k] += st->ts_kinds[k];
+}
+
+/* One file into ds, its figures into ps (may be NULL), its counters added
+ * to tot. */
+static int load_one(ds_dataset *ds, const char *path, const ds_import_opts *o, ds_fields *fs,
+                    ds_stats *tot, size_t *blank_tot, int *has_ts, ds_source_stats *ps,
+                    mx_err *err) {
+    size_t n0 = ds->n_ev, u0 = ds->n_users, i0 = ds->n_items;
+    reset_file_counters(ds);
+    int rc = load_log(ds, path, o, fs, err);
+    if (rc < 0) return rc;
+    add_counters(tot, &ds->st);
+    *blank_tot += ds->log_blank;
+    *has_ts = *has_ts || ds->log_has_ts;
+    if (!ps) return 0;
+    memset(ps, 0, sizeof(*ps));
+    ps->lines = ds->st.lines;
+    ps->events = ds->n_ev - n0;
+    ps->new_users = ds->n_users - u0;
+    ps->new_items = ds->n_items - i0;
+    ps->unknown_types = ds->st.unknown_types;
+    ps->nonpositive_types = ds->st.nonpositive_types;
+    ps->below_min_value = ds->st.below_min_value;
+    ps->blank_lines = ds->log_blank;
+    ps->fnv = ds->st.interactions_fnv;
+    ds->st.events = ps->events; /* for this file's summary line */
+    summary_log(ds, ps->summary, sizeof(ps->summary));
+    ds->st.events = 0;
+    if (count_distinct(ds, n0, ps) < 0) return mx_err_set(err, MX_ENOMEM, "out of memory");
+    return 0;
+}
+
+int ds_load_many(ds_dataset **out, const char *const *paths, size_t n, const char *items_path,
+                 const ds_import_opts *opts, ds_source_stats *per_source, mx_err *err) {
+    if (!out || !paths || n == 0)
+        return mx_err_set(err, MX_EINVAL, "ds_load_many: no interaction log");
+    *out = NULL;
+    for (size_t k = 0; k < n; k++)
+        if (!paths[k]) return mx_err_set(err, MX_EINVAL, "ds_load_many: NULL path");
+    ds_import_opts defaults;
+    if (!opts) {
+        ds_import_opts_init(&defaults);
+        opts = &defaults;
+    }
+    ds_fields fs = {0};
+    ds_dataset *ds = ds_new();
+    uint64_t *fnvs = calloc(n, sizeof(*fnvs));
+    ds_stats tot = {0};
+    size_t blank = 0;
+    int has_ts = 0, rc = 0;
+    if (!ds || !fnvs) rc = mx_err_set(err, MX_ENOMEM, "ds_load_many: out of memory");
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        rc = load_one(ds, paths[k], opts, &fs, &tot, &blank, &has_ts,
+                      per_source ? &per_source[k] : NULL, err);
+        if (rc == 0) fnvs[k] = ds->st.interactions_fnv;
+    }
+    if (rc == 0) {
+        ds->st.lines = tot.lines;
+        ds->st.below_min_value = tot.below_min_value;
+        ds->st.blank_lines = tot.blank_lines;
+        ds->st.unknown_types = tot.unknown_types;
+        ds->st.nonpositive_types = tot.nonpositive_types;
+        memcpy(ds->st.ts_kinds, tot.ts_kinds, sizeof(tot.ts_kinds));
+        ds->st.interactions_fnv =
+            n == 1 ? fnvs[0] : hash_fnv1a(HASH_FNV_BASIS, fnvs, n * sizeof(*fnvs));
+        ds->log_blank = blank;
+        ds->log_has_ts = has_ts;
+        if (n > 1) {
+            int used = snprintf(ds->log_desc, sizeof(ds->log_desc), "%zu sources (", n);
+            for (size_t k = 0; k < n && used > 0 && (size_t)used < sizeof(ds->log_desc); k++)
+                used += snprintf(ds->log_desc + used, sizeof(ds->log_desc) - (size_t)used, "%s%s",
+                                 k ? ", " : "", paths[k]);
+            if (used > 0 && (size_t)used < sizeof(ds->log_desc))
+                snprintf(ds->log_desc + used, sizeof(ds->log_desc) - (size_t)used, ")");
+        }
+    }
+    if (rc == 0 && items_path) rc = load_meta(ds, items_path, opts, &fs, err);
+    if (rc == 0) rc = ds_finish(ds, err);
+    free(fs.f);
+    free(fnvs);
+    if (rc < 0) {
+        ds_free(ds);
+        return rc;
+    }
+    *out = ds;
+    return 0;
 }

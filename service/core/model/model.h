@@ -103,6 +103,28 @@ typedef struct mx_model {
  * the version name. */
 int model_save(const mx_model *m, const char *root, char *version_out, mx_err *err);
 
+/* How model_save_opts saves. */
+typedef struct model_save_options {
+    /* 1: write the version but leave ROOT/CURRENT alone (a candidate that
+     * model_promote may point CURRENT at later); 0: as model_save. */
+    int no_current;
+    /* A json_t * object (borrowed, may be NULL) whose keys are added to the
+     * manifest, e.g. {"retrain": {...}}; keys the manifest has are kept. */
+    const void *manifest_extra;
+} model_save_options;
+
+/* model_save with options (o NULL: model_save's behaviour). */
+int model_save_opts(const mx_model *m, const char *root, const model_save_options *o,
+                    char *version_out, mx_err *err);
+
+/* Points ROOT/CURRENT at version (a directory under root with a manifest),
+ * atomically (write CURRENT.tmp, rename). */
+int model_promote(const char *root, const char *version, mx_err *err);
+
+/* The version ROOT/CURRENT names into out (len bytes): 0, or MX_EIO when
+ * there is no readable CURRENT (no model yet). */
+int model_current(const char *root, char *out, size_t len, mx_err *err);
+
 /* Loads dir: a root with CURRENT, or a version directory with
  * manifest.json. Validates the manifest (format version, counts, dims)
  * and every file's size and checksum; a truncated, corrupt or mismatched

@@ -162,7 +162,43 @@ static void make_version(char *out, size_t len, const char *root) {
     }
 }
 
+int model_promote(const char *root, const char *version, mx_err *err) {
+    char tmp[4096], path[4096];
+    path_join(path, sizeof(path), root, version);
+    path_join(tmp, sizeof(tmp), path, "manifest.json");
+    if (!version[0] || strchr(version, '/') || access(tmp, R_OK) != 0)
+        return mx_err_set(err, MX_EINVAL, "%s: no model version '%s' to promote", root, version);
+    path_join(tmp, sizeof(tmp), root, "CURRENT.tmp");
+    path_join(path, sizeof(path), root, "CURRENT");
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fprintf(f, "%s\n", version) >= 0;
+    ok = (f && fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0)
+        return mx_err_set(err, MX_EIO, "%s: could not update: %s", path, strerror(errno));
+    return 0;
+}
+
+int model_current(const char *root, char *out, size_t len, mx_err *err) {
+    char path[4096];
+    path_join(path, sizeof(path), root, "CURRENT");
+    FILE *f = fopen(path, "r");
+    if (!f) return mx_err_set(err, MX_EIO, "%s: %s", path, strerror(errno));
+    char line[256] = "";
+    int ok = fgets(line, sizeof(line), f) != NULL;
+    fclose(f);
+    line[strcspn(line, "\r\n")] = 0;
+    if (!ok || !line[0] || strlen(line) >= len)
+        return mx_err_set(err, MX_EIO, "%s: no version name in it", path);
+    snprintf(out, len, "%s", line);
+    return 0;
+}
+
 int model_save(const mx_model *m, const char *root, char *version_out, mx_err *err) {
+    return model_save_opts(m, root, NULL, version_out, err);
+}
+
+int model_save_opts(const mx_model *m, const char *root, const model_save_options *o,
+                    char *version_out, mx_err *err) {
     if (mkdir(root, 0755) != 0 && errno != EEXIST)
         return mx_err_set(err, MX_EIO, "%s: %s", root, strerror(errno));
     char version[48], dir[4096], path[4096];
@@ -232,6 +268,8 @@ int model_save(const mx_model *m, const char *root, char *version_out, mx_err *e
         json_object_set_new(man, "build_report", report_json(m));
         if (m->ranker_json && m->ranker_info)
             json_object_set(man, "ranker", (json_t *)m->ranker_info);
+        if (man && o && o->manifest_extra)
+            json_object_update_missing(man, (json_t *)o->manifest_extra);
         files = NULL; /* stolen by the manifest */
         path_join(path, sizeof(path), dir, "manifest.json");
         if (!man || json_dump_file(man, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
@@ -241,12 +279,7 @@ int model_save(const mx_model *m, const char *root, char *version_out, mx_err *e
     json_decref(files);
     if (rc) return rc;
     /* Point CURRENT at the new version atomically. */
-    char tmp[4096];
-    path_join(tmp, sizeof(tmp), root, "CURRENT.tmp");
-    path_join(path, sizeof(path), root, "CURRENT");
-    FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "%s\n", version) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-        return mx_err_set(err, MX_EIO, "%s: could not update: %s", path, strerror(errno));
+    if (!(o && o->no_current) && (rc = model_promote(root, version, err))) return rc;
     if (version_out) snprintf(version_out, 48, "%s", version);
     return 0;
 }
