@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "cli_slates.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "evaluate.h"
@@ -14,7 +15,16 @@
 #include "rank_train.h"
 #include "ranker.h"
 
-enum { E_JSON = 1, E_VALIDATE, E_SPLIT, E_TEST_FRAC, E_MIN_TRAIN, E_KS, E_MAX_USERS };
+enum {
+    E_JSON = 1,
+    E_VALIDATE,
+    E_SPLIT,
+    E_TEST_FRAC,
+    E_MIN_TRAIN,
+    E_KS,
+    E_MAX_USERS,
+    E_IMPRESSIONS
+};
 
 static const cli_opt eval_opts[] = {
     {"json", NULL, "print one JSON object instead of tables", E_JSON},
@@ -35,6 +45,7 @@ typedef struct {
     int json, validate;
     const char *split, *test_frac, *min_train, *max_users;
     size_t ks[MET_MAX_KS], n_ks;
+    cli_slates slates;
 } eval_args;
 
 static int on_opt(void *ud, int id, const char *arg) {
@@ -63,6 +74,8 @@ static int on_opt(void *ud, int id, const char *arg) {
     case E_MAX_USERS:
         a->max_users = arg;
         break;
+    case E_IMPRESSIONS:
+        return cli_slates_add(&a->slates, arg);
     case E_KS: {
         a->n_ks = 0;
         const char *p = arg;
@@ -234,6 +247,11 @@ int cmd_eval(int argc, char **argv) {
     if (rc) return rc == 1 ? 0 : rc;
     ds_dataset *ds = NULL;
     if ((rc = cli_data_finish(&a.data, &ds))) return rc;
+    if ((rc = cli_slates_load(&a.slates, &a.data.in))) {
+        cli_slates_free(&a.slates);
+        ds_free(ds);
+        return rc;
+    }
     /* The eval flags are shorthands for eval.* settings and win over the
      * config file and --set. */
     const char *flags[][2] = {
@@ -247,6 +265,7 @@ int cmd_eval(int argc, char **argv) {
         if (flags[i][1] && bcfg_set(&a.data.cfg, flags[i][0], flags[i][1], &err)) {
             fprintf(stderr, "mixrec eval: %s\n", err.msg);
             ds_free(ds);
+            cli_slates_free(&a.slates);
             return 2;
         }
     }
@@ -310,6 +329,7 @@ int cmd_eval(int argc, char **argv) {
                cfg->mixture.knn_k, (double)cfg->mixture.k0, cfg->mixture.top_m);
         print_table(&res, a.validate ? "validation" : "test");
         if (cfg->ranker.enabled) print_ranker(m, &rr);
+        if (cfg->ranker.enabled) cli_slates_print(stdout, &rr, a.slates.n > 0);
     }
     rc = 0;
 fail:
@@ -319,5 +339,6 @@ fail:
     ds_split_free(&split);
     ds_split_free(&valid);
     ds_free(ds);
+    cli_slates_free(&a.slates);
     return rc;
 }

@@ -141,6 +141,18 @@ static json_t *ranker_info(const rank_params *p, const rkt_report *r) {
         "users_train", (json_int_t)r->users_train, "users_valid", (json_int_t)r->users_valid,
         "rows", (json_int_t)r->rows, "positives", (json_int_t)r->positives);
     if (o) {
+        json_object_set_new(o, "trained_on", json_string(r->on_slates ? "slates" : "temporal"));
+        const slt_report *s = &r->slates;
+        if (r->on_slates)
+            json_object_set_new(
+                o, "slates",
+                json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "read", (json_int_t)s->read, "used",
+                          (json_int_t)s->used, "engaged", (json_int_t)s->engaged, "after_training",
+                          (json_int_t)s->after_training, "unknown_users",
+                          (json_int_t)s->unknown_users, "unknown_items",
+                          (json_int_t)s->unknown_items, "not_in_pool", (json_int_t)s->not_in_pool));
+        else if (r->slates_why[0])
+            json_object_set_new(o, "slates_not_used", json_string(r->slates_why));
         json_object_set_new(o, "valid_ndcg10_first",
                             isfinite(r->xgb.valid_first) ? json_real(r->xgb.valid_first)
                                                          : json_null());
@@ -403,6 +415,31 @@ static int fit_xgboost(fit *f, const rkx_data *dt, const rkx_data *dv, rkt_ranke
     return 0;
 }
 
+/* The ranker from logged slates (slate_train.h) when there are enough;
+ * else rep->slates_why says why and the caller goes on with the temporal
+ * split. */
+static int fit_slates(fit *f, const ds_event *train, size_t n_train, const bcfg *cfg,
+                      const pipe_inputs *in, rkt_ranker *out) {
+    rkt_report *rep = f->rep;
+    slt_data sd;
+    int enough = 0;
+    double t0 = pipe_now();
+    int rc = slt_examples(f->ds, train, n_train, cfg, in, RKT_MIN_VALID_USERS, &sd, &enough,
+                          rep->slates_why, sizeof(rep->slates_why), &rep->slates, f->err);
+    if (rc || !enough) return rc;
+    rep->seconds_examples = pipe_now() - t0;
+    rep->on_slates = 1;
+    rep->cut = rep->slates.first_ts;
+    rep->early_events = rep->slates.early_events;
+    rep->users_train = sd.train.n_groups;
+    rep->users_valid = sd.valid.n_groups;
+    rep->rows = sd.rows;
+    rep->positives = sd.positives;
+    rc = fit_xgboost(f, &sd.train, &sd.valid, out);
+    slt_data_free(&sd);
+    return rc;
+}
+
 static int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg_in,
                    const pipe_inputs *in, rkt_ranker *out, rkt_report *rep, mx_err *err) {
     memset(out, 0, sizeof(*out));
@@ -411,6 +448,10 @@ static int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, 
     f.nu = ds_n_users(ds);
     f.pool = f.rp->pool;
     double t0 = pipe_now();
+    if (in && in->impressions) {
+        int rc = fit_slates(&f, train, n_train, cfg_in, in, out);
+        if (rc || rep->on_slates) return rc;
+    }
     int spans = 0, rc = fit_cut(&f, train, n_train, &spans);
     if (rc || !spans) goto done;
     if ((rc = fit_early_model(&f, cfg_in, in))) goto done;
