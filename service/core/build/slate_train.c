@@ -155,6 +155,9 @@ typedef struct sx {
     uint64_t *off;  /* n_users + 1 offsets into ev */
     float *fx;      /* L.n_rows x FEAT_N */
     uint8_t *found; /* L.n_rows: the shown item was in the pool */
+    size_t n_neg;   /* rank_train.slate_pool_negatives */
+    float *nx;      /* n_use x n_neg x FEAT_N: unshown pool items of each slate */
+    size_t *nn;     /* n_use: their count */
 } sx;
 
 static void sx_free(sx *s) {
@@ -165,6 +168,8 @@ static void sx_free(sx *s) {
     free(s->off);
     free(s->fx);
     free(s->found);
+    free(s->nx);
+    free(s->nn);
 }
 
 /* A slate with a positive and a negative carries ranking signal. */
@@ -188,7 +193,8 @@ static size_t session_at(const sx *s, uint32_t u, int64_t ts, int64_t span, feat
 }
 
 /* The features of one slate's shown items from the early model's pool. */
-static int slate_features(sx *s, rec_ctx *ctx, const rec_params *prm, const slt_slate *sl) {
+static int slate_features(sx *s, rec_ctx *ctx, const rec_params *prm, size_t j) {
+    const slt_slate *sl = &s->L.slates[s->use[j]];
     feat_event sess[SLT_MAX_SESSION];
     int64_t span = (int64_t)(s->rp->session_hours * 3600.0);
     size_t ns = session_at(s, sl->user, sl->ts, span, sess);
@@ -205,6 +211,17 @@ static int slate_features(sx *s, rec_ctx *ctx, const rec_params *prm, const slt_
                 s->found[r] = 1;
                 break;
             }
+    /* unshown pool items, evenly spread over the pool: what the slate's
+     * policy passed over, so the ranker also learns to leave them out */
+    size_t k = 0, step = s->n_neg ? n / s->n_neg : 0;
+    for (size_t i = 0; step && i < n && k < s->n_neg; i += step) {
+        int shown = 0;
+        for (size_t r = sl->first; r < sl->first + sl->n && !shown; r++)
+            shown = c[i].item == s->L.items[r];
+        if (shown) continue;
+        memcpy(s->nx + (j * s->n_neg + k++) * FEAT_N, x + i * FEAT_N, FEAT_N * sizeof(float));
+    }
+    s->nn[j] = k;
     return 0;
 }
 
@@ -221,7 +238,7 @@ static int all_features(sx *s, mx_err *err) {
         }
 #pragma omp for schedule(dynamic, 16)
         for (size_t j = 0; j < s->n_use; j++) {
-            if (ctx && slate_features(s, ctx, &prm, &s->L.slates[s->use[j]])) {
+            if (ctx && slate_features(s, ctx, &prm, j)) {
 #pragma omp atomic write
                 failed = 1;
             }
@@ -248,7 +265,8 @@ static int index_events(sx *s, const ds_event *train, size_t n, size_t nu) {
 /* Kept rows (found in the pool) of the usable slates into out, grouped
  * per slate, training or validation by a hash of the user. */
 static int split_groups(sx *s, slt_data *out, slt_report *rep) {
-    size_t rows = s->L.n_rows ? s->L.n_rows : 1, n = s->n_use ? s->n_use : 1;
+    size_t rows = s->L.n_rows + s->n_use * s->n_neg, n = s->n_use ? s->n_use : 1;
+    rows = rows ? rows : 1;
     out->x = malloc(rows * FEAT_N * sizeof(float));
     out->vx = malloc(rows * FEAT_N * sizeof(float));
     out->y = malloc(rows * sizeof(float));
@@ -275,6 +293,11 @@ static int split_groups(sx *s, slt_data *out, slt_report *rep) {
             memcpy(x + *at * FEAT_N, s->fx + r * FEAT_N, FEAT_N * sizeof(float));
             y[(*at)++] = s->L.label[r];
         }
+        for (size_t i = 0; i < s->nn[j]; i++) {
+            memcpy(x + *at * FEAT_N, s->nx + (j * s->n_neg + i) * FEAT_N, FEAT_N * sizeof(float));
+            y[(*at)++] = 0;
+        }
+        kept += s->nn[j];
         if (valid)
             out->vg[vgn++] = (unsigned)kept;
         else
@@ -352,7 +375,10 @@ int slt_examples(const ds_dataset *ds, const ds_event *train, size_t n_train, co
     }
     s.fx = calloc(s.L.n_rows ? s.L.n_rows : 1, FEAT_N * sizeof(float));
     s.found = calloc(s.L.n_rows ? s.L.n_rows : 1, 1);
-    if (!s.fx || !s.found || index_events(&s, train, n_train, ds_n_users(ds))) {
+    s.n_neg = s.rp->slate_pool_negatives;
+    s.nx = malloc((s.n_use * s.n_neg + 1) * FEAT_N * sizeof(float));
+    s.nn = calloc(s.n_use ? s.n_use : 1, sizeof(size_t));
+    if (!s.fx || !s.found || !s.nx || !s.nn || index_events(&s, train, n_train, ds_n_users(ds))) {
         rc = mx_err_set(err, MX_ENOMEM, "slates: out of memory");
         goto done;
     }

@@ -93,6 +93,8 @@ static const settings_row rows[] = {
       "with --impressions: engaged slates needed to train the ranker on slates (else temporal)"),
     R("rank_train.slate_window_hours", DOUBLE, ranker.slate_window_hours, 0, 1e6, "1",
       "with --impressions: an event this close after a slate that showed its item engages it"),
+    R("rank_train.slate_pool_negatives", SIZE, ranker.slate_pool_negatives, 0, 10000, "0",
+      "with --impressions: unshown pool items added to each slate as negatives"),
     EN("rank_train.objective", ranker.objective, objective_names, "rank:ndcg", "XGBoost objective"),
     R("rank_train.rounds", SIZE, ranker.rounds, 1, 10000, "300", "boosting rounds at most"),
     R("rank_train.early_stop", SIZE, ranker.early_stop, 1, 10000, "30",
