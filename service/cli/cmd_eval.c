@@ -37,6 +37,7 @@ static const cli_opt eval_opts[] = {
      E_MIN_TRAIN},
     {"ks", "K,K,...", "cut-offs (default 10,20,50,100,200)", E_KS},
     {"max-users", "N", "evaluate a deterministic sample of N test users", E_MAX_USERS},
+    CLI_SLATES_OPT(E_IMPRESSIONS),
     {0},
 };
 
