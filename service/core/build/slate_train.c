@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ranker.h"
 #include "recommend.h"
 #include "rng.h"
 
@@ -402,5 +403,98 @@ int slt_examples(const ds_dataset *ds, const ds_event *train, size_t n_train, co
 done:
     sx_free(&s);
     if (rc) slt_data_free(out);
+    return rc;
+}
+
+/* NDCG of binary labels y (n) in the order ord. */
+static double ndcg_of(const float *y, const size_t *ord, size_t n) {
+    double dcg = 0, idcg = 0;
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        dcg += y[ord[i]] > 0 ? 1.0 / log2(2.0 + (double)i) : 0;
+        pos += y[ord[i]] > 0;
+    }
+    for (size_t i = 0; i < pos; i++)
+        idcg += 1.0 / log2(2.0 + (double)i);
+    return idcg > 0 ? dcg / idcg : 0;
+}
+
+/* m's scores of one slate's shown items (-INF: not in the pool). */
+static int replay_scores(sx *s, rec_ctx *ctx, const rec_params *prm, const mx_model *m,
+                         const slt_slate *sl, float *score, size_t *missing) {
+    feat_event sess[SLT_MAX_SESSION];
+    int64_t span = (int64_t)(s->rp->session_hours * 3600.0);
+    size_t ns = session_at(s, sl->user, sl->ts, span, sess);
+    rec_query q = {
+        .user = sl->user, .events = sess, .n_events = ns, .k = s->rp->pool, .now = sl->ts};
+    const ret_cand *c = NULL;
+    const float *x = NULL;
+    size_t n = 0;
+    if (rec_candidates(ctx, prm, &q, s->rp->pool, &c, &x, &n, NULL)) return -1;
+    for (size_t r = 0; r < sl->n; r++) {
+        score[r] = -INFINITY;
+        for (size_t i = 0; i < n; i++)
+            if (c[i].item == s->L.items[sl->first + r]) {
+                if (m->ranker)
+                    rk_forest_predict(m->ranker, x + i * FEAT_N, 1, FEAT_N, &score[r]);
+                else
+                    score[r] = -(float)i;
+                break;
+            }
+        *missing += score[r] == -INFINITY;
+    }
+    return 0;
+}
+
+int slt_replay(const ds_dataset *ds, const imp_log *log, const ds_event *ev, size_t n_ev,
+               int64_t since, const mx_model *m, const rank_params *rp, slt_replay_result *out,
+               mx_err *err) {
+    memset(out, 0, sizeof(*out));
+    sx s = {.rp = rp};
+    rec_ctx *ctx = NULL;
+    float *score = NULL;
+    size_t *ord = NULL, cap = 0;
+    int rc = slt_assemble(ds, log, ev, n_ev, INT64_MAX, rp->slate_window_hours * 3600.0, &s.L, err);
+    if (rc) return rc;
+    for (size_t k = 0; k < s.L.n_slates; k++)
+        cap = s.L.slates[k].n > cap ? s.L.slates[k].n : cap;
+    ctx = rec_ctx_new(m, rp->pool);
+    score = malloc((cap + 1) * sizeof(float));
+    ord = malloc((cap + 1) * sizeof(size_t));
+    if (!ctx || !score || !ord || index_events(&s, ev, n_ev, ds_n_users(ds))) {
+        rc = mx_err_set(err, MX_ENOMEM, "slates: out of memory replaying");
+        goto done;
+    }
+    rec_params prm;
+    rec_params_init(&prm);
+    for (size_t k = 0; k < s.L.n_slates; k++) {
+        const slt_slate *sl = &s.L.slates[k];
+        if (sl->ts < since || !usable(sl) || sl->user >= m->n_users) continue;
+        if (replay_scores(&s, ctx, &prm, m, sl, score, &out->not_in_pool)) {
+            rc = mx_err_set(err, MX_ENOMEM, "slates: out of memory replaying");
+            goto done;
+        }
+        const float *y = s.L.label + sl->first;
+        for (size_t i = 0; i < sl->n; i++)
+            ord[i] = i;
+        out->ndcg_logged += ndcg_of(y, ord, sl->n);
+        for (size_t i = 1; i < sl->n; i++) /* by score, stable: ties keep the shown order */
+            for (size_t j = i; j > 0 && score[ord[j]] > score[ord[j - 1]]; j--) {
+                size_t t = ord[j];
+                ord[j] = ord[j - 1];
+                ord[j - 1] = t;
+            }
+        out->ndcg_model += ndcg_of(y, ord, sl->n);
+        out->slates++;
+    }
+    if (out->slates) {
+        out->ndcg_logged /= (double)out->slates;
+        out->ndcg_model /= (double)out->slates;
+    }
+done:
+    rec_ctx_free(ctx);
+    free(score);
+    free(ord);
+    sx_free(&s);
     return rc;
 }

@@ -92,4 +92,22 @@ int slt_examples(const ds_dataset *ds, const ds_event *train, size_t n_train, co
                  const pipe_inputs *in, size_t min_valid, slt_data *out, int *enough, char *why,
                  size_t why_len, slt_report *rep, mx_err *err);
 
+/* Held-out slates replayed (mixrec eval): the slates at or after `since`
+ * with an engaged and a skipped item (labels as slt_assemble's, from ev:
+ * every event, test period included) are re-ordered by model m - its
+ * ranker's scores on the shown items' features (rec_candidates with the
+ * user's session at the slate), or pool order without a ranker; a shown
+ * item outside m's pool goes last - and NDCG of the engagements within the
+ * slate is averaged, for that order and for the order the slate was shown
+ * in. */
+typedef struct slt_replay_result {
+    size_t slates;      /* replayed */
+    size_t not_in_pool; /* shown items m's pool did not hold */
+    double ndcg_logged; /* mean NDCG of the shown order */
+    double ndcg_model;  /* mean NDCG of m's order */
+} slt_replay_result;
+
+int slt_replay(const ds_dataset *ds, const imp_log *log, const ds_event *ev, size_t n_ev,
+               int64_t since, const mx_model *m, const rank_params *rp, slt_replay_result *out,
+               mx_err *err);
 #endif
