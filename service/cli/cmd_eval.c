@@ -313,6 +313,11 @@ int cmd_eval(int argc, char **argv) {
                 &err))
         goto fail;
     cli_log("scored %zu users in %.2fs", res.n_users, res.seconds);
+    slt_replay_result rp = {0};
+    if (a.slates.log && use->n_train &&
+        slt_replay(ds, a.slates.log, ev, n_ev, use->train[use->n_train - 1].ts + 1, m, &cfg->ranker,
+                   &rp, &err))
+        goto fail;
     char engaged[128];
     if (isfinite(cfg->min_value))
         snprintf(engaged, sizeof(engaged), "events with value >= %g", (double)cfg->min_value);
@@ -331,6 +336,13 @@ int cmd_eval(int argc, char **argv) {
         print_table(&res, a.validate ? "validation" : "test");
         if (cfg->ranker.enabled) print_ranker(m, &rr);
         if (cfg->ranker.enabled) cli_slates_print(stdout, &rr, a.slates.n > 0);
+        if (a.slates.log)
+            printf("held-out slates (after the training events): %zu replayed; NDCG of the "
+                   "engaged items within the slate: %.4f as shown, %.4f in this model's %s order "
+                   "(%zu shown items outside its pool); weighted by 1/examination: %.4f as shown, "
+                   "%.4f reordered\n",
+                   rp.slates, rp.ndcg_logged, rp.ndcg_model, m->ranker ? "ranker" : "retrieval",
+                   rp.not_in_pool, rp.ips_logged, rp.ips_model);
     }
     rc = 0;
 fail:

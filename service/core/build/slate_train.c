@@ -10,6 +10,9 @@
 #include "recommend.h"
 #include "rng.h"
 
+/* Items of a slate replayed at most (the first ones). */
+#define SLT_MAX_REPLAY 256
+
 /* Events kept per slate's session (the newest), as rank_train.c's. */
 #define SLT_MAX_SESSION 32
 
@@ -406,16 +409,23 @@ done:
     return rc;
 }
 
-/* NDCG of binary labels y (n) in the order ord. */
-static double ndcg_of(const float *y, const size_t *ord, size_t n) {
+/* NDCG of the gains g (n, >= 0) in the order ord; ideal: gains sorted. */
+static double ndcg_of(const float *g, const size_t *ord, size_t n) {
     double dcg = 0, idcg = 0;
-    size_t pos = 0;
-    for (size_t i = 0; i < n; i++) {
-        dcg += y[ord[i]] > 0 ? 1.0 / log2(2.0 + (double)i) : 0;
-        pos += y[ord[i]] > 0;
+    float sorted[SLT_MAX_REPLAY];
+    size_t m = n < SLT_MAX_REPLAY ? n : SLT_MAX_REPLAY;
+    for (size_t i = 0; i < m; i++) {
+        dcg += g[ord[i]] / log2(2.0 + (double)i);
+        sorted[i] = g[i];
     }
-    for (size_t i = 0; i < pos; i++)
-        idcg += 1.0 / log2(2.0 + (double)i);
+    for (size_t i = 1; i < m; i++)
+        for (size_t j = i; j > 0 && sorted[j] > sorted[j - 1]; j--) {
+            float t = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = t;
+        }
+    for (size_t i = 0; i < m; i++)
+        idcg += sorted[i] / log2(2.0 + (double)i);
     return idcg > 0 ? dcg / idcg : 0;
 }
 
@@ -475,21 +485,30 @@ int slt_replay(const ds_dataset *ds, const imp_log *log, const ds_event *ev, siz
             goto done;
         }
         const float *y = s.L.label + sl->first;
-        for (size_t i = 0; i < sl->n; i++)
+        float ips[SLT_MAX_REPLAY];
+        size_t n = sl->n < SLT_MAX_REPLAY ? sl->n : SLT_MAX_REPLAY;
+        for (size_t i = 0; i < n; i++) {
             ord[i] = i;
-        out->ndcg_logged += ndcg_of(y, ord, sl->n);
-        for (size_t i = 1; i < sl->n; i++) /* by score, stable: ties keep the shown order */
+            /* a click at shown position i, weighted by 1 / exam(i) */
+            ips[i] = y[i] > 0 ? (float)log2(2.0 + (double)i) : 0;
+        }
+        out->ndcg_logged += ndcg_of(y, ord, n);
+        out->ips_logged += ndcg_of(ips, ord, n);
+        for (size_t i = 1; i < n; i++) /* by score, stable: ties keep the shown order */
             for (size_t j = i; j > 0 && score[ord[j]] > score[ord[j - 1]]; j--) {
                 size_t t = ord[j];
                 ord[j] = ord[j - 1];
                 ord[j - 1] = t;
             }
-        out->ndcg_model += ndcg_of(y, ord, sl->n);
+        out->ndcg_model += ndcg_of(y, ord, n);
+        out->ips_model += ndcg_of(ips, ord, n);
         out->slates++;
     }
     if (out->slates) {
         out->ndcg_logged /= (double)out->slates;
         out->ndcg_model /= (double)out->slates;
+        out->ips_logged /= (double)out->slates;
+        out->ips_model /= (double)out->slates;
     }
 done:
     rec_ctx_free(ctx);

@@ -99,12 +99,16 @@ int slt_examples(const ds_dataset *ds, const ds_event *train, size_t n_train, co
  * user's session at the slate), or pool order without a ranker; a shown
  * item outside m's pool goes last - and NDCG of the engagements within the
  * slate is averaged, for that order and for the order the slate was shown
- * in. */
+ * in. Position bias favours the shown order (its top was examined more):
+ * the ips_ figures weigh a click at shown position p by 1 / exam(p) =
+ * log2(2 + p), the examination the simulator uses (synth_clicks.h), to
+ * take some of that advantage away. */
 typedef struct slt_replay_result {
-    size_t slates;      /* replayed */
-    size_t not_in_pool; /* shown items m's pool did not hold */
-    double ndcg_logged; /* mean NDCG of the shown order */
-    double ndcg_model;  /* mean NDCG of m's order */
+    size_t slates;                /* replayed */
+    size_t not_in_pool;           /* shown items m's pool did not hold */
+    double ndcg_logged;           /* mean NDCG of the shown order */
+    double ndcg_model;            /* mean NDCG of m's order */
+    double ips_logged, ips_model; /* the same with clicks weighted 1 / exam(position) */
 } slt_replay_result;
 
 int slt_replay(const ds_dataset *ds, const imp_log *log, const ds_event *ev, size_t n_ev,
