@@ -58,6 +58,13 @@ r = json.load(open(os.path.join(root, v, "manifest.json")))["ranker"]
 assert r["trained_on"] == "slates", r["trained_on"]
 assert r["slates"]["used"] >= 100 and r["slates"]["read"] > r["slates"]["used"]' "$TMP/ms"
 
+# slates_mix: both sets of examples
+"$MIXREC" build --interactions "$W/all.csv" --items "$W/items.csv" "${SET[@]}" \
+  --set rank_train.min_slates=100 --set rank_train.slates_mix=1 \
+  --impressions "$W/impressions.jsonl" --out "$TMP/mm" >"$TMP/bm.out" 2>"$TMP/bm.err"
+check "build with rank_train.slates_mix says both" grep -q "trained on: slates + temporal split" "$TMP/bm.out"
+check "... and so does the manifest" grep -q '"trained_on": *"slates+temporal"' "$TMP/mm/$(cat "$TMP/mm/CURRENT")/manifest.json"
+
 # too few engaged slates for the setting: the temporal split, and why
 "$MIXREC" build --interactions "$W/all.csv" --items "$W/items.csv" "${SET[@]}" \
   --set rank_train.min_slates=1000000 --impressions "$W/impressions.jsonl" --out "$TMP/mt" \

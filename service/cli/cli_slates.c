@@ -43,7 +43,12 @@ void cli_slates_free(cli_slates *s) {
 
 void cli_slates_print(FILE *f, const rkt_report *rr, int had_impressions) {
     const slt_report *s = &rr->slates;
-    if (rr->on_slates)
+    if (rr->on_slates == 2)
+        fprintf(f,
+                "ranker trained on: slates + temporal split (%zu of %zu logged slates; %zu + %zu "
+                "groups in all, %zu rows, %zu engaged)\n",
+                s->used, s->read, rr->users_train, rr->users_valid, rr->rows, rr->positives);
+    else if (rr->on_slates)
         fprintf(f,
                 "ranker trained on: slates (%zu of %zu logged slates; %zu training + %zu "
                 "validation groups, %zu rows, %zu engaged; features from a model of the %zu "

@@ -27,6 +27,7 @@ typedef struct rank_params {
     size_t min_slates;           /* default 500 */
     double slate_window_hours;   /* default 1 */
     size_t slate_pool_negatives; /* unshown pool items added per slate as negatives */
+    int slates_mix;              /* train on the slates and the temporal split together */
 } rank_params;
 
 void rank_params_init(rank_params *p);
