@@ -78,6 +78,7 @@ check "the manifest says temporal" grep -q '"trained_on": *"temporal"' "$TMP/mt/
   --impressions "$W/impressions.jsonl" >"$TMP/e.out" 2>"$TMP/e.err"
 check "eval --impressions succeeds" test $? = 0
 check "eval says what the ranker trained on" grep -q "ranker trained on: " "$TMP/e.out"
+check "eval replays the held-out slates" grep -Eq "held-out slates .*: [1-9][0-9]* replayed" "$TMP/e.out"
 
 # bad input: a clear message, no crash
 "$MIXREC" build --interactions "$W/all.csv" --impressions "$TMP/missing.jsonl" --out "$TMP/x" \

@@ -201,7 +201,7 @@ static void print_table(const evl_result *r, const char *label) {
 /* The evaluation as one JSON document on stdout. */
 static void print_json(const eval_args *a, const ds_dataset *ds, const ds_split *use,
                        const bcfg *cfg, const mx_model *m, const pipe_timings *t,
-                       const evl_result *res, const char *engaged) {
+                       const evl_result *res, const char *engaged, const slt_replay_result *rp) {
     const ds_stats *st = ds_get_stats(ds);
     json_t *out = json_pack(
         "{s:{s:s,s:I,s:I,s:I,s:I,s:s},s:{s:s,s:f,s:I,s:I,s:I,s:I,s:I,s:b},s:{s:I,s:I,s:f}}",
@@ -223,6 +223,13 @@ static void print_json(const eval_args *a, const ds_dataset *ds, const ds_split 
     }
     json_object_set_new(out, "methods", methods);
     if (m->ranker_info) json_object_set(out, "ranker", (json_t *)m->ranker_info);
+    if (a->slates.log)
+        json_object_set_new(out, "slates_replay",
+                            json_pack("{s:I,s:I,s:f,s:f,s:f,s:f}", "slates", (json_int_t)rp->slates,
+                                      "not_in_pool", (json_int_t)rp->not_in_pool, "ndcg_shown",
+                                      rp->ndcg_logged, "ndcg_model", rp->ndcg_model,
+                                      "ips_ndcg_shown", rp->ips_logged, "ips_ndcg_model",
+                                      rp->ips_model));
     json_object_set_new(out, "parameters", (json_t *)bcfg_to_json(cfg));
     char *txt = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     printf("%s\n", txt ? txt : "{}");
@@ -324,7 +331,7 @@ int cmd_eval(int argc, char **argv) {
     else
         snprintf(engaged, sizeof(engaged), "every event, any rating");
     if (a.json) {
-        print_json(&a, ds, use, cfg, m, &t, &res, engaged);
+        print_json(&a, ds, use, cfg, m, &t, &res, engaged, &rp);
     } else {
         printf("data: %s (%s), %zu users, %zu items\n", a.data.interactions, engaged,
                ds_n_users(ds), ds_n_items(ds));
