@@ -4,29 +4,33 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "cli_slates.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "model.h"
 #include "pipeline.h"
 #include "rank_train.h"
 
-enum { B_OUT = 1 };
+enum { B_OUT = 1, B_IMPRESSIONS };
 
 static const cli_opt build_opts[] = {
     {"out", "DIR", "model root: the new version goes in DIR/<version>, DIR/CURRENT points at it",
      B_OUT},
+    CLI_SLATES_OPT(B_IMPRESSIONS),
     {0},
 };
 
 typedef struct {
     cli_data data;
     const char *out;
+    cli_slates slates;
 } build_args;
 
 static int on_opt(void *ud, int id, const char *arg) {
     build_args *a = ud;
     if (id >= 1000) return cli_data_option(&a->data, id, arg);
     if (id == B_OUT) a->out = arg;
+    if (id == B_IMPRESSIONS) return cli_slates_add(&a->slates, arg);
     return 0;
 }
 
@@ -64,6 +68,11 @@ int cmd_build(int argc, char **argv) {
     }
     ds_dataset *ds = NULL;
     if ((rc = cli_data_finish(&a.data, &ds))) return rc;
+    if ((rc = cli_slates_load(&a.slates, &a.data.in))) {
+        cli_slates_free(&a.slates);
+        ds_free(ds);
+        return rc;
+    }
     size_t n_ev = 0;
     const ds_event *ev = ds_events(ds, &n_ev);
     mx_model *m = NULL;
@@ -79,8 +88,10 @@ int cmd_build(int argc, char **argv) {
         fprintf(stderr, "mixrec build: %s\n%s", err.msg,
                 rr.failed ? "(rank_train.enabled=0 builds without a ranker)\n" : "");
         ds_free(ds);
+        cli_slates_free(&a.slates);
         return 1;
     }
+    cli_slates_free(&a.slates);
     cli_log_build_report(m); /* the ranker's absence included */
     if (rr.trained)
         cli_log("ranker: %zu rounds, validation NDCG@10 %.4f -> %.4f, %zu + %zu users; early "
@@ -102,6 +113,7 @@ int cmd_build(int argc, char **argv) {
     cli_log("saved %s/%s in %.2fs", a.out, version, pipe_now() - ts);
     printf("model %s/%s: %zu users, %zu items (%zu indexed), %zu interests, dim %zu\n", a.out,
            version, m->n_users, m->n_items, ann_ntotal(m->index), m->n_clusters, m->dim);
+    if (a.data.cfg.ranker.enabled && rr.trained) cli_slates_print(stdout, &rr, a.slates.n > 0);
     printf("interests:\n");
     for (size_t c = 0; c < m->n_clusters && c < 64; c++) {
         const lbl_label *l = &m->labels[c];

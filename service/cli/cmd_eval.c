@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "cli_slates.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "evaluate.h"
@@ -14,7 +15,16 @@
 #include "rank_train.h"
 #include "ranker.h"
 
-enum { E_JSON = 1, E_VALIDATE, E_SPLIT, E_TEST_FRAC, E_MIN_TRAIN, E_KS, E_MAX_USERS };
+enum {
+    E_JSON = 1,
+    E_VALIDATE,
+    E_SPLIT,
+    E_TEST_FRAC,
+    E_MIN_TRAIN,
+    E_KS,
+    E_MAX_USERS,
+    E_IMPRESSIONS
+};
 
 static const cli_opt eval_opts[] = {
     {"json", NULL, "print one JSON object instead of tables", E_JSON},
@@ -27,6 +37,7 @@ static const cli_opt eval_opts[] = {
      E_MIN_TRAIN},
     {"ks", "K,K,...", "cut-offs (default 10,20,50,100,200)", E_KS},
     {"max-users", "N", "evaluate a deterministic sample of N test users", E_MAX_USERS},
+    CLI_SLATES_OPT(E_IMPRESSIONS),
     {0},
 };
 
@@ -35,6 +46,7 @@ typedef struct {
     int json, validate;
     const char *split, *test_frac, *min_train, *max_users;
     size_t ks[MET_MAX_KS], n_ks;
+    cli_slates slates;
 } eval_args;
 
 static int on_opt(void *ud, int id, const char *arg) {
@@ -63,6 +75,8 @@ static int on_opt(void *ud, int id, const char *arg) {
     case E_MAX_USERS:
         a->max_users = arg;
         break;
+    case E_IMPRESSIONS:
+        return cli_slates_add(&a->slates, arg);
     case E_KS: {
         a->n_ks = 0;
         const char *p = arg;
@@ -187,7 +201,7 @@ static void print_table(const evl_result *r, const char *label) {
 /* The evaluation as one JSON document on stdout. */
 static void print_json(const eval_args *a, const ds_dataset *ds, const ds_split *use,
                        const bcfg *cfg, const mx_model *m, const pipe_timings *t,
-                       const evl_result *res, const char *engaged) {
+                       const evl_result *res, const char *engaged, const slt_replay_result *rp) {
     const ds_stats *st = ds_get_stats(ds);
     json_t *out = json_pack(
         "{s:{s:s,s:I,s:I,s:I,s:I,s:s},s:{s:s,s:f,s:I,s:I,s:I,s:I,s:I,s:b},s:{s:I,s:I,s:f}}",
@@ -215,6 +229,13 @@ static void print_json(const eval_args *a, const ds_dataset *ds, const ds_split 
     }
     json_object_set_new(out, "methods", methods);
     if (m->ranker_info) json_object_set(out, "ranker", (json_t *)m->ranker_info);
+    if (a->slates.log)
+        json_object_set_new(out, "slates_replay",
+                            json_pack("{s:I,s:I,s:f,s:f,s:f,s:f}", "slates", (json_int_t)rp->slates,
+                                      "not_in_pool", (json_int_t)rp->not_in_pool, "ndcg_shown",
+                                      rp->ndcg_logged, "ndcg_model", rp->ndcg_model,
+                                      "ips_ndcg_shown", rp->ips_logged, "ips_ndcg_model",
+                                      rp->ips_model));
     json_object_set_new(out, "parameters", (json_t *)bcfg_to_json(cfg));
     char *txt = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     printf("%s\n", txt ? txt : "{}");
@@ -240,6 +261,11 @@ int cmd_eval(int argc, char **argv) {
     if (rc) return rc == 1 ? 0 : rc;
     ds_dataset *ds = NULL;
     if ((rc = cli_data_finish(&a.data, &ds))) return rc;
+    if ((rc = cli_slates_load(&a.slates, &a.data.in))) {
+        cli_slates_free(&a.slates);
+        ds_free(ds);
+        return rc;
+    }
     /* The eval flags are shorthands for eval.* settings and win over the
      * config file and --set. */
     const char *flags[][2] = {
@@ -253,6 +279,7 @@ int cmd_eval(int argc, char **argv) {
         if (flags[i][1] && bcfg_set(&a.data.cfg, flags[i][0], flags[i][1], &err)) {
             fprintf(stderr, "mixrec eval: %s\n", err.msg);
             ds_free(ds);
+            cli_slates_free(&a.slates);
             return 2;
         }
     }
@@ -299,13 +326,18 @@ int cmd_eval(int argc, char **argv) {
                 &err))
         goto fail;
     cli_log("scored %zu users in %.2fs", res.n_users, res.seconds);
+    slt_replay_result rp = {0};
+    if (a.slates.log && use->n_train &&
+        slt_replay(ds, a.slates.log, ev, n_ev, use->train[use->n_train - 1].ts + 1, m, &cfg->ranker,
+                   &rp, &err))
+        goto fail;
     char engaged[128];
     if (isfinite(cfg->min_value))
         snprintf(engaged, sizeof(engaged), "events with value >= %g", (double)cfg->min_value);
     else
         snprintf(engaged, sizeof(engaged), "every event, any rating");
     if (a.json) {
-        print_json(&a, ds, use, cfg, m, &t, &res, engaged);
+        print_json(&a, ds, use, cfg, m, &t, &res, engaged, &rp);
     } else {
         printf("data: %s", a.data.interactions);
         if (a.data.n_sources > 1) printf(" and %zu more sources", a.data.n_sources - 1);
@@ -317,6 +349,14 @@ int cmd_eval(int argc, char **argv) {
                cfg->mixture.knn_k, (double)cfg->mixture.k0, cfg->mixture.top_m);
         print_table(&res, a.validate ? "validation" : "test");
         if (cfg->ranker.enabled) print_ranker(m, &rr);
+        if (cfg->ranker.enabled) cli_slates_print(stdout, &rr, a.slates.n > 0);
+        if (a.slates.log)
+            printf("held-out slates (after the training events): %zu replayed; NDCG of the "
+                   "engaged items within the slate: %.4f as shown, %.4f in this model's %s order "
+                   "(%zu shown items outside its pool); weighted by 1/examination: %.4f as shown, "
+                   "%.4f reordered\n",
+                   rp.slates, rp.ndcg_logged, rp.ndcg_model, m->ranker ? "ranker" : "retrieval",
+                   rp.not_in_pool, rp.ips_logged, rp.ips_model);
     }
     rc = 0;
 fail:
@@ -326,5 +366,6 @@ fail:
     ds_split_free(&split);
     ds_split_free(&valid);
     ds_free(ds);
+    cli_slates_free(&a.slates);
     return rc;
 }

@@ -19,6 +19,9 @@
 typedef struct pipe_inputs {
     const char *item_vectors;    /* .fvecs or .npy */
     const char *item_vector_ids; /* one item id per row, text */
+    /* logged slates (borrowed; NULL: none): the ranker may train on them
+     * (slate_train.h); pipe_build itself ignores them */
+    const struct imp_log *impressions;
 } pipe_inputs;
 
 typedef struct pipe_timings {

@@ -141,6 +141,19 @@ static json_t *ranker_info(const rank_params *p, const rkt_report *r) {
         "users_train", (json_int_t)r->users_train, "users_valid", (json_int_t)r->users_valid,
         "rows", (json_int_t)r->rows, "positives", (json_int_t)r->positives);
     if (o) {
+        static const char *const on[] = {"temporal", "slates", "slates+temporal"};
+        json_object_set_new(o, "trained_on", json_string(on[r->on_slates]));
+        const slt_report *s = &r->slates;
+        if (r->on_slates)
+            json_object_set_new(
+                o, "slates",
+                json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "read", (json_int_t)s->read, "used",
+                          (json_int_t)s->used, "engaged", (json_int_t)s->engaged, "after_training",
+                          (json_int_t)s->after_training, "unknown_users",
+                          (json_int_t)s->unknown_users, "unknown_items",
+                          (json_int_t)s->unknown_items, "not_in_pool", (json_int_t)s->not_in_pool));
+        else if (r->slates_why[0])
+            json_object_set_new(o, "slates_not_used", json_string(r->slates_why));
         json_object_set_new(o, "valid_ndcg10_first",
                             isfinite(r->xgb.valid_first) ? json_real(r->xgb.valid_first)
                                                          : json_null());
@@ -403,6 +416,71 @@ static int fit_xgboost(fit *f, const rkx_data *dt, const rkx_data *dv, rkt_ranke
     return 0;
 }
 
+/* The ranker from logged slates (slate_train.h) when there are enough;
+ * else rep->slates_why says why and the caller goes on with the temporal
+ * split. With rank_train.slates_mix the slates' examples go to *mix
+ * instead, for the temporal path to add to its own. */
+static int fit_slates(fit *f, const ds_event *train, size_t n_train, const bcfg *cfg,
+                      const pipe_inputs *in, rkt_ranker *out, slt_data *mix) {
+    rkt_report *rep = f->rep;
+    slt_data sd;
+    int enough = 0;
+    double t0 = pipe_now();
+    int rc = slt_examples(f->ds, train, n_train, cfg, in, RKT_MIN_VALID_USERS, &sd, &enough,
+                          rep->slates_why, sizeof(rep->slates_why), &rep->slates, f->err);
+    if (rc || !enough) return rc;
+    rep->seconds_examples = pipe_now() - t0;
+    if (f->rp->slates_mix) {
+        rep->on_slates = 2;
+        *mix = sd;
+        return 0;
+    }
+    rep->on_slates = 1;
+    rep->cut = rep->slates.first_ts;
+    rep->early_events = rep->slates.early_events;
+    rep->users_train = sd.train.n_groups;
+    rep->users_valid = sd.valid.n_groups;
+    rep->rows = sd.rows;
+    rep->positives = sd.positives;
+    rc = fit_xgboost(f, &sd.train, &sd.valid, out);
+    slt_data_free(&sd);
+    return rc;
+}
+
+/* a ++ b into arrays of owner (x, y, g: one set), *out a view of them. */
+static int concat(const rkx_data *a, const rkx_data *b, float **x, float **y, unsigned **g,
+                  rkx_data *out) {
+    size_t rows = a->n_rows + b->n_rows, groups = a->n_groups + b->n_groups;
+    *x = malloc((rows + 1) * FEAT_N * sizeof(float));
+    *y = malloc((rows + 1) * sizeof(float));
+    *g = malloc((groups + 1) * sizeof(unsigned));
+    if (!*x || !*y || !*g) return -1;
+    memcpy(*x, a->x, a->n_rows * FEAT_N * sizeof(float));
+    memcpy(*x + a->n_rows * FEAT_N, b->x, b->n_rows * FEAT_N * sizeof(float));
+    memcpy(*y, a->label, a->n_rows * sizeof(float));
+    memcpy(*y + a->n_rows, b->label, b->n_rows * sizeof(float));
+    memcpy(*g, a->groups, a->n_groups * sizeof(unsigned));
+    memcpy(*g + a->n_groups, b->groups, b->n_groups * sizeof(unsigned));
+    *out = (rkx_data){*x, *y, *g, rows, groups};
+    return 0;
+}
+
+/* rank_train.slates_mix: the temporal examples plus the slates' (sd), in
+ * mix's arrays; the report counts both. */
+static int fit_mix(fit *f, rkx_data *dt, rkx_data *dv, const slt_data *sd, slt_data *mix) {
+    rkx_data t, v;
+    if (concat(dt, &sd->train, &mix->x, &mix->y, &mix->g, &t) ||
+        concat(dv, &sd->valid, &mix->vx, &mix->vy, &mix->vg, &v))
+        return fit_oom(f);
+    *dt = t;
+    *dv = v;
+    f->rep->users_train = t.n_groups;
+    f->rep->users_valid = v.n_groups;
+    f->rep->rows += sd->rows;
+    f->rep->positives += sd->positives;
+    return 0;
+}
+
 static int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, const bcfg *cfg_in,
                    const pipe_inputs *in, rkt_ranker *out, rkt_report *rep, mx_err *err) {
     memset(out, 0, sizeof(*out));
@@ -411,6 +489,11 @@ static int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, 
     f.nu = ds_n_users(ds);
     f.pool = f.rp->pool;
     double t0 = pipe_now();
+    slt_data sd = {0}, mix = {0};
+    if (in && in->impressions) {
+        int rc = fit_slates(&f, train, n_train, cfg_in, in, out, &sd);
+        if (rc || rep->on_slates == 1) return rc;
+    }
     int spans = 0, rc = fit_cut(&f, train, n_train, &spans);
     if (rc || !spans) goto done;
     if ((rc = fit_early_model(&f, cfg_in, in))) goto done;
@@ -433,9 +516,12 @@ static int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, 
                  f.n_cand == 1 ? " has" : "s have");
         goto done;
     }
+    if (rep->on_slates == 2 && (rc = fit_mix(&f, &dt, &dv, &sd, &mix))) goto done;
     rc = fit_xgboost(&f, &dt, &dv, out);
 done:
     fit_free(&f);
+    slt_data_free(&sd);
+    slt_data_free(&mix);
     return rc;
 }
 

@@ -17,6 +17,9 @@
  *     early on the second (ranker_xgb.h). Fewer than RKT_MIN_TRAIN_USERS
  *     training or RKT_MIN_VALID_USERS validation users (with a later item
  *     in their pool) train no ranker: the report says why.
+ *  With logged slates (pipe_inputs.impressions) and at least
+ *  rank_train.min_slates of them with an engaged and a skipped item, steps
+ *  1-4 are replaced by slate_train.h's examples: one group per slate.
  *  5. The ranker is attached to the final model (model_set_ranker) with
  *     its manifest entry: features, rounds, validation NDCG@10, feature
  *     importances (total gain), example counts.
@@ -36,6 +39,7 @@
 #include "mx_err.h"
 #include "pipeline.h"
 #include "ranker_xgb.h"
+#include "slate_train.h"
 
 #define RKT_MIN_TRAIN_USERS 50
 #define RKT_MIN_VALID_USERS 20 /* when rank_train.valid_frac > 0 */
@@ -48,6 +52,13 @@ typedef struct rkt_report {
     int trained;   /* 1: a ranker came out; 0: the data cannot train one (why says why) */
     char why[256]; /* when !trained, e.g. "ranker not trained: 3 training and 1 validation ..." */
     int failed;    /* rkt_build: 1 when its error came from the ranker's training */
+    /* With impressions (pipe_inputs.impressions): on_slates = 1 when the
+     * ranker trained on the slates (slate_train.h; users_* then count
+     * slates, cut is the first slate's time), else slates_why says why the
+     * temporal split was used instead. */
+    int on_slates;
+    slt_report slates;
+    char slates_why[256];
 } rkt_report;
 
 /* Trains a ranker (rank_train.c: rkt_fit) with m->cfg (learned

@@ -22,6 +22,12 @@ typedef struct rank_params {
     float eta, min_child_weight, subsample, colsample, lambda;
     uint64_t seed;
     size_t threads; /* 0 = all cores */
+    /* slates (slate_train.h): engaged slates needed to train on them, and the
+     * window after a slate in which an event on a shown item engages it */
+    size_t min_slates;           /* default 500 */
+    double slate_window_hours;   /* default 1 */
+    size_t slate_pool_negatives; /* unshown pool items added per slate as negatives */
+    int slates_mix;              /* train on the slates and the temporal split together */
 } rank_params;
 
 void rank_params_init(rank_params *p);

@@ -436,19 +436,23 @@ int syn_make(const syn_params *p, syn_world *out, mx_err *err) {
     w.centres = malloc(C * d * sizeof(float));
     w.item_vecs = malloc(n * d * sizeof(float));
     w.item_interest = malloc(n * sizeof(uint32_t));
+    w.item_pop = malloc(n * sizeof(float));
     w.user_weights = calloc(p->n_users * C, sizeof(float));
     s.mark = calloc(n, sizeof(uint32_t));
     s.ts = malloc(p->max_events * sizeof(int64_t));
     s.chosen = malloc(C * sizeof(uint32_t));
     s.cum = malloc(C * sizeof(double));
-    if (!w.centres || !w.item_vecs || !w.item_interest || !w.user_weights || !s.mark || !s.ts ||
-        !s.chosen || !s.cum) {
+    if (!w.centres || !w.item_vecs || !w.item_interest || !w.item_pop || !w.user_weights ||
+        !s.mark || !s.ts || !s.chosen || !s.cum) {
         rc = mx_err_set(err, MX_ENOMEM, "synth: cannot allocate a world of %zu items x %zu dims", n,
                         d);
         goto fail;
     }
     make_centres(p, w.centres);
     if ((rc = make_layout(p, w.item_interest, &l, err))) goto fail;
+    for (size_t c = 0; c < C; c++) /* the weights make_layout's cdf sums */
+        for (size_t i = l.start[c]; i < l.start[c + 1]; i++)
+            w.item_pop[l.items[i]] = (float)pow((double)(i - l.start[c] + 1), -p->zipf_s);
     make_vectors(p, noise, w.centres, w.item_interest, w.item_vecs);
 
     /* Mean of the log-uniform count, to size the event array once. */
@@ -487,6 +491,7 @@ void syn_world_free(syn_world *w) {
     free(w->centres);
     free(w->item_vecs);
     free(w->item_interest);
+    free(w->item_pop);
     free(w->user_weights);
     free(w->events);
     memset(w, 0, sizeof(*w));

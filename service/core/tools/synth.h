@@ -48,6 +48,8 @@ typedef struct syn_world {
     float *centres;          /* n_interests x dim, unit norm */
     float *item_vecs;        /* n_items x dim */
     uint32_t *item_interest; /* n_items */
+    float *item_pop;         /* n_items: Zipf weight within its interest, rank^-zipf_s
+                                (1 for the most popular item of each interest) */
     float *user_weights;     /* n_users x n_interests, rows sum to 1 */
     ds_event *events;        /* sorted by ts; value 1 */
     size_t n_events;

@@ -1,0 +1,185 @@
+/* impressions.c - see impressions.h. */
+#include "impressions.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+struct imp_log {
+    imp_slate *s;
+    size_t n, cap;
+    imp_stats st;
+};
+
+imp_log *imp_log_new(void) {
+    return calloc(1, sizeof(imp_log));
+}
+
+static void slate_free(imp_slate *s) {
+    free((char *)s->rid);
+    free((char *)s->user);
+    for (size_t i = 0; i < s->n_items; i++)
+        free((char *)s->items[i]);
+    free(s->items);
+}
+
+void imp_log_free(imp_log *l) {
+    if (!l) return;
+    for (size_t i = 0; i < l->n; i++)
+        slate_free(&l->s[i]);
+    free(l->s);
+    free(l);
+}
+
+size_t imp_log_count(const imp_log *l) {
+    return l->n;
+}
+
+const imp_slate *imp_log_get(const imp_log *l, size_t i) {
+    return &l->s[i];
+}
+
+const imp_stats *imp_log_stats(const imp_log *l) {
+    return &l->st;
+}
+
+/* An item of the answer: its position (the array index when absent) and
+ * id. Ids may be strings or integers (a numeric export). */
+typedef struct entry {
+    double pos;
+    size_t at;
+    char *id;
+} entry;
+
+static int by_pos(const void *a, const void *b) {
+    const entry *x = a, *y = b;
+    if (x->pos != y->pos) return x->pos < y->pos ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static char *id_text(const json_t *v) {
+    char buf[32];
+    if (json_is_string(v)) return json_string_length(v) ? strdup(json_string_value(v)) : NULL;
+    if (json_is_integer(v)) {
+        snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+        return strdup(buf);
+    }
+    return NULL;
+}
+
+/* The items array in answer order; *n = 0 when none is usable. */
+static int read_items(const json_t *arr, const char ***out, size_t *n) {
+    size_t cnt = json_array_size(arr), k = 0;
+    *out = NULL;
+    *n = 0;
+    entry *e = calloc(cnt ? cnt : 1, sizeof(entry));
+    if (!e) return -1;
+    for (size_t i = 0; i < cnt; i++) {
+        const json_t *it = json_array_get(arr, i);
+        const json_t *id = json_is_object(it) ? json_object_get(it, "item") : it;
+        const json_t *pos = json_is_object(it) ? json_object_get(it, "position") : NULL;
+        if (!id) continue;
+        char *t = id_text(id);
+        if (!t) continue;
+        e[k++] = (entry){json_is_number(pos) ? json_number_value(pos) : (double)i, i, t};
+    }
+    qsort(e, k, sizeof(entry), by_pos);
+    const char **items = malloc((k ? k : 1) * sizeof(char *));
+    if (!items) {
+        for (size_t i = 0; i < k; i++)
+            free(e[i].id);
+        free(e);
+        return -1;
+    }
+    for (size_t i = 0; i < k; i++)
+        items[i] = e[i].id;
+    free(e);
+    *out = items;
+    *n = k;
+    return 0;
+}
+
+static int oom(mx_err *err) {
+    return mx_err_set(err, MX_ENOMEM, "impressions: out of memory");
+}
+
+/* One parsed object into l (or counted as skipped). */
+static int add_object(imp_log *l, const json_t *o, mx_err *err) {
+    const json_t *items = json_object_get(o, "items"), *ts = json_object_get(o, "ts");
+    const json_t *user = json_object_get(o, "user"), *rid = json_object_get(o, "recommendation_id");
+    const json_t *order = json_object_get(o, "order");
+    if (!json_is_array(items) || !json_is_number(ts) || !isfinite(json_number_value(ts))) {
+        l->st.not_slate++;
+        return 0;
+    }
+    char *u = user ? id_text(user) : NULL;
+    if (!u) {
+        l->st.anonymous++;
+        return 0;
+    }
+    imp_slate s = {.user = u, .ts_ms = (int64_t)json_number_value(ts)};
+    s.ranked = json_is_string(order) && !strcmp(json_string_value(order), "ranker");
+    s.rid = strdup(json_is_string(rid) ? json_string_value(rid) : "");
+    if (!s.rid || read_items(items, &s.items, &s.n_items)) {
+        slate_free(&s);
+        return oom(err);
+    }
+    if (!s.n_items) {
+        slate_free(&s);
+        l->st.empty++;
+        return 0;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 256;
+        imp_slate *p = realloc(l->s, cap * sizeof(imp_slate));
+        if (!p) {
+            slate_free(&s);
+            return oom(err);
+        }
+        l->s = p;
+        l->cap = cap;
+    }
+    l->s[l->n++] = s;
+    l->st.slates++;
+    return 0;
+}
+
+int imp_log_add_line(imp_log *l, const char *line, size_t len, mx_err *err) {
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' '))
+        len--;
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    if (i == len) return 0; /* blank */
+    l->st.lines++;
+    json_t *o = json_loadb(line + i, len - i, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        l->st.bad_json++;
+        return 0;
+    }
+    int rc = add_object(l, o, err);
+    json_decref(o);
+    return rc;
+}
+
+int imp_log_read(imp_log *l, const char *path, mx_err *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mx_err_set(err, MX_EIO, "impressions: cannot open %s: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    int rc = 0;
+    while (!rc && (got = getline(&line, &cap, f)) >= 0)
+        rc = imp_log_add_line(l, line, (size_t)got, err);
+    if (!rc && ferror(f)) rc = mx_err_set(err, MX_EIO, "impressions: cannot read %s", path);
+    free(line);
+    fclose(f);
+    if (rc) mx_err_prefix(err, "%s", path);
+    return rc;
+}

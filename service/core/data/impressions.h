@@ -1,0 +1,58 @@
+/* impressions.h - reads logged slates (impressions) back from JSON lines.
+ *
+ * The input is what `mixrec export --stream impressions` writes (the export
+ * format of docs/streams.md): one object per line with `recommendation_id`,
+ * `ts` (unix milliseconds), `user`, `route`, `order` and `items` (an array
+ * of {"item": id, "position": i, ...} in answer order); other keys are
+ * ignored. Ids stay strings here: mapping them to a dataset's or a model's
+ * dense ids is the caller's business (slate_train.h). Lines that are not an
+ * impression (no `items` array, anonymous user, bad JSON) are skipped and
+ * counted, never fatal: an export is a log, and a log has noise. A missing
+ * or unreadable file is an error.
+ *
+ * An imp_log is immutable once read; reading is single-threaded. */
+#ifndef IMP_IMPRESSIONS_H
+#define IMP_IMPRESSIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mx_err.h"
+
+typedef struct imp_slate {
+    const char *rid;    /* recommendation_id ("" when absent) */
+    const char *user;   /* never empty: anonymous slates are skipped */
+    int64_t ts_ms;      /* unix milliseconds */
+    int ranked;         /* "order" was "ranker" */
+    size_t n_items;     /* items in answer order (by "position" when given) */
+    const char **items; /* item ids */
+} imp_slate;
+
+typedef struct imp_stats {
+    size_t lines;     /* non-blank lines read */
+    size_t slates;    /* impressions kept */
+    size_t bad_json;  /* not a JSON object */
+    size_t not_slate; /* no "items" array or no "ts" (e.g. an event line) */
+    size_t anonymous; /* empty or missing user */
+    size_t empty;     /* "items" without a usable item id */
+} imp_stats;
+
+typedef struct imp_log imp_log;
+
+imp_log *imp_log_new(void);    /* NULL on OOM; owned by the caller (imp_log_free) */
+void imp_log_free(imp_log *l); /* NULL is a no-op */
+
+/* Appends the impressions of the JSON-lines file at path (may be called
+ * once per file). Errors: the file cannot be opened or read, OOM. */
+int imp_log_read(imp_log *l, const char *path, mx_err *err);
+
+/* Appends the impressions of one line of text (len bytes, no newline
+ * needed): the unit the file reader uses, and the tests. */
+int imp_log_add_line(imp_log *l, const char *line, size_t len, mx_err *err);
+
+size_t imp_log_count(const imp_log *l);
+/* Borrowed, valid until imp_log_free; i < imp_log_count. */
+const imp_slate *imp_log_get(const imp_log *l, size_t i);
+const imp_stats *imp_log_stats(const imp_log *l);
+
+#endif
