@@ -26,7 +26,8 @@ start_durable_redis() {
   echo "redis-server did not start:"; cat "$TMP/redis.log"; exit 1
 }
 start_durable_redis
-serve_start A --set "redis.url=unix:$TMP/redis.sock" --set redis.command_timeout_ms=500
+serve_start A --set "redis.url=unix:$TMP/redis.sock" --set redis.command_timeout_ms=500 \
+  --set server.model_poll_s=1
 BASE=$BASE_A
 req() { # METHOD PATH [curl args...]: body $TMP/body, status $CODE
   local method=$1 path=$2; shift 2
@@ -81,6 +82,14 @@ check "duplicates are counted" grep -q '^mixrec_events_total{outcome="duplicate"
 check "the stored count leaves them out" grep -q '^mixrec_events_total{outcome="stored"} 4$' "$TMP/body"
 check "the attributed like is counted by the route and order of its answer" \
   grep -q '^mixrec_attributed_events_total{type="like",route="user_recommendations",order="[a-z]*"} 1$' "$TMP/body"
+"$MIXREC" export --redis "unix:$TMP/redis.sock" --stream impressions --out "$TMP/imp.jsonl" 2>/dev/null
+check "mixrec export writes the answer's impression with its recommendation_id" \
+  jqt -s --arg r "$rid" 'map(select(.recommendation_id == $r)) | length == 1 and
+    (.[0].route == "user_recommendations") and (.[0].items | length == 5)' "$TMP/imp.jsonl"
+"$MIXREC" export --redis "unix:$TMP/redis.sock" --stream events --out "$TMP/ev.jsonl" 2>/dev/null
+check "and the attributed event, with the API's field names" \
+  jqt -s --arg r "$rid" 'map(select(.recommendation_id == $r)) | length == 1 and .[0].position == 4
+    and .[0].user == "loop-u1" and .[0].ts == 1700000000' "$TMP/ev.jsonl"
 check "the dedup key expires (log.event_id_window_s)" \
   test "$("${RCLI[@]}" ttl mixrec:event_id:loop-u1:ev-2)" -gt 86000
 
@@ -90,6 +99,46 @@ for bad in '"event_id":""' '"event_id":7' '"position":-1' '"position":"3"' '"pos
   check "refused with the reason: {$bad}" jqt '.error.code == "bad_events" and
     (.rejected[0].error | test("event_id|position|recommendation_id|unknown field"))' "$TMP/body"
 done
+
+# ---- a user who exists only in the events becomes known by retraining ------
+# (no restart, no signal: the server watches CURRENT)
+mapfile -t known_items < <(cut -d, -f2 "$TMP/syn/interactions.csv" | sed 1d | sort | uniq -c | sort -rn |
+  awk 'NR > 20 && NR <= 32 {print $2}')
+evs=$(printf '%s\n' "${known_items[@]}" | jq -R '{user: "loop-new", item: ., type: "like"}' | jq -s .)
+post_events "$evs"
+check "events of a new user stored" jqt '.stored == 12' "$TMP/body"
+req GET /v1/users/loop-new/interests
+check "before retraining the server does not know the user" jqt '.known_user == false' "$TMP/body"
+v0=$(cat "$TMP/model/CURRENT")
+"$MIXREC" retrain --model "$TMP/model" --base "$TMP/syn/interactions.csv" --items "$TMP/syn/items.csv" \
+  --redis "unix:$TMP/redis.sock" --margin 1 --set embed.dim=16 --set interests.count=8 \
+  >"$TMP/retrain.out" 2>&1
+rc=$?
+check "mixrec retrain promoted a new version (exit $rc)" test "$rc" = 0 -a "$(cat "$TMP/model/CURRENT")" != "$v0"
+known=0
+for _ in $(seq 150); do
+  req GET /v1/users/loop-new/interests
+  jqt '.known_user == true and (.long_term | length > 0)' "$TMP/body" && { known=1; break; }
+  sleep 0.1
+done
+check "the server knows the user (long-term interests) without a restart" test "$known" = 1
+check "and serves the new version" jqt --arg v "$(cat "$TMP/model/CURRENT")" '.model_version == $v' "$TMP/body"
+bad=$TMP/model/broken-version
+cp -r "$TMP/model/$(cat "$TMP/model/CURRENT")" "$bad"
+printf '{' >"$bad/manifest.json"
+good=$(cat "$TMP/model/CURRENT")
+echo broken-version >"$TMP/model/CURRENT.tmp" && mv "$TMP/model/CURRENT.tmp" "$TMP/model/CURRENT"
+refused=0
+for _ in $(seq 100); do
+  req GET /readyz
+  jqt '.model_refused.version == "broken-version"' "$TMP/body" && { refused=1; break; }
+  sleep 0.1
+done
+check "a broken version is refused and reported" test "$refused" = 1
+check "the good one keeps answering" jqt --arg v "$good" '.model_version == $v' "$TMP/body"
+req GET /v1/users/loop-new/recommendations?k=5
+check "recommendations still 200 from it" test "$CODE" = 200
+echo "$good" >"$TMP/model/CURRENT.tmp" && mv "$TMP/model/CURRENT.tmp" "$TMP/model/CURRENT"
 
 # ---- Redis killed under a flood: nothing acknowledged is lost --------------
 "${RCLI[@]}" del mixrec:events >/dev/null
