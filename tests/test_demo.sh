@@ -43,7 +43,7 @@ port=$(free_port)
 mkdir -p "$TMP/www"
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$TMP/www" >/dev/null 2>&1 &
 OTHER_PID=$!
-for _ in $(seq 100); do busy "$port" && break; sleep 0.1; done
+for _ in $(seq 300); do busy "$port" && break; sleep 0.1; done
 check "a foreign server is on port $port" busy "$port"
 t0=$(date +%s)
 timeout 120 "$SRC/scripts/demo" --port "$port" >"$TMP/a.out" 2>&1
