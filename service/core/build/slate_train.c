@@ -196,18 +196,25 @@ static size_t session_at(const sx *s, uint32_t u, int64_t ts, int64_t span, feat
     return k;
 }
 
-/* The features of one slate's shown items from the early model's pool. */
-static int slate_features(sx *s, rec_ctx *ctx, const rec_params *prm, size_t j) {
-    const slt_slate *sl = &s->L.slates[s->use[j]];
+/* The pool (candidates and their features) ctx's model gives sl's user
+ * at the slate's time, with the session the user had then. */
+static int slate_pool(sx *s, rec_ctx *ctx, const rec_params *prm, const slt_slate *sl,
+                      const ret_cand **c, const float **x, size_t *n) {
     feat_event sess[SLT_MAX_SESSION];
     int64_t span = (int64_t)(s->rp->session_hours * 3600.0);
     size_t ns = session_at(s, sl->user, sl->ts, span, sess);
     rec_query q = {
         .user = sl->user, .events = sess, .n_events = ns, .k = s->rp->pool, .now = sl->ts};
+    return rec_candidates(ctx, prm, &q, s->rp->pool, c, x, n, NULL);
+}
+
+/* The features of one slate's shown items from the early model's pool. */
+static int slate_features(sx *s, rec_ctx *ctx, const rec_params *prm, size_t j) {
+    const slt_slate *sl = &s->L.slates[s->use[j]];
     const ret_cand *c = NULL;
     const float *x = NULL;
     size_t n = 0;
-    if (rec_candidates(ctx, prm, &q, s->rp->pool, &c, &x, &n, NULL)) return -1;
+    if (slate_pool(s, ctx, prm, sl, &c, &x, &n)) return -1;
     for (size_t r = sl->first; r < sl->first + sl->n; r++)
         for (size_t i = 0; i < n; i++)
             if (c[i].item == s->L.items[r]) {
@@ -432,15 +439,10 @@ static double ndcg_of(const float *g, const size_t *ord, size_t n) {
 /* m's scores of one slate's shown items (-INF: not in the pool). */
 static int replay_scores(sx *s, rec_ctx *ctx, const rec_params *prm, const mx_model *m,
                          const slt_slate *sl, float *score, size_t *missing) {
-    feat_event sess[SLT_MAX_SESSION];
-    int64_t span = (int64_t)(s->rp->session_hours * 3600.0);
-    size_t ns = session_at(s, sl->user, sl->ts, span, sess);
-    rec_query q = {
-        .user = sl->user, .events = sess, .n_events = ns, .k = s->rp->pool, .now = sl->ts};
     const ret_cand *c = NULL;
     const float *x = NULL;
     size_t n = 0;
-    if (rec_candidates(ctx, prm, &q, s->rp->pool, &c, &x, &n, NULL)) return -1;
+    if (slate_pool(s, ctx, prm, sl, &c, &x, &n)) return -1;
     for (size_t r = 0; r < sl->n; r++) {
         score[r] = -INFINITY;
         for (size_t i = 0; i < n; i++)
