@@ -47,7 +47,7 @@ check "same seed, same slates" cmp -s "$W/impressions.jsonl" "$TMP/imp1"
 # history + clicks, with the slates: trains on slates
 (cat "$W/interactions.csv"; tail -n +2 "$W/clicks.csv") >"$W/all.csv"
 "$MIXREC" build --interactions "$W/all.csv" --items "$W/items.csv" "${SET[@]}" \
-  --set rank_train.min_slates=100 --impressions "$W/impressions.jsonl" --out "$TMP/ms" \
+  --set rank_train.min_slates=100 --set rank_train.slates_mix=0 --impressions "$W/impressions.jsonl" --out "$TMP/ms" \
   >"$TMP/bs.out" 2>"$TMP/bs.err"
 check "build --impressions succeeds" test $? = 0 || cat "$TMP/bs.err"
 check "build says it trained on slates" grep -q "ranker trained on: slates" "$TMP/bs.out"
@@ -60,9 +60,9 @@ assert r["slates"]["used"] >= 100 and r["slates"]["read"] > r["slates"]["used"]'
 
 # slates_mix: both sets of examples
 "$MIXREC" build --interactions "$W/all.csv" --items "$W/items.csv" "${SET[@]}" \
-  --set rank_train.min_slates=100 --set rank_train.slates_mix=1 \
+  --set rank_train.min_slates=100 \
   --impressions "$W/impressions.jsonl" --out "$TMP/mm" >"$TMP/bm.out" 2>"$TMP/bm.err"
-check "build with rank_train.slates_mix says both" grep -q "trained on: slates + temporal split" "$TMP/bm.out"
+check "by default (rank_train.slates_mix) build uses both" grep -q "trained on: slates + temporal split" "$TMP/bm.out"
 check "... and so does the manifest" grep -q '"trained_on": *"slates+temporal"' "$TMP/mm/$(cat "$TMP/mm/CURRENT")/manifest.json"
 
 # too few engaged slates for the setting: the temporal split, and why

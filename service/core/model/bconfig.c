@@ -95,8 +95,9 @@ static const settings_row rows[] = {
       "with --impressions: an event this close after a slate that showed its item engages it"),
     R("rank_train.slate_pool_negatives", SIZE, ranker.slate_pool_negatives, 0, 10000, "0",
       "with --impressions: unshown pool items added to each slate as negatives"),
-    R("rank_train.slates_mix", BOOL, ranker.slates_mix, 0, 1, "false",
-      "with --impressions: train on the slates and the temporal split's examples together"),
+    R("rank_train.slates_mix", BOOL, ranker.slates_mix, 0, 1, "true",
+      "with --impressions: train on the slates and the temporal split's examples together "
+      "(false: slates alone, measured worse in docs/ranker.md)"),
     EN("rank_train.objective", ranker.objective, objective_names, "rank:ndcg", "XGBoost objective"),
     R("rank_train.rounds", SIZE, ranker.rounds, 1, 10000, "300", "boosting rounds at most"),
     R("rank_train.early_stop", SIZE, ranker.early_stop, 1, 10000, "30",
