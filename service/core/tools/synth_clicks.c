@@ -91,7 +91,7 @@ static int write_click(sim *s, const char *rid, uint32_t u, uint32_t item, size_
     const char *id = s->m->item_ids[item];
     if (s->csv && fprintf(s->csv, "u%u,%s,%lld,1\n", u, id, (long long)ts) < 0) return -1;
     if (!s->ev) return 0;
-    char user[32], eid[48], sid[48];
+    char user[32], eid[96], sid[48];
     snprintf(user, sizeof(user), "u%u", u);
     snprintf(eid, sizeof(eid), "%s-%zu", rid, pos);
     snprintf(sid, sizeof(sid), "%lld-%zu", (long long)ts * 1000, s->counter);
