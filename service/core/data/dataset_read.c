@@ -250,28 +250,12 @@ done:
 /* Loading and the summary                                            */
 /* ================================================================== */
 
+/* One log is the case n = 1 of ds_load_many (its fingerprint and summary
+ * are that file's own). */
 int ds_load(ds_dataset **out, const char *interactions_path, const char *items_path,
             const ds_import_opts *opts, mx_err *err) {
     if (!out || !interactions_path) return mx_err_set(err, MX_EINVAL, "ds_load: NULL argument");
-    *out = NULL;
-    ds_import_opts defaults;
-    if (!opts) {
-        ds_import_opts_init(&defaults);
-        opts = &defaults;
-    }
-    ds_fields fs = {0};
-    ds_dataset *ds = ds_new();
-    if (!ds) return mx_err_set(err, MX_ENOMEM, "ds_load: out of memory");
-    int rc = load_log(ds, interactions_path, opts, &fs, err);
-    if (rc == 0 && items_path) rc = load_meta(ds, items_path, opts, &fs, err);
-    if (rc == 0) rc = ds_finish(ds, err);
-    free(fs.f);
-    if (rc < 0) {
-        ds_free(ds);
-        return rc;
-    }
-    *out = ds;
-    return 0;
+    return ds_load_many(out, &interactions_path, 1, items_path, opts, NULL, err);
 }
 
 #define ADD(...)                                                                                   \
