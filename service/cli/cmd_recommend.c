@@ -127,7 +127,7 @@ static const char *title_of(const mx_model *m, uint32_t item) {
 static void print_items(const mx_model *m, const rec_item *items, size_t n, int json,
                         int with_reason) {
     if (json) { /* the API's shape (api.h) */
-        json_t *arr = api_items_json(m, items, n, with_reason);
+        json_t *arr = api_items_json(m, NULL, items, n, with_reason);
         json_t *root = json_pack("{s:s,s:o}", "model_version", m->version, "items", arr);
         char *txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         printf("%s\n", txt ? txt : "{}");

@@ -116,7 +116,7 @@ static void put_items(implog *l, const implog_record *r) {
     for (size_t i = 0; i < r->n_items; i++) {
         const rec_item *it = &r->items[i];
         put(l, i ? ",{\"item\":" : "{\"item\":");
-        put_str(l, m->item_ids[it->item]);
+        put_str(l, it->extra ? it->extra->id : m->item_ids[it->item]);
         put(l, ",\"position\":");
         put_u64(l, i);
         put(l, ",\"score\":");

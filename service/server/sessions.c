@@ -40,6 +40,10 @@ struct sess_client {
     int backoff_ms;
     redisAsyncContext *sac; /* a Sentinel being asked for the master */
     unsigned sentinel_next; /* which Sentinel to ask next */
+    /* sess_subscribe's channel and callback (channel[0] == 0: none) */
+    char channel[128];
+    sess_message_cb on_message;
+    void *message_arg;
 };
 
 /* hiredis 0.14's libuv adapter returns from its poll callback on an error
@@ -96,6 +100,16 @@ static int use_sentinel(const sess_client *c) {
     return c->cfg->redis_sentinels[0] != 0;
 }
 
+static void subscribe_now(sess_client *c);
+
+/* The connection is ready to serve (the master's, in Sentinel mode). */
+static void became_connected(sess_client *c) {
+    c->connected = 1;
+    c->backoff_ms = 100;
+    if (c->counter) __atomic_fetch_add(c->counter, 1, __ATOMIC_RELAXED);
+    if (c->channel[0]) subscribe_now(c);
+}
+
 static void connect_now(sess_client *c);
 static void on_connect_timeout(uv_timer_t *t);
 
@@ -123,9 +137,7 @@ static void on_connect(const redisAsyncContext *ac, int status) {
                        (uint64_t)c->cfg->redis_connect_timeout_ms, 0);
         return;
     }
-    c->connected = 1;
-    c->backoff_ms = 100;
-    if (c->counter) __atomic_fetch_add(c->counter, 1, __ATOMIC_RELAXED);
+    became_connected(c);
 }
 
 /* Sentinel mode: the address the Sentinel gave may be a replica by now
@@ -139,9 +151,7 @@ static void on_role_reply(redisAsyncContext *ac, void *r, void *priv) {
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
         reply->element[0]->type == REDIS_REPLY_STRING &&
         strcmp(reply->element[0]->str, "master") == 0) {
-        c->connected = 1;
-        c->backoff_ms = 100;
-        if (c->counter) __atomic_fetch_add(c->counter, 1, __ATOMIC_RELAXED);
+        became_connected(c);
         return;
     }
     redisAsyncDisconnect(ac); /* not the master: ask the Sentinels again */
@@ -503,4 +513,35 @@ void sess_command(sess_client *c, int argc, const char **argv, const size_t *arg
         op_finish_timer(o);
         op_unref(o); /* no reply will come */
     }
+}
+
+/* ---- subscriptions ------------------------------------------------------ */
+
+/* hiredis calls this for the SUBSCRIBE confirmation and for every message
+ * after it, and once with NULL when the connection goes. */
+static void on_subscribed_reply(redisAsyncContext *ac, void *r, void *priv) {
+    (void)priv;
+    sess_client *c = ac->data;
+    redisReply *reply = r;
+    if (!c || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
+        reply->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const char *kind = reply->element[0]->str;
+    if (!strcmp(kind, "subscribe"))
+        c->on_message(c->message_arg, NULL, 0); /* (re)subscribed: messages may have been missed */
+    else if (!strcmp(kind, "message") && reply->element[2]->type == REDIS_REPLY_STRING)
+        c->on_message(c->message_arg, reply->element[2]->str, (size_t)reply->element[2]->len);
+}
+
+static void subscribe_now(sess_client *c) {
+    redisAsyncCommand(c->ac, on_subscribed_reply, NULL, "SUBSCRIBE %s", c->channel);
+}
+
+int sess_subscribe(sess_client *c, const char *channel, sess_message_cb cb, void *arg) {
+    if (strlen(channel) >= sizeof(c->channel) || c->channel[0]) return -1;
+    snprintf(c->channel, sizeof(c->channel), "%s", channel);
+    c->on_message = cb;
+    c->message_arg = arg;
+    if (sess_connected(c)) subscribe_now(c);
+    return 0;
 }

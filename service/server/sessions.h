@@ -77,6 +77,14 @@ typedef void (*sess_reply_cb)(void *arg, int ok, const struct redisReply *reply,
 void sess_command(sess_client *c, int argc, const char **argv, const size_t *argvlen,
                   sess_reply_cb cb, void *arg);
 
+/* Turns c into a subscriber of channel (Redis pub/sub), for good: from
+ * then on c carries no other command. cb(arg, message, len) runs for each
+ * message, and with message NULL each time the subscription is (re)made,
+ * first and after every reconnect: messages sent while the connection was
+ * down are lost (pub/sub keeps none), so the owner re-reads what it
+ * follows. 0, or -1 (channel too long, or already subscribed). */
+typedef void (*sess_message_cb)(void *arg, const char *message, size_t len);
+int sess_subscribe(sess_client *c, const char *channel, sess_message_cb cb, void *arg);
 /* Whether the client is connected now (a command may still fail). */
 int sess_connected(const sess_client *c);
 

@@ -230,6 +230,16 @@ static const settings_row rows[] = {
         "Redis stream key of the impression records"),
     NUM("log.impressions_maxlen", INT, log_impressions_maxlen, 1, 2000000000, "1000000",
         "the impressions stream is capped near this many records (XADD MAXLEN ~)"),
+    NUM("catalog.refresh_s", INT, catalog_refresh_s, 1, 86400, "30",
+        "the live catalogue is re-read from Redis at least this often (changes arrive at once by "
+        "pub/sub; this covers a lost message)"),
+    NUM("catalog.fresh_share", DOUBLE, catalog_fresh_share, 0, 1, "0.1",
+        "share of an answer's slots offered to new catalogue items (PUT, not yet trained on) that "
+        "match the user's categories or vector; 0 = off"),
+    NUM("catalog.fresh_days", INT, catalog_fresh_days, 1, 3650, "30",
+        "a new item takes fresh slots for this many days after it was added"),
+    NUM("catalog.fresh_min_cosine", DOUBLE, catalog_fresh_min_cosine, -1, 1, "0.2",
+        "a new item given with a vector matches a user whose query vector is at least this close"),
     NUM("session.half_life_s", DOUBLE, session_half_life_s, 1, 1e9, "1800",
         "a session event's weight halves every this many seconds"),
     NUM("session.strength", DOUBLE, session_strength, 0, 1e9, "3",

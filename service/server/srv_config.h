@@ -35,6 +35,11 @@ typedef struct srv_config {
     char model_dir[4096];
     int model_poll_s;  /* seconds between checks of model_dir/CURRENT; 0 = not watched */
     char ui_dir[4096]; /* the inspector page's files; "auto", "" = off */
+    /* catalog (catstore.h, catview.h) */
+    int catalog_refresh_s;
+    double catalog_fresh_share;
+    int catalog_fresh_days;
+    double catalog_fresh_min_cosine;
     /* redis: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N];
      * an empty url turns sessions and events off */
     char redis_url[1024];

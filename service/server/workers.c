@@ -27,7 +27,8 @@ struct wk_worker {
     uint64_t gen;  /* the holder's generation cur was taken at */
     sess_client *sess;
     implog *log;
-    rid_gen *rid; /* made by wk_start, used by this thread only */
+    rid_gen *rid;  /* made by wk_start, used by this thread only */
+    catview *view; /* the live catalogue on this worker's model (catview.h) */
 };
 
 struct wk_pool {
@@ -36,6 +37,7 @@ struct wk_pool {
     int redis_connected;               /* atomic: workers connected to Redis */
     unsigned long impressions_dropped; /* atomic: implog.h's count */
     mh_holder *holder;
+    catstore *catalog; /* with Redis: the live catalogue, else NULL */
     size_t max_k;
     int n;
     unsigned next; /* round robin, updated under no lock: any worker is fine */
@@ -207,18 +209,28 @@ int wk_start(wk_pool **out, const srv_config *cfg, mh_holder *holder, int with_r
     p->max_k = max_k;
     p->cfg = cfg;
     p->with_redis = with_redis;
+    if (with_redis) {
+        int rc = catstore_start(&p->catalog, cfg, err);
+        if (rc) {
+            free(p->w);
+            free(p);
+            return rc;
+        }
+    }
     for (int i = 0; i < n; i++) {
         wk_worker *w = &p->w[i];
         w->pool = p;
         pthread_mutex_init(&w->lock, NULL);
         w->rid = rid_gen_new();
-        int rc = w->rid ? uv_loop_init(&w->loop) : UV_EIO;
+        w->view = catview_new(cfg);
+        int rc = w->rid && w->view ? uv_loop_init(&w->loop) : UV_EIO;
         if (!rc) rc = uv_async_init(&w->loop, &w->wake, on_wake);
         w->wake.data = w;
         if (!rc) rc = pthread_create(&w->thread, NULL, run, w) ? UV_EAGAIN : 0;
         if (rc) {
             int no_rid = !w->rid;
             rid_gen_free(w->rid);
+            catview_free(w->view);
             p->n = i;
             wk_stop(p);
             if (no_rid)
@@ -270,7 +282,17 @@ void wk_stop(wk_pool *p) {
         uv_loop_close(&w->loop);
         pthread_mutex_destroy(&w->lock);
         rid_gen_free(w->rid);
+        catview_free(w->view);
     }
+    catstore_stop(p->catalog);
     free(p->w);
     free(p);
+}
+
+catview *wk_catview(wk_worker *w, const mx_model *m, mx_err *err) {
+    return catview_update(w->view, w->pool->catalog, m, err) ? NULL : w->view;
+}
+
+catstore *wk_catalog(const wk_pool *p) {
+    return p->catalog;
 }

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "catstore.h"
+#include "catview.h"
 #include "implog.h"
 #include "model_holder.h"
 #include "mx_err.h"
@@ -26,7 +28,8 @@ typedef void (*wk_fn)(wk_worker *w, void *arg);
 
 /* Starts cfg->workers workers (0: one per core), each with its own Redis
  * connection (sessions.h) and impression log (implog.h, when
- * log.impressions is on) unless with_redis is 0, and its own
+ * log.impressions is on) unless with_redis is 0 (with Redis the pool also
+ * runs the live catalogue's store, catstore.h), and its own
  * recommendation id generator (rid.h). cfg and holder are
  * borrowed and must outlive the pool. */
 int wk_start(wk_pool **out, const srv_config *cfg, mh_holder *holder, int with_redis, mx_err *err);
@@ -75,6 +78,11 @@ rid_gen *wk_rid(wk_worker *w);
 /* This worker's impression log (implog.h): NULL without Redis or with
  * log.impressions off. */
 implog *wk_implog(wk_worker *w);
+/* This worker's view of the live catalogue (catview.h), brought up to
+ * date for model m (a lease's); its thread only. NULL (err set) on OOM. */
+catview *wk_catview(wk_worker *w, const mx_model *m, mx_err *err);
+/* The live catalogue's store (catstore.h), NULL without Redis (any thread). */
+catstore *wk_catalog(const wk_pool *p);
 /* Impression records not stored, over all workers (any thread). */
 unsigned long wk_impressions_dropped(const wk_pool *p);
 

@@ -32,6 +32,7 @@ const settings_section settings_sections[] = {
     {"auth", SETTINGS_SERVE, NULL},
     {"log", SETTINGS_SERVE, NULL},
     {"session", SETTINGS_SERVE, NULL},
+    {"catalog", SETTINGS_SERVE, NULL},
     /* both: the type weights of session events and of an imported log */
     {"events", SETTINGS_BUILD | SETTINGS_SERVE, NULL},
     {"ranking", SETTINGS_SERVE, NULL},

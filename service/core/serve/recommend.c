@@ -33,7 +33,7 @@ struct rec_ctx {
     uint8_t *in_session;    /* n_clusters: interest has session weight; zero between calls */
     uint8_t *taken;         /* cap (diversity) */
     float *sel_sim;         /* cap (MMR: largest cosine to the selected items) */
-    int last_ranked;
+    int last_ranked, last_has_q;
     const char *explanation; /* rec_last_explanation */
     /* grown on demand, kept between requests */
     uint32_t *cols, *excl;
@@ -59,6 +59,10 @@ const char *rec_reason_name(int reason) {
         return "session";
     case REC_REASON_POPULAR:
         return "popular";
+    case REC_REASON_NEW:
+        return "new";
+    case REC_REASON_PROMOTED:
+        return "promoted";
     default:
         return "long-term";
     }
@@ -280,8 +284,8 @@ static int prepare(rec_ctx *c, const rec_params *p, const rec_query *q, req_stat
     /* Exclusions: training items, session items, the request's own. */
     int known = q->user >= 0 && (size_t)q->user < m->n_users;
     size_t n_seen = known ? m->seen_ptr[q->user + 1] - m->seen_ptr[q->user] : 0;
-    if (buf_reserve((void **)&c->excl, &c->cap_excl, n_seen + q->n_events + q->n_exclude,
-                    sizeof(uint32_t)))
+    if (buf_reserve((void **)&c->excl, &c->cap_excl,
+                    n_seen + q->n_events + q->n_exclude + q->n_blocked, sizeof(uint32_t)))
         return mx_err_set(err, MX_ENOMEM, "out of memory for exclusions");
     if (n_seen) memcpy(c->excl, m->seen_items + m->seen_ptr[q->user], n_seen * sizeof(uint32_t));
     st->ne = n_seen;
@@ -289,6 +293,8 @@ static int prepare(rec_ctx *c, const rec_params *p, const rec_query *q, req_stat
         c->excl[st->ne++] = q->events[e].item;
     for (size_t e = 0; e < q->n_exclude; e++)
         c->excl[st->ne++] = q->exclude[e];
+    if (q->n_blocked) memcpy(c->excl + st->ne, q->blocked, q->n_blocked * sizeof(uint32_t));
+    st->ne += q->n_blocked;
     /* Mixture components with weight, at most the model's m. */
     size_t mmax = m->mix.m ? m->mix.m : 16;
     st->mlen = 0;
@@ -334,6 +340,10 @@ int rec_candidates(rec_ctx *c, const rec_params *p, const rec_query *q, size_t n
     *cands = c->cands;
     *x = c->x;
     return 0;
+}
+
+const float *rec_last_query(const rec_ctx *c) {
+    return c->last_has_q ? c->q : NULL;
 }
 
 int rec_last_ranked(const rec_ctx *c) {
@@ -546,7 +556,7 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
                   mx_err *err) {
     const mx_model *m = c->m;
     *n = 0;
-    c->last_ranked = 0;
+    c->last_ranked = c->last_has_q = 0;
     c->explanation = NULL;
     if (q->k > c->max_k)
         return mx_err_set(err, MX_EINVAL, "k = %zu is above the limit %zu", q->k, c->max_k);
@@ -554,6 +564,7 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
     req_state st;
     int rc = prepare(c, p, q, &st, err);
     if (rc) return rc;
+    c->last_has_q = st.has_q;
     int ranked = p->use_ranker && model_has_ranker(m), dislikes = 0;
     for (size_t e = 0; e < q->n_events; e++)
         dislikes |= q->events[e].weight < 0 && p->dislike_penalty > 0;
@@ -593,13 +604,16 @@ int rec_similar(rec_ctx *c, uint32_t item, const rec_query *q, rec_item *out, si
         return mx_err_set(err, MX_ENOTFOUND, "item %u is not in the model", item);
     if (q->k > c->max_k)
         return mx_err_set(err, MX_EINVAL, "k = %zu is above the limit %zu", q->k, c->max_k);
-    if (buf_reserve((void **)&c->excl, &c->cap_excl, q->n_exclude + 1, sizeof(uint32_t)))
+    size_t ne = 1 + q->n_exclude + q->n_blocked;
+    if (buf_reserve((void **)&c->excl, &c->cap_excl, ne, sizeof(uint32_t)))
         return mx_err_set(err, MX_ENOMEM, "out of memory for exclusions");
     c->excl[0] = item;
     if (q->n_exclude) memcpy(c->excl + 1, q->exclude, q->n_exclude * sizeof(uint32_t));
+    if (q->n_blocked)
+        memcpy(c->excl + 1 + q->n_exclude, q->blocked, q->n_blocked * sizeof(uint32_t));
     /* A category filter thins the neighbours: look deeper, up to the cap. */
     for (size_t fetch = q->k;; fetch = fetch * 4 < c->cap ? fetch * 4 : c->cap) {
-        ret_begin(c->ret, c->excl, q->n_exclude + 1);
+        ret_begin(c->ret, c->excl, ne);
         size_t got = 0;
         int rc = ret_single(c->ret, m->index, m->item_vecs + (size_t)item * m->dim, fetch,
                             &m->cfg.retrieval, c->cands, &got, err);

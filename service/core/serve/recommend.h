@@ -95,6 +95,9 @@ typedef struct rec_query {
     size_t n_events;
     const uint32_t *exclude; /* extra items to leave out */
     size_t n_exclude;
+    const uint32_t *blocked; /* items no answer may hold now (hidden, expired: the live
+                                catalogue); any number, excluded like the above */
+    size_t n_blocked;
     const uint16_t *categories; /* keep items having any of them; n = 0: all */
     size_t n_categories;
     size_t k;
@@ -121,8 +124,27 @@ typedef struct rec_mixture {
 /* s(c) of slot i: the session mixture (positive shares renormalised). */
 float rec_session_weight(const rec_mixture *x, size_t i);
 
-enum { REC_REASON_LONG_TERM = 0, REC_REASON_SESSION = 1, REC_REASON_POPULAR = 2 };
-const char *rec_reason_name(int reason); /* "long-term", "session", "popular" */
+/* new: a catalogue item the model has not trained on (the fresh source);
+ * promoted: placed by a promotion */
+enum {
+    REC_REASON_LONG_TERM = 0,
+    REC_REASON_SESSION = 1,
+    REC_REASON_POPULAR = 2,
+    REC_REASON_NEW = 3,
+    REC_REASON_PROMOTED = 4
+};
+const char *rec_reason_name(int reason); /* "long-term", "session", "popular", "new", "promoted" */
+
+/* An item the model does not know (added to the live catalogue), as an
+ * answer carries it: borrowed from whoever resolved it (the server's
+ * catalogue view) for the life of the answer. */
+typedef struct rec_extra {
+    const char *id;
+    const char *title; /* NULL: none */
+    const char *const *categories;
+    size_t n_categories;
+    int64_t added_at;
+} rec_extra;
 
 /* The retrieval sources that speak for the user (not the crowd). */
 #define REC_PERSONAL_SOURCES ((1u << RET_MIXTURE) | (1u << RET_SINGLE))
@@ -137,7 +159,8 @@ const char *rec_placed_name(int placed, int ranked);
 #define REC_WHY_N 3 /* features listed per explained item */
 
 typedef struct rec_item {
-    uint32_t item;
+    uint32_t item;          /* model item; UINT32_MAX when extra says which */
+    const rec_extra *extra; /* NULL for model items */
     float score;           /* rec_recommend: 1 / (1 + position), non-increasing;
                               rec_similar: inner product with the item */
     float rank_score;      /* the ranker's score (ranked) or the fused retrieval score */
@@ -180,6 +203,11 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
 int rec_candidates(rec_ctx *c, const rec_params *p, const rec_query *q, size_t n_pool,
                    const ret_cand **cands, const float **x, size_t *n, mx_err *err);
 
+/* The query vector of the last rec_recommend on c (dim floats, in c's
+ * scratch until the next call), NULL when it had none (an unknown user
+ * without a session). */
+const float *rec_last_query(const rec_ctx *c);
+
 /* 1 when the last rec_recommend on c ordered its answer with the ranker. */
 int rec_last_ranked(const rec_ctx *c);
 
@@ -192,7 +220,7 @@ const char *rec_last_explanation(const rec_ctx *c);
  * the global index, nprobe from the model), without itself and q's
  * exclusions, with any of q's categories when it names some (fetching
  * deeper when the filter thins the neighbours). Only k, exclude and
- * categories of q are read. */
+ * categories of q are read, and blocked. */
 int rec_similar(rec_ctx *c, uint32_t item, const rec_query *q, rec_item *out, size_t *n,
                 mx_err *err);
 

@@ -524,18 +524,42 @@ int api_param_categories(const api_args *a, const mx_model *m, uint16_t *cats, s
 
 /* ---- shared answers --------------------------------------------------------- */
 
-json_t *api_items_json(const mx_model *m, const rec_item *items, size_t n, int explain) {
+/* Title and categories of a model item, or of a catalogue item (extra),
+ * with the operator's overrides (cv may be NULL). */
+static void describe_item(const mx_model *m, const rec_item *it, const catview *cv, json_t *o) {
+    json_t *cats = json_array();
+    const char *title = NULL;
+    if (it->extra) {
+        title = it->extra->title;
+        for (size_t j = 0; j < it->extra->n_categories; j++)
+            json_array_append_new(cats, json_string(it->extra->categories[j]));
+    } else {
+        const cat_item *ov = cv ? catview_override(cv, it->item) : NULL;
+        title = ov && (ov->flags & CAT_HAS_TITLE) ? ov->title
+                : m->titles                        ? m->titles[it->item]
+                                                   : NULL;
+        if (ov && (ov->flags & CAT_HAS_CATEGORIES))
+            for (size_t j = 0; j < ov->n_categories; j++)
+                json_array_append_new(cats, json_string(ov->categories[j]));
+        else
+            for (uint32_t j = m->cat_ptr[it->item]; j < m->cat_ptr[it->item + 1]; j++)
+                json_array_append_new(cats, json_string(m->cat_names[m->cat_ids[j]]));
+    }
+    if (title) json_object_set_new(o, "title", json_string(title));
+    json_object_set_new(o, "categories", cats);
+}
+
+const char *api_item_id(const mx_model *m, const rec_item *it) {
+    return it->extra ? it->extra->id : m->item_ids[it->item];
+}
+
+json_t *api_items_json(const mx_model *m, const catview *cv, const rec_item *items, size_t n,
+                       int explain) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         const rec_item *it = &items[i];
-        json_t *o =
-            json_pack("{s:s,s:f}", "item", m->item_ids[it->item], "score", (double)it->score);
-        if (m->titles && m->titles[it->item])
-            json_object_set_new(o, "title", json_string(m->titles[it->item]));
-        json_t *cats = json_array();
-        for (uint32_t j = m->cat_ptr[it->item]; j < m->cat_ptr[it->item + 1]; j++)
-            json_array_append_new(cats, json_string(m->cat_names[m->cat_ids[j]]));
-        json_object_set_new(o, "categories", cats);
+        json_t *o = json_pack("{s:s,s:f}", "item", api_item_id(m, it), "score", (double)it->score);
+        describe_item(m, it, cv, o);
         if (explain) {
             /* where the item comes from and what placed it: interest,
              * reason, sources, the ranker's own score, the features that

@@ -191,9 +191,13 @@ int api_param_categories(const api_args *a, const mx_model *m, uint16_t *cats, s
 
 /* ---- shared answers -------------------------------------------------------- */
 
-/* Items as the API (and the CLI) show them: item, score, title, categories;
- * with explain, the interest and the reason. New reference. */
-json_t *api_items_json(const mx_model *m, const rec_item *items, size_t n, int explain);
+/* Items as the API (and the CLI) show them: item, score, title, categories
+ * (the live catalogue's overrides from cv, which may be NULL); with
+ * explain, the interest and the reason. New reference. */
+json_t *api_items_json(const mx_model *m, const catview *cv, const rec_item *items, size_t n,
+                       int explain);
+/* An answer item's id: the model's, or the catalogue item's (extra). */
+const char *api_item_id(const mx_model *m, const rec_item *it);
 /* The serve settings that shape an answer, as recommend.h's parameters. */
 void api_rec_params(const srv_config *cfg, rec_params *p);
 /* Makes an answer o (borrowed; NULL is allowed) an impression: gives it a

@@ -1,6 +1,8 @@
 /* api_items.c - see api_items.h. */
 #include "api_items.h"
 
+#include <time.h>
+
 #include "rid.h"
 
 static void similar(api_req *r) {
@@ -26,16 +28,23 @@ static void similar(api_req *r) {
         json_decref(unknown);
         return;
     }
+    mx_err err = {0};
+    catview *cv = wk_catview(r->worker, m, &err);
+    if (!cv) {
+        api_error(r, API_INTERNAL_ERROR, "internal", "%s", err.msg);
+        json_decref(unknown);
+        return;
+    }
+    q.blocked = catview_blocked(cv, (int64_t)time(NULL), &q.n_blocked); /* hidden, expired */
     rec_item items[1000];
     size_t n = 0;
-    mx_err err = {0};
     if (rec_similar(wk_lease_rec(r->lease), (uint32_t)it, &q, items, &n, &err)) {
         api_error(r, API_INTERNAL_ERROR, "internal", "%s", err.msg);
         json_decref(unknown);
         return;
     }
     json_t *o = json_pack("{s:s,s:s,s:o}", "item", r->param, "model_version", m->version, "items",
-                          api_items_json(m, items, n, explain));
+                          api_items_json(m, cv, items, n, explain));
     if (json_array_size(unknown)) json_object_set(o, "unknown_items", unknown);
     json_decref(unknown);
     implog_record rec = {.order = RID_ORDER_RETRIEVAL, /* nearest neighbours, never ranked */

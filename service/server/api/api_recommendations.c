@@ -28,6 +28,12 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
     rec_params p;
     api_rec_params(cfg, &p);
     int64_t now = (int64_t)time(NULL);
+    mx_err err = {0};
+    catview *cv = wk_catview(r->worker, m, &err);
+    if (!cv) {
+        api_error(r, API_INTERNAL_ERROR, "internal", "%s", err.msg);
+        return;
+    }
     size_t cap = a->recent.n + n_sev;
     rec_event stack_ev[64], *ev = cap <= 64 ? stack_ev : malloc(cap * sizeof(rec_event));
     if (!ev) {
@@ -48,9 +54,9 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
                    .k = a->k,
                    .now = now,
                    .explain = a->explain};
+    q.blocked = catview_blocked(cv, now, &q.n_blocked); /* hidden, expired */
     rec_item items[1000];
     size_t n = 0;
-    mx_err err = {0};
     rec_ctx *ctx = wk_lease_rec(r->lease);
     int rc = rec_recommend(ctx, &p, &q, items, &n, &err);
     if (ev != stack_ev) free(ev);
@@ -68,7 +74,7 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
     json_t *o =
         json_pack("{s:s,s:b,s:s,s:s,s:o}", "model_version", m->version, "known_user", q.user >= 0,
                   "session", session_state, "order", ranked ? "ranker" : "retrieval", "items",
-                  api_items_json(m, items, n, a->explain));
+                  api_items_json(m, cv, items, n, a->explain));
     if (a->user) json_object_set_new(o, "user", json_string(a->user));
     const char *why = rec_last_explanation(ctx); /* a mostly popular answer says why */
     if (why) json_object_set_new(o, "explanation", json_string(why));

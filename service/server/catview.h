@@ -1,0 +1,69 @@
+/* catview.h - a worker's view of the live catalogue: the store's snapshot
+ * (catstore.h) resolved on the model the worker serves, kept until either
+ * changes (the "cache in each worker"; a change costs one pass over the
+ * overrides, at the first request after it).
+ *
+ * What it answers per request, without touching Redis:
+ *  - blocked: the model's items no answer may hold now (hidden; expired
+ *    by the request's time: expiry needs no message, it is checked here);
+ *  - fresh: items the model has not trained on (PUT) that match the
+ *    request: their categories overlap the user's (the categories of the
+ *    user's training items and, counted double, of the session's items),
+ *    or, for an item given with a vector, the request's query vector is at
+ *    least catalog.fresh_min_cosine close; added within catalog.fresh_days;
+ *    best match first, newer first on ties;
+ *  - overrides: an item's title and categories as an operator set them.
+ *
+ * Threading: a catview belongs to one worker thread. What it returns
+ * (rec_extra, titles) stays valid until its next catview_update. */
+#ifndef CATVIEW_CATVIEW_H
+#define CATVIEW_CATVIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "catstore.h"
+#include "model.h"
+#include "recommend.h"
+#include "sessions.h"
+#include "srv_config.h"
+
+typedef struct catview catview;
+
+/* cfg: catalog.fresh_min_cosine and catalog.fresh_days (read now). */
+catview *catview_new(const srv_config *cfg); /* NULL on OOM */
+void catview_free(catview *v);
+
+/* Brings v up to date with s's snapshot on model m (nothing to do when
+ * neither changed). s NULL: an empty catalogue. MX_ENOMEM. */
+int catview_update(catview *v, catstore *s, const mx_model *m, mx_err *err);
+
+/* The model's items blocked at time now (v's scratch, until the next call). */
+const uint32_t *catview_blocked(catview *v, int64_t now, size_t *n);
+/* 1 when model item i is blocked at time now (the list above, as a test). */
+int catview_is_blocked(const catview *v, uint32_t item, int64_t now);
+
+/* What a fresh-item match needs to know about the request. */
+typedef struct catview_ask {
+    int64_t user;             /* dense user id, -1: unknown */
+    const sess_event *events; /* the stored session (string ids: new items too) */
+    size_t n_events;
+    const char *const *skip; /* more ids the answer must not hold (the request's
+                                exclusions the model does not know) */
+    size_t n_skip;
+    const float *q; /* the request's query vector (rec_last_query), or NULL */
+    int64_t now;
+} catview_ask;
+
+/* Up to cap fresh items for the request, best first, as answer items
+ * (item UINT32_MAX, extra set, reason REC_REASON_NEW). Returns the count. */
+size_t catview_fresh(catview *v, const mx_model *m, const catview_ask *a, rec_item *out,
+                     size_t cap);
+
+/* The override record of model item i, or NULL (most items). */
+const cat_item *catview_override(const catview *v, uint32_t item);
+/* The snapshot v resolved (borrowed until the next catview_update). */
+const cat_snapshot *catview_snapshot(const catview *v);
+
+#endif
