@@ -99,9 +99,8 @@ static void read_all(catstore *s) {
         s->again = 1;
         return;
     }
-    static const char script[] =
-        "local p = redis.call('GET', KEYS[2]) "
-        "return {redis.call('HGETALL', KEYS[1]), p or ''}";
+    static const char script[] = "local p = redis.call('GET', KEYS[2]) "
+                                 "return {redis.call('HGETALL', KEYS[1]), p or ''}";
     const char *argv[] = {"EVAL", script, "2", CATSTORE_ITEMS_KEY, CATSTORE_PROMOTIONS_KEY};
     size_t len[5];
     for (int i = 0; i < 5; i++)
@@ -122,7 +121,8 @@ static void on_message(void *arg, const char *message, size_t len) {
     (void)message;
     (void)len;
     catstore *s = arg;
-    if (!uv_is_active((uv_handle_t *)&s->gather)) uv_timer_start(&s->gather, on_gather, GATHER_MS, 0);
+    if (!uv_is_active((uv_handle_t *)&s->gather))
+        uv_timer_start(&s->gather, on_gather, GATHER_MS, 0);
 }
 
 static void close_handle(uv_handle_t *h, void *arg) {

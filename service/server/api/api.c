@@ -11,6 +11,7 @@
 
 #include "api_admin.h"
 #include "api_auth.h"
+#include "api_catalog.h"
 #include "api_events.h"
 #include "api_health.h"
 #include "api_index.h"
@@ -27,6 +28,11 @@ static const api_route routes[] = {
      API_RECOMMENDATIONS_PARAMS, api_recommendations_for_user},
     {"GET", "/v1/users/{user}/interests", "user_interests", API_ON_WORKER, NULL,
      api_users_interests},
+    {"GET", "/v1/items/{item}", "item_get", API_ON_WORKER, NULL, api_catalog_get},
+    {"PATCH", "/v1/items/{item}", "item_patch", API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY, NULL,
+     api_catalog_patch},
+    {"PUT", "/v1/items/{item}", "item_put", API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY, NULL,
+     api_catalog_put},
     {"GET", "/v1/items/{item}/similar", "item_similar", API_ON_WORKER,
      "k,exclude,categories,explain", api_items_similar},
     {"POST", "/v1/recommendations", "recommendations", API_ON_WORKER | API_JSON_BODY, NULL,
@@ -536,8 +542,8 @@ static void describe_item(const mx_model *m, const rec_item *it, const catview *
     } else {
         const cat_item *ov = cv ? catview_override(cv, it->item) : NULL;
         title = ov && (ov->flags & CAT_HAS_TITLE) ? ov->title
-                : m->titles                        ? m->titles[it->item]
-                                                   : NULL;
+                : m->titles                       ? m->titles[it->item]
+                                                  : NULL;
         if (ov && (ov->flags & CAT_HAS_CATEGORIES))
             for (size_t j = 0; j < ov->n_categories; j++)
                 json_array_append_new(cats, json_string(ov->categories[j]));

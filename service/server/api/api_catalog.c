@@ -36,8 +36,8 @@ static const char merge_script[] =
  * may be NULL (no overrides). New reference. */
 static json_t *item_json(const mx_model *m, const char *id, const cat_item *rec, int64_t now) {
     int64_t idx = model_item(m, id);
-    json_t *o = json_pack("{s:s,s:s,s:b}", "item", id, "model_version", m->version, "in_model",
-                          idx >= 0);
+    json_t *o =
+        json_pack("{s:s,s:s,s:b}", "item", id, "model_version", m->version, "in_model", idx >= 0);
     json_t *cats = json_array();
     const char *title = NULL;
     if (idx >= 0) {
@@ -58,8 +58,8 @@ static json_t *item_json(const mx_model *m, const char *id, const cat_item *rec,
     int hidden = rec && (rec->flags & CAT_HIDDEN);
     int expired = rec && rec->expires_at && rec->expires_at <= now;
     json_object_set_new(o, "hidden", json_boolean(hidden));
-    json_object_set_new(o, "expires_at", rec && rec->expires_at ? json_integer(rec->expires_at)
-                                                                : json_null());
+    json_object_set_new(o, "expires_at",
+                        rec && rec->expires_at ? json_integer(rec->expires_at) : json_null());
     json_object_set_new(o, "expired", json_boolean(expired));
     json_object_set_new(o, "visible", json_boolean(!hidden && !expired));
     json_object_set_new(o, "new", json_boolean(idx < 0 && rec && (rec->flags & CAT_NEW)));
@@ -125,16 +125,15 @@ static void on_changed(void *arg, int ok, const struct redisReply *reply, const 
         api_error(r, API_NOT_FOUND, "unknown_item",
                   "item '%s' is neither in the model nor in the catalogue", r->param);
     else
-        api_error(r, API_UNAVAILABLE, "catalogue_unavailable",
-                  "the change was not stored: %s", error ? error : "unexpected reply from redis");
+        api_error(r, API_UNAVAILABLE, "catalogue_unavailable", "the change was not stored: %s",
+                  error ? error : "unexpected reply from redis");
     api_finish(r);
 }
 
 static void change(api_req *r, int mode) {
     const mx_model *m = wk_lease_model(r->lease);
-    json_t *body = api_body_object(r, mode == CAT_PUT
-                                          ? "title,categories,vector,hidden,expires_at"
-                                          : "hidden,expires_at,title,categories");
+    json_t *body = api_body_object(r, mode == CAT_PUT ? "title,categories,vector,hidden,expires_at"
+                                                      : "hidden,expires_at,title,categories");
     if (!body) {
         api_finish(r);
         return;
@@ -157,11 +156,16 @@ static void change(api_req *r, int mode) {
     json_decref(patch);
     char now[24];
     snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-    const char *argv[] = {"EVAL",     merge_script,
-                          "2",        CATSTORE_ITEMS_KEY,
-                          CATSTORE_CHANNEL, r->param,
-                          text ? text : "{}", now,
-                          mode == CAT_PUT ? "put" : "patch", model_item(m, r->param) >= 0 ? "1" : "0"};
+    const char *argv[] = {"EVAL",
+                          merge_script,
+                          "2",
+                          CATSTORE_ITEMS_KEY,
+                          CATSTORE_CHANNEL,
+                          r->param,
+                          text ? text : "{}",
+                          now,
+                          mode == CAT_PUT ? "put" : "patch",
+                          model_item(m, r->param) >= 0 ? "1" : "0"};
     size_t len[10];
     for (int i = 0; i < 10; i++)
         len[i] = strlen(argv[i]);
