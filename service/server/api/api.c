@@ -28,6 +28,8 @@ static const api_route routes[] = {
      API_RECOMMENDATIONS_PARAMS, api_recommendations_for_user},
     {"GET", "/v1/users/{user}/interests", "user_interests", API_ON_WORKER, NULL,
      api_users_interests},
+    {"GET", "/v1/items", "items_list", API_ON_WORKER | API_NEEDS_KEY, "state,limit",
+     api_catalog_list},
     {"GET", "/v1/items/{item}", "item_get", API_ON_WORKER, NULL, api_catalog_get},
     {"PATCH", "/v1/items/{item}", "item_patch", API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY, NULL,
      api_catalog_patch},

@@ -180,3 +180,58 @@ void api_catalog_patch(api_req *r) {
 void api_catalog_put(api_req *r) {
     change(r, CAT_PUT);
 }
+
+/* Whether record it is in the list `state` asks for. */
+static int in_state(const cat_item *it, const char *state, int in_model, int64_t now) {
+    if (!strcmp(state, "all")) return 1;
+    if (!strcmp(state, "hidden")) return (it->flags & CAT_HIDDEN) != 0;
+    if (!strcmp(state, "expired")) return it->expires_at && it->expires_at <= now;
+    if (!strcmp(state, "expiring")) return it->expires_at > now;
+    if (!strcmp(state, "new")) return !in_model && (it->flags & CAT_NEW);
+    return 0;
+}
+
+void api_catalog_list(api_req *r) {
+    const mx_model *m = wk_lease_model(r->lease);
+    const char *state = api_query(r, "state");
+    const char *lim = api_query(r, "limit");
+    if (!state) state = "all";
+    if (strcmp(state, "all") && strcmp(state, "hidden") && strcmp(state, "expired") &&
+        strcmp(state, "expiring") && strcmp(state, "new")) {
+        api_error(r, API_BAD_REQUEST, "invalid_parameter",
+                  "state: one of all, hidden, expired, expiring, new");
+        api_finish(r);
+        return;
+    }
+    char *end = NULL;
+    long limit = lim ? strtol(lim, &end, 10) : 100;
+    if (lim && (*end || end == lim || limit < 1 || limit > 1000)) {
+        api_error(r, API_BAD_REQUEST, "invalid_parameter", "limit: an integer from 1 to 1000");
+        api_finish(r);
+        return;
+    }
+    mx_err err = {0};
+    catview *v = wk_catview(r->worker, m, &err);
+    if (!v) {
+        api_error(r, API_INTERNAL_ERROR, "internal", "%s", err.msg);
+        api_finish(r);
+        return;
+    }
+    const cat_snapshot *snap = catview_snapshot(v);
+    int64_t now = (int64_t)time(NULL);
+    json_t *arr = json_array();
+    size_t total = 0;
+    for (size_t i = 0; i < cat_snapshot_count(snap); i++) {
+        const cat_item *it = cat_snapshot_at(snap, i);
+        if (!in_state(it, state, model_item(m, it->id) >= 0, now)) continue;
+        if (total++ < (size_t)limit) json_array_append_new(arr, item_json(m, it->id, it, now));
+    }
+    catstore *store = wk_catalog(r->env->pool);
+    json_t *o =
+        json_pack("{s:s,s:I,s:o}", "state", state, "total", (json_int_t)total, "items", arr);
+    json_object_set_new(o, "read_at",
+                        store && catstore_last_read(store) ? json_integer(catstore_last_read(store))
+                                                           : json_null());
+    api_respond_json(r, o);
+    api_finish(r);
+}

@@ -1,5 +1,6 @@
 /* api_catalog.h - the live catalogue's routes (catalog.h, catstore.h):
  *
+ *   GET   /v1/items         the records, filtered by state (the inspector)
  *   GET   /v1/items/{item}  the item as the service sees it now: the
  *                           model's fields with the operator's overrides
  *   PATCH /v1/items/{item}  hidden, expires_at, title, categories (admin);
@@ -21,6 +22,9 @@
 
 #include "api.h"
 
+/* GET /v1/items?state=all|hidden|expired|expiring|new&limit=N: the
+ * catalogue's records (this replica's copy), each as GET shows it. */
+void api_catalog_list(api_req *r);
 void api_catalog_get(api_req *r);
 void api_catalog_patch(api_req *r);
 void api_catalog_put(api_req *r);
