@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "pipeline.h"
@@ -388,4 +389,56 @@ void cli_print_settings(FILE *f, const settings_table *t, const char *sources) {
     fprintf(f, "Settings (--set NAME=VALUE, or the same names as sections in --config).\n%s\n",
             sources);
     settings_help(t, f);
+}
+
+/* The item's categories (the record's, else the dataset's) joined by '|';
+ * 0, or -1 when they do not fit or a name holds the separator. */
+static int joined_categories(const ds_dataset *ds, uint32_t item, const cat_item *it, char *buf,
+                             size_t size) {
+    size_t at = 0, n = 0;
+    const uint16_t *cats = ds_item_categories(ds, item, &n);
+    size_t count = (it->flags & CAT_HAS_CATEGORIES) ? it->n_categories : n;
+    buf[0] = 0;
+    for (size_t j = 0; j < count; j++) {
+        const char *name =
+            (it->flags & CAT_HAS_CATEGORIES) ? it->categories[j] : ds_category_name(ds, cats[j]);
+        if (strchr(name, '|')) return -1;
+        int w = snprintf(buf + at, size - at, "%s%s", j ? "|" : "", name);
+        if (w < 0 || (size_t)w >= size - at) return -1;
+        at += (size_t)w;
+    }
+    return 0;
+}
+
+int cli_catalog_apply(const char *path, ds_dataset *ds, cat_snapshot **out) {
+    mx_err err = {0};
+    cat_snapshot *s = NULL;
+    if (cat_snapshot_read(path, &s, &err)) {
+        fprintf(stderr, "mixrec: --catalog: %s\n", err.msg);
+        return err.code == MX_EIO ? 2 : 1;
+    }
+    size_t described = 0, blocked = 0, skipped = 0;
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < cat_snapshot_count(s); i++) {
+        const cat_item *it = cat_snapshot_at(s, i);
+        int64_t item = ds_find_item(ds, it->id);
+        if (item < 0) continue; /* no events on it: nothing to train */
+        blocked += cat_item_blocked(it, now);
+        if (!(it->flags & (CAT_HAS_TITLE | CAT_HAS_CATEGORIES))) continue;
+        char cats[CAT_MAX_CATEGORIES * (CAT_MAX_CATEGORY + 1) + 1];
+        const char *title =
+            (it->flags & CAT_HAS_TITLE) ? it->title : ds_item_title(ds, (uint32_t)item);
+        if (joined_categories(ds, (uint32_t)item, it, cats, sizeof(cats)) ||
+            ds_set_item_meta(ds, it->id, title ? title : "", cats, '|', &err)) {
+            skipped++;
+            continue;
+        }
+        described++;
+    }
+    cli_log("catalogue %s: %zu records; %zu items described by operators, %zu hidden or expired "
+            "(no popularity)%s",
+            path, cat_snapshot_count(s), described, blocked,
+            skipped ? "; some descriptions could not be applied" : "");
+    *out = s;
+    return 0;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "bconfig.h"
+#include "catalog.h"
 #include "dataset.h"
 #include "model.h"
 #include "pipeline.h"
@@ -57,6 +58,12 @@ int cli_data_add_source(cli_data *d, const char *path);
  * and prints one line per source (what it read, kept and dropped). Prints
  * errors; returns 0, or 2 for usage/config errors and 1 for data errors. */
 int cli_data_finish(cli_data *d, ds_dataset **ds);
+
+/* `--catalog PATH` (JSON lines of catalogue records): reads them, applies
+ * their titles and categories to ds's items that have events, and gives
+ * the records (*out, the caller's to release) for pipe_inputs.catalog.
+ * Prints a summary line or the error; 0, 2 (unreadable) or 1 (malformed). */
+int cli_catalog_apply(const char *path, ds_dataset *ds, cat_snapshot **out);
 
 /* The input formats and how columns are found: build's and eval's --help. */
 void cli_print_input_help(FILE *f);

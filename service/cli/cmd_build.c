@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "cli_slates.h"
 #include "cli_util.h"
@@ -11,18 +12,22 @@
 #include "pipeline.h"
 #include "rank_train.h"
 
-enum { B_OUT = 1, B_IMPRESSIONS };
+enum { B_OUT = 1, B_IMPRESSIONS, B_CATALOG };
 
 static const cli_opt build_opts[] = {
     {"out", "DIR", "model root: the new version goes in DIR/<version>, DIR/CURRENT points at it",
      B_OUT},
     CLI_SLATES_OPT(B_IMPRESSIONS),
+    {"catalog", "FILE",
+     "the live catalogue's records (`mixrec export --stream catalog`): titles and categories "
+     "set by operators replace the metadata's, hidden and expired items get no popularity",
+     B_CATALOG},
     {0},
 };
 
 typedef struct {
     cli_data data;
-    const char *out;
+    const char *out, *catalog;
     cli_slates slates;
 } build_args;
 
@@ -31,6 +36,7 @@ static int on_opt(void *ud, int id, const char *arg) {
     if (id >= 1000) return cli_data_option(&a->data, id, arg);
     if (id == B_OUT) a->out = arg;
     if (id == B_IMPRESSIONS) return cli_slates_add(&a->slates, arg);
+    if (id == B_CATALOG) a->catalog = arg;
     return 0;
 }
 
@@ -68,8 +74,16 @@ int cmd_build(int argc, char **argv) {
     }
     ds_dataset *ds = NULL;
     if ((rc = cli_data_finish(&a.data, &ds))) return rc;
+    cat_snapshot *catalog = NULL;
+    if (a.catalog && (rc = cli_catalog_apply(a.catalog, ds, &catalog))) {
+        ds_free(ds);
+        return rc;
+    }
+    a.data.in.catalog = catalog;
+    a.data.in.catalog_now = (int64_t)time(NULL);
     if ((rc = cli_slates_load(&a.slates, &a.data.in))) {
         cli_slates_free(&a.slates);
+        cat_snapshot_release(catalog);
         ds_free(ds);
         return rc;
     }
@@ -89,9 +103,11 @@ int cmd_build(int argc, char **argv) {
                 rr.failed ? "(rank_train.enabled=0 builds without a ranker)\n" : "");
         ds_free(ds);
         cli_slates_free(&a.slates);
+        cat_snapshot_release(catalog);
         return 1;
     }
     cli_slates_free(&a.slates);
+    cat_snapshot_release(catalog);
     cli_log_build_report(m); /* the ranker's absence included */
     if (rr.trained)
         cli_log("ranker: %zu rounds, validation NDCG@10 %.4f -> %.4f, %zu + %zu users; early "

@@ -7,6 +7,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "catstore.h"
 #include "export.h"
 
 enum { X_REDIS = 1, X_STREAM, X_KEY, X_SINCE, X_FROM, X_OUT, X_COUNT };
@@ -14,8 +15,12 @@ enum { X_REDIS = 1, X_STREAM, X_KEY, X_SINCE, X_FROM, X_OUT, X_COUNT };
 static const cli_opt export_opts[] = {
     {"redis", "URL", "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N] (required)",
      X_REDIS},
-    {"stream", "NAME", "events (default) or impressions", X_STREAM},
-    {"key", "KEY", "the stream's key (default mixrec:events / mixrec:impressions)", X_KEY},
+    {"stream", "NAME",
+     "events (default), impressions, or catalog (the live catalogue's records, for build "
+     "--catalog)",
+     X_STREAM},
+    {"key", "KEY", "the key (default mixrec:events / mixrec:impressions / mixrec:catalog:items)",
+     X_KEY},
     {"since", "TIME", "entries from this time on: unix seconds, milliseconds or ISO 8601", X_SINCE},
     {"from", "ID", "resume after this stream id (exclusive), e.g. the last 'next: --from'", X_FROM},
     {"out", "FILE", "write here (default: stdout); written whole, then renamed into place", X_OUT},
@@ -35,8 +40,9 @@ static int on_opt(void *ud, int id, const char *arg) {
         a->o.url = arg;
         break;
     case X_STREAM:
-        if (strcmp(arg, "events") && strcmp(arg, "impressions")) {
-            fprintf(stderr, "mixrec export: --stream is events or impressions, not '%s'\n", arg);
+        if (strcmp(arg, "events") && strcmp(arg, "impressions") && strcmp(arg, "catalog")) {
+            fprintf(stderr, "mixrec export: --stream is events, impressions or catalog, not '%s'\n",
+                    arg);
             return 2;
         }
         a->stream = arg;
@@ -104,7 +110,11 @@ int cmd_export(int argc, char **argv) {
         return 2;
     }
     int impressions = a.stream && !strcmp(a.stream, "impressions");
-    if (!a.o.key) a.o.key = impressions ? "mixrec:impressions" : "mixrec:events";
+    int catalog = a.stream && !strcmp(a.stream, "catalog");
+    if (!a.o.key)
+        a.o.key = catalog       ? CATSTORE_ITEMS_KEY
+                  : impressions ? "mixrec:impressions"
+                                : "mixrec:events";
     a.o.progress = stderr;
     FILE *out = stdout;
     char tmp[4096] = "";
@@ -116,7 +126,7 @@ int cmd_export(int argc, char **argv) {
         }
     }
     exp_result res;
-    rc = exp_run(&a.o, out, &res, &err);
+    rc = catalog ? exp_catalog(&a.o, out, &res, &err) : exp_run(&a.o, out, &res, &err);
     if (a.out) {
         int ok = fclose(out) == 0;
         if (!rc && (!ok || rename(tmp, a.out) != 0))
@@ -127,6 +137,11 @@ int cmd_export(int argc, char **argv) {
         fprintf(stderr, "mixrec export: %s\n", err.msg);
         if (res.entries) fprintf(stderr, "next: --from %s\n", res.last_id);
         return 1;
+    }
+    if (catalog) {
+        fprintf(stderr, "mixrec export: %zu catalogue records from %s%s\n", res.entries, a.o.key,
+                res.unparsed ? " (some were not JSON objects: left out)" : "");
+        return 0;
     }
     if (res.stream_missing)
         fprintf(stderr, "mixrec export: stream %s does not exist: 0 entries\n", a.o.key);

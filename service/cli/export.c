@@ -257,3 +257,51 @@ done:
     if (!rc) progress(o, res, t0, 1);
     return rc;
 }
+
+/* One record of the catalogue hash as a line: {"item": id, ...record}. */
+static int write_record(const redisReply *k, const redisReply *v, FILE *out, exp_result *res,
+                        mx_err *err) {
+    json_t *o = json_loadb(v->str, (size_t)v->len, 0, NULL);
+    if (!json_is_object(o)) { /* not ours to fix: keep it out of the file, count it */
+        json_decref(o);
+        res->unparsed++;
+        return 0;
+    }
+    json_object_set_new(o, "item", json_stringn(k->str, (size_t)k->len));
+    int rc = json_dumpf(o, out, JSON_COMPACT | JSON_SORT_KEYS) || fputc('\n', out) == EOF;
+    json_decref(o);
+    if (rc) return mx_err_set(err, MX_EIO, "write error: %s", strerror(errno));
+    res->entries++;
+    return 0;
+}
+
+int exp_catalog(const exp_opts *o, FILE *out, exp_result *res, mx_err *err) {
+    memset(res, 0, sizeof(*res));
+    double t0 = pipe_now();
+    redisContext *ctx = NULL;
+    int rc = connect_url(o, &ctx, err);
+    if (rc) return rc;
+    char cursor[32] = "0";
+    do { /* HSCAN: a big catalogue does not block Redis or fill one reply */
+        redisReply *r = redisCommand(ctx, "HSCAN %s %s COUNT 1000", o->key, cursor);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
+            rc = mx_err_set(err, MX_EIO, "HSCAN %s at %s: %s", o->key, o->url,
+                            r && r->type == REDIS_REPLY_ERROR
+                                ? r->str
+                                : (ctx->err ? ctx->errstr : "bad reply"));
+            freeReplyObject(r);
+            break;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        const redisReply *kv = r->element[1];
+        for (size_t i = 0; !rc && i + 1 < kv->elements; i += 2)
+            if (kv->element[i]->type == REDIS_REPLY_STRING &&
+                kv->element[i + 1]->type == REDIS_REPLY_STRING)
+                rc = write_record(kv->element[i], kv->element[i + 1], out, res, err);
+        freeReplyObject(r);
+    } while (!rc && strcmp(cursor, "0"));
+    redisFree(ctx);
+    res->seconds = pipe_now() - t0;
+    return rc;
+}

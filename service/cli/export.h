@@ -50,6 +50,13 @@ typedef struct exp_result {
  * written and res says how many and the last id. */
 int exp_run(const exp_opts *o, FILE *out, exp_result *res, mx_err *err);
 
+/* The live catalogue's hash (o->key, e.g. "mixrec:catalog:items") as
+ * JSON lines, one per item: {"item": id, ...its record} (catalog.h), the
+ * input of `mixrec build --catalog`. Reads with HSCAN. res->entries is
+ * the count, res->unparsed the records that were not JSON objects (left
+ * out). Errors as exp_run. */
+int exp_catalog(const exp_opts *o, FILE *out, exp_result *res, mx_err *err);
+
 /* "1733390000000-0" or "1733390000000" (sequence 0): 0, else MX_EINVAL. */
 int exp_parse_id(const char *id, uint64_t *ms, uint64_t *seq);
 

@@ -424,12 +424,32 @@ static int build_mixtures(mx_model *m, const ds_csr *by_user, mx_err *err) {
 
 /* 4. Popularity, activity statistics, the index, labels, ids and
  * metadata. */
+/* Items the live catalogue hides or has expired get no popularity: the
+ * popular source and the ranker's popularity features must not push what
+ * an operator took down (the service filters them anyway; this keeps the
+ * next model from spending its popular slots and features on them). They
+ * keep their vectors, so an unhidden item serves as before. */
+static int demote_blocked(mx_model *m, const ds_dataset *ds, const pipe_inputs *in, mx_err *err) {
+    if (!in || !in->catalog) return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < cat_snapshot_count(in->catalog); i++) {
+        const cat_item *it = cat_snapshot_at(in->catalog, i);
+        int64_t idx = ds_find_item(ds, it->id);
+        if (idx < 0 || (size_t)idx >= m->n_items || !cat_item_blocked(it, in->catalog_now))
+            continue;
+        m->pop.score[idx] = 0;
+        n++;
+    }
+    return n ? pop_rank(&m->pop, err) : 0;
+}
+
 static int build_serving(mx_model *m, const ds_dataset *ds, const ds_event *train, size_t n_train,
-                         const float *centroids, mx_err *err) {
+                         const pipe_inputs *in, const float *centroids, mx_err *err) {
     size_t nu = m->n_users, ni = m->n_items;
     int rc;
     if ((rc = pop_compute(train, n_train, ni, m->cfg.pop_half_life_days * 86400.0, m->t_ref,
-                          &m->pop, err)))
+                          &m->pop, err)) ||
+        (rc = demote_blocked(m, ds, in, err)))
         return rc;
     if ((rc = compute_activity(m, train, n_train, err)) || (rc = model_derive(m, err))) return rc;
     if ((rc = ann_build(m->item_vecs, ni, m->dim, centroids, m->n_clusters, m->item_interest,
@@ -486,7 +506,7 @@ int pipe_build(const ds_dataset *ds, const ds_event *train, size_t n_train, cons
     ds_csr_free(&by_item);
     tm.mixtures = pipe_now() - ts;
     ts = pipe_now();
-    if ((rc = build_serving(m, ds, train, n_train, centroids, err))) goto fail;
+    if ((rc = build_serving(m, ds, train, n_train, in, centroids, err))) goto fail;
     tm.index = pipe_now() - ts;
     tm.total = pipe_now() - t0;
     if (t) *t = tm;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "bconfig.h"
+#include "catalog.h"
 #include "dataset.h"
 #include "model.h"
 #include "mx_err.h"
@@ -22,6 +23,10 @@ typedef struct pipe_inputs {
     /* logged slates (borrowed; NULL: none): the ranker may train on them
      * (slate_train.h); pipe_build itself ignores them */
     const struct imp_log *impressions;
+    /* the live catalogue (borrowed; NULL: none): items blocked at
+     * catalog_now (hidden, expired) get no popularity in the model */
+    const cat_snapshot *catalog;
+    int64_t catalog_now;
 } pipe_inputs;
 
 typedef struct pipe_timings {

@@ -1,6 +1,7 @@
 /* catalog.c - see catalog.h. */
 #include "catalog.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -282,5 +283,40 @@ int cat_change_of(const json_t *body, int mode, size_t dim, json_t **patch, int 
     }
     *patch = json_deep_copy(body);
     if (!*patch) return mx_err_set(err, MX_ENOMEM, "out of memory");
+    return 0;
+}
+
+int cat_snapshot_read(const char *path, cat_snapshot **out, mx_err *err) {
+    *out = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f) return mx_err_set(err, MX_EIO, "%s: %s", path, strerror(errno));
+    cat_snapshot *s = cat_snapshot_new(0);
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t len;
+    int rc = s ? 0 : mx_err_set(err, MX_ENOMEM, "out of memory");
+    while (!rc && (len = getline(&line, &cap, f)) > 0) {
+        lineno++;
+        if (strspn(line, " \t\r\n") == (size_t)len) continue;
+        json_t *o = json_loadb(line, (size_t)len, 0, NULL);
+        const char *id = json_string_value(json_object_get(o, "item"));
+        if (!id || !id[0]) {
+            rc = mx_err_set(err, MX_EFORMAT, "%s:%zu: expected a JSON object with an \"item\" id",
+                            path, lineno);
+        } else {
+            char *text = json_dumps(o, JSON_COMPACT);
+            rc = text ? cat_snapshot_add(s, id, strlen(id), text, strlen(text)) : MX_ENOMEM;
+            if (rc) mx_err_set(err, rc, "out of memory reading %s", path);
+            free(text);
+        }
+        json_decref(o);
+    }
+    free(line);
+    fclose(f);
+    if (rc) {
+        cat_snapshot_release(s);
+        return rc;
+    }
+    *out = s;
     return 0;
 }

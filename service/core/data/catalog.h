@@ -64,6 +64,11 @@ int cat_snapshot_add(cat_snapshot *s, const char *id, size_t id_len, const char 
 /* The promotions' JSON text as stored (copied; NULL: none). Before sharing. */
 int cat_snapshot_set_promotions(cat_snapshot *s, const char *json, size_t len);
 
+/* The records of a JSON-lines file (`mixrec export --stream catalog`:
+ * one {"item": id, ...record} per line) as a snapshot (*out, the
+ * caller's). Errors name the file and line. */
+int cat_snapshot_read(const char *path, cat_snapshot **out, mx_err *err);
+
 cat_snapshot *cat_snapshot_retain(cat_snapshot *s);
 void cat_snapshot_release(cat_snapshot *s); /* NULL is a no-op; frees at the last */
 
