@@ -151,7 +151,7 @@ static int has_item(const json_t *answer, const char *id) {
 static void test_table(void) {
     size_t n;
     const api_route *rt = api_routes(&n);
-    ASSERT_EQ(n, 13);
+    ASSERT_EQ(n, 17);
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < i; j++) {
             ASSERT(strcmp(rt[i].name, rt[j].name) != 0);
@@ -168,6 +168,16 @@ static void test_table(void) {
     ASSERT(!api_match(&r, "GET", "/v1/users/a/b/recommendations"));
     ASSERT(!api_match(&r, "GET", "/v1/nothing"));
     ASSERT(!api_match(&r, "GET", "/healthz/"));
+    /* the catalogue: one path, three methods, and /v1/items/{item}/similar apart */
+    ASSERT(api_match(&r, "PATCH", "/v1/items/i1"));
+    ASSERT_STR_EQ(r.route->name, "item_patch");
+    ASSERT(r.route->flags & API_JSON_BODY);
+    ASSERT(api_match(&r, "PUT", "/v1/items/i1"));
+    ASSERT_STR_EQ(r.route->name, "item_put");
+    ASSERT(api_match(&r, "GET", "/v1/items/i1"));
+    ASSERT_STR_EQ(r.route->name, "item_get");
+    ASSERT(api_match(&r, "GET", "/v1/items/i1/similar"));
+    ASSERT_STR_EQ(r.route->name, "item_similar");
     ASSERT(api_match(&r, "POST", "/v1/admin/reload"));
     ASSERT((r.route->flags & API_ADMIN) && (r.route->flags & API_NEEDS_KEY) &&
            (r.route->flags & API_ON_THREAD));

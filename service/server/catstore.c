@@ -125,17 +125,15 @@ static void on_message(void *arg, const char *message, size_t len) {
         uv_timer_start(&s->gather, on_gather, GATHER_MS, 0);
 }
 
-static void close_handle(uv_handle_t *h, void *arg) {
-    (void)arg;
-    if (!uv_is_closing(h)) uv_close(h, NULL);
-}
-
+/* Closes the store's own handles; the clients close theirs (sess_free). */
 static void on_stop(uv_async_t *a) {
     catstore *s = a->data;
     sess_free(s->sub);
     sess_free(s->cmd);
     s->sub = s->cmd = NULL;
-    uv_walk(&s->loop, close_handle, NULL);
+    uv_close((uv_handle_t *)&s->gather, NULL);
+    uv_close((uv_handle_t *)&s->refresh, NULL);
+    uv_close((uv_handle_t *)&s->stop, NULL);
 }
 
 static void *run(void *arg) {

@@ -384,14 +384,14 @@ static void on_timeout(uv_timer_t *t) {
     op_finish_timer(o);
 }
 
-static op *op_new(sess_client *c) {
+static op *op_new(sess_client *c, int timeout_ms) {
     op *o = calloc(1, sizeof(*o));
     if (!o) return NULL;
     o->c = c;
     o->refs = 2; /* the replies, the timer */
     uv_timer_init(c->loop, &o->timer);
     o->timer.data = o;
-    uv_timer_start(&o->timer, on_timeout, (uint64_t)c->cfg->redis_command_timeout_ms, 0);
+    uv_timer_start(&o->timer, on_timeout, (uint64_t)timeout_ms, 0);
     return o;
 }
 
@@ -446,7 +446,7 @@ void sess_read(sess_client *c, const char *user, sess_read_cb cb, void *arg) {
         cb(arg, 0, NULL, 0);
         return;
     }
-    op *o = op_new(c);
+    op *o = op_new(c, c->cfg->redis_command_timeout_ms);
     if (!o) {
         cb(arg, 0, NULL, 0);
         return;
@@ -496,11 +496,16 @@ static void on_command_reply(redisAsyncContext *ac, void *r, void *priv) {
 
 void sess_command(sess_client *c, int argc, const char **argv, const size_t *argvlen,
                   sess_reply_cb cb, void *arg) {
+    sess_command_within(c, c ? c->cfg->redis_command_timeout_ms : 0, argc, argv, argvlen, cb, arg);
+}
+
+void sess_command_within(sess_client *c, int timeout_ms, int argc, const char **argv,
+                         const size_t *argvlen, sess_reply_cb cb, void *arg) {
     if (!sess_connected(c)) {
         if (cb) cb(arg, 0, NULL, "redis is unavailable");
         return;
     }
-    op *o = op_new(c);
+    op *o = op_new(c, timeout_ms);
     if (!o) {
         if (cb) cb(arg, 0, NULL, "out of memory");
         return;

@@ -77,6 +77,11 @@ typedef void (*sess_reply_cb)(void *arg, int ok, const struct redisReply *reply,
 void sess_command(sess_client *c, int argc, const char **argv, const size_t *argvlen,
                   sess_reply_cb cb, void *arg);
 
+/* sess_command with its own deadline (ms) instead of
+ * redis.command_timeout_ms: for writes an operator waits for (the
+ * catalogue's), where a slow answer is better than a false failure. */
+void sess_command_within(sess_client *c, int timeout_ms, int argc, const char **argv,
+                         const size_t *argvlen, sess_reply_cb cb, void *arg);
 /* Turns c into a subscriber of channel (Redis pub/sub), for good: from
  * then on c carries no other command. cb(arg, message, len) runs for each
  * message, and with message NULL each time the subscription is (re)made,
