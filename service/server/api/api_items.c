@@ -1,6 +1,8 @@
 /* api_items.c - see api_items.h. */
 #include "api_items.h"
 
+#include <time.h>
+
 #include "rid.h"
 
 static void similar(api_req *r) {
@@ -8,18 +10,19 @@ static void similar(api_req *r) {
     api_args args = {r, NULL};
     rec_query q = {0};
     api_ids exclude;
-    uint16_t cats[API_MAX_CATEGORIES];
+    api_filters filters;
     int explain;
     json_t *unknown = json_array();
     if (api_param_k(&args, &q.k) || api_param_flag(&args, "explain", 0, &explain) ||
-        api_param_categories(&args, m, cats, &q.n_categories) ||
+        api_param_filters(&args, m, &filters) ||
         api_param_items(&args, m, "exclude", &exclude, unknown)) {
         json_decref(unknown);
         return;
     }
     q.exclude = exclude.ids;
     q.n_exclude = exclude.n;
-    q.categories = cats;
+    q.now = (int64_t)time(NULL);
+    api_filters_apply(&filters, &q);
     int64_t it = model_item(m, r->param);
     if (it < 0) { /* the resource itself: 404 (ids in parameters are listed instead) */
         api_error(r, API_NOT_FOUND, "unknown_item", "item '%s' is not in the model", r->param);
@@ -43,8 +46,12 @@ static void similar(api_req *r) {
                          .items = items,
                          .n_items = n,
                          .k = q.k,
-                         .categories = cats,
-                         .n_categories = q.n_categories,
+                         .categories = filters.cats,
+                         .n_categories = filters.n_cats,
+                         .not_categories = filters.not_cats,
+                         .n_not_categories = filters.n_not_cats,
+                         .min_age_s = filters.min_age_s,
+                         .max_age_s = filters.max_age_s,
                          .exclude = exclude.ids,
                          .n_exclude = exclude.n,
                          .item = r->param,
