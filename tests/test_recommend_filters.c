@@ -63,6 +63,7 @@ static void test_predicate(const mx_model *m) {
     uint16_t both[2] = {a, b};
     rec_query q = {.now = m->t_ref};
     ASSERT(rec_query_admits(m, &q, ia)); /* no filter */
+    ASSERT(!rec_query_admits(m, &q, UINT32_MAX) && !rec_query_admits(m, &q, (uint32_t)m->n_items));
     q.categories = both;
     q.n_categories = 2; /* any of several */
     ASSERT(rec_query_admits(m, &q, ia) && rec_query_admits(m, &q, ib));

@@ -269,6 +269,7 @@ static int age_admits(const rec_query *q, int64_t first_seen) {
 }
 
 int rec_query_admits(const mx_model *m, const rec_query *q, uint32_t item) {
+    if (item >= m->n_items) return 0; /* UINT32_MAX: a catalogue item (rec_query_admits_extra) */
     if (q->n_categories || q->n_not_categories) {
         int any = q->n_categories == 0;
         for (uint32_t j = m->cat_ptr[item]; j < m->cat_ptr[item + 1]; j++) {

@@ -127,7 +127,8 @@ int64_t rec_item_first_seen(const mx_model *m, uint32_t item);
  * min_age_s, max_age_s; exclusions are not filters): 1 when the item
  * passes them all. An item having an included and an excluded category
  * is dropped. rec_recommend and rec_similar filter with it; the catalogue
- * applies the same to its items. Pure, any thread. */
+ * applies the same to its items. An item not in the model: 0. Pure, any
+ * thread. */
 int rec_query_admits(const mx_model *m, const rec_query *q, uint32_t item);
 /* The same for a catalogue item x: its categories by name
  * (model_category; a name the model does not know matches no requested
