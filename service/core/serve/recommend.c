@@ -59,6 +59,10 @@ const char *rec_reason_name(int reason) {
         return "session";
     case REC_REASON_POPULAR:
         return "popular";
+    case REC_REASON_NEW:
+        return "new";
+    case REC_REASON_PROMOTED:
+        return "promoted";
     default:
         return "long-term";
     }

@@ -108,34 +108,6 @@ typedef struct rec_query {
     int explain; /* fill each ranked item's features (rec_item.why_*) */
 } rec_query;
 
-/* An item of the live catalogue the model has not trained on (the
- * catalogue store owns it; borrowed here). categories are names, which
- * may be unknown to the model; added_at is unix seconds, <= 0 unknown. */
-typedef struct rec_extra {
-    const char *id;
-    const char *title;
-    const char *const *categories;
-    size_t n_categories;
-    int64_t added_at;
-} rec_extra;
-
-/* When the model first saw item (unix seconds): its first training event,
- * t_ref - item_age_days x 86400 (an item without events: t_ref). */
-int64_t rec_item_first_seen(const mx_model *m, uint32_t item);
-
-/* The request's filters on item metadata (categories, not_categories,
- * min_age_s, max_age_s; exclusions are not filters): 1 when the item
- * passes them all. An item having an included and an excluded category
- * is dropped. rec_recommend and rec_similar filter with it; the catalogue
- * applies the same to its items. An item not in the model: 0. Pure, any
- * thread. */
-int rec_query_admits(const mx_model *m, const rec_query *q, uint32_t item);
-/* The same for a catalogue item x: its categories by name
- * (model_category; a name the model does not know matches no requested
- * category), its age from added_at. An age bound never admits an item
- * whose added_at is unknown. */
-int rec_query_admits_extra(const mx_model *m, const rec_query *q, const rec_extra *x);
-
 #define REC_MAX_INTERESTS 255
 
 /* The three views of a user's interests, over the same interest ids:
@@ -155,8 +127,25 @@ typedef struct rec_mixture {
 /* s(c) of slot i: the session mixture (positive shares renormalised). */
 float rec_session_weight(const rec_mixture *x, size_t i);
 
-enum { REC_REASON_LONG_TERM = 0, REC_REASON_SESSION = 1, REC_REASON_POPULAR = 2 };
-const char *rec_reason_name(int reason); /* "long-term", "session", "popular" */
+enum {
+    REC_REASON_LONG_TERM = 0,
+    REC_REASON_SESSION = 1,
+    REC_REASON_POPULAR = 2,
+    REC_REASON_NEW = 3,
+    REC_REASON_PROMOTED = 4
+};
+const char *rec_reason_name(int reason); /* "long-term", "session", "popular", "new", "promoted" */
+
+/* An item the model does not know (added to the live catalogue), as an
+ * answer carries it: borrowed from whoever resolved it (the server's
+ * catalogue view) for the life of the answer. */
+typedef struct rec_extra {
+    const char *id;
+    const char *title; /* NULL: none */
+    const char *const *categories;
+    size_t n_categories;
+    int64_t added_at;
+} rec_extra;
 
 /* The retrieval sources that speak for the user (not the crowd). */
 #define REC_PERSONAL_SOURCES ((1u << RET_MIXTURE) | (1u << RET_SINGLE))
@@ -197,6 +186,23 @@ typedef struct rec_ctx rec_ctx;
  * outlive it). NULL on OOM. */
 rec_ctx *rec_ctx_new(const mx_model *m, size_t max_k);
 void rec_ctx_free(rec_ctx *c);
+
+/* When the model first saw item (unix seconds): its first training event,
+ * t_ref - item_age_days x 86400 (an item without events: t_ref). */
+int64_t rec_item_first_seen(const mx_model *m, uint32_t item);
+
+/* The request's filters on item metadata (categories, not_categories,
+ * min_age_s, max_age_s; exclusions are not filters): 1 when the item
+ * passes them all. An item having an included and an excluded category
+ * is dropped. rec_recommend and rec_similar filter with it; the catalogue
+ * applies the same to its items. An item not in the model: 0. Pure, any
+ * thread. */
+int rec_query_admits(const mx_model *m, const rec_query *q, uint32_t item);
+/* The same for a catalogue item x: its categories by name
+ * (model_category; a name the model does not know matches no requested
+ * category), its age from added_at. An age bound never admits an item
+ * whose added_at is unknown. */
+int rec_query_admits_extra(const mx_model *m, const rec_query *q, const rec_extra *x);
 
 /* Fills out with the blended mixture of q (user and session). */
 void rec_mixture_of(const mx_model *m, const rec_params *p, const rec_query *q, rec_mixture *out);
