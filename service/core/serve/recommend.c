@@ -640,7 +640,7 @@ int rec_similar(rec_ctx *c, uint32_t item, const rec_query *q, rec_item *out, si
         return mx_err_set(err, MX_ENOMEM, "out of memory for exclusions");
     c->excl[0] = item;
     if (q->n_exclude) memcpy(c->excl + 1, q->exclude, q->n_exclude * sizeof(uint32_t));
-    /* The filters may thin the neighbours: look deeper, up to the cap. */
+    /* A category filter thins the neighbours: look deeper, up to the cap. */
     for (size_t fetch = q->k;; fetch = fetch * 4 < c->cap ? fetch * 4 : c->cap) {
         ret_begin(c->ret, c->excl, q->n_exclude + 1);
         size_t got = 0;

@@ -127,6 +127,8 @@ typedef struct rec_mixture {
 /* s(c) of slot i: the session mixture (positive shares renormalised). */
 float rec_session_weight(const rec_mixture *x, size_t i);
 
+/* new: a catalogue item the model has not trained on (the fresh source);
+ * promoted: placed by a promotion */
 enum {
     REC_REASON_LONG_TERM = 0,
     REC_REASON_SESSION = 1,

@@ -618,15 +618,6 @@ int api_param_filters(const api_args *a, const mx_model *m, api_filters *f) {
     return 0;
 }
 
-void api_filters_apply(const api_filters *f, rec_query *q) {
-    q->categories = f->cats;
-    q->n_categories = f->n_cats;
-    q->not_categories = f->not_cats;
-    q->n_not_categories = f->n_not_cats;
-    q->min_age_s = f->min_age_s;
-    q->max_age_s = f->max_age_s;
-}
-
 /* ---- shared answers --------------------------------------------------------- */
 
 json_t *api_items_json(const mx_model *m, const rec_item *items, size_t n, int explain) {

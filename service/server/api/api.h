@@ -215,8 +215,6 @@ typedef struct api_filters {
 } api_filters;
 /* Reads f from a, names resolved on m. 0, or -1 with a 400 answer. */
 int api_param_filters(const api_args *a, const mx_model *m, api_filters *f);
-/* Points q's filter fields at f (which must outlive q's use). */
-void api_filters_apply(const api_filters *f, rec_query *q);
 
 /* ---- shared answers -------------------------------------------------------- */
 

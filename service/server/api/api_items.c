@@ -21,8 +21,13 @@ static void similar(api_req *r) {
     }
     q.exclude = exclude.ids;
     q.n_exclude = exclude.n;
+    q.categories = filters.cats;
+    q.n_categories = filters.n_cats;
+    q.not_categories = filters.not_cats;
+    q.n_not_categories = filters.n_not_cats;
+    q.min_age_s = filters.min_age_s;
+    q.max_age_s = filters.max_age_s;
     q.now = (int64_t)time(NULL);
-    api_filters_apply(&filters, &q);
     int64_t it = model_item(m, r->param);
     if (it < 0) { /* the resource itself: 404 (ids in parameters are listed instead) */
         api_error(r, API_NOT_FOUND, "unknown_item", "item '%s' is not in the model", r->param);

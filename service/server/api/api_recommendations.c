@@ -43,10 +43,15 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
                    .n_events = n_ev,
                    .exclude = a->exclude.ids,
                    .n_exclude = a->exclude.n,
+                   .categories = a->filters.cats,
+                   .n_categories = a->filters.n_cats,
+                   .not_categories = a->filters.not_cats,
+                   .n_not_categories = a->filters.n_not_cats,
+                   .min_age_s = a->filters.min_age_s,
+                   .max_age_s = a->filters.max_age_s,
                    .k = a->k,
                    .now = now,
                    .explain = a->explain};
-    api_filters_apply(&a->filters, &q);
     rec_item items[1000];
     size_t n = 0;
     mx_err err = {0};
