@@ -424,6 +424,181 @@ static void test_categories_everywhere(const char *cat) {
             "each answer's recommendation_id names its route and order");
 }
 
+/* ---- filters on item metadata (issue 15) ----------------------------------- */
+
+/* How many items of an answer have category cat. */
+static size_t count_in_category(const json_t *answer, const char *cat) {
+    size_t i, j, n = 0;
+    json_t *it, *c;
+    json_array_foreach(json_object_get(answer, "items"), i, it) {
+        int has = 0;
+        json_array_foreach(json_object_get(it, "categories"), j, c) has |=
+            !strcmp(json_string_value(c), cat);
+        n += has;
+    }
+    return n;
+}
+
+/* Asserts every item of an answer is in the age window [lo, hi] (hi 0:
+ * none) at some time in [t0, t1], the request's own clock. */
+static void check_ages(const mx_model *m, const json_t *answer, int64_t t0, int64_t t1, int64_t lo,
+                       int64_t hi) {
+    size_t i;
+    json_t *it;
+    ASSERT(json_array_size(json_object_get(answer, "items")) > 0);
+    json_array_foreach(json_object_get(answer, "items"), i, it) {
+        int64_t item = model_item(m, str(it, "item"));
+        ASSERT(item >= 0);
+        int64_t first = rec_item_first_seen(m, (uint32_t)item);
+        ASSERT(t1 - first >= lo);
+        if (hi) ASSERT(t0 - first <= hi);
+    }
+}
+
+static int cmp_age(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Runs METHOD PATH with query or body (a printf format of one string
+ * argument arg) and checks the answer's items against the window. */
+static void window_case(const mx_model *m, const char *method, const char *path, const char *fmt,
+                        const char *arg, int64_t lo, int64_t hi) {
+    char text[512];
+    snprintf(text, sizeof(text), fmt, arg);
+    int post = !strcmp(method, "POST");
+    int64_t t0 = (int64_t)time(NULL);
+    call *c = run(method, path, post ? NULL : text, post ? text : NULL);
+    int64_t t1 = (int64_t)time(NULL);
+    expect(c, 200, NULL);
+    check_ages(m, c->json, t0, t1, lo, hi);
+    done(c);
+}
+
+static void test_filters(const mx_model *m) {
+    /* two categories of u1's own answer */
+    call *c = run("GET", "/v1/users/u1/recommendations", "k=20", NULL);
+    expect(c, 200, NULL);
+    const char *a = NULL, *b = NULL;
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(c->json, "items"), i, it) {
+        const char *first = json_string_value(json_array_get(json_object_get(it, "categories"), 0));
+        if (first && !a) a = first;
+        if (first && a && strcmp(first, a) && !b) b = first;
+    }
+    ASSERT(a && b);
+    char ca[API_MAX_ID + 1], cb[API_MAX_ID + 1], q[1024], body[1024];
+    snprintf(ca, sizeof(ca), "%s", a);
+    snprintf(cb, sizeof(cb), "%s", b);
+    done(c);
+
+    const char *get_routes[] = {"/v1/users/u1/recommendations", "/v1/recommendations",
+                                "/v1/items/i1/similar"};
+    for (int r = 0; r < 3; r++) {
+        snprintf(q, sizeof(q), "k=10&categories=%s,%s", ca, cb);
+        c = run("GET", get_routes[r], q, NULL);
+        expect(c, 200, NULL);
+        size_t n = json_array_size(json_object_get(c->json, "items"));
+        size_t in_a = count_in_category(c->json, ca), in_b = count_in_category(c->json, cb);
+        ASSERT(n == 10 && in_a + in_b >= n);     /* every item has one of them */
+        if (r < 2) ASSERT(in_a > 0 && in_b > 0); /* both kept, not only the first */
+        done(c);
+        snprintf(q, sizeof(q), "k=10&exclude_categories=%s,%s", ca, cb);
+        c = run("GET", get_routes[r], q, NULL);
+        expect(c, 200, NULL);
+        ASSERT(json_array_size(json_object_get(c->json, "items")) == 10);
+        ASSERT_EQ(count_in_category(c->json, ca) + count_in_category(c->json, cb), 0);
+        done(c);
+    }
+    snprintf(body, sizeof(body),
+             "{\"user\":\"u1\",\"k\":10,\"categories\":[\"%s\",\"%s\"],\"exclude_categories\":[]}",
+             ca, cb);
+    c = run("POST", "/v1/recommendations", NULL, body);
+    expect(c, 200, NULL);
+    ASSERT(count_in_category(c->json, ca) > 0 && count_in_category(c->json, cb) > 0 &&
+           count_in_category(c->json, ca) + count_in_category(c->json, cb) >= 10);
+    done(c);
+    snprintf(body, sizeof(body), "{\"k\":10,\"exclude_categories\":[\"%s\",\"%s\"]}", ca, cb);
+    c = run("POST", "/v1/recommendations", NULL, body);
+    expect(c, 200, NULL);
+    ASSERT(json_array_size(json_object_get(c->json, "items")) == 10);
+    ASSERT_EQ(count_in_category(c->json, ca) + count_in_category(c->json, cb), 0);
+    done(c);
+
+    /* age windows: the items' ages now, the median as the bound */
+    int64_t now = (int64_t)time(NULL), *ages = malloc(m->n_items * sizeof(int64_t));
+    ASSERT(ages);
+    for (uint32_t j = 0; j < m->n_items; j++)
+        ages[j] = now - rec_item_first_seen(m, j);
+    qsort(ages, m->n_items, sizeof(int64_t), cmp_age);
+    int64_t mid = ages[m->n_items / 2];
+    free(ages);
+    char arg[64];
+    int64_t mid_h = mid / 3600, mid_d = mid / 86400 + 1; /* whole units around the median */
+    snprintf(arg, sizeof(arg), "%lldm", (long long)(mid / 60));
+    window_case(m, "GET", "/v1/users/u1/recommendations", "k=10&max_age=%s", arg, 0, mid / 60 * 60);
+    window_case(m, "GET", "/v1/recommendations", "k=10&max_age=%s", arg, 0, mid / 60 * 60);
+    window_case(m, "GET", "/v1/items/i1/similar", "k=10&max_age=%s", arg, 0, mid / 60 * 60);
+    snprintf(arg, sizeof(arg), "%lldh", (long long)mid_h);
+    window_case(m, "GET", "/v1/users/u1/recommendations", "k=10&min_age=%s", arg, mid_h * 3600, 0);
+    window_case(m, "GET", "/v1/items/i1/similar", "k=10&min_age=%s", arg, mid_h * 3600, 0);
+    snprintf(arg, sizeof(arg), "%lld", (long long)mid);
+    window_case(m, "POST", "/v1/recommendations", "{\"user\":\"u1\",\"k\":10,\"max_age\":%s}", arg,
+                0, mid);
+    snprintf(arg, sizeof(arg), "%lldd", (long long)mid_d);
+    window_case(m, "POST", "/v1/recommendations",
+                "{\"k\":10,\"min_age\":\"1w\",\"max_age\":\"%s\"}", arg, 7 * 86400, mid_d * 86400);
+    TEST_OK("filters: two categories kept, two dropped, max_age and min_age in every unit, on "
+            "GET user, GET anonymous, POST and similar");
+
+    /* bad input: 400 naming the parameter, on every route */
+    static const struct {
+        const char *query, *code, *names;
+    } bad[] = {
+        {"categories=no-such", "unknown_category", "'categories'"},
+        {"exclude_categories=no-such", "unknown_category", "'exclude_categories'"},
+        {"categories=%s&exclude_categories=%s", "bad_parameter", "'exclude_categories'"},
+        {"max_age=-1d", "bad_parameter", "'max_age' must not be negative"},
+        {"min_age=-5", "bad_parameter", "'min_age' must not be negative"},
+        {"max_age=7x", "bad_parameter", "'max_age' must be an integer with a unit"},
+        {"max_age=1.5h", "bad_parameter", "'max_age'"},
+        {"max_age=d", "bad_parameter", "'max_age'"},
+        {"max_age=", "bad_parameter", "'max_age'"},
+        {"min_age=7dd", "bad_parameter", "'min_age'"},
+        {"max_age=36526d", "bad_parameter", "'max_age' is above 100 years"},
+        {"min_age=99999999999999999999", "bad_parameter", "'min_age' is above 100 years"},
+        {"max_age=0", "bad_parameter", "'max_age' must be at least 1s"},
+        {"min_age=2d&max_age=1d", "bad_parameter", "'min_age' (172800 s) is above 'max_age'"},
+        {"max_age=1h&max_age=2h", "duplicate_parameter", "max_age"}};
+    for (size_t j = 0; j < sizeof(bad) / sizeof(bad[0]); j++)
+        for (int r = 0; r < 3; r++) {
+            snprintf(q, sizeof(q), bad[j].query, ca, ca);
+            c = run("GET", get_routes[r], q, NULL);
+            expect(c, 400, bad[j].code);
+            ASSERT_CONTAINS(c->req.resp, bad[j].names);
+            done(c);
+        }
+    static const struct {
+        const char *body, *names;
+    } bad_body[] = {{"{\"max_age\":-5}", "'max_age' must not be negative"},
+                    {"{\"max_age\":1.5}", "'max_age' must be a whole number"},
+                    {"{\"max_age\":true}", "'max_age' must be a string"},
+                    {"{\"min_age\":[\"1h\"]}", "'min_age' must be a string"},
+                    {"{\"max_age\":4e9}", "'max_age' is above 100 years"},
+                    {"{\"max_age\":\"5y\"}", "'max_age' must be an integer with a unit"},
+                    {"{\"min_age\":\"1h\",\"max_age\":60}", "'min_age' (3600 s) is above"},
+                    {"{\"exclude_categories\":\"x\"}", "'exclude_categories' must be an array"}};
+    for (size_t j = 0; j < sizeof(bad_body) / sizeof(bad_body[0]); j++) {
+        c = run("POST", "/v1/recommendations", NULL, bad_body[j].body);
+        expect(c, 400, "bad_parameter");
+        ASSERT_CONTAINS(c->req.resp, bad_body[j].names);
+        done(c);
+    }
+    TEST_OK("filters: unknown categories, a category kept and dropped, negative, malformed, "
+            "absurd and zero durations, min_age above max_age -> 400 naming the parameter");
+}
+
 static void test_interests_and_similar(void) {
     call *c = run("GET", "/v1/users/u1/interests", NULL, NULL);
     expect(c, 200, NULL);
@@ -836,6 +1011,7 @@ int main(void) {
     test_health("v-first");
     test_user_recommendations();
     test_categories_everywhere(m->cat_names[m->cat_ids[m->cat_ptr[0]]]);
+    test_filters(m);
     test_interests_and_similar();
     test_post_recommendations();
     test_events();

@@ -44,7 +44,7 @@ check "user recommendations 200" test "$CODE" = 200
 get a2 /v1/recommendations -X POST -H 'Content-Type: application/json' \
   -d "{\"user\":\"$user\",\"k\":4,\"recent_items\":[\"$item\"],\"categories\":[\"interest-3\"]}"
 check "POST recommendations 200" test "$CODE" = 200
-get a3 "/v1/recommendations?k=3"
+get a3 "/v1/recommendations?k=3&exclude_categories=interest-1,interest-2&min_age=1s&max_age=520w"
 check "anonymous GET recommendations 200" test "$CODE" = 200
 get a4 "/v1/items/$item/similar?k=4"
 check "similar items 200" test "$CODE" = 200
@@ -85,11 +85,14 @@ check "POST recommendations: its record" rec_matches a2 recommendations "$user"
 check "anonymous GET: its record, with an empty user" rec_matches a3 recommendations_get ""
 check "similar items: its record (retrieval order)" rec_matches a4 item_similar ""
 req_of() { jq --slurpfile a "$TMP/$1.json" '.[] | select(.recommendation_id == $a[0].recommendation_id) | .request | fromjson' "$TMP/stream.json"; }
-check "request of a1: k, exclude, session" \
-  jqt --arg x "$item2" '.k == 5 and .exclude == [$x] and .recent_items == 0 and .session == "ok" and .categories == []' <(req_of a1)
+check "request of a1: k, exclude, session; no filter it did not give" \
+  jqt --arg x "$item2" '.k == 5 and .exclude == [$x] and .recent_items == 0 and .session == "ok" and .categories == []
+    and (has("exclude_categories") or has("min_age") or has("max_age") | not)' <(req_of a1)
 check "request of a2: categories, recent items" \
   jqt '.k == 4 and .categories == ["interest-3"] and .recent_items == 1 and .exclude == []' <(req_of a2)
-check "request of a3: anonymous, no session read" jqt '.k == 3 and .session == "none"' <(req_of a3)
+check "request of a3: anonymous, no session read, its filters (ages in seconds)" \
+  jqt '.k == 3 and .session == "none" and .exclude_categories == ["interest-1","interest-2"]
+    and .min_age == 1 and .max_age == 314496000' <(req_of a3)
 check "request of a4: the item" jqt --arg i "$item" '.k == 4 and .item == $i and .session == "none"' <(req_of a4)
 
 # ---- metrics ------------------------------------------------------------------

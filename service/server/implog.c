@@ -154,7 +154,25 @@ static void put_request(implog *l, const implog_record *r) {
         if (i) put(l, ",");
         put_str(l, m->item_ids[r->exclude[i]]);
     }
-    put(l, "],\"recent_items\":");
+    put(l, "]");
+    /* the newer filters only when given: records stay as they were without */
+    if (r->n_not_categories) {
+        put(l, ",\"exclude_categories\":[");
+        for (size_t i = 0; i < r->n_not_categories; i++) {
+            if (i) put(l, ",");
+            put_str(l, m->cat_names[r->not_categories[i]]);
+        }
+        put(l, "]");
+    }
+    if (r->min_age_s > 0) {
+        put(l, ",\"min_age\":");
+        put_u64(l, (uint64_t)r->min_age_s);
+    }
+    if (r->max_age_s > 0) {
+        put(l, ",\"max_age\":");
+        put_u64(l, (uint64_t)r->max_age_s);
+    }
+    put(l, ",\"recent_items\":");
     put_u64(l, r->recent_items);
     if (r->item) {
         put(l, ",\"item\":");

@@ -49,7 +49,10 @@ typedef struct implog_record {
     size_t k;
     const uint16_t *categories; /* category ids of model */
     size_t n_categories;
-    const uint32_t *exclude; /* item ids of model (the ones it knows) */
+    const uint16_t *not_categories; /* exclude_categories, ids of model */
+    size_t n_not_categories;
+    int64_t min_age_s, max_age_s; /* 0: not given */
+    const uint32_t *exclude;      /* item ids of model (the ones it knows) */
     size_t n_exclude;
     size_t recent_items; /* how many recent items the request gave */
     const char *item;    /* similar items: the item; NULL otherwise */

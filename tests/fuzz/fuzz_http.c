@@ -4,7 +4,8 @@
  * headers, path parameter, query string and body come from the input.
  * That reaches every parser that takes outside input: the router and path
  * parameters, the query parameters of each GET route (user, k, exclude,
- * categories, recent_items, explain), the JSON bodies of POST
+ * categories, exclude_categories, min_age, max_age, recent_items,
+ * explain), the JSON bodies of POST
  * /v1/recommendations, POST /v1/events and POST /v1/tokens, API keys,
  * request ids and CORS origins.
  *

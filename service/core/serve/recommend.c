@@ -254,12 +254,51 @@ static int query_vector(rec_ctx *c, const rec_params *p, const rec_query *q, con
     return 0;
 }
 
-static int has_category(const mx_model *m, uint32_t item, const rec_query *q) {
-    if (q->n_categories == 0) return 1;
-    for (uint32_t j = m->cat_ptr[item]; j < m->cat_ptr[item + 1]; j++)
-        for (size_t t = 0; t < q->n_categories; t++)
-            if (m->cat_ids[j] == q->categories[t]) return 1;
+int64_t rec_item_first_seen(const mx_model *m, uint32_t item) {
+    if (!m->item_stats || item >= m->n_items) return m->t_ref;
+    double days = m->item_stats[(size_t)item * MODEL_ITEM_STATS + MODEL_ITEM_AGE];
+    return m->t_ref - (int64_t)llround(days * 86400.0);
+}
+
+static int in_list(const uint16_t *cats, size_t n, uint16_t c) {
+    for (size_t t = 0; t < n; t++)
+        if (cats[t] == c) return 1;
     return 0;
+}
+
+/* Whether first_seen (unix seconds; known) is inside q's age window. */
+static int age_admits(const rec_query *q, int64_t first_seen) {
+    int64_t age = q->now - first_seen;
+    return (q->min_age_s <= 0 || age >= q->min_age_s) && (q->max_age_s <= 0 || age <= q->max_age_s);
+}
+
+int rec_query_admits(const mx_model *m, const rec_query *q, uint32_t item) {
+    if (item >= m->n_items) return 0; /* UINT32_MAX: a catalogue item (rec_query_admits_extra) */
+    if (q->n_categories || q->n_not_categories) {
+        int any = q->n_categories == 0;
+        for (uint32_t j = m->cat_ptr[item]; j < m->cat_ptr[item + 1]; j++) {
+            if (in_list(q->not_categories, q->n_not_categories, m->cat_ids[j])) return 0;
+            any |= in_list(q->categories, q->n_categories, m->cat_ids[j]);
+        }
+        if (!any) return 0;
+    }
+    if (q->min_age_s <= 0 && q->max_age_s <= 0) return 1;
+    return age_admits(q, rec_item_first_seen(m, item));
+}
+
+int rec_query_admits_extra(const mx_model *m, const rec_query *q, const rec_extra *x) {
+    if (q->n_categories || q->n_not_categories) {
+        int any = q->n_categories == 0;
+        for (size_t j = 0; j < x->n_categories; j++) {
+            int64_t c = x->categories[j] ? model_category(m, x->categories[j]) : -1;
+            if (c < 0) continue; /* requested categories are the model's */
+            if (in_list(q->not_categories, q->n_not_categories, (uint16_t)c)) return 0;
+            any |= in_list(q->categories, q->n_categories, (uint16_t)c);
+        }
+        if (!any) return 0;
+    }
+    if (q->min_age_s <= 0 && q->max_age_s <= 0) return 1;
+    return x->added_at > 0 && age_admits(q, x->added_at);
 }
 
 /* One request's state between the pool and the answer. */
@@ -580,11 +619,11 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
         }
         size_t nf = 0;
         for (size_t i = 0; i < got; i++)
-            if (has_category(m, c->cands[i].item, q)) c->order[nf++] = (uint32_t)i;
+            if (rec_query_admits(m, q, c->cands[i].item)) c->order[nf++] = (uint32_t)i;
         order_pool(c, p, q, nf, ranked && got > 0);
         *n = pick(c, p, q, &st, nf, ranked && got > 0, out);
         c->last_ranked = ranked && got > 0;
-        /* A category filter may thin the pool: look deeper, up to the cap. */
+        /* The filters may thin the pool: look deeper, up to the cap. */
         if (*n >= q->k || got < fetch || fetch >= c->cap) break;
         fetch = fetch * 4 < c->cap ? fetch * 4 : c->cap;
     }
@@ -620,7 +659,7 @@ int rec_similar(rec_ctx *c, uint32_t item, const rec_query *q, rec_item *out, si
         if (rc) return rc;
         *n = 0;
         for (size_t i = 0; i < got && *n < q->k; i++) {
-            if (!has_category(m, c->cands[i].item, q)) continue;
+            if (!rec_query_admits(m, q, c->cands[i].item)) continue;
             out[(*n)++] = (rec_item){.item = c->cands[i].item,
                                      .score = c->cands[i].score,
                                      .rank_score = c->cands[i].score,

@@ -31,9 +31,9 @@
  *    disliked) and the request's own exclusions.
  *  - Candidates: the blended pool (retrieve.h), with the popularity share
  *    scaled by (1 - b): an active session is current intent and outweighs
- *    the crowd. A category filter keeps the
- *    items having any requested category, fetching deeper (up to max_k)
- *    when the filter thins the pool.
+ *    the crowd. The request's filters (rec_query_admits: categories kept,
+ *    categories dropped, an age window) keep the items passing them,
+ *    fetching deeper (up to max_k) when they thin the pool.
  *  - Ranking: with a learned ranker in the model (and use_ranker), the
  *    pool is max(k, rank_train.pool) candidates, scored from their features
  *    (rank_features.h); otherwise the pool's fused score stands. Dislikes
@@ -47,7 +47,7 @@
  *    even in retrieval order, so that what sinks can be replaced. A ranked answer keeps a session
  * quota: Q = round(session_quota x b x k) of its items come from the interests the session touched
  * (when the pool has such items), spread so that every prefix of length L holds at least floor(Q L
- * / k): a learned order never hides what the user just did. Then the category filter, then the
+ * / k): a learned order never hides what the user just did. Then the filters, then the
  *    diversity step (a
  *    cap per interest, or MMR over item-vector cosines; off by default),
  *    then the cut to k.
@@ -100,6 +100,12 @@ typedef struct rec_query {
     size_t n_blocked;
     const uint16_t *categories; /* keep items having any of them; n = 0: all */
     size_t n_categories;
+    const uint16_t *not_categories; /* drop items having any of them */
+    size_t n_not_categories;
+    /* Item age at request time: now - first seen (rec_item_first_seen);
+     * keep items at least min_age_s and at most max_age_s old; 0 = no
+     * bound. */
+    int64_t min_age_s, max_age_s;
     size_t k;
     int64_t now;
     int explain; /* fill each ranked item's features (rec_item.why_*) */
@@ -187,6 +193,23 @@ typedef struct rec_ctx rec_ctx;
 rec_ctx *rec_ctx_new(const mx_model *m, size_t max_k);
 void rec_ctx_free(rec_ctx *c);
 
+/* When the model first saw item (unix seconds): its first training event,
+ * t_ref - item_age_days x 86400 (an item without events: t_ref). */
+int64_t rec_item_first_seen(const mx_model *m, uint32_t item);
+
+/* The request's filters on item metadata (categories, not_categories,
+ * min_age_s, max_age_s; exclusions are not filters): 1 when the item
+ * passes them all. An item having an included and an excluded category
+ * is dropped. rec_recommend and rec_similar filter with it; the catalogue
+ * applies the same to its items. An item not in the model: 0. Pure, any
+ * thread. */
+int rec_query_admits(const mx_model *m, const rec_query *q, uint32_t item);
+/* The same for a catalogue item x: its categories by name
+ * (model_category; a name the model does not know matches no requested
+ * category), its age from added_at. An age bound never admits an item
+ * whose added_at is unknown. */
+int rec_query_admits_extra(const mx_model *m, const rec_query *q, const rec_extra *x);
+
 /* Fills out with the blended mixture of q (user and session). */
 void rec_mixture_of(const mx_model *m, const rec_params *p, const rec_query *q, rec_mixture *out);
 
@@ -218,9 +241,9 @@ const char *rec_last_explanation(const rec_ctx *c);
 
 /* Up to q->k items similar to item (inner product with its vector over
  * the global index, nprobe from the model), without itself and q's
- * exclusions, with any of q's categories when it names some (fetching
- * deeper when the filter thins the neighbours). Only k, exclude and
- * categories of q are read, and blocked. */
+ * exclusions, passing q's filters (rec_query_admits; fetching deeper when
+ * they thin the neighbours). Only k, exclude, blocked, now and the filters
+ * of q are read. */
 int rec_similar(rec_ctx *c, uint32_t item, const rec_query *q, rec_item *out, size_t *n,
                 mx_err *err);
 

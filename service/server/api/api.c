@@ -35,7 +35,7 @@ static const api_route routes[] = {
     {"PUT", "/v1/items/{item}", "item_put", API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY, NULL,
      api_catalog_put},
     {"GET", "/v1/items/{item}/similar", "item_similar", API_ON_WORKER,
-     "k,exclude,categories,explain", api_items_similar},
+     "k,exclude," API_FILTER_PARAMS ",explain", api_items_similar},
     {"POST", "/v1/recommendations", "recommendations", API_ON_WORKER | API_JSON_BODY, NULL,
      api_recommendations_post},
     {"POST", "/v1/events", "events", API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY | API_TOKEN_OK,
@@ -507,6 +507,7 @@ int api_param_items(const api_args *a, const mx_model *m, const char *name, api_
 typedef struct {
     api_req *r;
     const mx_model *m;
+    const char *name;
     uint16_t *cats;
     size_t *n;
 } cats_ctx;
@@ -515,18 +516,113 @@ static int add_category(void *ctx, const char *name) {
     cats_ctx *c = ctx;
     int64_t id = model_category(c->m, name);
     if (id < 0) {
-        api_error(c->r, API_BAD_REQUEST, "unknown_category", "category '%s' is not in the model",
-                  name);
+        api_error(c->r, API_BAD_REQUEST, "unknown_category",
+                  "'%s': category '%s' is not in the model", c->name, name);
         return -1;
     }
     c->cats[(*c->n)++] = (uint16_t)id;
     return 0;
 }
 
-int api_param_categories(const api_args *a, const mx_model *m, uint16_t *cats, size_t *n) {
+static int categories_named(const api_args *a, const mx_model *m, const char *name, uint16_t *cats,
+                            size_t *n) {
     *n = 0;
-    cats_ctx c = {a->r, m, cats, n};
-    return each_id(a, "categories", API_MAX_CATEGORIES, add_category, &c);
+    cats_ctx c = {a->r, m, name, cats, n};
+    return each_id(a, name, API_MAX_CATEGORIES, add_category, &c);
+}
+
+int api_param_categories(const api_args *a, const mx_model *m, uint16_t *cats, size_t *n) {
+    return categories_named(a, m, "categories", cats, n);
+}
+
+/* Seconds of a duration text "90m" / "7d" / "3600" into *s; NULL, or why
+ * not. Digits are bounded before multiplying: no overflow. */
+static const char *duration_of(const char *t, int64_t *s) {
+    if (*t == '-') return "must not be negative";
+    size_t digits = strspn(t, "0123456789");
+    if (digits == 0 || (t[digits] && t[digits + 1]) || (t[digits] && !strchr("smhdw", t[digits])))
+        return "must be an integer with a unit s, m, h, d or w (e.g. 90m, 7d) or seconds";
+    if (digits > 12) return "is above 100 years";
+    int64_t v = 0, unit = 1;
+    for (size_t i = 0; i < digits; i++)
+        v = v * 10 + (t[i] - '0');
+    switch (t[digits]) {
+    case 'm':
+        unit = 60;
+        break;
+    case 'h':
+        unit = 3600;
+        break;
+    case 'd':
+        unit = 86400;
+        break;
+    case 'w':
+        unit = 7 * 86400;
+        break;
+    default:
+        break;
+    }
+    if (v > API_MAX_DURATION_S / unit) return "is above 100 years";
+    *s = v * unit;
+    return NULL;
+}
+
+int api_param_duration(const api_args *a, const char *name, int64_t *s) {
+    const char *text;
+    const json_t *json;
+    arg_of(a, name, &text, &json);
+    *s = -1;
+    const char *why = NULL;
+    if (json && json_is_string(json)) {
+        why = duration_of(json_string_value(json), s);
+    } else if (json && json_is_number(json)) { /* seconds: whole ones */
+        double v = json_number_value(json);
+        if (v < 0)
+            why = "must not be negative";
+        else if (v > (double)API_MAX_DURATION_S)
+            why = "is above 100 years";
+        else if (v != (double)(int64_t)v)
+            why = "must be a whole number of seconds";
+        else
+            *s = (int64_t)v;
+    } else if (json) {
+        why = "must be a string like \"7d\" or a number of seconds";
+    } else if (text) {
+        why = duration_of(text, s);
+    }
+    if (!why) return 0;
+    *s = -1;
+    api_error(a->r, API_BAD_REQUEST, "bad_parameter", "'%s' %s", name, why);
+    return -1;
+}
+
+int api_param_filters(const api_args *a, const mx_model *m, api_filters *f) {
+    int64_t lo, hi;
+    if (categories_named(a, m, "categories", f->cats, &f->n_cats) ||
+        categories_named(a, m, "exclude_categories", f->not_cats, &f->n_not_cats) ||
+        api_param_duration(a, "min_age", &lo) || api_param_duration(a, "max_age", &hi))
+        return -1;
+    for (size_t i = 0; i < f->n_cats; i++)
+        for (size_t j = 0; j < f->n_not_cats; j++)
+            if (f->cats[i] == f->not_cats[j]) {
+                api_error(a->r, API_BAD_REQUEST, "bad_parameter",
+                          "'exclude_categories': category '%s' is also in 'categories'",
+                          m->cat_names[f->cats[i]]);
+                return -1;
+            }
+    if (hi == 0) { /* 0 is "no bound" below: an empty window must not read as none */
+        api_error(a->r, API_BAD_REQUEST, "bad_parameter",
+                  "'max_age' must be at least 1s (0 admits no item)");
+        return -1;
+    }
+    if (lo >= 0 && hi > 0 && lo > hi) {
+        api_error(a->r, API_BAD_REQUEST, "bad_parameter",
+                  "'min_age' (%lld s) is above 'max_age' (%lld s)", (long long)lo, (long long)hi);
+        return -1;
+    }
+    f->min_age_s = lo > 0 ? lo : 0;
+    f->max_age_s = hi > 0 ? hi : 0;
+    return 0;
 }
 
 /* ---- shared answers --------------------------------------------------------- */

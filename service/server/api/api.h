@@ -192,6 +192,33 @@ int api_param_items(const api_args *a, const mx_model *m, const char *name, api_
  * API_MAX_CATEGORIES; an unknown name answers 400 unknown_category. */
 int api_param_categories(const api_args *a, const mx_model *m, uint16_t *cats, size_t *n);
 
+/* Longest duration a parameter takes: 100 years (longer is a mistake). */
+#define API_MAX_DURATION_S 3155760000LL
+/* A duration: in a query an integer with a unit s, m, h, d or w ("90m",
+ * "7d") or plain seconds ("3600"); in a body that string or a number of
+ * seconds. Not negative, at most API_MAX_DURATION_S. *s is -1 when the
+ * parameter is absent. 0, or -1 with a 400 bad_parameter answer naming
+ * it. */
+int api_param_duration(const api_args *a, const char *name, int64_t *s);
+
+/* The filters on item metadata every route answering items takes, the
+ * same on each (recommend.h: rec_query_admits):
+ *   categories=a,b          keep items having any of them
+ *   exclude_categories=c,d  drop items having any of them (wins)
+ *   max_age=7d              only items first seen at most this long ago
+ *   min_age=1h              only items first seen at least this long ago
+ * Errors (400, naming the parameter): an unknown category
+ * (unknown_category), a category both kept and dropped, a bad duration,
+ * max_age 0, min_age above max_age (bad_parameter). */
+#define API_FILTER_PARAMS "categories,exclude_categories,min_age,max_age"
+typedef struct api_filters {
+    uint16_t cats[API_MAX_CATEGORIES], not_cats[API_MAX_CATEGORIES];
+    size_t n_cats, n_not_cats;
+    int64_t min_age_s, max_age_s; /* 0: no bound */
+} api_filters;
+/* Reads f from a, names resolved on m. 0, or -1 with a 400 answer. */
+int api_param_filters(const api_args *a, const mx_model *m, api_filters *f);
+
 /* ---- shared answers -------------------------------------------------------- */
 
 /* Items as the API (and the CLI) show them: item, score, title, categories

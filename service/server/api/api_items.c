@@ -10,18 +10,24 @@ static void similar(api_req *r) {
     api_args args = {r, NULL};
     rec_query q = {0};
     api_ids exclude;
-    uint16_t cats[API_MAX_CATEGORIES];
+    api_filters filters;
     int explain;
     json_t *unknown = json_array();
     if (api_param_k(&args, &q.k) || api_param_flag(&args, "explain", 0, &explain) ||
-        api_param_categories(&args, m, cats, &q.n_categories) ||
+        api_param_filters(&args, m, &filters) ||
         api_param_items(&args, m, "exclude", &exclude, unknown)) {
         json_decref(unknown);
         return;
     }
     q.exclude = exclude.ids;
     q.n_exclude = exclude.n;
-    q.categories = cats;
+    q.categories = filters.cats;
+    q.n_categories = filters.n_cats;
+    q.not_categories = filters.not_cats;
+    q.n_not_categories = filters.n_not_cats;
+    q.min_age_s = filters.min_age_s;
+    q.max_age_s = filters.max_age_s;
+    q.now = (int64_t)time(NULL);
     int64_t it = model_item(m, r->param);
     if (it < 0) { /* the resource itself: 404 (ids in parameters are listed instead) */
         api_error(r, API_NOT_FOUND, "unknown_item", "item '%s' is not in the model", r->param);
@@ -52,8 +58,12 @@ static void similar(api_req *r) {
                          .items = items,
                          .n_items = n,
                          .k = q.k,
-                         .categories = cats,
-                         .n_categories = q.n_categories,
+                         .categories = filters.cats,
+                         .n_categories = filters.n_cats,
+                         .not_categories = filters.not_cats,
+                         .n_not_categories = filters.n_not_cats,
+                         .min_age_s = filters.min_age_s,
+                         .max_age_s = filters.max_age_s,
                          .exclude = exclude.ids,
                          .n_exclude = exclude.n,
                          .item = r->param,

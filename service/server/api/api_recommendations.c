@@ -13,8 +13,8 @@ typedef struct rec_ask {
     const char *user; /* NULL: anonymous; borrowed from the path or body */
     api_ids recent;   /* items the caller says were just engaged */
     api_ids exclude;
-    uint16_t cats[API_MAX_CATEGORIES];
-    size_t n_cats, k;
+    api_filters filters;
+    size_t k;
     int explain;
     json_t *unknown; /* ids given that the model does not know (owned) */
     json_t *body;    /* the POST body the strings point into (owned), or NULL */
@@ -49,8 +49,12 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
                    .n_events = n_ev,
                    .exclude = a->exclude.ids,
                    .n_exclude = a->exclude.n,
-                   .categories = a->cats,
-                   .n_categories = a->n_cats,
+                   .categories = a->filters.cats,
+                   .n_categories = a->filters.n_cats,
+                   .not_categories = a->filters.not_cats,
+                   .n_not_categories = a->filters.n_not_cats,
+                   .min_age_s = a->filters.min_age_s,
+                   .max_age_s = a->filters.max_age_s,
                    .k = a->k,
                    .now = now,
                    .explain = a->explain};
@@ -85,8 +89,12 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
                          .items = items,
                          .n_items = n,
                          .k = a->k,
-                         .categories = a->cats,
-                         .n_categories = a->n_cats,
+                         .categories = a->filters.cats,
+                         .n_categories = a->filters.n_cats,
+                         .not_categories = a->filters.not_cats,
+                         .n_not_categories = a->filters.n_not_cats,
+                         .min_age_s = a->filters.min_age_s,
+                         .max_age_s = a->filters.max_age_s,
                          .exclude = a->exclude.ids,
                          .n_exclude = a->exclude.n,
                          .recent_items = a->recent.n,
@@ -120,7 +128,7 @@ static rec_ask *ask_of(api_req *r, const char *path_user, json_t *body) {
     a->user = path_user;
     if ((!path_user && api_param_id(&args, "user", &a->user)) || api_param_k(&args, &a->k) ||
         api_param_flag(&args, "explain", 0, &a->explain) ||
-        api_param_categories(&args, m, a->cats, &a->n_cats) ||
+        api_param_filters(&args, m, &a->filters) ||
         api_param_items(&args, m, "exclude", &a->exclude, a->unknown) ||
         api_param_items(&args, m, "recent_items", &a->recent, a->unknown)) {
         json_decref(a->unknown);

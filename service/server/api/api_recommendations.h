@@ -15,7 +15,7 @@
 
 /* The parameters of a recommendation, on every route that gives one (GET:
  * query, POST: body, which also takes "user"). */
-#define API_RECOMMENDATIONS_PARAMS "k,exclude,categories,recent_items,explain"
+#define API_RECOMMENDATIONS_PARAMS "k,exclude," API_FILTER_PARAMS ",recent_items,explain"
 
 void api_recommendations_for_user(api_req *r);
 void api_recommendations_get(api_req *r);
