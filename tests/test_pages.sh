@@ -3,8 +3,8 @@
 # on the three recommendation routes continues a chain kept in a real
 # redis-server (mixrec:page:<id>), over real HTTP: ten pages of 10 are 100
 # distinct items whose first page is the plain answer; POST "after"
-# continues a GET chain; a chain ends with exhausted true and never
-# repeats; a key written late is found by the retries; bad, unknown and
+# continues a GET chain; another user's id is refused; a chain ends with
+# exhausted true and never repeats; a key written late is found by the retries; bad, unknown and
 # similar-items ids, Redis stopped, and paging turned off.
 #   tests/test_pages.sh BUILD/mixrec
 set -uo pipefail
@@ -63,8 +63,11 @@ get k100 "/v1/users/$user/recommendations?k=100"
 check "the pages continue in the order of one answer of k=100" \
   test "$(for p in $(seq 10); do items "p$p"; done)" = "$(items k100)"
 key="mixrec:page:$(rid p10)"
-check "the last page's key holds page 10 and the 100 items in order" \
-  test "$("${RCLI[@]}" get "$key")" = "$(echo "page 10"; for p in $(seq 10); do items "p$p"; done)"
+"${RCLI[@]}" get "$key" >"$TMP/value"
+check "the last page's key starts with page 10 and whose chain it is" \
+  grep -qE '^page 10 [0-9a-f]{16}$' <(head -1 "$TMP/value")
+check "... then holds the 100 items in order" \
+  test "$(tail -n +2 "$TMP/value")" = "$(for p in $(seq 10); do items "p$p"; done)"
 ttl=$("${RCLI[@]}" ttl "$key")
 check "... expiring within pages.ttl_s (1800; ttl $ttl)" test "$ttl" -gt 1700 -a "$ttl" -le 1800
 
@@ -85,6 +88,11 @@ check "POST with after 200, page 2" jqt '.page == 2' "$TMP/post2.json"
 check "... the same items as the GET chain's page 2" test "$(items post2)" = "$(items p2)"
 post post3 "{\"user\":\"$user\",\"k\":10,\"after\":\"$(rid post2)\"}"
 check "POST after a POST: page 3, as the GET chain's" test "$(items post3)" = "$(items p3)"
+user2=$(awk -F, -v u="$user" 'NR > 1 && $1 != u { print $1; exit }' "$TMP/syn/interactions.csv")
+get other "/v1/users/$user2/recommendations?k=10&after=$(rid p1)"
+check "another user's after: 400 naming after" err other 400 bad_parameter "'after'"
+get visitor "/v1/recommendations?k=10&after=$(rid p1)"
+check "a user's after without the user: 400 naming after" err visitor 400 bad_parameter "'after'"
 get anon1 "/v1/recommendations?k=7"
 get anon2 "/v1/recommendations?k=7&after=$(rid anon1)"
 check "anonymous GET: page 2 of 7 repeats nothing of page 1" \

@@ -7,6 +7,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "hash.h"
 #include "rid.h"
 
 #define PAGES_RETRIES 4
@@ -17,7 +18,8 @@ struct api_pages {
     const char **ids;  /* the items shown, in order (into text) */
     const char **byid; /* the same, sorted for bsearch */
     size_t n;
-    int page; /* the page number of the answer that stored it */
+    int page;      /* the page number of the answer that stored it */
+    uint64_t user; /* whose chain it is (user_tag) */
 };
 
 void api_pages_free(api_pages *p) {
@@ -64,11 +66,18 @@ int api_pages_param(const api_args *a, const char **after) {
     return 0;
 }
 
+/* Whose chain a value is: a hash of the user ("" for a visitor), so that
+ * any id (even one with a newline) fits on the value's first line. */
+static uint64_t user_tag(const char *user) {
+    return hash_fnv1a(HASH_FNV_BASIS, user ? user : "", user ? strlen(user) : 0);
+}
+
 static int by_name(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The value "page N\n<item>\n..." as a chain; NULL when it is not one. */
+/* The value "page N U\n<item>\n..." (U: user_tag in hex) as a chain;
+ * NULL when it is not one. */
 static api_pages *pages_parse(const char *s, size_t len) {
     api_pages *p = calloc(1, sizeof(*p));
     if (!p || !(p->text = malloc(len + 1))) goto err;
@@ -84,8 +93,10 @@ static api_pages *pages_parse(const char *s, size_t len) {
     char *end;
     if (!line || strncmp(line, "page ", 5) != 0) goto err;
     long page = strtol(line + 5, &end, 10);
-    if (*end || page < 1 || page > 1000000) goto err;
+    if (*end != ' ' || page < 1 || page > 1000000000) goto err;
     p->page = (int)page;
+    p->user = strtoull(end + 1, &end, 16);
+    if (*end) goto err;
     while ((line = strtok_r(NULL, "\n", &save)))
         p->ids[p->n++] = line;
     memcpy(p->byid, p->ids, p->n * sizeof(*p->ids));
@@ -100,7 +111,7 @@ err:
 
 typedef struct reading {
     api_req *r;
-    const char *after;
+    const char *after, *user;
     api_pages_fn done;
     void *arg;
     int tries;
@@ -141,6 +152,13 @@ static void on_get(void *arg, int ok, const struct redisReply *reply, const char
     if (!p)
         api_error(r, API_INTERNAL_ERROR, "internal",
                   "the pages kept for after=%s are not in the expected form", rd->after);
+    else if (p->user != user_tag(rd->user)) {
+        api_error(r, API_BAD_REQUEST, "bad_parameter",
+                  "'after' continues the pages of another user (or of a visitor); pass the "
+                  "recommendation_id of this user's previous page");
+        api_pages_free(p);
+        p = NULL;
+    }
     read_done(rd, p);
 }
 
@@ -153,14 +171,14 @@ static void send_get(void *arg) {
     sess_command(wk_sessions(rd->r->worker), 2, argv, len, on_get, rd);
 }
 
-void api_pages_read(api_req *r, const char *after, api_pages_fn done, void *arg) {
+void api_pages_read(api_req *r, const char *after, const char *user, api_pages_fn done, void *arg) {
     reading *rd = malloc(sizeof(*rd));
     if (!rd) {
         api_error(r, API_INTERNAL_ERROR, "internal", "out of memory");
         done(r, arg, NULL);
         return;
     }
-    *rd = (reading){.r = r, .after = after, .done = done, .arg = arg};
+    *rd = (reading){.r = r, .after = after, .user = user, .done = done, .arg = arg};
     char key[64];
     if (!wk_sessions(r->worker) || page_key(after, key, sizeof(key)) < 0) {
         api_error(r, API_UNAVAILABLE, "pages_unavailable",
@@ -190,13 +208,13 @@ size_t api_pages_cut(const api_pages *p, const mx_model *m, rec_item *items, siz
     return kept;
 }
 
-/* SET mixrec:page:<rid> "page N\n<shown>\n<new>..." EX ttl, fire and forget. */
-static void store(api_req *r, const char *rid, const api_pages *p, const mx_model *m,
-                  const rec_item *items, size_t n, int page) {
+/* SET mixrec:page:<rid> "page N U\n<shown>\n<new>..." EX ttl, fire and forget. */
+static void store(api_req *r, const char *rid, const char *user, const api_pages *p,
+                  const mx_model *m, const rec_item *items, size_t n, int page) {
     char key[64], ttl[24];
     int key_len = page_key(rid, key, sizeof(key));
     if (key_len < 0) return;
-    size_t len = 24, at = 0;
+    size_t len = 40, at = 0;
     for (size_t i = 0; p && i < p->n; i++)
         len += strlen(p->ids[i]) + 1;
     for (size_t i = 0; i < n; i++) {
@@ -205,7 +223,7 @@ static void store(api_req *r, const char *rid, const api_pages *p, const mx_mode
     }
     char *v = malloc(len);
     if (!v) return; /* the next page will answer 404: as if it had expired */
-    at += (size_t)snprintf(v, len, "page %d", page);
+    at += (size_t)snprintf(v, len, "page %d %016llx", page, (unsigned long long)user_tag(user));
     for (size_t i = 0; p && i < p->n; i++) {
         size_t l = strlen(p->ids[i]);
         v[at++] = '\n';
@@ -227,13 +245,13 @@ static void store(api_req *r, const char *rid, const api_pages *p, const mx_mode
     free(v);
 }
 
-void api_pages_answer(api_req *r, json_t *o, const api_pages *p, const mx_model *m,
-                      const rec_item *items, size_t n, size_t k, size_t max_k) {
+void api_pages_answer(api_req *r, json_t *o, const char *user, const api_pages *p,
+                      const mx_model *m, const rec_item *items, size_t n, size_t k, size_t max_k) {
     int page = p ? p->page + 1 : 1;
     size_t total = (p ? p->n : 0) + n;
     json_object_set_new(o, "page", json_integer(page));
     json_object_set_new(o, "exhausted", json_boolean(n < k || total >= max_k));
     const char *rid = json_string_value(json_object_get(o, "recommendation_id"));
     if (rid && r->env->cfg->pages_ttl_s > 0 && wk_sessions(r->worker))
-        store(r, rid, p, m, items, n, page);
+        store(r, rid, user, p, m, items, n, page);
 }

@@ -6,9 +6,10 @@
  *
  * Storage: every recommendation answer stores what its chain has shown so
  * far under its own id, fire and forget on the worker's Redis client:
- *   SET mixrec:page:<recommendation_id> "page N\n<item>\n<item>..." EX pages.ttl_s
- * (N: the answer's page number, then the chain's items in the order they
- * were shown, one per line). A client passes the latest id for the next
+ *   SET mixrec:page:<recommendation_id> "page N U\n<item>\n<item>..." EX pages.ttl_s
+ * (N: the answer's page number; U: whose chain it is, 16 hex digits of
+ * FNV-1a 64 of the user id, "" for a visitor; then the chain's items in
+ * the order they were shown, one per line). A client passes the latest id for the next
  * page. pages.ttl_s = 0 turns paging off: nothing is written and `after`
  * answers 400 paging_disabled.
  *
@@ -40,11 +41,12 @@ int api_pages_param(const api_args *a, const char **after);
  * just calls api_finish. */
 typedef void (*api_pages_fn)(api_req *r, void *arg, api_pages *pages);
 
-/* Reads the chain of after (borrowed until done runs). A missing key may
- * be a write still in flight from another worker or replica: it is asked
- * for again every 25 ms, 4 times, before the 404. Redis down, slow or not
- * configured: 503. */
-void api_pages_read(api_req *r, const char *after, api_pages_fn done, void *arg);
+/* Reads the chain of after for user (NULL: a visitor; both borrowed until
+ * done runs). A missing key may be a write still in flight from another
+ * worker or replica: it is asked for again every 25 ms, 4 times, before
+ * the 404. A chain of another user: 400 naming `after`. Redis down, slow
+ * or not configured: 503. */
+void api_pages_read(api_req *r, const char *after, const char *user, api_pages_fn done, void *arg);
 
 /* How many to ask the recommender for: k without a chain (p NULL), else
  * shown + k, at most max_k. */
@@ -56,10 +58,11 @@ size_t api_pages_cut(const api_pages *p, const mx_model *m, rec_item *items, siz
 
 /* Completes the answer o (borrowed; api_impression has given it its
  * "recommendation_id") with "page" and "exhausted", and stores the chain
- * (what p showed, then items[0..n)) under the answer's id when paging is
- * on and there is Redis. k: what the request asked for; max_k: the limit. */
-void api_pages_answer(api_req *r, json_t *o, const api_pages *p, const mx_model *m,
-                      const rec_item *items, size_t n, size_t k, size_t max_k);
+ * of user (NULL: a visitor): what p showed, then items[0..n), under the
+ * answer's id when paging is on and there is Redis. k: what the request
+ * asked for; max_k: the limit. */
+void api_pages_answer(api_req *r, json_t *o, const char *user, const api_pages *p,
+                      const mx_model *m, const rec_item *items, size_t n, size_t k, size_t max_k);
 
 void api_pages_free(api_pages *p); /* NULL is a no-op */
 

@@ -99,7 +99,7 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
                          .session = session_state,
                          .after = a->after};
     api_impression(r, o, &rec);
-    api_pages_answer(r, o, a->pages, m, items, n, a->k, (size_t)cfg->max_k);
+    api_pages_answer(r, o, a->user, a->pages, m, items, n, a->k, (size_t)cfg->max_k);
     api_respond_json(r, o);
 }
 
@@ -158,7 +158,7 @@ static void start(api_req *r, rec_ask *a) {
         return;
     }
     if (a->after && !a->pages) {
-        api_pages_read(r, a->after, on_pages, a); /* the lease keeps a's ids valid */
+        api_pages_read(r, a->after, a->user, on_pages, a); /* the lease keeps a's ids valid */
         return;
     }
     if (a->user) {
