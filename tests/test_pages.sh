@@ -14,7 +14,9 @@ source "$(dirname "$0")/lib.sh"
 make_test_model
 start_redis
 RCLI=(redis-cli -s "$TMP/redis.sock")
-serve_start S --redis "unix:$TMP/redis.sock" --set log.level=warn
+# A second of Redis time: the machine running the tests may be busy, and a
+# page read that times out is a 503 (tested below with Redis stopped).
+serve_start S --redis "unix:$TMP/redis.sock" --set log.level=warn --set redis.command_timeout_ms=1000
 BASE=$BASE_S
 user=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f1)
 item=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f2)
@@ -101,7 +103,7 @@ check "anonymous GET: page 2 of 7 repeats nothing of page 1" \
 # ---- a chain until exhausted ----------------------------------------------------
 # k=90 pages on a server whose limits.max_k is 400: pages 1-4 hold 90,
 # page 5 the last 40, exhausted; a page after it holds nothing.
-serve_start X --redis "unix:$TMP/redis.sock" --set limits.max_k=400 --set log.level=warn
+serve_start X --redis "unix:$TMP/redis.sock" --set limits.max_k=400 --set log.level=warn --set redis.command_timeout_ms=1000
 after=
 sizes=
 for p in $(seq 7); do
@@ -170,7 +172,7 @@ check "... after the retries (4 x 25 ms; took $ms ms)" test "$ms" -ge 95
 
 # ---- paging off -------------------------------------------------------------------
 "${RCLI[@]}" --scan --pattern 'mixrec:page:*' | wc -l >"$TMP/before"
-serve_start O --redis "unix:$TMP/redis.sock" --set pages.ttl_s=0 --set log.level=warn
+serve_start O --redis "unix:$TMP/redis.sock" --set pages.ttl_s=0 --set log.level=warn --set redis.command_timeout_ms=1000
 CODE=$(curl -s -o "$TMP/off1.json" -w '%{http_code}' "$BASE_O/v1/users/$user/recommendations?k=5")
 check "pages.ttl_s=0: a plain answer 200, page 1" test "$CODE/$(jq .page "$TMP/off1.json")" = 200/1
 CODE=$(curl -s -o "$TMP/off2.json" -w '%{http_code}' "$BASE_O/v1/users/$user/recommendations?k=5&after=$(rid p1)")
