@@ -21,6 +21,17 @@ BASE=$BASE_S
 user=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f1)
 item=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f2)
 
+# redis_up BASE: up to 5 s for every worker of that server to reach Redis
+# (/healthz answers before they connect; a page written before would be lost)
+redis_up() {
+  for _ in $(seq 50); do
+    curl -s "$1/readyz" | jq -e '.redis == "ok"' >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "  $1: the workers did not reach Redis"; return 1
+}
+check "server S: every worker reaches Redis" redis_up "$BASE"
+
 # get NAME PATH [curl args]: the answer in $TMP/NAME.json, status in $CODE
 get() {
   local name=$1 path=$2; shift 2
@@ -104,6 +115,7 @@ check "anonymous GET: page 2 of 7 repeats nothing of page 1" \
 # k=90 pages on a server whose limits.max_k is 400: pages 1-4 hold 90,
 # page 5 the last 40, exhausted; a page after it holds nothing.
 serve_start X --redis "unix:$TMP/redis.sock" --set limits.max_k=400 --set log.level=warn --set redis.command_timeout_ms=1000
+check "server X: every worker reaches Redis" redis_up "$BASE_X"
 after=
 sizes=
 for p in $(seq 7); do
@@ -173,6 +185,7 @@ check "... after the retries (4 x 25 ms; took $ms ms)" test "$ms" -ge 95
 # ---- paging off -------------------------------------------------------------------
 "${RCLI[@]}" --scan --pattern 'mixrec:page:*' | wc -l >"$TMP/before"
 serve_start O --redis "unix:$TMP/redis.sock" --set pages.ttl_s=0 --set log.level=warn --set redis.command_timeout_ms=1000
+check "server O: every worker reaches Redis" redis_up "$BASE_O"
 CODE=$(curl -s -o "$TMP/off1.json" -w '%{http_code}' "$BASE_O/v1/users/$user/recommendations?k=5")
 check "pages.ttl_s=0: a plain answer 200, page 1" test "$CODE/$(jq .page "$TMP/off1.json")" = 200/1
 CODE=$(curl -s -o "$TMP/off2.json" -w '%{http_code}' "$BASE_O/v1/users/$user/recommendations?k=5&after=$(rid p1)")
