@@ -683,7 +683,7 @@ provoke "POST events, no key configured: open" "$B" "$E" post "$E" 503 "${J[@]}"
 rid1=$(curl -s "$A/v1/users/$user/recommendations?k=3" | jq -r .recommendation_id)
 provoke "GET recommendations after an answer" "$A" "$T" get "/v1/users/$user/recommendations?k=3&after=$rid1" 200
 check "page 2" jqt '.page == 2' "$TMP/body"
-provoke "POST recommendations after an answer" "$A" "$R" post "$R" 200 "${J[@]}" -d "{\"k\":3,\"after\":\"$rid1\"}"
+provoke "POST recommendations after an answer" "$A" "$R" post "$R" 200 "${J[@]}" -d "{\"user\":\"$user\",\"k\":3,\"after\":\"$rid1\"}"
 provoke "GET /v1/recommendations after not an id" "$A" "$G" get "$G?after=nope" 400
 simid=$(curl -s "$A/v1/items/$item/similar?k=3" | jq -r .recommendation_id)
 provoke "GET /v1/recommendations after an id of similar items" "$A" "$G" get "$G?after=$simid" 400
