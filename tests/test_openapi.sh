@@ -678,6 +678,20 @@ provoke "POST events batch over limits.max_batch" "$A" "$E" post "$E" 413 -H "X-
   -d "$(jq -nc '[range(60) | {user: "u", item: "i", type: "view"}]')"
 provoke "POST events without Redis" "$B" "$E" post "$E" 503 "${J[@]}" -d "$ev1"
 provoke "POST events, no key configured: open" "$B" "$E" post "$E" 503 "${J[@]}" -H 'X-API-Key: anything' -d "$ev1"
+# pages (after=): a chain continued on GET and POST, a bad id, an id of
+# similar items, a key gone, no Redis
+rid1=$(curl -s "$A/v1/users/$user/recommendations?k=3" | jq -r .recommendation_id)
+provoke "GET recommendations after an answer" "$A" "$T" get "/v1/users/$user/recommendations?k=3&after=$rid1" 200
+check "page 2" jqt '.page == 2' "$TMP/body"
+provoke "POST recommendations after an answer" "$A" "$R" post "$R" 200 "${J[@]}" -d "{\"user\":\"$user\",\"k\":3,\"after\":\"$rid1\"}"
+provoke "GET /v1/recommendations after not an id" "$A" "$G" get "$G?after=nope" 400
+simid=$(curl -s "$A/v1/items/$item/similar?k=3" | jq -r .recommendation_id)
+provoke "GET /v1/recommendations after an id of similar items" "$A" "$G" get "$G?after=$simid" 400
+redis-cli -s "$TMP/redis.sock" del "mixrec:page:$rid1" >/dev/null
+provoke "GET /v1/recommendations after a chain no longer kept" "$A" "$G" get "$G?after=$rid1" 404
+check "unknown_recommendation" jqt '.error.code == "unknown_recommendation"' "$TMP/body"
+provoke "GET /v1/recommendations after, no Redis" "$B" "$G" get "$G?after=$rid1" 503
+check "pages_unavailable" jqt '.error.code == "pages_unavailable"' "$TMP/body"
 provoke "POST admin reload no key" "$A" "$L" post "$L" 401
 provoke "POST admin reload wrong key" "$A" "$L" post "$L" 403 -H 'X-API-Key: nope'
 provoke "POST admin reload, no key configured" "$B" "$L" post "$L" 403

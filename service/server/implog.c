@@ -180,6 +180,10 @@ static void put_request(implog *l, const implog_record *r) {
     }
     put(l, ",\"session\":");
     put_str(l, r->session ? r->session : "none");
+    if (r->after) {
+        put(l, ",\"after\":");
+        put_str(l, r->after);
+    }
     put(l, "}");
 }
 

@@ -5,7 +5,7 @@
  * user ("" when anonymous), route, model, order, items (JSON array text:
  * item, position, score, sources, reason, placed_by, rank_score, in
  * answer order) and request (JSON object text: k, categories, exclude,
- * recent_items, item for similar, session).
+ * recent_items, item for similar, session, after for a later page).
  *
  * A handler adds a record while it answers; the record is encoded at once
  * (a small text writer, no jansson: this is on every answer) into the
@@ -57,6 +57,7 @@ typedef struct implog_record {
     size_t recent_items; /* how many recent items the request gave */
     const char *item;    /* similar items: the item; NULL otherwise */
     const char *session; /* "ok", "unavailable", "none" */
+    const char *after;   /* the chain a page continues (api_pages.h); NULL otherwise */
 } implog_record;
 
 typedef struct implog implog;

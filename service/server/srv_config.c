@@ -248,6 +248,9 @@ static const settings_row rows[] = {
         "events kept per user in Redis (capped list)"),
     NUM("session.ttl_s", INT, session_ttl_s, 1, 100000000, "86400",
         "a session expires this long after its last event"),
+    NUM("pages.ttl_s", INT, pages_ttl_s, 0, 100000000, "1800",
+        "what a chain of pages (after=recommendation_id) showed is kept this long in Redis; 0: "
+        "paging off (after answers 400 paging_disabled, nothing is written)"),
 /* events.<type>, one row per type of core's table (evtype.h): the
  * defaults are written there, shared with the build's rows */
 // clang-format off

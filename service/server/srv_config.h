@@ -82,6 +82,7 @@ typedef struct srv_config {
     double session_strength;
     int session_max_events; /* capped list per user in Redis */
     int session_ttl_s;
+    int pages_ttl_s; /* a page chain's key lives this long; 0: paging off (api_pages.h) */
     /* events: type weights, by EVTYPE_* id (defaults in core's evtype.h) */
     double w_event[EVTYPE_N];
     /* ranking (see service/core/recommend.h) */

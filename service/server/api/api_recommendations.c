@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "api_pages.h"
 #include "api_session.h"
 #include "retrieve.h"
 #include "rid.h"
@@ -18,7 +19,17 @@ typedef struct rec_ask {
     int explain;
     json_t *unknown; /* ids given that the model does not know (owned) */
     json_t *body;    /* the POST body the strings point into (owned), or NULL */
+
+    const char *after; /* continue this chain (api_pages.h), or NULL; borrowed */
+    api_pages *pages;  /* its pages once read (owned) */
 } rec_ask;
+
+static void ask_free(rec_ask *a) {
+    json_decref(a->unknown);
+    json_decref(a->body);
+    api_pages_free(a->pages);
+    free(a);
+}
 
 /* Computes and answers the recommendation (does not finish the request). */
 static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n_sev,
@@ -55,7 +66,7 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
                    .n_not_categories = a->filters.n_not_cats,
                    .min_age_s = a->filters.min_age_s,
                    .max_age_s = a->filters.max_age_s,
-                   .k = a->k,
+                   .k = api_pages_k(a->pages, a->k, (size_t)cfg->max_k),
                    .now = now,
                    .explain = a->explain};
     q.blocked = catview_blocked(cv, now, &q.n_blocked); /* hidden, expired */
@@ -68,6 +79,7 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
         api_error(r, API_INTERNAL_ERROR, "internal", "%s", err.msg);
         return;
     }
+    n = api_pages_cut(a->pages, m, items, n, a->k);
     size_t by_source[RET_N_SOURCES] = {0};
     for (size_t i = 0; i < n; i++)
         for (int src = 0; src < RET_N_SOURCES; src++)
@@ -98,17 +110,17 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
                          .exclude = a->exclude.ids,
                          .n_exclude = a->exclude.n,
                          .recent_items = a->recent.n,
-                         .session = session_state};
+                         .session = session_state,
+                         .after = a->after};
     api_impression(r, o, &rec);
+    api_pages_answer(r, o, a->user, a->pages, m, items, n, a->k, (size_t)cfg->max_k);
     api_respond_json(r, o);
 }
 
 static void on_session(api_req *r, void *arg, int ok, const sess_event *ev, size_t n) {
     rec_ask *a = arg;
     answer(r, a, ev, n, ok ? "ok" : "unavailable");
-    json_decref(a->unknown);
-    json_decref(a->body);
-    free(a);
+    ask_free(a);
     api_finish(r);
 }
 
@@ -130,20 +142,37 @@ static rec_ask *ask_of(api_req *r, const char *path_user, json_t *body) {
         api_param_flag(&args, "explain", 0, &a->explain) ||
         api_param_filters(&args, m, &a->filters) ||
         api_param_items(&args, m, "exclude", &a->exclude, a->unknown) ||
-        api_param_items(&args, m, "recent_items", &a->recent, a->unknown)) {
-        json_decref(a->unknown);
-        json_decref(a->body);
-        free(a);
+        api_param_items(&args, m, "recent_items", &a->recent, a->unknown) ||
+        api_pages_param(&args, &a->after)) {
+        ask_free(a);
         return NULL;
     }
     if (a->user) api_set_user(r, a->user);
     return a;
 }
 
-/* Answers a: after the user's session when there is a user. */
+static void start(api_req *r, rec_ask *a);
+
+static void on_pages(api_req *r, void *arg, api_pages *pages) {
+    rec_ask *a = arg;
+    if (!pages) { /* answered */
+        ask_free(a);
+        api_finish(r);
+        return;
+    }
+    a->pages = pages;
+    start(r, a);
+}
+
+/* Answers a: after its earlier pages when it continues a chain, and the
+ * user's session when there is a user. */
 static void start(api_req *r, rec_ask *a) {
     if (!a) {
         api_finish(r);
+        return;
+    }
+    if (a->after && !a->pages) {
+        api_pages_read(r, a->after, a->user, on_pages, a); /* the lease keeps a's ids valid */
         return;
     }
     if (a->user) {
@@ -151,9 +180,7 @@ static void start(api_req *r, rec_ask *a) {
         return;
     }
     answer(r, a, NULL, 0, "none");
-    json_decref(a->unknown);
-    json_decref(a->body);
-    free(a);
+    ask_free(a);
     api_finish(r);
 }
 
