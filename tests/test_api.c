@@ -175,14 +175,44 @@ static void test_table(void) {
     ASSERT_STR_EQ(r.route->name, "recommendations_get");
     ASSERT(api_match(&r, "POST", "/v1/recommendations"));
     ASSERT_STR_EQ(r.route->name, "recommendations");
-    char allow[64];
+    char allow[API_ALLOW_MAX];
     api_allow(r.route, allow, sizeof(allow));
     ASSERT_STR_EQ(allow, "POST, GET, OPTIONS");
     json_t *j = api_routes_json();
     ASSERT_EQ(json_array_size(json_object_get(j, "routes")), n);
     json_decref(j);
+    /* every method of every row (GET, POST, PUT, PATCH) routes to that row;
+     * the Allow list of its path names it; the methods no row of the path
+     * takes match another row of the path, which api_check answers 405 with
+     * that list */
+    static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+    for (size_t i = 0; i < n; i++) {
+        char path[256], want[API_ALLOW_MAX] = "";
+        const char *open = strchr(rt[i].pattern, '{'), *close = open ? strchr(open, '}') : NULL;
+        if (close)
+            snprintf(path, sizeof(path), "%.*sx%s", (int)(open - rt[i].pattern), rt[i].pattern,
+                     close + 1);
+        else
+            snprintf(path, sizeof(path), "%s", rt[i].pattern);
+        for (size_t j2 = 0; j2 < n; j2++)
+            if (!strcmp(rt[j2].pattern, rt[i].pattern))
+                snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s, ", rt[j2].method);
+        strcat(want, "OPTIONS");
+        ASSERT(api_match(&r, rt[i].method, path) == &rt[i]);
+        api_allow(r.route, allow, sizeof(allow));
+        ASSERT_STR_EQ(allow, want);
+        for (size_t mi = 0; mi < sizeof(methods) / sizeof(methods[0]); mi++) {
+            char needle[16];
+            const char *m = methods[mi];
+            snprintf(needle, sizeof(needle), "%s, ", !strcmp(m, "HEAD") ? "GET" : m);
+            ASSERT(api_match(&r, m, path));
+            ASSERT_STR_EQ(r.route->pattern, rt[i].pattern);
+            int taken = strstr(want, needle) != NULL;
+            ASSERT_EQ(!strcmp(r.route->method, !strcmp(m, "HEAD") ? "GET" : m), taken);
+        }
+    }
     TEST_OK("route table: unique names, one place to run, patterns match one segment, the "
-            "method picks the row");
+            "method picks the row (GET, HEAD, POST, PUT, PATCH), Allow lists the path's rows");
 }
 
 /* What api_check answers before any handler: 404 with pointers, 405,
@@ -195,6 +225,14 @@ static void test_checks(void) {
     done(c);
     c = run("DELETE", "/v1/events", NULL, NULL);
     expect(c, 405, "method_not_allowed");
+    done(c);
+    c = run("PATCH", "/v1/recommendations", NULL, "{}");
+    expect(c, 405, "method_not_allowed");
+    ASSERT_CONTAINS(c->req.resp, "POST, GET, OPTIONS");
+    done(c);
+    c = run("PUT", "/healthz", NULL, "{}");
+    expect(c, 405, "method_not_allowed");
+    ASSERT_CONTAINS(c->req.resp, "GET, OPTIONS");
     done(c);
     char path[1024], id[700];
     memset(id, 'u', 600);

@@ -157,7 +157,7 @@ check "API key security exactly on the routes the table marks api_key" no_errors
 # Event tokens: the routes whose table row has API_TOKEN_OK (the JSON of `mixrec routes`
 # does not carry that flag, so it is read from the table in api.c).
 tr '\n' ' ' <"$SRC/service/server/api/api.c" |
-  grep -oE '\{"(GET|POST)", *"[^"]+", *"[a-z_]+", *[^,{}]*API_TOKEN_OK' |
+  grep -oE '\{"(GET|POST|PUT|PATCH)", *"[^"]+", *"[a-z_]+", *[^,{}]*API_TOKEN_OK' |
   sed -E 's/^\{"([A-Z]+)", *"([^"]+)".*/\1 \2/' | sort -u >"$TMP/token_ops"
 check "route table rows that take an event token ($(wc -l <"$TMP/token_ops")) found in api.c" test -s "$TMP/token_ops"
 check "an http bearer security scheme for event tokens" jqt '.components.securitySchemes | to_entries
@@ -701,7 +701,7 @@ while read -r tpl m; do
   path=$(fill "$tpl")
   want=$(allow_of "$tpl")
   check "$tpl: Allow '$want' is documented" jqt --arg a "$want" '.components.headers.Allow.schema.enum | index([$a]) != null' "$DOC"
-  for other in DELETE PUT GET POST; do
+  for other in DELETE PUT PATCH GET POST; do
     [[ ", $want, " == *", $other, "* ]] && continue
     req "$A" "$other" "$path" -H "X-API-Key: $KEY"
     check "$other $tpl: 405" status_is 405

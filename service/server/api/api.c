@@ -291,7 +291,7 @@ int api_check(api_req *r) {
         return -1;
     }
     if (!method_is(r->route, r->method)) {
-        char allow[64];
+        char allow[API_ALLOW_MAX];
         api_allow(r->route, allow, sizeof(allow));
         api_error(r, API_METHOD_NOT_ALLOWED, "method_not_allowed", "%s takes %s", r->route->pattern,
                   allow);

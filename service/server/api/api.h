@@ -55,7 +55,8 @@ enum {
     API_ON_THREAD = 1 << 1, /* blocks (loads files): on a thread of its own */
     API_NEEDS_KEY = 1 << 2, /* X-API-Key when auth.api_keys is set */
     API_ADMIN = 1 << 3,     /* off (403 admin_disabled) while no auth.api_keys is set */
-    API_JSON_BODY = 1 << 4, /* a POST with Content-Type: application/json */
+    API_JSON_BODY = 1 << 4, /* a body with Content-Type: application/json (POST, PUT, PATCH;
+                             * a PATCH may also say application/merge-patch+json) */
     API_TOKEN_OK = 1 << 5   /* an event token (api_auth.h) may stand for the key */
 };
 
@@ -71,7 +72,7 @@ typedef struct api_req api_req;
 typedef void (*api_handler)(api_req *r);
 
 typedef struct api_route {
-    const char *method;  /* "GET" (HEAD too) or "POST" */
+    const char *method;  /* "GET" (HEAD too), "POST", "PUT" or "PATCH" */
     const char *pattern; /* "/v1/users/{user}/recommendations": at most one {param} */
     const char *name;    /* metrics label and access log, e.g. "user_recommendations" */
     unsigned flags;
@@ -92,7 +93,9 @@ const api_route *api_routes(size_t *n);
  * r->param (r->param_len is its full length, which may exceed API_MAX_ID:
  * api_check answers 400 then). */
 const api_route *api_match(api_req *r, const char *method, const char *path);
-/* The methods path's pattern takes, as an Allow header: "GET, OPTIONS". */
+/* The methods path's pattern takes, as an Allow header, in table order:
+ * "GET, PUT, PATCH, OPTIONS" (API_ALLOW_MAX bytes hold any row set). */
+#define API_ALLOW_MAX 128
 void api_allow(const api_route *rt, char *buf, size_t size);
 /* {"routes":[{"method","path","name","query","worker","thread","api_key",
  * "admin"}]} (new reference): `mixrec routes --json` prints it. */
@@ -156,7 +159,7 @@ void api_run_on_worker(wk_worker *w, api_req *r);
 /* ---- parameters, each parsed and checked in one place -------------------- */
 
 /* Every parameter has one name and one meaning on every route, read from
- * the query string of a GET or the JSON body of a POST: an api_args says
+ * the query string of a GET or the JSON body of a POST/PUT/PATCH: an api_args says
  * which. */
 typedef struct api_args {
     api_req *r;

@@ -94,7 +94,7 @@ static enum MHD_Result send_response(http_req *r) {
     if (atomic_load(&r->s->stopping)) /* keep-alive clients move elsewhere */
         MHD_add_response_header(resp, "Connection", "close");
     if (r->api.status == API_METHOD_NOT_ALLOWED) {
-        char allow[64];
+        char allow[API_ALLOW_MAX];
         api_allow(r->api.route, allow, sizeof(allow));
         MHD_add_response_header(resp, "Allow", allow);
     }
@@ -107,7 +107,7 @@ static enum MHD_Result send_preflight(http_req *r) {
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     if (!resp) return MHD_NO;
     const char *ao = allowed_origin(r->s, r->origin);
-    char methods[64];
+    char methods[API_ALLOW_MAX];
     api_allow(r->api.route, methods, sizeof(methods));
     MHD_add_response_header(resp, "Allow", methods);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
@@ -202,6 +202,16 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+/* Whether a Content-Type names a JSON body: application/json, with
+ * parameters (charset) or not; a PATCH may say application/merge-patch+json
+ * (RFC 7396), which is what it means by a partial object. */
+static int json_type_ok(const char *ct, int patch) {
+    if (!ct) return 0;
+    size_t n = strcspn(ct, "; \t");
+    if (n == 16 && !strncasecmp(ct, "application/json", 16)) return 1;
+    return patch && n == 28 && !strncasecmp(ct, "application/merge-patch+json", 28);
+}
+
 /* The request is complete: route it, check it, run it. */
 static enum MHD_Result route_request(http_req *r, const char *url, const char *method) {
     http_server *s = r->s;
@@ -221,11 +231,14 @@ static enum MHD_Result route_request(http_req *r, const char *url, const char *m
     MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, collect_query, r);
     if (api_check(&r->api)) return send_response(r);
     unsigned flags = r->api.route->flags;
-    if (flags & API_JSON_BODY) {
+    if (flags & API_JSON_BODY) { /* POST, PUT or PATCH: the table says which */
         const char *ct = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "Content-Type");
-        if (!ct || strncmp(ct, "application/json", 16) != 0)
+        int patch = !strcmp(r->method, "PATCH");
+        if (!json_type_ok(ct, patch))
             return answer_now(r, API_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
-                              "send Content-Type: application/json");
+                              patch ? "send Content-Type: application/json (or "
+                                      "application/merge-patch+json)"
+                                    : "send Content-Type: application/json");
     }
     r->api.body = r->body;
     r->api.body_len = r->body_len;
