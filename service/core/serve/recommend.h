@@ -121,20 +121,48 @@ typedef struct rec_mixture {
 /* s(c) of slot i: the session mixture (positive shares renormalised). */
 float rec_session_weight(const rec_mixture *x, size_t i);
 
-enum { REC_REASON_LONG_TERM = 0, REC_REASON_SESSION = 1, REC_REASON_POPULAR = 2 };
-const char *rec_reason_name(int reason); /* "long-term", "session", "popular" */
+/* NEW: a catalogue item the model has not trained on, from the fresh
+ * source; PROMOTED: put there by a promotion (place.h). */
+enum {
+    REC_REASON_LONG_TERM = 0,
+    REC_REASON_SESSION = 1,
+    REC_REASON_POPULAR = 2,
+    REC_REASON_NEW = 3,
+    REC_REASON_PROMOTED = 4
+};
+/* "long-term", "session", "popular", "new", "promoted" */
+const char *rec_reason_name(int reason);
 
 /* The retrieval sources that speak for the user (not the crowd). */
 #define REC_PERSONAL_SOURCES ((1u << RET_MIXTURE) | (1u << RET_SINGLE))
 
 /* What put an item at its position: the order itself (the ranker's, or
- * retrieval's), the session quota pulling it up, or the diversity step
- * (a cap or MMR) passing over better-scored items. */
-enum { REC_PLACED_ORDER = 0, REC_PLACED_SESSION_QUOTA = 1, REC_PLACED_DIVERSITY = 2 };
-/* "ranker" or "retrieval" (by ranked), "session_quota", "diversity" */
+ * retrieval's), the session quota pulling it up, the diversity step
+ * (a cap or MMR) passing over better-scored items, or a rule of place.h
+ * (a promotion, the fresh source) inserting it. */
+enum {
+    REC_PLACED_ORDER = 0,
+    REC_PLACED_SESSION_QUOTA = 1,
+    REC_PLACED_DIVERSITY = 2,
+    REC_PLACED_PROMOTION = 3,
+    REC_PLACED_FRESH = 4
+};
+/* "ranker" or "retrieval" (by ranked), "session_quota", "diversity",
+ * "promotion", "fresh" */
 const char *rec_placed_name(int placed, int ranked);
 
 #define REC_WHY_N 3 /* features listed per explained item */
+
+/* An item the model does not know (added to the catalogue after training):
+ * what an answer shows of it. Borrowed from whoever holds the catalogue
+ * view the answer was made from; valid as long as that view. */
+typedef struct rec_extra {
+    const char *id;
+    const char *title;
+    const char *const *categories;
+    size_t n_categories;
+    int64_t added_at;
+} rec_extra;
 
 typedef struct rec_item {
     uint32_t item;
@@ -155,6 +183,9 @@ typedef struct rec_item {
     uint8_t why_feature[REC_WHY_N]; /* FEAT_* */
     float why_contrib[REC_WHY_N];
     float why_value[REC_WHY_N];
+    /* NULL for model items; for an item the model does not know (item is
+     * UINT32_MAX then), what the answer shows of it; borrowed */
+    const rec_extra *extra;
 } rec_item;
 
 typedef struct rec_ctx rec_ctx;
@@ -182,6 +213,13 @@ int rec_candidates(rec_ctx *c, const rec_params *p, const rec_query *q, size_t n
 
 /* 1 when the last rec_recommend on c ordered its answer with the ranker. */
 int rec_last_ranked(const rec_ctx *c);
+
+/* 1 when the last rec_recommend or rec_similar on c excluded item: the
+ * user's training items, the session's items, the query's exclusions (where
+ * callers put blocked items too), and rec_similar's own item. Constant time
+ * (the retrieval context's marks); 0 for an item out of the model's range
+ * and before any request. */
+int rec_last_excluded(const rec_ctx *c, uint32_t item);
 
 /* Why the last rec_recommend on c is mostly popular items (more than half
  * with reason "popular"): a sentence for people, static storage; NULL when
