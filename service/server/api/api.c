@@ -15,6 +15,7 @@
 #include "api_health.h"
 #include "api_index.h"
 #include "api_items.h"
+#include "api_promotions.h"
 #include "api_recommendations.h"
 #include "api_users.h"
 #include "ranker.h"
@@ -41,6 +42,10 @@ static const api_route routes[] = {
     {"POST", "/v1/tokens", "tokens", API_JSON_BODY | API_NEEDS_KEY, NULL, api_auth_tokens_post},
     {"GET", "/", "index", 0, NULL, api_index_root},
     {"GET", "/openapi.json", "openapi", 0, NULL, api_index_openapi},
+    {"GET", "/v1/admin/promotions", "admin_promotions", API_ON_WORKER | API_NEEDS_KEY | API_ADMIN,
+     NULL, api_promotions_get},
+    {"PUT", "/v1/admin/promotions", "admin_promotions_put",
+     API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY | API_ADMIN, NULL, api_promotions_put},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
