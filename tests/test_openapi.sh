@@ -291,9 +291,11 @@ start() { # NAME extra args...; sets BASE_<NAME> (lib.sh's serve_start)
   serve_start "$@" --set limits.max_body_bytes=4096 --set limits.max_batch=50
 }
 # A: Redis, an API key, a token secret, CORS. B: no Redis, no API key (events 503, admin
-# off, tokens open and not checked).
+# off, tokens open and not checked). A's Redis deadline is generous: on a busy machine a
+# reply later than the default 50 ms drops the worker's connection until it reconnects,
+# and the routes that need Redis (events, admin promotions) would answer 503 meanwhile.
 start A --redis "unix:$TMP/redis.sock" --set "auth.api_keys=$KEY" --set "cors.origins=$ORIGIN" \
-  --set "auth.token_secret=$SECRET"
+  --set "auth.token_secret=$SECRET" --set redis.command_timeout_ms=2000
 start B --redis ""
 A=$BASE_A
 B=$BASE_B
@@ -421,7 +423,7 @@ while read -r tpl m opid; do
       test "$(hdr Access-Control-Allow-Headers)" = "$ALLOW_HEADERS"
   fi
   if [ "$m" = get ]; then
-    req "$A" HEAD "$path"
+    req "$A" HEAD "$path" "${args[@]}" # the API key too, where GET needs it
     check "HEAD $tpl is served like GET" status_is 200
     conforms "$tpl" get "HEAD $path"
   fi

@@ -152,8 +152,74 @@ static void test_threads(void) {
     TEST_OK("4 threads counting at once: exact totals");
 }
 
+/* Promotions by name, bounded: 32 names, then "other"; names outside the
+ * alphabet count as "other"; concurrent first uses of one name make one
+ * label. */
+typedef struct {
+    prom *p;
+    int id;
+} promo_arg;
+
+static void *promote(void *arg) {
+    promo_arg *a = arg;
+    for (int i = 0; i < 1000; i++) {
+        prom_promoted(a->p, "shared", 1);
+        prom_fresh(a->p, 2);
+    }
+    return NULL;
+}
+
+static void test_promotions(void) {
+    prom *p = prom_new(routes, 2);
+    char *t = render(p, 0);
+    ASSERT_EQ(sample(t, "mixrec_promoted_total{promotion=\"other\"}"), 0);
+    ASSERT_EQ(sample(t, "mixrec_fresh_total"), 0);
+    ASSERT_CONTAINS(t, "# TYPE mixrec_promoted_total counter");
+    ASSERT_CONTAINS(t, "# TYPE mixrec_fresh_total counter");
+    free(t);
+    pthread_t th[4];
+    promo_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (promo_arg){p, i};
+        ASSERT_EQ(pthread_create(&th[i], NULL, promote, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    prom_promoted(p, "spring-sale", 3);
+    prom_promoted(p, "spring-sale", 2);
+    prom_promoted(p, "spring-sale", 0);
+    prom_promoted(p, "bad name\"}", 4); /* not a promotion name: other */
+    prom_promoted(p, NULL, 1);
+    prom_promoted(p, "other", 1); /* would clash with the bucket */
+    for (int i = 0; i < 40; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "p%d", i);
+        prom_promoted(p, name, 1);
+    }
+    t = render(p, 0);
+    ASSERT_EQ(sample(t, "mixrec_promoted_total{promotion=\"shared\"}"), 4000);
+    ASSERT_EQ(sample(t, "mixrec_fresh_total"), 8000);
+    ASSERT_EQ(sample(t, "mixrec_promoted_total{promotion=\"spring-sale\"}"), 5);
+    ASSERT_EQ(sample(t, "mixrec_promoted_total{promotion=\"p0\"}"), 1);
+    ASSERT_EQ(sample(t, "mixrec_promoted_total{promotion=\"p29\"}"), 1);
+    ASSERT_EQ(sample(t, "mixrec_promoted_total{promotion=\"p30\"}"), -1); /* 32 labels used */
+    /* other: 4 + 1 + 1 + the 10 names past the 32 */
+    ASSERT_EQ(sample(t, "mixrec_promoted_total{promotion=\"other\"}"), 16);
+    size_t labels = 0;
+    for (const char *q = strstr(t, "mixrec_promoted_total{"); q;
+         q = strstr(q + 1, "mixrec_promoted_total{"))
+        labels++;
+    ASSERT_EQ(labels, PROM_MAX_PROMOTIONS + 1);
+    ASSERT(!strstr(t, "bad name"));
+    free(t);
+    prom_free(p);
+    TEST_OK("mixrec_promoted_total by promotion (32 labels, then other; names checked; one "
+            "label under concurrent first use) and mixrec_fresh_total");
+}
+
 int main(void) {
     test_click_through();
     test_threads();
+    test_promotions();
     return 0;
 }

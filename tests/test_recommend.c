@@ -165,11 +165,21 @@ static void test_recommend(const mx_model *m) {
         ASSERT_NEAR(out[i].score, 1.0 / (1.0 + (double)i), 1e-7);
         if (i) ASSERT(out[i].rank_score <= out[i - 1].rank_score); /* fused order */
     }
+    ASSERT(!rec_last_excluded(c, ex));
     q.exclude = &ex;
     q.n_exclude = 1;
     ASSERT_EQ(rec_recommend(c, &p, &q, out, &n, &err), 0);
     for (size_t i = 0; i < n; i++)
         ASSERT(out[i].item != ex);
+    /* rec_last_excluded: the request's exclusions and the training items,
+     * nothing the answer holds, nothing out of range */
+    ASSERT(rec_last_excluded(c, ex));
+    for (size_t i = 0; i < n_seen; i++)
+        ASSERT(rec_last_excluded(c, seen[i]));
+    for (size_t i = 0; i < n; i++)
+        ASSERT(!rec_last_excluded(c, out[i].item));
+    ASSERT(!rec_last_excluded(c, (uint32_t)m->n_items));
+    ASSERT(!rec_last_excluded(c, UINT32_MAX));
 
     /* a strong session on one interest moves the list there, as "session" */
     uint32_t target = m->mix.cid[u * m->mix.m + m->mix.len[u] - 1];
@@ -194,6 +204,9 @@ static void test_recommend(const mx_model *m) {
     }
     ASSERT(after > before);
     ASSERT(session_reason > 0);
+    for (int e = 0; e < 3; e++)
+        ASSERT(rec_last_excluded(c, ev[e].item)); /* the session's items */
+    ASSERT(!rec_last_excluded(c, ex));            /* the last request did not exclude it */
 
     /* category filter: every result has the category */
     uint16_t cat = m->cat_ids[m->cat_ptr[item_of(m, 2, 0)]];
@@ -265,7 +278,9 @@ static void test_similar(const mx_model *m) {
         for (uint32_t j = m->cat_ptr[out[i].item]; j < m->cat_ptr[out[i].item + 1]; j++)
             has |= m->cat_ids[j] == cat;
         ASSERT(has && out[i].item != first && out[i].item != it);
+        ASSERT(!rec_last_excluded(c, out[i].item));
     }
+    ASSERT(rec_last_excluded(c, first) && rec_last_excluded(c, it)); /* and the item itself */
     ASSERT(rec_similar(c, (uint32_t)m->n_items, &(rec_query){.k = 5}, out, &n, &err) ==
            MX_ENOTFOUND);
     rec_ctx_free(c);

@@ -277,6 +277,41 @@ static void test_event_weights_shared(void) {
     TEST_OK("event type weights: one table for the service and the build");
 }
 
+/* catalog.promotions: JSON text from a setting or the variable, the array
+ * itself in a file; checked by srv_config_validate, errors naming the
+ * promotion's field. */
+static void test_promotions(void) {
+    srv_config c;
+    srv_config_init(&c);
+    mx_err err = {0};
+    snprintf(c.model_dir, sizeof(c.model_dir), "/srv/model");
+    ASSERT_STR_EQ(c.catalog_promotions, "");
+    ASSERT_EQ(srv_config_validate(&c, &err), 0);
+    const char *p = write_tmp("promo.json",
+                              "{\"catalog\": {\"promotions\": [{\"name\": \"a\", \"category\": "
+                              "\"shoes\", \"share\": 0.25}, {\"name\": \"b\", \"items\": [\"i1\"], "
+                              "\"position\": 0, \"start\": 10, \"end\": 20}]}}");
+    ASSERT_EQ(srv_config_load_file(&c, p, &err), 0);
+    ASSERT_CONTAINS(c.catalog_promotions, "\"share\":0.25");
+    ASSERT_EQ(srv_config_validate(&c, &err), 0);
+    ASSERT_EQ(srv_config_set(&c, "catalog.promotions",
+                             "[{\"name\":\"a\",\"category\":\"c\",\"share\":0.6},"
+                             "{\"name\":\"b\",\"category\":\"d\",\"share\":0.6}]",
+                             &err),
+              0);
+    ASSERT_EQ(srv_config_validate(&c, &err), MX_EINVAL);
+    ASSERT_CONTAINS(err.msg, "catalog.promotions[1].share: the shares sum to 1.2");
+    char *env[] = {"MIXREC_CATALOG_PROMOTIONS=[{\"name\":\"x\",\"category\":\"c\","
+                   "\"position\":500}]",
+                   NULL};
+    ASSERT_EQ(srv_config_load_env(&c, env, &err), 0);
+    ASSERT_EQ(srv_config_validate(&c, &err), MX_EINVAL);
+    ASSERT_CONTAINS(err.msg, "catalog.promotions[0].position");
+    unlink(p);
+    TEST_OK("catalog.promotions: from a file (the array), a setting or the environment; "
+            "validated with the field named");
+}
+
 int main(int argc, char **argv) {
     ASSERT(argc > 1);
     snprintf(dir, sizeof(dir), "/tmp/test_srv_config.XXXXXX");
@@ -289,6 +324,7 @@ int main(int argc, char **argv) {
     test_cases(argv[1]);
     test_help();
     test_event_weights_shared();
+    test_promotions();
     const char *names[] = {"ok.json", "unknown.json", "range.json", "type.json", "syntax.json"};
     for (size_t i = 0; i < 5; i++) {
         char p[128];

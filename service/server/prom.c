@@ -6,6 +6,7 @@
 
 _Static_assert(PROM_EVENT_TYPES == SESS_N_TYPES, "one counter per event type");
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,6 +23,14 @@ typedef struct {
     atomic_ulong sum_us;
 } histogram;
 
+/* One promotion's label: name is written once, before ready is set, and
+ * never again, so readers that see ready may read it without the lock. */
+typedef struct {
+    atomic_int ready;
+    char name[65];
+    atomic_ulong items;
+} promo_slot;
+
 struct prom {
     const char *const *route_names;
     int n_routes;
@@ -37,6 +46,9 @@ struct prom {
     atomic_ulong ordered[2]; /* retrieval order, ranker */
     atomic_ulong impressions[RID_N_ROUTES][RID_N_ORDERS];
     atomic_ulong attributed[PROM_EVENT_TYPES][RID_N_ROUTES][RID_N_ORDERS];
+    promo_slot promoted[PROM_MAX_PROMOTIONS];
+    atomic_ulong promoted_other, fresh;
+    pthread_mutex_t promo_lock; /* taken only to claim a slot for a new name */
 };
 
 prom *prom_new(const char *const *route_names, int n_routes) {
@@ -45,11 +57,52 @@ prom *prom_new(const char *const *route_names, int n_routes) {
     if (!p) return NULL;
     p->route_names = route_names;
     p->n_routes = n_routes;
+    pthread_mutex_init(&p->promo_lock, NULL);
     return p;
 }
 
 void prom_free(prom *p) {
+    if (!p) return;
+    pthread_mutex_destroy(&p->promo_lock);
     free(p);
+}
+
+/* A label value that needs no escaping (promo.h's names). */
+static int label_ok(const char *s) {
+    size_t n = 0;
+    for (; s && s[n]; n++)
+        if (!((s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= 'a' && s[n] <= 'z') ||
+              (s[n] >= '0' && s[n] <= '9') || s[n] == '_' || s[n] == '.' || s[n] == '-'))
+            return 0;
+    return n >= 1 && n <= 64 && strcmp(s, "other") != 0;
+}
+
+static promo_slot *find_promo(prom *p, const char *name) {
+    for (int i = 0; i < PROM_MAX_PROMOTIONS; i++)
+        if (atomic_load(&p->promoted[i].ready) && !strcmp(p->promoted[i].name, name))
+            return &p->promoted[i];
+    return NULL;
+}
+
+void prom_promoted(prom *p, const char *name, size_t n) {
+    if (!n) return;
+    promo_slot *s = label_ok(name) ? find_promo(p, name) : NULL;
+    if (!s && label_ok(name)) { /* a new name: claim a slot, once per name */
+        pthread_mutex_lock(&p->promo_lock);
+        if (!(s = find_promo(p, name)))
+            for (int i = 0; i < PROM_MAX_PROMOTIONS && !s; i++)
+                if (!atomic_load(&p->promoted[i].ready)) {
+                    s = &p->promoted[i];
+                    snprintf(s->name, sizeof(s->name), "%s", name);
+                    atomic_store(&s->ready, 1);
+                }
+        pthread_mutex_unlock(&p->promo_lock);
+    }
+    atomic_fetch_add(s ? &s->items : &p->promoted_other, (unsigned long)n);
+}
+
+void prom_fresh(prom *p, size_t n) {
+    atomic_fetch_add(&p->fresh, (unsigned long)n);
 }
 
 static void observe(histogram *h, double s) {
@@ -213,6 +266,25 @@ static void put_loop(sbuf *b, prom *p, const prom_gauges *g) {
                 o < RID_N_ORDERS ? rid_order_name(o) : "all", ratio(clk[r][o], imp[r][o]));
 }
 
+static void put_promotions(sbuf *b, prom *p) {
+    put(b,
+        "# HELP mixrec_promoted_total Items placed into answers by a promotion, by its name "
+        "(the first %d names this process saw; later ones count as \"other\").\n"
+        "# TYPE mixrec_promoted_total counter\n",
+        PROM_MAX_PROMOTIONS);
+    for (int i = 0; i < PROM_MAX_PROMOTIONS; i++)
+        if (atomic_load(&p->promoted[i].ready))
+            put(b, "mixrec_promoted_total{promotion=\"%s\"} %lu\n", p->promoted[i].name,
+                atomic_load(&p->promoted[i].items));
+    put(b,
+        "mixrec_promoted_total{promotion=\"other\"} %lu\n"
+        "# HELP mixrec_fresh_total Items placed into answers by the fresh source (catalogue "
+        "items the model has not trained on).\n"
+        "# TYPE mixrec_fresh_total counter\n"
+        "mixrec_fresh_total %lu\n",
+        atomic_load(&p->promoted_other), atomic_load(&p->fresh));
+}
+
 char *prom_render(prom *p, const prom_gauges *g) {
     const char *const *route_names = p->route_names;
     sbuf b = {.buf = malloc(8192), .cap = 8192};
@@ -332,6 +404,7 @@ char *prom_render(prom *p, const prom_gauges *g) {
         g->workers, g->redis_connected,
         g->redis_configured && g->redis_connected == g->workers ? 1 : 0);
     put_loop(&b, p, g);
+    put_promotions(&b, p);
     if (b.oom) {
         free(b.buf);
         return NULL;

@@ -55,6 +55,15 @@ void prom_impression(prom *p, int route, int order);
  * of the same route and order. */
 void prom_attributed(prom *p, int type, const char *recommendation_id);
 
+/* Promotions and the fresh source (place.h): n items an answer got from
+ * the promotion named name, or from the fresh source. The label set is
+ * bounded: the first PROM_MAX_PROMOTIONS names this process sees (and
+ * only names of promo.h's alphabet, 1..64 characters) have their own
+ * label, any other counts as promotion="other". */
+#define PROM_MAX_PROMOTIONS 32
+void prom_promoted(prom *p, const char *name, size_t n);
+void prom_fresh(prom *p, size_t n);
+
 typedef struct prom_gauges {
     const char *model_version; /* NULL: no model */
     int workers, redis_connected, redis_configured;

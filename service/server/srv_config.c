@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "evtype.h"
+#include "promo.h"
 #include "settings.h"
 
 #define OFF(f) offsetof(srv_config, f)
@@ -269,6 +270,11 @@ static const settings_row rows[] = {
         "diversity: at most this many items per interest in an answer; 0 = off"),
     NUM("ranking.mmr_lambda", DOUBLE, ranking_mmr_lambda, 0, 1, "0",
         "diversity: maximal marginal relevance weight (0 = off, 1 = only novelty)"),
+    STR("catalog.promotions", catalog_promotions, "",
+        "promotions in force on every replica: a JSON array (in a config file, the array "
+        "itself) of {name, items or category, share or position, start, end} (docs: "
+        "PUT /v1/admin/promotions adds more through Redis); shares sum to at most 1; a bad "
+        "list stops the server; empty: none"),
     NUM("testing.session_delay_ms", INT, testing_session_delay_ms, 0, 60000, "0",
         "tests only: every session read waits this long before it goes to Redis (a slow Redis "
         "reply, made deterministic, e.g. to keep a request in flight across a reload); 0 = off"),
@@ -340,5 +346,9 @@ int srv_config_validate(const srv_config *c, mx_err *err) {
         return mx_err_set(err, MX_EINVAL,
                           "log.impressions_stream: empty; name a stream key or set "
                           "log.impressions=false");
-    return 0;
+    promo_list *promos = NULL; /* parsed again where used; here only checked */
+    int rc = promo_parse_text(c->catalog_promotions, "catalog.promotions", c->max_k, &promos, NULL,
+                              0, err);
+    promo_list_free(promos);
+    return rc;
 }

@@ -91,6 +91,9 @@ typedef struct srv_config {
     double ranking_session_quota;
     int ranking_xgboost_predictor;
     double ranking_mmr_lambda;
+    /* catalog: promotions in force on every replica, JSON text of promo.h's
+     * format (checked by srv_config_validate); the admin route adds more */
+    char catalog_promotions[32768];
     /* testing: hooks that make timing-dependent tests deterministic */
     int testing_session_delay_ms;
 } srv_config;

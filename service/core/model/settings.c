@@ -214,9 +214,17 @@ int settings_set(const settings_table *t, void *obj, const char *name, const cha
 /* ---- the config file --------------------------------------------------- */
 
 /* A JSON value as the text settings_set takes (arrays of strings: joined
- * with commas). -1 if it has none. */
+ * with commas; arrays of objects, e.g. catalog.promotions: their JSON
+ * text). -1 if it has none. */
 static int json_text(const json_t *v, char *out, size_t size) {
     int w = -1;
+    if (json_is_array(v) && json_is_object(json_array_get(v, 0))) {
+        size_t need = json_dumpb(v, NULL, 0, JSON_COMPACT);
+        if (need == 0 || need >= size) return -1;
+        json_dumpb(v, out, size, JSON_COMPACT);
+        out[need] = 0;
+        return 0;
+    }
     if (json_is_string(v))
         w = snprintf(out, size, "%s", json_string_value(v));
     else if (json_is_integer(v))
@@ -255,7 +263,7 @@ static int load_section(const settings_table *t, void *obj, const json_t *sv, co
                    : mx_err_set(err, MX_EFORMAT, "%s: section '%s' must be an object", where, sec);
     json_object_foreach((json_t *)sv, key, v) {
         if (key[0] == '_') continue; /* "_comment" keys carry comments */
-        char name[128], text[4096];
+        char name[128], text[32768]; /* catalog.promotions: up to 32 KiB of JSON */
         snprintf(name, sizeof(name), "%s.%s", sec, key);
         const settings_row *r = resolve(t, name, flags, err);
         if (!r && restore) continue; /* a newer build's setting */

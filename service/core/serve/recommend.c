@@ -399,9 +399,17 @@ const char *rec_placed_name(int placed, int ranked) {
         return "session_quota";
     case REC_PLACED_DIVERSITY:
         return "diversity";
+    case REC_PLACED_PROMOTION:
+        return "promotion";
+    case REC_PLACED_FRESH:
+        return "fresh";
     default:
         return ranked ? "ranker" : "retrieval";
     }
+}
+
+int rec_last_excluded(const rec_ctx *c, uint32_t item) {
+    return c->ret && ret_excluded(c->ret, item);
 }
 
 /* "popular" only when no personal source found the item: the blend keeps

@@ -130,8 +130,8 @@ typedef struct rec_mixture {
 /* s(c) of slot i: the session mixture (positive shares renormalised). */
 float rec_session_weight(const rec_mixture *x, size_t i);
 
-/* new: a catalogue item the model has not trained on (the fresh source);
- * promoted: placed by a promotion */
+/* NEW: a catalogue item the model has not trained on, from the fresh
+ * source; PROMOTED: put there by a promotion (place.h). */
 enum {
     REC_REASON_LONG_TERM = 0,
     REC_REASON_SESSION = 1,
@@ -139,44 +139,54 @@ enum {
     REC_REASON_NEW = 3,
     REC_REASON_PROMOTED = 4
 };
-const char *rec_reason_name(int reason); /* "long-term", "session", "popular", "new", "promoted" */
-
-/* An item the model does not know (added to the live catalogue), as an
- * answer carries it: borrowed from whoever resolved it (the server's
- * catalogue view) for the life of the answer. */
-typedef struct rec_extra {
-    const char *id;
-    const char *title; /* NULL: none */
-    const char *const *categories;
-    size_t n_categories;
-    int64_t added_at;
-} rec_extra;
+/* "long-term", "session", "popular", "new", "promoted" */
+const char *rec_reason_name(int reason);
 
 /* The retrieval sources that speak for the user (not the crowd). */
 #define REC_PERSONAL_SOURCES ((1u << RET_MIXTURE) | (1u << RET_SINGLE))
 
 /* What put an item at its position: the order itself (the ranker's, or
- * retrieval's), the session quota pulling it up, or the diversity step
- * (a cap or MMR) passing over better-scored items. */
-enum { REC_PLACED_ORDER = 0, REC_PLACED_SESSION_QUOTA = 1, REC_PLACED_DIVERSITY = 2 };
-/* "ranker" or "retrieval" (by ranked), "session_quota", "diversity" */
+ * retrieval's), the session quota pulling it up, the diversity step
+ * (a cap or MMR) passing over better-scored items, or a rule of place.h
+ * (a promotion, the fresh source) inserting it. */
+enum {
+    REC_PLACED_ORDER = 0,
+    REC_PLACED_SESSION_QUOTA = 1,
+    REC_PLACED_DIVERSITY = 2,
+    REC_PLACED_PROMOTION = 3,
+    REC_PLACED_FRESH = 4
+};
+/* "ranker" or "retrieval" (by ranked), "session_quota", "diversity",
+ * "promotion", "fresh" */
 const char *rec_placed_name(int placed, int ranked);
 
 #define REC_WHY_N 3 /* features listed per explained item */
 
+/* An item the model does not know (added to the catalogue after training):
+ * what an answer shows of it. Borrowed from whoever holds the catalogue
+ * view the answer was made from; valid as long as that view. */
+typedef struct rec_extra {
+    const char *id;
+    const char *title;
+    const char *const *categories;
+    size_t n_categories;
+    int64_t added_at;
+} rec_extra;
+
 typedef struct rec_item {
     uint32_t item;          /* model item; UINT32_MAX when extra says which */
-    const rec_extra *extra; /* NULL for model items */
-    float score;           /* rec_recommend: 1 / (1 + position), non-increasing;
-                              rec_similar: inner product with the item */
-    float rank_score;      /* the ranker's score (ranked) or the fused retrieval score */
-    float dislike_penalty; /* taken off rank_score for nearness to disliked items */
-    uint32_t interest;     /* the item's interest (UINT32_MAX if not indexed) */
-    uint32_t pool_rank;    /* position in the retrieved pool (fused order) */
-    uint8_t reason;        /* REC_REASON_* */
-    uint8_t sources;       /* bit (1 << RET_*) per retrieval source */
-    uint8_t ranked;        /* rank_score is the ranker's (else the pool's fused score) */
-    uint8_t placed_by;     /* REC_PLACED_* */
+    const rec_extra *extra; /* NULL for model items; else what the answer shows of the item
+                               the model does not know (borrowed) */
+    float score;            /* rec_recommend: 1 / (1 + position), non-increasing;
+                               rec_similar: inner product with the item */
+    float rank_score;       /* the ranker's score (ranked) or the fused retrieval score */
+    float dislike_penalty;  /* taken off rank_score for nearness to disliked items */
+    uint32_t interest;      /* the item's interest (UINT32_MAX if not indexed) */
+    uint32_t pool_rank;     /* position in the retrieved pool (fused order) */
+    uint8_t reason;         /* REC_REASON_* */
+    uint8_t sources;        /* bit (1 << RET_*) per retrieval source */
+    uint8_t ranked;         /* rank_score is the ranker's (else the pool's fused score) */
+    uint8_t placed_by;      /* REC_PLACED_* */
     /* q->explain on a ranked answer (compact evaluator): the n_why features
      * that moved rank_score most, largest |contribution| first (Saabas
      * contributions, ranker.h), with their values */
@@ -233,6 +243,13 @@ const float *rec_last_query(const rec_ctx *c);
 
 /* 1 when the last rec_recommend on c ordered its answer with the ranker. */
 int rec_last_ranked(const rec_ctx *c);
+
+/* 1 when the last rec_recommend or rec_similar on c excluded item: the
+ * user's training items, the session's items, the query's exclusions (where
+ * callers put blocked items too), and rec_similar's own item. Constant time
+ * (the retrieval context's marks); 0 for an item out of the model's range
+ * and before any request. */
+int rec_last_excluded(const rec_ctx *c, uint32_t item);
 
 /* Why the last rec_recommend on c is mostly popular items (more than half
  * with reason "popular"): a sentence for people, static storage; NULL when

@@ -113,6 +113,10 @@ void ret_begin(ret_ctx *c, const uint32_t *exclude, size_t n_exclude) {
         if (exclude[i] < c->n_items) c->mark[exclude[i]] = c->gen;
 }
 
+int ret_excluded(const ret_ctx *c, uint32_t item) {
+    return item < c->n_items && c->gen >= 3 && c->mark[item] == c->gen;
+}
+
 static inline int usable(const ret_ctx *c, int64_t item) {
     return item >= 0 && (size_t)item < c->n_items && c->mark[item] != c->gen &&
            c->mark[item] != c->gen + 1;

@@ -73,6 +73,9 @@ void ret_ctx_free(ret_ctx *c);
 /* Starts a query: items excluded from every source until the next call
  * (already seen, explicitly excluded). */
 void ret_begin(ret_ctx *c, const uint32_t *exclude, size_t n_exclude);
+/* 1 when item is among the exclusions of the last ret_begin on c (0 for an
+ * item out of range, and before the first ret_begin). */
+int ret_excluded(const ret_ctx *c, uint32_t item);
 
 /* Splits K over weights w[0..m) by largest remainder; out[j] sums to K.
  * Ties in the remainder go to the earlier component. */

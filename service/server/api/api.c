@@ -16,6 +16,7 @@
 #include "api_health.h"
 #include "api_index.h"
 #include "api_items.h"
+#include "api_promotions.h"
 #include "api_recommendations.h"
 #include "api_users.h"
 #include "ranker.h"
@@ -48,6 +49,10 @@ static const api_route routes[] = {
     {"POST", "/v1/tokens", "tokens", API_JSON_BODY | API_NEEDS_KEY, NULL, api_auth_tokens_post},
     {"GET", "/", "index", 0, NULL, api_index_root},
     {"GET", "/openapi.json", "openapi", 0, NULL, api_index_openapi},
+    {"GET", "/v1/admin/promotions", "admin_promotions", API_ON_WORKER | API_NEEDS_KEY | API_ADMIN,
+     NULL, api_promotions_get},
+    {"PUT", "/v1/admin/promotions", "admin_promotions_put",
+     API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY | API_ADMIN, NULL, api_promotions_put},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -650,6 +655,10 @@ static void describe_item(const mx_model *m, const rec_item *it, const catview *
     }
     if (title) json_object_set_new(o, "title", json_string(title));
     json_object_set_new(o, "categories", cats);
+}
+
+int api_admin_deadline_ms(const srv_config *cfg) {
+    return cfg->redis_command_timeout_ms > 2000 ? cfg->redis_command_timeout_ms : 2000;
 }
 
 const char *api_item_id(const mx_model *m, const rec_item *it) {

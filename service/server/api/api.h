@@ -237,6 +237,11 @@ void api_rec_params(const srv_config *cfg, rec_params *p);
  * for the call) to the worker's impression log when there is one. On a
  * worker, once per answer. */
 void api_impression(api_req *r, json_t *o, implog_record *rec);
+/* The Redis deadline of an operator's write or read (catalogue,
+ * promotions): an operator waits for the answer, and a stored change must
+ * not be reported failed because the machine was busy for the 50 ms a
+ * recommendation may wait: max(redis.command_timeout_ms, 2000). */
+int api_admin_deadline_ms(const srv_config *cfg);
 /* The learned ranker's state for /readyz and /metrics. */
 const char *api_ranker_state(const mx_model *m, const srv_config *cfg);
 

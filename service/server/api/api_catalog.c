@@ -169,10 +169,7 @@ static void change(api_req *r, int mode) {
     size_t len[10];
     for (int i = 0; i < 10; i++)
         len[i] = strlen(argv[i]);
-    /* an operator waits for this answer: a deadline that does not report a
-     * stored change as failed because the machine was busy for 50 ms */
-    int deadline = r->env->cfg->redis_command_timeout_ms;
-    sess_command_within(wk_sessions(r->worker), deadline > 2000 ? deadline : 2000, 10, argv, len,
+    sess_command_within(wk_sessions(r->worker), api_admin_deadline_ms(r->env->cfg), 10, argv, len,
                         on_changed, r);
     free(text);
 }
