@@ -3,7 +3,7 @@
  *
  * Sources, later ones winning: built-in defaults (each written once, in
  * its row), the JSON config file (sections "server", "redis", "limits",
- * "cors", "auth", "log", "session", "events", "ranking", "testing" of the
+ * "cors", "auth", "log", "session", "catalog", "pages", "events", "ranking", "testing" of the
  * same file that holds the build settings; see config/mixrec.json),
  * environment variables MIXREC_<SECTION>_<KEY> (e.g.
  * MIXREC_SERVER_WORKERS=4, MIXREC_REDIS_URL=unix:/run/redis.sock) and

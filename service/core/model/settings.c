@@ -33,6 +33,7 @@ const settings_section settings_sections[] = {
     {"log", SETTINGS_SERVE, NULL},
     {"session", SETTINGS_SERVE, NULL},
     {"catalog", SETTINGS_SERVE, NULL},
+    {"pages", SETTINGS_SERVE, NULL},
     /* both: the type weights of session events and of an imported log */
     {"events", SETTINGS_BUILD | SETTINGS_SERVE, NULL},
     {"ranking", SETTINGS_SERVE, NULL},
