@@ -21,7 +21,8 @@ start_redis
 RCLI=(redis-cli -s "$TMP/redis.sock")
 REDIS_URL="unix:$TMP/redis.sock"
 # the watcher picks up rebuilt versions within a second
-SERVE_ARGS=(--redis "$REDIS_URL" --set server.model_poll_s=1)
+KEY=catalogue-test-key
+SERVE_ARGS=(--redis "$REDIS_URL" --set server.model_poll_s=1 --set auth.api_keys=$KEY)
 serve_start A "${SERVE_ARGS[@]}"
 serve_start B "${SERVE_ARGS[@]}"
 
@@ -29,7 +30,7 @@ J='Content-Type: application/json'
 # call NAME METHOD URL [curl args]: body in $TMP/NAME.json, status in $CODE
 call() {
   local name=$1 method=$2 url=$3; shift 3
-  CODE=$(curl -s -o "$TMP/$name.json" -w '%{http_code}' -X "$method" "$@" "$url")
+  CODE=$(curl -s -o "$TMP/$name.json" -w '%{http_code}' -X "$method" -H "X-API-Key: $KEY" "$@" "$url")
 }
 # ids BASE PATH: the item ids of an answer, one per line
 ids() { curl -s "$1$2" | jq -r '.items[].item'; }
@@ -130,8 +131,65 @@ check "after the refused changes the item is still visible (nothing half-applied
 call get GET "$BASE_A/v1/items/brand-new"
 check "the refused PUT added nothing" bash -c "[ $CODE = 404 ]"
 
+# ---- a new item ---------------------------------------------------------------------------
+# users and categories of the synthetic world: $user's most frequent category,
+# a user who never touched it, a category $user never touched
+read -r fresh_cat other_user promo_cat < <(python3 - "$TMP/syn" "$user" <<'PY'
+import csv, sys, collections
+d, u = sys.argv[1], sys.argv[2]
+cat = {r[0]: r[2] for r in csv.reader(open(d + '/items.csv'))}
+by = collections.defaultdict(collections.Counter)
+for r in list(csv.reader(open(d + '/interactions.csv')))[1:]:
+    by[r[0]][cat.get(r[1], '?')] += 1
+top = by[u].most_common(1)[0][0]
+other = next(v for v in sorted(by) if by[v][top] == 0)
+unseen = next(c for c in sorted(set(cat.values()) - {'categories'}) if by[u][c] == 0)
+print(top, other, unseen)
+PY
+)
+call put PUT "$BASE_A/v1/items/fresh-1" -H "$J" -d "{\"title\": \"Just published\", \"categories\": [\"$fresh_cat\"]}"
+check "PUT adds an item the model never saw: new, visible" \
+  bash -c "[ $CODE = 200 ] && jq -e '.new == true and .in_model == false and .visible == true' '$TMP/put.json' >/dev/null"
+new_for() { curl -s "$1/v1/users/$2/recommendations?k=10&explain=true" |
+  jq -e '[.items[] | select(.item == "fresh-1" and .reason == "new")] | length == 1' >/dev/null; }
+check "the new item is recommended (reason new) to a user of its category, on both replicas" \
+  bash -c "$(declare -f within new_for); within 1 new_for '$BASE_A' '$user' && within 1 new_for '$BASE_B' '$user'"
+check "and to no one without that category ($other_user)" \
+  bash -c "! curl -s '$BASE_B/v1/users/$other_user/recommendations?k=10' | grep -q fresh-1"
+check "a session click on it: not recommended again to that user" bash -c "
+  curl -s -o /dev/null -X POST -H 'X-API-Key: $KEY' -H '$J' '$BASE_A/v1/events' \
+    -d '{\"events\": [{\"user\": \"$user\", \"item\": \"fresh-1\", \"type\": \"click\"}]}' &&
+  sleep 0.2 && ! curl -s '$BASE_A/v1/users/$user/recommendations?k=10' | grep -q fresh-1"
+call list GET "$BASE_A/v1/items?state=new"
+check "GET /v1/items?state=new lists it" jqt '.total == 1 and .items[0].item == "fresh-1"' "$TMP/list.json"
+
+# ---- promotions ---------------------------------------------------------------------------
+call promo PUT "$BASE_A/v1/admin/promotions" -H "$J" \
+  -d "{\"promotions\": [{\"name\": \"collection\", \"category\": \"$promo_cat\", \"share\": 0.3}]}"
+check "PUT /v1/admin/promotions stores an active promotion" bash -c "[ $CODE = 200 ]"
+promoted_count() { curl -s "$1/v1/users/$user/recommendations?k=10&explain=true" |
+  jq --arg c "$promo_cat" '[.items[] | select(.categories | index($c))] | length'; }
+share_ok() { local c; c=$(promoted_count "$1"); [ "$c" -ge 2 ] && [ "$c" -le 4 ]; }
+check "a promoted category takes its share (3 of 10, +-1) for a user who has not seen it, on both replicas" \
+  bash -c "$(declare -f within promoted_count share_ok); user='$user' promo_cat='$promo_cat'; within 1 share_ok '$BASE_A' && within 1 share_ok '$BASE_B'"
+check "promoted items are marked (reason promoted, placed_by promotion)" bash -c "
+  curl -s '$BASE_B/v1/users/$user/recommendations?k=10&explain=true' |
+    jq -e '[.items[] | select(.reason == \"promoted\" and .placed_by == \"promotion\")] | length >= 2' >/dev/null"
+check "promoted items obey the request's exclusions" bash -c "
+  ex=\$(curl -s '$BASE_A/v1/users/$user/recommendations?k=10&explain=true' | jq -r '[.items[] | select(.reason == \"promoted\") | .item] | join(\",\")');
+  ! curl -s \"$BASE_A/v1/users/$user/recommendations?k=10&exclude=\$ex\" | jq -r '.items[].item' | grep -qx \"\$(echo \$ex | cut -d, -f1)\""
+check "mixrec_promoted_total counts them" bash -c "curl -s '$BASE_A/metrics' | grep -q 'mixrec_promoted_total{promotion=\"collection\"} [1-9]'"
+past_end=$(( $(date +%s) - 10 ))
+call promo PUT "$BASE_A/v1/admin/promotions" -H "$J" \
+  -d "{\"promotions\": [{\"name\": \"over\", \"category\": \"$promo_cat\", \"share\": 0.3, \"start\": 1000, \"end\": $past_end}]}"
+none_promoted() { [ "$(curl -s "$1/v1/users/$user/recommendations?k=10&explain=true" | jq '[.items[] | select(.reason == "promoted")] | length')" = 0 ]; }
+check "outside its window a promotion places nothing" \
+  bash -c "$(declare -f within none_promoted); user='$user'; within 1 none_promoted '$BASE_A' && within 1 none_promoted '$BASE_B'"
+call promo PUT "$BASE_A/v1/admin/promotions" -H "$J" -d '{"promotions": []}'
+
 # ---- restart and rebuild keep the overrides -------------------------------------------
 call hide PATCH "$BASE_A/v1/items/$top" -H "$J" -d '{"hidden": true}'
+check "hidden again before the restart (200)" bash -c "[ $CODE = 200 ] || { cat '$TMP/hide.json'; false; }"
 # the most popular item, hidden before the rebuild: the new model must not
 # keep it at the top of the popular list once it is shown again
 popular=$(ids "$BASE_A" "/v1/recommendations?k=1" | head -1)
@@ -139,18 +197,33 @@ call hide PATCH "$BASE_A/v1/items/$popular" -H "$J" -d '{"hidden": true}'
 kill "$PID_B"; wait "$PID_B" 2>/dev/null
 serve_start B "${SERVE_ARGS[@]}"
 check "a restarted replica keeps the override (hidden item absent)" within 2 absent_everywhere "$top"
+check "a restarted replica serves the new item (to a user of its category)" \
+  bash -c "$(declare -f within new_for); within 2 new_for '$BASE_B' '$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f1 | grep -vx "$user" || echo "$other_user")' || curl -s '$BASE_B/v1/items/fresh-1' | jq -e '.new == true and .visible == true' >/dev/null"
 
 "$MIXREC" export --redis "$REDIS_URL" --stream catalog --out "$TMP/catalog.jsonl" 2>"$TMP/export.err"
 check "mixrec export --stream catalog writes the records" \
-  bash -c "jq -e --arg i '$top' 'select(.item == \$i) | .hidden == true' '$TMP/catalog.jsonl' >/dev/null"
+  jqt -s --arg i "$top" 'any(.[]; .item == $i and .hidden == true)' "$TMP/catalog.jsonl"
+# events on the new item from ten users: the next model trains on it
+for v in $(cut -d, -f1 "$TMP/syn/interactions.csv" | sed 1d | sort -u | head -10); do
+  curl -s -o /dev/null -X POST -H "X-API-Key: $KEY" -H "$J" "$BASE_A/v1/events" \
+    -d "{\"events\": [{\"user\": \"$v\", \"item\": \"fresh-1\", \"type\": \"like\"}]}"
+done
+"$MIXREC" export --redis "$REDIS_URL" --out "$TMP/events.jsonl" 2>/dev/null
 v0=$(curl -s "$BASE_A/readyz" | jq -r .model_version)
-"$MIXREC" build --interactions "$TMP/syn/interactions.csv" --items "$TMP/syn/items.csv" \
+"$MIXREC" build --interactions "$TMP/syn/interactions.csv" --interactions "$TMP/events.jsonl" \
+  --items "$TMP/syn/items.csv" \
   --set embed.dim=16 --set interests.count=8 --catalog "$TMP/catalog.jsonl" --out "$TMP/model" \
   >"$TMP/rebuild.out" 2>"$TMP/rebuild.err"
 check "build --catalog reads the records" grep -q "catalogue .*hidden or expired" "$TMP/rebuild.err"
 new_version() { [ "$(curl -s "$1/readyz" | jq -r .model_version)" != "$v0" ]; }
-check "both replicas load the rebuilt model" bash -c "$(declare -f within new_version); within 10 new_version '$BASE_A' && within 10 new_version '$BASE_B'"
+check "both replicas load the rebuilt model" bash -c "v0='$v0'; $(declare -f within new_version); within 10 new_version '$BASE_A' && within 10 new_version '$BASE_B'"
 check "after the rebuild the item is still hidden everywhere" absent_everywhere "$top"
+call get GET "$BASE_A/v1/items/fresh-1"
+check "after a rebuild with events on it the new item is an ordinary item, with its categories" \
+  jqt --arg c "$fresh_cat" '.in_model == true and .new == false and (.categories | index($c))' "$TMP/get.json"
+call sim GET "$BASE_A/v1/items/fresh-1/similar?k=5"
+check "... and has an embedding (similar items answer)" \
+  bash -c "[ $CODE = 200 ] && jq -e '.items | length == 5' '$TMP/sim.json' >/dev/null"
 call unhide PATCH "$BASE_A/v1/items/$popular" -H "$J" -d '{"hidden": false}'
 sleep 0.3
 check "the rebuilt model gave the item hidden at build time no popularity (was the most popular)" \

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "buf.h"
+#include "place.h"
+#include "promo.h"
 
 /* A model item with an expiry time (and not hidden: those are always out). */
 typedef struct {
@@ -23,6 +25,17 @@ typedef struct {
     float inv_norm;
 } fresh_item;
 
+/* A promotion resolved on the model: its candidates in its order of
+ * preference (items: as listed; a category: the catalogue's new items of
+ * it, newest first, then the model's items of it by popularity). */
+typedef struct {
+    const promo *p;
+    size_t first, n; /* in cands */
+} resolved_promo;
+
+#define CATVIEW_MAX_RULES 33 /* active promotions (32) + the fresh source */
+#define CATVIEW_CATEGORY_CANDS 1000
+
 /* A fresh candidate being ranked for one request. */
 typedef struct {
     float score;
@@ -31,6 +44,7 @@ typedef struct {
 } fresh_score;
 
 struct catview {
+    double fresh_share;
     float min_cosine;
     int64_t fresh_s;
     const mx_model *m;
@@ -47,7 +61,16 @@ struct catview {
     uint32_t *over_items; /* model items with a title/categories override, sorted */
     const cat_item **over;
     size_t n_over, cap_over, cap_over_ptr;
+    promo_list *settings_promos, *stored_promos;
+    resolved_promo *promos;
+    size_t n_promos, cap_promos;
+    rec_item *cands; /* every promotion's candidates */
+    size_t n_cands, cap_cands;
     /* per request */
+    rec_item *rule_cands; /* CATVIEW_MAX_RULES x (2 max_k + 2) */
+    size_t max_k;
+    uint8_t *place_scratch;
+    rec_item *placed; /* max_k */
     uint32_t *blocked;
     size_t cap_blocked;
     float *affinity; /* n_categories of m */
@@ -61,6 +84,17 @@ catview *catview_new(const srv_config *cfg) {
     if (!v) return NULL;
     v->min_cosine = (float)cfg->catalog_fresh_min_cosine;
     v->fresh_s = (int64_t)cfg->catalog_fresh_days * 86400;
+    v->fresh_share = cfg->catalog_fresh_share;
+    v->max_k = (size_t)cfg->max_k;
+    /* checked at start-up (srv_config_validate): a failure here is OOM */
+    if (promo_parse_text(cfg->catalog_promotions, "catalog.promotions", cfg->max_k,
+                         &v->settings_promos, NULL, 0, NULL) ||
+        !(v->rule_cands = calloc(CATVIEW_MAX_RULES * (2 * v->max_k + 2), sizeof(rec_item))) ||
+        !(v->place_scratch = malloc(PLACE_SCRATCH_BYTES(v->max_k))) ||
+        !(v->placed = calloc(v->max_k, sizeof(rec_item)))) {
+        catview_free(v);
+        return NULL;
+    }
     return v;
 }
 
@@ -75,6 +109,13 @@ void catview_free(catview *v) {
     free(v->blocked);
     free(v->affinity);
     free(v->scores);
+    promo_list_free(v->settings_promos);
+    promo_list_free(v->stored_promos);
+    free(v->promos);
+    free(v->cands);
+    free(v->rule_cands);
+    free(v->place_scratch);
+    free(v->placed);
     free(v);
 }
 
@@ -149,6 +190,101 @@ static void sort_overrides(catview *v) {
     }
 }
 
+static int add_cand(catview *v, rec_item it) {
+    if (buf_reserve((void **)&v->cands, &v->cap_cands, v->n_cands + 1, sizeof(rec_item)))
+        return MX_ENOMEM;
+    it.reason = REC_REASON_PROMOTED;
+    it.interest = UINT32_MAX;
+    v->cands[v->n_cands++] = it;
+    return 0;
+}
+
+static const fresh_item *fresh_named(const catview *v, const char *id) {
+    for (size_t i = 0; i < v->n_fresh; i++)
+        if (!strcmp(v->fresh[i].x.id, id)) return &v->fresh[i];
+    return NULL;
+}
+
+static int fresh_has_category(const fresh_item *f, const char *name) {
+    for (size_t j = 0; j < f->x.n_categories; j++)
+        if (!strcmp(f->x.categories[j], name)) return 1;
+    return 0;
+}
+
+static int by_popularity(const void *a, const void *b, void *model) {
+    const pop_table *pop = &((const mx_model *)model)->pop;
+    uint32_t x = ((const rec_item *)a)->item, y = ((const rec_item *)b)->item;
+    float sx = pop->score[x], sy = pop->score[y];
+    return sx > sy ? -1 : sx < sy ? 1 : (x > y) - (x < y);
+}
+
+static int by_added(const void *a, const void *b) {
+    int64_t x = ((const rec_item *)a)->extra->added_at, y = ((const rec_item *)b)->extra->added_at;
+    return x > y ? -1 : x < y;
+}
+
+/* A category promotion's candidates: the catalogue's new items of it, newest
+ * first, then up to CATVIEW_CATEGORY_CANDS model items by popularity. */
+static int resolve_category(catview *v, const mx_model *m, const char *name) {
+    size_t start = v->n_cands;
+    for (size_t i = 0; i < v->n_fresh; i++)
+        if (fresh_has_category(&v->fresh[i], name) &&
+            add_cand(v, (rec_item){.item = UINT32_MAX, .extra = &v->fresh[i].x}))
+            return MX_ENOMEM;
+    qsort(v->cands + start, v->n_cands - start, sizeof(rec_item), by_added);
+    int64_t c = model_category(m, name);
+    if (c < 0) return 0;
+    size_t mstart = v->n_cands;
+    for (uint32_t it = 0; it < m->n_items; it++)
+        for (uint32_t j = m->cat_ptr[it]; j < m->cat_ptr[it + 1]; j++)
+            if (m->cat_ids[j] == (uint16_t)c) {
+                if (add_cand(v, (rec_item){.item = it})) return MX_ENOMEM;
+                break;
+            }
+    qsort_r(v->cands + mstart, v->n_cands - mstart, sizeof(rec_item), by_popularity, (void *)m);
+    if (v->n_cands - mstart > CATVIEW_CATEGORY_CANDS) v->n_cands = mstart + CATVIEW_CATEGORY_CANDS;
+    return 0;
+}
+
+static int resolve_list(catview *v, const mx_model *m, const promo_list *l) {
+    for (size_t i = 0; l && i < promo_count(l); i++) {
+        const promo *p = promo_at(l, i);
+        if (buf_reserve((void **)&v->promos, &v->cap_promos, v->n_promos + 1,
+                        sizeof(resolved_promo)))
+            return MX_ENOMEM;
+        size_t first = v->n_cands;
+        if (p->category) {
+            if (resolve_category(v, m, p->category)) return MX_ENOMEM;
+        } else {
+            for (size_t j = 0; j < p->n_items; j++) {
+                int64_t idx = model_item(m, p->items[j]);
+                const fresh_item *f = idx < 0 ? fresh_named(v, p->items[j]) : NULL;
+                if (idx >= 0 && add_cand(v, (rec_item){.item = (uint32_t)idx})) return MX_ENOMEM;
+                if (f && add_cand(v, (rec_item){.item = UINT32_MAX, .extra = &f->x}))
+                    return MX_ENOMEM;
+            }
+        }
+        v->promos[v->n_promos++] = (resolved_promo){p, first, v->n_cands - first};
+    }
+    return 0;
+}
+
+/* The promotions of the settings and of the snapshot (stored by PUT
+ * /v1/admin/promotions, checked there; a list that no longer parses is
+ * left out), resolved on m. After the fresh items are. */
+static int resolve_promotions(catview *v, const mx_model *m) {
+    promo_list_free(v->stored_promos);
+    v->stored_promos = NULL;
+    v->n_promos = v->n_cands = 0;
+    const char *text = cat_snapshot_promotions(v->snap);
+    if (text && promo_parse_text(text, "promotions", (int)v->max_k, &v->stored_promos, NULL, 0,
+                                 NULL) == MX_ENOMEM)
+        return MX_ENOMEM;
+    return resolve_list(v, m, v->settings_promos) || resolve_list(v, m, v->stored_promos)
+               ? MX_ENOMEM
+               : 0;
+}
+
 int catview_update(catview *v, catstore *s, const mx_model *m, mx_err *err) {
     uint64_t gen = s ? catstore_generation(s) : 0;
     if (v->has_snapshot && v->m == m && v->generation == gen && !strcmp(v->version, m->version))
@@ -166,6 +302,8 @@ int catview_update(catview *v, catstore *s, const mx_model *m, mx_err *err) {
         if (resolve_one(v, m, cat_snapshot_at(snap, i)))
             return mx_err_set(err, MX_ENOMEM, "out of memory for the catalogue view");
     sort_overrides(v);
+    if (resolve_promotions(v, m))
+        return mx_err_set(err, MX_ENOMEM, "out of memory for the catalogue view");
     if (buf_reserve((void **)&v->blocked, &v->cap_blocked, v->n_hidden + v->n_exp + 1,
                     sizeof(uint32_t)) ||
         buf_reserve((void **)&v->affinity, &v->cap_affinity, m->n_categories + 1, sizeof(float)) ||
@@ -234,12 +372,28 @@ static void category_affinity(catview *v, const mx_model *m, const catview_ask *
     }
 }
 
-static int skipped(const catview_ask *a, const char *id) {
+/* An item outside the model the answer must not hold: engaged in the
+ * session, excluded by the request, shown on an earlier page, blocked, or
+ * outside the request's filters. */
+static int extra_excluded(const catview_ask *a, const mx_model *m, const fresh_item *f) {
+    const char *id = f->x.id;
+    if (cat_item_blocked(f->rec, a->now) ||
+        (a->query && !rec_query_admits_extra(m, a->query, &f->x)))
+        return 1;
     for (size_t e = 0; e < a->n_events; e++)
         if (!strcmp(a->events[e].item, id)) return 1;
     for (size_t i = 0; i < a->n_skip; i++)
         if (!strcmp(a->skip[i], id)) return 1;
-    return 0;
+    return a->shown && a->shown(a->shown_arg, id);
+}
+
+/* The same for a model item: the request's exclusions (seen, session,
+ * its own, blocked: rec_last_excluded on the context that answered it),
+ * filters, earlier pages. */
+static int model_excluded(const catview_ask *a, const mx_model *m, uint32_t item) {
+    if (a->ctx && rec_last_excluded(a->ctx, item)) return 1;
+    if (a->query && !rec_query_admits(m, a->query, item)) return 1;
+    return a->shown && a->shown(a->shown_arg, m->item_ids[item]);
 }
 
 static float match(const catview *v, const mx_model *m, const fresh_item *f, const float *q,
@@ -273,10 +427,8 @@ size_t catview_fresh(catview *v, const mx_model *m, const catview_ask *a, rec_it
     size_t n = 0;
     for (size_t i = 0; i < v->n_fresh; i++) {
         const fresh_item *f = &v->fresh[i];
-        if (cat_item_blocked(f->rec, a->now) || a->now - f->x.added_at > v->fresh_s ||
-            skipped(a, f->x.id))
-            continue;
-        float s = match(v, m, f, a->q, v->min_cosine);
+        if (a->now - f->x.added_at > v->fresh_s || extra_excluded(a, m, f)) continue;
+        float s = match(v, m, f, a->qvec, v->min_cosine);
         if (s <= 0) continue;
         v->scores[n++] = (fresh_score){s, f->x.added_at, (uint32_t)i};
     }
@@ -292,4 +444,57 @@ size_t catview_fresh(catview *v, const mx_model *m, const catview_ask *a, rec_it
                                 .reason = REC_REASON_NEW};
     }
     return got;
+}
+
+/* Up to cap eligible candidates of promotion rp into out. */
+static size_t promo_candidates(const catview *v, const mx_model *m, const catview_ask *a,
+                               const resolved_promo *rp, rec_item *out, size_t cap) {
+    size_t n = 0;
+    for (size_t i = 0; i < rp->n && n < cap; i++) {
+        const rec_item *c = &v->cands[rp->first + i];
+        int out_of_it = c->extra ? extra_excluded(a, m, (const fresh_item *)c->extra)
+                                 : model_excluded(a, m, c->item);
+        if (!out_of_it) out[n++] = *c;
+    }
+    return n;
+}
+
+size_t catview_place(catview *v, const mx_model *m, const catview_ask *a, rec_item *items, size_t n,
+                     size_t k, prom *metrics) {
+    if (k > v->max_k) k = v->max_k;
+    size_t per_rule = 2 * k + 2, n_rules = 0;
+    place_rule rules[CATVIEW_MAX_RULES];
+    for (size_t i = 0; i < v->n_promos && n_rules < CATVIEW_MAX_RULES - 1; i++) {
+        const promo *p = v->promos[i].p;
+        if (!promo_active(p, a->now)) continue;
+        rec_item *c = v->rule_cands + n_rules * per_rule;
+        rules[n_rules++] =
+            (place_rule){.reason = REC_REASON_PROMOTED,
+                         .share = p->position >= 0 ? 0 : p->share,
+                         .position = p->position >= 0 ? (size_t)p->position : 0,
+                         .cands = c,
+                         .n_cands = promo_candidates(v, m, a, &v->promos[i], c, per_rule)};
+    }
+    size_t n_promo_rules = n_rules;
+    if (v->fresh_share > 0 && v->n_fresh) {
+        rec_item *c = v->rule_cands + n_rules * per_rule;
+        size_t nc = catview_fresh(v, m, a, c, per_rule);
+        if (nc)
+            rules[n_rules++] = (place_rule){
+                .reason = REC_REASON_NEW, .share = v->fresh_share, .cands = c, .n_cands = nc};
+    }
+    if (!n_rules) return n;
+    size_t n_out = 0;
+    place_apply(items, n, k, rules, n_rules, v->placed, &n_out, v->place_scratch);
+    memcpy(items, v->placed, n_out * sizeof(rec_item));
+    size_t r = 0;
+    for (size_t i = 0; i < v->n_promos && r < n_promo_rules; i++)
+        if (promo_active(v->promos[i].p, a->now)) {
+            if (metrics && rules[r].n_inserted)
+                prom_promoted(metrics, v->promos[i].p->name, rules[r].n_inserted);
+            r++;
+        }
+    if (metrics && n_rules > n_promo_rules && rules[n_promo_rules].n_inserted)
+        prom_fresh(metrics, rules[n_promo_rules].n_inserted);
+    return n_out;
 }

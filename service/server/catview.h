@@ -25,6 +25,7 @@
 #include "catalog.h"
 #include "catstore.h"
 #include "model.h"
+#include "prom.h"
 #include "recommend.h"
 #include "sessions.h"
 #include "srv_config.h"
@@ -52,14 +53,28 @@ typedef struct catview_ask {
     const char *const *skip; /* more ids the answer must not hold (the request's
                                 exclusions the model does not know) */
     size_t n_skip;
-    const float *q; /* the request's query vector (rec_last_query), or NULL */
+    const float *qvec; /* the request's query vector (rec_last_query), or NULL */
     int64_t now;
+    const rec_query *query; /* its filters (rec_query_admits), or NULL */
+    const rec_ctx *ctx;     /* the context that answered it (rec_last_excluded), or NULL */
+    /* shown(arg, id): 1 when an earlier page of the chain showed id; NULL: none */
+    int (*shown)(const void *arg, const char *id);
+    const void *shown_arg;
 } catview_ask;
 
 /* Up to cap fresh items for the request, best first, as answer items
  * (item UINT32_MAX, extra set, reason REC_REASON_NEW). Returns the count. */
 size_t catview_fresh(catview *v, const mx_model *m, const catview_ask *a, rec_item *out,
                      size_t cap);
+
+/* Puts the active promotions' items and the fresh items into the answer
+ * items[0..n) (capacity >= k, ordered) as place.h says: promotions in
+ * order (settings first, then the stored ones), then the fresh source with
+ * catalog.fresh_share of the slots. Candidates obey the request's
+ * exclusions, filters and earlier pages (a). Counts what it placed in
+ * metrics (may be NULL). Returns the new length (<= k). */
+size_t catview_place(catview *v, const mx_model *m, const catview_ask *a, rec_item *items, size_t n,
+                     size_t k, prom *metrics);
 
 /* The override record of model item i, or NULL (most items). */
 const cat_item *catview_override(const catview *v, uint32_t item);

@@ -194,6 +194,10 @@ static int shown(const api_pages *p, const char *id) {
     return id && bsearch(&id, p->byid, p->n, sizeof(*p->byid), by_name) != NULL;
 }
 
+int api_pages_shown(const void *pages, const char *id) {
+    return pages && shown(pages, id);
+}
+
 size_t api_pages_cut(const api_pages *p, const mx_model *m, rec_item *items, size_t n, size_t k) {
     size_t kept = 0;
     for (size_t i = 0; i < n && kept < k; i++)

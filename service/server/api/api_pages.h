@@ -64,6 +64,9 @@ size_t api_pages_cut(const api_pages *p, const mx_model *m, rec_item *items, siz
 void api_pages_answer(api_req *r, json_t *o, const char *user, const api_pages *p,
                       const mx_model *m, const rec_item *items, size_t n, size_t k, size_t max_k);
 
+/* 1 when an earlier page of the chain p (an api_pages *, may be NULL)
+ * showed item id: the shape catview_ask.shown takes. */
+int api_pages_shown(const void *p, const char *id);
 void api_pages_free(api_pages *p); /* NULL is a no-op */
 
 #endif

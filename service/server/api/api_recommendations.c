@@ -31,6 +31,32 @@ static void ask_free(rec_ask *a) {
     free(a);
 }
 
+/* Promotions and new catalogue items into the answer (catview_place),
+ * with the request's exclusions: its session, the ids it excluded that the
+ * model does not know, the chain's earlier pages. Returns the new length. */
+static size_t place_rules(api_req *r, const rec_ask *a, catview *cv, const rec_ctx *ctx,
+                          const rec_query *q, const sess_event *sev, size_t n_sev, rec_item *items,
+                          size_t n) {
+    const char *skip[2 * API_MAX_IDS];
+    size_t n_skip = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(a->unknown, i, v) if (n_skip < 2 * API_MAX_IDS) skip[n_skip++] =
+        json_string_value(v);
+    catview_ask ca = {.user = q->user,
+                      .events = sev,
+                      .n_events = n_sev,
+                      .skip = skip,
+                      .n_skip = n_skip,
+                      .qvec = rec_last_query(ctx),
+                      .now = q->now,
+                      .query = q,
+                      .ctx = ctx,
+                      .shown = api_pages_shown,
+                      .shown_arg = a->pages};
+    return catview_place(cv, wk_lease_model(r->lease), &ca, items, n, a->k, r->env->prom);
+}
+
 /* Computes and answers the recommendation (does not finish the request). */
 static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n_sev,
                    const char *session_state) {
@@ -75,11 +101,14 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
     rec_ctx *ctx = wk_lease_rec(r->lease);
     int rc = rec_recommend(ctx, &p, &q, items, &n, &err);
     if (ev != stack_ev) free(ev);
+    q.events = NULL; /* freed; what follows reads the filters only */
+    q.n_events = 0;
     if (rc) {
         api_error(r, API_INTERNAL_ERROR, "internal", "%s", err.msg);
         return;
     }
     n = api_pages_cut(a->pages, m, items, n, a->k);
+    n = place_rules(r, a, cv, ctx, &q, sev, n_sev, items, n);
     size_t by_source[RET_N_SOURCES] = {0};
     for (size_t i = 0; i < n; i++)
         for (int src = 0; src < RET_N_SOURCES; src++)
