@@ -311,6 +311,8 @@
     new: 'a new catalogue item (added by PUT /v1/items), not yet trained on',
     promoted: 'placed by a promotion',
   };
+  // "new item", not "new": the orange NEW badge marks items a click brought.
+  const REASON_LABELS = { new: 'new item' };
   const PLACED_BY = {
     promotion: 'placed here by a promotion',
     fresh: 'placed here for a new catalogue item (the fresh source)',
@@ -335,7 +337,7 @@
       chips.append(c);
     }
     for (const cat of it.categories || []) chips.append(el('span', { class: 'chip', text: cat }));
-    if (it.reason) chips.append(el('span', { class: 'reason ' + it.reason, title: REASON_TITLES[it.reason] || null, text: it.reason }));
+    if (it.reason) chips.append(el('span', { class: 'reason ' + it.reason, title: REASON_TITLES[it.reason] || null, text: REASON_LABELS[it.reason] || it.reason }));
     for (const src of it.sources || [])
       chips.append(el('span', { class: 'source', dataset: { source: src }, title: 'found by the ' + src + ' source', text: src }));
     if (it.placed_by === 'session_quota' || it.placed_by === 'diversity')

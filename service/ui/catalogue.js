@@ -90,7 +90,7 @@ window.MixrecCatalogue = (function () {
           el('span', { class: 'record-title', title: rec.title || rec.item, text: rec.title || rec.item }),
           el('div', { class: 'sub' }, el('code', { text: rec.item }),
             ...(rec.categories || []).map((c) => el('span', { class: 'chip', text: c })),
-            rec.in_model ? null : el('span', { class: 'reason new', title: 'not in the model yet', text: 'new' }),
+            rec.in_model ? null : el('span', { class: 'reason new', title: 'not in the model yet', text: 'new item' }),
             info.length ? el('span', { class: 'muted', title: rec.expires_at ? when(rec.expires_at) : null, text: info.join(' · ') }) : null)));
       if (state === 'hidden')
         li.append(el('button', {
