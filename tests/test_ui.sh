@@ -203,6 +203,17 @@ req PUT "$BASE_K/v1/items/$newitem" -H 'Content-Type: application/json' -H "X-AP
   -d "{\"title\":\"Brand new thing\",\"categories\":[\"$cat\"]}"
 check "PUT a new item ($newitem, category $cat) for the catalogue scenario" \
   bash -c '[ "$1" = 200 ] && jq -e ".new == true" "$2" >/dev/null || { echo "  status $1: $(head -c 300 "$2")"; false; }' _ "$CODE" "$TMP/body"
+# a promotion, when this server has the route (PUT /v1/admin/promotions in
+# /openapi.json): an item of another category at position 0 of every answer
+promo=
+if curl -s "$BASE_K/openapi.json" | jq -e '.paths["/v1/admin/promotions"].put' >/dev/null; then
+  promo=$(awk -F, -v c="$cat" 'NR > 1 && $3 != c { print $1; exit }' "$TMP/syn/items.csv")
+  req PUT "$BASE_K/v1/admin/promotions" -H 'Content-Type: application/json' -H "X-API-Key: $KEY" \
+    -d "{\"promotions\":[{\"name\":\"ui-promo\",\"items\":[\"$promo\"],\"position\":0}]}"
+  check "PUT a promotion ($promo at position 0) for the catalogue scenario" status_is 200
+else
+  echo "# no /v1/admin/promotions on this server: the Promotions panel is checked hidden"
+fi
 browse catalogue "$BASE_K/ui/?user=$cuser" "$cuser" "$ART/ui-catalogue.png" --key "$KEY" --new-item "$newitem"
 check "catalogue: the refused Hide reached the API (PATCH 401)" \
   grep -q '"method":"PATCH","route":"item_patch".*"status":401' "$TMP/K.access.log"
@@ -214,7 +225,9 @@ hid=$(redis-cli -s "$TMP/redis.sock" --raw hkeys mixrec:catalog:items | grep -vx
 check "catalogue: the item the page hid is stored unhidden again ($hid)" \
   bash -c '[ -n "$1" ] && redis-cli -s "$2" --raw hget mixrec:catalog:items "$1" | jq -e ".hidden == false" >/dev/null' \
   _ "$hid" "$TMP/redis.sock"
-# the new item out of the way of the scenarios after this one
+# the new item and the promotion out of the way of the scenarios after this one
+[ -z "$promo" ] || req PUT "$BASE_K/v1/admin/promotions" -H 'Content-Type: application/json' \
+  -H "X-API-Key: $KEY" -d '{"promotions":[]}'
 redis-cli -s "$TMP/redis.sock" hdel mixrec:catalog:items "$newitem" >/dev/null
 redis-cli -s "$TMP/redis.sock" publish mixrec:catalog:changed "$newitem" >/dev/null
 

@@ -45,6 +45,7 @@ window.MixrecCatalogue = (function () {
     const card = $('catalogue-card');
     const keyInput = $('admin-key');
     const hiddenNow = new Set(); // items of the last hidden list read
+    let hiddenAll = true; // whether that list held every hidden item (not cut at LIST_LIMIT)
 
     // ---- the admin key ------------------------------------------------------
 
@@ -112,6 +113,7 @@ window.MixrecCatalogue = (function () {
         if (spec.state === 'hidden') {
           hiddenNow.clear();
           for (const r of d.items) hiddenNow.add(r.item);
+          hiddenAll = d.total <= d.items.length;
         }
         return true;
       } catch (e) {
@@ -164,7 +166,7 @@ window.MixrecCatalogue = (function () {
       // hidden list. Unhidden: until it left the hidden list (the process's
       // catalogue has it then), and read the answers once more after.
       const gone = () => !ctx.shownItems().includes(it.item);
-      const listed = () => hiddenNow.has(it.item) === hidden;
+      const listed = () => hiddenNow.has(it.item) === hidden || (hidden && !hiddenAll);
       const ms = await settle(() => listed() && (!hidden || gone()), async () => {
         await Promise.all([ctx.reload(), refresh()]);
       });
@@ -185,7 +187,9 @@ window.MixrecCatalogue = (function () {
     // ---- promotions (read-only) ----------------------------------------------
 
     function promotionLine(p) {
-      const what = p.items ? `items ${p.items.join(', ')}` : `category ${p.category}`;
+      const items = p.items || [];
+      const what = p.items ? `item${items.length > 1 ? 's' : ''} ${items.slice(0, 5).join(', ')}${items.length > 5 ? ` and ${items.length - 5} more` : ''}`
+        : `category ${p.category}`;
       const where = p.share !== undefined ? `${Math.round(p.share * 100)}% of each answer` : `position ${p.position}`;
       const span = p.start || p.end ? `${p.start ? when(p.start) : '…'} – ${p.end ? when(p.end) : '…'}` : 'always';
       return el('li', { class: 'record' + (p.active ? '' : ' inactive'), dataset: { promotion: p.name, active: String(!!p.active) } },
