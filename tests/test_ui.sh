@@ -17,7 +17,8 @@
 #       page, the item stays), with it the item leaves the list and shows
 #       as hidden, Unhide brings it back, an item added by PUT is listed
 #       as new; the key never reaches the access log; a screenshot of the
-#       panel.
+#       panel; Hide and Unhide from another origin (cors); Hide refused
+#       in the page while Redis is down (503).
 # Real `mixrec serve`, real redis-server, real Chromium; no mocks.
 # Screenshots go to ARTIFACT_DIR, else $MIXREC_ARTIFACTS, else the current
 # directory.
@@ -221,10 +222,11 @@ check "catalogue: Hide and Unhide reached the API (two PATCH 200)" \
   bash -c '[ "$(grep -c "\"route\":\"item_patch\".*\"status\":200" "$1")" = 2 ]' _ "$TMP/K.access.log"
 check "catalogue: the admin key is in neither the access log nor stderr" \
   bash -c '! grep -qF "$1" "$2" "$3"' _ "$KEY" "$TMP/K.access.log" "$TMP/K.err"
-hid=$(redis-cli -s "$TMP/redis.sock" --raw hkeys mixrec:catalog:items | grep -vx "$newitem" | head -1)
-check "catalogue: the item the page hid is stored unhidden again ($hid)" \
-  bash -c '[ -n "$1" ] && redis-cli -s "$2" --raw hget mixrec:catalog:items "$1" | jq -e ".hidden == false" >/dev/null' \
-  _ "$hid" "$TMP/redis.sock"
+mapfile -t hid < <(redis-cli -s "$TMP/redis.sock" --raw hkeys mixrec:catalog:items | grep -vx "$newitem")
+check "catalogue: the items the pages hid are stored unhidden again (${hid[*]})" \
+  bash -c 's=$1; shift; [ $# -ge 1 ] || exit 1
+    for k; do redis-cli -s "$s" --raw hget mixrec:catalog:items "$k" | jq -e ".hidden == false" >/dev/null || exit 1; done' \
+  _ "$TMP/redis.sock" "${hid[@]}"
 # the new item and the promotion out of the way of the scenarios after this one
 [ -z "$promo" ] || req PUT "$BASE_K/v1/admin/promotions" -H 'Content-Type: application/json' \
   -H "X-API-Key: $KEY" -d '{"promotions":[]}'

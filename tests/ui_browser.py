@@ -448,6 +448,15 @@ def scenario_cors(b, a):
        b.wait_for("+document.body.dataset.loads >= 2") is True and snapshot(b)["sessionEvents"] >= 1)
     ids1 = [i["item"] for i in snapshot(b)["items"]]
     ok("cross-origin: the list changed", target not in ids1)
+    # Hide and Unhide from another origin (PATCH with a JSON body: a preflight)
+    top = next(i["item"] for i in snapshot(b)["items"] if i["reason"] not in ("new", "promoted"))
+    b.click(f'#recs li[data-item="{top}"] .hide-btn')
+    got = b.wait_for(f"""(() => {{ const s = {CATALOGUE};
+        return !s.busy && !s.recs.includes({json.dumps(top)}) && s.hidden.includes({json.dumps(top)}); }})()""", 10)
+    ok(f"cross-origin: Hide ({top}) leaves the list and lists it as hidden", got is True, str(cat_state(b)))
+    b.click(f'#cat-hidden li[data-item="{top}"] .unhide-btn')
+    got = b.wait_for(f"""(() => {{ const s = {CATALOGUE}; return !s.busy && s.hidden.length === 0; }})()""", 10)
+    ok("cross-origin: Unhide empties the hidden list", got is True, str(cat_state(b)))
     errs = page_errors(b)
     ok("cross-origin: no JavaScript errors", not errs, "; ".join(errs)[:500])
     if a.screenshot:
@@ -479,6 +488,11 @@ def scenario_degraded(b, a):
     b.click(f'#recs li[data-item="{target}"] .click-btn')
     msg = b.wait_for("[...document.querySelectorAll('#log li.error')].map(li => li.textContent).join(' ')", 10)
     ok("Redis down: a click is refused visibly (not stored)", bool(msg) and "not stored" in msg, str(msg))
+    b.click(f'#recs li[data-item="{target}"] .hide-btn')
+    msg = b.wait_for("!document.getElementById('catalogue-error').hidden && document.getElementById('catalogue-error').textContent", 10)
+    ok("Redis down: Hide is refused in the page (503, nothing changed)",
+       bool(msg) and target in msg and "Redis is unavailable" in msg, str(msg))
+    ok("Redis down: the item stays in the list", target in [i["item"] for i in snapshot(b)["items"]])
     errs = page_errors(b, allow=("503",))
     ok("Redis down: no JavaScript errors", not errs, "; ".join(errs)[:500])
     if a.screenshot:
