@@ -11,7 +11,14 @@
 #       an unknown user's answer explained, a dislike shown as a negative
 #       session interest, a screenshot; the page served from
 #       another origin against an API with cors.origins (and refused
-#       without); Redis stopped -> a visible degraded state.
+#       without); Redis stopped -> a visible degraded state;
+#   (c) the live catalogue (service/ui/catalogue.js) against a server with
+#       auth.api_keys: Hide refused without the admin key (said in the
+#       page, the item stays), with it the item leaves the list and shows
+#       as hidden, Unhide brings it back, an item added by PUT is listed
+#       as new; the key never reaches the access log; a screenshot of the
+#       panel; Hide and Unhide from another origin (cors); Hide refused
+#       in the page while Redis is down (503).
 # Real `mixrec serve`, real redis-server, real Chromium; no mocks.
 # Screenshots go to ARTIFACT_DIR, else $MIXREC_ARTIFACTS, else the current
 # directory.
@@ -32,8 +39,8 @@ t_start=$(date +%s.%N)
 make_test_model
 start_redis
 user=$(sed -n 2p "$TMP/syn/interactions.csv" | cut -d, -f1)
-# two more users with their own (empty) sessions, for the other scenarios
-mapfile -t others < <(cut -d, -f1 "$TMP/syn/interactions.csv" | sed 1d | grep -vx "$user" | sort -u | head -2)
+# three more users with their own (empty) sessions, for the other scenarios
+mapfile -t others < <(cut -d, -f1 "$TMP/syn/interactions.csv" | sed 1d | grep -vx "$user" | sort -u | head -3)
 
 # req METHOD URL [curl args...]: body in $TMP/body, headers in $TMP/hdr, status in $CODE
 req() {
@@ -64,6 +71,9 @@ req GET "$B/ui/app.js"
 check "app.js is text/javascript" hdr_is Content-Type "text/javascript; charset=utf-8"
 check "app.js served whole" cmp -s "$TMP/body" "$UI/app.js"
 etag=$(hdr ETag)
+req GET "$B/ui/catalogue.js"
+check "catalogue.js is text/javascript, served whole" \
+  bash -c '[ "$1" = "text/javascript; charset=utf-8" ] && cmp -s "$2" "$3/catalogue.js"' _ "$(hdr Content-Type)" "$TMP/body" "$UI"
 req GET "$B/ui/style.css"
 check "style.css is text/css" hdr_is Content-Type "text/css; charset=utf-8"
 req GET "$B/ui/app.js" -H "If-None-Match: $etag"
@@ -130,7 +140,8 @@ check "server.ui_dir=auto from the build dir finds the checkout's page" \
 check "the access log records the page's requests" grep -q '"path":"/ui/app.js","status":304' "$TMP/A.access.log"
 check "the page loads nothing from outside (no http(s):// or // in src/href/url())" \
   bash -c '! grep -EqI "(src|href)=\"(https?:)?//|url\\((\"|'"'"')?(https?:)?//|@import" "$1"/index.html "$1"/style.css' _ "$UI"
-check "app.js fetches the API only (no absolute URLs)" bash -c '! grep -Eq "https?://" "$1/app.js"' _ "$UI"
+check "app.js and catalogue.js fetch the API only (no absolute URLs)" \
+  bash -c '! grep -Eq "https?://" "$1/app.js" "$1/catalogue.js"' _ "$UI"
 
 # ---- (b) the browser ------------------------------------------------------------
 CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
@@ -141,10 +152,10 @@ if [ -z "$CHROMIUM" ] || ! "$CHROMIUM" --version >/dev/null 2>&1; then
   exit 77
 fi
 echo "# $("$CHROMIUM" --version 2>/dev/null | head -1)"
-browse() { # scenario url user [screenshot]: runs ui_browser.py, counts its ok/not ok lines
+browse() { # scenario url user [screenshot [more ui_browser.py args]]: counts its ok/not ok lines
   local out line
   out=$(python3 "$HERE/ui_browser.py" --chromium "$CHROMIUM" --scenario "$1" --url "$2" --user "$3" \
-    --model-version "$(cat "$TMP/model/CURRENT")" ${4:+--screenshot "$4"} 2>&1)
+    --model-version "$(cat "$TMP/model/CURRENT")" ${4:+--screenshot "$4"} "${@:5}" 2>&1)
   local rc=$?
   while IFS= read -r line; do
     case $line in
@@ -175,6 +186,52 @@ serve_start C --redis "unix:$TMP/redis.sock" --set "cors.origins=$ORIGIN"
 browse cors "$ORIGIN/index.html?api=$BASE_C&user=${others[0]}" "${others[0]}" "$ART/ui-inspector-cors.png"
 check "cors: the page's requests reached the API from $ORIGIN" grep -q '"route":"events","path":"/v1/events","status":200' "$TMP/C.access.log"
 browse nocors "$ORIGIN/index.html?api=$BASE_OFF&user=${others[0]}" "${others[0]}"
+
+# the live catalogue, with keys: the server's write routes need X-API-Key
+KEY=ui-admin-$RANDOM$RANDOM
+cuser=${others[2]}
+# redis.command_timeout_ms: on a loaded machine the first EVAL of the
+# catalogue's merge script took over the default 50 ms and the change was
+# answered 503 although stored; this test is about the page, not that.
+serve_start K --redis "unix:$TMP/redis.sock" --set "auth.api_keys=$KEY" --set redis.command_timeout_ms=1000
+# a new item in the category the user has most (items.csv: item,title,categories)
+cat=$(awk -F, -v u="$cuser" 'NR == FNR { if ($1 == u) seen[$2] = 1; next } ($1 in seen) { n[$3]++ }
+  END { for (c in n) if (n[c] > best) { best = n[c]; top = c }; print top }' "$TMP/syn/interactions.csv" "$TMP/syn/items.csv")
+newitem=fresh-ui-$RANDOM
+# the workers' Redis connections come up after /healthz answers
+for _ in $(seq 50); do curl -s "$BASE_K/readyz" | jq -e '.redis == "ok"' >/dev/null && break; sleep 0.1; done
+req PUT "$BASE_K/v1/items/$newitem" -H 'Content-Type: application/json' -H "X-API-Key: $KEY" \
+  -d "{\"title\":\"Brand new thing\",\"categories\":[\"$cat\"]}"
+check "PUT a new item ($newitem, category $cat) for the catalogue scenario" \
+  bash -c '[ "$1" = 200 ] && jq -e ".new == true" "$2" >/dev/null || { echo "  status $1: $(head -c 300 "$2")"; false; }' _ "$CODE" "$TMP/body"
+# a promotion, when this server has the route (PUT /v1/admin/promotions in
+# /openapi.json): an item of another category at position 0 of every answer
+promo=
+if curl -s "$BASE_K/openapi.json" | jq -e '.paths["/v1/admin/promotions"].put' >/dev/null; then
+  promo=$(awk -F, -v c="$cat" 'NR > 1 && $3 != c { print $1; exit }' "$TMP/syn/items.csv")
+  req PUT "$BASE_K/v1/admin/promotions" -H 'Content-Type: application/json' -H "X-API-Key: $KEY" \
+    -d "{\"promotions\":[{\"name\":\"ui-promo\",\"items\":[\"$promo\"],\"position\":0}]}"
+  check "PUT a promotion ($promo at position 0) for the catalogue scenario" status_is 200
+else
+  echo "# no /v1/admin/promotions on this server: the Promotions panel is checked hidden"
+fi
+browse catalogue "$BASE_K/ui/?user=$cuser" "$cuser" "$ART/ui-catalogue.png" --key "$KEY" --new-item "$newitem"
+check "catalogue: the refused Hide reached the API (PATCH 401)" \
+  grep -q '"method":"PATCH","route":"item_patch".*"status":401' "$TMP/K.access.log"
+check "catalogue: Hide and Unhide reached the API (two PATCH 200)" \
+  bash -c '[ "$(grep -c "\"route\":\"item_patch\".*\"status\":200" "$1")" = 2 ]' _ "$TMP/K.access.log"
+check "catalogue: the admin key is in neither the access log nor stderr" \
+  bash -c '! grep -qF "$1" "$2" "$3"' _ "$KEY" "$TMP/K.access.log" "$TMP/K.err"
+mapfile -t hid < <(redis-cli -s "$TMP/redis.sock" --raw hkeys mixrec:catalog:items | grep -vx "$newitem")
+check "catalogue: the items the pages hid are stored unhidden again (${hid[*]})" \
+  bash -c 's=$1; shift; [ $# -ge 1 ] || exit 1
+    for k; do redis-cli -s "$s" --raw hget mixrec:catalog:items "$k" | jq -e ".hidden == false" >/dev/null || exit 1; done' \
+  _ "$TMP/redis.sock" "${hid[@]}"
+# the new item and the promotion out of the way of the scenarios after this one
+[ -z "$promo" ] || req PUT "$BASE_K/v1/admin/promotions" -H 'Content-Type: application/json' \
+  -H "X-API-Key: $KEY" -d '{"promotions":[]}'
+redis-cli -s "$TMP/redis.sock" hdel mixrec:catalog:items "$newitem" >/dev/null
+redis-cli -s "$TMP/redis.sock" publish mixrec:catalog:changed "$newitem" >/dev/null
 
 # Redis down
 stop_redis

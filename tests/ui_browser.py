@@ -13,10 +13,17 @@ only, no npm, no WebSocket). Run by tests/test_ui.sh, one scenario per run:
   nocors    the same against a server that does not allow that origin: the
             page must say it cannot reach the API
   degraded  Redis is down: the page shows it, a click is refused visibly
+  catalogue the live catalogue against a server with auth.api_keys: Hide
+            without the admin key refused in the page, the key entered, an
+            item hidden from the list (and listed as hidden), unhidden
+            again, a new item (PUT by the test) listed under New; the
+            Promotions panel only when its route answers; screenshot of the
+            panel
 
 Prints "ok - ..." / "not ok - ..." lines; exits 1 if any check failed.
   ui_browser.py --chromium /usr/bin/chromium --scenario main --url URL
                 [--user ID] [--model-version V] [--screenshot FILE]
+                [--key ADMIN_KEY --new-item ID]   (catalogue)
 """
 import argparse
 import base64
@@ -220,11 +227,17 @@ class Browser:
             self.send("Input.dispatchKeyEvent", {"type": kind, "key": "Enter", "code": "Enter",
                                                  "windowsVirtualKeyCode": 13, "text": "\r" if kind == "keyDown" else ""})
 
-    def screenshot(self, path):
+    def screenshot(self, path, selector=None):
+        """The whole page, or only the element matching selector."""
         self.eval("window.scrollTo(0, 0)")
-        m = self.send("Page.getLayoutMetrics")
-        size = m.get("cssContentSize") or m["contentSize"]
-        clip = {"x": 0, "y": 0, "width": self.width, "height": max(self.height, int(size["height"])), "scale": 1}
+        if selector:
+            r = self.eval(f"""(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();
+                return {{x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}}; }})()""")
+            clip = {**r, "scale": 1}
+        else:
+            m = self.send("Page.getLayoutMetrics")
+            size = m.get("cssContentSize") or m["contentSize"]
+            clip = {"x": 0, "y": 0, "width": self.width, "height": max(self.height, int(size["height"])), "scale": 1}
         shot = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}, timeout=30)
         data = base64.b64decode(shot["data"])
         with open(path, "wb") as f:
@@ -435,6 +448,15 @@ def scenario_cors(b, a):
        b.wait_for("+document.body.dataset.loads >= 2") is True and snapshot(b)["sessionEvents"] >= 1)
     ids1 = [i["item"] for i in snapshot(b)["items"]]
     ok("cross-origin: the list changed", target not in ids1)
+    # Hide and Unhide from another origin (PATCH with a JSON body: a preflight)
+    top = next(i["item"] for i in snapshot(b)["items"] if i["reason"] not in ("new", "promoted"))
+    b.click(f'#recs li[data-item="{top}"] .hide-btn')
+    got = b.wait_for(f"""(() => {{ const s = {CATALOGUE};
+        return !s.busy && !s.recs.includes({json.dumps(top)}) && s.hidden.includes({json.dumps(top)}); }})()""", 10)
+    ok(f"cross-origin: Hide ({top}) leaves the list and lists it as hidden", got is True, str(cat_state(b)))
+    b.click(f'#cat-hidden li[data-item="{top}"] .unhide-btn')
+    got = b.wait_for(f"""(() => {{ const s = {CATALOGUE}; return !s.busy && s.hidden.length === 0; }})()""", 10)
+    ok("cross-origin: Unhide empties the hidden list", got is True, str(cat_state(b)))
     errs = page_errors(b)
     ok("cross-origin: no JavaScript errors", not errs, "; ".join(errs)[:500])
     if a.screenshot:
@@ -466,6 +488,11 @@ def scenario_degraded(b, a):
     b.click(f'#recs li[data-item="{target}"] .click-btn')
     msg = b.wait_for("[...document.querySelectorAll('#log li.error')].map(li => li.textContent).join(' ')", 10)
     ok("Redis down: a click is refused visibly (not stored)", bool(msg) and "not stored" in msg, str(msg))
+    b.click(f'#recs li[data-item="{target}"] .hide-btn')
+    msg = b.wait_for("!document.getElementById('catalogue-error').hidden && document.getElementById('catalogue-error').textContent", 10)
+    ok("Redis down: Hide is refused in the page (503, nothing changed)",
+       bool(msg) and target in msg and "Redis is unavailable" in msg, str(msg))
+    ok("Redis down: the item stays in the list", target in [i["item"] for i in snapshot(b)["items"]])
     errs = page_errors(b, allow=("503",))
     ok("Redis down: no JavaScript errors", not errs, "; ".join(errs)[:500])
     if a.screenshot:
@@ -473,14 +500,151 @@ def scenario_degraded(b, a):
         ok(f"screenshot saved ({n} bytes): {a.screenshot}", n > 10000)
 
 
+CATALOGUE = """(() => {
+  const card = document.getElementById('catalogue-card');
+  const ids = (sel) => [...document.querySelectorAll(sel)].map((li) => li.dataset.item);
+  const err = document.getElementById('catalogue-error');
+  return {
+    reads: +(card.dataset.reads || 0), state: card.dataset.state || '', busy: card.dataset.busy === '1',
+    settledMs: card.dataset.settledMs === undefined ? null : +card.dataset.settledMs,
+    hidden: ids('#cat-hidden li[data-item]'), fresh: ids('#cat-new li[data-item]'),
+    expiring: ids('#cat-expiring li[data-item]'),
+    hiddenText: document.getElementById('cat-hidden').textContent,
+    hiddenCount: document.getElementById('cat-hidden-count').textContent,
+    error: err.hidden ? '' : err.textContent,
+    recs: ids('#recs li[data-item]'),
+    promotionsShown: !document.getElementById('promotions-card').hidden,
+    promotions: [...document.querySelectorAll('#promotions li[data-promotion]')].map((li) => li.dataset.promotion),
+  };
+})()"""
+
+
+def cat_state(b):
+    return b.eval(CATALOGUE)
+
+
+def api_recs(b, user):
+    """The item ids of the API's answer for user, fetched by the page's origin."""
+    return b.eval(f"""fetch('/v1/users/' + encodeURIComponent({json.dumps(user)}) + '/recommendations?k=20&explain=true')
+        .then(r => r.json()).then(d => d.items.map(i => i.item))""")
+
+
+def scenario_catalogue(b, a):
+    key = json.dumps(a.key)
+    b.navigate(a.url)
+    ok("catalogue: the user loads", b.wait_for("+document.body.dataset.loads >= 1 && document.body.dataset.state === 'ready'") is True,
+       snapshot(b)["apiError"])
+    ok("catalogue: the panel is there, its lists read once",
+       b.wait_for("+(document.getElementById('catalogue-card').dataset.reads || 0) >= 1", 10) is True)
+    c0 = cat_state(b)
+    ok("catalogue: without the admin key the lists say a key is needed (401)",
+       c0["state"] == "error" and "X-API-Key" in c0["hiddenText"] and "admin key" in c0["hiddenText"], c0["hiddenText"])
+    ok("catalogue: every recommended item has a Hide button",
+       b.eval("[...document.querySelectorAll('#recs li[data-item]')].every(li => li.querySelector('.hide-btn'))") is True)
+
+    # Hide without the key: refused, said in the page, the item stays.
+    # the first item the model knows (a new or promoted one is placed, not ranked)
+    top = next(i["item"] for i in snapshot(b)["items"] if i["reason"] not in ("new", "promoted"))
+    b.click(f'#recs li[data-item="{top}"] .hide-btn')
+    msg = b.wait_for("!document.getElementById('catalogue-error').hidden && document.getElementById('catalogue-error').textContent", 10)
+    ok("Hide without the key: an error in the page (401, enter the admin key)",
+       bool(msg) and top in msg and "X-API-Key is required" in msg and "admin key" in msg, str(msg))
+    ok("Hide without the key: the activity log says so too",
+       any("Could not hide" in t for t in snapshot(b)["log"]), str(snapshot(b)["log"][:2]))
+    time.sleep(1.2)  # longer than a change takes to reach the answers
+    ok("Hide without the key: the item stays in the API's answer", top in (api_recs(b, a.user) or []))
+    loads = snapshot(b)["loads"]
+    b.click("#show")
+    b.wait_for(f"+document.body.dataset.loads > {loads} && document.body.dataset.state === 'ready'")
+    ok("Hide without the key: the item stays in the list", top in cat_state(b)["recs"])
+
+    # The key: typed once, kept for the tab only, sent as X-API-Key.
+    reads = cat_state(b)["reads"]
+    b.type_into("#admin-key", a.key)
+    b.click("#catalogue-refresh")
+    ok("with the admin key the lists load",
+       b.wait_for(f"+document.getElementById('catalogue-card').dataset.reads > {reads}"
+                  " && document.getElementById('catalogue-card').dataset.state === 'ok'", 10) is True, str(cat_state(b)))
+    c1 = cat_state(b)
+    ok("the error is gone once the key is given", c1["error"] == "", c1["error"])
+    ok("hidden list: empty to start with", c1["hidden"] == [] and c1["hiddenCount"] == "0"
+       and "No hidden items" in c1["hiddenText"], str(c1))
+    ok(f"the item added by PUT is listed under New ({a.new_item})", a.new_item in c1["fresh"], str(c1["fresh"]))
+    ok("the New list shows its title and category",
+       b.eval(f"""(() => {{ const li = document.querySelector('#cat-new li[data-item={json.dumps(a.new_item)}]');
+           return !!li && li.textContent.includes('Brand new') && !!li.querySelector('.chip'); }})()""") is True)
+    ok("the key is kept in sessionStorage, not in the address or localStorage",
+       b.eval(f"sessionStorage.getItem('mixrec.adminKey') === {key} && !location.href.includes({key})"
+              f" && !Object.values(localStorage).some(v => v.includes({key}))") is True)
+    ok("the key is not in the activity log",
+       not any(a.key in t for t in snapshot(b)["log"]))
+
+    # Hide with the key: the item leaves the list and enters the hidden list.
+    t0 = time.monotonic()
+    b.click(f'#recs li[data-item="{top}"] .hide-btn')
+    got = b.wait_for(f"""(() => {{ const s = {CATALOGUE};
+        return !s.busy && !s.recs.includes({json.dumps(top)}) && s.hidden.includes({json.dumps(top)}); }})()""", 10)
+    took = time.monotonic() - t0
+    c2 = cat_state(b)
+    ok(f"Hide: {top} left the list and is listed as hidden ({took:.2f} s, page settled in {c2['settledMs']} ms)",
+       got is True and c2["error"] == "", str(c2))
+    ok("Hide: the list refilled to 20 items", len(c2["recs"]) == 20, str(len(c2["recs"])))
+    ok("Hide: the API's answer no longer holds it", top not in (api_recs(b, a.user) or []))
+    ok("Hide: the hidden item has an Unhide button",
+       b.eval(f"!!document.querySelector('#cat-hidden li[data-item={json.dumps(top)}] .unhide-btn')") is True)
+    if a.screenshot:
+        n = b.screenshot(a.screenshot, "#catalogue-card")
+        ok(f"screenshot of the catalogue panel saved ({n} bytes): {a.screenshot}", n > 5000)
+
+    # Unhide: the hidden list empties, the item comes back.
+    b.click(f'#cat-hidden li[data-item="{top}"] .unhide-btn')
+    got = b.wait_for(f"""(() => {{ const s = {CATALOGUE};
+        return !s.busy && s.hidden.length === 0 && s.recs.includes({json.dumps(top)}); }})()""", 10)
+    c3 = cat_state(b)
+    ok(f"Unhide: the hidden list is empty again and {top} is back in the list", got is True, str(c3))
+    ok("Unhide: the API's answer holds it again", top in (api_recs(b, a.user) or []))
+
+    # New and promoted items in answers: badges (when the answer holds one).
+    reasons = b.eval(f"""fetch('/v1/users/' + encodeURIComponent({json.dumps(a.user)}) + '/recommendations?k=20&explain=true')
+        .then(r => r.json()).then(d => d.items.filter(i => i.reason === 'new' || i.reason === 'promoted').map(i => [i.item, i.reason]))""") or []
+    if reasons:
+        ok(f"items the answer gives as new/promoted carry the badge ({len(reasons)})", b.eval(f"""{json.dumps(reasons)}.every(([id, r]) => {{
+            const li = document.querySelector(`#recs li[data-item="${{id}}"]`);
+            const badge = li && li.querySelector('.reason.' + r);
+            return !!badge && badge.textContent === (r === 'new' ? 'new item' : r)
+              && getComputedStyle(badge).backgroundColor !== 'rgba(0, 0, 0, 0)'; }})""") is True)
+    else:
+        print("# no item with reason new or promoted in this answer: badges not checked", flush=True)
+
+    # Promotions: the panel is shown exactly when the route answers 200.
+    # (asked only when /openapi.json lists the route, as the page does: no 404 in the console)
+    listed = b.eval("fetch('/openapi.json').then(r => r.json()).then(d => !!(d.paths['/v1/admin/promotions'] || {}).get)")
+    status = b.eval(f"fetch('/v1/admin/promotions', {{headers: {{'X-API-Key': {key}}}}}).then(r => r.status)") if listed else 404
+    reads = cat_state(b)["reads"]
+    b.click("#catalogue-refresh")  # the page reads them again now
+    b.wait_for(f"+document.getElementById('catalogue-card').dataset.reads > {reads}", 10)
+    c4 = cat_state(b)
+    if status == 200:
+        n = b.eval(f"fetch('/v1/admin/promotions', {{headers: {{'X-API-Key': {key}}}}}).then(r => r.json()).then(d => d.promotions.length)")
+        ok(f"promotions panel shown with the route's {n} promotions", c4["promotionsShown"] and len(c4["promotions"]) == n, str(c4))
+    else:
+        ok(f"promotions panel hidden quietly ({'the route answers ' + str(status) if listed else 'no such route in /openapi.json'})",
+           not c4["promotionsShown"])
+
+    errs = page_errors(b, allow=("401",))
+    ok("catalogue: no JavaScript errors (but the refused requests)", not errs, "; ".join(errs)[:500])
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--chromium", default="/usr/bin/chromium")
-    p.add_argument("--scenario", required=True, choices=["main", "cors", "nocors", "degraded"])
+    p.add_argument("--scenario", required=True, choices=["main", "cors", "nocors", "degraded", "catalogue"])
     p.add_argument("--url", required=True)
     p.add_argument("--user", default="")
     p.add_argument("--model-version", default="")
     p.add_argument("--screenshot", default="")
+    p.add_argument("--key", default="")
+    p.add_argument("--new-item", default="")
     a = p.parse_args()
     b = Browser(a.chromium)
     try:

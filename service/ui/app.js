@@ -7,6 +7,8 @@
 //   GET  /v1/items/{item}/similar
 //   POST /v1/events                                 a click or a dislike on an item
 //   GET  /metrics                                   click-through (mixrec_click_through)
+// and, through catalogue.js (the Catalogue and Promotions panels):
+//   GET  /v1/items?state=...   PATCH /v1/items/{item}   GET /v1/admin/promotions
 // Query parameters: ?user=ID (load it), ?users=a,b,c (example ids),
 // ?api=URL (an API on another origin: it must list this page's origin in
 // cors.origins), ?k=N.
@@ -34,6 +36,7 @@
     recs: null,
     redis: 'unknown',
     loads: 0,
+    catalogue: null, // catalogue.js's panel: hide buttons, its lists (null without the file)
   };
 
   const colorOf = (id) => PALETTE[((id % PALETTE.length) + PALETTE.length) % PALETTE.length];
@@ -303,6 +306,18 @@
 
   // ---- item lists -------------------------------------------------------------
 
+  // Reasons and placements of the live catalogue, explained on hover.
+  const REASON_TITLES = {
+    new: 'a new catalogue item (added by PUT /v1/items), not yet trained on',
+    promoted: 'placed by a promotion',
+  };
+  // "new item", not "new": the orange NEW badge marks items a click brought.
+  const REASON_LABELS = { new: 'new item' };
+  const PLACED_BY = {
+    promotion: 'placed here by a promotion',
+    fresh: 'placed here for a new catalogue item (the fresh source)',
+  };
+
   function itemRow(it, rank, opts) {
     const color = it.interest ? colorOf(it.interest.id) : '#cbd5e1';
     const isNew = opts.prevItems && !opts.prevItems.has(it.item);
@@ -322,11 +337,13 @@
       chips.append(c);
     }
     for (const cat of it.categories || []) chips.append(el('span', { class: 'chip', text: cat }));
-    if (it.reason) chips.append(el('span', { class: 'reason ' + it.reason, text: it.reason }));
+    if (it.reason) chips.append(el('span', { class: 'reason ' + it.reason, title: REASON_TITLES[it.reason] || null, text: REASON_LABELS[it.reason] || it.reason }));
     for (const src of it.sources || [])
       chips.append(el('span', { class: 'source', dataset: { source: src }, title: 'found by the ' + src + ' source', text: src }));
     if (it.placed_by === 'session_quota' || it.placed_by === 'diversity')
       chips.append(el('span', { class: 'placed', title: 'moved here by the ' + it.placed_by.replace('_', ' '), text: it.placed_by.replace('_', ' ') }));
+    else if (PLACED_BY[it.placed_by])
+      chips.append(el('span', { class: 'placed ' + it.placed_by, title: PLACED_BY[it.placed_by], text: it.placed_by }));
     // Every item with a positive cosine to a disliked one loses a little;
     // the chip marks those it moved: a tenth of the list's score spread.
     if (it.dislike_penalty && it.dislike_penalty >= (opts.penaltyMin || 0))
@@ -358,7 +375,8 @@
           opts.dislike === false ? null
             : el('button', { type: 'button', class: 'small ghost dislike-btn', title: 'Send a dislike event for ' + it.item, onclick: () => clickItem(it, 'dislike'), text: 'Dislike' }),
           opts.similar === false ? null
-            : el('button', { type: 'button', class: 'small ghost similar-btn', onclick: () => showSimilar(it), text: 'Similar' }))),
+            : el('button', { type: 'button', class: 'small ghost similar-btn', onclick: () => showSimilar(it), text: 'Similar' }),
+          state.catalogue ? state.catalogue.hideButton(it) : null)),
     );
     return li;
   }
@@ -375,6 +393,7 @@
     stats.replaceChildren(
       stat('items', String(d.items.length)),
       ...['long-term', 'session', 'popular'].map((r) => stat(r, String(byReason[r] || 0))),
+      ...['new', 'promoted'].filter((r) => byReason[r]).map((r) => stat(r, String(byReason[r]), REASON_TITLES[r])),
       stat('session', d.session, '', d.session === 'ok' ? '' : 'bad'),
     );
     const why = $('recs-explanation');
@@ -517,6 +536,24 @@
     box.hidden = ids.length === 0;
   }
 
+  // ---- the catalogue panel (catalogue.js) -------------------------------------------
+
+  // Reads the lists the page shows again (after a hide or unhide).
+  async function reloadShown() {
+    if (state.user) await load(state.user);
+    const card = $('similar-card');
+    if (!card.hidden && card.dataset.item)
+      await showSimilar({ item: card.dataset.item, title: $('similar-title').textContent });
+  }
+
+  // Item ids on the page's recommendation and similar lists.
+  const shownItems = () => [...document.querySelectorAll('#recs li[data-item], #similar li[data-item]')].map((li) => li.dataset.item);
+
+  function startCatalogue() {
+    if (!window.MixrecCatalogue) return; // the page without catalogue.js still works
+    state.catalogue = window.MixrecCatalogue.create({ api, el, log, reload: reloadShown, shownItems });
+  }
+
   // ---- start ------------------------------------------------------------------------
 
   function start() {
@@ -539,6 +576,7 @@
     $('group').addEventListener('change', () => state.recs && renderRecs(state.recs));
     $('similar-close').addEventListener('click', () => { $('similar-card').hidden = true; });
     renderExamples();
+    startCatalogue();
     refreshHealth();
     setInterval(refreshHealth, HEALTH_EVERY_MS);
     const u = params.get('user');
