@@ -323,14 +323,6 @@ const uint32_t *catview_blocked(catview *v, int64_t now, size_t *n) {
     return v->blocked;
 }
 
-int catview_is_blocked(const catview *v, uint32_t item, int64_t now) {
-    for (size_t i = 0; i < v->n_hidden; i++)
-        if (v->hidden[i] == item) return 1;
-    for (size_t i = 0; i < v->n_exp; i++)
-        if (v->exp[i].item == item && v->exp[i].expires_at <= now) return 1;
-    return 0;
-}
-
 const cat_item *catview_override(const catview *v, uint32_t item) {
     size_t lo = 0, hi = v->n_over;
     while (lo < hi) {

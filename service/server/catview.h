@@ -12,7 +12,10 @@
  *    or, for an item given with a vector, the request's query vector is at
  *    least catalog.fresh_min_cosine close; added within catalog.fresh_days;
  *    best match first, newer first on ties;
- *  - overrides: an item's title and categories as an operator set them.
+ *  - placement: the active promotions' candidates and the fresh items
+ *    put into an answer (place.h), each obeying the request's exclusions;
+ *  - overrides: an item's title and categories as an operator set them
+ *    (shown in answers; the request filters read the model's categories).
  *
  * Threading: a catview belongs to one worker thread. What it returns
  * (rec_extra, titles) stays valid until its next catview_update. */
@@ -42,8 +45,6 @@ int catview_update(catview *v, catstore *s, const mx_model *m, mx_err *err);
 
 /* The model's items blocked at time now (v's scratch, until the next call). */
 const uint32_t *catview_blocked(catview *v, int64_t now, size_t *n);
-/* 1 when model item i is blocked at time now (the list above, as a test). */
-int catview_is_blocked(const catview *v, uint32_t item, int64_t now);
 
 /* What a fresh-item match needs to know about the request. */
 typedef struct catview_ask {

@@ -41,6 +41,18 @@ static json_t *ready_json(const api_env *env, const mx_model *m) {
         json_object_set_new(o, "model_refused",
                             json_pack("{s:o,s:o,s:I}", "version", text_json(ref.version), "error",
                                       text_json(ref.error), "at", (json_int_t)ref.at));
+    /* The live catalogue (catstore.h): how many records this replica
+     * applies and when it last read them; never unready either (without a
+     * read, answers go out with no overrides, and this says so). */
+    catstore *cs = wk_catalog(env->pool);
+    if (o && cs) {
+        cat_snapshot *snap = catstore_current(cs);
+        int64_t at = catstore_last_read(cs);
+        json_object_set_new(o, "catalogue",
+                            json_pack("{s:I,s:o}", "records", (json_int_t)cat_snapshot_count(snap),
+                                      "read_at", at ? json_integer(at) : json_null()));
+        cat_snapshot_release(snap);
+    }
     return o;
 }
 
