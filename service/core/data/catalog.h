@@ -77,7 +77,7 @@ size_t cat_snapshot_count(const cat_snapshot *s);
 size_t cat_snapshot_skipped(const cat_snapshot *s);
 const cat_item *cat_snapshot_at(const cat_snapshot *s, size_t i);
 const cat_item *cat_snapshot_find(const cat_snapshot *s, const char *id); /* NULL: none */
-const char *cat_snapshot_promotions(const cat_snapshot *s);              /* NULL: none */
+const char *cat_snapshot_promotions(const cat_snapshot *s);               /* NULL: none */
 
 /* The record as JSON (new reference): the keys it has. */
 json_t *cat_item_json(const cat_item *it);
