@@ -22,7 +22,20 @@ check() { # name, command...
 }
 jqt() { jq -e "$@" >/dev/null; }
 # Prints the closing line and exits with the verdict.
-finish() { echo "$pass passed, $fails failed"; [ "$fails" = 0 ]; exit; }
+finish() {
+  if [ "$fails" != 0 ]; then # what the servers said, for a failure seen only in CI
+    local f p
+    for p in "${LIB_PIDS[@]}"; do
+      kill -0 "$p" 2>/dev/null || echo "--- mixrec serve pid $p is gone (died or was stopped)"
+    done
+    for f in "$TMP"/*.err; do
+      [ -s "$f" ] && { echo "--- tail of $(basename "$f")"; tail -n 15 "$f"; }
+    done
+  fi
+  echo "$pass passed, $fails failed"
+  [ "$fails" = 0 ]
+  exit
+}
 
 # A small model from a planted synthetic world, in $TMP/syn and $TMP/model.
 make_test_model() {

@@ -476,7 +476,7 @@ static void test_planted(void) {
         for (int method = 0; method < 3; method++) {
             size_t got = 0;
             const mix_table *mt = method == 2 ? &m->mix_raw : &m->mix;
-            ret_begin(ctx, seen, n_seen);
+            ret_begin(ctx, seen, n_seen, 0);
             if (method == 1)
                 ASSERT_EQ(ret_single(ctx, m->index, q, K, &rp, cand, &got, &err), 0);
             else

@@ -126,7 +126,8 @@ static void same_pools(const mx_model *a, const mx_model *b) {
         size_t *ns[2] = {&na, &nb};
         for (int k = 0; k < 2; k++) {
             const mx_model *m = ms[k];
-            ret_begin(cs[k], m->seen_items + m->seen_ptr[u], m->seen_ptr[u + 1] - m->seen_ptr[u]);
+            ret_begin(cs[k], m->seen_items + m->seen_ptr[u], m->seen_ptr[u + 1] - m->seen_ptr[u],
+                      0);
             ASSERT_EQ(ret_blend(cs[k], m->index, &m->pop, m->user_vecs + (size_t)u * m->dim,
                                 m->mix.cid + (size_t)u * m->mix.m, m->mix.w + (size_t)u * m->mix.m,
                                 m->mix.len[u], 30, &m->cfg.retrieval, ps[k], ns[k], &err),

@@ -178,7 +178,7 @@ static void test_mixture(void) {
         const uint32_t cid[] = {0, 1, 3};
         const float w[] = {0.5f, 0.3f, 0.2f};
         const size_t budget[] = {10, 6, 4};
-        ret_begin(c, NULL, 0);
+        ret_begin(c, NULL, 0, 0);
         ASSERT_EQ(ret_mixture(c, ix, q, cid, w, 3, 20, &p, out, &n, &err), 0);
         ASSERT_EQ(n, 20);
         no_duplicates(out, n);
@@ -221,7 +221,7 @@ static void test_mixture(void) {
         by_score.mixture_order = RET_ORDER_SCORE;
         ret_cand sorted[MAXK];
         size_t ns = 0;
-        ret_begin(c, NULL, 0);
+        ret_begin(c, NULL, 0, 0);
         ASSERT_EQ(ret_mixture(c, ix, q, cid, w, 3, 20, &by_score, sorted, &ns, &err), 0);
         ASSERT_EQ(ns, n);
         for (size_t t = 0; t < ns; t++) {
@@ -240,7 +240,7 @@ static void test_mixture(void) {
         brute(q, 1, 4, NULL, 0, top1);
         memcpy(ex, top0, sizeof(top0));
         memcpy(ex + 4, top1, sizeof(top1));
-        ret_begin(c, ex, 8);
+        ret_begin(c, ex, 8, 0);
         ASSERT_EQ(ret_mixture(c, ix, q, cid, w, 3, 20, &p, out, &n, &err), 0);
         ASSERT_EQ(n, 20);
         for (size_t j = 0; j < 3; j++) {
@@ -260,7 +260,7 @@ static void test_mixture(void) {
          * from the other component's over-fetched reserve, best first */
         const uint32_t cid2[] = {3, 0};
         const float w2[] = {0.8f, 0.2f};
-        ret_begin(c, NULL, 0);
+        ret_begin(c, NULL, 0, 0);
         ASSERT_EQ(ret_mixture(c, ix, q, cid2, w2, 2, 20, &p, out, &n, &err), 0);
         ASSERT_EQ(n, 20);
         no_duplicates(out, n);
@@ -280,7 +280,7 @@ static void test_mixture(void) {
          * rest of lists 0 and 1 together */
         const uint32_t cid3[] = {3, 0, 1};
         const float w3[] = {0.8f, 0.1f, 0.1f};
-        ret_begin(c, NULL, 0);
+        ret_begin(c, NULL, 0, 0);
         ASSERT_EQ(ret_mixture(c, ix, q, cid3, w3, 3, 20, &p, out, &n, &err), 0);
         ASSERT_EQ(n, 20);
         no_duplicates(out, n);
@@ -309,7 +309,7 @@ static void test_mixture(void) {
         /* nothing more to find: fewer than K */
         const uint32_t only3[] = {3};
         const float one[] = {1};
-        ret_begin(c, &(uint32_t){121}, 1);
+        ret_begin(c, &(uint32_t){121}, 1, 0);
         ASSERT_EQ(ret_mixture(c, ix, q, only3, one, 1, 10, &p, out, &n, &err), 0);
         ASSERT_EQ(n, 4);
         for (size_t t = 0; t < n; t++)
@@ -321,10 +321,10 @@ static void test_mixture(void) {
     const uint32_t cid[] = {0, 1, 2};
     const float w[] = {1, 1, 1};
     ret_cand big[100];
-    ret_begin(c, NULL, 0);
+    ret_begin(c, NULL, 0, 0);
     ASSERT_EQ(ret_mixture(c, ix, q, cid, w, 3, 100, &p, big, &n, &err), 0);
     ASSERT_EQ(n, MAXK);
-    ret_begin(c, NULL, 0);
+    ret_begin(c, NULL, 0, 0);
     ASSERT_EQ(ret_mixture(c, ix, NULL, cid, w, 3, 10, &p, out, &n, &err), 0);
     ASSERT_EQ(n, 0);
     ASSERT_EQ(ret_mixture(c, ix, q, cid, w, 0, 10, &p, out, &n, &err), 0);
@@ -351,7 +351,7 @@ static void test_single_popular(void) {
         random_q(&st, q);
         uint32_t want[30];
         ASSERT_EQ(brute(q, L, 30, ex, 11, want), 30);
-        ret_begin(c, ex, 11);
+        ret_begin(c, ex, 11, 0);
         ASSERT_EQ(ret_single(c, ix, q, 30, &p, out, &n, &err), 0);
         ASSERT_EQ(n, 30);
         for (size_t t = 0; t < n; t++) {
@@ -368,7 +368,7 @@ static void test_single_popular(void) {
         const float w[] = {1};
         ret_cand mix[10];
         size_t nm;
-        ret_begin(c, ex, 11);
+        ret_begin(c, ex, 11, 0);
         ASSERT_EQ(ret_mixture(c, ix, q, cid, w, 1, 10, &p, mix, &nm, &err), 0);
         ASSERT_EQ(nm, 10);
         ASSERT_EQ(ret_single(c, ix, q, 30, &p, out, &n, &err), 0);
@@ -378,9 +378,38 @@ static void test_single_popular(void) {
                 ASSERT(out[t].item != mix[j].item);
     }
 
+    /* catalogue-wide blocks crowding the query's region (its 60 nearest
+     * items): still the exact top k of the rest
+     * (FAISS past them, and the own scan of ret_use_vectors skipping them) */
+    ret_ctx *scan = ret_ctx_new(ix, N, MAXK, 4);
+    ASSERT(scan);
+    ret_use_vectors(scan, vecs);
+    for (int trial = 0; trial < 20; trial++) {
+        ret_ctx *rc = trial % 2 ? scan : c;
+        float q[D];
+        random_q(&st, q);
+        uint32_t blocked[60], want[20];
+        ASSERT_EQ(brute(q, L, 60, NULL, 0, blocked), 60);
+        ASSERT_EQ(brute(q, L, 20, blocked, 60, want), 20);
+        ret_begin(rc, blocked, 60, 60);
+        ASSERT_EQ(ret_single(rc, ix, q, 20, &p, out, &n, &err), 0);
+        ASSERT_EQ(n, 20);
+        for (size_t t = 0; t < n; t++) {
+            ASSERT_EQ(out[t].item, want[t]);
+            ASSERT_NEAR(out[t].score, ip(q, out[t].item), 1e-5);
+        }
+        /* the user's own exclusions on top of the blocks */
+        ret_begin(rc, blocked, 60, 50);
+        ASSERT_EQ(ret_single(rc, ix, q, 20, &p, out, &n, &err), 0);
+        ASSERT_EQ(n, 20);
+        for (size_t t = 0; t < n; t++)
+            ASSERT_EQ(out[t].item, want[t]);
+    }
+    ret_ctx_free(scan);
+
     /* popular: by count (ties: lower id), skipping the excluded */
     ASSERT_EQ(pop.n_items, N);
-    ret_begin(c, ex, 11);
+    ret_begin(c, ex, 11, 0);
     ASSERT_EQ(ret_popular(c, &pop, 25, out, &n), 0);
     ASSERT_EQ(n, 25);
     for (size_t t = 0; t < n; t++) {
@@ -411,7 +440,7 @@ static void test_single_popular(void) {
     ret_cand all[N];
     ret_ctx *wide = ret_ctx_new(NULL, N, N, 1);
     ASSERT(wide);
-    ret_begin(wide, NULL, 0);
+    ret_begin(wide, NULL, 0, 0);
     ASSERT_EQ(ret_popular(wide, &pop, N, all, &n), 0);
     ASSERT_EQ(n, n_pos);
     ret_ctx_free(wide);
@@ -447,7 +476,7 @@ static size_t reference_blend(ret_ctx *c, const float *q, const uint32_t *cid, c
     for (int s = 0; s < RET_N_SOURCES; s++) {
         if (share[s] <= 0) continue;
         size_t got = 0;
-        ret_begin(c, ex, n_ex);
+        ret_begin(c, ex, n_ex, 0);
         if (s == RET_MIXTURE)
             ASSERT_EQ(ret_mixture(c, ix, q, cid, w, m, k, p, list, &got, &err), 0);
         else if (s == RET_SINGLE)
@@ -486,7 +515,7 @@ static void check_blend(ret_ctx *c, const float *q, const uint32_t *cid, const f
     size_t n = 0;
     mx_err err = {0};
     size_t nw = reference_blend(c, q, cid, w, m, k, p, ex, n_ex, want);
-    ret_begin(c, ex, n_ex);
+    ret_begin(c, ex, n_ex, 0);
     ASSERT_EQ(ret_blend(c, ix, &pop, q, cid, w, m, k, p, out, &n, &err), 0);
     ASSERT_EQ(n, nw);
     no_duplicates(out, n);
@@ -544,10 +573,10 @@ static void test_blend(void) {
     size_t n, nr;
     mx_err err = {0};
     /* no user vector: the popular list itself */
-    ret_begin(c, ex, 6);
+    ret_begin(c, ex, 6, 0);
     ASSERT_EQ(ret_blend(c, ix, &pop, NULL, cid, w, 3, 30, &p, out, &n, &err), 0);
     ASSERT_EQ(n, 30);
-    ret_begin(c, ex, 6);
+    ret_begin(c, ex, 6, 0);
     ASSERT_EQ(ret_popular(c, &pop, 30, ref, &nr), 0);
     for (size_t t = 0; t < n; t++) {
         ASSERT_EQ(out[t].source, RET_POPULAR);
@@ -558,7 +587,7 @@ static void test_blend(void) {
     ret_params z = p;
     z.blend_share[0] = z.blend_share[1] = z.blend_share[2] = 0;
     float q[D] = {0.3f, -1, 0.5f, 0.2f, 0.1f};
-    ret_begin(c, ex, 6);
+    ret_begin(c, ex, 6, 0);
     ASSERT_EQ(ret_blend(c, ix, &pop, q, cid, w, 3, 30, &z, out, &n, &err), 0);
     ASSERT_EQ(n, 30);
     for (size_t t = 0; t < n; t++)
@@ -568,9 +597,9 @@ static void test_blend(void) {
     ret_params only = p;
     only.blend_share[RET_MIXTURE] = 1;
     only.blend_share[RET_SINGLE] = only.blend_share[RET_POPULAR] = 0;
-    ret_begin(c, NULL, 0);
+    ret_begin(c, NULL, 0, 0);
     ASSERT_EQ(ret_mixture(c, ix, q, cid, w, 3, 20, &p, ref, &nr, &err), 0);
-    ret_begin(c, NULL, 0);
+    ret_begin(c, NULL, 0, 0);
     ASSERT_EQ(ret_blend(c, ix, &pop, q, cid, w, 3, 20, &only, out, &n, &err), 0);
     ASSERT_EQ(n, nr);
     for (size_t t = 0; t < n; t++) {
@@ -581,7 +610,7 @@ static void test_blend(void) {
     /* a short list stays short when it is the only source (list 3: 5 items) */
     const uint32_t only3[] = {3};
     const float one[] = {1};
-    ret_begin(c, NULL, 0);
+    ret_begin(c, NULL, 0, 0);
     ASSERT_EQ(ret_blend(c, ix, &pop, q, only3, one, 1, 20, &only, out, &n, &err), 0);
     ASSERT_EQ(n, 5);
     /* an item found by all three sources keeps the entry of the one that
@@ -601,7 +630,7 @@ static void test_blend(void) {
         tri.blend_share[RET_MIXTURE] = 0.05f;
         tri.blend_share[RET_SINGLE] = 0.6f;
         tri.blend_share[RET_POPULAR] = 0.21f;
-        ret_begin(c, NULL, 0);
+        ret_begin(c, NULL, 0, 0);
         ASSERT_EQ(ret_blend(c, ix, &one_pop, q, &lx, one, 1, 10, &tri, out, &n, &err), 0);
         ASSERT_EQ(n, 10);
         size_t at = n;

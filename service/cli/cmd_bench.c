@@ -227,7 +227,7 @@ static int run_one(const mx_model *m, ret_ctx *ctx, int meth, uint32_t u, size_t
     const uint32_t *cid = m->mix.cid + (size_t)u * m->mix.m;
     const float *w = m->mix.w + (size_t)u * m->mix.m;
     size_t mlen = m->mix.len[u];
-    ret_begin(ctx, seen, n_seen);
+    ret_begin(ctx, seen, n_seen, 0);
     switch (meth) {
     case M_SINGLE:
         return ret_single(ctx, m->index, q, k, p, out, n, err);

@@ -14,6 +14,10 @@
  * directory after the last of them. A stop request wins over a pending
  * reload, and one that arrives during a reload is acted on when it ends.
  *
+ * A crash (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) writes its signal and
+ * a backtrace to stderr before the process ends as the signal would end it
+ * (not under a sanitizer, whose report says more).
+ *
  * Threading: install and wait from the main thread only; the handler runs
  * on any thread and is async-signal-safe. */
 #ifndef SRV_SIGNALS_H

@@ -56,7 +56,7 @@ static int rank_one(const mx_model *m, evl_scratch *sc, const rkt_sessions *sess
     const ret_params *p = &m->cfg.retrieval;
     size_t got = 0;
     int rc = 0;
-    ret_begin(ctx, seen, n_seen);
+    ret_begin(ctx, seen, n_seen, 0);
     switch (method) {
     case EVL_POPULAR:
         rc = ret_popular(ctx, &m->pop, k, cand, &got);

@@ -15,6 +15,8 @@ struct ann_index {
     FaissIndexIVF *ivf; /* owns its quantizer */
     size_t dim, n_lists;
     float *centroids; /* copy of the quantizer's vectors */
+    size_t *list_ptr; /* n_lists + 1: list l's ids are list_ids[list_ptr[l] ..] */
+    int64_t *list_ids;
 };
 
 /* One probed list's results, best first. */
@@ -60,6 +62,17 @@ static int finish_index(ann_index *ix, mx_err *err) {
     if (!ix->centroids) return mx_err_set(err, MX_ENOMEM, "out of memory for centroids");
     memcpy(ix->centroids, xb, sz * sizeof(float));
     faiss_IndexIVF_set_nprobe(ix->ivf, 1); /* see ann.h: never changed again */
+    /* the lists' members, for ann_search_filtered's own scan */
+    ix->list_ptr = malloc((ix->n_lists + 1) * sizeof(size_t));
+    if (!ix->list_ptr) return mx_err_set(err, MX_ENOMEM, "out of memory for the index lists");
+    ix->list_ptr[0] = 0;
+    for (size_t l = 0; l < ix->n_lists; l++)
+        ix->list_ptr[l + 1] = ix->list_ptr[l] + faiss_IndexIVF_get_list_size(ix->ivf, l);
+    ix->list_ids = malloc((ix->list_ptr[ix->n_lists] + 1) * sizeof(int64_t));
+    if (!ix->list_ids) return mx_err_set(err, MX_ENOMEM, "out of memory for the index lists");
+    for (size_t l = 0; l < ix->n_lists; l++)
+        if (ix->list_ptr[l + 1] > ix->list_ptr[l])
+            faiss_IndexIVF_invlists_get_ids(ix->ivf, l, (idx_t *)ix->list_ids + ix->list_ptr[l]);
     return 0;
 }
 
@@ -170,6 +183,8 @@ void ann_free(ann_index *ix) {
     if (!ix) return;
     faiss_Index_free((FaissIndex *)ix->ivf);
     free(ix->centroids);
+    free(ix->list_ptr);
+    free(ix->list_ids);
     free(ix);
 }
 
@@ -298,13 +313,10 @@ static size_t merge_rows(ann_scratch *s, const row_res *rows, size_t nrows, size
     return n;
 }
 
-int ann_search_global_known(const ann_index *ix, ann_scratch *s, const float *q, size_t k,
-                            size_t nprobe, const ann_known *known, float *scores, int64_t *items,
-                            size_t *n_found, mx_err *err) {
-    *n_found = 0;
-    if (k == 0) return 0;
+/* Ranks the lists by centroid score into s->order (a partial selection of
+ * the nprobe best first); returns nprobe (0 or too many: every list). */
+static size_t probe_order(const ann_index *ix, ann_scratch *s, const float *q, size_t nprobe) {
     if (nprobe == 0 || nprobe > ix->n_lists) nprobe = ix->n_lists;
-    /* Rank lists by centroid score; a partial selection of nprobe. */
     for (size_t c = 0; c < ix->n_lists; c++) {
         const float *cv = ix->centroids + c * ix->dim;
         float v = 0;
@@ -323,6 +335,99 @@ int ann_search_global_known(const ann_index *ix, ann_scratch *s, const float *q,
             s->order[best] = t;
         }
     }
+    return nprobe;
+}
+
+/* q . v in eight independent lanes (vectorised by the compiler; FAISS
+ * sums in lanes too, so scores agree up to rounding either way). */
+static inline float dot_product(const float *q, const float *v, size_t dim) {
+    float lane[8] = {0};
+    size_t d = 0;
+    for (; d + 8 <= dim; d += 8)
+        for (size_t j = 0; j < 8; j++)
+            lane[j] += q[d + j] * v[d + j];
+    float dot =
+        ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+    for (; d < dim; d++)
+        dot += q[d] * v[d];
+    return dot;
+}
+
+/* Min-heap of the k best (score, item) so far: the worst at 0. */
+static void heap_push(float *sc, int64_t *it, size_t *n, size_t k, float v, int64_t item) {
+    size_t i;
+    if (*n < k) {
+        i = (*n)++;
+        while (i > 0 && sc[(i - 1) / 2] > v) {
+            sc[i] = sc[(i - 1) / 2];
+            it[i] = it[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+    } else {
+        if (v <= sc[0]) return;
+        i = 0;
+        for (;;) {
+            size_t l = 2 * i + 1, r = l + 1, m = i;
+            float mv = v;
+            if (l < *n && sc[l] < mv) m = l, mv = sc[l];
+            if (r < *n && sc[r] < mv) m = r;
+            if (m == i) break;
+            sc[i] = sc[m];
+            it[i] = it[m];
+            i = m;
+        }
+    }
+    sc[i] = v;
+    it[i] = item;
+}
+
+int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, const float *vecs,
+                        size_t k, size_t nprobe, ann_skip_fn skip, const void *arg, float *scores,
+                        int64_t *items, size_t *n_found) {
+    *n_found = 0;
+    if (k == 0) return 0;
+    nprobe = probe_order(ix, s, q, nprobe);
+    size_t n = 0, dim = ix->dim;
+    for (size_t j = 0; j < nprobe; j++) {
+        uint32_t l = s->order[j];
+        for (size_t t = ix->list_ptr[l]; t < ix->list_ptr[l + 1]; t++) {
+            int64_t item = ix->list_ids[t];
+            float dot = dot_product(q, vecs + (size_t)item * dim, dim);
+            if (n == k && dot <= scores[0]) continue; /* would not enter: no need to ask */
+            if (skip && skip(arg, item)) continue;
+            heap_push(scores, items, &n, k, dot, item);
+        }
+    }
+    /* heap sort: the worst goes last, so the array ends best first */
+    for (size_t m = n; m > 1; m--) {
+        float v = scores[m - 1];
+        int64_t item = items[m - 1];
+        scores[m - 1] = scores[0];
+        items[m - 1] = items[0];
+        size_t hn = m - 1, i = 0;
+        for (;;) {
+            size_t a = 2 * i + 1, b = a + 1, c = i;
+            float cv = v;
+            if (a < hn && scores[a] < cv) c = a, cv = scores[a];
+            if (b < hn && scores[b] < cv) c = b;
+            if (c == i) break;
+            scores[i] = scores[c];
+            items[i] = items[c];
+            i = c;
+        }
+        scores[i] = v;
+        items[i] = item;
+    }
+    *n_found = n;
+    return 0;
+}
+
+int ann_search_global_known(const ann_index *ix, ann_scratch *s, const float *q, size_t k,
+                            size_t nprobe, const ann_known *known, float *scores, int64_t *items,
+                            size_t *n_found, mx_err *err) {
+    *n_found = 0;
+    if (k == 0) return 0;
+    nprobe = probe_order(ix, s, q, nprobe);
     /* Pass 1: every probed list returns only kk results, about twice its
      * fair share of k. A list can hold more of the global top k only if it
      * filled all kk slots and its last score still reaches the k-th merged

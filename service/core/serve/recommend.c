@@ -76,6 +76,7 @@ rec_ctx *rec_ctx_new(const mx_model *m, size_t max_k) {
     c->cap = c->max_k;
     if (m->cfg.ranker.pool > c->cap) c->cap = m->cfg.ranker.pool;
     c->ret = ret_ctx_new(m->index, m->n_items, c->cap, REC_MAX_INTERESTS);
+    if (c->ret) ret_use_vectors(c->ret, m->item_vecs);
     c->feat = feat_ctx_new(m, c->cap);
     c->q = malloc(m->dim * sizeof(float));
     c->scratch = malloc(3 * m->dim * sizeof(float));
@@ -308,7 +309,8 @@ typedef struct {
     size_t mlen;
     int has_q;
     ret_params rp;
-    size_t ne; /* exclusions in c->excl */
+    size_t ne;        /* exclusions in c->excl */
+    size_t n_blocked; /* the last of them, the catalogue's */
 } req_state;
 
 static int prepare(rec_ctx *c, const rec_params *p, const rec_query *q, req_state *st,
@@ -334,6 +336,7 @@ static int prepare(rec_ctx *c, const rec_params *p, const rec_query *q, req_stat
         c->excl[st->ne++] = q->exclude[e];
     if (q->n_blocked) memcpy(c->excl + st->ne, q->blocked, q->n_blocked * sizeof(uint32_t));
     st->ne += q->n_blocked;
+    st->n_blocked = q->n_blocked;
     /* Mixture components with weight, at most the model's m. */
     size_t mmax = m->mix.m ? m->mix.m : 16;
     st->mlen = 0;
@@ -348,7 +351,7 @@ static int prepare(rec_ctx *c, const rec_params *p, const rec_query *q, req_stat
 
 static int fetch_pool(rec_ctx *c, req_state *st, size_t fetch, size_t *got, mx_err *err) {
     const mx_model *m = c->m;
-    ret_begin(c->ret, c->excl, st->ne);
+    ret_begin(c->ret, c->excl, st->ne, st->n_blocked);
     return ret_blend(c->ret, m->index, &m->pop, st->has_q ? c->q : NULL, st->mix.cid,
                      st->mix.blended, st->mlen, fetch, &st->rp, c->cands, got, err);
 }
@@ -660,7 +663,7 @@ int rec_similar(rec_ctx *c, uint32_t item, const rec_query *q, rec_item *out, si
         memcpy(c->excl + 1 + q->n_exclude, q->blocked, q->n_blocked * sizeof(uint32_t));
     /* A category filter thins the neighbours: look deeper, up to the cap. */
     for (size_t fetch = q->k;; fetch = fetch * 4 < c->cap ? fetch * 4 : c->cap) {
-        ret_begin(c->ret, c->excl, ne);
+        ret_begin(c->ret, c->excl, ne, q->n_blocked);
         size_t got = 0;
         int rc = ret_single(c->ret, m->index, m->item_vecs + (size_t)item * m->dim, fetch,
                             &m->cfg.retrieval, c->cands, &got, err);

@@ -20,7 +20,8 @@ struct ret_ctx {
     ret_cand *pool;    /* blend: one slice of max_k per source */
     ret_cand *reserve; /* mixture: over-fetched candidates beyond quota */
     size_t reserve_cap;
-    size_t n_exclude; /* of the current query, sizes the over-fetch */
+    size_t n_exclude, n_blocked; /* of the current query, size the over-fetch */
+    const float *vecs;           /* the index's vectors (ret_use_vectors), or NULL */
     float *gscore;
     int64_t *gitem;
     /* The mixture's raw list results, kept for the blend's single source
@@ -102,13 +103,14 @@ void ret_ctx_free(ret_ctx *c) {
     free(c);
 }
 
-void ret_begin(ret_ctx *c, const uint32_t *exclude, size_t n_exclude) {
+void ret_begin(ret_ctx *c, const uint32_t *exclude, size_t n_exclude, size_t n_blocked) {
     c->gen += 2;
     if (c->gen < 3) { /* wrapped: clear the stamps once every 2^31 queries */
         memset(c->mark, 0, c->n_items * sizeof(uint32_t));
         c->gen = 3;
     }
     c->n_exclude = n_exclude;
+    c->n_blocked = n_blocked < n_exclude ? n_blocked : n_exclude;
     for (size_t i = 0; i < n_exclude; i++)
         if (exclude[i] < c->n_items) c->mark[exclude[i]] = c->gen;
 }
@@ -124,6 +126,32 @@ static inline int usable(const ret_ctx *c, int64_t item) {
 
 static inline void take(ret_ctx *c, uint32_t item) {
     c->mark[item] = c->gen + 1;
+}
+
+/* How many excluded items a search of `depth` results should expect to
+ * skip: the query's own exclusions all, blocked items by twice their share
+ * of the catalogue (they are often the popular items, near many queries);
+ * a short answer is fetched again deeper by the caller. */
+static size_t exclusion_allowance(const ret_ctx *c, size_t depth) {
+    size_t own = c->n_exclude - c->n_blocked;
+    size_t blocked =
+        c->n_items ? (size_t)ceil(2.0 * (double)depth * (double)c->n_blocked / (double)c->n_items)
+                   : 0;
+    return own + blocked;
+}
+
+void ret_use_vectors(ret_ctx *c, const float *item_vecs) {
+    c->vecs = item_vecs;
+}
+
+static int unusable(const void *arg, int64_t item) {
+    return !usable(arg, item);
+}
+
+/* The single source's search depth for k results. */
+static size_t single_fetch(const ret_ctx *c, size_t k) {
+    size_t allow = exclusion_allowance(c, k + 64);
+    return k + (allow < 6 * k ? allow : 6 * k) + 64;
 }
 
 void ret_allocate(const float *w, size_t m, size_t k, size_t *out) {
@@ -241,8 +269,9 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
     for (size_t j = 0; j < m; j++) {
         c->row_of[j] = SIZE_MAX;
         if (c->budget[j] == 0) continue;
-        size_t f =
-            (size_t)ceilf((float)c->budget[j] * of) + 8 + (c->n_exclude < 32 ? c->n_exclude : 32);
+        size_t f = (size_t)ceilf((float)c->budget[j] * of) + 8;
+        size_t allow = exclusion_allowance(c, f);
+        f += allow < 32 ? allow : 32;
         if (f > fetch) fetch = f;
         c->row_of[j] = rows;
         c->rows[rows++] = cid[j];
@@ -298,6 +327,23 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
     return 0;
 }
 
+/* The FAISS search of the single source: fetch deep, deeper (twice, up to
+ * most) while the lists hold more and the usable items fall short of k. */
+static int single_search(ret_ctx *c, const ann_index *ix, const float *q, size_t k,
+                         const ret_params *p, const ann_known *known, size_t fetch, size_t most,
+                         size_t *found, mx_err *err) {
+    for (;;) {
+        int rc = ann_search_global_known(ix, c->ann, q, fetch, p->nprobe, known, c->gscore,
+                                         c->gitem, found, err);
+        if (rc) return rc;
+        size_t usable_n = 0;
+        for (size_t t = 0; t < *found && usable_n < k; t++)
+            usable_n += usable(c, c->gitem[t]);
+        if (usable_n >= k || *found < fetch || fetch >= most) return 0;
+        fetch = 2 * fetch < most ? 2 * fetch : most;
+    }
+}
+
 static int single_from(ret_ctx *c, const ann_index *ix, const float *q, size_t k,
                        const ret_params *p, const ann_known *known, ret_cand *out, size_t *n,
                        mx_err *err) {
@@ -305,11 +351,18 @@ static int single_from(ret_ctx *c, const ann_index *ix, const float *q, size_t k
     if (k == 0 || !q) return 0;
     if (k > c->max_k) k = c->max_k;
     /* Fetch extra to absorb exclusions and items taken by earlier sources. */
-    size_t extra = c->n_exclude < 6 * k ? c->n_exclude : 6 * k;
-    size_t fetch = k + extra + 64, found = 0;
-    int rc = ann_search_global_known(ix, c->ann, q, fetch, p->nprobe, known, c->gscore, c->gitem,
-                                     &found, err);
-    if (rc) return rc;
+    size_t fetch = single_fetch(c, k), found = 0, most = c->max_k * RET_MAX_OVERFETCH + 64;
+    if (fetch > most) fetch = most;
+    if (c->vecs && c->n_blocked) {
+        /* the catalogue's blocks (often the popular items, near every
+         * query) are skipped in the scan itself: no deeper search */
+        ann_search_filtered(ix, c->ann, q, c->vecs, k, p->nprobe, unusable, c, c->gscore, c->gitem,
+                            &found);
+    } else {
+        int rc = single_search(c, ix, q, k, p, known, fetch, most, &found, err);
+        if (rc) return rc;
+    }
+
     for (size_t t = 0; t < found && *n < k; t++) {
         if (!usable(c, c->gitem[t])) continue;
         uint32_t item = (uint32_t)c->gitem[t];
@@ -386,7 +439,7 @@ int ret_blend(ret_ctx *c, const ann_index *ix, const pop_table *pop, const float
             if (share[RET_SINGLE] > 0) {
                 size_t np =
                     p->nprobe == 0 || p->nprobe > ann_n_lists(ix) ? ann_n_lists(ix) : p->nprobe;
-                size_t fetch = k + (c->n_exclude < 6 * k ? c->n_exclude : 6 * k) + 64;
+                size_t fetch = single_fetch(c, k);
                 kk = np > 1 ? (2 * fetch + np - 1) / np + 16 : fetch;
                 if (kk > fetch) kk = fetch;
                 if (kk > c->max_k * RET_MAX_OVERFETCH) kk = 0;

@@ -69,10 +69,20 @@ typedef struct ret_ctx ret_ctx;
  * components over a catalogue of n_items. NULL on OOM. */
 ret_ctx *ret_ctx_new(const ann_index *ix, size_t n_items, size_t max_k, size_t max_components);
 void ret_ctx_free(ret_ctx *c);
+/* The vectors the index was built from (row = item; borrowed, outlive c):
+ * with them the single source skips the catalogue's blocked items in its
+ * own scan of the probed lists (ann_search_filtered) instead of searching
+ * deeper past them. Without them (the default) it searches with FAISS. */
+void ret_use_vectors(ret_ctx *c, const float *item_vecs);
 
 /* Starts a query: items excluded from every source until the next call
- * (already seen, explicitly excluded). */
-void ret_begin(ret_ctx *c, const uint32_t *exclude, size_t n_exclude);
+ * (already seen, explicitly excluded, blocked by the catalogue). The last
+ * n_blocked of exclude are catalogue-wide (hidden, expired): the searches
+ * fetch extra for the user's own exclusions one for one (they lie near the
+ * user's query), but for blocked items only by their share of the
+ * catalogue (twice it), so that hiding a thousand items does not make every
+ * search a thousand deeper. */
+void ret_begin(ret_ctx *c, const uint32_t *exclude, size_t n_exclude, size_t n_blocked);
 /* 1 when item is among the exclusions of the last ret_begin on c (0 for an
  * item out of range, and before the first ret_begin). */
 int ret_excluded(const ret_ctx *c, uint32_t item);
