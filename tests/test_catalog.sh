@@ -187,6 +187,19 @@ check "outside its window a promotion places nothing" \
   bash -c "$(declare -f within none_promoted); user='$user'; within 1 none_promoted '$BASE_A' && within 1 none_promoted '$BASE_B'"
 call promo PUT "$BASE_A/v1/admin/promotions" -H "$J" -d '{"promotions": []}'
 
+# ---- an operator's categories steer the request's category filters ---------------------
+second=$(ids "$BASE_A" "/v1/users/$user/recommendations?k=10" | sed -n 2p)
+orig_cats=$(curl -s "$BASE_A/v1/items/$second" | jq -c .categories)
+in_filtered() { ids "$1" "/v1/users/$user/recommendations?k=10&categories=$promo_cat" | grep -qx "$second"; }
+check "before: the user's second item is not in $promo_cat's filtered answer" bash -c "
+  [ -n '$second' ] && ! curl -s '$BASE_B/v1/users/$user/recommendations?k=10&categories=$promo_cat' | jq -r '.items[].item' | grep -qx '$second'"
+call recat PATCH "$BASE_A/v1/items/$second" -H "$J" -d "{\"categories\": [\"$promo_cat\"]}"
+check "PATCH categories: the item now passes categories=$promo_cat on both replicas" \
+  bash -c "$(declare -f within ids in_filtered); user='$user' promo_cat='$promo_cat' second='$second'; within 1 in_filtered '$BASE_A' && within 1 in_filtered '$BASE_B'"
+check "... and exclude_categories=$promo_cat leaves it out" bash -c "
+  ! curl -s '$BASE_B/v1/users/$user/recommendations?k=10&exclude_categories=$promo_cat' | jq -r '.items[].item' | grep -qx '$second'"
+call recat PATCH "$BASE_A/v1/items/$second" -H "$J" -d "{\"categories\": $orig_cats}"
+
 # ---- restart and rebuild keep the overrides -------------------------------------------
 call hide PATCH "$BASE_A/v1/items/$top" -H "$J" -d '{"hidden": true}'
 check "hidden again before the restart (200)" bash -c "[ $CODE = 200 ] || { cat '$TMP/hide.json'; false; }"

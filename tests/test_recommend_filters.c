@@ -54,6 +54,18 @@ static int64_t age_quantile(const mx_model *m, int64_t now, double q) {
     return v;
 }
 
+/* rec_query.categories_of of the test: item override_item has the
+ * categories override_names, every other item the model's. */
+static uint32_t override_item;
+static const char *override_names[1];
+static int override_of(const void *arg, uint32_t item, const char *const **names, size_t *n) {
+    (void)arg;
+    if (item != override_item) return 0;
+    *names = override_names;
+    *n = 1;
+    return 1;
+}
+
 static void test_predicate(const mx_model *m) {
     ASSERT(m->n_categories >= 3);
     uint16_t a, b;
@@ -117,8 +129,24 @@ static void test_predicate(const mx_model *m) {
     ASSERT(!rec_query_admits_extra(m, &qx, &x));
     qx.min_age_s = 0;
     ASSERT(rec_query_admits_extra(m, &qx, &x));
+
+    /* an operator moved ia from a to b: the filters follow the override */
+    override_item = ia;
+    override_names[0] = m->cat_names[b];
+    rec_query qo = {.now = m->t_ref, .categories = &a, .n_categories = 1};
+    ASSERT(rec_query_admits(m, &qo, ia)); /* no override known: the model's a */
+    qo.categories_of = override_of;
+    ASSERT(!rec_query_admits(m, &qo, ia)); /* now in b only */
+    qo.categories = &b;
+    ASSERT(rec_query_admits(m, &qo, ia) && rec_query_admits(m, &qo, ib));
+    qo.n_categories = 0;
+    qo.not_categories = &b;
+    qo.n_not_categories = 1;
+    ASSERT(!rec_query_admits(m, &qo, ia));
+    qo.not_categories = &a;
+    ASSERT(rec_query_admits(m, &qo, ia)); /* a is no longer its category */
     TEST_OK("predicate: several categories kept, excluded ones win, age window inclusive, "
-            "catalogue items by name and added_at");
+            "catalogue items by name and added_at, operators' categories followed");
 }
 
 /* Asserts every item of out[0..n) passes q and returns how many have cat. */

@@ -335,6 +335,14 @@ const cat_item *catview_override(const catview *v, uint32_t item) {
     return lo < v->n_over && v->over_items[lo] == item ? v->over[lo] : NULL;
 }
 
+int catview_categories_of(const void *arg, uint32_t item, const char *const **names, size_t *n) {
+    const cat_item *it = catview_override(arg, item);
+    if (!it || !(it->flags & CAT_HAS_CATEGORIES)) return 0;
+    *names = (const char *const *)it->categories;
+    *n = it->n_categories;
+    return 1;
+}
+
 /* The request's category affinity: the share of the user's training items
  * in each category, plus twice the share of the session's items. 0 when
  * the user brings nothing. */

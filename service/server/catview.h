@@ -79,6 +79,9 @@ size_t catview_place(catview *v, const mx_model *m, const catview_ask *a, rec_it
 
 /* The override record of model item i, or NULL (most items). */
 const cat_item *catview_override(const catview *v, uint32_t item);
+/* rec_query.categories_of over the overrides (arg: the catview): the
+ * operator's categories of a model item, when set. */
+int catview_categories_of(const void *arg, uint32_t item, const char *const **names, size_t *n);
 /* The snapshot v resolved (borrowed until the next catview_update). */
 const cat_snapshot *catview_snapshot(const catview *v);
 

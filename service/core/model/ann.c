@@ -390,8 +390,11 @@ int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, con
     size_t n = 0, dim = ix->dim;
     for (size_t j = 0; j < nprobe; j++) {
         uint32_t l = s->order[j];
-        for (size_t t = ix->list_ptr[l]; t < ix->list_ptr[l + 1]; t++) {
+        size_t end = ix->list_ptr[l + 1];
+        for (size_t t = ix->list_ptr[l]; t < end; t++) {
             int64_t item = ix->list_ids[t];
+            /* rows are read in list order, scattered in memory: ask ahead */
+            if (t + 8 < end) __builtin_prefetch(vecs + (size_t)ix->list_ids[t + 8] * dim);
             float dot = dot_product(q, vecs + (size_t)item * dim, dim);
             if (n == k && dot <= scores[0]) continue; /* would not enter: no need to ask */
             if (skip && skip(arg, item)) continue;

@@ -273,9 +273,26 @@ static int age_admits(const rec_query *q, int64_t first_seen) {
     return (q->min_age_s <= 0 || age >= q->min_age_s) && (q->max_age_s <= 0 || age <= q->max_age_s);
 }
 
+/* The category filters on category names (a catalogue record's). */
+static int names_admit(const mx_model *m, const rec_query *q, const char *const *names, size_t n) {
+    int any = q->n_categories == 0;
+    for (size_t j = 0; j < n; j++) {
+        int64_t c = names[j] ? model_category(m, names[j]) : -1;
+        if (c < 0) continue; /* requested categories are the model's */
+        if (in_list(q->not_categories, q->n_not_categories, (uint16_t)c)) return 0;
+        any |= in_list(q->categories, q->n_categories, (uint16_t)c);
+    }
+    return any;
+}
+
 int rec_query_admits(const mx_model *m, const rec_query *q, uint32_t item) {
     if (item >= m->n_items) return 0; /* UINT32_MAX: a catalogue item (rec_query_admits_extra) */
-    if (q->n_categories || q->n_not_categories) {
+    const char *const *names;
+    size_t n_names;
+    if ((q->n_categories || q->n_not_categories) && q->categories_of &&
+        q->categories_of(q->categories_arg, item, &names, &n_names)) {
+        if (!names_admit(m, q, names, n_names)) return 0;
+    } else if (q->n_categories || q->n_not_categories) {
         int any = q->n_categories == 0;
         for (uint32_t j = m->cat_ptr[item]; j < m->cat_ptr[item + 1]; j++) {
             if (in_list(q->not_categories, q->n_not_categories, m->cat_ids[j])) return 0;
@@ -288,16 +305,9 @@ int rec_query_admits(const mx_model *m, const rec_query *q, uint32_t item) {
 }
 
 int rec_query_admits_extra(const mx_model *m, const rec_query *q, const rec_extra *x) {
-    if (q->n_categories || q->n_not_categories) {
-        int any = q->n_categories == 0;
-        for (size_t j = 0; j < x->n_categories; j++) {
-            int64_t c = x->categories[j] ? model_category(m, x->categories[j]) : -1;
-            if (c < 0) continue; /* requested categories are the model's */
-            if (in_list(q->not_categories, q->n_not_categories, (uint16_t)c)) return 0;
-            any |= in_list(q->categories, q->n_categories, (uint16_t)c);
-        }
-        if (!any) return 0;
-    }
+    if ((q->n_categories || q->n_not_categories) &&
+        !names_admit(m, q, x->categories, x->n_categories))
+        return 0;
     if (q->min_age_s <= 0 && q->max_age_s <= 0) return 1;
     return x->added_at > 0 && age_admits(q, x->added_at);
 }

@@ -106,6 +106,13 @@ typedef struct rec_query {
      * keep items at least min_age_s and at most max_age_s old; 0 = no
      * bound. */
     int64_t min_age_s, max_age_s;
+    /* Categories an operator gave model items (the live catalogue), which
+     * the category filters follow instead of the model's: 1 with the
+     * item's names in *names (n of them), 0 when the model's hold. NULL:
+     * the model's always. Called only when the request filters on
+     * categories. */
+    int (*categories_of)(const void *arg, uint32_t item, const char *const **names, size_t *n);
+    const void *categories_arg;
     size_t k;
     int64_t now;
     int explain; /* fill each ranked item's features (rec_item.why_*) */

@@ -422,6 +422,18 @@ json_t *api_items_json(const mx_model *m, const catview *cv, const rec_item *ite
     return arr;
 }
 
+void api_record_query(implog_record *rec, const rec_query *q) {
+    rec->k = q->k;
+    rec->categories = q->categories;
+    rec->n_categories = q->n_categories;
+    rec->not_categories = q->not_categories;
+    rec->n_not_categories = q->n_not_categories;
+    rec->min_age_s = q->min_age_s;
+    rec->max_age_s = q->max_age_s;
+    rec->exclude = q->exclude;
+    rec->n_exclude = q->n_exclude;
+}
+
 void api_impression(api_req *r, json_t *o, implog_record *rec) {
     char rid[RID_LEN + 1];
     rec->route = rid_route_of(r->route->name);

@@ -178,6 +178,9 @@ void api_rec_params(const srv_config *cfg, rec_params *p);
  * for the call) to the worker's impression log when there is one. On a
  * worker, once per answer. */
 void api_impression(api_req *r, json_t *o, implog_record *rec);
+/* The request's settings an impression records (k, filters, exclusions),
+ * as the query q that answered it has them. */
+void api_record_query(implog_record *rec, const rec_query *q);
 /* The Redis deadline of an operator's write or read (catalogue,
  * promotions): an operator waits for the answer, and a stored change must
  * not be reported failed because the machine was busy for the 50 ms a

@@ -42,6 +42,8 @@ static void similar(api_req *r) {
         return;
     }
     q.blocked = catview_blocked(cv, (int64_t)time(NULL), &q.n_blocked); /* hidden, expired */
+    q.categories_of = catview_categories_of; /* the operators' categories */
+    q.categories_arg = cv;
     rec_item items[1000];
     size_t n = 0;
     if (rec_similar(wk_lease_rec(r->lease), (uint32_t)it, &q, items, &n, &err)) {
@@ -57,17 +59,9 @@ static void similar(api_req *r) {
                          .model = m,
                          .items = items,
                          .n_items = n,
-                         .k = q.k,
-                         .categories = filters.cats,
-                         .n_categories = filters.n_cats,
-                         .not_categories = filters.not_cats,
-                         .n_not_categories = filters.n_not_cats,
-                         .min_age_s = filters.min_age_s,
-                         .max_age_s = filters.max_age_s,
-                         .exclude = exclude.ids,
-                         .n_exclude = exclude.n,
                          .item = r->param,
                          .session = "none"};
+    api_record_query(&rec, &q);
     api_impression(r, o, &rec);
     api_respond_json(r, o);
 }

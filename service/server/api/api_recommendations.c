@@ -96,6 +96,8 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
                    .now = now,
                    .explain = a->explain};
     q.blocked = catview_blocked(cv, now, &q.n_blocked); /* hidden, expired */
+    q.categories_of = catview_categories_of;            /* the operators' categories */
+    q.categories_arg = cv;
     rec_item items[1000];
     size_t n = 0;
     rec_ctx *ctx = wk_lease_rec(r->lease);
@@ -129,18 +131,11 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
                          .model = m,
                          .items = items,
                          .n_items = n,
-                         .k = a->k,
-                         .categories = a->filters.cats,
-                         .n_categories = a->filters.n_cats,
-                         .not_categories = a->filters.not_cats,
-                         .n_not_categories = a->filters.n_not_cats,
-                         .min_age_s = a->filters.min_age_s,
-                         .max_age_s = a->filters.max_age_s,
-                         .exclude = a->exclude.ids,
-                         .n_exclude = a->exclude.n,
                          .recent_items = a->recent.n,
                          .session = session_state,
                          .after = a->after};
+    api_record_query(&rec, &q);
+    rec.k = a->k; /* the page's, not the deeper fetch of a later page */
     api_impression(r, o, &rec);
     api_pages_answer(r, o, a->user, a->pages, m, items, n, a->k, (size_t)cfg->max_k);
     api_respond_json(r, o);
