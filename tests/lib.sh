@@ -62,6 +62,19 @@ stop_redis() {
   rm -f "$TMP/redis.sock"
 }
 
+# lib_answered_by_us PID ACCESS_LOG PROBE: the server that answered the probe
+# is PID, not another test's server that held the port PID failed to bind
+# (its access log has the probe's request id; with access logging off, PID
+# is still alive a moment later).
+lib_answered_by_us() {
+  local _
+  for _ in 1 2 3 4 5; do
+    grep -q "$3" "$2" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  [ ! -s "$2" ] && kill -0 "$1" 2>/dev/null
+}
+
 # serve_start NAME [serve args...]: `mixrec serve` on $TMP/model and a free
 # port; sets BASE_<NAME> and PID_<NAME>; access log $TMP/NAME.access.log,
 # stderr $TMP/NAME.err.
@@ -72,8 +85,10 @@ serve_start() {
     "$MIXREC" serve --model "$TMP/model" --listen "127.0.0.1:$port" --workers 2 "$@" \
       >"$TMP/$name.access.log" 2>"$TMP/$name.err" &
     local pid=$!
+    local probe="lib-start-$name-$$-$RANDOM"
     for _ in $(seq 50); do
-      if curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; then
+      if curl -s -o /dev/null -H "X-Request-Id: $probe" "http://127.0.0.1:$port/healthz" &&
+        lib_answered_by_us "$pid" "$TMP/$name.access.log" "$probe"; then
         LIB_PIDS+=("$pid")
         printf -v "BASE_$name" '%s' "http://127.0.0.1:$port"
         printf -v "PID_$name" '%s' "$pid"
