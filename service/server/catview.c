@@ -231,7 +231,8 @@ static int resolve_category(catview *v, const mx_model *m, const char *name) {
         if (fresh_has_category(&v->fresh[i], name) &&
             add_cand(v, (rec_item){.item = UINT32_MAX, .extra = &v->fresh[i].x}))
             return MX_ENOMEM;
-    qsort(v->cands + start, v->n_cands - start, sizeof(rec_item), by_added);
+    if (v->n_cands - start > 1) /* (cands may still be NULL: qsort's base must not) */
+        qsort(v->cands + start, v->n_cands - start, sizeof(rec_item), by_added);
     int64_t c = model_category(m, name);
     if (c < 0) return 0;
     size_t mstart = v->n_cands;
@@ -241,7 +242,8 @@ static int resolve_category(catview *v, const mx_model *m, const char *name) {
                 if (add_cand(v, (rec_item){.item = it})) return MX_ENOMEM;
                 break;
             }
-    qsort_r(v->cands + mstart, v->n_cands - mstart, sizeof(rec_item), by_popularity, (void *)m);
+    if (v->n_cands - mstart > 1)
+        qsort_r(v->cands + mstart, v->n_cands - mstart, sizeof(rec_item), by_popularity, (void *)m);
     if (v->n_cands - mstart > CATVIEW_CATEGORY_CANDS) v->n_cands = mstart + CATVIEW_CATEGORY_CANDS;
     return 0;
 }

@@ -436,7 +436,8 @@ int ret_blend(ret_ctx *c, const ann_index *ix, const pop_table *pop, const float
             /* The depth the single source's first pass will want per list
              * (see ann_search_global_known); capped by the scratch. */
             size_t kk = 0;
-            if (share[RET_SINGLE] > 0) {
+            /* (none when the single source will scan past blocked items) */
+            if (share[RET_SINGLE] > 0 && !(c->vecs && c->n_blocked)) {
                 size_t np =
                     p->nprobe == 0 || p->nprobe > ann_n_lists(ix) ? ann_n_lists(ix) : p->nprobe;
                 size_t fetch = single_fetch(c, k);
