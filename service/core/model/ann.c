@@ -353,6 +353,22 @@ static inline float dot_product(const float *q, const float *v, size_t dim) {
     return dot;
 }
 
+/* Moves the hole at the root of the min-heap sc/it (n entries) down to
+ * where v belongs; returns that slot. */
+static size_t hole_down(float *sc, int64_t *it, size_t n, float v) {
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        float mv = v;
+        if (l < n && sc[l] < mv) m = l, mv = sc[l];
+        if (r < n && sc[r] < mv) m = r;
+        if (m == i) return i;
+        sc[i] = sc[m];
+        it[i] = it[m];
+        i = m;
+    }
+}
+
 /* Min-heap of the k best (score, item) so far: the worst at 0. */
 static void heap_push(float *sc, int64_t *it, size_t *n, size_t k, float v, int64_t item) {
     size_t i;
@@ -365,17 +381,7 @@ static void heap_push(float *sc, int64_t *it, size_t *n, size_t k, float v, int6
         }
     } else {
         if (v <= sc[0]) return;
-        i = 0;
-        for (;;) {
-            size_t l = 2 * i + 1, r = l + 1, m = i;
-            float mv = v;
-            if (l < *n && sc[l] < mv) m = l, mv = sc[l];
-            if (r < *n && sc[r] < mv) m = r;
-            if (m == i) break;
-            sc[i] = sc[m];
-            it[i] = it[m];
-            i = m;
-        }
+        i = hole_down(sc, it, *n, v);
     }
     sc[i] = v;
     it[i] = item;
@@ -407,17 +413,7 @@ int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, con
         int64_t item = items[m - 1];
         scores[m - 1] = scores[0];
         items[m - 1] = items[0];
-        size_t hn = m - 1, i = 0;
-        for (;;) {
-            size_t a = 2 * i + 1, b = a + 1, c = i;
-            float cv = v;
-            if (a < hn && scores[a] < cv) c = a, cv = scores[a];
-            if (b < hn && scores[b] < cv) c = b;
-            if (c == i) break;
-            scores[i] = scores[c];
-            items[i] = items[c];
-            i = c;
-        }
+        size_t i = hole_down(scores, items, m - 1, v);
         scores[i] = v;
         items[i] = item;
     }
