@@ -336,6 +336,29 @@ static void test_mixture(void) {
 
 /* ---- single and popular ------------------------------------------------- */
 
+/* ret_single on c (after ret_begin(ex, n_ex, n_blocked)) is the exact top k
+ * of the indexed items minus ex, every entry marked as the single source's. */
+static void expect_single_exact(ret_ctx *c, const ret_params *p, const float *q, const uint32_t *ex,
+                                size_t n_ex, size_t n_blocked, size_t k) {
+    uint32_t want[MAXK];
+    ret_cand out[MAXK];
+    size_t n = 0;
+    mx_err err = {0};
+    ASSERT(k <= MAXK);
+    ASSERT_EQ(brute(q, L, k, ex, n_ex, want), k);
+    ret_begin(c, ex, n_ex, n_blocked);
+    ASSERT_EQ(ret_single(c, ix, q, k, p, out, &n, &err), 0);
+    ASSERT_EQ(n, k);
+    for (size_t t = 0; t < n; t++) {
+        ASSERT_EQ(out[t].item, want[t]);
+        ASSERT_EQ(out[t].source, RET_SINGLE);
+        ASSERT_EQ(out[t].sources, 1u << RET_SINGLE);
+        ASSERT_EQ(out[t].rank, t);
+        ASSERT_EQ(out[t].interest, UINT32_MAX);
+        ASSERT_NEAR(out[t].score, ip(q, out[t].item), 1e-5);
+    }
+}
+
 static void test_single_popular(void) {
     ret_ctx *c = ret_ctx_new(ix, N, MAXK, 4);
     ret_params p;
@@ -349,19 +372,7 @@ static void test_single_popular(void) {
     for (int trial = 0; trial < 10; trial++) {
         float q[D];
         random_q(&st, q);
-        uint32_t want[30];
-        ASSERT_EQ(brute(q, L, 30, ex, 11, want), 30);
-        ret_begin(c, ex, 11, 0);
-        ASSERT_EQ(ret_single(c, ix, q, 30, &p, out, &n, &err), 0);
-        ASSERT_EQ(n, 30);
-        for (size_t t = 0; t < n; t++) {
-            ASSERT_EQ(out[t].item, want[t]);
-            ASSERT_EQ(out[t].source, RET_SINGLE);
-            ASSERT_EQ(out[t].sources, 1u << RET_SINGLE);
-            ASSERT_EQ(out[t].rank, t);
-            ASSERT_EQ(out[t].interest, UINT32_MAX);
-            ASSERT_NEAR(out[t].score, ip(q, out[t].item), 1e-5);
-        }
+        expect_single_exact(c, &p, q, ex, 11, 0, 30);
         /* mixture first, then single in the same query: single skips what
          * the mixture took */
         const uint32_t cid[] = {2};
@@ -388,22 +399,11 @@ static void test_single_popular(void) {
         ret_ctx *rc = trial % 2 ? scan : c;
         float q[D];
         random_q(&st, q);
-        uint32_t blocked[60], want[20];
+        uint32_t blocked[60];
         ASSERT_EQ(brute(q, L, 60, NULL, 0, blocked), 60);
-        ASSERT_EQ(brute(q, L, 20, blocked, 60, want), 20);
-        ret_begin(rc, blocked, 60, 60);
-        ASSERT_EQ(ret_single(rc, ix, q, 20, &p, out, &n, &err), 0);
-        ASSERT_EQ(n, 20);
-        for (size_t t = 0; t < n; t++) {
-            ASSERT_EQ(out[t].item, want[t]);
-            ASSERT_NEAR(out[t].score, ip(q, out[t].item), 1e-5);
-        }
+        expect_single_exact(rc, &p, q, blocked, 60, 60, 20);
         /* the user's own exclusions on top of the blocks */
-        ret_begin(rc, blocked, 60, 50);
-        ASSERT_EQ(ret_single(rc, ix, q, 20, &p, out, &n, &err), 0);
-        ASSERT_EQ(n, 20);
-        for (size_t t = 0; t < n; t++)
-            ASSERT_EQ(out[t].item, want[t]);
+        expect_single_exact(rc, &p, q, blocked, 60, 50, 20);
     }
     ret_ctx_free(scan);
 
