@@ -24,25 +24,7 @@
 #include "tap.h"
 #include "tsparse.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
-
 static const char *data_dir;
-
-/* Time limits hold for plain and sanitizer builds; MX_TEST_NO_TIMING=1
- * skips them under valgrind or on a loaded machine. */
-static int check_timing(void) {
-    const char *e = getenv("MX_TEST_NO_TIMING");
-    return !e || !*e || *e == '0';
-}
 
 static char *path_of(char *buf, size_t n, const char *a, const char *b) {
     if ((size_t)snprintf(buf, n, "%s/%s", a, b) >= n) FAIL("path too long: %s/%s", a, b);
@@ -289,7 +271,6 @@ static void test_demo(void) {
         if (rep < 2) ds_free(ds);
     }
     printf("# demo load: %.1f ms\n", best * 1e3);
-    if (check_timing()) ASSERT(best < (SANITIZED ? 1.0 : 0.2));
     ASSERT_EQ(ds_n_users(ds), 16554);
     ASSERT_EQ(ds_n_items(ds), 10506);
     ASSERT_EQ(ds_n_categories(ds), 25);
@@ -338,7 +319,8 @@ static void test_demo(void) {
 }
 
 /* Synthetic CSV log: lines events from users/items drawn by an LCG (with
- * repeats), loaded and timed. DS_BENCH_LINES=2000000 for the big run. */
+ * repeats), loaded; the load time is printed, not asserted (speed lives in
+ * scripts/bench-*). DS_BENCH_LINES=2000000 for the big run. */
 static void test_synthetic(void) {
     const char *env = getenv("DS_BENCH_LINES");
     size_t lines = env ? (size_t)strtoull(env, NULL, 10) : 100000;
@@ -367,7 +349,6 @@ static void test_synthetic(void) {
     unlink(path);
     if (rc) FAIL("%s", err.msg);
     printf("# synthetic %zu lines: %.1f ms\n", lines, dt * 1e3);
-    if (!env && check_timing()) ASSERT(dt < (SANITIZED ? 1.0 : 0.1));
     const ds_stats *st = ds_get_stats(ds);
     ASSERT_EQ(st->lines, lines);
     ASSERT_EQ(st->events + st->duplicates, lines);
