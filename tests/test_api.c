@@ -29,6 +29,7 @@
 #include "rid.h"
 #include "srv_config.h"
 #include "workers.h"
+#include "rec_filter.h"
 
 static srv_config cfg;
 static api_env env;
@@ -449,7 +450,7 @@ static void check_ages(const mx_model *m, const json_t *answer, int64_t t0, int6
     json_array_foreach(json_object_get(answer, "items"), i, it) {
         int64_t item = model_item(m, str(it, "item"));
         ASSERT(item >= 0);
-        int64_t first = rec_item_first_seen(m, (uint32_t)item);
+        int64_t first = rec_filter_first_seen(m, (uint32_t)item);
         ASSERT(t1 - first >= lo);
         if (hi) ASSERT(t0 - first <= hi);
     }
@@ -530,7 +531,7 @@ static void test_filters(const mx_model *m) {
     int64_t now = (int64_t)time(NULL), *ages = malloc(m->n_items * sizeof(int64_t));
     ASSERT(ages);
     for (uint32_t j = 0; j < m->n_items; j++)
-        ages[j] = now - rec_item_first_seen(m, j);
+        ages[j] = now - rec_filter_first_seen(m, j);
     qsort(ages, m->n_items, sizeof(int64_t), cmp_age);
     int64_t mid = ages[m->n_items / 2];
     free(ages);

@@ -154,6 +154,10 @@ new_for() { curl -s "$1/v1/users/$2/recommendations?k=10&explain=true" |
   jq -e '[.items[] | select(.item == "fresh-1" and .reason == "new")] | length == 1' >/dev/null; }
 check "the new item is recommended (reason new) to a user of its category, on both replicas" \
   bash -c "$(declare -f within new_for); within 1 new_for '$BASE_A' '$user' && within 1 new_for '$BASE_B' '$user'"
+call ranked GET "$BASE_A/v1/users/$user/recommendations?k=10&explain=true"
+check "a ranked answer: the ranker scored the new item (its features, placed by the fresh source)" \
+  jqt '.order == "ranker" and ([.items[] | select(.item == "fresh-1" and .placed_by == "fresh"
+       and (.features | length) > 0)] | length == 1)' "$TMP/ranked.json"
 check "and to no one without that category ($other_user)" \
   bash -c "! curl -s '$BASE_B/v1/users/$other_user/recommendations?k=10' | grep -q fresh-1"
 check "a session click on it: not recommended again to that user" bash -c "

@@ -211,6 +211,7 @@ static void test_features_by_hand(void) {
         ASSERT_NEAR(f[FEAT_ITEM_AGE], m->item_stats[(size_t)it * MODEL_ITEM_STATS + MODEL_ITEM_AGE],
                     1e-6);
         ASSERT_NEAR(f[FEAT_USER_IDLE], m->user_stats[u * MODEL_USER_STATS + MODEL_USER_IDLE], 1e-6);
+        ASSERT_EQ(f[FEAT_FRESH], f[FEAT_ITEM_AGE] < FEAT_FRESH_DAYS);
     }
     /* an unknown user without a session: no vector, no user features */
     rec_query anon = {.user = -1, .k = 20, .now = m->t_ref};
@@ -747,6 +748,95 @@ static void test_eval_ranked(void) {
     TEST_OK("evaluate: the ranked method runs the service's path with offline sessions");
 }
 
+/* Items new to the model (catalogue additions) as the ranker sees them: a
+ * copy of a pool item's vector and categories gets that item's similarity
+ * features, with fresh 1, its own age and no popularity; the scores are
+ * the ranker's on those rows. */
+static void test_rank_new(void) {
+    const mx_model *m = model;
+    size_t d = m->dim;
+    rec_ctx *c = rec_ctx_new(m, 30);
+    rec_params p;
+    rec_params_init(&p);
+    uint32_t s1 = m->seen_items[m->seen_ptr[7]];
+    rec_event sess[1] = {{s1, m->t_ref - 60, 2}};
+    rec_query q = {.user = 5, .events = sess, .n_events = 1, .k = 10, .now = m->t_ref};
+    rec_item items[10], fresh[3];
+    size_t n = 0;
+    mx_err err = {0};
+    /* the pool's rows, for the copied item's features */
+    const ret_cand *cands;
+    const float *x;
+    size_t np = 0;
+    ASSERT_EQ(rec_candidates(c, &p, &q, m->cfg.ranker.pool, &cands, &x, &np, &err), 0);
+    ASSERT(np > 3);
+    uint32_t it = cands[3].item;
+    float *row = malloc(FEAT_N * sizeof(float));
+    memcpy(row, x + 3 * FEAT_N, FEAT_N * sizeof(float));
+    ASSERT_EQ(rec_recommend(c, &p, &q, items, &n, &err), 0);
+    ASSERT_EQ(rec_last_ranked(c), 1);
+    const float *v = m->item_vecs + (size_t)it * d;
+    const uint16_t *cats = m->cat_ids + m->cat_ptr[it];
+    size_t nc = m->cat_ptr[it + 1] - m->cat_ptr[it];
+    feat_new nw[3] = {
+        {.age_days = 2.5f, .vec = v, .inv_norm = m->item_inv_norm[it], .cats = cats, .n_cats = nc},
+        {.age_days = 0.5f, .cats = cats, .n_cats = nc},
+        {.age_days = 30}};
+    memset(fresh, 0, sizeof(fresh));
+    q.explain = 1;
+    ASSERT_EQ(rec_rank_new(c, &q, nw, 3, fresh, &err), 0);
+    /* the rows, recomputed the way rec_rank_new does, for the checks */
+    feat_ctx *fc = feat_ctx_new(m, 3);
+    float fx[3 * FEAT_N];
+    rec_mixture mix;
+    rec_mixture_of(m, &p, &q, &mix);
+    float sw[REC_MAX_INTERESTS];
+    for (size_t s = 0; s < mix.n; s++)
+        sw[s] = rec_session_weight(&mix, s);
+    feat_query fq = {.user = q.user,
+                     .q = rec_last_query(c),
+                     .cid = mix.cid,
+                     .w = mix.blended,
+                     .session_w = sw,
+                     .m = mix.n,
+                     .session_share = mix.session_share,
+                     .events = sess,
+                     .n_events = 1};
+    ASSERT_EQ(feat_compute_new(fc, &fq, nw, 3, np, fx), 3);
+    const int same[] = {FEAT_ANN_SCORE,      FEAT_COSINE,          FEAT_ITEM_NORM,
+                        FEAT_RECENT_SIM_MAX, FEAT_RECENT_SIM_MEAN, FEAT_CATEGORY_AFFINITY,
+                        FEAT_USER_ACTIVITY,  FEAT_USER_IDLE,       FEAT_SESSION_SIM_MAX,
+                        FEAT_SESSION_EVENTS, FEAT_SESSION_SHARE};
+    for (size_t j = 0; j < sizeof(same) / sizeof(same[0]); j++)
+        ASSERT_NEAR(fx[same[j]], row[same[j]], 1e-4);
+    for (size_t i = 0; i < 3; i++) {
+        const float *f = fx + i * FEAT_N;
+        ASSERT_EQ(f[FEAT_FRESH], 1);
+        ASSERT_NEAR(f[FEAT_ITEM_AGE], nw[i].age_days, 1e-6);
+        ASSERT(f[FEAT_POP_COUNT] == 0 && f[FEAT_POP_RECENT] == 0 && f[FEAT_IN_MIXTURE] == 0);
+        ASSERT_EQ(f[FEAT_POOL_RANK], np);
+        float s;
+        rk_forest_predict(m->ranker, f, 1, FEAT_N, &s);
+        ASSERT(fresh[i].ranked == 1 && fresh[i].rank_score == s);
+        ASSERT(fresh[i].n_why > 0);
+    }
+    /* without a vector: no similarity; its categories still count */
+    ASSERT(fx[FEAT_N + FEAT_ANN_SCORE] == 0 && fx[FEAT_N + FEAT_RECENT_SIM_MAX] == 0);
+    ASSERT_NEAR(fx[FEAT_N + FEAT_CATEGORY_AFFINITY], row[FEAT_CATEGORY_AFFINITY], 1e-5);
+    ASSERT(fx[2 * FEAT_N + FEAT_CATEGORY_AFFINITY] == 0);
+    /* an unranked answer: nothing written */
+    p.use_ranker = 0;
+    ASSERT_EQ(rec_recommend(c, &p, &q, items, &n, &err), 0);
+    memset(fresh, 0, sizeof(fresh));
+    ASSERT_EQ(rec_rank_new(c, &q, nw, 3, fresh, &err), 0);
+    ASSERT(fresh[0].ranked == 0 && fresh[0].rank_score == 0);
+    feat_ctx_free(fc);
+    free(row);
+    rec_ctx_free(c);
+    TEST_OK("new catalogue items: fresh 1, their age, no popularity, a copied item's similarity "
+            "features; the ranker's scores on them (only after a ranked answer)");
+}
+
 int main(void) {
     omp_set_num_threads(2);
     ds = fixture_dataset(1500, 600, 6, 8, 21);
@@ -768,6 +858,7 @@ int main(void) {
     test_learns_planted_rule();
     test_bad_forests();
     test_ranked_path();
+    test_rank_new();
     test_save_load_mismatch();
     test_eval_ranked();
     model_free(model);

@@ -1,5 +1,5 @@
 /* test_recommend_filters.c - the request's filters on item metadata
- * (recommend.h: rec_query_admits): categories kept (several), categories
+ * (recommend.h: rec_filter_admits): categories kept (several), categories
  * dropped, an age window from the items' first training events, on model
  * items and catalogue items (rec_extra); and rec_recommend / rec_similar
  * answering only items that pass, still k of them when the pool is
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "rec_filter.h"
 #include "recommend.h"
 #include "tap.h"
 #include "fixture.h"
@@ -47,7 +48,7 @@ static int64_t age_quantile(const mx_model *m, int64_t now, double q) {
     int64_t *ages = malloc(m->n_items * sizeof(int64_t));
     ASSERT(ages);
     for (uint32_t i = 0; i < m->n_items; i++)
-        ages[i] = now - rec_item_first_seen(m, i);
+        ages[i] = now - rec_filter_first_seen(m, i);
     qsort(ages, m->n_items, sizeof(int64_t), cmp_i64);
     int64_t v = ages[(size_t)(q * (double)(m->n_items - 1))];
     free(ages);
@@ -74,33 +75,34 @@ static void test_predicate(const mx_model *m) {
     ASSERT(has_cat(m, ia, a) && !has_cat(m, ib, a) && has_cat(m, ib, b));
     uint16_t both[2] = {a, b};
     rec_query q = {.now = m->t_ref};
-    ASSERT(rec_query_admits(m, &q, ia)); /* no filter */
-    ASSERT(!rec_query_admits(m, &q, UINT32_MAX) && !rec_query_admits(m, &q, (uint32_t)m->n_items));
+    ASSERT(rec_filter_admits(m, &q, ia)); /* no filter */
+    ASSERT(!rec_filter_admits(m, &q, UINT32_MAX) &&
+           !rec_filter_admits(m, &q, (uint32_t)m->n_items));
     q.categories = both;
     q.n_categories = 2; /* any of several */
-    ASSERT(rec_query_admits(m, &q, ia) && rec_query_admits(m, &q, ib));
+    ASSERT(rec_filter_admits(m, &q, ia) && rec_filter_admits(m, &q, ib));
     q.n_categories = 1;
-    ASSERT(rec_query_admits(m, &q, ia) && !rec_query_admits(m, &q, ib));
+    ASSERT(rec_filter_admits(m, &q, ia) && !rec_filter_admits(m, &q, ib));
     q.not_categories = &a; /* excluded wins over included */
     q.n_not_categories = 1;
-    ASSERT(!rec_query_admits(m, &q, ia));
+    ASSERT(!rec_filter_admits(m, &q, ia));
     q.n_categories = 0;
-    ASSERT(!rec_query_admits(m, &q, ia) && rec_query_admits(m, &q, ib));
+    ASSERT(!rec_filter_admits(m, &q, ia) && rec_filter_admits(m, &q, ib));
     q.n_not_categories = 0;
 
     /* the age window, both bounds inclusive */
-    int64_t first = rec_item_first_seen(m, ia);
+    int64_t first = rec_filter_first_seen(m, ia);
     ASSERT(first <= m->t_ref);
     q.now = first + 100;
     q.max_age_s = 100;
-    ASSERT(rec_query_admits(m, &q, ia));
+    ASSERT(rec_filter_admits(m, &q, ia));
     q.max_age_s = 99;
-    ASSERT(!rec_query_admits(m, &q, ia));
+    ASSERT(!rec_filter_admits(m, &q, ia));
     q.max_age_s = 0;
     q.min_age_s = 100;
-    ASSERT(rec_query_admits(m, &q, ia));
+    ASSERT(rec_filter_admits(m, &q, ia));
     q.min_age_s = 101;
-    ASSERT(!rec_query_admits(m, &q, ia));
+    ASSERT(!rec_filter_admits(m, &q, ia));
     q.min_age_s = 0;
 
     /* a catalogue item: categories by name (unknown names match nothing),
@@ -108,43 +110,43 @@ static void test_predicate(const mx_model *m) {
     const char *names[2] = {"no-such-category", m->cat_names[a]};
     rec_extra x = {.id = "new-1", .categories = names, .n_categories = 2, .added_at = 1000};
     rec_query qx = {.now = 1000 + 3600, .categories = &b, .n_categories = 1};
-    ASSERT(!rec_query_admits_extra(m, &qx, &x));
+    ASSERT(!rec_filter_admits_extra(m, &qx, &x));
     qx.categories = both;
     qx.n_categories = 2;
-    ASSERT(rec_query_admits_extra(m, &qx, &x));
+    ASSERT(rec_filter_admits_extra(m, &qx, &x));
     qx.not_categories = &a;
     qx.n_not_categories = 1;
-    ASSERT(!rec_query_admits_extra(m, &qx, &x));
+    ASSERT(!rec_filter_admits_extra(m, &qx, &x));
     qx.n_not_categories = 0;
     qx.max_age_s = 3600;
-    ASSERT(rec_query_admits_extra(m, &qx, &x));
+    ASSERT(rec_filter_admits_extra(m, &qx, &x));
     qx.max_age_s = 3599;
-    ASSERT(!rec_query_admits_extra(m, &qx, &x));
+    ASSERT(!rec_filter_admits_extra(m, &qx, &x));
     qx.max_age_s = 0;
     qx.min_age_s = 3601;
-    ASSERT(!rec_query_admits_extra(m, &qx, &x));
+    ASSERT(!rec_filter_admits_extra(m, &qx, &x));
     qx.min_age_s = 60;
-    ASSERT(rec_query_admits_extra(m, &qx, &x));
+    ASSERT(rec_filter_admits_extra(m, &qx, &x));
     x.added_at = 0;
-    ASSERT(!rec_query_admits_extra(m, &qx, &x));
+    ASSERT(!rec_filter_admits_extra(m, &qx, &x));
     qx.min_age_s = 0;
-    ASSERT(rec_query_admits_extra(m, &qx, &x));
+    ASSERT(rec_filter_admits_extra(m, &qx, &x));
 
     /* an operator moved ia from a to b: the filters follow the override */
     override_item = ia;
     override_names[0] = m->cat_names[b];
     rec_query qo = {.now = m->t_ref, .categories = &a, .n_categories = 1};
-    ASSERT(rec_query_admits(m, &qo, ia)); /* no override known: the model's a */
+    ASSERT(rec_filter_admits(m, &qo, ia)); /* no override known: the model's a */
     qo.categories_of = override_of;
-    ASSERT(!rec_query_admits(m, &qo, ia)); /* now in b only */
+    ASSERT(!rec_filter_admits(m, &qo, ia)); /* now in b only */
     qo.categories = &b;
-    ASSERT(rec_query_admits(m, &qo, ia) && rec_query_admits(m, &qo, ib));
+    ASSERT(rec_filter_admits(m, &qo, ia) && rec_filter_admits(m, &qo, ib));
     qo.n_categories = 0;
     qo.not_categories = &b;
     qo.n_not_categories = 1;
-    ASSERT(!rec_query_admits(m, &qo, ia));
+    ASSERT(!rec_filter_admits(m, &qo, ia));
     qo.not_categories = &a;
-    ASSERT(rec_query_admits(m, &qo, ia)); /* a is no longer its category */
+    ASSERT(rec_filter_admits(m, &qo, ia)); /* a is no longer its category */
     TEST_OK("predicate: several categories kept, excluded ones win, age window inclusive, "
             "catalogue items by name and added_at, operators' categories followed");
 }
@@ -154,7 +156,7 @@ static size_t check_all(const mx_model *m, const rec_query *q, const rec_item *o
                         uint16_t cat) {
     size_t with = 0;
     for (size_t i = 0; i < n; i++) {
-        ASSERT(rec_query_admits(m, q, out[i].item));
+        ASSERT(rec_filter_admits(m, q, out[i].item));
         with += has_cat(m, out[i].item, cat);
     }
     return with;
@@ -213,7 +215,7 @@ static void test_answers(const mx_model *m) {
                (long long)win[w][1], n);
         ASSERT(w < 2 ? n == 20 : n > 0);
         for (size_t i = 0; i < n; i++) {
-            int64_t age = now - rec_item_first_seen(m, out[i].item);
+            int64_t age = now - rec_filter_first_seen(m, out[i].item);
             ASSERT(age >= win[w][0] && (win[w][1] == 0 || age <= win[w][1]));
         }
     }
@@ -230,7 +232,7 @@ static void test_answers(const mx_model *m) {
     /* similar items: the same predicate */
     rec_query qs = {.k = 10, .now = now, .categories = two, .n_categories = 2, .max_age_s = mid};
     uint32_t it = 0; /* an item passing the filters: its neighbours do too, many of them */
-    while (it < m->n_items && !rec_query_admits(m, &qs, it))
+    while (it < m->n_items && !rec_filter_admits(m, &qs, it))
         it++;
     ASSERT(it < m->n_items);
     ASSERT_EQ(rec_similar(c, it, &qs, out, &n, &err), 0);

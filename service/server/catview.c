@@ -35,6 +35,8 @@ typedef struct {
 
 #define CATVIEW_MAX_RULES 33 /* active promotions (32) + the fresh source */
 #define CATVIEW_CATEGORY_CANDS 1000
+/* Fresh candidates the ranker orders per request: the best by match. */
+#define CATVIEW_FRESH_RANKED 128
 
 /* A fresh candidate being ranked for one request. */
 typedef struct {
@@ -77,6 +79,8 @@ struct catview {
     size_t cap_affinity;
     fresh_score *scores;
     size_t cap_scores;
+    feat_new ranked_in[CATVIEW_FRESH_RANKED];
+    rec_item ranked_out[CATVIEW_FRESH_RANKED];
 };
 
 catview *catview_new(const srv_config *cfg) {
@@ -380,7 +384,7 @@ static void category_affinity(catview *v, const mx_model *m, const catview_ask *
 static int extra_excluded(const catview_ask *a, const mx_model *m, const fresh_item *f) {
     const char *id = f->x.id;
     if (cat_item_blocked(f->rec, a->now) ||
-        (a->query && !rec_query_admits_extra(m, a->query, &f->x)))
+        (a->query && !rec_filter_admits_extra(m, a->query, &f->x)))
         return 1;
     for (size_t e = 0; e < a->n_events; e++)
         if (!strcmp(a->events[e].item, id)) return 1;
@@ -394,7 +398,7 @@ static int extra_excluded(const catview_ask *a, const mx_model *m, const fresh_i
  * filters, earlier pages. */
 static int model_excluded(const catview_ask *a, const mx_model *m, uint32_t item) {
     if (a->ctx && rec_last_excluded(a->ctx, item)) return 1;
-    if (a->query && !rec_query_admits(m, a->query, item)) return 1;
+    if (a->query && !rec_filter_admits(m, a->query, item)) return 1;
     return a->shown && a->shown(a->shown_arg, m->item_ids[item]);
 }
 
@@ -422,6 +426,49 @@ static int by_score(const void *pa, const void *pb) {
     return (a->at > b->at) - (a->at < b->at);
 }
 
+/* Fresh candidate i of v->scores as an answer item, in match order. */
+static rec_item fresh_answer_item(const catview *v, size_t i) {
+    const fresh_item *f = &v->fresh[v->scores[i].at];
+    return (rec_item){.item = UINT32_MAX,
+                      .extra = &f->x,
+                      .score = v->scores[i].score,
+                      .rank_score = v->scores[i].score,
+                      .interest = UINT32_MAX,
+                      .pool_rank = (uint32_t)i,
+                      .reason = REC_REASON_NEW};
+}
+
+static int by_rank_score(const void *pa, const void *pb) {
+    const rec_item *a = pa, *b = pb;
+    if (a->rank_score != b->rank_score) return a->rank_score > b->rank_score ? -1 : 1;
+    return (a->pool_rank > b->pool_rank) - (a->pool_rank < b->pool_rank);
+}
+
+/* When the request's answer was ranked, the best CATVIEW_FRESH_RANKED of
+ * the n fresh candidates (v->scores, best match first) in the ranker's
+ * order (rec_rank_new: it knows them as fresh, with their age, categories
+ * and vector) into v->ranked_out; returns how many. 0 when the answer was
+ * not ranked or ranking failed: the match order stands. */
+static size_t rank_fresh(catview *v, const catview_ask *a, size_t n) {
+    if (!a->ctx || !a->query || !rec_last_ranked(a->ctx) || !n) return 0;
+    size_t nr = n < CATVIEW_FRESH_RANKED ? n : CATVIEW_FRESH_RANKED;
+    for (size_t i = 0; i < nr; i++) {
+        const fresh_item *f = &v->fresh[v->scores[i].at];
+        v->ranked_in[i] = (feat_new){.age_days = (float)(a->now - f->x.added_at) / 86400.0f,
+                                     .vec = f->vec,
+                                     .inv_norm = f->vec ? f->inv_norm : 0,
+                                     .cats = f->cats,
+                                     .n_cats = f->n_cats};
+        v->ranked_out[i] = fresh_answer_item(v, i);
+    }
+    mx_err err = {0};
+    if (rec_rank_new(a->ctx, a->query, v->ranked_in, nr, v->ranked_out, &err) ||
+        !v->ranked_out[0].ranked)
+        return 0;
+    qsort(v->ranked_out, nr, sizeof(rec_item), by_rank_score); /* ties: match order */
+    return nr;
+}
+
 size_t catview_fresh(catview *v, const mx_model *m, const catview_ask *a, rec_item *out,
                      size_t cap) {
     if (!v->n_fresh || !cap) return 0;
@@ -435,16 +482,11 @@ size_t catview_fresh(catview *v, const mx_model *m, const catview_ask *a, rec_it
         v->scores[n++] = (fresh_score){s, f->x.added_at, (uint32_t)i};
     }
     qsort(v->scores, n, sizeof(fresh_score), by_score);
-    size_t got = 0;
-    for (size_t i = 0; i < n && got < cap; i++) {
-        const fresh_item *f = &v->fresh[v->scores[i].at];
-        out[got++] = (rec_item){.item = UINT32_MAX,
-                                .extra = &f->x,
-                                .score = v->scores[i].score,
-                                .rank_score = v->scores[i].score,
-                                .interest = UINT32_MAX,
-                                .reason = REC_REASON_NEW};
-    }
+    size_t nr = rank_fresh(v, a, n), got = 0;
+    for (size_t i = 0; i < nr && got < cap; i++)
+        out[got++] = v->ranked_out[i];
+    for (size_t i = nr; i < n && got < cap; i++)
+        out[got++] = fresh_answer_item(v, i);
     return got;
 }
 

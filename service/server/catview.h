@@ -29,6 +29,7 @@
 #include "catstore.h"
 #include "model.h"
 #include "prom.h"
+#include "rec_filter.h"
 #include "recommend.h"
 #include "sessions.h"
 #include "srv_config.h"
@@ -56,15 +57,19 @@ typedef struct catview_ask {
     size_t n_skip;
     const float *qvec; /* the request's query vector (rec_last_query), or NULL */
     int64_t now;
-    const rec_query *query; /* its filters (rec_query_admits), or NULL */
-    const rec_ctx *ctx;     /* the context that answered it (rec_last_excluded), or NULL */
+    const rec_query *query; /* its filters (rec_filter_admits), or NULL */
+    rec_ctx *ctx;           /* the context that answered it (rec_last_excluded; rec_rank_new
+                               ranks the fresh items on it), or NULL */
     /* shown(arg, id): 1 when an earlier page of the chain showed id; NULL: none */
     int (*shown)(const void *arg, const char *id);
     const void *shown_arg;
 } catview_ask;
 
 /* Up to cap fresh items for the request, best first, as answer items
- * (item UINT32_MAX, extra set, reason REC_REASON_NEW). Returns the count. */
+ * (item UINT32_MAX, extra set, reason REC_REASON_NEW). Eligible items
+ * match the user's categories or query vector; when the request's answer
+ * was ranked (a->ctx, a->query), the ranker orders the best matches
+ * (rank_score, ranked 1), else the match does. Returns the count. */
 size_t catview_fresh(catview *v, const mx_model *m, const catview_ask *a, rec_item *out,
                      size_t cap);
 

@@ -14,7 +14,7 @@ static const char *const names[FEAT_N] = {
     "pop_count",         "pop_recent",     "pop_day",         "item_age_days",     "item_idle_days",
     "item_norm",         "recent_sim_max", "recent_sim_mean", "category_affinity", "user_activity",
     "user_pop_affinity", "user_idle_days", "pop_vs_user",     "session_events",    "session_weight",
-    "session_sim_max",   "session_share",
+    "session_sim_max",   "session_share",  "fresh",
 };
 
 const char *feat_name(int f) {
@@ -105,48 +105,109 @@ static float finite_or_0(float v) {
     return isfinite(v) ? v : 0.0f;
 }
 
-size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, size_t n, float *x) {
+/* What every candidate shares: the user's and the session's part. */
+typedef struct {
+    size_t n_seen;
+    const uint32_t *seen;
+    size_t n_rec, n_ses, n_pos; /* rows of c->rec and c->ses; positive session events */
+    float mean_norm, q_norm;
+} user_part;
+
+/* Fills c's per-user scratch (interest and category weights, recent and
+ * session vectors) for q; user_end undoes it. */
+static void user_begin(feat_ctx *c, const feat_query *q, user_part *u) {
     const mx_model *m = c->m;
     size_t d = m->dim;
-    if (n > c->max_cands) n = c->max_cands;
     int known = q->user >= 0 && (size_t)q->user < m->n_users;
-    size_t u = known ? (size_t)q->user : 0;
-
-    /* Per-user values. */
+    size_t uu = known ? (size_t)q->user : 0;
     for (size_t s = 0; s < q->m; s++)
         if (q->cid[s] < m->n_clusters) {
             c->iw[q->cid[s]] = q->w[s];
             c->sw[q->cid[s]] = q->session_w ? q->session_w[s] : 0;
         }
-    size_t n_seen = known ? m->seen_ptr[u + 1] - m->seen_ptr[u] : 0;
-    const uint32_t *seen = known ? m->seen_items + m->seen_ptr[u] : NULL;
-    for (size_t s = 0; s < n_seen; s++)
-        for (uint32_t j = m->cat_ptr[seen[s]]; j < m->cat_ptr[seen[s] + 1]; j++)
-            c->cat[m->cat_ids[j]] += 1.0f / (float)n_seen;
-    size_t n_rec = 0, n_ses = 0, n_pos = 0;
+    u->n_seen = known ? m->seen_ptr[uu + 1] - m->seen_ptr[uu] : 0;
+    u->seen = known ? m->seen_items + m->seen_ptr[uu] : NULL;
+    for (size_t s = 0; s < u->n_seen; s++)
+        for (uint32_t j = m->cat_ptr[u->seen[s]]; j < m->cat_ptr[u->seen[s] + 1]; j++)
+            c->cat[m->cat_ids[j]] += 1.0f / (float)u->n_seen;
+    u->n_rec = u->n_ses = u->n_pos = 0;
     if (known)
         for (size_t r = 0; r < MODEL_RECENT; r++) {
-            uint32_t it = m->user_recent[u * MODEL_RECENT + r];
+            uint32_t it = m->user_recent[uu * MODEL_RECENT + r];
             if (it == UINT32_MAX) break;
-            n_rec = add_unit(m, it, c->rec, n_rec);
+            u->n_rec = add_unit(m, it, c->rec, u->n_rec);
         }
     for (size_t e = q->n_events; e-- > 0;) {
         if (q->events[e].weight <= 0 || q->events[e].item >= m->n_items) continue;
-        n_pos++;
-        if (n_ses < FEAT_MAX_SESSION) {
-            n_ses = add_unit(m, q->events[e].item, c->ses, n_ses);
-            n_rec = add_unit(m, q->events[e].item, c->rec, n_rec);
+        u->n_pos++;
+        if (u->n_ses < FEAT_MAX_SESSION) {
+            u->n_ses = add_unit(m, q->events[e].item, c->ses, u->n_ses);
+            u->n_rec = add_unit(m, q->events[e].item, c->rec, u->n_rec);
         }
     }
     memset(c->mean, 0, d * sizeof(float));
-    for (size_t r = 0; r < n_rec; r++)
+    for (size_t r = 0; r < u->n_rec; r++)
         for (size_t j = 0; j < d; j++)
             c->mean[j] += c->rec[r * d + j];
-    float mean_norm = sqrtf(dot(c->mean, c->mean, d));
-    float q_norm = q->q ? sqrtf(dot(q->q, q->q, d)) : 0;
-    float user_items = log1pf((float)n_seen);
-    float user_pop = known ? m->user_stats[u * MODEL_USER_STATS + MODEL_USER_POP_AFFINITY] : 0;
-    float user_idle = known ? m->user_stats[u * MODEL_USER_STATS + MODEL_USER_IDLE] : -1;
+    u->mean_norm = sqrtf(dot(c->mean, c->mean, d));
+    u->q_norm = q->q ? sqrtf(dot(q->q, q->q, d)) : 0;
+}
+
+static void user_end(feat_ctx *c, const feat_query *q, const user_part *u) {
+    const mx_model *m = c->m;
+    for (size_t s = 0; s < q->m; s++)
+        if (q->cid[s] < m->n_clusters) c->iw[q->cid[s]] = c->sw[q->cid[s]] = 0;
+    for (size_t s = 0; s < u->n_seen; s++)
+        for (uint32_t j = m->cat_ptr[u->seen[s]]; j < m->cat_ptr[u->seen[s] + 1]; j++)
+            c->cat[m->cat_ids[j]] = 0;
+}
+
+/* The features of row f that depend on the user and session alone. */
+static void user_features(const mx_model *m, const feat_query *q, const user_part *u, float *f) {
+    int known = q->user >= 0 && (size_t)q->user < m->n_users;
+    const float *st = known ? m->user_stats + (size_t)q->user * MODEL_USER_STATS : NULL;
+    f[FEAT_USER_ACTIVITY] = log1pf((float)u->n_seen);
+    f[FEAT_USER_POP_AFFINITY] = st ? st[MODEL_USER_POP_AFFINITY] : 0;
+    f[FEAT_USER_IDLE] = st ? st[MODEL_USER_IDLE] : -1;
+    f[FEAT_SESSION_EVENTS] = (float)u->n_pos;
+    f[FEAT_SESSION_SHARE] = q->session_share;
+}
+
+/* The features of an item's vector v (1 / |v| = inv) against the user's
+ * recent and session items. */
+static void vector_features(const feat_ctx *c, const user_part *u, const float *v, float inv,
+                            float *f) {
+    size_t d = c->m->dim;
+    float best = -1;
+    for (size_t k = 0; k < u->n_rec; k++) {
+        float s = dot(v, c->rec + k * d, d) * inv;
+        if (s > best) best = s;
+    }
+    f[FEAT_RECENT_SIM_MAX] = u->n_rec ? finite_or_0(best) : 0;
+    f[FEAT_RECENT_SIM_MEAN] =
+        u->mean_norm > 0 ? finite_or_0(dot(v, c->mean, d) * inv / u->mean_norm) : 0;
+    best = -1;
+    for (size_t k = 0; k < u->n_ses; k++) {
+        float s = dot(v, c->ses + k * d, d) * inv;
+        if (s > best) best = s;
+    }
+    f[FEAT_SESSION_SIM_MAX] = u->n_ses ? finite_or_0(best) : 0;
+    f[FEAT_ITEM_NORM] = inv > 0 ? 1.0f / inv : 0;
+}
+
+static float category_affinity(const feat_ctx *c, const uint16_t *cats, size_t n) {
+    float aff = 0;
+    for (size_t j = 0; j < n; j++)
+        aff += c->cat[cats[j]];
+    return aff;
+}
+
+size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, size_t n, float *x) {
+    const mx_model *m = c->m;
+    size_t d = m->dim;
+    if (n > c->max_cands) n = c->max_cands;
+    user_part u;
+    user_begin(c, q, &u);
 
     /* Ranks by ANN score, overall and within the interest. */
     for (size_t i = 0; i < n; i++) {
@@ -174,57 +235,65 @@ size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, siz
         f[FEAT_IN_MIXTURE] = (cands[i].sources >> RET_MIXTURE) & 1;
         f[FEAT_IN_SINGLE] = (cands[i].sources >> RET_SINGLE) & 1;
         f[FEAT_IN_POPULAR] = (cands[i].sources >> RET_POPULAR) & 1;
-        f[FEAT_USER_ACTIVITY] = user_items;
-        f[FEAT_USER_POP_AFFINITY] = user_pop;
-        f[FEAT_USER_IDLE] = user_idle;
-        f[FEAT_SESSION_EVENTS] = (float)n_pos;
-        f[FEAT_SESSION_SHARE] = q->session_share;
+        user_features(m, q, &u, f);
         if (it >= m->n_items) continue;
         const float *v = m->item_vecs + (size_t)it * d;
         float inv = m->item_inv_norm[it];
         uint32_t ci = m->item_interest[it];
-        f[FEAT_COSINE] = q_norm > 0 ? finite_or_0(c->order[r].score * inv / q_norm) : 0;
+        f[FEAT_COSINE] = u.q_norm > 0 ? finite_or_0(c->order[r].score * inv / u.q_norm) : 0;
         if (ci < m->n_clusters) {
             f[FEAT_INTEREST_WEIGHT] = c->iw[ci];
             f[FEAT_SESSION_WEIGHT] = c->sw[ci];
         }
+        const float *is = m->item_stats + (size_t)it * MODEL_ITEM_STATS;
         f[FEAT_POP_COUNT] = log1pf(m->pop.count[it]);
         f[FEAT_POP_RECENT] = log1pf(m->pop.score[it]);
-        f[FEAT_POP_DAY] = log1pf(m->item_stats[(size_t)it * MODEL_ITEM_STATS + MODEL_ITEM_POP_DAY]);
-        f[FEAT_ITEM_AGE] = m->item_stats[(size_t)it * MODEL_ITEM_STATS + MODEL_ITEM_AGE];
-        f[FEAT_ITEM_IDLE] = m->item_stats[(size_t)it * MODEL_ITEM_STATS + MODEL_ITEM_IDLE];
-        f[FEAT_ITEM_NORM] = inv > 0 ? 1.0f / inv : 0;
-        f[FEAT_POP_VS_USER] = f[FEAT_POP_COUNT] - user_pop;
-        float best = -1;
-        for (size_t k = 0; k < n_rec; k++) {
-            float s = dot(v, c->rec + k * d, d) * inv;
-            if (s > best) best = s;
-        }
-        f[FEAT_RECENT_SIM_MAX] = n_rec ? finite_or_0(best) : 0;
-        f[FEAT_RECENT_SIM_MEAN] =
-            mean_norm > 0 ? finite_or_0(dot(v, c->mean, d) * inv / mean_norm) : 0;
-        best = -1;
-        for (size_t k = 0; k < n_ses; k++) {
-            float s = dot(v, c->ses + k * d, d) * inv;
-            if (s > best) best = s;
-        }
-        f[FEAT_SESSION_SIM_MAX] = n_ses ? finite_or_0(best) : 0;
-        float aff = 0;
-        for (uint32_t j = m->cat_ptr[it]; j < m->cat_ptr[it + 1]; j++)
-            aff += c->cat[m->cat_ids[j]];
-        f[FEAT_CATEGORY_AFFINITY] = aff;
+        f[FEAT_POP_DAY] = log1pf(is[MODEL_ITEM_POP_DAY]);
+        f[FEAT_ITEM_AGE] = is[MODEL_ITEM_AGE];
+        f[FEAT_ITEM_IDLE] = is[MODEL_ITEM_IDLE];
+        f[FEAT_FRESH] = is[MODEL_ITEM_AGE] < FEAT_FRESH_DAYS;
+        f[FEAT_POP_VS_USER] = f[FEAT_POP_COUNT] - f[FEAT_USER_POP_AFFINITY];
+        vector_features(c, &u, v, inv, f);
+        f[FEAT_CATEGORY_AFFINITY] =
+            category_affinity(c, m->cat_ids + m->cat_ptr[it], m->cat_ptr[it + 1] - m->cat_ptr[it]);
     }
 
     /* Reset the per-interest and per-category scratch for the next call. */
-    for (size_t s = 0; s < q->m; s++)
-        if (q->cid[s] < m->n_clusters) c->iw[q->cid[s]] = c->sw[q->cid[s]] = 0;
+    user_end(c, q, &u);
     for (size_t i = 0; i < n; i++) {
         uint32_t it = cands[i].item;
         if (it < m->n_items && m->item_interest[it] < m->n_clusters)
             c->icount[m->item_interest[it]] = 0;
     }
-    for (size_t s = 0; s < n_seen; s++)
-        for (uint32_t j = m->cat_ptr[seen[s]]; j < m->cat_ptr[seen[s] + 1]; j++)
-            c->cat[m->cat_ids[j]] = 0;
+    return n;
+}
+
+size_t feat_compute_new(feat_ctx *c, const feat_query *q, const feat_new *items, size_t n,
+                        size_t pool_n, float *x) {
+    const mx_model *m = c->m;
+    size_t d = m->dim;
+    if (n > c->max_cands) n = c->max_cands;
+    user_part u;
+    user_begin(c, q, &u);
+    for (size_t i = 0; i < n; i++) {
+        const feat_new *it = &items[i];
+        float *f = x + i * FEAT_N;
+        memset(f, 0, FEAT_N * sizeof(float));
+        /* after every pool candidate, found by no source */
+        f[FEAT_ANN_RANK] = f[FEAT_POOL_RANK] = (float)pool_n;
+        user_features(m, q, &u, f);
+        float age = it->age_days > 0 ? it->age_days : 0;
+        f[FEAT_ITEM_AGE] = f[FEAT_ITEM_IDLE] = age; /* no event yet */
+        f[FEAT_FRESH] = 1;
+        f[FEAT_POP_VS_USER] = -f[FEAT_USER_POP_AFFINITY];
+        if (it->vec && it->inv_norm > 0) {
+            float s = q->q ? finite_or_0(dot(q->q, it->vec, d)) : 0;
+            f[FEAT_ANN_SCORE] = s;
+            f[FEAT_COSINE] = u.q_norm > 0 ? finite_or_0(s * it->inv_norm / u.q_norm) : 0;
+            vector_features(c, &u, it->vec, it->inv_norm, f);
+        }
+        f[FEAT_CATEGORY_AFFINITY] = category_affinity(c, it->cats, it->n_cats);
+    }
+    user_end(c, q, &u);
     return n;
 }

@@ -37,6 +37,10 @@
  *   session_weight     session mixture weight of the item's interest
  *   session_sim_max    largest cosine to the session's positive items
  *   session_share      b, the session's share of the blended mixture
+ *   fresh              1 for an item new to the model: its first event less
+ *                      than FEAT_FRESH_DAYS before t_ref, or none at all (an
+ *                      item added to the catalogue after training,
+ *                      feat_compute_new)
  *
  * A feat_ctx is per-thread scratch (no allocation per call); the model is
  * shared read-only. */
@@ -77,6 +81,7 @@ enum {
     FEAT_SESSION_WEIGHT,
     FEAT_SESSION_SIM_MAX,
     FEAT_SESSION_SHARE,
+    FEAT_FRESH,
     FEAT_N
 };
 
@@ -115,5 +120,27 @@ void feat_ctx_free(feat_ctx *c);
  * n above the context's max_cands is clamped (only the first max_cands
  * rows are written); returns the rows written. */
 size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, size_t n, float *x);
+
+/* Days an item stays "fresh" after its first event. */
+#define FEAT_FRESH_DAYS 7.0f
+
+/* An item the model has not trained on (added to the catalogue since), as
+ * the ranker sees it: no events, so its popularity features are 0; its
+ * vector, when the catalogue has one in the model's space, gives the
+ * similarity features. */
+typedef struct feat_new {
+    float age_days;       /* since it was added */
+    const float *vec;     /* model dim, or NULL (borrowed) */
+    float inv_norm;       /* 1 / |vec|; 0 without a vector */
+    const uint16_t *cats; /* model category ids (borrowed) */
+    size_t n_cats;
+} feat_new;
+
+/* Fills x (n x FEAT_N) for new items for the same user and session as
+ * feat_compute: fresh 1, item_age_days and item_idle_days their age, the
+ * pool features as for a candidate below a pool of pool_n found by no
+ * source. n above max_cands is clamped; returns the rows written. */
+size_t feat_compute_new(feat_ctx *c, const feat_query *q, const feat_new *items, size_t n,
+                        size_t pool_n, float *x);
 
 #endif

@@ -11,11 +11,23 @@
 #include "rec_explain.h"
 #include "ranker.h"
 #include "retrieve.h"
+#include "rec_filter.h"
 
 typedef struct {
     float score;
     uint32_t idx;
 } rank_pair;
+
+/* One request's state between the pool and the answer. */
+typedef struct {
+    rec_mixture mix;
+    float session_mix[REC_MAX_INTERESTS]; /* s(c), aligned with mix */
+    size_t mlen;
+    int has_q;
+    ret_params rp;
+    size_t ne;        /* exclusions in c->excl */
+    size_t n_blocked; /* the last of them, the catalogue's */
+} req_state;
 
 struct rec_ctx {
     const mx_model *m;
@@ -34,6 +46,9 @@ struct rec_ctx {
     uint8_t *taken;         /* cap (diversity) */
     float *sel_sim;         /* cap (MMR: largest cosine to the selected items) */
     int last_ranked, last_has_q;
+    req_state last;          /* the last rec_recommend's, for rec_rank_new */
+    size_t last_pool;        /* its pool's size */
+    int last_xgboost;        /* it ranked with XGBoost's predictor */
     const char *explanation; /* rec_last_explanation */
     /* grown on demand, kept between requests */
     uint32_t *cols, *excl;
@@ -255,74 +270,6 @@ static int query_vector(rec_ctx *c, const rec_params *p, const rec_query *q, con
     return 0;
 }
 
-int64_t rec_item_first_seen(const mx_model *m, uint32_t item) {
-    if (!m->item_stats || item >= m->n_items) return m->t_ref;
-    double days = m->item_stats[(size_t)item * MODEL_ITEM_STATS + MODEL_ITEM_AGE];
-    return m->t_ref - (int64_t)llround(days * 86400.0);
-}
-
-static int in_list(const uint16_t *cats, size_t n, uint16_t c) {
-    for (size_t t = 0; t < n; t++)
-        if (cats[t] == c) return 1;
-    return 0;
-}
-
-/* Whether first_seen (unix seconds; known) is inside q's age window. */
-static int age_admits(const rec_query *q, int64_t first_seen) {
-    int64_t age = q->now - first_seen;
-    return (q->min_age_s <= 0 || age >= q->min_age_s) && (q->max_age_s <= 0 || age <= q->max_age_s);
-}
-
-/* The category filters on category names (a catalogue record's). */
-static int names_admit(const mx_model *m, const rec_query *q, const char *const *names, size_t n) {
-    int any = q->n_categories == 0;
-    for (size_t j = 0; j < n; j++) {
-        int64_t c = names[j] ? model_category(m, names[j]) : -1;
-        if (c < 0) continue; /* requested categories are the model's */
-        if (in_list(q->not_categories, q->n_not_categories, (uint16_t)c)) return 0;
-        any |= in_list(q->categories, q->n_categories, (uint16_t)c);
-    }
-    return any;
-}
-
-int rec_query_admits(const mx_model *m, const rec_query *q, uint32_t item) {
-    if (item >= m->n_items) return 0; /* UINT32_MAX: a catalogue item (rec_query_admits_extra) */
-    const char *const *names;
-    size_t n_names;
-    if ((q->n_categories || q->n_not_categories) && q->categories_of &&
-        q->categories_of(q->categories_arg, item, &names, &n_names)) {
-        if (!names_admit(m, q, names, n_names)) return 0;
-    } else if (q->n_categories || q->n_not_categories) {
-        int any = q->n_categories == 0;
-        for (uint32_t j = m->cat_ptr[item]; j < m->cat_ptr[item + 1]; j++) {
-            if (in_list(q->not_categories, q->n_not_categories, m->cat_ids[j])) return 0;
-            any |= in_list(q->categories, q->n_categories, m->cat_ids[j]);
-        }
-        if (!any) return 0;
-    }
-    if (q->min_age_s <= 0 && q->max_age_s <= 0) return 1;
-    return age_admits(q, rec_item_first_seen(m, item));
-}
-
-int rec_query_admits_extra(const mx_model *m, const rec_query *q, const rec_extra *x) {
-    if ((q->n_categories || q->n_not_categories) &&
-        !names_admit(m, q, x->categories, x->n_categories))
-        return 0;
-    if (q->min_age_s <= 0 && q->max_age_s <= 0) return 1;
-    return x->added_at > 0 && age_admits(q, x->added_at);
-}
-
-/* One request's state between the pool and the answer. */
-typedef struct {
-    rec_mixture mix;
-    float session_mix[REC_MAX_INTERESTS]; /* s(c), aligned with mix */
-    size_t mlen;
-    int has_q;
-    ret_params rp;
-    size_t ne;        /* exclusions in c->excl */
-    size_t n_blocked; /* the last of them, the catalogue's */
-} req_state;
-
 static int prepare(rec_ctx *c, const rec_params *p, const rec_query *q, req_state *st,
                    mx_err *err) {
     const mx_model *m = c->m;
@@ -366,16 +313,20 @@ static int fetch_pool(rec_ctx *c, req_state *st, size_t fetch, size_t *got, mx_e
                      st->mix.blended, st->mlen, fetch, &st->rp, c->cands, got, err);
 }
 
+static feat_query feat_query_of(const rec_ctx *c, const rec_query *q, const req_state *st) {
+    return (feat_query){.user = q->user,
+                        .q = st->has_q ? c->q : NULL,
+                        .cid = st->mix.cid,
+                        .w = st->mix.blended,
+                        .session_w = st->session_mix,
+                        .m = st->mix.n,
+                        .session_share = st->mix.session_share,
+                        .events = q->events,
+                        .n_events = q->n_events};
+}
+
 static void features_of(rec_ctx *c, const rec_query *q, const req_state *st, size_t n) {
-    feat_query fq = {.user = q->user,
-                     .q = st->has_q ? c->q : NULL,
-                     .cid = st->mix.cid,
-                     .w = st->mix.blended,
-                     .session_w = st->session_mix,
-                     .m = st->mix.n,
-                     .session_share = st->mix.session_share,
-                     .events = q->events,
-                     .n_events = q->n_events};
+    feat_query fq = feat_query_of(c, q, st);
     feat_compute(c->feat, &fq, c->cands, n, c->x);
 }
 
@@ -625,6 +576,8 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
     int rc = prepare(c, p, q, &st, err);
     if (rc) return rc;
     c->last_has_q = st.has_q;
+    c->last = st;
+    c->last_xgboost = p->xgboost_predictor;
     int ranked = p->use_ranker && model_has_ranker(m), dislikes = 0;
     for (size_t e = 0; e < q->n_events; e++)
         dislikes |= q->events[e].weight < 0 && p->dislike_penalty > 0;
@@ -640,10 +593,11 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
         }
         size_t nf = 0;
         for (size_t i = 0; i < got; i++)
-            if (rec_query_admits(m, q, c->cands[i].item)) c->order[nf++] = (uint32_t)i;
+            if (rec_filter_admits(m, q, c->cands[i].item)) c->order[nf++] = (uint32_t)i;
         order_pool(c, p, q, nf, ranked && got > 0);
         *n = pick(c, p, q, &st, nf, ranked && got > 0, out);
         c->last_ranked = ranked && got > 0;
+        c->last_pool = got;
         /* The filters may thin the pool: look deeper, up to the cap. */
         if (*n >= q->k || got < fetch || fetch >= c->cap) break;
         fetch = fetch * 4 < c->cap ? fetch * 4 : c->cap;
@@ -653,6 +607,24 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
             rec_explain_features(m->ranker, c->x + (size_t)out[i].pool_rank * FEAT_N, &out[i]);
     int known = q->user >= 0 && (size_t)q->user < m->n_users;
     c->explanation = rec_explain_answer(out, *n, q->k, known, st.has_q, q->n_events, c->cands, got);
+    return 0;
+}
+
+int rec_rank_new(rec_ctx *c, const rec_query *q, const feat_new *items, size_t n, rec_item *out,
+                 mx_err *err) {
+    const mx_model *m = c->m;
+    if (!c->last_ranked) return 0;
+    if (n > c->cap) n = c->cap;
+    feat_query fq = feat_query_of(c, q, &c->last);
+    feat_compute_new(c->feat, &fq, items, n, c->last_pool, c->x);
+    int rc = model_rank(m, c->x, n, c->last_xgboost, c->rs, err);
+    if (rc) return rc;
+    for (size_t i = 0; i < n; i++) {
+        out[i].rank_score = c->rs[i];
+        out[i].ranked = 1;
+        out[i].n_why = 0;
+        if (q->explain && m->ranker) rec_explain_features(m->ranker, c->x + i * FEAT_N, &out[i]);
+    }
     return 0;
 }
 
@@ -680,7 +652,7 @@ int rec_similar(rec_ctx *c, uint32_t item, const rec_query *q, rec_item *out, si
         if (rc) return rc;
         *n = 0;
         for (size_t i = 0; i < got && *n < q->k; i++) {
-            if (!rec_query_admits(m, q, c->cands[i].item)) continue;
+            if (!rec_filter_admits(m, q, c->cands[i].item)) continue;
             out[(*n)++] = (rec_item){.item = c->cands[i].item,
                                      .score = c->cands[i].score,
                                      .rank_score = c->cands[i].score,

@@ -31,7 +31,7 @@
  *    disliked) and the request's own exclusions.
  *  - Candidates: the blended pool (retrieve.h), with the popularity share
  *    scaled by (1 - b): an active session is current intent and outweighs
- *    the crowd. The request's filters (rec_query_admits: categories kept,
+ *    the crowd. The request's filters (rec_filter_admits: categories kept,
  *    categories dropped, an age window) keep the items passing them,
  *    fetching deeper (up to max_k) when they thin the pool.
  *  - Ranking: with a learned ranker in the model (and use_ranker), the
@@ -102,7 +102,7 @@ typedef struct rec_query {
     size_t n_categories;
     const uint16_t *not_categories; /* drop items having any of them */
     size_t n_not_categories;
-    /* Item age at request time: now - first seen (rec_item_first_seen);
+    /* Item age at request time: now - first seen (rec_filter_first_seen);
      * keep items at least min_age_s and at most max_age_s old; 0 = no
      * bound. */
     int64_t min_age_s, max_age_s;
@@ -210,22 +210,16 @@ typedef struct rec_ctx rec_ctx;
 rec_ctx *rec_ctx_new(const mx_model *m, size_t max_k);
 void rec_ctx_free(rec_ctx *c);
 
-/* When the model first saw item (unix seconds): its first training event,
- * t_ref - item_age_days x 86400 (an item without events: t_ref). */
-int64_t rec_item_first_seen(const mx_model *m, uint32_t item);
-
-/* The request's filters on item metadata (categories, not_categories,
- * min_age_s, max_age_s; exclusions are not filters): 1 when the item
- * passes them all. An item having an included and an excluded category
- * is dropped. rec_recommend and rec_similar filter with it; the catalogue
- * applies the same to its items. An item not in the model: 0. Pure, any
- * thread. */
-int rec_query_admits(const mx_model *m, const rec_query *q, uint32_t item);
-/* The same for a catalogue item x: its categories by name
- * (model_category; a name the model does not know matches no requested
- * category), its age from added_at. An age bound never admits an item
- * whose added_at is unknown. */
-int rec_query_admits_extra(const mx_model *m, const rec_query *q, const rec_extra *x);
+/* The ranker's view of catalogue items new to the model (feat_compute_new)
+ * for the user and session of q, which must be the query of the last
+ * rec_recommend on c (its mixture and query vector are reused): when that
+ * answer was ranked, out[i] (i < n, at most the context's pool capacity)
+ * gets the ranker's rank_score for items[i], ranked 1 and, with
+ * q->explain, its why; otherwise nothing is written. Overwrites the
+ * context's feature scratch (the last answer is complete by then).
+ * MX_EINVAL when the XGBoost predictor fails. */
+int rec_rank_new(rec_ctx *c, const rec_query *q, const feat_new *items, size_t n, rec_item *out,
+                 mx_err *err);
 
 /* Fills out with the blended mixture of q (user and session). */
 void rec_mixture_of(const mx_model *m, const rec_params *p, const rec_query *q, rec_mixture *out);
@@ -265,7 +259,7 @@ const char *rec_last_explanation(const rec_ctx *c);
 
 /* Up to q->k items similar to item (inner product with its vector over
  * the global index, nprobe from the model), without itself and q's
- * exclusions, passing q's filters (rec_query_admits; fetching deeper when
+ * exclusions, passing q's filters (rec_filter_admits; fetching deeper when
  * they thin the neighbours). Only k, exclude, blocked, now and the filters
  * of q are read. */
 int rec_similar(rec_ctx *c, uint32_t item, const rec_query *q, rec_item *out, size_t *n,

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "model.h"
+#include "rec_filter.h"
 
 typedef struct api_req api_req;
 
@@ -60,7 +61,7 @@ int api_param_categories(const api_args *a, const mx_model *m, uint16_t *cats, s
 int api_param_duration(const api_args *a, const char *name, int64_t *s);
 
 /* The filters on item metadata every route answering items takes, the
- * same on each (recommend.h: rec_query_admits):
+ * same on each (recommend.h: rec_filter_admits):
  *   categories=a,b          keep items having any of them
  *   exclude_categories=c,d  drop items having any of them (wins)
  *   max_age=7d              only items first seen at most this long ago

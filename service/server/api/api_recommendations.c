@@ -34,7 +34,7 @@ static void ask_free(rec_ask *a) {
 /* Promotions and new catalogue items into the answer (catview_place),
  * with the request's exclusions: its session, the ids it excluded that the
  * model does not know, the chain's earlier pages. Returns the new length. */
-static size_t place_rules(api_req *r, const rec_ask *a, catview *cv, const rec_ctx *ctx,
+static size_t place_rules(api_req *r, const rec_ask *a, catview *cv, rec_ctx *ctx,
                           const rec_query *q, const sess_event *sev, size_t n_sev, rec_item *items,
                           size_t n) {
     const char *skip[2 * API_MAX_IDS];
