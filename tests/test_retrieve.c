@@ -359,6 +359,61 @@ static void expect_single_exact(ret_ctx *c, const ret_params *p, const float *q,
     }
 }
 
+typedef struct {
+    const uint32_t *ex;
+    size_t n;
+} skip_set;
+
+static int skip_listed(const void *arg, int64_t item) {
+    const skip_set *k = arg;
+    return is_excluded((uint32_t)item, k->ex, k->n);
+}
+
+/* ann_search_filtered with known rows of lists 0 and 3 (searched with the
+ * same q, at depths that cover their list and that do not): the exact top
+ * k of the items not skipped, as without rows. */
+static void test_filtered_known(void) {
+    ann_scratch *rows_s = ann_scratch_new(ix, L, MAXK), *s = ann_scratch_new(ix, L, MAXK);
+    ASSERT(rows_s && s);
+    rng_state st;
+    rng_seed(&st, 31);
+    const uint32_t lists[] = {0, 3};
+    const size_t depths[] = {1, 3, 12, 40};
+    float ksc[2 * 40], out_sc[MAXK];
+    int64_t kit[2 * 40], out_it[MAXK];
+    mx_err err = {0};
+    for (int trial = 0; trial < 20; trial++) {
+        float q[D];
+        random_q(&st, q);
+        uint32_t blocked[30], want[MAXK];
+        size_t nb = brute(q, L, trial % 2 ? 30 : 8, NULL, 0, blocked);
+        skip_set sk = {blocked, nb};
+        size_t k = 5 + (size_t)trial % 20;
+        ASSERT_EQ(brute(q, L, k, blocked, nb, want), k);
+        for (size_t d = 0; d < sizeof(depths) / sizeof(depths[0]); d++) {
+            const float *sc;
+            const int64_t *it;
+            ASSERT_EQ(ann_search_lists(ix, rows_s, q, lists, 2, depths[d], &sc, &it, &err), 0);
+            memcpy(ksc, sc, 2 * depths[d] * sizeof(float));
+            memcpy(kit, it, 2 * depths[d] * sizeof(int64_t));
+            ann_known known = {lists, ksc, kit, 2, depths[d]};
+            size_t nf = 0;
+            ASSERT_EQ(ann_search_filtered(ix, s, q, vecs, k, 0, &known, skip_listed, &sk, out_sc,
+                                          out_it, &nf),
+                      0);
+            ASSERT_EQ(nf, k);
+            for (size_t t = 0; t < k; t++) {
+                ASSERT_EQ(out_it[t], want[t]);
+                ASSERT_NEAR(out_sc[t], ip(q, want[t]), 1e-5);
+            }
+        }
+    }
+    ann_scratch_free(rows_s);
+    ann_scratch_free(s);
+    TEST_OK("ann_search_filtered with known rows (covering their list or not): the exact top k "
+            "past the skipped items");
+}
+
 static void test_single_popular(void) {
     ret_ctx *c = ret_ctx_new(ix, N, MAXK, 4);
     ret_params p;
@@ -662,6 +717,7 @@ int main(int argc, char **argv) {
     make_world();
     test_mixture();
     test_single_popular();
+    test_filtered_known();
     test_blend();
     ann_free(ix);
     pop_free(&pop);

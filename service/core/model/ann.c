@@ -387,25 +387,83 @@ static void heap_push(float *sc, int64_t *it, size_t *n, size_t k, float v, int6
     it[i] = item;
 }
 
+/* The known row of list l (best first, known->k long), or NULL. */
+static size_t known_row(const ann_known *known, uint32_t l) {
+    for (size_t t = 0; known && known->k && t < known->n; t++)
+        if (known->lists[t] == l) return t;
+    return SIZE_MAX;
+}
+
+/* How a known row covers its list for a filtered top k: ROW_WHOLE when it
+ * holds the whole list (padded with -1) or at least k items skip keeps
+ * (the list's best k kept items are then among them), else ROW_PART. */
+enum { ROW_WHOLE, ROW_PART };
+static int row_cover(const ann_known *known, size_t r, size_t k, ann_skip_fn skip,
+                     const void *arg) {
+    const int64_t *it = known->items + r * known->k;
+    size_t kept = 0;
+    for (size_t t = 0; t < known->k; t++) {
+        if (it[t] < 0) return ROW_WHOLE;
+        if (!(skip && skip(arg, it[t])) && ++kept >= k) return ROW_WHOLE;
+    }
+    return ROW_PART;
+}
+
+static void push_row(const ann_known *known, size_t r, ann_skip_fn skip, const void *arg,
+                     float *scores, int64_t *items, size_t *n, size_t k) {
+    const float *sc = known->scores + r * known->k;
+    const int64_t *it = known->items + r * known->k;
+    for (size_t t = 0; t < known->k && it[t] >= 0; t++) {
+        if (*n == k && sc[t] <= scores[0]) break; /* best first: no later one enters */
+        if (skip && skip(arg, it[t])) continue;
+        heap_push(scores, items, n, k, sc[t], it[t]);
+    }
+}
+
+static void scan_list(const ann_index *ix, uint32_t l, const float *q, const float *vecs,
+                      ann_skip_fn skip, const void *arg, float *scores, int64_t *items, size_t *n,
+                      size_t k) {
+    size_t end = ix->list_ptr[l + 1], dim = ix->dim;
+    for (size_t t = ix->list_ptr[l]; t < end; t++) {
+        int64_t item = ix->list_ids[t];
+        /* rows are read in list order, scattered in memory: ask ahead */
+        if (t + 8 < end) __builtin_prefetch(vecs + (size_t)ix->list_ids[t + 8] * dim);
+        float dot = dot_product(q, vecs + (size_t)item * dim, dim);
+        if (*n == k && dot <= scores[0]) continue; /* would not enter: no need to ask */
+        if (skip && skip(arg, item)) continue;
+        heap_push(scores, items, n, k, dot, item);
+    }
+}
+
 int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, const float *vecs,
-                        size_t k, size_t nprobe, ann_skip_fn skip, const void *arg, float *scores,
-                        int64_t *items, size_t *n_found) {
+                        size_t k, size_t nprobe, const ann_known *known, ann_skip_fn skip,
+                        const void *arg, float *scores, int64_t *items, size_t *n_found) {
     *n_found = 0;
     if (k == 0) return 0;
     nprobe = probe_order(ix, s, q, nprobe);
-    size_t n = 0, dim = ix->dim;
+    size_t n = 0, n_part = 0;
+    /* Lists without a known row are scanned, rows that cover their list
+     * are merged; a row that does not (too many of its items skipped) waits
+     * until the k-th best so far is known: its list's items beyond the row
+     * score at most the row's last, so when that cannot enter, the row is
+     * enough, else the list is scanned. */
     for (size_t j = 0; j < nprobe; j++) {
         uint32_t l = s->order[j];
-        size_t end = ix->list_ptr[l + 1];
-        for (size_t t = ix->list_ptr[l]; t < end; t++) {
-            int64_t item = ix->list_ids[t];
-            /* rows are read in list order, scattered in memory: ask ahead */
-            if (t + 8 < end) __builtin_prefetch(vecs + (size_t)ix->list_ids[t + 8] * dim);
-            float dot = dot_product(q, vecs + (size_t)item * dim, dim);
-            if (n == k && dot <= scores[0]) continue; /* would not enter: no need to ask */
-            if (skip && skip(arg, item)) continue;
-            heap_push(scores, items, &n, k, dot, item);
-        }
+        size_t r = known_row(known, l);
+        if (r == SIZE_MAX)
+            scan_list(ix, l, q, vecs, skip, arg, scores, items, &n, k);
+        else if (row_cover(known, r, k, skip, arg) == ROW_WHOLE)
+            push_row(known, r, skip, arg, scores, items, &n, k);
+        else
+            s->redo[n_part++] = l;
+    }
+    for (size_t j = 0; j < n_part; j++) {
+        size_t r = known_row(known, s->redo[j]);
+        float last = known->scores[r * known->k + known->k - 1];
+        if (n == k && last <= scores[0])
+            push_row(known, r, skip, arg, scores, items, &n, k);
+        else
+            scan_list(ix, s->redo[j], q, vecs, skip, arg, scores, items, &n, k);
     }
     /* heap sort: the worst goes last, so the array ends best first */
     for (size_t m = n; m > 1; m--) {

@@ -83,10 +83,13 @@ typedef int (*ann_skip_fn)(const void *arg, int64_t item);
 /* Top k over the nprobe best lists, as ann_search_global, leaving out the
  * items skip names: a scan of its own over the lists' members, whose
  * vectors are vecs (row = item id: the vectors the index was built from),
- * so that excluded items cost nothing instead of a deeper search. Scores
- * equal FAISS's up to float rounding; ties in any order. Cannot fail. */
+ * so that excluded items cost nothing instead of a deeper search. A list
+ * with a known row (searched with this q; may be NULL) is not scanned when
+ * the row holds the list's best k kept items, or when what the row lacks
+ * could not enter the top k. Scores equal FAISS's up to float rounding;
+ * ties in any order. Cannot fail. */
 int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, const float *vecs,
-                        size_t k, size_t nprobe, ann_skip_fn skip, const void *arg, float *scores,
-                        int64_t *items, size_t *n_found);
+                        size_t k, size_t nprobe, const ann_known *known, ann_skip_fn skip,
+                        const void *arg, float *scores, int64_t *items, size_t *n_found);
 
 #endif

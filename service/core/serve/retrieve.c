@@ -356,8 +356,8 @@ static int single_from(ret_ctx *c, const ann_index *ix, const float *q, size_t k
     if (c->vecs && c->n_blocked) {
         /* the catalogue's blocks (often the popular items, near every
          * query) are skipped in the scan itself: no deeper search */
-        ann_search_filtered(ix, c->ann, q, c->vecs, k, p->nprobe, unusable, c, c->gscore, c->gitem,
-                            &found);
+        ann_search_filtered(ix, c->ann, q, c->vecs, k, p->nprobe, known, unusable, c, c->gscore,
+                            c->gitem, &found);
     } else {
         int rc = single_search(c, ix, q, k, p, known, fetch, most, &found, err);
         if (rc) return rc;
@@ -433,15 +433,18 @@ int ret_blend(ret_ctx *c, const ann_index *ix, const pop_table *pop, const float
         if (share[s] <= 0) continue;
         ret_cand *dst = all + total;
         if (s == RET_MIXTURE) {
-            /* The depth the single source's first pass will want per list
-             * (see ann_search_global_known); capped by the scratch. */
+            /* The depth the single source will want per list (see
+             * ann_search_global_known; with catalogue blocks, the filtered
+             * scan wants k kept items per row); capped by the scratch. */
             size_t kk = 0;
-            /* (none when the single source will scan past blocked items) */
-            if (share[RET_SINGLE] > 0 && !(c->vecs && c->n_blocked)) {
+            if (share[RET_SINGLE] > 0) {
                 size_t np =
                     p->nprobe == 0 || p->nprobe > ann_n_lists(ix) ? ann_n_lists(ix) : p->nprobe;
                 size_t fetch = single_fetch(c, k);
-                kk = np > 1 ? (2 * fetch + np - 1) / np + 16 : fetch;
+                if (c->vecs && c->n_blocked)
+                    kk = 1; /* the rows as the mixture searches them: no deeper */
+                else
+                    kk = np > 1 ? (2 * fetch + np - 1) / np + 16 : fetch;
                 if (kk > fetch) kk = fetch;
                 if (kk > c->max_k * RET_MAX_OVERFETCH) kk = 0;
             }

@@ -72,7 +72,9 @@ void ret_ctx_free(ret_ctx *c);
 /* The vectors the index was built from (row = item; borrowed, outlive c):
  * with them the single source skips the catalogue's blocked items in its
  * own scan of the probed lists (ann_search_filtered) instead of searching
- * deeper past them. Without them (the default) it searches with FAISS. */
+ * deeper past them, reusing the rows the mixture source searched (the
+ * blend asks the mixture for rows deep enough). Without them (the
+ * default) it searches with FAISS. */
 void ret_use_vectors(ret_ctx *c, const float *item_vecs);
 
 /* Starts a query: items excluded from every source until the next call
