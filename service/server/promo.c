@@ -1,10 +1,11 @@
 /* promo.c - parsing and checking promotions; see promo.h. */
 #include "promo.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "jfield.h"
 
 struct promo_list {
     json_t *json; /* a private deep copy: the strings below point into it */
@@ -17,40 +18,6 @@ struct promo_list {
  * binary, and must pass. */
 #define SHARE_EPS 1e-9
 
-/* Sets field and err: "field: message". */
-__attribute__((format(printf, 5, 6))) static int
-fail(char *field, size_t field_size, const char *name, mx_err *err, const char *fmt, ...) {
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (field && field_size) snprintf(field, field_size, "%s", name);
-    return mx_err_set(err, MX_EINVAL, "%s: %s", name, msg);
-}
-
-/* f = at + suffix (suffix printf-formatted), cut to PROMO_FIELD_MAX. */
-__attribute__((format(printf, 3, 4))) static void field_at(char *f, const char *at, const char *fmt,
-                                                           ...) {
-    size_t n = strnlen(at, PROMO_FIELD_MAX - 1);
-    memcpy(f, at, n);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(f + n, PROMO_FIELD_MAX - n, fmt, ap);
-    va_end(ap);
-}
-
-static int name_ok(const char *s, size_t len) {
-    if (len < 1 || len > PROMO_MAX_NAME) return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
 /* A time field: absent (def), or an integer in 0..PROMO_MAX_TIME. */
 static int time_of(const json_t *o, const char *key, const char *at, int64_t def, int64_t *out,
                    char *field, size_t fsz, mx_err *err) {
@@ -58,10 +25,10 @@ static int time_of(const json_t *o, const char *key, const char *at, int64_t def
     *out = def;
     if (!v) return 0;
     char f[PROMO_FIELD_MAX];
-    field_at(f, at, ".%s", key);
+    jfield_at(f, at, ".%s", key);
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > PROMO_MAX_TIME)
-        return fail(field, fsz, f, err, "%s must be an integer in 0..%lld (unix seconds)", key,
-                    PROMO_MAX_TIME);
+        return jfield_fail(field, fsz, f, err, "%s must be an integer in 0..%lld (unix seconds)",
+                           key, PROMO_MAX_TIME);
     *out = (int64_t)json_integer_value(v);
     return 0;
 }
@@ -82,7 +49,8 @@ static int parse_one(const json_t *o, const char *at, int max_k, promo *p, const
     static const char *const keys[] = {"name",     "items", "category", "share",
                                        "position", "start", "end"};
     char f[PROMO_FIELD_MAX];
-    if (!json_is_object(o)) return fail(field, fsz, at, err, "a promotion must be an object");
+    if (!json_is_object(o))
+        return jfield_fail(field, fsz, at, err, "a promotion must be an object");
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)o, key, v) {
@@ -90,70 +58,72 @@ static int parse_one(const json_t *o, const char *at, int max_k, promo *p, const
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
             known |= !strcmp(key, keys[i]);
         if (!known) {
-            field_at(f, at, ".%.32s", key);
-            return fail(field, fsz, f, err,
-                        "unknown field; a promotion takes name, items or category, share or "
-                        "position, start, end");
+            jfield_at(f, at, ".%.32s", key);
+            return jfield_fail(field, fsz, f, err,
+                               "unknown field; a promotion takes name, items or category, share or "
+                               "position, start, end");
         }
     }
     const json_t *name = json_object_get(o, "name");
-    field_at(f, at, ".name");
-    if (!name) return fail(field, fsz, f, err, "a promotion needs a name");
-    if (!json_is_string(name) || !name_ok(json_string_value(name), json_string_length(name)))
-        return fail(field, fsz, f, err, "a name is 1..%d characters of A-Z a-z 0-9 _ . -",
-                    PROMO_MAX_NAME);
+    jfield_at(f, at, ".name");
+    if (!name) return jfield_fail(field, fsz, f, err, "a promotion needs a name");
+    if (!json_is_string(name) ||
+        !jfield_name_ok(json_string_value(name), json_string_length(name), PROMO_MAX_NAME))
+        return jfield_fail(field, fsz, f, err, "a name is 1..%d characters of A-Z a-z 0-9 _ . -",
+                           PROMO_MAX_NAME);
     p->name = json_string_value(name);
     const json_t *items = json_object_get(o, "items"), *cat = json_object_get(o, "category");
     if (!items == !cat)
-        return fail(field, fsz, at, err, "give either items or category (%s)",
-                    items ? "not both" : "neither is here");
+        return jfield_fail(field, fsz, at, err, "give either items or category (%s)",
+                           items ? "not both" : "neither is here");
     if (items) {
-        field_at(f, at, ".items");
+        jfield_at(f, at, ".items");
         if (!json_is_array(items) || json_array_size(items) == 0 ||
             json_array_size(items) > PROMO_MAX_ITEMS)
-            return fail(field, fsz, f, err, "items must be an array of 1..%d item ids",
-                        PROMO_MAX_ITEMS);
+            return jfield_fail(field, fsz, f, err, "items must be an array of 1..%d item ids",
+                               PROMO_MAX_ITEMS);
         size_t i;
         json_array_foreach(items, i, v) {
             if (!(ids[i] = id_of(v))) {
-                field_at(f, at, ".items[%zu]", i);
-                return fail(field, fsz, f, err, "an item id is a string of 1..%d bytes",
-                            PROMO_MAX_ID);
+                jfield_at(f, at, ".items[%zu]", i);
+                return jfield_fail(field, fsz, f, err, "an item id is a string of 1..%d bytes",
+                                   PROMO_MAX_ID);
             }
         }
         p->items = ids;
         p->n_items = json_array_size(items);
     } else {
-        field_at(f, at, ".category");
+        jfield_at(f, at, ".category");
         if (!(p->category = id_of(cat)))
-            return fail(field, fsz, f, err, "a category is a string of 1..%d bytes", PROMO_MAX_ID);
+            return jfield_fail(field, fsz, f, err, "a category is a string of 1..%d bytes",
+                               PROMO_MAX_ID);
     }
     const json_t *share = json_object_get(o, "share"), *pos = json_object_get(o, "position");
     if (!share == !pos)
-        return fail(field, fsz, at, err, "give either share or position (%s)",
-                    share ? "not both" : "neither is here");
+        return jfield_fail(field, fsz, at, err, "give either share or position (%s)",
+                           share ? "not both" : "neither is here");
     p->position = -1;
     if (share) {
-        field_at(f, at, ".share");
+        jfield_at(f, at, ".share");
         double s = json_is_number(share) ? json_number_value(share) : -1;
-        if (!(s > 0 && s <= 1)) return fail(field, fsz, f, err, "share must be in (0, 1]");
+        if (!(s > 0 && s <= 1)) return jfield_fail(field, fsz, f, err, "share must be in (0, 1]");
         p->share = s;
     } else {
-        field_at(f, at, ".position");
+        jfield_at(f, at, ".position");
         if (!json_is_integer(pos) || json_integer_value(pos) < 0 ||
             json_integer_value(pos) >= max_k)
-            return fail(field, fsz, f, err,
-                        "position must be an integer in 0..%d (0-based, below limits.max_k)",
-                        max_k - 1);
+            return jfield_fail(field, fsz, f, err,
+                               "position must be an integer in 0..%d (0-based, below limits.max_k)",
+                               max_k - 1);
         p->position = (int)json_integer_value(pos);
     }
     if (time_of(o, "start", at, 0, &p->start, field, fsz, err) ||
         time_of(o, "end", at, PROMO_MAX_TIME + 1, &p->end, field, fsz, err))
         return MX_EINVAL;
     if (p->start >= p->end) {
-        field_at(f, at, ".end");
-        return fail(field, fsz, f, err, "end must be after start (%lld <= %lld)", (long long)p->end,
-                    (long long)p->start);
+        jfield_at(f, at, ".end");
+        return jfield_fail(field, fsz, f, err, "end must be after start (%lld <= %lld)",
+                           (long long)p->end, (long long)p->start);
     }
     return 0;
 }
@@ -181,19 +151,19 @@ static int check_set(const promo_list *a, const promo_list *b, const char *what,
             const promo *q = j < na ? &a->p[j] : &b->p[j - na];
             if (!strcmp(p->name, q->name)) {
                 snprintf(f, sizeof(f), "%s[%zu].name", what, idx);
-                return fail(field, fsz, f, err, "duplicate name '%s'%s", p->name,
-                            j < na && b ? " (a promotion of the settings has it)" : "");
+                return jfield_fail(field, fsz, f, err, "duplicate name '%s'%s", p->name,
+                                   j < na && b ? " (a promotion of the settings has it)" : "");
             }
             if (p->position >= 0 && p->position == q->position) {
                 snprintf(f, sizeof(f), "%s[%zu].position", what, idx);
-                return fail(field, fsz, f, err, "position %d is taken by promotion '%s'",
-                            p->position, q->name);
+                return jfield_fail(field, fsz, f, err, "position %d is taken by promotion '%s'",
+                                   p->position, q->name);
             }
         }
         if (blame && p->share > 0 && sum > 1 + SHARE_EPS) {
             snprintf(f, sizeof(f), "%s[%zu].share", what, idx);
-            return fail(field, fsz, f, err, "the shares sum to %g, over 100%% of the slots%s",
-                        total, also);
+            return jfield_fail(field, fsz, f, err,
+                               "the shares sum to %g, over 100%% of the slots%s", total, also);
         }
     }
     return 0;
@@ -221,9 +191,9 @@ int promo_parse(const json_t *arr, const char *what, int max_k, promo_list **out
     *out = NULL;
     if (field && field_size) field[0] = 0;
     if (!json_is_array(arr))
-        return fail(field, field_size, what, err, "promotions are a JSON array of objects");
+        return jfield_fail(field, field_size, what, err, "promotions are a JSON array of objects");
     if (json_array_size(arr) > PROMO_MAX)
-        return fail(field, field_size, what, err, "at most %d promotions", PROMO_MAX);
+        return jfield_fail(field, field_size, what, err, "at most %d promotions", PROMO_MAX);
     promo_list *l = calloc(1, sizeof(*l));
     if (!l) return mx_err_set(err, MX_ENOMEM, "out of memory for promotions");
     l->json = json_deep_copy(arr);
@@ -271,8 +241,8 @@ int promo_parse_text(const char *text, const char *what, int max_k, promo_list *
     json_error_t je;
     json_t *arr = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     if (!arr)
-        return fail(field, field_size, what, err, "invalid JSON at line %d column %d: %s", je.line,
-                    je.column, je.text);
+        return jfield_fail(field, field_size, what, err, "invalid JSON at line %d column %d: %s",
+                           je.line, je.column, je.text);
     int rc = promo_parse(arr, what, max_k, out, field, field_size, err);
     json_decref(arr);
     return rc;

@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 
+#include "jfield.h"
 #include "mx_err.h"
 
 #define PROMO_MAX 256               /* promotions in one list */
@@ -34,7 +35,7 @@
 #define PROMO_MAX_NAME 64           /* bytes of a name */
 #define PROMO_MAX_ID 256            /* bytes of an item id or a category (API_MAX_ID) */
 #define PROMO_MAX_TIME 4102444800LL /* 2100-01-01T00:00:00Z */
-#define PROMO_FIELD_MAX 96 /* room for a field name: "catalog.promotions[255].items[999]" */
+#define PROMO_FIELD_MAX JFIELD_MAX  /* room for a field name */
 
 /* One promotion; every pointer into its list, valid as long as the list. */
 typedef struct promo {

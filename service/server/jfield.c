@@ -1,0 +1,37 @@
+/* jfield.c - see jfield.h. */
+#include "jfield.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int jfield_fail(char *field, size_t field_size, const char *name, mx_err *err, const char *fmt,
+                ...) {
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (field && field_size) snprintf(field, field_size, "%s", name);
+    return mx_err_set(err, MX_EINVAL, "%s: %s", name, msg);
+}
+
+void jfield_at(char *f, const char *at, const char *fmt, ...) {
+    size_t n = strnlen(at, JFIELD_MAX - 1);
+    memcpy(f, at, n);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f + n, JFIELD_MAX - n, fmt, ap);
+    va_end(ap);
+}
+
+int jfield_name_ok(const char *s, size_t len, size_t max_len) {
+    if (len < 1 || len > max_len) return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
