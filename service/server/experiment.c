@@ -248,18 +248,9 @@ int experiment_parse_text(const char *text, const char *what, const srv_config *
                           experiment_list **out, char *field, size_t field_size, mx_err *err) {
     *out = NULL;
     json_t *arr;
-    if (!text || !text[strspn(text, " \t\r\n")]) {
-        arr = json_array();
-        if (!arr) return mx_err_set(err, MX_ENOMEM, "out of memory for experiments");
-    } else {
-        json_error_t je;
-        arr = json_loads(text, JSON_REJECT_DUPLICATES, &je);
-        if (!arr)
-            return jfield_fail(field, field_size, what, err,
-                               "invalid JSON at line %d column %d: %s", je.line, je.column,
-                               je.text);
-    }
-    int rc = experiment_parse(arr, what, base, out, field, field_size, err);
+    int rc = jfield_load_list(text, what, &arr, field, field_size, err);
+    if (rc) return rc;
+    rc = experiment_parse(arr, what, base, out, field, field_size, err);
     json_decref(arr);
     return rc;
 }

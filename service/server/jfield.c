@@ -35,3 +35,17 @@ int jfield_name_ok(const char *s, size_t len, size_t max_len) {
     }
     return 1;
 }
+
+int jfield_load_list(const char *text, const char *what, json_t **out, char *field,
+                     size_t field_size, mx_err *err) {
+    *out = NULL;
+    if (!text || !text[strspn(text, " \t\r\n")]) {
+        if (!(*out = json_array())) return mx_err_set(err, MX_ENOMEM, "out of memory for %s", what);
+        return 0;
+    }
+    json_error_t je;
+    if (!(*out = json_loads(text, JSON_REJECT_DUPLICATES, &je)))
+        return jfield_fail(field, field_size, what, err, "invalid JSON at line %d column %d: %s",
+                           je.line, je.column, je.text);
+    return 0;
+}

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "mx_err.h"
 
 #define JFIELD_MAX 96 /* room for a field name: "catalog.promotions[255].items[999]" */
@@ -22,5 +24,11 @@ __attribute__((format(printf, 3, 4))) void jfield_at(char *f, const char *at, co
 
 /* 1 when s[0..len) is a name: 1..max_len characters of A-Z a-z 0-9 _ . - */
 int jfield_name_ok(const char *s, size_t len, size_t max_len);
+
+/* The JSON text of a list setting as a new array (*out; the caller
+ * decrefs): blank text is the empty array. Invalid JSON: MX_EINVAL named
+ * `what` with the line and column; MX_ENOMEM. */
+int jfield_load_list(const char *text, const char *what, json_t **out, char *field,
+                     size_t field_size, mx_err *err);
 
 #endif

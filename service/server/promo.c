@@ -233,17 +233,10 @@ int promo_parse(const json_t *arr, const char *what, int max_k, promo_list **out
 int promo_parse_text(const char *text, const char *what, int max_k, promo_list **out, char *field,
                      size_t field_size, mx_err *err) {
     *out = NULL;
-    if (!text || !text[strspn(text, " \t\r\n")]) {
-        if (!(*out = promo_list_empty()))
-            return mx_err_set(err, MX_ENOMEM, "out of memory for promotions");
-        return 0;
-    }
-    json_error_t je;
-    json_t *arr = json_loads(text, JSON_REJECT_DUPLICATES, &je);
-    if (!arr)
-        return jfield_fail(field, field_size, what, err, "invalid JSON at line %d column %d: %s",
-                           je.line, je.column, je.text);
-    int rc = promo_parse(arr, what, max_k, out, field, field_size, err);
+    json_t *arr;
+    int rc = jfield_load_list(text, what, &arr, field, field_size, err);
+    if (rc) return rc;
+    rc = promo_parse(arr, what, max_k, out, field, field_size, err);
     json_decref(arr);
     return rc;
 }
