@@ -312,6 +312,42 @@ static void test_promotions(void) {
             "validated with the field named");
 }
 
+/* experiments.list: the array itself in a file; checked by
+ * srv_config_validate with the field named; interleaving refused until it
+ * is served. */
+static void test_experiments(void) {
+    srv_config c;
+    srv_config_init(&c);
+    mx_err err = {0};
+    snprintf(c.model_dir, sizeof(c.model_dir), "/srv/model");
+    ASSERT_STR_EQ(c.experiments_list, "");
+    const char *p = write_tmp("exp.json", "{\"experiments\": {\"list\": [{\"name\": \"e\", "
+                                          "\"variants\": [{\"name\": \"a\", \"share\": 0.5}, "
+                                          "{\"name\": \"b\", \"share\": 0.5, \"settings\": "
+                                          "{\"ranking.enabled\": false}}]}]}}");
+    ASSERT_EQ(srv_config_load_file(&c, p, &err), 0);
+    ASSERT_CONTAINS(c.experiments_list, "\"ranking.enabled\":false");
+    ASSERT_EQ(srv_config_validate(&c, &err), 0);
+    ASSERT_EQ(
+        srv_config_set(&c, "experiments.list",
+                       "[{\"name\":\"e\",\"variants\":[{\"name\":\"a\",\"share\":0.5},"
+                       "{\"name\":\"b\",\"share\":0.5,\"settings\":{\"session.strength\":-1}}]}]",
+                       &err),
+        0);
+    ASSERT_EQ(srv_config_validate(&c, &err), MX_EINVAL);
+    ASSERT_CONTAINS(err.msg, "experiments.list[0].variants[1].settings.session.strength: ");
+    ASSERT_EQ(srv_config_set(&c, "experiments.list",
+                             "[{\"name\":\"e\",\"mode\":\"interleave\",\"variants\":[{\"name\":"
+                             "\"a\",\"share\":0.5},{\"name\":\"b\",\"share\":0.5}]}]",
+                             &err),
+              0);
+    ASSERT_EQ(srv_config_validate(&c, &err), MX_EINVAL);
+    ASSERT_CONTAINS(err.msg, "experiments.list[0].mode: interleaving is not served yet");
+    unlink(p);
+    TEST_OK("experiments.list: from a file (the array) or a setting; validated with the field "
+            "named; interleaving refused");
+}
+
 int main(int argc, char **argv) {
     ASSERT(argc > 1);
     snprintf(dir, sizeof(dir), "/tmp/test_srv_config.XXXXXX");
@@ -325,6 +361,7 @@ int main(int argc, char **argv) {
     test_help();
     test_event_weights_shared();
     test_promotions();
+    test_experiments();
     const char *names[] = {"ok.json", "unknown.json", "range.json", "type.json", "syntax.json"};
     for (size_t i = 0; i < 5; i++) {
         char p[128];

@@ -80,8 +80,7 @@ static int apply_settings(const json_t *set, const char *at, experiment_variant 
             return jfield_fail(field, fsz, f, err,
                                "not a setting a variant may change; those are ranking.enabled, "
                                "ranking.per_interest_cap, ranking.session_quota, "
-                               "ranking.mmr_lambda, session.half_life_s, session.strength, "
-                               "catalog.fresh_share");
+                               "ranking.mmr_lambda, session.half_life_s, session.strength");
         char text[128];
         if (setting_text(val, text, sizeof(text)))
             return jfield_fail(field, fsz, f, err, "a value is a boolean, a number or a string");
@@ -283,4 +282,17 @@ int experiment_assign(const experiment *e, const char *id) {
         if (x < cum) return (int)i;
     }
     return (int)e->n_variants - 1; /* shares summing to 1 - 1e-9 */
+}
+
+const experiment_variant *experiment_pick(const experiment_list *l, const char *id,
+                                          const experiment **e) {
+    *e = NULL;
+    for (size_t i = 0; id && i < experiment_count(l); i++) {
+        int v = experiment_assign(&l->e[i], id);
+        if (v >= 0) {
+            *e = &l->e[i];
+            return &l->e[i].variants[v];
+        }
+    }
+    return NULL;
 }

@@ -12,7 +12,8 @@
  *      {"name": "no-ranker", "share": 0.5, "settings": {"ranking.enabled": false}}]}
  * Variant names are unique within their experiment; shares are in (0, 1]
  * and sum to 1. `settings` overrides per-request settings (experiment_
- * per_request lists them) with the settings engine's own parsing, ranges
+ * per_request lists them: what api_rec_params reads per request) with the
+ * settings engine's own parsing, ranges
  * and messages: a variant serves with the base configuration plus its
  * overrides. Errors name the field as written
  * (`experiments[0].variants[1].settings.ranking.enabled`).
@@ -82,6 +83,13 @@ const experiment *experiment_at(const experiment_list *l, size_t i);
 
 /* The variant index of id in e, or -1 when id is outside its audience. */
 int experiment_assign(const experiment *e, const char *id);
+
+/* The experiment that serves id: the first of l (in list order) whose
+ * audience holds it, into *e, and id's variant in it. NULL (and *e NULL)
+ * when none does or id is NULL: experiments overlapping on the same ids
+ * are not layered, the earlier one wins. */
+const experiment_variant *experiment_pick(const experiment_list *l, const char *id,
+                                          const experiment **e);
 
 /* The settings a variant may override (NULL-terminated). */
 const char *const *experiment_per_request(void);

@@ -184,6 +184,12 @@ static void put_request(implog *l, const implog_record *r) {
         put(l, ",\"after\":");
         put_str(l, r->after);
     }
+    if (r->experiment && r->variant) {
+        put(l, ",\"experiment\":");
+        put_str(l, r->experiment);
+        put(l, ",\"variant\":");
+        put_str(l, r->variant);
+    }
     put(l, "}");
 }
 

@@ -54,10 +54,11 @@ typedef struct implog_record {
     int64_t min_age_s, max_age_s; /* 0: not given */
     const uint32_t *exclude;      /* item ids of model (the ones it knows) */
     size_t n_exclude;
-    size_t recent_items; /* how many recent items the request gave */
-    const char *item;    /* similar items: the item; NULL otherwise */
-    const char *session; /* "ok", "unavailable", "none" */
-    const char *after;   /* the chain a page continues (api_pages.h); NULL otherwise */
+    size_t recent_items;              /* how many recent items the request gave */
+    const char *item;                 /* similar items: the item; NULL otherwise */
+    const char *session;              /* "ok", "unavailable", "none" */
+    const char *after;                /* the chain a page continues (api_pages.h); NULL otherwise */
+    const char *experiment, *variant; /* the experiment that served it (experiment.h); NULL: none */
 } implog_record;
 
 typedef struct implog implog;

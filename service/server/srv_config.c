@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "evtype.h"
+#include "experiment.h"
 #include "promo.h"
 #include "settings.h"
 
@@ -275,6 +276,12 @@ static const settings_row rows[] = {
         "itself) of {name, items or category, share or position, start, end} (docs: "
         "PUT /v1/admin/promotions adds more through Redis); shares sum to at most 1; a bad "
         "list stops the server; empty: none"),
+    STR("experiments.list", experiments_list, "",
+        "online experiments: a JSON array (in a config file, the array itself) of {name, salt, "
+        "audience, variants: [{name, share, settings}]}; a user falls into a variant by a hash "
+        "of the salt and the user id, and is served with the variant's settings (per-request "
+        "ones: ranking.*, session.half_life_s, session.strength); docs/experiments.md; a bad "
+        "list stops the server; empty: none"),
     NUM("testing.session_delay_ms", INT, testing_session_delay_ms, 0, 60000, "0",
         "tests only: every session read waits this long before it goes to Redis (a slow Redis "
         "reply, made deterministic, e.g. to keep a request in flight across a reload); 0 = off"),
@@ -350,5 +357,16 @@ int srv_config_validate(const srv_config *c, mx_err *err) {
     int rc = promo_parse_text(c->catalog_promotions, "catalog.promotions", c->max_k, &promos, NULL,
                               0, err);
     promo_list_free(promos);
+    if (rc) return rc;
+    experiment_list *xl = NULL; /* the same */
+    if ((rc = experiment_parse_text(c->experiments_list, "experiments.list", c, &xl, NULL, 0, err)))
+        return rc;
+    for (size_t i = 0; i < experiment_count(xl) && !rc; i++)
+        if (experiment_at(xl, i)->mode == EXPERIMENT_INTERLEAVE)
+            rc = mx_err_set(err, MX_EINVAL,
+                            "experiments.list[%zu].mode: interleaving is not served yet; use "
+                            "\"ab\"",
+                            i);
+    experiment_list_free(xl);
     return rc;
 }

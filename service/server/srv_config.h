@@ -3,7 +3,8 @@
  *
  * Sources, later ones winning: built-in defaults (each written once, in
  * its row), the JSON config file (sections "server", "redis", "limits",
- * "cors", "auth", "log", "session", "catalog", "pages", "events", "ranking", "testing" of the
+ * "cors", "auth", "log", "session", "catalog", "pages", "events", "ranking",
+ * "experiments", "testing" of the
  * same file that holds the build settings; see config/mixrec.json),
  * environment variables MIXREC_<SECTION>_<KEY> (e.g.
  * MIXREC_SERVER_WORKERS=4, MIXREC_REDIS_URL=unix:/run/redis.sock) and
@@ -94,6 +95,9 @@ typedef struct srv_config {
     /* catalog: promotions in force on every replica, JSON text of promo.h's
      * format (checked by srv_config_validate); the admin route adds more */
     char catalog_promotions[32768];
+    /* experiments: JSON text of experiment.h's format (checked by
+     * srv_config_validate) */
+    char experiments_list[32768];
     /* testing: hooks that make timing-dependent tests deterministic */
     int testing_session_delay_ms;
 } srv_config;

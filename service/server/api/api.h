@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "experiment.h"
 #include "implog.h"
 #include "model_holder.h"
 #include "prom.h"
@@ -63,6 +64,7 @@ enum {
 /* What handlers share for the server's life (borrowed, read-only). */
 typedef struct api_env {
     const srv_config *cfg;
+    const experiment_list *experiments; /* cfg's experiments.list, parsed */
     prom *prom;
     mh_holder *holder;
     wk_pool *pool;

@@ -62,8 +62,11 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
                    const char *session_state) {
     const mx_model *m = wk_lease_model(r->lease);
     const srv_config *cfg = r->env->cfg;
+    /* an experiment's variant serves with its own settings */
+    const experiment *xe = NULL;
+    const experiment_variant *xv = experiment_pick(r->env->experiments, a->user, &xe);
     rec_params p;
-    api_rec_params(cfg, &p);
+    api_rec_params(xv ? xv->cfg : cfg, &p);
     int64_t now = (int64_t)time(NULL);
     mx_err err = {0};
     catview *cv = wk_catview(r->worker, m, &err);
@@ -126,7 +129,13 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
     const char *why = rec_last_explanation(ctx); /* a mostly popular answer says why */
     if (why) json_object_set_new(o, "explanation", json_string(why));
     if (json_array_size(a->unknown)) json_object_set(o, "unknown_items", a->unknown);
+    if (xv) {
+        json_object_set_new(o, "experiment", json_string(xe->name));
+        json_object_set_new(o, "variant", json_string(xv->name));
+    }
     implog_record rec = {.user = a->user,
+                         .experiment = xv ? xe->name : NULL,
+                         .variant = xv ? xv->name : NULL,
                          .order = ranked ? RID_ORDER_RANKER : RID_ORDER_RETRIEVAL,
                          .model = m,
                          .items = items,

@@ -426,11 +426,17 @@ int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_p
                        .holder = holder,
                        .pool = pool,
                        .prom = prom_new(s->route_names, (int)n_routes + 1)};
-    if (!s->env.prom) {
+    experiment_list *xl = NULL; /* checked at start-up (srv_config_validate) */
+    int rc = s->env.prom ? experiment_parse_text(cfg->experiments_list, "experiments.list", cfg,
+                                                 &xl, NULL, 0, err)
+                         : mx_err_set(err, MX_ENOMEM, "out of memory for metrics");
+    if (rc) {
+        prom_free(s->env.prom);
         free(s);
         freeaddrinfo(ai);
-        return mx_err_set(err, MX_ENOMEM, "out of memory for metrics");
+        return rc;
     }
+    s->env.experiments = xl;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     s->d = MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, s,
@@ -442,6 +448,7 @@ int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_p
     freeaddrinfo(ai);
     if (!s->d) {
         prom_free(s->env.prom);
+        experiment_list_free(xl);
         free(s);
         return mx_err_set(err, MX_EIO, "cannot listen on %s (in use? permission?)", cfg->listen);
     }
@@ -461,5 +468,6 @@ void http_stop(http_server *s, int timeout_s) {
     }
     MHD_stop_daemon(s->d);
     prom_free(s->env.prom);
+    experiment_list_free((experiment_list *)s->env.experiments);
     free(s);
 }
