@@ -98,13 +98,8 @@ static int parse_variant(const json_t *o, const char *at, experiment_variant *v,
     if (!json_is_object(o)) return jfield_fail(field, fsz, at, err, "a variant is an object");
     int rc = unknown_keys(o, at, keys, "a variant takes name, share, settings", field, fsz, err);
     if (rc) return rc;
-    const json_t *name = json_object_get(o, "name"), *share = json_object_get(o, "share");
-    jfield_at(f, at, ".name");
-    if (!json_is_string(name) ||
-        !jfield_name_ok(json_string_value(name), json_string_length(name), EXPERIMENT_MAX_NAME))
-        return jfield_fail(field, fsz, f, err, "a name is 1..%d characters of A-Z a-z 0-9 _ . -",
-                           EXPERIMENT_MAX_NAME);
-    v->name = json_string_value(name);
+    if ((rc = jfield_name(o, at, EXPERIMENT_MAX_NAME, &v->name, field, fsz, err))) return rc;
+    const json_t *share = json_object_get(o, "share");
     jfield_at(f, at, ".share");
     double s = json_is_number(share) ? json_number_value(share) : -1;
     if (!(s > 0 && s <= 1)) return jfield_fail(field, fsz, f, err, "share must be in (0, 1]");
@@ -121,14 +116,10 @@ static int parse_head(const json_t *o, const char *at, experiment *e, char *fiel
     int rc = unknown_keys(o, at, keys, "an experiment takes name, salt, audience, mode, variants",
                           field, fsz, err);
     if (rc) return rc;
-    const json_t *name = json_object_get(o, "name"), *salt = json_object_get(o, "salt");
+    if ((rc = jfield_name(o, at, EXPERIMENT_MAX_NAME, &e->name, field, fsz, err))) return rc;
+    e->salt = e->name;
+    const json_t *salt = json_object_get(o, "salt");
     const json_t *aud = json_object_get(o, "audience"), *mode = json_object_get(o, "mode");
-    jfield_at(f, at, ".name");
-    if (!json_is_string(name) ||
-        !jfield_name_ok(json_string_value(name), json_string_length(name), EXPERIMENT_MAX_NAME))
-        return jfield_fail(field, fsz, f, err, "a name is 1..%d characters of A-Z a-z 0-9 _ . -",
-                           EXPERIMENT_MAX_NAME);
-    e->name = e->salt = json_string_value(name);
     jfield_at(f, at, ".salt");
     if (salt && (!json_is_string(salt) || json_string_length(salt) < 1 ||
                  json_string_length(salt) > EXPERIMENT_MAX_NAME ||

@@ -25,7 +25,7 @@ void jfield_at(char *f, const char *at, const char *fmt, ...) {
     va_end(ap);
 }
 
-int jfield_name_ok(const char *s, size_t len, size_t max_len) {
+static int name_ok(const char *s, size_t len, size_t max_len) {
     if (len < 1 || len > max_len) return 0;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
@@ -47,5 +47,18 @@ int jfield_load_list(const char *text, const char *what, json_t **out, char *fie
     if (!(*out = json_loads(text, JSON_REJECT_DUPLICATES, &je)))
         return jfield_fail(field, field_size, what, err, "invalid JSON at line %d column %d: %s",
                            je.line, je.column, je.text);
+    return 0;
+}
+
+int jfield_name(const json_t *o, const char *at, size_t max_len, const char **out, char *field,
+                size_t field_size, mx_err *err) {
+    const json_t *name = json_object_get(o, "name");
+    char f[JFIELD_MAX];
+    jfield_at(f, at, ".name");
+    if (!json_is_string(name) ||
+        !name_ok(json_string_value(name), json_string_length(name), max_len))
+        return jfield_fail(field, field_size, f, err,
+                           "a name is 1..%zu characters of A-Z a-z 0-9 _ . -", max_len);
+    *out = json_string_value(name);
     return 0;
 }

@@ -22,8 +22,11 @@ jfield_fail(char *field, size_t field_size, const char *name, mx_err *err, const
 /* f (JFIELD_MAX bytes) = at + suffix (printf-formatted), cut to fit. */
 __attribute__((format(printf, 3, 4))) void jfield_at(char *f, const char *at, const char *fmt, ...);
 
-/* 1 when s[0..len) is a name: 1..max_len characters of A-Z a-z 0-9 _ . - */
-int jfield_name_ok(const char *s, size_t len, size_t max_len);
+/* The "name" field of object o (named at, "experiments[0]") into *out
+ * (borrowed from o): 0, or MX_EINVAL naming at.name when it is not a name:
+ * 1..max_len characters of A-Z a-z 0-9 _ . - */
+int jfield_name(const json_t *o, const char *at, size_t max_len, const char **out, char *field,
+                size_t field_size, mx_err *err);
 
 /* The JSON text of a list setting as a new array (*out; the caller
  * decrefs): blank text is the empty array. Invalid JSON: MX_EINVAL named

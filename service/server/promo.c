@@ -64,14 +64,11 @@ static int parse_one(const json_t *o, const char *at, int max_k, promo *p, const
                                "position, start, end");
         }
     }
-    const json_t *name = json_object_get(o, "name");
     jfield_at(f, at, ".name");
-    if (!name) return jfield_fail(field, fsz, f, err, "a promotion needs a name");
-    if (!json_is_string(name) ||
-        !jfield_name_ok(json_string_value(name), json_string_length(name), PROMO_MAX_NAME))
-        return jfield_fail(field, fsz, f, err, "a name is 1..%d characters of A-Z a-z 0-9 _ . -",
-                           PROMO_MAX_NAME);
-    p->name = json_string_value(name);
+    if (!json_object_get(o, "name"))
+        return jfield_fail(field, fsz, f, err, "a promotion needs a name");
+    int rc = jfield_name(o, at, PROMO_MAX_NAME, &p->name, field, fsz, err);
+    if (rc) return rc;
     const json_t *items = json_object_get(o, "items"), *cat = json_object_get(o, "category");
     if (!items == !cat)
         return jfield_fail(field, fsz, at, err, "give either items or category (%s)",
