@@ -17,7 +17,9 @@ RCLI=(redis-cli -s "$TMP/redis.sock")
 LIST='[{"name":"ranker-ab","audience":0.8,"variants":[
   {"name":"control","share":0.5},
   {"name":"retrieval","share":0.5,"settings":{"ranking.enabled":false}}]}]'
-ARGS=(--redis "unix:$TMP/redis.sock" --set log.impressions=true)
+KEY=experiments-test-key
+ARGS=(--redis "unix:$TMP/redis.sock" --set log.impressions=true --set auth.api_keys=$KEY)
+AK=(-H "X-API-Key: $KEY")
 MIXREC_EXPERIMENTS_LIST=$LIST serve_start A "${ARGS[@]}"
 MIXREC_EXPERIMENTS_LIST=$LIST serve_start B "${ARGS[@]}"
 
@@ -79,6 +81,57 @@ u_out=$(awk '$2 == "-" {print $1; exit}' "$TMP/a.txt")
 rid=$(curl -s "$BASE_A/v1/users/$u_out/recommendations?k=5" | jq -r .recommendation_id)
 check "and none for a user outside it" jqt 'has("k") and (has("experiment") | not)' \
   <<<"$(request_of "$rid")"
+
+# ---- the report: counts shared by the replicas in Redis ---------------------------------
+# So far: each user in the experiment had one answer from A and two from B
+# (one before the restart), and one more from A above for the first
+# retrieval user; C's salt is another experiment's tag (counted apart).
+report() { curl -s "${AK[@]}" "$1/v1/admin/experiments/ranker-ab/report"; }
+R=$(report "$BASE_A")
+check "report: users per variant are the users served" \
+  jqt --argjson c "$n_control" --argjson r "$n_retrieval" \
+  '.variants[0].name == "control" and .variants[0].users == $c and .variants[1].users == $r' <<<"$R"
+check "report: impressions per variant: three answers per user (one more for one user)" \
+  jqt --argjson c "$n_control" --argjson r "$n_retrieval" \
+  '.variants[0].impressions == 3 * $c and .variants[1].impressions == 3 * $r + 1' <<<"$R"
+check "report: no clicks yet, click-through 0" \
+  jqt '.variants[0].clicks == 0 and .variants[0].click_through.value == 0' <<<"$R"
+# clicks: the first 4 control users click once on an answer of replica B,
+# and one of them sends the same event twice (one event_id: stored once)
+cu=$(awk '$3 == "control" {print $1}' "$TMP/a.txt" | head -4)
+for u in $cu; do
+  rid=$(curl -s "$BASE_B/v1/users/$u/recommendations?k=5" | jq -r .recommendation_id)
+  item=$(curl -s "$BASE_B/v1/users/$u/recommendations?k=5" | jq -r '.items[0].item')
+  ev=$(jq -nc --arg u "$u" --arg i "$item" --arg r "$rid" \
+    '[{user: $u, item: $i, type: "click", recommendation_id: $r, position: 0, event_id: ("c-" + $u)},
+      {user: $u, item: $i, type: "like", recommendation_id: $r, position: 0}]')
+  curl -s "${AK[@]}" -X POST -H 'Content-Type: application/json' -d "$ev" "$BASE_A/v1/events" >/dev/null
+  curl -s "${AK[@]}" -X POST -H 'Content-Type: application/json' -d "$(jq -c '.[:1]' <<<"$ev")" \
+    "$BASE_A/v1/events" >/dev/null
+done
+R=$(report "$BASE_B")
+echo "# report: $(jq -c '[.variants[] | {name, users, impressions, clicks, click_through: .click_through.value}]' <<<"$R")"
+check "report (from the other replica): 4 clicks and 4 likes attributed to control, none to retrieval" \
+  jqt '.variants[0].clicks == 4 and .variants[0].events.click == 4 and .variants[0].events.like == 4
+       and .variants[1].clicks == 0' <<<"$R"
+check "report: click-through with a 95% interval around it" \
+  jqt '.variants[0].click_through | .value > 0 and .low <= .value and .value <= .high' <<<"$R"
+check "report: the variant against the control (difference, p-value), the test named" \
+  jqt '(.variants[1].vs_control | .difference < 0 and .p_value >= 0 and .p_value <= 1)
+       and (.method | test("delta method"))' <<<"$R"
+check "report: the sample-ratio check" jqt '.sample_ratio | .p_value > 0.001 and (.mismatch | not)' <<<"$R"
+check "report of an unknown experiment: 404" \
+  test "$(curl -s "${AK[@]}" -o /dev/null -w '%{http_code}' "$BASE_A/v1/admin/experiments/nope/report")" = 404
+check "the report needs the admin key: 401 without" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' "$BASE_A/v1/admin/experiments/ranker-ab/report")" = 401
+check "GET /v1/admin/experiments lists it with its defaults and tag" \
+  jqt '.experiments[0] | .name == "ranker-ab" and .salt == "ranker-ab" and .mode == "ab"
+       and (.tag | test("^[0-9a-f]{4}$"))' <<<"$(curl -s "${AK[@]}" "$BASE_A/v1/admin/experiments")"
+curl -s "$BASE_A/metrics" >"$TMP/metrics"
+check "/metrics counts impressions and attributed clicks per experiment and variant" \
+  grep -q '^mixrec_experiment_impressions_total{experiment="ranker-ab",variant="control"} [1-9]' "$TMP/metrics"
+check "/metrics: the 4 clicks (stored through replica A) on A's counter" \
+  grep -q '^mixrec_experiment_attributed_events_total{experiment="ranker-ab",variant="control",type="click"} 4$' "$TMP/metrics"
 
 # ---- bad lists stop the server, naming the field ----------------------------------------
 bad() { # NAME LIST FIELD

@@ -295,7 +295,8 @@ start() { # NAME extra args...; sets BASE_<NAME> (lib.sh's serve_start)
 # reply later than the default 50 ms drops the worker's connection until it reconnects,
 # and the routes that need Redis (events, admin promotions) would answer 503 meanwhile.
 start A --redis "unix:$TMP/redis.sock" --set "auth.api_keys=$KEY" --set "cors.origins=$ORIGIN" \
-  --set "auth.token_secret=$SECRET" --set redis.command_timeout_ms=2000
+  --set "auth.token_secret=$SECRET" --set redis.command_timeout_ms=2000 \
+  --set 'experiments.list=[{"name":"sample","variants":[{"name":"a","share":0.5},{"name":"b","share":0.5}]}]'
 start B --redis ""
 A=$BASE_A
 B=$BASE_B

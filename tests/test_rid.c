@@ -32,12 +32,19 @@ static void test_round_trip(void) {
                 ASSERT_EQ(r, route);
                 ASSERT_EQ(o, order);
                 ASSERT_EQ(rid_parse(id, NULL, NULL), 0);
+                unsigned tag = 1, want = (unsigned)(i * 659) & 0xffff;
+                ASSERT_EQ(rid_parse_tagged(id, NULL, NULL, &tag), 0);
+                ASSERT_EQ(tag, 0);
+                ASSERT_EQ(rid_make_tagged(g, route, order, want, id), 0);
+                ASSERT_EQ(rid_parse_tagged(id, &r, &o, &tag), 0);
+                ASSERT(r == route && o == order && tag == want);
             }
     char id[RID_LEN + 1] = "x";
     ASSERT_EQ(rid_make(g, RID_N_ROUTES, 0, id), -1);
     ASSERT_STR_EQ(id, "");
     ASSERT_EQ(rid_make(g, 0, RID_N_ORDERS, id), -1);
     ASSERT_EQ(rid_make(g, -1, 0, id), -1);
+    ASSERT_EQ(rid_make_tagged(g, 0, 0, 0x10000, id), -1);
     for (int route = 0; route < RID_N_ROUTES; route++)
         ASSERT_EQ(rid_route_of(rid_route_name(route)), route);
     ASSERT_STR_EQ(rid_route_name(RID_ROUTE_ITEM_SIMILAR), "item_similar");
@@ -46,7 +53,7 @@ static void test_round_trip(void) {
     ASSERT(rid_route_name(RID_N_ROUTES) == NULL && rid_order_name(2) == NULL);
     rid_gen_free(g);
     rid_gen_free(NULL);
-    TEST_OK("route and order round trip for every code; 24 base64url characters; bad codes "
+    TEST_OK("route, order and tag round trip for every code; 24 base64url characters; bad codes "
             "refused by rid_make");
 }
 
@@ -138,7 +145,15 @@ static void test_rejects(void) {
     encode(b, id);
     ASSERT_EQ(rid_parse(id, &route, &order), 0); /* the encoder is right */
     ASSERT(route == RID_ROUTE_USER_RECOMMENDATIONS && order == RID_ORDER_RANKER);
-    const uint8_t codes[] = {0u << 6 | 0 << 2 | 0,  2u << 6 | 0 << 2 | 0,
+    unsigned tag = 9;
+    ASSERT_EQ(rid_parse_tagged(id, NULL, NULL, &tag), 0); /* version 1: no tag */
+    ASSERT_EQ(tag, 0);
+    b[0] = 2u << 6 | RID_ROUTE_ITEM_SIMILAR << 2 | RID_ORDER_RETRIEVAL;
+    b[7] = 0x12, b[8] = 0x34;
+    encode(b, id);
+    ASSERT_EQ(rid_parse_tagged(id, &route, &order, &tag), 0); /* version 2 */
+    ASSERT(route == RID_ROUTE_ITEM_SIMILAR && order == RID_ORDER_RETRIEVAL && tag == 0x1234);
+    const uint8_t codes[] = {0u << 6 | 0 << 2 | 0,  2u << 6 | 15 << 2 | 0,
                              3u << 6 | 1 << 2 | 1,  1u << 6 | RID_N_ROUTES << 2 | 0,
                              1u << 6 | 15 << 2 | 1, 1u << 6 | 0 << 2 | 2,
                              1u << 6 | 1 << 2 | 3};

@@ -8,20 +8,23 @@
 
 #include <hiredis/hiredis.h>
 
-/* KEYS: [1] the stream, then per event i (0-based) [2+2i] its session
- * list and [3+2i] its event_id key. ARGV: [1] stream MAXLEN, [2] session
- * max events, [3] session TTL, [4] event_id window, [5] n, then 8 per
- * event from 6+8i: session element, user, item, type, ts, event_id,
- * recommendation_id, position ("" = absent). Returns 1 (stored) or 0
- * (duplicate) per event. */
+#include "expstats.h"
+
+/* KEYS: [1] the stream, then per event i (0-based) [2+4i] its session
+ * list, [3+4i] its event_id key, and the experiment's sums and users
+ * [4+4i], [5+4i] ("" when the answer was in none; expstats.h). ARGV: [1]
+ * stream MAXLEN, [2] session max events, [3] session TTL, [4] event_id
+ * window, [5] n, then 9 per event from 6+9i: session element, user, item,
+ * type, ts, event_id, recommendation_id, position ("" = absent), variant.
+ * Returns 1 (stored) or 0 (duplicate) per event. */
 static const char script[] =
     "local n = tonumber(ARGV[5])\n"
     "local out, touched = {}, {}\n"
     "for i = 0, n - 1 do\n"
-    "  local a = 6 + i * 8\n"
-    "  local skey, eid = KEYS[2 + i * 2], ARGV[a + 5]\n"
+    "  local a = 6 + i * 9\n"
+    "  local skey, eid = KEYS[2 + i * 4], ARGV[a + 5]\n"
     "  local fresh = 1\n"
-    "  if eid ~= '' and not redis.call('SET', KEYS[3 + i * 2], '1', 'NX', 'EX', ARGV[4]) then\n"
+    "  if eid ~= '' and not redis.call('SET', KEYS[3 + i * 4], '1', 'NX', 'EX', ARGV[4]) then\n"
     "    fresh = 0\n"
     "  end\n"
     "  if fresh == 1 then\n"
@@ -33,6 +36,19 @@ static const char script[] =
     "      if ARGV[a + 4 + j] ~= '' then f[#f + 1] = names[j]; f[#f + 1] = ARGV[a + 4 + j] end\n"
     "    end\n"
     "    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(f))\n"
+    "    local agg, users = KEYS[4 + i * 4], KEYS[5 + i * 4]\n"
+    "    if agg ~= '' then\n"
+    "      local p = ARGV[a + 8] .. '|'\n"
+    "      redis.call('HINCRBY', agg, p .. 'ev:' .. ARGV[a + 3], 1)\n"
+    "      if ARGV[a + 3] == 'click' then\n"
+    "        local u = p .. ARGV[a + 1] .. '|'\n"
+    "        local c = redis.call('HINCRBY', users, u .. 'c', 1)\n"
+    "        local n = tonumber(redis.call('HGET', users, u .. 'n') or '0')\n"
+    "        redis.call('HINCRBY', agg, p .. 'clicks', 1)\n"
+    "        redis.call('HINCRBY', agg, p .. 'clicks2', 2 * c - 1)\n"
+    "        if n > 0 then redis.call('HINCRBY', agg, p .. 'cross', n) end\n"
+    "      end\n"
+    "    end\n"
     "    if not touched[skey] then touched[skey] = true; touched[#touched + 1] = skey end\n"
     "  end\n"
     "  out[#out + 1] = fresh\n"
@@ -43,8 +59,8 @@ static const char script[] =
     "end\n"
     "return out\n";
 
-#define HEAD_ARGS 9 /* EVAL script numkeys stream-key + 5 ARGV */
-#define EVENT_ARGS 10
+#define HEAD_ARGS 9   /* EVAL script numkeys stream-key + 5 ARGV */
+#define EVENT_ARGS 13 /* 4 keys, 9 ARGV */
 
 typedef struct store_op {
     size_t n;
@@ -88,7 +104,7 @@ static const char *arena_printf(arena *a, size_t *len, const char *fmt, ...) {
 
 /* What one event costs in the arena at most: its session key, its
  * event_id key, the session element and the numbers. */
-#define EVENT_TEXT (3 * (2 * SESS_MAX_ID + 64))
+#define EVENT_TEXT (3 * (2 * SESS_MAX_ID + 64) + 2 * EXPSTATS_KEY_MAX)
 
 void evlog_store(sess_client *c, const srv_config *cfg, const evlog_event *ev, size_t n,
                  evlog_cb cb, void *arg) {
@@ -112,12 +128,12 @@ void evlog_store(sess_client *c, const srv_config *cfg, const evlog_event *ev, s
         return;
     }
     *op = (store_op){n, cb, arg};
-    size_t k = 0, keys = 4, args = 4 + 2 * n;
+    size_t k = 0, keys = 4, args = 4 + 4 * n;
 #define LIT(s) (argv[k] = (s), len[k] = strlen(argv[k]), k++)
 #define FMT(...) (argv[k] = arena_printf(&a, &len[k], __VA_ARGS__), k++)
     LIT("EVAL");
     LIT(script);
-    FMT("%zu", 1 + 2 * n);
+    FMT("%zu", 1 + 4 * n);
     LIT(cfg->log_events_stream);
     k = args;
     FMT("%d", cfg->log_events_maxlen);
@@ -128,12 +144,16 @@ void evlog_store(sess_client *c, const srv_config *cfg, const evlog_event *ev, s
     for (size_t i = 0; i < n; i++) {
         const evlog_event *e = &ev[i];
         const char *eid = e->event_id ? e->event_id : "";
-        k = keys + 2 * i;
+        k = keys + 4 * i;
         char key[SESS_MAX_ID + 32];
         int kl = sess_key(e->user, key, sizeof(key));
         FMT("%s", kl > 0 ? key : "");
         FMT("mixrec:event_id:%s:%s", e->user, eid);
-        k = args + 5 + 8 * i;
+        char agg[EXPSTATS_KEY_MAX] = "", users[EXPSTATS_KEY_MAX] = "";
+        if (e->experiment) expstats_keys(e->experiment, agg, users);
+        FMT("%s", agg);
+        FMT("%s", users);
+        k = args + 5 + 9 * i;
         FMT("%lld\t%s\t%s", (long long)e->ts, sess_type_name(e->type), e->item);
         LIT(e->user);
         LIT(e->item);
@@ -145,6 +165,7 @@ void evlog_store(sess_client *c, const srv_config *cfg, const evlog_event *ev, s
             FMT("%d", e->position);
         else
             LIT("");
+        LIT(e->experiment ? e->experiment->variants[e->variant].name : "");
     }
 #undef LIT
 #undef FMT

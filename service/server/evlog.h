@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "experiment.h"
 #include "sessions.h"
 #include "srv_config.h"
 
@@ -29,6 +30,10 @@ typedef struct evlog_event {
     const char *event_id;          /* the client's, or NULL */
     const char *recommendation_id; /* attribution, or NULL */
     int position;                  /* in that answer, 0-based; -1: not given */
+    /* the experiment and variant that answer came from (its id's tag):
+     * the event is counted in its report (expstats.h); NULL: none */
+    const experiment *experiment;
+    int variant;
 } evlog_event;
 
 /* ok = 1: every event is stored or was a duplicate; duplicate[i] (n

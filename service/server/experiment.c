@@ -177,6 +177,14 @@ static int parse_one(const json_t *o, const char *at, const srv_config *base, ex
     return 0;
 }
 
+/* 13 bits of a hash of name and salt, 1..8191, shifted over the variant's
+ * 3 bits. */
+static unsigned tag_of(const experiment *e) {
+    uint64_t h = hash_fnv1a(HASH_FNV_BASIS, e->name, strlen(e->name) + 1);
+    h = hash_fnv1a(h, e->salt, strlen(e->salt));
+    return (unsigned)(h % 8191 + 1) << 3;
+}
+
 void experiment_list_free(experiment_list *l) {
     if (!l) return;
     json_decref(l->json);
@@ -217,13 +225,18 @@ int experiment_parse(const json_t *arr, const char *what, const srv_config *base
         snprintf(at, sizeof(at), "%s[%zu]", what, i);
         int rc = parse_one(json_array_get(l->json, i), at, base, &l->e[i], l->v + first,
                            l->cfg + first, field, field_size, err);
-        for (size_t j = 0; j < i && !rc; j++)
-            if (!strcmp(l->e[i].name, l->e[j].name)) {
-                char f[JFIELD_MAX];
-                jfield_at(f, at, ".name");
+        if (!rc) l->e[i].tag = tag_of(&l->e[i]);
+        for (size_t j = 0; j < i && !rc; j++) {
+            char f[JFIELD_MAX];
+            jfield_at(f, at, ".name");
+            if (!strcmp(l->e[i].name, l->e[j].name))
                 rc = jfield_fail(field, field_size, f, err, "duplicate experiment name '%s'",
                                  l->e[i].name);
-            }
+            else if (l->e[i].tag == l->e[j].tag)
+                rc = jfield_fail(field, field_size, f, err,
+                                 "'%s' and '%s' hash to the same tag: change one's salt",
+                                 l->e[i].name, l->e[j].name);
+        }
         if (rc) {
             experiment_list_free(l);
             return rc;
@@ -285,5 +298,36 @@ const experiment_variant *experiment_pick(const experiment_list *l, const char *
             return &l->e[i].variants[v];
         }
     }
+    return NULL;
+}
+
+unsigned experiment_variant_tag(const experiment *e, size_t v) {
+    return e->tag | (unsigned)v;
+}
+
+int experiment_of_tag(const experiment_list *l, unsigned tag, size_t *index) {
+    for (size_t i = 0; tag && i < experiment_count(l); i++)
+        if (l->e[i].tag == (tag & ~7u) && (tag & 7u) < l->e[i].n_variants) {
+            *index = i;
+            return (int)(tag & 7u);
+        }
+    return -1;
+}
+
+json_t *experiment_json(const experiment_list *l, size_t i) {
+    const experiment *e = &l->e[i];
+    json_t *o = json_deep_copy(json_array_get(l->json, i));
+    json_object_set_new(o, "salt", json_string(e->salt));
+    json_object_set_new(o, "audience", json_real(e->audience));
+    json_object_set_new(o, "mode", json_string(e->mode == EXPERIMENT_AB ? "ab" : "interleave"));
+    char tag[12];
+    snprintf(tag, sizeof(tag), "%04x", (e->tag >> 3) & 0xffffu);
+    json_object_set_new(o, "tag", json_string(tag));
+    return o;
+}
+
+const experiment *experiment_named(const experiment_list *l, const char *name) {
+    for (size_t i = 0; name && i < experiment_count(l); i++)
+        if (!strcmp(l->e[i].name, name)) return &l->e[i];
     return NULL;
 }

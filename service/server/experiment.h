@@ -60,6 +60,13 @@ typedef struct experiment {
     experiment_mode mode;
     const experiment_variant *variants;
     size_t n_variants;
+    /* What answers carry in their recommendation_id (rid.h) so that any
+     * replica can attribute an event to the variant without a lookup:
+     * tag | variant index is a variant's tag. A 13-bit hash of name and
+     * salt, shifted left by 3 and never 0; unique within a list (parsing
+     * refuses a collision). A new salt is a new tag: attribution to the
+     * old split stops. */
+    unsigned tag;
 } experiment;
 
 typedef struct experiment_list experiment_list;
@@ -90,6 +97,20 @@ int experiment_assign(const experiment *e, const char *id);
  * are not layered, the earlier one wins. */
 const experiment_variant *experiment_pick(const experiment_list *l, const char *id,
                                           const experiment **e);
+
+/* Experiment i of l as JSON (a new object): name, salt, audience, mode
+ * and tag with their defaults filled in, and the variants as given. */
+json_t *experiment_json(const experiment_list *l, size_t i);
+
+/* The experiment of l named name, or NULL. */
+const experiment *experiment_named(const experiment_list *l, const char *name);
+
+/* The tag of variant v of e (see experiment.tag). */
+unsigned experiment_variant_tag(const experiment *e, size_t v);
+/* The experiment of l whose variant carries tag: its index in l into
+ * *index, and the variant's index as the return; -1 when no variant of l
+ * does (tag 0, an experiment removed or re-salted since). */
+int experiment_of_tag(const experiment_list *l, unsigned tag, size_t *index);
 
 /* The settings a variant may override (NULL-terminated). */
 const char *const *experiment_per_request(void);

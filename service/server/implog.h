@@ -59,6 +59,7 @@ typedef struct implog_record {
     const char *session;              /* "ok", "unavailable", "none" */
     const char *after;                /* the chain a page continues (api_pages.h); NULL otherwise */
     const char *experiment, *variant; /* the experiment that served it (experiment.h); NULL: none */
+    unsigned tag;                     /* the variant's tag (experiment.h), 0: none */
 } implog_record;
 
 typedef struct implog implog;

@@ -1,6 +1,7 @@
 /* prom.c - see prom.h. */
 #include "prom.h"
 
+#include "experiment.h"
 #include "rid.h"
 #include "sessions.h"
 
@@ -46,6 +47,9 @@ struct prom {
     atomic_ulong ordered[2]; /* retrieval order, ranker */
     atomic_ulong impressions[RID_N_ROUTES][RID_N_ORDERS];
     atomic_ulong attributed[PROM_EVENT_TYPES][RID_N_ROUTES][RID_N_ORDERS];
+    atomic_ulong exp_impressions[PROM_MAX_EXPERIMENTS][PROM_MAX_VARIANTS];
+    atomic_ulong exp_attributed[PROM_MAX_EXPERIMENTS][PROM_MAX_VARIANTS][PROM_EVENT_TYPES];
+    atomic_ulong exp_unrecorded;
     promo_slot promoted[PROM_MAX_PROMOTIONS];
     atomic_ulong promoted_other, fresh;
     pthread_mutex_t promo_lock; /* taken only to claim a slot for a new name */
@@ -170,6 +174,20 @@ void prom_attributed(prom *p, int type, const char *recommendation_id) {
     atomic_fetch_add(&p->attributed[type][route][order], 1);
 }
 
+void prom_experiment_impression(prom *p, size_t e, size_t v) {
+    if (e < PROM_MAX_EXPERIMENTS && v < PROM_MAX_VARIANTS)
+        atomic_fetch_add(&p->exp_impressions[e][v], 1);
+}
+
+void prom_experiment_attributed(prom *p, size_t e, size_t v, int type) {
+    if (e < PROM_MAX_EXPERIMENTS && v < PROM_MAX_VARIANTS && type >= 0 && type < PROM_EVENT_TYPES)
+        atomic_fetch_add(&p->exp_attributed[e][v][type], 1);
+}
+
+void prom_experiment_unrecorded(prom *p) {
+    atomic_fetch_add(&p->exp_unrecorded, 1);
+}
+
 typedef struct {
     char *buf;
     size_t len, cap;
@@ -283,6 +301,40 @@ static void put_promotions(sbuf *b, prom *p) {
         "# TYPE mixrec_fresh_total counter\n"
         "mixrec_fresh_total %lu\n",
         atomic_load(&p->promoted_other), atomic_load(&p->fresh));
+}
+
+/* Per experiment and variant of the current list, since this process
+ * started. */
+static void put_experiments(sbuf *b, prom *p, const prom_gauges *g) {
+    size_t n = experiment_count(g->experiments);
+    put(b, "# HELP mixrec_experiment_impressions_total Answers given by each variant of each "
+           "experiment (this replica, since start).\n"
+           "# TYPE mixrec_experiment_impressions_total counter\n");
+    for (size_t i = 0; i < n && i < PROM_MAX_EXPERIMENTS; i++) {
+        const experiment *e = experiment_at(g->experiments, i);
+        for (size_t v = 0; v < e->n_variants && v < PROM_MAX_VARIANTS; v++)
+            put(b, "mixrec_experiment_impressions_total{experiment=\"%s\",variant=\"%s\"} %lu\n",
+                e->name, e->variants[v].name, atomic_load(&p->exp_impressions[i][v]));
+    }
+    put(b, "# HELP mixrec_experiment_attributed_events_total Stored events attributed to an "
+           "answer of each variant, by type (this replica, since start).\n"
+           "# TYPE mixrec_experiment_attributed_events_total counter\n");
+    for (size_t i = 0; i < n && i < PROM_MAX_EXPERIMENTS; i++) {
+        const experiment *e = experiment_at(g->experiments, i);
+        for (size_t v = 0; v < e->n_variants && v < PROM_MAX_VARIANTS; v++)
+            for (int t = 0; t < PROM_EVENT_TYPES; t++)
+                put(b,
+                    "mixrec_experiment_attributed_events_total{experiment=\"%s\",variant="
+                    "\"%s\",type=\"%s\"} %lu\n",
+                    e->name, e->variants[v].name, sess_type_name(t),
+                    atomic_load(&p->exp_attributed[i][v][t]));
+    }
+    put(b,
+        "# HELP mixrec_experiment_counts_unrecorded_total Experiment impressions Redis did not "
+        "count (down, slow or refusing): the report misses them.\n"
+        "# TYPE mixrec_experiment_counts_unrecorded_total counter\n"
+        "mixrec_experiment_counts_unrecorded_total %lu\n",
+        atomic_load(&p->exp_unrecorded));
 }
 
 char *prom_render(prom *p, const prom_gauges *g) {
@@ -405,6 +457,7 @@ char *prom_render(prom *p, const prom_gauges *g) {
         g->redis_configured && g->redis_connected == g->workers ? 1 : 0);
     put_loop(&b, p, g);
     put_promotions(&b, p);
+    put_experiments(&b, p, g);
     if (b.oom) {
         free(b.buf);
         return NULL;

@@ -64,12 +64,26 @@ void prom_attributed(prom *p, int type, const char *recommendation_id);
 void prom_promoted(prom *p, const char *name, size_t n);
 void prom_fresh(prom *p, size_t n);
 
+/* Experiments (experiment.h): an answer of variant v of the experiment at
+ * index e of the list, and an attributed event of type for one. Indices
+ * at or beyond PROM_MAX_EXPERIMENTS x PROM_MAX_VARIANTS are ignored.
+ * Rendered with the names of prom_gauges.experiments. unrecorded: an
+ * experiment count Redis did not take (expstats.h). */
+#define PROM_MAX_EXPERIMENTS 32 /* experiment.h's EXPERIMENT_MAX */
+#define PROM_MAX_VARIANTS 8     /* experiment.h's EXPERIMENT_MAX_VARIANTS */
+void prom_experiment_impression(prom *p, size_t e, size_t v);
+void prom_experiment_attributed(prom *p, size_t e, size_t v, int type);
+void prom_experiment_unrecorded(prom *p);
+
+typedef struct experiment_list experiment_list;
+
 typedef struct prom_gauges {
     const char *model_version; /* NULL: no model */
     int workers, redis_connected, redis_configured;
     const char *ranker_state;          /* "ok", "disabled", "absent", "rejected"; NULL: no model */
     unsigned long impressions_dropped; /* impression records not stored (implog.h) */
     int model_refused; /* 1 while CURRENT names a version that failed to load (model_holder.h) */
+    const experiment_list *experiments; /* names of the experiment counters; NULL: none */
 } prom_gauges;
 
 /* The exposition text (malloc'ed, caller frees). */

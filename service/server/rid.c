@@ -1,8 +1,10 @@
 /* rid.c - see rid.h. Layout of the 18 bytes before base64url:
- *   [0]      version (2 bits, 1) << 6 | route (4 bits) << 2 | order (2 bits)
- *   [1..8]   the generator's random prefix
+ *   [0]      version (2 bits, 2) << 6 | route (4 bits) << 2 | order (2 bits)
+ *   [1..6]   the generator's random prefix
+ *   [7..8]   the experiment tag, big-endian (0: none)
  *   [9..15]  mix56(counter), big-endian; the counter starts at a random value
- *   [16..17] check: FNV-1a 64 of bytes 0..15, folded to 16 bits */
+ *   [16..17] check: FNV-1a 64 of bytes 0..15, folded to 16 bits
+ * Version 1 (still parsed, tag 0) had 8 prefix bytes in [1..8]. */
 #include "rid.h"
 
 #include <errno.h>
@@ -16,7 +18,8 @@
 #include "hash.h"
 
 #define RID_BYTES 18
-#define RID_VERSION 1u
+#define RID_VERSION 2u
+#define RID_VERSION_UNTAGGED 1u
 #define MASK56 ((UINT64_C(1) << 56) - 1)
 
 static const char *const route_names[RID_N_ROUTES] = {"user_recommendations", "recommendations",
@@ -96,11 +99,17 @@ static unsigned check16(const uint8_t *b) {
 }
 
 int rid_make(rid_gen *g, int route, int order, char out[RID_LEN + 1]) {
+    return rid_make_tagged(g, route, order, 0, out);
+}
+
+int rid_make_tagged(rid_gen *g, int route, int order, unsigned tag, char out[RID_LEN + 1]) {
     out[0] = 0;
-    if (!rid_route_name(route) || !rid_order_name(order)) return -1;
+    if (!rid_route_name(route) || !rid_order_name(order) || tag > 0xffff) return -1;
     uint8_t b[RID_BYTES];
     b[0] = (uint8_t)(RID_VERSION << 6 | (unsigned)route << 2 | (unsigned)order);
-    memcpy(b + 1, g->prefix, 8);
+    memcpy(b + 1, g->prefix, 6);
+    b[7] = (uint8_t)(tag >> 8);
+    b[8] = (uint8_t)tag;
     uint64_t c = mix56(g->counter);
     g->counter = (g->counter + 1) & MASK56;
     for (int i = 0; i < 7; i++)
@@ -129,6 +138,10 @@ static int b64_value(char c) {
 }
 
 int rid_parse(const char *id, int *route, int *order) {
+    return rid_parse_tagged(id, route, order, NULL);
+}
+
+int rid_parse_tagged(const char *id, int *route, int *order, unsigned *tag) {
     if (!id || strnlen(id, RID_LEN + 1) != RID_LEN) return -1;
     uint8_t b[RID_BYTES];
     for (int i = 0, o = 0; i < RID_LEN; i += 4) {
@@ -143,9 +156,13 @@ int rid_parse(const char *id, int *route, int *order) {
         b[o++] = (uint8_t)v;
     }
     int rt = (b[0] >> 2) & 15, od = b[0] & 3;
-    if ((b[0] >> 6) != RID_VERSION || rt >= RID_N_ROUTES || od >= RID_N_ORDERS) return -1;
+    unsigned version = b[0] >> 6;
+    if ((version != RID_VERSION && version != RID_VERSION_UNTAGGED) || rt >= RID_N_ROUTES ||
+        od >= RID_N_ORDERS)
+        return -1;
     if (check16(b) != ((unsigned)b[16] << 8 | b[17])) return -1;
     if (route) *route = rt;
     if (order) *order = od;
+    if (tag) *tag = version == RID_VERSION ? (unsigned)b[7] << 8 | b[8] : 0;
     return 0;
 }

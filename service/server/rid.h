@@ -2,13 +2,14 @@
  * and its impression record is keyed by (docs: the impressions stream).
  *
  * An id is 24 URL-safe characters (base64url of 18 bytes, no padding):
- * one byte of version, route and order, 8 random bytes drawn once per
- * generator, a 56-bit per-generator counter passed through a bijective
- * mix (so consecutive ids do not look consecutive), and a 16-bit check
- * over the rest. Uniqueness: within a generator the counter never repeats
- * (2^56 ids); two generators collide only if their random prefixes do.
- * The route and the order that made the answer are in the id, so any
- * replica can attribute an event carrying it without a lookup; the check
+ * one byte of version, route and order, 6 random bytes drawn once per
+ * generator, a 16-bit experiment tag (0: none), a 56-bit per-generator
+ * counter passed through a bijective mix (so consecutive ids do not look
+ * consecutive), and a 16-bit check over the rest. Uniqueness: within a
+ * generator the counter never repeats (2^56 ids); two generators collide
+ * only if their random prefixes do. The route, the order and the
+ * experiment variant that made the answer are in the id, so any replica
+ * can attribute an event carrying it without a lookup; the check
  * makes rid_parse refuse ids this service did not make (random strings
  * pass with odds of about 1 in 2^21).
  *
@@ -51,11 +52,17 @@ void rid_gen_free(rid_gen *g); /* NULL is a no-op */
 /* A new id for route and order into out (RID_LEN characters and a NUL).
  * 0, or -1 (out is "") when route or order is out of range. */
 int rid_make(rid_gen *g, int route, int order, char out[RID_LEN + 1]);
+/* The same, carrying tag (experiment.h's experiment_tag: which experiment
+ * and variant served the answer; 0: none). */
+int rid_make_tagged(rid_gen *g, int route, int order, unsigned tag, char out[RID_LEN + 1]);
 
 /* 0 when id is one this service makes (exactly RID_LEN base64url
  * characters, known version, route and order codes, matching check), with
  * its route and order in *route and *order (either may be NULL); -1
- * otherwise (NULL id too). */
+ * otherwise (NULL id too). Ids of the first version (before tags) parse,
+ * with tag 0. */
 int rid_parse(const char *id, int *route, int *order);
+/* rid_parse, with the id's tag in *tag (may be NULL). */
+int rid_parse_tagged(const char *id, int *route, int *order, unsigned *tag);
 
 #endif

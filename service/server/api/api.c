@@ -13,12 +13,14 @@
 #include "api_auth.h"
 #include "api_catalog.h"
 #include "api_events.h"
+#include "api_experiments.h"
 #include "api_health.h"
 #include "api_index.h"
 #include "api_items.h"
 #include "api_promotions.h"
 #include "api_recommendations.h"
 #include "api_users.h"
+#include "expstats.h"
 #include "ranker.h"
 #include "rid.h"
 
@@ -53,6 +55,10 @@ static const api_route routes[] = {
      NULL, api_promotions_get},
     {"PUT", "/v1/admin/promotions", "admin_promotions_put",
      API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY | API_ADMIN, NULL, api_promotions_put},
+    {"GET", "/v1/admin/experiments", "admin_experiments", API_ON_WORKER | API_NEEDS_KEY | API_ADMIN,
+     NULL, api_experiments_list},
+    {"GET", "/v1/admin/experiments/{name}/report", "admin_experiment_report",
+     API_ON_WORKER | API_NEEDS_KEY | API_ADMIN, NULL, api_experiments_report},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -434,12 +440,32 @@ void api_record_query(implog_record *rec, const rec_query *q) {
     rec->n_exclude = q->n_exclude;
 }
 
+/* The worker's Redis connection, or NULL with a 503 answer. */
+sess_client *api_redis(api_req *r, const char *doing) {
+    sess_client *sc = wk_sessions(r->worker);
+    if (!sc || !sess_connected(sc)) {
+        api_error(r, API_UNAVAILABLE, "redis_unavailable", "%s: %s", doing,
+                  sc ? "redis is unavailable" : "no Redis is configured (redis.url)");
+        return NULL;
+    }
+    return sc;
+}
+
 void api_impression(api_req *r, json_t *o, implog_record *rec) {
     char rid[RID_LEN + 1];
     rec->route = rid_route_of(r->route->name);
-    if (rid_make(wk_rid(r->worker), rec->route, rec->order, rid)) return; /* not an answer route */
+    if (rid_make_tagged(wk_rid(r->worker), rec->route, rec->order, rec->tag, rid))
+        return; /* not an answer route */
     if (o) json_object_set_new(o, "recommendation_id", json_string(rid));
     prom_impression(r->env->prom, rec->route, rec->order);
+    size_t xi;
+    int xv = experiment_of_tag(r->env->experiments, rec->tag, &xi);
+    if (xv >= 0) {
+        prom_experiment_impression(r->env->prom, xi, (size_t)xv);
+        if (rec->user && wk_sessions(r->worker))
+            expstats_impression(wk_sessions(r->worker), experiment_at(r->env->experiments, xi),
+                                (size_t)xv, rec->user, r->env->prom);
+    }
     implog *l = wk_implog(r->worker);
     if (!l) return;
     struct timespec ts;

@@ -179,6 +179,9 @@ void api_rec_params(const srv_config *cfg, rec_params *p);
  * and queues rec (route, id and time filled in here; the rest borrowed
  * for the call) to the worker's impression log when there is one. On a
  * worker, once per answer. */
+/* The worker's Redis connection, or NULL with a 503 answer saying
+ * `doing: why` (the caller finishes the request). */
+sess_client *api_redis(api_req *r, const char *doing);
 void api_impression(api_req *r, json_t *o, implog_record *rec);
 /* The request's settings an impression records (k, filters, exclusions),
  * as the query q that answered it has them. */

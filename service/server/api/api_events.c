@@ -74,8 +74,14 @@ static void on_stored(void *arg, int ok, const char *error, const unsigned char 
     json_t *dups = ok ? take_duplicates(b, dup) : NULL;
     prom_events(r->env->prom, &b->counts);
     for (size_t k = 0; ok && k < b->accepted; k++) /* attribution: stored events only */
-        if (b->ev[k].e.recommendation_id && !(dup && dup[k]))
-            prom_attributed(r->env->prom, b->ev[k].e.type, b->ev[k].e.recommendation_id);
+        if (b->ev[k].e.recommendation_id && !(dup && dup[k])) {
+            const evlog_event *e = &b->ev[k].e;
+            prom_attributed(r->env->prom, e->type, e->recommendation_id);
+            if (e->experiment)
+                prom_experiment_attributed(
+                    r->env->prom, (size_t)(e->experiment - experiment_at(r->env->experiments, 0)),
+                    (size_t)e->variant, e->type);
+        }
     if (!ok) {
         api_error(r, API_UNAVAILABLE, "redis_unavailable", "events were not stored: %s",
                   error ? error : "redis is unavailable");
@@ -183,6 +189,16 @@ static void note_unknown(batch *b, const mx_model *m, const char *item) {
     json_array_append_new(b->unknown, json_string(item));
 }
 
+/* The experiment variant the event's answer came from (its id's tag),
+ * when that experiment is still in the list. */
+static void attribute_experiment(const experiment_list *l, evlog_event *e) {
+    unsigned tag = 0;
+    size_t xi;
+    if (!e->recommendation_id || rid_parse_tagged(e->recommendation_id, NULL, NULL, &tag)) return;
+    e->variant = experiment_of_tag(l, tag, &xi);
+    if (e->variant >= 0) e->experiment = experiment_at(l, xi);
+}
+
 /* Checks event i and keeps it in b, or records why not. */
 static void take_event(batch *b, const mx_model *m, size_t i, const json_t *e, int64_t now) {
     const char *u = json_string_value(json_object_get(e, "user")),
@@ -212,7 +228,8 @@ static void take_event(batch *b, const mx_model *m, size_t i, const json_t *e, i
     else {
         held *h = &b->ev[b->accepted++];
         h->index = i;
-        h->e = (evlog_event){u, it, sess_type_of(ty), ts, eid, rid, pos};
+        h->e = (evlog_event){u, it, sess_type_of(ty), ts, eid, rid, pos, NULL, -1};
+        attribute_experiment(b->r->env->experiments, &h->e);
         b->counts.valid_by_type[h->e.type]++;
         note_unknown(b, m, it);
     }

@@ -70,17 +70,6 @@ static promo_op *op_new(api_req *r) {
     return op;
 }
 
-/* The worker's Redis connection, or NULL with a 503 answer. */
-static sess_client *redis_of(api_req *r, const char *doing) {
-    sess_client *sc = wk_sessions(r->worker);
-    if (!sc || !sess_connected(sc)) {
-        api_error(r, API_UNAVAILABLE, "redis_unavailable", "%s: %s", doing,
-                  sc ? "redis is unavailable" : "no Redis is configured (redis.url)");
-        return NULL;
-    }
-    return sc;
-}
-
 static void on_get(void *arg, int ok, const struct redisReply *reply, const char *error) {
     promo_op *op = arg;
     api_req *r = op->r;
@@ -106,7 +95,7 @@ static void on_get(void *arg, int ok, const struct redisReply *reply, const char
 
 void api_promotions_get(api_req *r) {
     promo_op *op = op_new(r);
-    sess_client *sc = op ? redis_of(r, "promotions were not read") : NULL;
+    sess_client *sc = op ? api_redis(r, "promotions were not read") : NULL;
     if (!sc) {
         op_free(op);
         api_finish(r);
@@ -161,7 +150,7 @@ void api_promotions_put(api_req *r) {
         if (!op->text)
             api_error(r, API_INTERNAL_ERROR, "internal", "out of memory");
         else
-            sc = redis_of(r, "promotions were not stored");
+            sc = api_redis(r, "promotions were not stored");
     }
     json_decref(body);
     if (!sc) {

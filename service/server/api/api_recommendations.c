@@ -136,6 +136,7 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
     implog_record rec = {.user = a->user,
                          .experiment = xv ? xe->name : NULL,
                          .variant = xv ? xv->name : NULL,
+                         .tag = xv ? experiment_variant_tag(xe, (size_t)(xv - xe->variants)) : 0,
                          .order = ranked ? RID_ORDER_RANKER : RID_ORDER_RETRIEVAL,
                          .model = m,
                          .items = items,
