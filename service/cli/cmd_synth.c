@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli_util.h"
+#include "cli_world.h"
 #include "commands.h"
 #include "model.h"
 #include "synth.h"
@@ -166,7 +167,8 @@ static void usage(FILE *f) {
         "Usage: mixrec synth --items N --users M --interests C --dim D --seed S --out DIR\n\n"
         "Writes DIR/interactions.csv (user,item,timestamp,weight), DIR/items.csv\n"
         "(item,title,categories; the category names the planted interest), DIR/truth.csv\n"
-        "(user,interest,weight) and the planted item vectors (item_vectors.fvecs + .ids).\n"
+        "(user,interest,weight), the planted item vectors (item_vectors.fvecs + .ids) and\n"
+        "DIR/world.json (these options: `mixrec simulate --world DIR` plays the same world).\n"
         "Build a model from it with:\n"
         "  mixrec build --interactions DIR/interactions.csv --items DIR/items.csv --out M\n\n"
         "With --clicks --model M (and the same world options), serves slates from M to the\n"
@@ -257,7 +259,8 @@ int cmd_synth(int argc, char **argv) {
     if (a.clicks) return run_clicks(&a);
     cli_log("generating %zu items, %zu users, %zu interests, dim %zu, seed %llu", a.p.n_items,
             a.p.n_users, a.p.n_interests, a.p.dim, (unsigned long long)a.p.seed);
-    if (syn_make(&a.p, &w, &err) || syn_write(&w, a.out, &err)) {
+    if (syn_make(&a.p, &w, &err) || syn_write(&w, a.out, &err) ||
+        cli_world_save(a.out, &a.p, &err)) {
         fprintf(stderr, "mixrec synth: %s\n", err.msg);
         if (err.code != MX_EINVAL) syn_world_free(&w);
         return 1;

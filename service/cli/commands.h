@@ -14,5 +14,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_retrain(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
 
 #endif

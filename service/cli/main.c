@@ -18,6 +18,7 @@ static void usage(FILE *f) {
             "  export     write the service's event or impression stream as JSON lines\n"
             "  retrain    export new events, rebuild, judge against the serving version, promote\n"
             "  synth      generate a synthetic catalogue with planted multi-interest users\n"
+            "  simulate   a synthetic world's users clicking on a running server's answers\n"
             "  recommend  recommendations from a saved model, explained\n"
             "  similar    items similar to an item\n"
             "  serve      the REST/JSON service\n"
@@ -59,6 +60,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "synth")) return cmd_synth(argc - 2, argv + 2);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 2, argv + 2);
+    if (!strcmp(cmd, "simulate")) return cmd_simulate(argc - 2, argv + 2);
     if (!strcmp(cmd, "retrain")) return cmd_retrain(argc - 2, argv + 2);
     fprintf(stderr, "mixrec: unknown command '%s'\n\n", cmd);
     usage(stderr);

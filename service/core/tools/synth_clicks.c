@@ -40,17 +40,28 @@ typedef struct sim {
     syc_stats *st;
 } sim;
 
-static double exam(size_t pos) {
+double syc_exam(size_t pos) {
     return 1.0 / log2(2.0 + (double)pos);
+}
+
+double syc_attract_w(const syn_world *w, size_t u, size_t item, double wmax, double max_click) {
+    if (wmax <= 0) return 0;
+    double a = max_click * w->user_weights[u * w->n_interests + w->item_interest[item]] / wmax *
+               w->item_pop[item];
+    return a < 0 ? 0 : a > 1 ? 1 : a;
+}
+
+double syc_user_wmax(const syn_world *w, size_t u) {
+    double m = 0;
+    for (size_t c = 0; c < w->n_interests; c++)
+        if (w->user_weights[u * w->n_interests + c] > m)
+            m = w->user_weights[u * w->n_interests + c];
+    return m;
 }
 
 static double attract(const sim *s, uint32_t u, uint32_t model_item) {
     int64_t i = s->world_item[model_item];
-    if (i < 0 || s->wmax[u] <= 0) return 0;
-    const syn_world *w = s->w;
-    double a = s->p->max_click * w->user_weights[(size_t)u * w->n_interests + w->item_interest[i]] /
-               s->wmax[u] * w->item_pop[i];
-    return a < 0 ? 0 : a > 1 ? 1 : a;
+    return i < 0 ? 0 : syc_attract_w(s->w, u, (size_t)i, s->wmax[u], s->p->max_click);
 }
 
 static json_t *item_json(const sim *s, const rec_item *it, size_t pos, int ranked) {
@@ -131,7 +142,7 @@ static int one_slate(sim *s, uint32_t u, int64_t ts, rec_event *sess, size_t *n_
     s->st->ranked += ranked;
     size_t new_clicks = 0;
     for (size_t p = 0; p < n; p++) {
-        double pc = exam(p) * attract(s, u, out[p].item);
+        double pc = syc_exam(p) * attract(s, u, out[p].item);
         s->st->expected_clicks += pc;
         if (rng_uniform(&s->r) >= pc) continue;
         s->st->clicks++;
@@ -165,9 +176,7 @@ static int sim_init(sim *s, mx_err *err) {
             id[0] == 'i' && end != id + 1 && !*end && v < w->n_items ? (int64_t)v : -1;
     }
     for (size_t u = 0; u < w->n_users; u++)
-        for (size_t c = 0; c < w->n_interests; c++)
-            if (w->user_weights[u * w->n_interests + c] > s->wmax[u])
-                s->wmax[u] = w->user_weights[u * w->n_interests + c];
+        s->wmax[u] = (float)syc_user_wmax(w, u);
     rec_params_init(&s->prm);
     s->prm.use_ranker = s->p->use_ranker;
     rng_seed(&s->r, s->p->seed ^ 0x5eed5eed5eedULL);

@@ -30,6 +30,13 @@
 #include "mx_err.h"
 #include "synth.h"
 
+/* The click model, shared with `mixrec simulate` (which plays it against
+ * a running server): exam(p) and attract(u, i) above, with wmax the
+ * user's largest interest weight (syc_user_wmax) and item a world item. */
+double syc_exam(size_t pos);
+double syc_attract_w(const syn_world *w, size_t u, size_t item, double wmax, double max_click);
+double syc_user_wmax(const syn_world *w, size_t u);
+
 typedef struct syc_params {
     size_t days;       /* simulated days, default 7 */
     double visit_prob; /* per user and day, default 0.3 */

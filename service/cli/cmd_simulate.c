@@ -1,0 +1,292 @@
+/* cmd_simulate.c - `mixrec simulate`: a simulated audience with known
+ * preferences playing against a running server over HTTP.
+ *
+ * The world is the one `mixrec synth` wrote (DIR/world.json regenerates
+ * it), so the simulator knows every user's planted interest weights and
+ * every item's popularity. Each request picks a user at random, asks the
+ * server for a slate (GET /v1/users/{user}/recommendations), and lets the
+ * user click with synth_clicks.h's model - position bias times true
+ * preference, the same model as `mixrec synth --clicks` - then posts the
+ * clicks as events carrying the answer's recommendation_id and position
+ * (so the server attributes them, to experiments too). Because it knows
+ * the click probabilities, it also sums the expected clicks of every
+ * slate: the true click-through each variant had, without sampling noise,
+ * to hold the server's report against. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli_util.h"
+#include "cli_world.h"
+#include "commands.h"
+#include "httpc.h"
+#include "rng.h"
+#include "synth_clicks.h"
+
+#define SIM_MAX_VARIANTS 32
+#define SIM_TIMEOUT_MS 10000
+
+enum { O_URL = 1, O_WORLD, O_REQUESTS, O_K, O_MAX_CLICK, O_SEED, O_KEY, O_MAX_SECONDS, O_JSON };
+
+static const cli_opt sim_opts[] = {
+    {"url", "URL", "the server (http://HOST:PORT; required)", O_URL},
+    {"world", "DIR", "the world `mixrec synth --out DIR` wrote (required)", O_WORLD},
+    {"requests", "N", "slates to ask for (default 2000)", O_REQUESTS},
+    {"k", "N", "slate length (default 10)", O_K},
+    {"max-click", "F", "click chance of a top item at position 0 (default 0.5)", O_MAX_CLICK},
+    {"seed", "S", "seed of users and clicks (default 1)", O_SEED},
+    {"api-key", "KEY", "sent as X-API-Key (default: $MIXREC_API_KEY)", O_KEY},
+    {"max-seconds", "S", "stop after this long whatever the count (default 300)", O_MAX_SECONDS},
+    {"json", NULL, "print the summary as JSON", O_JSON},
+    {0},
+};
+
+typedef struct sim_args {
+    const char *url, *world, *key;
+    size_t requests, k, max_seconds;
+    double max_click;
+    uint64_t seed;
+    int json;
+} sim_args;
+
+typedef struct variant_stats {
+    char name[72];
+    size_t impressions, clicks, users;
+    double expected;
+    unsigned char *seen; /* per world user */
+} variant_stats;
+
+static int parse_num(const char *name, const char *arg, double lo, double hi, double *out) {
+    char *end;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "mixrec simulate: --%s must be a number in [%g, %g], got '%s'\n", name, lo,
+                hi, arg);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+static int on_opt(void *ud, int id, const char *arg) {
+    sim_args *a = ud;
+    double v;
+    switch (id) {
+    case O_URL:
+        a->url = arg;
+        return 0;
+    case O_WORLD:
+        a->world = arg;
+        return 0;
+    case O_KEY:
+        a->key = arg;
+        return 0;
+    case O_JSON:
+        a->json = 1;
+        return 0;
+    case O_MAX_CLICK:
+        return parse_num("max-click", arg, 0, 1, &a->max_click);
+    }
+    if (id == O_REQUESTS || id == O_K || id == O_SEED || id == O_MAX_SECONDS) {
+        double hi = id == O_K ? 100 : id == O_SEED ? 1e15 : 1e8;
+        if (parse_num(id == O_REQUESTS ? "requests"
+                      : id == O_K      ? "k"
+                      : id == O_SEED   ? "seed"
+                                       : "max-seconds",
+                      arg, id == O_SEED ? 0 : 1, hi, &v))
+            return 2;
+        if (id == O_REQUESTS) a->requests = (size_t)v;
+        if (id == O_K) a->k = (size_t)v;
+        if (id == O_SEED) a->seed = (uint64_t)v;
+        if (id == O_MAX_SECONDS) a->max_seconds = (size_t)v;
+        return 0;
+    }
+    return 2;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "Usage: mixrec simulate --url http://127.0.0.1:PORT --world DIR [--requests N]\n\n"
+               "Plays the users of a synthetic world (`mixrec synth --out DIR`; serve a model\n"
+               "built from DIR/interactions.csv) against a running server: each request picks a\n"
+               "user, asks GET /v1/users/{user}/recommendations?k=K, and the user clicks the item\n"
+               "at position p with P = 1/log2(2+p) x max_click x w_u[interest] / max w_u x pop\n"
+               "(their planted preference); clicks are posted to /v1/events with the answer's\n"
+               "recommendation_id and position. Prints, per experiment variant the server said\n"
+               "it served (\"-\": none), the users, impressions, sampled clicks and the true\n"
+               "click-through (expected clicks per answer, known to the simulator exactly).\n\n"
+               "Options:\n");
+    cli_print_options(f, sim_opts);
+}
+
+static variant_stats *variant_of(variant_stats *v, size_t *n, const char *name, size_t n_users) {
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp(v[i].name, name)) return &v[i];
+    if (*n == SIM_MAX_VARIANTS) return NULL;
+    variant_stats *s = &v[(*n)++];
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    s->seen = calloc(n_users, 1);
+    return s->seen ? s : NULL;
+}
+
+/* The world item of an answer's item id ("i<k>"), or -1. */
+static int64_t world_item(const syn_world *w, const char *id) {
+    char *end;
+    if (!id || id[0] != 'i' || id[1] < '0' || id[1] > '9') return -1;
+    unsigned long long v = strtoull(id + 1, &end, 10);
+    return *end || v >= w->n_items ? -1 : (int64_t)v;
+}
+
+/* One slate for user u: ask, click, post. 0, or 1 with the message
+ * printed. */
+static int one_request(httpc *c, const sim_args *a, const syn_world *w, size_t u, double wmax,
+                       rng_state *r, size_t req, variant_stats *vs, size_t *nv) {
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/users/u%zu/recommendations?k=%zu", u, a->k);
+    int status;
+    const char *reply;
+    mx_err err = {0};
+    if (httpc_request(c, "GET", path, NULL, SIM_TIMEOUT_MS, &status, &reply, &err)) {
+        fprintf(stderr, "mixrec simulate: GET %s: %s\n", path, err.msg);
+        return 1;
+    }
+    json_t *o = json_loads(reply, 0, NULL);
+    const char *rid = json_string_value(json_object_get(o, "recommendation_id"));
+    if (status != 200 || !rid) {
+        fprintf(stderr, "mixrec simulate: GET %s: status %d: %.300s\n", path, status, reply);
+        json_decref(o);
+        return 1;
+    }
+    const char *vname = json_string_value(json_object_get(o, "variant"));
+    variant_stats *v = variant_of(vs, nv, vname ? vname : "-", w->n_users);
+    if (!v) {
+        json_decref(o);
+        fprintf(stderr, "mixrec simulate: too many variants or out of memory\n");
+        return 1;
+    }
+    v->impressions++;
+    if (!v->seen[u]) v->seen[u] = 1, v->users++;
+    json_t *events = json_array(), *it;
+    size_t p;
+    json_array_foreach(json_object_get(o, "items"), p, it) {
+        const char *id = json_string_value(json_object_get(it, "item"));
+        int64_t i = world_item(w, id);
+        double pc = i < 0 ? 0 : syc_exam(p) * syc_attract_w(w, u, (size_t)i, wmax, a->max_click);
+        v->expected += pc;
+        if (rng_uniform(r) >= pc) continue;
+        char user[32], eid[64];
+        snprintf(user, sizeof(user), "u%zu", u);
+        snprintf(eid, sizeof(eid), "sim-%" PRIu64 "-%zu-%zu", a->seed, req, p);
+        json_array_append_new(events, json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "user", user, "item",
+                                                id, "type", "click", "recommendation_id", rid,
+                                                "position", (json_int_t)p, "event_id", eid));
+        v->clicks++;
+    }
+    json_decref(o);
+    int rc = 0;
+    if (json_array_size(events)) {
+        char *body = json_dumps(events, JSON_COMPACT);
+        if (!body ||
+            httpc_request(c, "POST", "/v1/events", body, SIM_TIMEOUT_MS, &status, &reply, &err)) {
+            fprintf(stderr, "mixrec simulate: POST /v1/events: %s\n", body ? err.msg : "OOM");
+            rc = 1;
+        } else if (status != 200) {
+            fprintf(stderr, "mixrec simulate: POST /v1/events: status %d: %.300s\n", status, reply);
+            rc = 1;
+        }
+        free(body);
+    }
+    json_decref(events);
+    return rc;
+}
+
+static void print_summary(const sim_args *a, const variant_stats *v, size_t nv, size_t done,
+                          double seconds) {
+    if (a->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < nv; i++)
+            json_array_append_new(
+                arr,
+                json_pack("{s:s,s:I,s:I,s:I,s:f,s:f}", "name", v[i].name, "users",
+                          (json_int_t)v[i].users, "impressions", (json_int_t)v[i].impressions,
+                          "clicks", (json_int_t)v[i].clicks, "click_through",
+                          v[i].impressions ? (double)v[i].clicks / (double)v[i].impressions : 0.0,
+                          "true_click_through",
+                          v[i].impressions ? v[i].expected / (double)v[i].impressions : 0.0));
+        json_t *o = json_pack("{s:I,s:f,s:o}", "requests", (json_int_t)done, "seconds", seconds,
+                              "variants", arr);
+        char *s = json_dumps(o, JSON_COMPACT);
+        if (s) puts(s);
+        free(s);
+        json_decref(o);
+        return;
+    }
+    printf("%zu requests in %.1f s (%.0f/s)\n", done, seconds, seconds > 0 ? done / seconds : 0);
+    printf("%-16s %8s %11s %8s %10s %10s\n", "variant", "users", "impressions", "clicks", "ctr",
+           "true ctr");
+    for (size_t i = 0; i < nv; i++)
+        printf("%-16s %8zu %11zu %8zu %10.4f %10.4f\n", v[i].name, v[i].users, v[i].impressions,
+               v[i].clicks, v[i].impressions ? (double)v[i].clicks / (double)v[i].impressions : 0,
+               v[i].impressions ? v[i].expected / (double)v[i].impressions : 0);
+}
+
+int cmd_simulate(int argc, char **argv) {
+    sim_args a = {.requests = 2000, .k = 10, .max_click = 0.5, .seed = 1, .max_seconds = 300};
+    a.key = getenv("MIXREC_API_KEY");
+    int rc = cli_parse(argc, argv, usage, sim_opts, on_opt, &a);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!a.url || !a.world) {
+        fprintf(stderr, "mixrec simulate: --url and --world are required (see --help)\n");
+        return 2;
+    }
+    syn_params p;
+    syn_world w;
+    mx_err err = {0};
+    if (cli_world_load(a.world, &p, &err)) {
+        fprintf(stderr, "mixrec simulate: %s\n", err.msg);
+        return 2;
+    }
+    if (syn_make(&p, &w, &err)) {
+        fprintf(stderr, "mixrec simulate: %s\n", err.msg);
+        return 1;
+    }
+    httpc *c = httpc_new(a.url, a.key, &err);
+    double *wmax = calloc(w.n_users, sizeof(double));
+    if (!c || !wmax) {
+        fprintf(stderr, "mixrec simulate: %s\n", c ? "out of memory" : err.msg);
+        httpc_free(c);
+        free(wmax);
+        syn_world_free(&w);
+        return 2;
+    }
+    for (size_t u = 0; u < w.n_users; u++)
+        wmax[u] = syc_user_wmax(&w, u);
+    variant_stats vs[SIM_MAX_VARIANTS];
+    memset(vs, 0, sizeof(vs));
+    size_t nv = 0, done = 0;
+    rng_state r;
+    rng_seed(&r, a.seed);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double seconds = 0;
+    rc = 0;
+    for (; done < a.requests && seconds < (double)a.max_seconds; done++) {
+        size_t u = (size_t)(rng_next(&r) % w.n_users);
+        if (one_request(c, &a, &w, u, wmax[u], &r, done, vs, &nv)) {
+            rc = 1;
+            break;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    }
+    print_summary(&a, vs, nv, done, seconds);
+    for (size_t i = 0; i < nv; i++)
+        free(vs[i].seen);
+    free(wmax);
+    httpc_free(c);
+    syn_world_free(&w);
+    return rc;
+}
