@@ -148,7 +148,7 @@ bad "a setting a variant may not change" \
 bad "a value out of range" \
   '[{"name":"x","variants":[{"name":"a","share":0.5},{"name":"b","share":0.5,"settings":{"ranking.mmr_lambda":2}}]}]' \
   "experiments.list[0].variants[1].settings.ranking.mmr_lambda"
-bad "interleaving (not served yet)" \
-  '[{"name":"x","mode":"interleave","variants":[{"name":"a","share":0.5},{"name":"b","share":0.5}]}]' \
-  "experiments.list[0].mode"
+bad "interleaving of three variants" \
+  '[{"name":"x","mode":"interleave","variants":[{"name":"a","share":0.5},{"name":"b","share":0.25},{"name":"c","share":0.25}]}]' \
+  "experiments.list[0].variants"
 finish

@@ -9,12 +9,18 @@
 #   - the report's counts are the simulator's (users, impressions, clicks);
 #   - A/A tests (two identical variants, a new salt each run) report no
 #     difference at the 5% level in about 95% of runs, and no sample-ratio
-#     mismatch.
+#     mismatch;
+#   - interleaving (team draft) of the ranker and a slightly worse variant
+#     (heavier diversity) detects the worse one in most runs where an A/B
+#     split with four times the impressions mostly does not; the report's
+#     wins, ties and credited clicks are the simulator's.
 #   tests/test_simulate.sh BUILD/mixrec
 set -uo pipefail
 MIXREC=$1
 source "$(dirname "$0")/lib.sh"
 AA_RUNS=${AA_RUNS:-30}
+IL_RUNS=${IL_RUNS:-20}  # runs of each design in the interleaving comparison
+IL_REQUESTS=${IL_REQUESTS:-1000}
 
 "$MIXREC" synth --items 2000 --users 1000 --interests 8 --dim 16 --seed 5 --out "$TMP/w" \
   >/dev/null 2>&1 || { echo "synth failed"; exit 1; }
@@ -74,4 +80,47 @@ check "all $AA_RUNS A/A runs completed" test "$runs" = "$AA_RUNS"
 check "A/A: no difference reported in about 95% of runs (at most 4 of 30 significant)" \
   test "$sig" -le $((AA_RUNS * 4 / 30))
 check "A/A: no sample-ratio mismatch (p < 0.001) in any run" test "$srm" = 0
+
+# ---- interleaving against A/B on the same pair ----------------------------------------------
+# Each run starts from empty sessions (FLUSHALL: earlier clicks would change
+# what users are shown) with a new salt; A/B gets four times the requests.
+PAIR='"variants":[{"name":"control","share":0.5},
+  {"name":"diverse","share":0.5,"settings":{"ranking.mmr_lambda":0.3}}]'
+il_hits=0 ab_hits=0 il_runs=0 ab_runs=0 ab_truth=""
+for i in $(seq "$IL_RUNS"); do
+  for mode in interleave ab; do
+    n=$IL_REQUESTS; [ $mode = ab ] && n=$((4 * IL_REQUESTS))
+    redis-cli -s "$TMP/redis.sock" flushall >/dev/null
+    MIXREC_EXPERIMENTS_LIST="[{\"name\":\"pair\",\"salt\":\"$mode-$i\",\"mode\":\"$mode\",$PAIR}]" \
+      serve_start P "${ARGS[@]}"
+    "$MIXREC" simulate --url "$BASE_P" --world "$TMP/w" --requests "$n" --api-key "$KEY" \
+      --seed $((1000 + i)) --json >"$TMP/pair.json" 2>>"$TMP/sim.err" || break
+    R=$(report "$BASE_P" pair)
+    kill "$PID_P"; wait "$PID_P" 2>/dev/null
+    if [ $mode = interleave ]; then
+      il_runs=$((il_runs + 1))
+      jqt '.interleaving.sign_test_p < 0.05 and .interleaving.winner == "control"' <<<"$R" &&
+        il_hits=$((il_hits + 1))
+      [ "$i" = 1 ] && { echo "# interleaved report: $(jq -c '{variants, interleaving: (.interleaving | del(.events))}' <<<"$R")"
+        echo "# simulator:          $(jq -c .interleaving "$TMP/pair.json")"
+        S=$(jq -c '.interleaving | {ties, v: ([.variants[] | {key: .name, value: .}] | from_entries)}' "$TMP/pair.json")
+        check "interleaving: the report's wins, ties and credited clicks are the simulator's" \
+          jqt --argjson s "$S" '.interleaving.ties == $s.ties and .interleaving.answers == '"$n"' and
+            all(.variants[]; .wins == $s.v[.name].wins and .clicks == $s.v[.name].clicks)' <<<"$R"
+        check "interleaving: every click landed on an item one of the variants placed" \
+          jqt '.interleaving.unattributed_clicks == 0' <<<"$R"; }
+    else
+      ab_runs=$((ab_runs + 1))
+      jqt '.variants[1].vs_control | .p_value < 0.05 and .lift < 0' <<<"$R" && ab_hits=$((ab_hits + 1))
+      ab_truth+=" $(jq -c '(.variants | map({key: .name, value: .true_click_through}) | from_entries) | .diverse / .control - 1 | . * 1000 | round / 1000' "$TMP/pair.json")"
+    fi
+  done
+done
+echo "# interleaving: $il_hits of $il_runs runs of $IL_REQUESTS requests found the worse variant (p < 0.05)"
+echo "# A/B:          $ab_hits of $ab_runs runs of $((4 * IL_REQUESTS)) requests did; true lifts:$ab_truth"
+check "all runs of the comparison completed" test "$il_runs$ab_runs" = "$IL_RUNS$IL_RUNS"
+check "interleaving finds the worse variant in most runs (at least 12 of 20)" \
+  test $((il_hits * 10)) -ge $((il_runs * 6))
+check "interleaving finds it more often than an A/B split with 4x the impressions" \
+  test "$il_hits" -gt "$ab_hits"
 finish

@@ -313,8 +313,8 @@ static void test_promotions(void) {
 }
 
 /* experiments.list: the array itself in a file; checked by
- * srv_config_validate with the field named; interleaving refused until it
- * is served. */
+ * srv_config_validate with the field named; interleaving takes exactly
+ * two variants. */
 static void test_experiments(void) {
     srv_config c;
     srv_config_init(&c);
@@ -341,11 +341,18 @@ static void test_experiments(void) {
                              "\"a\",\"share\":0.5},{\"name\":\"b\",\"share\":0.5}]}]",
                              &err),
               0);
+    ASSERT_EQ(srv_config_validate(&c, &err), 0);
+    ASSERT_EQ(srv_config_set(&c, "experiments.list",
+                             "[{\"name\":\"e\",\"mode\":\"interleave\",\"variants\":[{\"name\":"
+                             "\"a\",\"share\":0.4},{\"name\":\"b\",\"share\":0.3},"
+                             "{\"name\":\"c\",\"share\":0.3}]}]",
+                             &err),
+              0);
     ASSERT_EQ(srv_config_validate(&c, &err), MX_EINVAL);
-    ASSERT_CONTAINS(err.msg, "experiments.list[0].mode: interleaving is not served yet");
+    ASSERT_CONTAINS(err.msg, "interleaving compares exactly two variants");
     unlink(p);
     TEST_OK("experiments.list: from a file (the array) or a setting; validated with the field "
-            "named; interleaving refused");
+            "named; interleaving of two variants, not three");
 }
 
 int main(int argc, char **argv) {

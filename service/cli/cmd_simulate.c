@@ -60,6 +60,24 @@ typedef struct variant_stats {
     unsigned char *seen; /* per world user */
 } variant_stats;
 
+/* Interleaved answers (items marked with the variant that placed them):
+ * the sampled clicks credited to each variant, and the answers each won. */
+typedef struct teams_stats {
+    char name[2][72];
+    size_t answers, clicks[2], wins[2], ties;
+} teams_stats;
+
+/* The team of an item's variant name (learning the two names in the
+ * order seen), or -1. */
+static int team_of(teams_stats *t, const char *name) {
+    if (!name) return -1;
+    for (int i = 0; i < 2; i++) {
+        if (!t->name[i][0]) snprintf(t->name[i], sizeof(t->name[i]), "%s", name);
+        if (!strcmp(t->name[i], name)) return i;
+    }
+    return -1;
+}
+
 static int parse_num(const char *name, const char *arg, double lo, double hi, double *out) {
     char *end;
     double v = strtod(arg, &end);
@@ -143,7 +161,7 @@ static int64_t world_item(const syn_world *w, const char *id) {
 /* One slate for user u: ask, click, post. 0, or 1 with the message
  * printed. */
 static int one_request(httpc *c, const sim_args *a, const syn_world *w, size_t u, double wmax,
-                       rng_state *r, size_t req, variant_stats *vs, size_t *nv) {
+                       rng_state *r, size_t req, variant_stats *vs, size_t *nv, teams_stats *ts) {
     char path[128];
     snprintf(path, sizeof(path), "/v1/users/u%zu/recommendations?k=%zu", u, a->k);
     int status;
@@ -170,8 +188,11 @@ static int one_request(httpc *c, const sim_args *a, const syn_world *w, size_t u
     v->impressions++;
     if (!v->seen[u]) v->seen[u] = 1, v->users++;
     json_t *events = json_array(), *it;
-    size_t p;
+    size_t p, credited[2] = {0, 0};
+    int interleaved = 0;
     json_array_foreach(json_object_get(o, "items"), p, it) {
+        int team = team_of(ts, json_string_value(json_object_get(it, "variant")));
+        interleaved |= team >= 0;
         const char *id = json_string_value(json_object_get(it, "item"));
         int64_t i = world_item(w, id);
         double pc = i < 0 ? 0 : syc_exam(p) * syc_attract_w(w, u, (size_t)i, wmax, a->max_click);
@@ -184,8 +205,16 @@ static int one_request(httpc *c, const sim_args *a, const syn_world *w, size_t u
                                                 id, "type", "click", "recommendation_id", rid,
                                                 "position", (json_int_t)p, "event_id", eid));
         v->clicks++;
+        if (team >= 0) credited[team]++;
     }
     json_decref(o);
+    if (interleaved) {
+        ts->answers++;
+        for (int t = 0; t < 2; t++)
+            ts->clicks[t] += credited[t];
+        if (credited[0] + credited[1])
+            credited[0] == credited[1] ? ts->ties++ : ts->wins[credited[1] > credited[0]]++;
+    }
     int rc = 0;
     if (json_array_size(events)) {
         char *body = json_dumps(events, JSON_COMPACT);
@@ -203,8 +232,20 @@ static int one_request(httpc *c, const sim_args *a, const syn_world *w, size_t u
     return rc;
 }
 
-static void print_summary(const sim_args *a, const variant_stats *v, size_t nv, size_t done,
-                          double seconds) {
+static json_t *teams_json(const teams_stats *t) {
+    json_t *o =
+        json_pack("{s:I,s:I}", "answers", (json_int_t)t->answers, "ties", (json_int_t)t->ties);
+    json_t *arr = json_array();
+    for (int i = 0; i < 2; i++)
+        json_array_append_new(arr, json_pack("{s:s,s:I,s:I}", "name", t->name[i], "wins",
+                                             (json_int_t)t->wins[i], "clicks",
+                                             (json_int_t)t->clicks[i]));
+    json_object_set_new(o, "variants", arr);
+    return o;
+}
+
+static void print_summary(const sim_args *a, const variant_stats *v, size_t nv,
+                          const teams_stats *t, size_t done, double seconds) {
     if (a->json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < nv; i++)
@@ -218,6 +259,7 @@ static void print_summary(const sim_args *a, const variant_stats *v, size_t nv, 
                           v[i].impressions ? v[i].expected / (double)v[i].impressions : 0.0));
         json_t *o = json_pack("{s:I,s:f,s:o}", "requests", (json_int_t)done, "seconds", seconds,
                               "variants", arr);
+        if (t->answers) json_object_set_new(o, "interleaving", teams_json(t));
         char *s = json_dumps(o, JSON_COMPACT);
         if (s) puts(s);
         free(s);
@@ -231,6 +273,11 @@ static void print_summary(const sim_args *a, const variant_stats *v, size_t nv, 
         printf("%-16s %8zu %11zu %8zu %10.4f %10.4f\n", v[i].name, v[i].users, v[i].impressions,
                v[i].clicks, v[i].impressions ? (double)v[i].clicks / (double)v[i].impressions : 0,
                v[i].impressions ? v[i].expected / (double)v[i].impressions : 0);
+    if (t->answers)
+        printf("interleaved answers %zu: %s won %zu (%zu clicks), %s won %zu (%zu clicks), %zu "
+               "ties\n",
+               t->answers, t->name[0], t->wins[0], t->clicks[0], t->name[1], t->wins[1],
+               t->clicks[1], t->ties);
 }
 
 int cmd_simulate(int argc, char **argv) {
@@ -266,6 +313,7 @@ int cmd_simulate(int argc, char **argv) {
         wmax[u] = syc_user_wmax(&w, u);
     variant_stats vs[SIM_MAX_VARIANTS];
     memset(vs, 0, sizeof(vs));
+    teams_stats ts = {0};
     size_t nv = 0, done = 0;
     rng_state r;
     rng_seed(&r, a.seed);
@@ -275,14 +323,14 @@ int cmd_simulate(int argc, char **argv) {
     rc = 0;
     for (; done < a.requests && seconds < (double)a.max_seconds; done++) {
         size_t u = (size_t)(rng_next(&r) % w.n_users);
-        if (one_request(c, &a, &w, u, wmax[u], &r, done, vs, &nv)) {
+        if (one_request(c, &a, &w, u, wmax[u], &r, done, vs, &nv, &ts)) {
             rc = 1;
             break;
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);
         seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     }
-    print_summary(&a, vs, nv, done, seconds);
+    print_summary(&a, vs, nv, &ts, done, seconds);
     for (size_t i = 0; i < nv; i++)
         free(vs[i].seen);
     free(wmax);

@@ -10,21 +10,44 @@
 
 #include "expstats.h"
 
-/* KEYS: [1] the stream, then per event i (0-based) [2+4i] its session
- * list, [3+4i] its event_id key, and the experiment's sums and users
- * [4+4i], [5+4i] ("" when the answer was in none; expstats.h). ARGV: [1]
+/* KEYS: [1] the stream, then per event i (0-based) [2+5i] its session
+ * list, [3+5i] its event_id key, the experiment's sums and users [4+5i],
+ * [5+5i] ("" when the answer was in none; expstats.h), and [6+5i] an
+ * interleaved answer's teams (or ""): a click there credits the variant
+ * that placed the item, and moves the answer between the wins and ties
+ * counts. ARGV: [1]
  * stream MAXLEN, [2] session max events, [3] session TTL, [4] event_id
  * window, [5] n, then 9 per event from 6+9i: session element, user, item,
  * type, ts, event_id, recommendation_id, position ("" = absent), variant.
  * Returns 1 (stored) or 0 (duplicate) per event. */
 static const char script[] =
+    "local function outcome(c0, c1)\n"
+    "  if c0 + c1 == 0 then return nil end\n"
+    "  if c0 > c1 then return 'wins0' elseif c1 > c0 then return 'wins1' end\n"
+    "  return 'ties'\n"
+    "end\n"
+    "local function credit(agg, il, item)\n"
+    "  local team = redis.call('HGET', il, 'i:' .. item)\n"
+    "  if not team then redis.call('HINCRBY', agg, '*|unattributed', 1); return end\n"
+    "  local c0 = tonumber(redis.call('HGET', il, 'c0') or '0')\n"
+    "  local c1 = tonumber(redis.call('HGET', il, 'c1') or '0')\n"
+    "  local before = outcome(c0, c1)\n"
+    "  if team == '0' then c0 = c0 + 1 else c1 = c1 + 1 end\n"
+    "  redis.call('HINCRBY', il, 'c' .. team, 1)\n"
+    "  redis.call('HINCRBY', agg, '*|clicks' .. team, 1)\n"
+    "  local after = outcome(c0, c1)\n"
+    "  if before ~= after then\n"
+    "    if before then redis.call('HINCRBY', agg, '*|' .. before, -1) end\n"
+    "    redis.call('HINCRBY', agg, '*|' .. after, 1)\n"
+    "  end\n"
+    "end\n"
     "local n = tonumber(ARGV[5])\n"
     "local out, touched = {}, {}\n"
     "for i = 0, n - 1 do\n"
     "  local a = 6 + i * 9\n"
-    "  local skey, eid = KEYS[2 + i * 4], ARGV[a + 5]\n"
+    "  local skey, eid = KEYS[2 + i * 5], ARGV[a + 5]\n"
     "  local fresh = 1\n"
-    "  if eid ~= '' and not redis.call('SET', KEYS[3 + i * 4], '1', 'NX', 'EX', ARGV[4]) then\n"
+    "  if eid ~= '' and not redis.call('SET', KEYS[3 + i * 5], '1', 'NX', 'EX', ARGV[4]) then\n"
     "    fresh = 0\n"
     "  end\n"
     "  if fresh == 1 then\n"
@@ -36,7 +59,7 @@ static const char script[] =
     "      if ARGV[a + 4 + j] ~= '' then f[#f + 1] = names[j]; f[#f + 1] = ARGV[a + 4 + j] end\n"
     "    end\n"
     "    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(f))\n"
-    "    local agg, users = KEYS[4 + i * 4], KEYS[5 + i * 4]\n"
+    "    local agg, users, il = KEYS[4 + i * 5], KEYS[5 + i * 5], KEYS[6 + i * 5]\n"
     "    if agg ~= '' then\n"
     "      local p = ARGV[a + 8] .. '|'\n"
     "      redis.call('HINCRBY', agg, p .. 'ev:' .. ARGV[a + 3], 1)\n"
@@ -47,6 +70,7 @@ static const char script[] =
     "        redis.call('HINCRBY', agg, p .. 'clicks', 1)\n"
     "        redis.call('HINCRBY', agg, p .. 'clicks2', 2 * c - 1)\n"
     "        if n > 0 then redis.call('HINCRBY', agg, p .. 'cross', n) end\n"
+    "        if il ~= '' then credit(agg, il, ARGV[a + 2]) end\n"
     "      end\n"
     "    end\n"
     "    if not touched[skey] then touched[skey] = true; touched[#touched + 1] = skey end\n"
@@ -60,7 +84,7 @@ static const char script[] =
     "return out\n";
 
 #define HEAD_ARGS 9   /* EVAL script numkeys stream-key + 5 ARGV */
-#define EVENT_ARGS 13 /* 4 keys, 9 ARGV */
+#define EVENT_ARGS 14 /* 5 keys, 9 ARGV */
 
 typedef struct store_op {
     size_t n;
@@ -104,7 +128,7 @@ static const char *arena_printf(arena *a, size_t *len, const char *fmt, ...) {
 
 /* What one event costs in the arena at most: its session key, its
  * event_id key, the session element and the numbers. */
-#define EVENT_TEXT (3 * (2 * SESS_MAX_ID + 64) + 2 * EXPSTATS_KEY_MAX)
+#define EVENT_TEXT (3 * (2 * SESS_MAX_ID + 64) + 2 * EXPSTATS_KEY_MAX + EXPSTATS_IL_KEY_MAX)
 
 void evlog_store(sess_client *c, const srv_config *cfg, const evlog_event *ev, size_t n,
                  evlog_cb cb, void *arg) {
@@ -128,12 +152,12 @@ void evlog_store(sess_client *c, const srv_config *cfg, const evlog_event *ev, s
         return;
     }
     *op = (store_op){n, cb, arg};
-    size_t k = 0, keys = 4, args = 4 + 4 * n;
+    size_t k = 0, keys = 4, args = 4 + 5 * n;
 #define LIT(s) (argv[k] = (s), len[k] = strlen(argv[k]), k++)
 #define FMT(...) (argv[k] = arena_printf(&a, &len[k], __VA_ARGS__), k++)
     LIT("EVAL");
     LIT(script);
-    FMT("%zu", 1 + 4 * n);
+    FMT("%zu", 1 + 5 * n);
     LIT(cfg->log_events_stream);
     k = args;
     FMT("%d", cfg->log_events_maxlen);
@@ -144,15 +168,19 @@ void evlog_store(sess_client *c, const srv_config *cfg, const evlog_event *ev, s
     for (size_t i = 0; i < n; i++) {
         const evlog_event *e = &ev[i];
         const char *eid = e->event_id ? e->event_id : "";
-        k = keys + 4 * i;
+        k = keys + 5 * i;
         char key[SESS_MAX_ID + 32];
         int kl = sess_key(e->user, key, sizeof(key));
         FMT("%s", kl > 0 ? key : "");
         FMT("mixrec:event_id:%s:%s", e->user, eid);
         char agg[EXPSTATS_KEY_MAX] = "", users[EXPSTATS_KEY_MAX] = "";
+        char il[EXPSTATS_IL_KEY_MAX] = "";
         if (e->experiment) expstats_keys(e->experiment, agg, users);
+        if (e->experiment && e->variant == EXPERIMENT_TEAMS)
+            expstats_il_key(e->recommendation_id, il);
         FMT("%s", agg);
         FMT("%s", users);
+        FMT("%s", il);
         k = args + 5 + 9 * i;
         FMT("%lld\t%s\t%s", (long long)e->ts, sess_type_name(e->type), e->item);
         LIT(e->user);
@@ -165,7 +193,9 @@ void evlog_store(sess_client *c, const srv_config *cfg, const evlog_event *ev, s
             FMT("%d", e->position);
         else
             LIT("");
-        LIT(e->experiment ? e->experiment->variants[e->variant].name : "");
+        LIT(!e->experiment                   ? ""
+            : e->variant == EXPERIMENT_TEAMS ? "*"
+                                             : e->experiment->variants[e->variant].name);
     }
 #undef LIT
 #undef FMT

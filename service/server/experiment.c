@@ -307,7 +307,9 @@ unsigned experiment_variant_tag(const experiment *e, size_t v) {
 
 int experiment_of_tag(const experiment_list *l, unsigned tag, size_t *index) {
     for (size_t i = 0; tag && i < experiment_count(l); i++)
-        if (l->e[i].tag == (tag & ~7u) && (tag & 7u) < l->e[i].n_variants) {
+        if (l->e[i].tag == (tag & ~7u) &&
+            ((tag & 7u) < l->e[i].n_variants ||
+             ((tag & 7u) == EXPERIMENT_TEAMS && l->e[i].mode == EXPERIMENT_INTERLEAVE))) {
             *index = i;
             return (int)(tag & 7u);
         }

@@ -105,11 +105,18 @@ json_t *experiment_json(const experiment_list *l, size_t i);
 /* The experiment of l named name, or NULL. */
 const experiment *experiment_named(const experiment_list *l, const char *name);
 
+/* The variant slot of an interleaved answer (both variants' items in one
+ * list): its tag is e->tag | EXPERIMENT_TEAMS, and experiment_of_tag
+ * returns EXPERIMENT_TEAMS for it. Never a variant index (interleaving
+ * has two). */
+#define EXPERIMENT_TEAMS 7
+
 /* The tag of variant v of e (see experiment.tag). */
 unsigned experiment_variant_tag(const experiment *e, size_t v);
 /* The experiment of l whose variant carries tag: its index in l into
- * *index, and the variant's index as the return; -1 when no variant of l
- * does (tag 0, an experiment removed or re-salted since). */
+ * *index, and the variant's index as the return (EXPERIMENT_TEAMS for an
+ * interleaved answer); -1 when no variant of l does (tag 0, an experiment
+ * removed or re-salted since). */
 int experiment_of_tag(const experiment_list *l, unsigned tag, size_t *index);
 
 /* The settings a variant may override (NULL-terminated). */

@@ -9,6 +9,14 @@
  *       v|clicks2 sum of c_u^2                  v|cross  sum of n_u * c_u
  *       v|ev:<type> attributed events of each type
  *   mixrec:exp:<name>:<tag>:users  per user u: v|u|n impressions, v|u|c clicks
+ * An interleaved experiment keeps the same sums under the variant name "*"
+ * (its answers), and *|wins0, *|wins1, *|ties (answers whose clicks
+ * credited the first variant more, the second more, both as much),
+ * *|clicks0, *|clicks1 (clicks credited to each), *|unattributed (clicks
+ * on an item no variant placed, or after experiments.click_window_s),
+ * *|ev:<type>. Which variant placed each item of an interleaved answer
+ * is kept in mixrec:il:<recommendation_id> (fields i:<item> = 0 or 1, and
+ * the answer's credited clicks c0, c1), expiring after the window.
  * The per-user counts are what keeps the sums of squares right (a script
  * reads the user's count and adds 2n - 1); a report reads only the first
  * hash. Nothing expires: delete the keys when an experiment's counts are
@@ -25,6 +33,7 @@
 #define EXPSTATS_EXPSTATS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -43,22 +52,48 @@ void expstats_keys(const experiment *e, char agg[EXPSTATS_KEY_MAX], char users[E
  * (prom_experiment_unrecorded). */
 void expstats_impression(sess_client *c, const experiment *e, size_t v, const char *user, prom *p);
 
+/* Counts one interleaved answer of e (experiment.h's EXPERIMENT_TEAMS)
+ * shown to user, and keeps which variant placed each of its n items
+ * (ids; team[i] 0 or 1, or anything else for an item neither placed)
+ * under rid for window_s seconds. */
+void expstats_interleaved(sess_client *c, const experiment *e, const char *user, const char *rid,
+                          const char *const *items, const uint8_t *team, size_t n, int window_s,
+                          prom *p);
+
+/* The key of an interleaved answer's teams (EXPSTATS_IL_KEY_MAX bytes). */
+#define EXPSTATS_IL_KEY_MAX 64
+void expstats_il_key(const char *rid, char key[EXPSTATS_IL_KEY_MAX]);
+
 /* One variant's counts. */
 typedef struct expstats_variant {
     abtest_sums sums;
     double events[SESS_N_TYPES]; /* attributed events by type */
 } expstats_variant;
 
-/* ok: v holds e->n_variants entries (valid during the call). */
-typedef void (*expstats_cb)(void *arg, int ok, const char *error, const expstats_variant *v);
+/* An interleaved experiment's counts. */
+typedef struct expstats_teams {
+    abtest_sums sums; /* of its answers */
+    double wins[2], ties, clicks[2], unattributed;
+    double events[SESS_N_TYPES];
+} expstats_teams;
+
+typedef struct expstats_counts {
+    expstats_variant v[EXPERIMENT_MAX_VARIANTS]; /* A/B: per variant */
+    expstats_teams teams;                        /* interleaving */
+} expstats_counts;
+
+/* ok: the counts (valid during the call). */
+typedef void (*expstats_cb)(void *arg, int ok, const char *error, const expstats_counts *c);
 
 /* Reads e's counts (one HGETALL); cb runs exactly once. */
 void expstats_read(sess_client *c, const experiment *e, expstats_cb cb, void *arg);
 
-/* The report of e from v (e->n_variants entries; the first variant is
- * the control): per variant users, impressions, events, click-through with
- * its interval, and against the control the difference, lift and p-value;
- * the sample-ratio check. A new JSON object (caller owns). */
-json_t *expstats_report(const experiment *e, const expstats_variant *v);
+/* The report of e from its counts. A/B: per variant (the first is the
+ * control) users, impressions, events, click-through with its interval,
+ * and against the control the difference, lift and p-value; the
+ * sample-ratio check. Interleaving: answers, users, wins of each variant,
+ * ties, credited clicks, and the sign test of wins against losses. A new
+ * JSON object (caller owns). */
+json_t *expstats_report(const experiment *e, const expstats_counts *c);
 
 #endif

@@ -60,6 +60,10 @@ typedef struct implog_record {
     const char *after;                /* the chain a page continues (api_pages.h); NULL otherwise */
     const char *experiment, *variant; /* the experiment that served it (experiment.h); NULL: none */
     unsigned tag;                     /* the variant's tag (experiment.h), 0: none */
+    /* an interleaved answer: the team of each item (0, 1: the variant
+     * named team_names[team] placed it; other: neither), else NULL */
+    const uint8_t *team;
+    const char *team_names[2];
 } implog_record;
 
 typedef struct implog implog;

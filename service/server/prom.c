@@ -303,6 +303,14 @@ static void put_promotions(sbuf *b, prom *p) {
         atomic_load(&p->promoted_other), atomic_load(&p->fresh));
 }
 
+/* The label of counter slot v of e: a variant's name, "interleaved" for
+ * an interleaved experiment's answers (experiment.h's EXPERIMENT_TEAMS),
+ * NULL for an unused slot. */
+static const char *variant_label(const experiment *e, size_t v) {
+    if (v < e->n_variants) return e->variants[v].name;
+    return v == EXPERIMENT_TEAMS && e->mode == EXPERIMENT_INTERLEAVE ? "interleaved" : NULL;
+}
+
 /* Per experiment and variant of the current list, since this process
  * started. */
 static void put_experiments(sbuf *b, prom *p, const prom_gauges *g) {
@@ -312,21 +320,23 @@ static void put_experiments(sbuf *b, prom *p, const prom_gauges *g) {
            "# TYPE mixrec_experiment_impressions_total counter\n");
     for (size_t i = 0; i < n && i < PROM_MAX_EXPERIMENTS; i++) {
         const experiment *e = experiment_at(g->experiments, i);
-        for (size_t v = 0; v < e->n_variants && v < PROM_MAX_VARIANTS; v++)
-            put(b, "mixrec_experiment_impressions_total{experiment=\"%s\",variant=\"%s\"} %lu\n",
-                e->name, e->variants[v].name, atomic_load(&p->exp_impressions[i][v]));
+        for (size_t v = 0; v < PROM_MAX_VARIANTS; v++)
+            if (variant_label(e, v))
+                put(b,
+                    "mixrec_experiment_impressions_total{experiment=\"%s\",variant=\"%s\"} %lu\n",
+                    e->name, variant_label(e, v), atomic_load(&p->exp_impressions[i][v]));
     }
     put(b, "# HELP mixrec_experiment_attributed_events_total Stored events attributed to an "
            "answer of each variant, by type (this replica, since start).\n"
            "# TYPE mixrec_experiment_attributed_events_total counter\n");
     for (size_t i = 0; i < n && i < PROM_MAX_EXPERIMENTS; i++) {
         const experiment *e = experiment_at(g->experiments, i);
-        for (size_t v = 0; v < e->n_variants && v < PROM_MAX_VARIANTS; v++)
-            for (int t = 0; t < PROM_EVENT_TYPES; t++)
+        for (size_t v = 0; v < PROM_MAX_VARIANTS; v++)
+            for (int t = 0; variant_label(e, v) && t < PROM_EVENT_TYPES; t++)
                 put(b,
                     "mixrec_experiment_attributed_events_total{experiment=\"%s\",variant="
                     "\"%s\",type=\"%s\"} %lu\n",
-                    e->name, e->variants[v].name, sess_type_name(t),
+                    e->name, variant_label(e, v), sess_type_name(t),
                     atomic_load(&p->exp_attributed[i][v][t]));
     }
     put(b,

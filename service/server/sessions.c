@@ -520,6 +520,10 @@ void sess_command_within(sess_client *c, int timeout_ms, int argc, const char **
     }
 }
 
+void sess_flush(sess_client *c) {
+    if (sess_connected(c)) redisAsyncHandleWrite(c->ac);
+}
+
 /* ---- subscriptions ------------------------------------------------------ */
 
 /* hiredis calls this for the SUBSCRIBE confirmation and for every message

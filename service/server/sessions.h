@@ -90,6 +90,12 @@ void sess_command_within(sess_client *c, int timeout_ms, int argc, const char **
  * follows. 0, or -1 (channel too long, or already subscribed). */
 typedef void (*sess_message_cb)(void *arg, const char *message, size_t len);
 int sess_subscribe(sess_client *c, const char *channel, sess_message_cb cb, void *arg);
+/* Writes the commands queued on c now, as far as the socket takes them
+ * without blocking (hiredis otherwise writes on the loop's next turn): for
+ * a command that must reach Redis before the answer that caused it leaves,
+ * because the client's next request may act on it through another
+ * connection. */
+void sess_flush(sess_client *c);
 /* Whether the client is connected now (a command may still fail). */
 int sess_connected(const sess_client *c);
 

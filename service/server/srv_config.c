@@ -282,6 +282,9 @@ static const settings_row rows[] = {
         "of the salt and the user id, and is served with the variant's settings (per-request "
         "ones: ranking.*, session.half_life_s, session.strength); docs/experiments.md; a bad "
         "list stops the server; empty: none"),
+    NUM("experiments.click_window_s", INT, experiments_click_window_s, 60, 100000000, "86400",
+        "interleaving: which variant placed each item of an answer is kept this long in Redis "
+        "(mixrec:il:<recommendation_id>); a click later than this counts for neither"),
     NUM("testing.session_delay_ms", INT, testing_session_delay_ms, 0, 60000, "0",
         "tests only: every session read waits this long before it goes to Redis (a slow Redis "
         "reply, made deterministic, e.g. to keep a request in flight across a reload); 0 = off"),
@@ -359,14 +362,7 @@ int srv_config_validate(const srv_config *c, mx_err *err) {
     promo_list_free(promos);
     if (rc) return rc;
     experiment_list *xl = NULL; /* the same */
-    if ((rc = experiment_parse_text(c->experiments_list, "experiments.list", c, &xl, NULL, 0, err)))
-        return rc;
-    for (size_t i = 0; i < experiment_count(xl) && !rc; i++)
-        if (experiment_at(xl, i)->mode == EXPERIMENT_INTERLEAVE)
-            rc = mx_err_set(err, MX_EINVAL,
-                            "experiments.list[%zu].mode: interleaving is not served yet; use "
-                            "\"ab\"",
-                            i);
+    rc = experiment_parse_text(c->experiments_list, "experiments.list", c, &xl, NULL, 0, err);
     experiment_list_free(xl);
     return rc;
 }

@@ -98,6 +98,7 @@ typedef struct srv_config {
     /* experiments: JSON text of experiment.h's format (checked by
      * srv_config_validate) */
     char experiments_list[32768];
+    int experiments_click_window_s;
     /* testing: hooks that make timing-dependent tests deterministic */
     int testing_session_delay_ms;
 } srv_config;

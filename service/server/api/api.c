@@ -451,6 +451,31 @@ sess_client *api_redis(api_req *r, const char *doing) {
     return sc;
 }
 
+/* An answer of experiment xi, variant xv (EXPERIMENT_TEAMS: interleaved)
+ * into its counts: /metrics, and Redis for a user's answer. */
+static void count_experiment(api_req *r, const implog_record *rec, const char *rid, size_t xi,
+                             size_t xv) {
+    prom_experiment_impression(r->env->prom, xi, xv);
+    sess_client *c = wk_sessions(r->worker);
+    if (!rec->user || !c) return;
+    const experiment *e = experiment_at(r->env->experiments, xi);
+    if (xv != EXPERIMENT_TEAMS) {
+        expstats_impression(c, e, xv, rec->user, r->env->prom);
+        return;
+    }
+    if (!rec->team) return; /* only interleaved answers carry the teams' tag */
+    const char *stack_ids[64], **ids = stack_ids;
+    if (rec->n_items > 64 && !(ids = malloc(rec->n_items * sizeof(*ids)))) {
+        prom_experiment_unrecorded(r->env->prom);
+        return;
+    }
+    for (size_t i = 0; i < rec->n_items; i++)
+        ids[i] = api_item_id(rec->model, &rec->items[i]);
+    expstats_interleaved(c, e, rec->user, rid, ids, rec->team, rec->n_items,
+                         r->env->cfg->experiments_click_window_s, r->env->prom);
+    if (ids != stack_ids) free(ids);
+}
+
 void api_impression(api_req *r, json_t *o, implog_record *rec) {
     char rid[RID_LEN + 1];
     rec->route = rid_route_of(r->route->name);
@@ -460,12 +485,7 @@ void api_impression(api_req *r, json_t *o, implog_record *rec) {
     prom_impression(r->env->prom, rec->route, rec->order);
     size_t xi;
     int xv = experiment_of_tag(r->env->experiments, rec->tag, &xi);
-    if (xv >= 0) {
-        prom_experiment_impression(r->env->prom, xi, (size_t)xv);
-        if (rec->user && wk_sessions(r->worker))
-            expstats_impression(wk_sessions(r->worker), experiment_at(r->env->experiments, xi),
-                                (size_t)xv, rec->user, r->env->prom);
-    }
+    if (xv >= 0) count_experiment(r, rec, rid, xi, (size_t)xv);
     implog *l = wk_implog(r->worker);
     if (!l) return;
     struct timespec ts;

@@ -20,13 +20,13 @@ typedef struct report_op {
     const experiment *e; /* in r->env->experiments, which outlives the request */
 } report_op;
 
-static void on_counts(void *arg, int ok, const char *error, const expstats_variant *v) {
+static void on_counts(void *arg, int ok, const char *error, const expstats_counts *c) {
     report_op *op = arg;
     if (!ok)
         api_error(op->r, API_UNAVAILABLE, "redis_unavailable", "the counts were not read: %s",
                   error ? error : "redis is unavailable");
     else
-        api_respond_json(op->r, expstats_report(op->e, v));
+        api_respond_json(op->r, expstats_report(op->e, c));
     api_finish(op->r);
     free(op);
 }

@@ -2,8 +2,10 @@
 #include "api_recommendations.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "api_interleave.h"
 #include "api_pages.h"
 #include "api_session.h"
 #include "retrieve.h"
@@ -57,16 +59,74 @@ static size_t place_rules(api_req *r, const rec_ask *a, catview *cv, rec_ctx *ct
     return catview_place(cv, wk_lease_model(r->lease), &ca, items, n, a->k, r->env->prom);
 }
 
+/* The variant an answer is in: none (e NULL), an A/B variant (v), or an
+ * interleaved experiment's two (team: each item's, api_interleave.h). */
+typedef struct rec_variant {
+    const experiment *e;
+    const experiment_variant *v;
+    const uint8_t *team;
+} rec_variant;
+
+/* The answer of items (n) as JSON, logged (api_impression) and sent. */
+static void respond(api_req *r, const rec_ask *a, catview *cv, rec_ctx *ctx, const rec_query *q,
+                    const rec_item *items, size_t n, const rec_variant *x,
+                    const char *session_state) {
+    const mx_model *m = wk_lease_model(r->lease);
+    const srv_config *cfg = r->env->cfg;
+    size_t by_source[RET_N_SOURCES] = {0};
+    for (size_t i = 0; i < n; i++)
+        for (int src = 0; src < RET_N_SOURCES; src++)
+            by_source[src] += (items[i].sources >> src) & 1;
+    prom_candidates(r->env->prom, by_source);
+    int ranked = rec_last_ranked(ctx);
+    prom_ranking(r->env->prom, ranked);
+    json_t *arr = api_items_json(m, cv, items, n, a->explain);
+    if (x->team) api_interleave_mark(arr, x->e, x->team, n);
+    json_t *o =
+        json_pack("{s:s,s:b,s:s,s:s,s:o}", "model_version", m->version, "known_user", q->user >= 0,
+                  "session", session_state, "order", ranked ? "ranker" : "retrieval", "items", arr);
+    if (a->user) json_object_set_new(o, "user", json_string(a->user));
+    const char *why = rec_last_explanation(ctx); /* a mostly popular answer says why */
+    if (why) json_object_set_new(o, "explanation", json_string(why));
+    if (json_array_size(a->unknown)) json_object_set(o, "unknown_items", a->unknown);
+    const char *variant = x->team ? API_INTERLEAVED : x->v ? x->v->name : NULL;
+    if (variant) {
+        json_object_set_new(o, "experiment", json_string(x->e->name));
+        json_object_set_new(o, "variant", json_string(variant));
+    }
+    size_t slot = x->team ? EXPERIMENT_TEAMS : x->v ? (size_t)(x->v - x->e->variants) : 0;
+    implog_record rec = {.user = a->user,
+                         .experiment = variant ? x->e->name : NULL,
+                         .variant = variant,
+                         .tag = variant ? experiment_variant_tag(x->e, slot) : 0,
+                         .order = ranked ? RID_ORDER_RANKER : RID_ORDER_RETRIEVAL,
+                         .model = m,
+                         .items = items,
+                         .n_items = n,
+                         .team = x->team,
+                         .team_names = {x->team ? x->e->variants[0].name : NULL,
+                                        x->team ? x->e->variants[1].name : NULL},
+                         .recent_items = a->recent.n,
+                         .session = session_state,
+                         .after = a->after};
+    api_record_query(&rec, q);
+    rec.k = a->k; /* the page's, not the deeper fetch of a later page */
+    api_impression(r, o, &rec);
+    api_pages_answer(r, o, a->user, a->pages, m, items, n, a->k, (size_t)cfg->max_k);
+    api_respond_json(r, o);
+}
+
 /* Computes and answers the recommendation (does not finish the request). */
 static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n_sev,
                    const char *session_state) {
     const mx_model *m = wk_lease_model(r->lease);
     const srv_config *cfg = r->env->cfg;
     /* an experiment's variant serves with its own settings */
-    const experiment *xe = NULL;
-    const experiment_variant *xv = experiment_pick(r->env->experiments, a->user, &xe);
+    rec_variant x = {0};
+    x.v = experiment_pick(r->env->experiments, a->user, &x.e);
+    int interleaved = x.e && x.e->mode == EXPERIMENT_INTERLEAVE;
     rec_params p;
-    api_rec_params(xv ? xv->cfg : cfg, &p);
+    api_rec_params(x.v ? x.v->cfg : cfg, &p);
     int64_t now = (int64_t)time(NULL);
     mx_err err = {0};
     catview *cv = wk_catview(r->worker, m, &err);
@@ -101,54 +161,30 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
     q.blocked = catview_blocked(cv, now, &q.n_blocked); /* hidden, expired */
     q.categories_of = catview_categories_of;            /* the operators' categories */
     q.categories_arg = cv;
-    rec_item items[1000];
-    size_t n = 0;
+    rec_item items[1000], *merged = NULL;
+    uint8_t team[1000], merged_team[1000];
+    size_t n = 0, n_merged = 0;
     rec_ctx *ctx = wk_lease_rec(r->lease);
-    int rc = rec_recommend(ctx, &p, &q, items, &n, &err);
+    int rc = interleaved ? api_interleave_recommend(ctx, x.e, &q, items, &n, merged_team, &err)
+                         : rec_recommend(ctx, &p, &q, items, &n, &err);
     if (ev != stack_ev) free(ev);
     q.events = NULL; /* freed; what follows reads the filters only */
     q.n_events = 0;
+    if (!rc && interleaved && !(merged = malloc((n ? n : 1) * sizeof(rec_item))))
+        rc = mx_err_set(&err, MX_ENOMEM, "out of memory");
     if (rc) {
         api_error(r, API_INTERNAL_ERROR, "internal", "%s", err.msg);
         return;
     }
+    if (merged) memcpy(merged, items, n * sizeof(rec_item)), n_merged = n;
     n = api_pages_cut(a->pages, m, items, n, a->k);
     n = place_rules(r, a, cv, ctx, &q, sev, n_sev, items, n);
-    size_t by_source[RET_N_SOURCES] = {0};
-    for (size_t i = 0; i < n; i++)
-        for (int src = 0; src < RET_N_SOURCES; src++)
-            by_source[src] += (items[i].sources >> src) & 1;
-    prom_candidates(r->env->prom, by_source);
-    int ranked = rec_last_ranked(ctx);
-    prom_ranking(r->env->prom, ranked);
-    json_t *o =
-        json_pack("{s:s,s:b,s:s,s:s,s:o}", "model_version", m->version, "known_user", q.user >= 0,
-                  "session", session_state, "order", ranked ? "ranker" : "retrieval", "items",
-                  api_items_json(m, cv, items, n, a->explain));
-    if (a->user) json_object_set_new(o, "user", json_string(a->user));
-    const char *why = rec_last_explanation(ctx); /* a mostly popular answer says why */
-    if (why) json_object_set_new(o, "explanation", json_string(why));
-    if (json_array_size(a->unknown)) json_object_set(o, "unknown_items", a->unknown);
-    if (xv) {
-        json_object_set_new(o, "experiment", json_string(xe->name));
-        json_object_set_new(o, "variant", json_string(xv->name));
+    if (merged) { /* the pages and the live catalogue moved items: find each one's team */
+        api_interleave_follow(merged, merged_team, n_merged, items, n, team);
+        x.team = team;
+        free(merged);
     }
-    implog_record rec = {.user = a->user,
-                         .experiment = xv ? xe->name : NULL,
-                         .variant = xv ? xv->name : NULL,
-                         .tag = xv ? experiment_variant_tag(xe, (size_t)(xv - xe->variants)) : 0,
-                         .order = ranked ? RID_ORDER_RANKER : RID_ORDER_RETRIEVAL,
-                         .model = m,
-                         .items = items,
-                         .n_items = n,
-                         .recent_items = a->recent.n,
-                         .session = session_state,
-                         .after = a->after};
-    api_record_query(&rec, &q);
-    rec.k = a->k; /* the page's, not the deeper fetch of a later page */
-    api_impression(r, o, &rec);
-    api_pages_answer(r, o, a->user, a->pages, m, items, n, a->k, (size_t)cfg->max_k);
-    api_respond_json(r, o);
+    respond(r, a, cv, ctx, &q, items, n, &x, session_state);
 }
 
 static void on_session(api_req *r, void *arg, int ok, const sess_event *ev, size_t n) {
