@@ -296,7 +296,8 @@ start() { # NAME extra args...; sets BASE_<NAME> (lib.sh's serve_start)
 # and the routes that need Redis (events, admin promotions) would answer 503 meanwhile.
 start A --redis "unix:$TMP/redis.sock" --set "auth.api_keys=$KEY" --set "cors.origins=$ORIGIN" \
   --set "auth.token_secret=$SECRET" --set redis.command_timeout_ms=2000 \
-  --set 'experiments.list=[{"name":"sample","variants":[{"name":"a","share":0.5},{"name":"b","share":0.5}]}]'
+  --set 'experiments.list=[{"name":"sample","audience":0.5,"variants":[{"name":"a","share":0.5},{"name":"b","share":0.5}]},
+    {"name":"sample-il","mode":"interleave","variants":[{"name":"a","share":0.5},{"name":"b","share":0.5,"settings":{"ranking.enabled":false}}]}]'
 start B --redis ""
 A=$BASE_A
 B=$BASE_B
@@ -511,6 +512,25 @@ check "POST with a user reads the session too" jqt --arg u "$user" '.user == $u 
 req "$A" POST "$G" -H 'Content-Type: application/json' -d '{"user": null, "recent_items": ["no-such"], "explain": false, "k": null}'
 conforms "$G" post "POST recommendations, anonymous"
 check "unknown_items listed; no user; session none" jqt '.unknown_items == ["no-such"] and (has("user") | not) and .session == "none" and (.items | length == 20)' "$TMP/body"
+# an interleaved answer, a click on it, and the interleaving report
+il_user=
+for u in $(cut -d, -f1 "$TMP/syn/interactions.csv" | sed 1d | sort -u | head -40); do
+  req "$A" GET "/v1/users/$u/recommendations?k=6"
+  jqt '.variant == "interleaved"' "$TMP/body" && { il_user=$u; break; }
+done
+check "some user of the first 40 is in the interleaving experiment" test -n "$il_user"
+conforms "$T" get "GET recommendations, interleaved"
+check "an interleaved answer's items say which variant placed them" jqt \
+  '.experiment == "sample-il" and (.items | length == 6) and all(.items[]; .variant == "a" or .variant == "b")' "$TMP/body"
+il_click=$(jq -c --arg u "$il_user" '[{user: $u, item: .items[0].item, type: "click", recommendation_id, position: 0}]' "$TMP/body")
+il_team=$(jq -r '.items[0].variant' "$TMP/body")
+req "$A" POST /v1/events -H "X-API-Key: $KEY" -H 'Content-Type: application/json' -d "$il_click"
+check "the click on the interleaved answer is stored" jqt '.accepted == 1' "$TMP/body"
+req "$A" GET /v1/admin/experiments/sample-il/report -H "X-API-Key: $KEY"
+conforms '/v1/admin/experiments/{name}/report' get "GET an interleaving experiment's report"
+check "the interleaving report credits the click to the variant that placed the item" jqt --arg t "$il_team" \
+  '.mode == "interleave" and .interleaving.answers >= 1 and .interleaving.answers_with_clicks == 1 and
+   (.variants[] | select(.name == $t) | .wins == 1 and .clicks == 1)' "$TMP/body"
 req "$A" GET /readyz
 check "readyz with Redis" jqt '.redis == "ok"' "$TMP/body"
 req "$B" GET /readyz
