@@ -135,7 +135,9 @@ static void usage(FILE *f) {
                "(their planted preference); clicks are posted to /v1/events with the answer's\n"
                "recommendation_id and position. Prints, per experiment variant the server said\n"
                "it served (\"-\": none), the users, impressions, sampled clicks and the true\n"
-               "click-through (expected clicks per answer, known to the simulator exactly).\n\n"
+               "click-through (expected clicks per answer, known to the simulator exactly);\n"
+               "for interleaved answers (items marked with a variant), each variant's credited\n"
+               "clicks and the answers it won.\n\n"
                "Options:\n");
     cli_print_options(f, sim_opts);
 }
