@@ -74,6 +74,9 @@ etag=$(hdr ETag)
 req GET "$B/ui/catalogue.js"
 check "catalogue.js is text/javascript, served whole" \
   bash -c '[ "$1" = "text/javascript; charset=utf-8" ] && cmp -s "$2" "$3/catalogue.js"' _ "$(hdr Content-Type)" "$TMP/body" "$UI"
+req GET "$B/ui/experiments.js"
+check "experiments.js is text/javascript, served whole" \
+  bash -c '[ "$1" = "text/javascript; charset=utf-8" ] && cmp -s "$2" "$3/experiments.js"' _ "$(hdr Content-Type)" "$TMP/body" "$UI"
 req GET "$B/ui/style.css"
 check "style.css is text/css" hdr_is Content-Type "text/css; charset=utf-8"
 req GET "$B/ui/app.js" -H "If-None-Match: $etag"
@@ -140,8 +143,8 @@ check "server.ui_dir=auto from the build dir finds the checkout's page" \
 check "the access log records the page's requests" grep -q '"path":"/ui/app.js","status":304' "$TMP/A.access.log"
 check "the page loads nothing from outside (no http(s):// or // in src/href/url())" \
   bash -c '! grep -EqI "(src|href)=\"(https?:)?//|url\\((\"|'"'"')?(https?:)?//|@import" "$1"/index.html "$1"/style.css' _ "$UI"
-check "app.js and catalogue.js fetch the API only (no absolute URLs)" \
-  bash -c '! grep -Eq "https?://" "$1/app.js" "$1/catalogue.js"' _ "$UI"
+check "app.js, catalogue.js and experiments.js fetch the API only (no absolute URLs)" \
+  bash -c '! grep -Eq "https?://" "$1/app.js" "$1/catalogue.js" "$1/experiments.js"' _ "$UI"
 
 # ---- (b) the browser ------------------------------------------------------------
 CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
@@ -193,7 +196,10 @@ cuser=${others[2]}
 # redis.command_timeout_ms: on a loaded machine the first EVAL of the
 # catalogue's merge script took over the default 50 ms and the change was
 # answered 503 although stored; this test is about the page, not that.
-serve_start K --redis "unix:$TMP/redis.sock" --set "auth.api_keys=$KEY" --set redis.command_timeout_ms=1000
+# and an experiment of two identical variants (A/A: the scenario's answers unchanged), for the
+# Experiments panel
+MIXREC_EXPERIMENTS_LIST='[{"name":"ui-aa","variants":[{"name":"a","share":0.5},{"name":"b","share":0.5}]}]' \
+  serve_start K --redis "unix:$TMP/redis.sock" --set "auth.api_keys=$KEY" --set redis.command_timeout_ms=1000
 # a new item in the category the user has most (items.csv: item,title,categories)
 cat=$(awk -F, -v u="$cuser" 'NR == FNR { if ($1 == u) seen[$2] = 1; next } ($1 in seen) { n[$3]++ }
   END { for (c in n) if (n[c] > best) { best = n[c]; top = c }; print top }' "$TMP/syn/interactions.csv" "$TMP/syn/items.csv")

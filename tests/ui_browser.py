@@ -515,6 +515,10 @@ CATALOGUE = """(() => {
     recs: ids('#recs li[data-item]'),
     promotionsShown: !document.getElementById('promotions-card').hidden,
     promotions: [...document.querySelectorAll('#promotions li[data-promotion]')].map((li) => li.dataset.promotion),
+    experimentsShown: !document.getElementById('experiments-card').hidden,
+    experiments: [...document.querySelectorAll('#experiments [data-experiment]')].map((d) => ({
+      name: d.dataset.experiment, mode: d.dataset.mode,
+      rows: [...d.querySelectorAll('tbody tr')].map((tr) => [...tr.children].map((td) => td.textContent)) })),
   };
 })()"""
 
@@ -630,6 +634,26 @@ def scenario_catalogue(b, a):
     else:
         ok(f"promotions panel hidden quietly ({'the route answers ' + str(status) if listed else 'no such route in /openapi.json'})",
            not c4["promotionsShown"])
+
+    # Experiments: each experiment's report as the route gives it.
+    listed = b.eval("fetch('/openapi.json').then(r => r.json()).then(d => !!(d.paths['/v1/admin/experiments'] || {}).get)")
+    if listed:
+        want = b.eval(f"""fetch('/v1/admin/experiments', {{headers: {{'X-API-Key': {key}}}}}).then(r => r.json())
+          .then(d => Promise.all(d.experiments.map(e => fetch('/v1/admin/experiments/' + encodeURIComponent(e.name) + '/report',
+            {{headers: {{'X-API-Key': {key}}}}}).then(r => r.json()))))""")
+        got = {e["name"]: e for e in c4["experiments"]}
+        same = c4["experimentsShown"] and len(got) == len(want) and len(want) > 0
+        for r in want if same else []:
+            rows = got.get(r["experiment"], {}).get("rows", [])
+            if r["mode"] == "interleave":
+                same = same and [row[:2] for row in rows[:2]] == [[v["name"], str(v["wins"])] for v in r["variants"]]
+            else:  # variant, users, answers, clicks, as the report has them now (or later: more)
+                same = same and len(rows) == len(r["variants"]) and all(
+                    row[0] == v["name"] and int(row[2]) <= v["impressions"] + 5 and int(row[2]) >= 0
+                    for row, v in zip(rows, r["variants"]))
+        ok(f"experiments panel shows the {len(want)} experiments' reports, a row per variant", same, str(c4["experiments"])[:500])
+    else:
+        ok("experiments panel hidden (no such route in /openapi.json)", not c4["experimentsShown"])
 
     errs = page_errors(b, allow=("401",))
     ok("catalogue: no JavaScript errors (but the refused requests)", not errs, "; ".join(errs)[:500])

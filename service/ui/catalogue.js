@@ -1,4 +1,5 @@
-// catalogue.js - the inspector's Catalogue and Promotions panels
+// catalogue.js - the inspector's Catalogue and Promotions panels (and the
+// refresh of experiments.js's Experiments panel)
 // (docs/inspector.md), apart from app.js so each file stays readable. Plain
 // browser JavaScript; app.js calls MixrecCatalogue.create() with what it
 // shares (the API helper, the element builder, the activity log, a way to
@@ -46,6 +47,8 @@ window.MixrecCatalogue = (function () {
     const keyInput = $('admin-key');
     const hiddenNow = new Set(); // items of the last hidden list read
     let hiddenAll = true; // whether that list held every hidden item (not cut at LIST_LIMIT)
+    // the Experiments panel (experiments.js), on the same key and refresh
+    const experiments = window.MixrecExperiments.create({ api, el, headers, adminKey, hasRoute });
 
     // ---- the admin key ------------------------------------------------------
 
@@ -125,7 +128,7 @@ window.MixrecCatalogue = (function () {
 
     // All lists and the promotions; card.dataset.reads counts the rounds (tests wait on it).
     async function refresh() {
-      const oks = await Promise.all([...LISTS.map(refreshList), refreshPromotions()]);
+      const oks = await Promise.all([...LISTS.map(refreshList), refreshPromotions(), experiments.refresh()]);
       card.dataset.state = oks.slice(0, LISTS.length).every(Boolean) ? 'ok' : 'error';
       card.dataset.reads = String(+(card.dataset.reads || 0) + 1);
     }
