@@ -282,7 +282,7 @@ static const settings_row rows[] = {
         "of the salt and the user id, and is served with the variant's settings (per-request "
         "ones: ranking.*, session.half_life_s, session.strength); docs/experiments.md; a bad "
         "list stops the server; empty: none"),
-    NUM("experiments.click_window_s", INT, experiments_click_window_s, 60, 100000000, "86400",
+    NUM("experiments.click_window_s", INT, experiments_click_window_s, 60, 100000000, "3600",
         "interleaving: which variant placed each item of an answer is kept this long in Redis "
         "(mixrec:il:<recommendation_id>); a click later than this counts for neither"),
     NUM("testing.session_delay_ms", INT, testing_session_delay_ms, 0, 60000, "0",

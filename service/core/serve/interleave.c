@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-static int same_item(const rec_item *x, const rec_item *y) {
+int interleave_same_item(const rec_item *x, const rec_item *y) {
     if (x->extra || y->extra)
         return x->extra && y->extra && strcmp(x->extra->id, y->extra->id) == 0;
     return x->item == y->item;
@@ -11,7 +11,7 @@ static int same_item(const rec_item *x, const rec_item *y) {
 
 static int taken(const rec_item *out, size_t n, const rec_item *it) {
     for (size_t i = 0; i < n; i++)
-        if (same_item(&out[i], it)) return 1;
+        if (interleave_same_item(&out[i], it)) return 1;
     return 0;
 }
 

@@ -21,9 +21,13 @@
 /* Interleaves a (na items) and b (nb) into out (capacity k): team[i] is 0
  * when out[i] came from a, 1 from b. coins: random bits, one used per
  * round where the teams are level (bit r of coins for the r-th such
- * round, cycling after 64). Items are the same when their model ids are
- * (or, for items the model does not know, their extra ids). Returns the
+ * round, cycling after 64). Items are the same by interleave_same_item.
+ * Returns the
  * length: min(k, distinct items of a and b). */
+/* Whether x and y are the same item: the same model id or, for items the
+ * model does not know, the same extra id. */
+int interleave_same_item(const rec_item *x, const rec_item *y);
+
 size_t interleave_team_draft(const rec_item *a, size_t na, const rec_item *b, size_t nb, size_t k,
                              uint64_t coins, rec_item *out, uint8_t *team);
 

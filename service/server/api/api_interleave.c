@@ -2,7 +2,6 @@
 #include "api_interleave.h"
 
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "interleave.h"
@@ -39,17 +38,12 @@ int api_interleave_recommend(rec_ctx *ctx, const experiment *e, const rec_query 
     return rc;
 }
 
-static int same(const rec_item *x, const rec_item *y) {
-    if (x->extra || y->extra) return x->extra && y->extra && !strcmp(x->extra->id, y->extra->id);
-    return x->item == y->item;
-}
-
 void api_interleave_follow(const rec_item *merged, const uint8_t *merged_team, size_t nm,
                            const rec_item *final, size_t nf, uint8_t *team) {
     for (size_t i = 0; i < nf; i++) {
         team[i] = API_NO_TEAM;
         for (size_t j = 0; j < nm && team[i] == API_NO_TEAM; j++)
-            if (same(&final[i], &merged[j])) team[i] = merged_team[j];
+            if (interleave_same_item(&final[i], &merged[j])) team[i] = merged_team[j];
     }
 }
 
