@@ -48,7 +48,7 @@ window.MixrecCatalogue = (function () {
     const hiddenNow = new Set(); // items of the last hidden list read
     let hiddenAll = true; // whether that list held every hidden item (not cut at LIST_LIMIT)
     // the Experiments panel (experiments.js), on the same key and refresh
-    const experiments = window.MixrecExperiments.create({ api, el, headers, adminKey, hasRoute });
+    const experiments = window.MixrecExperiments.create({ api, el, headers, adminPanel });
 
     // ---- the admin key ------------------------------------------------------
 
@@ -212,25 +212,35 @@ window.MixrecCatalogue = (function () {
       return !!(paths[path] && paths[path].get);
     }
 
-    // Shown only when the route answers 200; otherwise (no such route, no
-    // key, admin routes off) the panel stays out of the way. Never fails.
-    async function refreshPromotions() {
-      const pcard = $('promotions-card');
+    // An admin panel (cardId) shown only when it can be: an admin key is
+    // given, /openapi.json lists GET path, the route answers 200 and fill(body)
+    // (which renders it) returns how many entries it shows; null: nothing to
+    // show. Otherwise (no such route, no key, admin routes off) the card stays
+    // out of the way. Admin routes refuse every request without a key, so none
+    // is sent without one. Never fails.
+    async function adminPanel(cardId, path, fill) {
+      const card = $(cardId);
       try {
-        // Admin routes refuse every request without a key: none is sent.
-        if (!adminKey() || !(await hasRoute('/v1/admin/promotions'))) throw new Error('not available');
-        const d = await api('/v1/admin/promotions', { headers: headers(false) });
+        if (!adminKey() || !(await hasRoute(path))) throw new Error('not available');
+        const n = await fill(await api(path, { headers: headers(false) }));
+        if (n === null) throw new Error('nothing to show');
+        card.hidden = false;
+        card.dataset.count = String(n);
+      } catch (e) {
+        card.hidden = true;
+        delete card.dataset.count;
+      }
+      return true;
+    }
+
+    function refreshPromotions() {
+      return adminPanel('promotions-card', '/v1/admin/promotions', (d) => {
         const list = Array.isArray(d && d.promotions) ? d.promotions : [];
         const box = $('promotions');
         box.replaceChildren(...list.map(promotionLine));
         if (!list.length) box.append(el('li', { class: 'empty', text: 'No promotions.' }));
-        pcard.hidden = false;
-        pcard.dataset.count = String(list.length);
-      } catch (e) {
-        pcard.hidden = true;
-        delete pcard.dataset.count;
-      }
-      return true;
+        return list.length;
+      });
     }
 
     // ---- start ----------------------------------------------------------------------

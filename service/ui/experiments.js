@@ -1,7 +1,7 @@
 // experiments.js - the inspector's Experiments panel (docs/inspector.md):
 // each experiment's report, read-only. catalogue.js creates it with what it
-// shares (the API helper, the element builder, the admin key's headers, the
-// route check). Routes, both admin (X-API-Key):
+// shares (the API helper, the element builder, the admin key's headers, and
+// adminPanel: when to show an admin card). Routes, both admin (X-API-Key):
 //   GET /v1/admin/experiments                  the list
 //   GET /v1/admin/experiments/{name}/report    one report each
 // Asked only when /openapi.json lists the routes and an admin key is given;
@@ -15,7 +15,7 @@ window.MixrecExperiments = (function () {
   const pval = (p) => (p === null || p === undefined ? '–' : p < 0.0001 ? p.toExponential(1) : p.toFixed(4));
 
   function create(ctx) {
-    const { api, el, headers, adminKey, hasRoute } = ctx;
+    const { api, el, headers, adminPanel } = ctx;
     const $ = (id) => document.getElementById(id);
 
     function row(cells, cls) {
@@ -63,24 +63,16 @@ window.MixrecExperiments = (function () {
       return el('div', { class: 'experiment', dataset: { experiment: e.name, mode: e.mode } }, head, ...body);
     }
 
-    // Never fails: without a key or the routes the card stays hidden.
-    async function refresh() {
-      const card = $('experiments-card');
-      try {
-        if (!adminKey() || !(await hasRoute('/v1/admin/experiments'))) throw new Error('not available');
-        const d = await api('/v1/admin/experiments', { headers: headers(false) });
+    // Hidden without a key, the routes or an experiment (catalogue.js's adminPanel).
+    function refresh() {
+      return adminPanel('experiments-card', '/v1/admin/experiments', async (d) => {
         const list = Array.isArray(d && d.experiments) ? d.experiments : [];
-        if (!list.length) throw new Error('none');
+        if (!list.length) return null;
         const reports = await Promise.all(list.map((e) =>
           api(`/v1/admin/experiments/${enc(e.name)}/report`, { headers: headers(false) }).catch(() => null)));
         $('experiments').replaceChildren(...list.map((e, i) => experimentBlock(e, reports[i])));
-        card.hidden = false;
-        card.dataset.count = String(list.length);
-      } catch (e) {
-        card.hidden = true;
-        delete card.dataset.count;
-      }
-      return true;
+        return list.length;
+      });
     }
 
     return { refresh };
