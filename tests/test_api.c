@@ -152,7 +152,7 @@ static int has_item(const json_t *answer, const char *id) {
 static void test_table(void) {
     size_t n;
     const api_route *rt = api_routes(&n);
-    ASSERT_EQ(n, 21);
+    ASSERT_EQ(n, 23);
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < i; j++) {
             ASSERT(strcmp(rt[i].name, rt[j].name) != 0);

@@ -531,6 +531,34 @@ conforms '/v1/admin/experiments/{name}/report' get "GET an interleaving experime
 check "the interleaving report credits the click to the variant that placed the item" jqt --arg t "$il_team" \
   '.mode == "interleave" and .interleaving.answers >= 1 and .interleaving.answers_with_clicks == 1 and
    (.variants[] | select(.name == $t) | .wins == 1 and .clicks == 1)' "$TMP/body"
+# the experiment list replaced at runtime (issue 16): PUT, PUT null, DELETE, and their errors;
+# A ends on its settings' list (the same experiments, so what follows is unchanged)
+X=/v1/admin/experiments
+XJ=(-H 'Content-Type: application/json')
+xlist=$(curl -s -H "X-API-Key: $KEY" "$A$X" | jq -c '{experiments: [.experiments[] | del(.tag)]}')
+provoke "PUT experiments: A's own list, as GET gives it" "$A" "$X" put "$X" 200 -H "X-API-Key: $KEY" "${XJ[@]}" -d "$xlist"
+check "PUT answers the list with its tags" jqt '[.experiments[].name] == ["sample", "sample-il"] and all(.experiments[]; .tag | test("^[0-9a-f]{4}$"))' "$TMP/body"
+provoke "PUT experiments: a bad share" "$A" "$X" put "$X" 400 -H "X-API-Key: $KEY" "${XJ[@]}" \
+  -d '{"experiments": [{"name": "x", "variants": [{"name": "a", "share": 0.6}, {"name": "b", "share": 0.6}]}]}'
+check "invalid_experiments names the field" jqt '.error.code == "invalid_experiments" and .error.field == "experiments[0].variants"' "$TMP/body"
+provoke "PUT experiments: a tag (not an input)" "$A" "$X" put "$X" 400 -H "X-API-Key: $KEY" "${XJ[@]}" \
+  -d "$(curl -s -H "X-API-Key: $KEY" "$A$X")"
+check "invalid_experiments names the tag" jqt '.error.code == "invalid_experiments" and .error.field == "experiments[0].tag"' "$TMP/body"
+provoke "PUT experiments without the list" "$A" "$X" put "$X" 400 -H "X-API-Key: $KEY" "${XJ[@]}" -d '{}'
+check "bad_parameter" jqt '.error.code == "bad_parameter"' "$TMP/body"
+provoke "PUT experiments with another field" "$A" "$X" put "$X" 400 -H "X-API-Key: $KEY" "${XJ[@]}" -d '{"experiments": [], "x": 1}'
+check "unknown_field" jqt '.error.code == "unknown_field"' "$TMP/body"
+provoke "PUT experiments bad JSON" "$A" "$X" put "$X" 400 -H "X-API-Key: $KEY" "${XJ[@]}" -d '{"experiments": ['
+provoke "PUT experiments text/plain" "$A" "$X" put "$X" 415 -H "X-API-Key: $KEY" -H 'Content-Type: text/plain' -d "$xlist"
+provoke "PUT experiments no key" "$A" "$X" put "$X" 401 "${XJ[@]}" -d "$xlist"
+provoke "PUT experiments wrong key" "$A" "$X" put "$X" 403 -H 'X-API-Key: nope' "${XJ[@]}" -d "$xlist"
+provoke "PUT experiments, no key configured" "$B" "$X" put "$X" 403 "${XJ[@]}" -d "$xlist"
+check "admin_disabled" jqt '.error.code == "admin_disabled"' "$TMP/body"
+provoke "PUT experiments null" "$A" "$X" put "$X" 200 -H "X-API-Key: $KEY" "${XJ[@]}" -d '{"experiments": null}'
+provoke "DELETE experiments" "$A" "$X" delete "$X" 200 -H "X-API-Key: $KEY"
+check "DELETE answers the settings' list" jqt '[.experiments[].name] == ["sample", "sample-il"]' "$TMP/body"
+provoke "DELETE experiments with a query" "$A" "$X" delete "$X?x=1" 400 -H "X-API-Key: $KEY"
+provoke "DELETE experiments no key" "$A" "$X" delete "$X" 401
 req "$A" GET /readyz
 check "readyz with Redis" jqt '.redis == "ok"' "$TMP/body"
 req "$B" GET /readyz

@@ -30,7 +30,19 @@
 #define SIM_MAX_VARIANTS 32
 #define SIM_TIMEOUT_MS 10000
 
-enum { O_URL = 1, O_WORLD, O_REQUESTS, O_K, O_MAX_CLICK, O_SEED, O_KEY, O_MAX_SECONDS, O_JSON };
+enum {
+    O_URL = 1,
+    O_WORLD,
+    O_REQUESTS,
+    O_K,
+    O_MAX_CLICK,
+    O_SEED,
+    O_KEY,
+    O_MAX_SECONDS,
+    O_JSON,
+    O_LOVED,
+    O_NOVELTY
+};
 
 static const cli_opt sim_opts[] = {
     {"url", "URL", "the server (http://HOST:PORT; required)", O_URL},
@@ -42,13 +54,21 @@ static const cli_opt sim_opts[] = {
     {"api-key", "KEY", "sent as X-API-Key (default: $MIXREC_API_KEY)", O_KEY},
     {"max-seconds", "S", "stop after this long whatever the count (default 300)", O_MAX_SECONDS},
     {"json", NULL, "print the summary as JSON", O_JSON},
+    {"loved", "ITEM",
+     "every user loves this world item (i<k>) as much as their best: a hit the model does not "
+     "know; the summary says how often it was shown, per quarter of the requests",
+     O_LOVED},
+    {"novelty", "F",
+     "this share of the users seek novelty: indifferent to popularity, a tail item pulls them as "
+     "much as its interest's head (default 0); the summary compares them with the others",
+     O_NOVELTY},
     {0},
 };
 
 typedef struct sim_args {
-    const char *url, *world, *key;
+    const char *url, *world, *key, *loved;
     size_t requests, k, max_seconds;
-    double max_click;
+    double max_click, novelty;
     uint64_t seed;
     int json;
 } sim_args;
@@ -59,6 +79,41 @@ typedef struct variant_stats {
     double expected;
     unsigned char *seen; /* per world user */
 } variant_stats;
+
+/* The --loved item: shown per quarter of the requests, clicked. */
+typedef struct loved_stats {
+    int64_t item; /* world item, -1: none */
+    size_t shown[4], clicks;
+} loved_stats;
+
+/* --novelty: per group (0: the others, 1: the seekers) the answers,
+ * their explored items (propensity below 1) and expected clicks. */
+typedef struct novelty_stats {
+    size_t answers[2], explored[2];
+    double expected[2];
+} novelty_stats;
+
+/* Whether user u seeks novelty: a hash of the seed and u below the share. */
+static int seeks_novelty(const sim_args *a, size_t u) {
+    uint64_t x = a->seed * 0x9E3779B97F4A7C15ull + u + 1;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    return (double)(x >> 11) * 0x1p-53 < a->novelty;
+}
+
+/* The click chance of world item i at position p for user u: the loved
+ * item pulls as hard as anything can; a novelty seeker is indifferent to
+ * popularity (an item deep in its interest's tail pulls as much as the
+ * head), so their clicks go to what is shown rarely. */
+static double click_chance(const sim_args *a, const syn_world *w, size_t u, int64_t i, size_t p,
+                           double wmax, int64_t loved) {
+    if (i < 0) return 0;
+    double attract = i == loved ? a->max_click : syc_attract_w(w, u, (size_t)i, wmax, a->max_click);
+    if (i != loved && a->novelty > 0 && seeks_novelty(a, u) && w->item_pop[i] > 0)
+        attract /= w->item_pop[i];
+    return syc_exam(p) * (attract > 1 ? 1 : attract);
+}
 
 /* Interleaved answers (items marked with the variant that placed them):
  * the sampled clicks credited to each variant, and the answers each won. */
@@ -106,8 +161,13 @@ static int on_opt(void *ud, int id, const char *arg) {
     case O_JSON:
         a->json = 1;
         return 0;
+    case O_LOVED:
+        a->loved = arg;
+        return 0;
     case O_MAX_CLICK:
         return parse_num("max-click", arg, 0, 1, &a->max_click);
+    case O_NOVELTY:
+        return parse_num("novelty", arg, 0, 1, &a->novelty);
     }
     if (id == O_REQUESTS || id == O_K || id == O_SEED || id == O_MAX_SECONDS) {
         double hi = id == O_K ? 100 : id == O_SEED ? 1e15 : 1e8;
@@ -163,7 +223,8 @@ static int64_t world_item(const syn_world *w, const char *id) {
 /* One slate for user u: ask, click, post. 0, or 1 with the message
  * printed. */
 static int one_request(httpc *c, const sim_args *a, const syn_world *w, size_t u, double wmax,
-                       rng_state *r, size_t req, variant_stats *vs, size_t *nv, teams_stats *ts) {
+                       rng_state *r, size_t req, variant_stats *vs, size_t *nv, teams_stats *ts,
+                       loved_stats *ls, novelty_stats *ns) {
     char path[128];
     snprintf(path, sizeof(path), "/v1/users/u%zu/recommendations?k=%zu", u, a->k);
     int status;
@@ -188,6 +249,7 @@ static int one_request(httpc *c, const sim_args *a, const syn_world *w, size_t u
         return 1;
     }
     v->impressions++;
+    ns->answers[a->novelty > 0 && seeks_novelty(a, u)]++;
     if (!v->seen[u]) v->seen[u] = 1, v->users++;
     json_t *events = json_array(), *it;
     size_t p, credited[2] = {0, 0};
@@ -197,8 +259,12 @@ static int one_request(httpc *c, const sim_args *a, const syn_world *w, size_t u
         interleaved |= team >= 0;
         const char *id = json_string_value(json_object_get(it, "item"));
         int64_t i = world_item(w, id);
-        double pc = i < 0 ? 0 : syc_exam(p) * syc_attract_w(w, u, (size_t)i, wmax, a->max_click);
+        double pc = click_chance(a, w, u, i, p, wmax, ls->item);
+        int group = a->novelty > 0 && seeks_novelty(a, u);
         v->expected += pc;
+        ns->expected[group] += pc;
+        ns->explored[group] += json_real_value(json_object_get(it, "propensity")) < 1;
+        if (i >= 0 && i == ls->item) ls->shown[4 * req / a->requests]++;
         if (rng_uniform(r) >= pc) continue;
         char user[32], eid[64];
         snprintf(user, sizeof(user), "u%zu", u);
@@ -207,6 +273,7 @@ static int one_request(httpc *c, const sim_args *a, const syn_world *w, size_t u
                                                 id, "type", "click", "recommendation_id", rid,
                                                 "position", (json_int_t)p, "event_id", eid));
         v->clicks++;
+        ls->clicks += i == ls->item;
         if (team >= 0) credited[team]++;
     }
     json_decref(o);
@@ -246,8 +313,28 @@ static json_t *teams_json(const teams_stats *t) {
     return o;
 }
 
+static json_t *loved_json(const sim_args *a, const loved_stats *l) {
+    return json_pack("{s:s,s:[I,I,I,I],s:I}", "item", a->loved, "shown", (json_int_t)l->shown[0],
+                     (json_int_t)l->shown[1], (json_int_t)l->shown[2], (json_int_t)l->shown[3],
+                     "clicks", (json_int_t)l->clicks);
+}
+
+static json_t *novelty_json(const sim_args *a, const novelty_stats *n) {
+    json_t *o = json_pack("{s:f}", "share", a->novelty);
+    const char *name[2] = {"others", "seekers"};
+    for (int g = 0; g < 2; g++) {
+        double per = n->answers[g] ? 1.0 / (double)n->answers[g] : 0;
+        json_object_set_new(o, name[g],
+                            json_pack("{s:I,s:f,s:f}", "answers", (json_int_t)n->answers[g],
+                                      "explored_per_answer", (double)n->explored[g] * per,
+                                      "true_click_through", n->expected[g] * per));
+    }
+    return o;
+}
+
 static void print_summary(const sim_args *a, const variant_stats *v, size_t nv,
-                          const teams_stats *t, size_t done, double seconds) {
+                          const teams_stats *t, const loved_stats *l, const novelty_stats *ns,
+                          size_t done, double seconds) {
     if (a->json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < nv; i++)
@@ -262,6 +349,8 @@ static void print_summary(const sim_args *a, const variant_stats *v, size_t nv,
         json_t *o = json_pack("{s:I,s:f,s:o}", "requests", (json_int_t)done, "seconds", seconds,
                               "variants", arr);
         if (t->answers) json_object_set_new(o, "interleaving", teams_json(t));
+        if (l->item >= 0) json_object_set_new(o, "loved", loved_json(a, l));
+        if (a->novelty > 0) json_object_set_new(o, "novelty", novelty_json(a, ns));
         char *s = json_dumps(o, JSON_COMPACT);
         if (s) puts(s);
         free(s);
@@ -280,6 +369,15 @@ static void print_summary(const sim_args *a, const variant_stats *v, size_t nv,
                "ties\n",
                t->answers, t->name[0], t->wins[0], t->clicks[0], t->name[1], t->wins[1],
                t->clicks[1], t->ties);
+    if (l->item >= 0)
+        printf("loved item %s: shown %zu, %zu, %zu, %zu times per quarter of the requests, %zu "
+               "clicks\n",
+               a->loved, l->shown[0], l->shown[1], l->shown[2], l->shown[3], l->clicks);
+    for (int g = 1; a->novelty > 0 && g >= 0; g--)
+        printf("%s: %zu answers, %.2f explored items per answer, true ctr %.4f\n",
+               g ? "novelty seekers" : "the others", ns->answers[g],
+               ns->answers[g] ? (double)ns->explored[g] / (double)ns->answers[g] : 0,
+               ns->answers[g] ? ns->expected[g] / (double)ns->answers[g] : 0);
 }
 
 int cmd_simulate(int argc, char **argv) {
@@ -313,6 +411,16 @@ int cmd_simulate(int argc, char **argv) {
     }
     for (size_t u = 0; u < w.n_users; u++)
         wmax[u] = syc_user_wmax(&w, u);
+    loved_stats ls = {.item = a.loved ? world_item(&w, a.loved) : -1};
+    novelty_stats ns = {0};
+    if (a.loved && ls.item < 0) {
+        fprintf(stderr, "mixrec simulate: --loved %s is not an item of the world (i0, i1, ...)\n",
+                a.loved);
+        httpc_free(c);
+        free(wmax);
+        syn_world_free(&w);
+        return 2;
+    }
     variant_stats vs[SIM_MAX_VARIANTS];
     memset(vs, 0, sizeof(vs));
     teams_stats ts = {0};
@@ -325,14 +433,14 @@ int cmd_simulate(int argc, char **argv) {
     rc = 0;
     for (; done < a.requests && seconds < (double)a.max_seconds; done++) {
         size_t u = (size_t)(rng_next(&r) % w.n_users);
-        if (one_request(c, &a, &w, u, wmax[u], &r, done, vs, &nv, &ts)) {
+        if (one_request(c, &a, &w, u, wmax[u], &r, done, vs, &nv, &ts, &ls, &ns)) {
             rc = 1;
             break;
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);
         seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     }
-    print_summary(&a, vs, nv, &ts, done, seconds);
+    print_summary(&a, vs, nv, &ts, &ls, &ns, done, seconds);
     for (size_t i = 0; i < nv; i++)
         free(vs[i].seen);
     free(wmax);

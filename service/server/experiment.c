@@ -25,7 +25,8 @@ struct experiment_list {
 static const char *const per_request[] = {"ranking.enabled",       "ranking.per_interest_cap",
                                           "ranking.session_quota", "ranking.mmr_lambda",
                                           "session.half_life_s",   "session.strength",
-                                          "catalog.fresh_share",   NULL};
+                                          "catalog.fresh_share",   "explore.share",
+                                          "explore.depth",         NULL};
 
 const char *const *experiment_per_request(void) {
     return per_request;

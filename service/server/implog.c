@@ -135,6 +135,8 @@ static void put_items(implog *l, const implog_record *r) {
         put(l, rec_placed_name(it->placed_by, it->ranked));
         put(l, "\",\"rank_score\":");
         put_float(l, it->rank_score);
+        put(l, ",\"propensity\":");
+        put_float(l, (float)rec_item_propensity(it));
         put(l, "}");
     }
     put(l, "]");
@@ -189,6 +191,10 @@ static void put_request(implog *l, const implog_record *r) {
         put_str(l, r->experiment);
         put(l, ",\"variant\":");
         put_str(l, r->variant);
+    }
+    if (r->explore_share > 0) {
+        put(l, ",\"explore\":");
+        put_float(l, (float)r->explore_share);
     }
     put(l, "}");
 }

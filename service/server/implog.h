@@ -3,9 +3,11 @@
  * log.impressions_maxlen), fire and forget. The fields are a public
  * format (docs: the impressions stream): recommendation_id, ts (unix ms),
  * user ("" when anonymous), route, model, order, items (JSON array text:
- * item, position, score, sources, reason, placed_by, rank_score, in
- * answer order) and request (JSON object text: k, categories, exclude,
- * recent_items, item for similar, session, after for a later page).
+ * item, position, score, sources, reason, placed_by, rank_score,
+ * propensity, in answer order) and request (JSON object text: k,
+ * categories, exclude, recent_items, item for similar, session, after for
+ * a later page, explore: the user's share of explored slots when the
+ * answer explored).
  *
  * A handler adds a record while it answers; the record is encoded at once
  * (a small text writer, no jansson: this is on every answer) into the
@@ -64,6 +66,7 @@ typedef struct implog_record {
      * named team_names[team] placed it; other: neither), else NULL */
     const uint8_t *team;
     const char *team_names[2];
+    double explore_share; /* the user's share of explored slots (api_explore.h); 0: none */
 } implog_record;
 
 typedef struct implog implog;

@@ -2,6 +2,8 @@
 #include "prom.h"
 
 #include "experiment.h"
+#include "expset.h"
+#include "hash.h"
 #include "rid.h"
 #include "sessions.h"
 
@@ -32,6 +34,18 @@ typedef struct {
     atomic_ulong items;
 } promo_slot;
 
+/* One (experiment, variant) label pair: written once under exp_lock
+ * before ready is set, and never again, so readers that see ready may
+ * read the names without the lock (as promo_slot). */
+typedef struct {
+    atomic_int ready;
+    char experiment[EXPERIMENT_MAX_NAME + 1], variant[EXPERIMENT_MAX_NAME + 1];
+    atomic_ulong impressions;
+    atomic_ulong attributed[PROM_EVENT_TYPES];
+} exp_slot;
+/* Open addressing, at most half full: a lookup probes a slot or two. */
+#define EXP_TABLE (2 * PROM_MAX_EXPERIMENT_LABELS)
+
 struct prom {
     const char *const *route_names;
     int n_routes;
@@ -47,9 +61,11 @@ struct prom {
     atomic_ulong ordered[2]; /* retrieval order, ranker */
     atomic_ulong impressions[RID_N_ROUTES][RID_N_ORDERS];
     atomic_ulong attributed[PROM_EVENT_TYPES][RID_N_ROUTES][RID_N_ORDERS];
-    atomic_ulong exp_impressions[PROM_MAX_EXPERIMENTS][PROM_MAX_VARIANTS];
-    atomic_ulong exp_attributed[PROM_MAX_EXPERIMENTS][PROM_MAX_VARIANTS][PROM_EVENT_TYPES];
-    atomic_ulong exp_unrecorded;
+    exp_slot exp[EXP_TABLE];
+    int exp_order[PROM_MAX_EXPERIMENT_LABELS]; /* slots in the order seen; under exp_lock */
+    atomic_int n_exp;                          /* entries of exp_order (release) */
+    atomic_ulong exp_unrecorded, exp_unlabelled;
+    pthread_mutex_t exp_lock; /* taken only to claim a slot for a new pair */
     promo_slot promoted[PROM_MAX_PROMOTIONS];
     atomic_ulong promoted_other, fresh;
     pthread_mutex_t promo_lock; /* taken only to claim a slot for a new name */
@@ -62,12 +78,14 @@ prom *prom_new(const char *const *route_names, int n_routes) {
     p->route_names = route_names;
     p->n_routes = n_routes;
     pthread_mutex_init(&p->promo_lock, NULL);
+    pthread_mutex_init(&p->exp_lock, NULL);
     return p;
 }
 
 void prom_free(prom *p) {
     if (!p) return;
     pthread_mutex_destroy(&p->promo_lock);
+    pthread_mutex_destroy(&p->exp_lock);
     free(p);
 }
 
@@ -174,14 +192,68 @@ void prom_attributed(prom *p, int type, const char *recommendation_id) {
     atomic_fetch_add(&p->attributed[type][route][order], 1);
 }
 
-void prom_experiment_impression(prom *p, size_t e, size_t v) {
-    if (e < PROM_MAX_EXPERIMENTS && v < PROM_MAX_VARIANTS)
-        atomic_fetch_add(&p->exp_impressions[e][v], 1);
+/* The label of counter slot v of e: a variant's name, "interleaved" for
+ * an interleaved experiment's answers (experiment.h's EXPERIMENT_TEAMS),
+ * NULL for an unused slot. */
+static const char *variant_label(const experiment *e, size_t v) {
+    if (v < e->n_variants) return e->variants[v].name;
+    return v == EXPERIMENT_TEAMS && e->mode == EXPERIMENT_INTERLEAVE ? "interleaved" : NULL;
 }
 
-void prom_experiment_attributed(prom *p, size_t e, size_t v, int type) {
-    if (e < PROM_MAX_EXPERIMENTS && v < PROM_MAX_VARIANTS && type >= 0 && type < PROM_EVENT_TYPES)
-        atomic_fetch_add(&p->exp_attributed[e][v][type], 1);
+/* The slot of the pair (x, v): found without the lock, or (claim, under
+ * exp_lock) made in the first free slot of its probe sequence. NULL when
+ * absent, or when the label set is full. */
+static exp_slot *exp_find(prom *p, const char *x, const char *v, int claim) {
+    uint64_t h = hash_fnv1a(HASH_FNV_BASIS, x, strlen(x) + 1);
+    size_t i = (size_t)(hash_fnv1a(h, v, strlen(v)) % EXP_TABLE);
+    for (size_t k = 0; k < EXP_TABLE; k++, i = (i + 1) % EXP_TABLE) {
+        exp_slot *s = &p->exp[i];
+        if (atomic_load_explicit(&s->ready, memory_order_acquire)) {
+            if (!strcmp(s->experiment, x) && !strcmp(s->variant, v)) return s;
+            continue;
+        }
+        int n = atomic_load_explicit(&p->n_exp, memory_order_relaxed);
+        if (!claim || n >= PROM_MAX_EXPERIMENT_LABELS) return NULL;
+        snprintf(s->experiment, sizeof(s->experiment), "%s", x);
+        snprintf(s->variant, sizeof(s->variant), "%s", v);
+        p->exp_order[n] = (int)i;
+        atomic_store_explicit(&s->ready, 1, memory_order_release);
+        atomic_store_explicit(&p->n_exp, n + 1, memory_order_release);
+        return s;
+    }
+    return NULL;
+}
+
+/* The counters of the pair (x, label), made when new; NULL when the
+ * label set is full. */
+static exp_slot *exp_claim(prom *p, const char *x, const char *label) {
+    exp_slot *s = exp_find(p, x, label, 0);
+    if (!s) { /* a new pair: claim a slot, once per pair */
+        pthread_mutex_lock(&p->exp_lock);
+        s = exp_find(p, x, label, 1);
+        pthread_mutex_unlock(&p->exp_lock);
+    }
+    return s;
+}
+
+/* The counters of variant slot v of e; NULL (counted as unlabelled when v
+ * is a slot of e) when the label set is full. */
+static exp_slot *exp_slot_of(prom *p, const experiment *e, size_t v) {
+    const char *label = variant_label(e, v);
+    exp_slot *s = label ? exp_claim(p, e->name, label) : NULL;
+    if (label && !s) atomic_fetch_add(&p->exp_unlabelled, 1);
+    return s;
+}
+
+void prom_experiment_impression(prom *p, const experiment *e, size_t v) {
+    exp_slot *s = e ? exp_slot_of(p, e, v) : NULL;
+    if (s) atomic_fetch_add(&s->impressions, 1);
+}
+
+void prom_experiment_attributed(prom *p, const experiment *e, size_t v, int type) {
+    if (type < 0 || type >= PROM_EVENT_TYPES) return;
+    exp_slot *s = e ? exp_slot_of(p, e, v) : NULL;
+    if (s) atomic_fetch_add(&s->attributed[type], 1);
 }
 
 void prom_experiment_unrecorded(prom *p) {
@@ -303,48 +375,58 @@ static void put_promotions(sbuf *b, prom *p) {
         atomic_load(&p->promoted_other), atomic_load(&p->fresh));
 }
 
-/* The label of counter slot v of e: a variant's name, "interleaved" for
- * an interleaved experiment's answers (experiment.h's EXPERIMENT_TEAMS),
- * NULL for an unused slot. */
-static const char *variant_label(const experiment *e, size_t v) {
-    if (v < e->n_variants) return e->variants[v].name;
-    return v == EXPERIMENT_TEAMS && e->mode == EXPERIMENT_INTERLEAVE ? "interleaved" : NULL;
-}
-
-/* Per experiment and variant of the current list, since this process
- * started. */
+/* Per experiment and variant, by name, since this process started: the
+ * list in force's (at 0 before their first answer), and those of earlier
+ * lists, with their final totals. */
 static void put_experiments(sbuf *b, prom *p, const prom_gauges *g) {
-    size_t n = experiment_count(g->experiments);
+    xs_ref *x = xs_acquire(g->experiments, NULL);
+    const experiment_list *l = xs_list(x);
+    for (size_t i = 0; i < experiment_count(l); i++)
+        for (size_t v = 0; v <= EXPERIMENT_TEAMS; v++) {
+            const char *label = variant_label(experiment_at(l, i), v);
+            if (label) exp_claim(p, experiment_at(l, i)->name, label);
+        }
+    if (g->experiments)
+        put(b,
+            "# HELP mixrec_experiments_version The experiment list in force: the version of "
+            "mixrec:experiments it was stored at (0: none yet), and its source (settings: "
+            "experiments.list; redis: an operator's PUT). Equal on every replica once they agree.\n"
+            "# TYPE mixrec_experiments_version gauge\n"
+            "mixrec_experiments_version{source=\"%s\"} %lld\n",
+            xs_source_of(x) == XS_REDIS ? "redis" : "settings", (long long)xs_version(x));
+    xs_release(x);
+    int n = atomic_load_explicit(&p->n_exp, memory_order_acquire);
     put(b, "# HELP mixrec_experiment_impressions_total Answers given by each variant of each "
-           "experiment (this replica, since start).\n"
+           "experiment (this replica, since start; by name: an experiment removed from the list "
+           "keeps its final totals).\n"
            "# TYPE mixrec_experiment_impressions_total counter\n");
-    for (size_t i = 0; i < n && i < PROM_MAX_EXPERIMENTS; i++) {
-        const experiment *e = experiment_at(g->experiments, i);
-        for (size_t v = 0; v < PROM_MAX_VARIANTS; v++)
-            if (variant_label(e, v))
-                put(b,
-                    "mixrec_experiment_impressions_total{experiment=\"%s\",variant=\"%s\"} %lu\n",
-                    e->name, variant_label(e, v), atomic_load(&p->exp_impressions[i][v]));
+    for (int i = 0; i < n; i++) {
+        exp_slot *s = &p->exp[p->exp_order[i]];
+        put(b, "mixrec_experiment_impressions_total{experiment=\"%s\",variant=\"%s\"} %lu\n",
+            s->experiment, s->variant, atomic_load(&s->impressions));
     }
     put(b, "# HELP mixrec_experiment_attributed_events_total Stored events attributed to an "
            "answer of each variant, by type (this replica, since start).\n"
            "# TYPE mixrec_experiment_attributed_events_total counter\n");
-    for (size_t i = 0; i < n && i < PROM_MAX_EXPERIMENTS; i++) {
-        const experiment *e = experiment_at(g->experiments, i);
-        for (size_t v = 0; v < PROM_MAX_VARIANTS; v++)
-            for (int t = 0; variant_label(e, v) && t < PROM_EVENT_TYPES; t++)
-                put(b,
-                    "mixrec_experiment_attributed_events_total{experiment=\"%s\",variant="
-                    "\"%s\",type=\"%s\"} %lu\n",
-                    e->name, variant_label(e, v), sess_type_name(t),
-                    atomic_load(&p->exp_attributed[i][v][t]));
+    for (int i = 0; i < n; i++) {
+        exp_slot *s = &p->exp[p->exp_order[i]];
+        for (int t = 0; t < PROM_EVENT_TYPES; t++)
+            put(b,
+                "mixrec_experiment_attributed_events_total{experiment=\"%s\",variant=\"%s\","
+                "type=\"%s\"} %lu\n",
+                s->experiment, s->variant, sess_type_name(t), atomic_load(&s->attributed[t]));
     }
     put(b,
         "# HELP mixrec_experiment_counts_unrecorded_total Experiment impressions Redis did not "
         "count (down, slow or refusing): the report misses them.\n"
         "# TYPE mixrec_experiment_counts_unrecorded_total counter\n"
-        "mixrec_experiment_counts_unrecorded_total %lu\n",
-        atomic_load(&p->exp_unrecorded));
+        "mixrec_experiment_counts_unrecorded_total %lu\n"
+        "# HELP mixrec_experiment_counts_unlabelled_total Experiment answers and events counted "
+        "without their labels: past the first %d (experiment, variant) pairs this process saw.\n"
+        "# TYPE mixrec_experiment_counts_unlabelled_total counter\n"
+        "mixrec_experiment_counts_unlabelled_total %lu\n",
+        atomic_load(&p->exp_unrecorded), PROM_MAX_EXPERIMENT_LABELS,
+        atomic_load(&p->exp_unlabelled));
 }
 
 char *prom_render(prom *p, const prom_gauges *g) {

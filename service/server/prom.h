@@ -64,18 +64,25 @@ void prom_attributed(prom *p, int type, const char *recommendation_id);
 void prom_promoted(prom *p, const char *name, size_t n);
 void prom_fresh(prom *p, size_t n);
 
-/* Experiments (experiment.h): an answer of variant v of the experiment at
- * index e of the list, and an attributed event of type for one. Indices
- * at or beyond PROM_MAX_EXPERIMENTS x PROM_MAX_VARIANTS are ignored.
- * Rendered with the names of prom_gauges.experiments. unrecorded: an
- * experiment count Redis did not take (expstats.h). */
-#define PROM_MAX_EXPERIMENTS 32 /* experiment.h's EXPERIMENT_MAX */
-#define PROM_MAX_VARIANTS 8     /* experiment.h's EXPERIMENT_MAX_VARIANTS */
-void prom_experiment_impression(prom *p, size_t e, size_t v);
-void prom_experiment_attributed(prom *p, size_t e, size_t v, int type);
+/* Experiments (experiment.h): an answer of variant slot v of experiment e
+ * (a variant index, or EXPERIMENT_TEAMS: an interleaved answer), and an
+ * attributed event of type for one. Counted by the names (experiment,
+ * variant or "interleaved"), not by position, so the counters follow an
+ * experiment across replacements of the list (expset.h): one that stays
+ * keeps counting, a new one starts at 0, and one removed keeps its final
+ * totals (a counter never goes back). The label set is bounded: the first
+ * PROM_MAX_EXPERIMENT_LABELS (experiment, variant) pairs this process sees
+ * have their labels; later ones count in
+ * mixrec_experiment_counts_unlabelled_total. Lock-free but for the first
+ * count of a new pair. unrecorded: an experiment count Redis did not take
+ * (expstats.h). */
+#define PROM_MAX_EXPERIMENT_LABELS 512 /* 2 x EXPERIMENT_MAX x EXPERIMENT_MAX_VARIANTS */
+struct experiment;
+void prom_experiment_impression(prom *p, const struct experiment *e, size_t v);
+void prom_experiment_attributed(prom *p, const struct experiment *e, size_t v, int type);
 void prom_experiment_unrecorded(prom *p);
 
-typedef struct experiment_list experiment_list;
+typedef struct xs_holder xs_holder;
 
 typedef struct prom_gauges {
     const char *model_version; /* NULL: no model */
@@ -83,7 +90,9 @@ typedef struct prom_gauges {
     const char *ranker_state;          /* "ok", "disabled", "absent", "rejected"; NULL: no model */
     unsigned long impressions_dropped; /* impression records not stored (implog.h) */
     int model_refused; /* 1 while CURRENT names a version that failed to load (model_holder.h) */
-    const experiment_list *experiments; /* names of the experiment counters; NULL: none */
+    /* the experiments in force (expset.h; NULL: none): their variants are
+     * shown, at 0 before their first answer, with the list's version */
+    xs_holder *experiments;
 } prom_gauges;
 
 /* The exposition text (malloc'ed, caller frees). */

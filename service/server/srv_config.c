@@ -281,10 +281,30 @@ static const settings_row rows[] = {
         "audience, variants: [{name, share, settings}]}; a user falls into a variant by a hash "
         "of the salt and the user id, and is served with the variant's settings (per-request "
         "ones: ranking.*, session.half_life_s, session.strength); docs/experiments.md; a bad "
-        "list stops the server; empty: none"),
+        "list stops the server; empty: none. A list PUT to /v1/admin/experiments (stored in "
+        "Redis, mixrec:experiments) replaces it on every replica and wins over it at start, "
+        "until DELETE /v1/admin/experiments"),
     NUM("experiments.click_window_s", INT, experiments_click_window_s, 60, 100000000, "3600",
         "interleaving: which variant placed each item of an answer is kept this long in Redis "
         "(mixrec:il:<recommendation_id>); a click later than this counts for neither"),
+    NUM("explore.share", DOUBLE, explore_share, 0, 0.5, "0",
+        "exploration: about this share of an answer's slots (0.5x to 1.5x by the user's interest "
+        "spread and clicks on rarely shown items) go to candidates past the greedy ones, drawn by "
+        "Thompson sampling on their click counts; each item's propensity is in the answer and the "
+        "impression log; 0 = off (docs/experiments.md)"),
+    NUM("explore.depth", INT, explore_depth, 1, 500, "30",
+        "exploration: candidates past the greedy ones that an explored slot may take"),
+    NUM("explore.draws", INT, explore_draws, 10, 100000, "200",
+        "exploration: repeated draws that estimate an explored item's propensity (cost: about "
+        "draws x (depth + explored slots) Beta draws per answer)"),
+    NUM("explore.half_life_s", DOUBLE, explore_half_life_s, 0, 1e9, "604800",
+        "exploration: impression and click counts halve every this many seconds; 0 = never"),
+    NUM("explore.refresh_ms", INT, explore_refresh_ms, 50, 3600000, "1000",
+        "exploration: each worker re-reads the counts from Redis this often (milliseconds)"),
+    NUM("explore.counts", BOOL, explore_counts, 0, 1, "false",
+        "exploration: count impressions and clicks per item in Redis even when no configuration "
+        "in force at start explores (on by itself when explore.share or a variant's is above 0; "
+        "set it when an experiment that explores will be added at runtime)"),
     NUM("testing.session_delay_ms", INT, testing_session_delay_ms, 0, 60000, "0",
         "tests only: every session read waits this long before it goes to Redis (a slow Redis "
         "reply, made deterministic, e.g. to keep a request in flight across a reload); 0 = off"),

@@ -4,7 +4,7 @@
  * Sources, later ones winning: built-in defaults (each written once, in
  * its row), the JSON config file (sections "server", "redis", "limits",
  * "cors", "auth", "log", "session", "catalog", "pages", "events", "ranking",
- * "experiments", "testing" of the
+ * "experiments", "explore", "testing" of the
  * same file that holds the build settings; see config/mixrec.json),
  * environment variables MIXREC_<SECTION>_<KEY> (e.g.
  * MIXREC_SERVER_WORKERS=4, MIXREC_REDIS_URL=unix:/run/redis.sock) and
@@ -99,6 +99,13 @@ typedef struct srv_config {
      * srv_config_validate) */
     char experiments_list[32768];
     int experiments_click_window_s;
+    /* explore (armstats.h, explore.h; docs/experiments.md) */
+    double explore_share; /* base share of an answer's slots explored; 0: off */
+    int explore_depth;    /* candidates beyond the greedy ones that may be explored */
+    int explore_draws;    /* repeated picks that estimate a propensity */
+    double explore_half_life_s;
+    int explore_refresh_ms; /* workers re-read the counts this often */
+    int explore_counts;     /* keep the counts even where no answer explores */
     /* testing: hooks that make timing-dependent tests deterministic */
     int testing_session_delay_ms;
 } srv_config;

@@ -6,7 +6,10 @@
  * cross-thread libuv call). Jobs run on their worker's thread, one at a
  * time; everything a worker owns (its loop, its leases on models, their
  * scratch) is touched by that thread only. Each worker thread runs FAISS
- * single-threaded (omp_set_num_threads(1)). */
+ * single-threaded (omp_set_num_threads(1)).
+ *
+ * The pool also holds the experiment list in force (expset.h), and with
+ * Redis its first worker polls the list every replica shares (expsync.h). */
 #ifndef WK_WORKERS_H
 #define WK_WORKERS_H
 
@@ -14,6 +17,7 @@
 
 #include "catstore.h"
 #include "catview.h"
+#include "expset.h"
 #include "implog.h"
 #include "model_holder.h"
 #include "mx_err.h"
@@ -29,8 +33,10 @@ typedef void (*wk_fn)(wk_worker *w, void *arg);
 /* Starts cfg->workers workers (0: one per core), each with its own Redis
  * connection (sessions.h) and impression log (implog.h, when
  * log.impressions is on) unless with_redis is 0 (with Redis the pool also
- * runs the live catalogue's store, catstore.h), and its own
- * recommendation id generator (rid.h). cfg and holder are
+ * runs the live catalogue's store, catstore.h, and worker 0 polls the
+ * shared experiment list, expsync.h), and its own recommendation id
+ * generator (rid.h). The experiment list in force starts as cfg's
+ * experiments.list (a bad one fails: MX_EINVAL). cfg and holder are
  * borrowed and must outlive the pool. */
 int wk_start(wk_pool **out, const srv_config *cfg, mh_holder *holder, int with_redis, mx_err *err);
 
@@ -44,12 +50,15 @@ void wk_stop(wk_pool *p);
 int wk_count(const wk_pool *p);
 
 /* A request's hold on one model and on this worker's scratch for that
- * model (rec_ctx). A request takes a lease when it starts and drops it
- * when its answer is queued or it is abandoned; a reload never frees a
- * model or scratch that a lease still holds, so a request that waits (for
- * Redis, a timer) finishes on the model it started with and every id it
- * resolved stays valid. The worker holds its current lease itself and
- * moves to the new model at the first request after a reload.
+ * model (rec_ctx), and on the experiment list in force (expset.h). A
+ * request takes a lease when it starts and drops it when its answer is
+ * queued or it is abandoned; a reload never frees a model or scratch that
+ * a lease still holds, nor a swap of experiments a list, so a request
+ * that waits (for Redis, a timer) finishes on the model and the
+ * experiments it started with and every id and experiment it resolved
+ * stays valid. The worker holds its current lease itself and moves to
+ * the new model or list at the first request after a reload or swap
+ * (checking two atomic generations per request).
  * Leases belong to their worker's thread: take, retain and drop them in
  * that worker's jobs and loop callbacks only. */
 typedef struct wk_lease wk_lease;
@@ -64,6 +73,13 @@ const mx_model *wk_lease_model(const wk_lease *l);
 /* Scratch for the lease's model; used synchronously only (one job or
  * callback at a time runs on a worker). */
 rec_ctx *wk_lease_rec(const wk_lease *l);
+/* The experiment list the request started with: the one accessor every
+ * request reads its experiments through (NULL, no experiments, is a
+ * valid list for experiment.h). Valid while the lease is held. */
+const experiment_list *wk_lease_experiments(const wk_lease *l);
+/* The pool's experiment list in force, to swap it (PUT) or read it off a
+ * worker (metrics: xs_acquire); any thread. */
+xs_holder *wk_experiments(const wk_pool *p);
 
 /* Inside a job: runs fn(arg) on this worker's loop after ms milliseconds
  * (a uv timer). Returns 0, or -1 when no timer could be made (fn is then
@@ -78,6 +94,11 @@ rid_gen *wk_rid(wk_worker *w);
 /* This worker's impression log (implog.h): NULL without Redis or with
  * log.impressions off. */
 implog *wk_implog(wk_worker *w);
+
+/* The worker's copy of exploration's counts (armstats.h), NULL without
+ * Redis; its thread only. */
+typedef struct armstats armstats;
+armstats *wk_armstats(wk_worker *w);
 /* This worker's view of the live catalogue (catview.h), brought up to
  * date for model m (a lease's); its thread only. NULL (err set) on OOM. */
 catview *wk_catview(wk_worker *w, const mx_model *m, mx_err *err);

@@ -25,6 +25,7 @@ static void slate_free(imp_slate *s) {
     for (size_t i = 0; i < s->n_items; i++)
         free((char *)s->items[i]);
     free(s->items);
+    free((float *)s->propensity);
 }
 
 void imp_log_free(imp_log *l) {
@@ -47,18 +48,29 @@ const imp_stats *imp_log_stats(const imp_log *l) {
     return &l->st;
 }
 
-/* An item of the answer: its position (the array index when absent) and
- * id. Ids may be strings or integers (a numeric export). */
+/* An item of the answer: its position (the array index when absent), id
+ * and propensity. Ids may be strings or integers (a numeric export). */
 typedef struct entry {
     double pos;
     size_t at;
     char *id;
+    float prop;
 } entry;
 
 static int by_pos(const void *a, const void *b) {
     const entry *x = a, *y = b;
     if (x->pos != y->pos) return x->pos < y->pos ? -1 : 1;
     return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* An item's "propensity": 1 when absent; -1 when not a number in (0, 1]
+ * (a rounding excess of 1e-6 above 1 is taken as 1). */
+static float prop_of(const json_t *it) {
+    const json_t *p = json_is_object(it) ? json_object_get(it, "propensity") : NULL;
+    if (!p) return 1.0f;
+    double v = json_is_number(p) ? json_number_value(p) : -1;
+    if (!(v > 0 && v <= 1 + 1e-6)) return -1.0f;
+    return v > 1 ? 1.0f : (float)v;
 }
 
 static char *id_text(const json_t *v) {
@@ -71,11 +83,12 @@ static char *id_text(const json_t *v) {
     return NULL;
 }
 
-/* The items array in answer order; *n = 0 when none is usable. */
-static int read_items(const json_t *arr, const char ***out, size_t *n) {
+/* The items array of s in answer order, with their propensities; n_items
+ * = 0 when none is usable. *bad_prop is set when an item's propensity is
+ * unusable (the caller skips the slate). -1 on OOM. */
+static int read_items(const json_t *arr, imp_slate *s, int *bad_prop) {
     size_t cnt = json_array_size(arr), k = 0;
-    *out = NULL;
-    *n = 0;
+    *bad_prop = 0;
     entry *e = calloc(cnt ? cnt : 1, sizeof(entry));
     if (!e) return -1;
     for (size_t i = 0; i < cnt; i++) {
@@ -85,21 +98,29 @@ static int read_items(const json_t *arr, const char ***out, size_t *n) {
         if (!id) continue;
         char *t = id_text(id);
         if (!t) continue;
-        e[k++] = (entry){json_is_number(pos) ? json_number_value(pos) : (double)i, i, t};
+        float p = prop_of(it);
+        *bad_prop |= p < 0;
+        e[k++] = (entry){json_is_number(pos) ? json_number_value(pos) : (double)i, i, t, p};
     }
     qsort(e, k, sizeof(entry), by_pos);
     const char **items = malloc((k ? k : 1) * sizeof(char *));
-    if (!items) {
+    float *prop = malloc((k ? k : 1) * sizeof(float));
+    if (!items || !prop) {
         for (size_t i = 0; i < k; i++)
             free(e[i].id);
         free(e);
+        free(items);
+        free(prop);
         return -1;
     }
-    for (size_t i = 0; i < k; i++)
+    for (size_t i = 0; i < k; i++) {
         items[i] = e[i].id;
+        prop[i] = e[i].prop;
+    }
     free(e);
-    *out = items;
-    *n = k;
+    s->items = items;
+    s->propensity = prop;
+    s->n_items = k;
     return 0;
 }
 
@@ -124,13 +145,17 @@ static int add_object(imp_log *l, const json_t *o, mx_err *err) {
     imp_slate s = {.user = u, .ts_ms = (int64_t)json_number_value(ts)};
     s.ranked = json_is_string(order) && !strcmp(json_string_value(order), "ranker");
     s.rid = strdup(json_is_string(rid) ? json_string_value(rid) : "");
-    if (!s.rid || read_items(items, &s.items, &s.n_items)) {
+    int bad_prop = 0;
+    if (!s.rid || read_items(items, &s, &bad_prop)) {
         slate_free(&s);
         return oom(err);
     }
-    if (!s.n_items) {
+    if (!s.n_items || bad_prop) {
         slate_free(&s);
-        l->st.empty++;
+        if (bad_prop)
+            l->st.bad_propensity++;
+        else
+            l->st.empty++;
         return 0;
     }
     if (l->n == l->cap) {

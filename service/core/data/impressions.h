@@ -3,9 +3,15 @@
  * The input is what `mixrec export --stream impressions` writes (the export
  * format of docs/streams.md): one object per line with `recommendation_id`,
  * `ts` (unix milliseconds), `user`, `route`, `order` and `items` (an array
- * of {"item": id, "position": i, ...} in answer order); other keys are
- * ignored. Ids stay strings here: mapping them to a dataset's or a model's
- * dense ids is the caller's business (slate_train.h). Lines that are not an
+ * of {"item": id, "position": i, "propensity": p, ...} in answer order);
+ * other keys are ignored. An item's `propensity` is the probability that
+ * the serving policy put that item at that position: 1 for a deterministic
+ * placement (and when absent: logs from before propensities were logged),
+ * below 1 for an explored slot (docs/experiments.md, "Off-policy
+ * evaluation"); a slate with a propensity that is not a number in (0, 1]
+ * is skipped and counted. Ids stay strings here: mapping them to a
+ * dataset's or a model's dense ids is the caller's business
+ * (slate_train.h, cmd_eval_logged.c). Lines that are not an
  * impression (no `items` array, anonymous user, bad JSON) are skipped and
  * counted, never fatal: an export is a log, and a log has noise. A missing
  * or unreadable file is an error.
@@ -20,21 +26,23 @@
 #include "mx_err.h"
 
 typedef struct imp_slate {
-    const char *rid;    /* recommendation_id ("" when absent) */
-    const char *user;   /* never empty: anonymous slates are skipped */
-    int64_t ts_ms;      /* unix milliseconds */
-    int ranked;         /* "order" was "ranker" */
-    size_t n_items;     /* items in answer order (by "position" when given) */
-    const char **items; /* item ids */
+    const char *rid;         /* recommendation_id ("" when absent) */
+    const char *user;        /* never empty: anonymous slates are skipped */
+    int64_t ts_ms;           /* unix milliseconds */
+    int ranked;              /* "order" was "ranker" */
+    size_t n_items;          /* items in answer order (by "position" when given) */
+    const char **items;      /* item ids */
+    const float *propensity; /* n_items, in answer order, each in (0, 1]; 1 when not logged */
 } imp_slate;
 
 typedef struct imp_stats {
-    size_t lines;     /* non-blank lines read */
-    size_t slates;    /* impressions kept */
-    size_t bad_json;  /* not a JSON object */
-    size_t not_slate; /* no "items" array or no "ts" (e.g. an event line) */
-    size_t anonymous; /* empty or missing user */
-    size_t empty;     /* "items" without a usable item id */
+    size_t lines;          /* non-blank lines read */
+    size_t slates;         /* impressions kept */
+    size_t bad_json;       /* not a JSON object */
+    size_t not_slate;      /* no "items" array or no "ts" (e.g. an event line) */
+    size_t anonymous;      /* empty or missing user */
+    size_t empty;          /* "items" without a usable item id */
+    size_t bad_propensity; /* an item's "propensity" not a number in (0, 1] */
 } imp_stats;
 
 typedef struct imp_log imp_log;

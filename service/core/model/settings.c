@@ -38,6 +38,7 @@ const settings_section settings_sections[] = {
     {"events", SETTINGS_BUILD | SETTINGS_SERVE, NULL},
     {"ranking", SETTINGS_SERVE, NULL},
     {"experiments", SETTINGS_SERVE, NULL},
+    {"explore", SETTINGS_SERVE, NULL},
     {"testing", SETTINGS_SERVE, NULL},
     /* renamed: the build's "ranker" sat next to the service's "ranking" */
     {"ranker", 0, "rank_train"},

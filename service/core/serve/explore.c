@@ -3,71 +3,83 @@
 
 #include <math.h>
 
-/* Gamma(shape, 1): Marsaglia and Tsang (2000) for shape >= 1; below 1,
- * Gamma(shape + 1) * U^(1 / shape). */
-static double gamma_draw(rng_state *r, double shape) {
-    if (shape < 1) {
-        double u = rng_uniform(r);
-        return gamma_draw(r, shape + 1) * pow(u > 0 ? u : 1e-300, 1 / shape);
-    }
-    double d = shape - 1.0 / 3, c = 1 / sqrt(9 * d);
-    for (;;) {
-        double x = rng_normal(r), v = 1 + c * x;
-        if (v <= 0) continue;
-        v = v * v * v;
-        double u = rng_uniform(r);
-        if (u < 1 - 0.0331 * x * x * x * x) return d * v;
-        if (u > 0 && log(u) < 0.5 * x * x + d * (1 - v + log(v))) return d * v;
-    }
+explore_prior explore_prior_of(double shown, double clicks) {
+    shown = shown > 0 ? shown : 0;
+    clicks = clicks < 0 ? 0 : clicks > shown ? shown : clicks;
+    double mean = (clicks + 1) / (shown + 2);
+    return (explore_prior){EXPLORE_PRIOR_WEIGHT * mean, EXPLORE_PRIOR_WEIGHT * (1 - mean)};
 }
 
-double explore_beta(rng_state *r, double a, double b) {
-    double x = gamma_draw(r, a), y = gamma_draw(r, b);
-    return x + y > 0 ? x / (x + y) : 0.5;
-}
-
-static double arm_draw(const explore_arm *arm, rng_state *r) {
+/* A draw for an arm: Gaussian Thompson sampling, the posterior
+ * Beta(a + clicks, b + shown - clicks) approximated by a bell curve of the
+ * same mean and variance. The bell is the sum of four uniforms scaled to
+ * variance 1 (Irwin-Hall): one random word per draw, about 20x cheaper
+ * than two gamma draws, which matters because propensities repeat the
+ * whole pick explore.draws times per answer. */
+static double arm_draw(const explore_arm *arm, explore_prior prior, rng_state *r) {
     double shown = arm->shown > 0 ? arm->shown : 0;
     double clicks = arm->clicks < 0 ? 0 : arm->clicks > shown ? shown : arm->clicks;
-    return explore_beta(r, 1 + clicks, 1 + shown - clicks);
+    double a = prior.a + clicks, b = prior.b + shown - clicks, n = a + b;
+    double mean = a / n, sd = sqrt(a * b / (n * n * (n + 1)));
+    uint64_t x = rng_next(r);
+    double sum = (double)(x & 0xffff) + (double)((x >> 16) & 0xffff) +
+                 (double)((x >> 32) & 0xffff) + (double)(x >> 48);
+    double z = (sum / 65536.0 - 2) * 1.7320508075688772; /* variance 4/12 -> 1 */
+    return mean + sd * z;
 }
 
-/* The m largest of draw[0..n) into slot, largest first (m small: a
- * selection by insertion). */
-static size_t top_m(const double *draw, size_t n, size_t m, uint32_t *slot) {
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (k == m && draw[i] <= draw[slot[m - 1]]) continue;
-        size_t j = k < m ? k++ : m - 1;
-        while (j > 0 && draw[slot[j - 1]] < draw[i]) {
-            slot[j] = slot[j - 1];
-            j--;
-        }
-        slot[j] = (uint32_t)i;
-    }
-    return k;
-}
-
-size_t explore_pick(const explore_arm *arms, size_t n, size_t m, rng_state *r, uint32_t *slot) {
+/* One pick for the explored positions pos[0..m) (increasing) of a slate
+ * of len over n candidates: an explored position's pool is its own greedy
+ * candidate (pos[j]) and the candidates past the slate (len .. n-1); the
+ * positions take, in order, the largest draw of their pool not yet taken.
+ * choice[j]: the candidate placed at pos[j]. */
+static void slate_pick(const explore_arm *arms, size_t n, size_t len, const uint32_t *pos, size_t m,
+                       explore_prior prior, rng_state *r, uint32_t *choice) {
     double draw[EXPLORE_MAX_ARMS];
-    if (n > EXPLORE_MAX_ARMS) n = EXPLORE_MAX_ARMS; /* the candidates past it are never explored */
-    for (size_t i = 0; i < n; i++)
-        draw[i] = arm_draw(&arms[i], r);
-    return top_m(draw, n, m < n ? m : n, slot);
+    uint8_t taken[EXPLORE_MAX_ARMS];
+    for (size_t j = 0; j < m; j++)
+        draw[pos[j]] = arm_draw(&arms[pos[j]], prior, r);
+    for (size_t i = len; i < n; i++) {
+        draw[i] = arm_draw(&arms[i], prior, r);
+        taken[i] = 0;
+    }
+    for (size_t j = 0; j < m; j++) {
+        size_t best = pos[j];
+        for (size_t i = len; i < n; i++)
+            if (!taken[i] && draw[i] > draw[best]) best = i;
+        if (best >= len) taken[best] = 1;
+        choice[j] = (uint32_t)best;
+    }
 }
 
-void explore_propensity(const explore_arm *arms, size_t n, size_t m, const uint32_t *slot,
-                        size_t draws, rng_state *r, double *p) {
-    uint32_t again[EXPLORE_MAX_ARMS];
-    size_t hits[EXPLORE_MAX_ARMS] = {0};
-    if (m > EXPLORE_MAX_ARMS) m = EXPLORE_MAX_ARMS;
-    for (size_t d = 0; d < draws; d++) {
-        size_t k = explore_pick(arms, n, m, r, again);
-        for (size_t j = 0; j < k; j++)
-            hits[j] += again[j] == slot[j];
+size_t explore_slate(const explore_arm *arms, size_t n, size_t k, size_t m, explore_prior prior,
+                     size_t draws, rng_state *r, uint32_t *order, double *prop, uint8_t *explored) {
+    if (n > EXPLORE_MAX_ARMS) n = EXPLORE_MAX_ARMS; /* candidates past it are never explored */
+    size_t len = n < k ? n : k;
+    if (m > len - (len > 0)) m = len - (len > 0); /* the top position stays greedy */
+    for (size_t pos = 0; pos < len; pos++) {
+        order[pos] = (uint32_t)pos;
+        prop[pos] = 1;
+        explored[pos] = 0;
     }
+    if (!m || n == len) return len; /* nothing past the slate to try */
+    uint32_t pos[EXPLORE_MAX_ARMS], choice[EXPLORE_MAX_ARMS], again[EXPLORE_MAX_ARMS];
+    size_t hits[EXPLORE_MAX_ARMS] = {0};
     for (size_t j = 0; j < m; j++)
-        p[j] = (double)(hits[j] + 1) / (double)(draws + 1);
+        pos[j] = (uint32_t)((j + 1) * len / (m + 1));
+    slate_pick(arms, n, len, pos, m, prior, r, choice);
+    /* the propensity: the same pick repeated on the same counts */
+    for (size_t d = 0; d < draws; d++) {
+        slate_pick(arms, n, len, pos, m, prior, r, again);
+        for (size_t j = 0; j < m; j++)
+            hits[j] += again[j] == choice[j];
+    }
+    for (size_t j = 0; j < m; j++) {
+        order[pos[j]] = choice[j];
+        prop[pos[j]] = (double)(hits[j] + 1) / (double)(draws + 1);
+        explored[pos[j]] = 1;
+    }
+    return len;
 }
 
 double explore_share(double base, const float *weights, size_t n, double new_share) {

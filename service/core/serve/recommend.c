@@ -367,6 +367,8 @@ const char *rec_placed_name(int placed, int ranked) {
         return "promotion";
     case REC_PLACED_FRESH:
         return "fresh";
+    case REC_PLACED_EXPLORATION:
+        return "exploration";
     default:
         return ranked ? "ranker" : "retrieval";
     }

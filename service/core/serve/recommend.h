@@ -161,10 +161,11 @@ enum {
     REC_PLACED_SESSION_QUOTA = 1,
     REC_PLACED_DIVERSITY = 2,
     REC_PLACED_PROMOTION = 3,
-    REC_PLACED_FRESH = 4
+    REC_PLACED_FRESH = 4,
+    REC_PLACED_EXPLORATION = 5
 };
 /* "ranker" or "retrieval" (by ranked), "session_quota", "diversity",
- * "promotion", "fresh" */
+ * "promotion", "fresh", "exploration" */
 const char *rec_placed_name(int placed, int ranked);
 
 #define REC_WHY_N 3 /* features listed per explained item */
@@ -194,6 +195,10 @@ typedef struct rec_item {
     uint8_t sources;        /* bit (1 << RET_*) per retrieval source */
     uint8_t ranked;         /* rank_score is the ranker's (else the pool's fused score) */
     uint8_t placed_by;      /* REC_PLACED_* */
+    /* REC_PLACED_EXPLORATION: the probability that the exploration policy
+     * put the item at its position (explore.h), in (0, 1]; 0 for an item
+     * placed deterministically (propensity 1: rec_item_propensity) */
+    float explore_p;
     /* q->explain on a ranked answer (compact evaluator): the n_why features
      * that moved rank_score most, largest |contribution| first (Saabas
      * contributions, ranker.h), with their values */
@@ -202,6 +207,11 @@ typedef struct rec_item {
     float why_contrib[REC_WHY_N];
     float why_value[REC_WHY_N];
 } rec_item;
+
+/* The probability that the serving policy put it at its position. */
+static inline double rec_item_propensity(const rec_item *it) {
+    return it->explore_p > 0 ? it->explore_p : 1;
+}
 
 typedef struct rec_ctx rec_ctx;
 

@@ -57,6 +57,10 @@ static const api_route routes[] = {
      API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY | API_ADMIN, NULL, api_promotions_put},
     {"GET", "/v1/admin/experiments", "admin_experiments", API_ON_WORKER | API_NEEDS_KEY | API_ADMIN,
      NULL, api_experiments_list},
+    {"PUT", "/v1/admin/experiments", "admin_experiments_put",
+     API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY | API_ADMIN, NULL, api_experiments_put},
+    {"DELETE", "/v1/admin/experiments", "admin_experiments_delete",
+     API_ON_WORKER | API_NEEDS_KEY | API_ADMIN, NULL, api_experiments_delete},
     {"GET", "/v1/admin/experiments/{name}/report", "admin_experiment_report",
      API_ON_WORKER | API_NEEDS_KEY | API_ADMIN, NULL, api_experiments_report},
 };
@@ -394,7 +398,8 @@ json_t *api_items_json(const mx_model *m, const catview *cv, const rec_item *ite
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         const rec_item *it = &items[i];
-        json_t *o = json_pack("{s:s,s:f}", "item", api_item_id(m, it), "score", (double)it->score);
+        json_t *o = json_pack("{s:s,s:f,s:f}", "item", api_item_id(m, it), "score",
+                              (double)it->score, "propensity", rec_item_propensity(it));
         describe_item(m, it, cv, o);
         if (explain) {
             /* where the item comes from and what placed it: interest,
@@ -451,14 +456,15 @@ sess_client *api_redis(api_req *r, const char *doing) {
     return sc;
 }
 
-/* An answer of experiment xi, variant xv (EXPERIMENT_TEAMS: interleaved)
- * into its counts: /metrics, and Redis for a user's answer. */
+/* An answer of experiment xi of the request's list, variant xv
+ * (EXPERIMENT_TEAMS: interleaved) into its counts: /metrics, and Redis for
+ * a user's answer. */
 static void count_experiment(api_req *r, const implog_record *rec, const char *rid, size_t xi,
                              size_t xv) {
-    prom_experiment_impression(r->env->prom, xi, xv);
+    const experiment *e = experiment_at(wk_lease_experiments(r->lease), xi);
+    prom_experiment_impression(r->env->prom, e, xv);
     sess_client *c = wk_sessions(r->worker);
     if (!rec->user || !c) return;
-    const experiment *e = experiment_at(r->env->experiments, xi);
     if (xv != EXPERIMENT_TEAMS) {
         expstats_impression(c, e, xv, rec->user, r->env->prom);
         return;
@@ -484,7 +490,7 @@ void api_impression(api_req *r, json_t *o, implog_record *rec) {
     if (o) json_object_set_new(o, "recommendation_id", json_string(rid));
     prom_impression(r->env->prom, rec->route, rec->order);
     size_t xi;
-    int xv = experiment_of_tag(r->env->experiments, rec->tag, &xi);
+    int xv = experiment_of_tag(wk_lease_experiments(r->lease), rec->tag, &xi);
     if (xv >= 0) count_experiment(r, rec, rid, xi, (size_t)xv);
     implog *l = wk_implog(r->worker);
     if (!l) return;

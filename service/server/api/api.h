@@ -64,7 +64,10 @@ enum {
 /* What handlers share for the server's life (borrowed, read-only). */
 typedef struct api_env {
     const srv_config *cfg;
-    const experiment_list *experiments; /* cfg's experiments.list, parsed */
+    /* cfg's experiments.list, parsed: checked at start, not the list in
+     * force (a PUT may have replaced it): requests read
+     * wk_lease_experiments */
+    const experiment_list *experiments;
     prom *prom;
     mh_holder *holder;
     wk_pool *pool;
@@ -74,7 +77,7 @@ typedef struct api_req api_req;
 typedef void (*api_handler)(api_req *r);
 
 typedef struct api_route {
-    const char *method;  /* "GET" (HEAD too), "POST", "PUT" or "PATCH" */
+    const char *method;  /* "GET" (HEAD too), "POST", "PUT", "PATCH" or "DELETE" */
     const char *pattern; /* "/v1/users/{user}/recommendations": at most one {param} */
     const char *name;    /* metrics label and access log, e.g. "user_recommendations" */
     unsigned flags;

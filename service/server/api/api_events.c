@@ -7,8 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "tsparse.h"
+#include "armstats.h"
 #include "evlog.h"
+#include "tsparse.h"
 #include "rid.h"
 #include "sessions.h"
 
@@ -67,20 +68,35 @@ static json_t *take_duplicates(batch *b, const unsigned char *dup) {
     return list;
 }
 
+/* Exploration's counts (armstats.h): a click on an item of an answer
+ * (stored, not a duplicate) adds to the item's clicks, once this worker's
+ * copy shows that anything is counted (otherwise nothing explores). */
+static void count_clicks(const batch *b, int ok, const unsigned char *dup) {
+    if (!ok || !armstats_size(wk_armstats(b->r->worker))) return;
+    const char *stack[64], **ids = b->accepted <= 64 ? stack : malloc(b->accepted * sizeof(*ids));
+    size_t n = 0;
+    for (size_t k = 0; ok && ids && k < b->accepted; k++) {
+        const evlog_event *e = &b->ev[k].e;
+        if (e->recommendation_id && e->type == EVTYPE_CLICK && !(dup && dup[k])) ids[n++] = e->item;
+    }
+    if (n) armstats_clicked(wk_sessions(b->r->worker), b->r->env->cfg, ids, n, (int64_t)time(NULL));
+    if (ids != stack) free(ids);
+}
+
 static void on_stored(void *arg, int ok, const char *error, const unsigned char *dup) {
     batch *b = arg;
     api_req *r = b->r;
     b->counts.redis_failed = !ok;
     json_t *dups = ok ? take_duplicates(b, dup) : NULL;
     prom_events(r->env->prom, &b->counts);
+    count_clicks(b, ok, dup);
     for (size_t k = 0; ok && k < b->accepted; k++) /* attribution: stored events only */
         if (b->ev[k].e.recommendation_id && !(dup && dup[k])) {
             const evlog_event *e = &b->ev[k].e;
             prom_attributed(r->env->prom, e->type, e->recommendation_id);
             if (e->experiment)
-                prom_experiment_attributed(
-                    r->env->prom, (size_t)(e->experiment - experiment_at(r->env->experiments, 0)),
-                    (size_t)e->variant, e->type);
+                prom_experiment_attributed(r->env->prom, e->experiment, (size_t)e->variant,
+                                           e->type);
         }
     if (!ok) {
         api_error(r, API_UNAVAILABLE, "redis_unavailable", "events were not stored: %s",
@@ -229,7 +245,7 @@ static void take_event(batch *b, const mx_model *m, size_t i, const json_t *e, i
         held *h = &b->ev[b->accepted++];
         h->index = i;
         h->e = (evlog_event){u, it, sess_type_of(ty), ts, eid, rid, pos, NULL, -1};
-        attribute_experiment(b->r->env->experiments, &h->e);
+        attribute_experiment(wk_lease_experiments(b->r->lease), &h->e);
         b->counts.valid_by_type[h->e.type]++;
         note_unknown(b, m, it);
     }

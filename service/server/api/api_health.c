@@ -78,7 +78,7 @@ void api_health_metrics(api_req *r) {
                      .redis_configured = env->cfg->redis_url[0] != 0,
                      .impressions_dropped = wk_impressions_dropped(env->pool),
                      .model_refused = mh_refused(env->holder, NULL),
-                     .experiments = env->experiments};
+                     .experiments = wk_experiments(env->pool)};
     char *text = prom_render(env->prom, &g);
     mh_release(ref);
     if (!text) {

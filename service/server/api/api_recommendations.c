@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api_explore.h"
 #include "api_interleave.h"
 #include "api_pages.h"
 #include "api_session.h"
@@ -65,6 +66,7 @@ typedef struct rec_variant {
     const experiment *e;
     const experiment_variant *v;
     const uint8_t *team;
+    double explore_share; /* the user's share of explored slots; 0: the answer did not explore */
 } rec_variant;
 
 /* The answer of items (n) as JSON, logged (api_impression) and sent. */
@@ -108,7 +110,8 @@ static void respond(api_req *r, const rec_ask *a, catview *cv, rec_ctx *ctx, con
                                         x->team ? x->e->variants[1].name : NULL},
                          .recent_items = a->recent.n,
                          .session = session_state,
-                         .after = a->after};
+                         .after = a->after,
+                         .explore_share = x->explore_share};
     api_record_query(&rec, q);
     rec.k = a->k; /* the page's, not the deeper fetch of a later page */
     api_impression(r, o, &rec);
@@ -123,10 +126,13 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
     const srv_config *cfg = r->env->cfg;
     /* an experiment's variant serves with its own settings */
     rec_variant x = {0};
-    x.v = experiment_pick(r->env->experiments, a->user, &x.e);
+    x.v = experiment_pick(wk_lease_experiments(r->lease), a->user, &x.e);
     int interleaved = x.e && x.e->mode == EXPERIMENT_INTERLEAVE;
+    const srv_config *xcfg = x.v ? x.v->cfg : cfg; /* the answer's settings */
     rec_params p;
-    api_rec_params(x.v ? x.v->cfg : cfg, &p);
+    api_rec_params(xcfg, &p);
+    armstats *arms = wk_armstats(r->worker);
+    int explore = !interleaved && arms && xcfg->explore_share > 0;
     int64_t now = (int64_t)time(NULL);
     mx_err err = {0};
     catview *cv = wk_catview(r->worker, m, &err);
@@ -161,12 +167,15 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
     q.blocked = catview_blocked(cv, now, &q.n_blocked); /* hidden, expired */
     q.categories_of = catview_categories_of;            /* the operators' categories */
     q.categories_arg = cv;
+    if (explore) q.k += (size_t)xcfg->explore_depth; /* the candidates past the greedy ones */
+    if (q.k > (size_t)cfg->max_k) q.k = (size_t)cfg->max_k;
     rec_item items[1000], *merged = NULL;
     uint8_t team[1000], merged_team[1000];
     size_t n = 0, n_merged = 0;
     rec_ctx *ctx = wk_lease_rec(r->lease);
     int rc = interleaved ? api_interleave_recommend(ctx, x.e, &q, items, &n, merged_team, &err)
                          : rec_recommend(ctx, &p, &q, items, &n, &err);
+    if (!rc && explore) x.explore_share = api_explore_share(m, &p, &q, arms, xcfg);
     if (ev != stack_ev) free(ev);
     q.events = NULL; /* freed; what follows reads the filters only */
     q.n_events = 0;
@@ -177,8 +186,10 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
         return;
     }
     if (merged) memcpy(merged, items, n * sizeof(rec_item)), n_merged = n;
-    n = api_pages_cut(a->pages, m, items, n, a->k);
+    n = api_pages_cut(a->pages, m, items, n, explore ? n : a->k);
+    if (explore) n = api_explore_slate(arms, xcfg, m, x.explore_share, items, n, a->k, now);
     n = place_rules(r, a, cv, ctx, &q, sev, n_sev, items, n);
+    if (explore || xcfg->explore_counts) api_explore_count(r, items, n);
     if (merged) { /* the pages and the live catalogue moved items: find each one's team */
         api_interleave_follow(merged, merged_team, n_merged, items, n, team);
         x.team = team;
