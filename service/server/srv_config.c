@@ -292,9 +292,9 @@ static const settings_row rows[] = {
         "spread and clicks on rarely shown items) go to candidates past the greedy ones, drawn by "
         "Thompson sampling on their click counts; each item's propensity is in the answer and the "
         "impression log; 0 = off (docs/experiments.md)"),
-    NUM("explore.depth", INT, explore_depth, 1, 500, "30",
+    NUM("explore.depth", INT, explore_depth, 1, 500, "15",
         "exploration: candidates past the greedy ones that an explored slot may take"),
-    NUM("explore.draws", INT, explore_draws, 10, 100000, "200",
+    NUM("explore.draws", INT, explore_draws, 10, 100000, "100",
         "exploration: repeated draws that estimate an explored item's propensity (cost: about "
         "draws x (depth + explored slots) Beta draws per answer)"),
     NUM("explore.half_life_s", DOUBLE, explore_half_life_s, 0, 1e9, "604800",
