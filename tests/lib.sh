@@ -46,6 +46,16 @@ make_test_model() {
 }
 
 # A real redis-server of our own, on the unix socket $TMP/redis.sock.
+# sim_world: the simulated audience's world in $TMP/w (`mixrec synth`,
+# 2,000 items, 1,000 users, 8 planted interests) and a model of it in
+# $TMP/model, for tests that play `mixrec simulate` against a server.
+sim_world() {
+  "$MIXREC" synth --items 2000 --users 1000 --interests 8 --dim 16 --seed 5 --out "$TMP/w" \
+    >/dev/null 2>&1 || { echo "synth failed"; exit 1; }
+  "$MIXREC" build --interactions "$TMP/w/interactions.csv" --items "$TMP/w/items.csv" \
+    --set embed.dim=16 --set rank_train.threads=1 --out "$TMP/model" >/dev/null 2>"$TMP/build.err" ||
+    { cat "$TMP/build.err"; exit 1; }
+}
 start_redis() {
   redis-server --port 0 --unixsocket "$TMP/redis.sock" --save "" --appendonly no \
     --dir "$TMP" >"$TMP/redis.log" 2>&1 &

@@ -25,11 +25,7 @@ MIXREC=$1
 source "$(dirname "$0")/lib.sh"
 REQUESTS=${EXPLORE_REQUESTS:-4000}
 
-"$MIXREC" synth --items 2000 --users 1000 --interests 8 --dim 16 --seed 5 --out "$TMP/w" \
-  >/dev/null 2>&1 || { echo "synth failed"; exit 1; }
-"$MIXREC" build --interactions "$TMP/w/interactions.csv" --items "$TMP/w/items.csv" \
-  --set embed.dim=16 --set rank_train.threads=1 --out "$TMP/model" >/dev/null 2>"$TMP/build.err" ||
-  { cat "$TMP/build.err"; exit 1; }
+sim_world
 start_redis
 KEY=explore-test-key
 ARGS=(--redis "unix:$TMP/redis.sock" --set auth.api_keys=$KEY)

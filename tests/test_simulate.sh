@@ -22,12 +22,8 @@ AA_RUNS=${AA_RUNS:-30}
 IL_RUNS=${IL_RUNS:-20}  # runs of each design in the interleaving comparison
 IL_REQUESTS=${IL_REQUESTS:-1000}
 
-"$MIXREC" synth --items 2000 --users 1000 --interests 8 --dim 16 --seed 5 --out "$TMP/w" \
-  >/dev/null 2>&1 || { echo "synth failed"; exit 1; }
+sim_world
 check "synth writes world.json (the options, for simulate)" jqt '.users == 1000 and .seed == 5' "$TMP/w/world.json"
-"$MIXREC" build --interactions "$TMP/w/interactions.csv" --items "$TMP/w/items.csv" \
-  --set embed.dim=16 --set rank_train.threads=1 --out "$TMP/model" >/dev/null 2>"$TMP/build.err" ||
-  { cat "$TMP/build.err"; exit 1; }
 start_redis
 KEY=simulate-test-key
 ARGS=(--redis "unix:$TMP/redis.sock" --set auth.api_keys=$KEY)
