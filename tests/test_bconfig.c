@@ -136,7 +136,8 @@ static void test_defaults(void) {
     ASSERT_EQ(c.ranker.enabled, 1);
     ASSERT_EQ(c.ranker.pool, 100);
     ASSERT_EQ(c.ranker.max_users, 20000);
-    ASSERT(c.ranker.eta == 0.05f && c.ranker.subsample == 0.8f);
+    ASSERT(c.ranker.eta == 0.1f && c.ranker.subsample == 0.8f && c.ranker.depth == 4);
+    ASSERT_EQ(c.retrieval.pool_union, 1);
 
     /* the modules' own defaults are the table's */
 #define SAME_DEFAULTS(type, init, field)                                                           \
@@ -422,7 +423,7 @@ static void test_load_file(const char *data_dir) {
     ASSERT_EQ(c.retrieval.nprobe, 16);
     ASSERT_EQ(c.retrieval.mixture_order, RET_ORDER_SCORE);
     ASSERT_EQ(c.ranker.objective, RANK_OBJ_NDCG);
-    ASSERT(c.ranker.eta == 0.05f);
+    ASSERT(c.ranker.eta == 0.1f);
     ASSERT(c.retrieval.blend_share[RET_POPULAR] == 0.6f);
     ASSERT(c.pop_half_life_days == 14);
     TEST_OK("the shipped config/mixrec.json loads (embed.dim 16)");

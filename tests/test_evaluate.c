@@ -103,8 +103,8 @@ static void same_result(const evl_result *a, const evl_result *b) {
 static const size_t ks[2] = {10, 50};
 
 static void test_names(void) {
-    const char *want[EVL_N_METHODS] = {"popular", "single", "mixture_unsmoothed",
-                                       "mixture", "blend",  "ranked"};
+    const char *want[EVL_N_METHODS] = {
+        "popular", "single", "mixture_unsmoothed", "mixture", "blend", "pool", "ranked"};
     for (int a = 0; a < EVL_N_METHODS; a++) {
         ASSERT_STR_EQ(evl_method_name(a), want[a]);
         for (int b = 0; b < a; b++)
@@ -114,7 +114,7 @@ static void test_names(void) {
     ASSERT_STR_EQ(evl_method_name(EVL_BLEND), "blend");
     ASSERT_STR_EQ(evl_method_name(-1), "unknown");
     ASSERT_STR_EQ(evl_method_name(EVL_N_METHODS), "unknown");
-    TEST_OK("evl_method_name: popular, single, mixture_unsmoothed, mixture, blend; distinct");
+    TEST_OK("evl_method_name: popular, single, mixture_unsmoothed, mixture, blend, pool; distinct");
 }
 
 static void test_full(evl_result *res) {
@@ -144,11 +144,12 @@ static void test_full(evl_result *res) {
                 FAIL("%s: recall@%zu = %g", name, ks[k], s->recall[k]);
             ASSERT(s->ndcg[k] >= 0 && s->ndcg[k] <= 1);
             ASSERT(s->coverage[k] > 0 && s->coverage[k] <= 1);
-            double cap = (double)(ks[k] < model->n_clusters ? ks[k] : model->n_clusters);
+            size_t len = meth == EVL_POOL ? 3 * ks[k] : ks[k]; /* the pool: a union */
+            double cap = (double)(len < model->n_clusters ? len : model->n_clusters);
             if (!(s->clusters[k] >= 1 && s->clusters[k] <= cap))
                 FAIL("%s: clusters@%zu = %g, more than %g", name, ks[k], s->clusters[k], cap);
             ASSERT(s->has_genres);
-            ASSERT(s->genres[k] >= 1 && s->genres[k] <= (double)(ks[k] < n_cat ? ks[k] : n_cat));
+            ASSERT(s->genres[k] >= 1 && s->genres[k] <= (double)(len < n_cat ? len : n_cat));
         }
         if (s->recall[1] < s->recall[0])
             FAIL("%s: recall@50 %g < recall@10 %g", name, s->recall[1], s->recall[0]);
@@ -166,6 +167,18 @@ static void test_full(evl_result *res) {
         if (res->method[meth].recall[1] < 1.5 * res->method[EVL_POPULAR].recall[1])
             FAIL("%s: recall@50 %g is not well above popular's %g", evl_method_name(meth),
                  res->method[meth].recall[1], res->method[EVL_POPULAR].recall[1]);
+    /* the pool keeps every source's own top K: it never recalls less than
+     * its best source (the blend's single search reuses the mixture's
+     * lists, so allow a hair of approximate-search difference) */
+    ASSERT(res->evaluated[EVL_POOL]);
+    for (size_t k = 0; k < 2; k++) {
+        ASSERT(res->pool_size[k] >= (double)ks[k] && res->pool_size[k] <= 3.0 * (double)ks[k]);
+        for (int meth = EVL_POPULAR; meth <= EVL_MIXTURE; meth++)
+            if (res->method[EVL_POOL].recall[k] < 0.99 * res->method[meth].recall[k])
+                FAIL("pool recall@%zu %g below %s's %g", ks[k], res->method[EVL_POOL].recall[k],
+                     evl_method_name(meth), res->method[meth].recall[k]);
+    }
+    TEST_OK("the pool (size K..3K) recalls at least 0.99x each source at every K");
     TEST_OK("all test users evaluated; recall in [0,1], recall@50 >= recall@10 for every method");
     TEST_OK("clusters@K <= min(K, n_clusters); genres@K and coverage in range");
 

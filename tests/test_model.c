@@ -116,7 +116,7 @@ static void same_index(const mx_model *a, const mx_model *b) {
 static void same_pools(const mx_model *a, const mx_model *b) {
     ret_ctx *ca = ret_ctx_new(a->index, a->n_items, 30, a->mix.m);
     ret_ctx *cb = ret_ctx_new(b->index, b->n_items, 30, b->mix.m);
-    ret_cand pa[30], pb[30];
+    ret_cand pa[3 * 30], pb[3 * 30]; /* the union pool: up to 3 x 30 */
     mx_err err = {0};
     for (uint32_t u = 0; u < a->n_users; u += 23) {
         size_t na, nb;

@@ -559,14 +559,14 @@ static size_t reference_blend(ret_ctx *c, const float *q, const uint32_t *cid, c
                 out[a] = out[b];
                 out[b] = t;
             }
-    return n < k ? n : k;
+    return p->pool_union ? n : n < k ? n : k; /* union: every source's own top k */
 }
 
 static void check_blend(ret_ctx *c, const float *q, const uint32_t *cid, const float *w, size_t m,
                         size_t k, const ret_params *p, const uint32_t *ex, size_t n_ex,
                         size_t *n_multi) {
     fused_ref want[3 * MAXK];
-    ret_cand out[MAXK];
+    ret_cand out[3 * MAXK];
     size_t n = 0;
     mx_err err = {0};
     size_t nw = reference_blend(c, q, cid, w, m, k, p, ex, n_ex, want);
@@ -612,7 +612,10 @@ static void test_blend(void) {
     for (int trial = 0; trial < 10; trial++) {
         float q[D];
         random_q(&st, q);
-        check_blend(c, q, cid, w, 3, 20, &p, ex, 6, &n_multi); /* default shares */
+        check_blend(c, q, cid, w, 3, 20, &p, ex, 6, &n_multi); /* default shares, union */
+        ret_params pf = p;
+        pf.pool_union = 0; /* the fused top k */
+        check_blend(c, q, cid, w, 3, 20, &pf, ex, 6, &n_multi);
         ret_params p2 = p;
         p2.blend_share[RET_MIXTURE] = 0.5f;
         p2.blend_share[RET_SINGLE] = 0.4f;
@@ -624,7 +627,8 @@ static void test_blend(void) {
     /* mixture and single overlap: items found by both carry both bits */
     ASSERT(n_multi > 0);
 
-    ret_cand out[MAXK], ref[MAXK];
+    p.pool_union = 0; /* below: the fused top k's edge cases */
+    ret_cand out[3 * MAXK], ref[MAXK];
     size_t n, nr;
     mx_err err = {0};
     /* no user vector: the popular list itself */
@@ -703,7 +707,7 @@ static void test_blend(void) {
     ASSERT_EQ(n, 0);
     ret_ctx_free(c);
     TEST_OK("ret_blend: weighted reciprocal-rank fusion, de-duplicated, sources kept, "
-            "popular when there is no user vector");
+            "popular when there is no user vector; the union pool keeps every source's top k");
 }
 
 int main(int argc, char **argv) {

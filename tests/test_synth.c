@@ -28,9 +28,18 @@ static double cosine(const float *a, const float *b, size_t d) {
     return ab / sqrt(aa * bb);
 }
 
+/* Events field by field: ds_event has padding that malloc leaves as it is. */
+static int same_events(const syn_world *a, const syn_world *b) {
+    for (size_t e = 0; e < a->n_events; e++)
+        if (a->events[e].user != b->events[e].user || a->events[e].item != b->events[e].item ||
+            a->events[e].ts != b->events[e].ts || a->events[e].value != b->events[e].value)
+            return 0;
+    return 1;
+}
+
 static int same_world(const syn_world *a, const syn_world *b) {
     return a->n_events == b->n_events && a->n_items == b->n_items && a->dim == b->dim &&
-           memcmp(a->events, b->events, a->n_events * sizeof(ds_event)) == 0 &&
+           same_events(a, b) &&
            memcmp(a->item_vecs, b->item_vecs, a->n_items * a->dim * sizeof(float)) == 0 &&
            memcmp(a->centres, b->centres, a->n_interests * a->dim * sizeof(float)) == 0 &&
            memcmp(a->item_interest, b->item_interest, a->n_items * sizeof(uint32_t)) == 0 &&
@@ -414,6 +423,83 @@ static void test_dataset(void) {
     TEST_OK("syn_to_dataset matches the world");
 }
 
+/* The options of the evaluation worlds: 2..4 interests with the first at
+ * `dominant`; trending events on the week's set; defaults draw what they
+ * drew before the options existed. */
+static void test_world_options(void) {
+    syn_params p;
+    syn_world a, b;
+    mx_err err = {0};
+    small_params(&p, 9);
+    ASSERT_EQ(syn_make(&p, &a, &err), 0);
+    p.trend_items = 50; /* unused while trend_share is 0 */
+    ASSERT_EQ(syn_make(&p, &b, &err), 0);
+    ASSERT(same_world(&a, &b));
+    syn_world_free(&b);
+    TEST_OK("world options at their defaults: the same world as before");
+
+    p.min_user_interests = 2;
+    p.max_user_interests = 4;
+    p.dominant = 0.6;
+    ASSERT_EQ(syn_make(&p, &b, &err), 0);
+    size_t C = b.n_interests;
+    for (size_t u = 0; u < b.n_users; u++) {
+        size_t k = 0;
+        float top = 0, sum = 0;
+        for (size_t c = 0; c < C; c++) {
+            float w = b.user_weights[u * C + c];
+            k += w > 0;
+            sum += w;
+            if (w > top) top = w;
+        }
+        if (k < 2 || k > 4) FAIL("user %zu has %zu interests", u, k);
+        ASSERT(fabsf(sum - 1.0f) < 1e-4f);
+        ASSERT(top >= 0.6f - 1e-5f); /* the dominant one holds 0.6 (another may not pass it) */
+    }
+    syn_world_free(&b);
+    TEST_OK("min_user_interests 2, dominant 0.6: 2-4 interests, the first with 0.6");
+
+    small_params(&p, 9);
+    p.trend_share = 0.7;
+    p.trend_items = 20;
+    ASSERT_EQ(syn_make(&p, &b, &err), 0);
+    /* each week's 20 most frequent items take most of its events */
+    int64_t week = 7 * 86400;
+    size_t weeks = (size_t)(SYN_SPAN_SECONDS / week) + 1, top_total = 0;
+    uint32_t *cnt = calloc(b.n_items, sizeof(uint32_t));
+    for (size_t wk = 0; wk < weeks; wk++) {
+        memset(cnt, 0, b.n_items * sizeof(uint32_t));
+        for (size_t e = 0; e < b.n_events; e++)
+            if ((size_t)((b.events[e].ts - p.t0) / week) == wk) cnt[b.events[e].item]++;
+        for (int t = 0; t < 20; t++) { /* the 20 largest counts, by selection */
+            size_t best = 0;
+            for (size_t i = 1; i < b.n_items; i++)
+                if (cnt[i] > cnt[best]) best = i;
+            top_total += cnt[best];
+            cnt[best] = 0;
+        }
+    }
+    free(cnt);
+    double share = (double)top_total / (double)b.n_events;
+    if (share < 0.5) FAIL("the weekly top 20 hold only %.2f of the events", share);
+    printf("ok - trend_share 0.7: each week's top 20 items hold %.2f of the events\n", share);
+    syn_world_free(&b);
+    syn_world_free(&a);
+
+    small_params(&p, 9);
+    p.min_user_interests = 5;
+    ASSERT_EQ(syn_make(&p, &b, &err), MX_EINVAL);
+    ASSERT_CONTAINS(err.msg, "min_user_interests");
+    small_params(&p, 9);
+    p.dominant = 1;
+    ASSERT_EQ(syn_make(&p, &b, &err), MX_EINVAL);
+    small_params(&p, 9);
+    p.trend_share = 0.5;
+    p.trend_items = 0;
+    ASSERT_EQ(syn_make(&p, &b, &err), MX_EINVAL);
+    TEST_OK("world options out of range are refused");
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     (void)argv; /* worlds are generated; no data files needed */
@@ -425,6 +511,7 @@ int main(int argc, char **argv) {
     test_invalid();
     test_write();
     test_dataset();
+    test_world_options();
     ASSERT_EQ(rmdir(tmpdir), 0);
     return 0;
 }

@@ -1,18 +1,21 @@
 /* cmd_build.c - `mixrec build`: trains a model and saves a new version. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli_slates.h"
+#include "cli_tune.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "model.h"
 #include "pipeline.h"
 #include "rank_train.h"
 
-enum { B_OUT = 1, B_IMPRESSIONS, B_CATALOG };
+enum { B_OUT = 1, B_IMPRESSIONS, B_CATALOG, B_TUNE, B_BUDGET };
 
 static const cli_opt build_opts[] = {
     {"out", "DIR", "model root: the new version goes in DIR/<version>, DIR/CURRENT points at it",
@@ -22,6 +25,11 @@ static const cli_opt build_opts[] = {
      "the live catalogue's records (`mixrec export --stream catalog`): titles and categories "
      "set by operators replace the metadata's, hidden and expired items get no popularity",
      B_CATALOG},
+    {"tune", NULL,
+     "first search the quality settings on this data (`mixrec tune`; they are written to "
+     "DIR/tuned.json), then build with them",
+     B_TUNE},
+    {"budget", "TIME", "--tune: its wall-clock budget (default 10m)", B_BUDGET},
     {0},
 };
 
@@ -29,6 +37,8 @@ typedef struct {
     cli_data data;
     const char *out, *catalog;
     cli_slates slates;
+    int tune;
+    cli_tune_opts tune_opts;
 } build_args;
 
 static int on_opt(void *ud, int id, const char *arg) {
@@ -37,13 +47,16 @@ static int on_opt(void *ud, int id, const char *arg) {
     if (id == B_OUT) a->out = arg;
     if (id == B_IMPRESSIONS) return cli_slates_add(&a->slates, arg);
     if (id == B_CATALOG) a->catalog = arg;
+    if (id == B_TUNE) a->tune = 1;
+    if (id == B_BUDGET) return cli_tune_budget(arg, &a->tune_opts.p.budget_s);
     return 0;
 }
 
 static void usage(FILE *f) {
     fprintf(f, "Usage: mixrec build --interactions PATH [--interactions PATH ...] [--items PATH]\n"
                "                    [--format FMT] [--config FILE]\n"
-               "                    [--columns LIST] [--set NAME=VALUE ...] --out DIR\n\n"
+               "                    [--columns LIST] [--set NAME=VALUE ...] [--tune [--budget T]]\n"
+               "                    --out DIR\n\n"
                "Learns item and user embeddings (implicit ALS), clusters items into interests\n"
                "(spherical k-means), computes every user's kNN-smoothed interest mixture and\n"
                "popularity, builds the interest-list IVF index, and saves it all as a new\n"
@@ -55,10 +68,24 @@ static void usage(FILE *f) {
     cli_print_settings(f, bcfg_settings(), cli_data_sources);
 }
 
+/* --tune: the search's table on stderr (stdout stays the build's summary),
+ * its settings in DIR/tuned.json, a->data.cfg the chosen ones. */
+static int tune_first(build_args *a, const ds_dataset *ds) {
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/tuned.json", a->out);
+    if (mkdir(a->out, 0755) && errno != EEXIST) {
+        fprintf(stderr, "mixrec build: cannot create %s: %s\n", a->out, strerror(errno));
+        return 1;
+    }
+    a->tune_opts.out = path;
+    return cli_tune_run(&a->data, ds, &a->tune_opts, stderr);
+}
+
 int cmd_build(int argc, char **argv) {
     build_args a;
     memset(&a, 0, sizeof(a));
     cli_data_init(&a.data);
+    cli_tune_opts_init(&a.tune_opts);
     cli_opt all[64];
     size_t n = 0;
     for (const cli_opt *o = cli_data_opts; o->name; o++)
@@ -82,6 +109,12 @@ int cmd_build(int argc, char **argv) {
     a.data.in.catalog = catalog;
     a.data.in.catalog_now = (int64_t)time(NULL);
     if ((rc = cli_slates_load(&a.slates, &a.data.in))) {
+        cli_slates_free(&a.slates);
+        cat_snapshot_release(catalog);
+        ds_free(ds);
+        return rc;
+    }
+    if (a.tune && (rc = tune_first(&a, ds))) {
         cli_slates_free(&a.slates);
         cat_snapshot_release(catalog);
         ds_free(ds);

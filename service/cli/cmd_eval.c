@@ -182,6 +182,12 @@ static void print_table(const evl_result *r, const char *label) {
             printf("\n");
         }
     }
+    if (r->evaluated[EVL_POOL]) {
+        printf("%-20s", "pool size");
+        for (size_t k = 0; k < s0->n_ks; k++)
+            printf(" %9.1f", r->pool_size[k]);
+        printf("\n");
+    }
     printf("recall@100 by training events\n%-20s %9s %9s %9s   %s\n", "", "5-9", "10-19", "20+",
            "us/user");
     for (int meth = 0; meth < EVL_N_METHODS; meth++) {
@@ -225,6 +231,11 @@ static void print_json(const eval_args *a, const ds_dataset *ds, const ds_split 
         json_t *mo = json_object();
         met_summary_to_json(&res->method[meth], mo);
         json_object_set_new(mo, "us_per_user", json_real(res->us_per_query[meth]));
+        for (size_t k = 0; meth == EVL_POOL && k < res->method[meth].n_ks; k++) {
+            char key[32];
+            snprintf(key, sizeof(key), "size@%zu", res->method[meth].ks[k]);
+            json_object_set_new(mo, key, json_real(res->pool_size[k]));
+        }
         json_object_set_new(methods, evl_method_name(meth), mo);
     }
     json_object_set_new(out, "methods", methods);

@@ -31,7 +31,12 @@ enum {
     S_START_DAY,
     S_K,
     S_MAX_CLICK,
-    S_NO_RANKER
+    S_NO_RANKER,
+    S_MIN_UI,
+    S_DOMINANT,
+    S_TREND_SHARE,
+    S_TREND_ITEMS,
+    S_WORLD
 };
 
 static const cli_opt synth_opts[] = {
@@ -42,7 +47,15 @@ static const cli_opt synth_opts[] = {
     {"seed", "S", "random seed (default 42)", S_SEED},
     {"min-events", "N", "fewest events per user (default 5)", S_MIN_EV},
     {"max-events", "N", "most events per user (default 60)", S_MAX_EV},
+    {"world", "interest|trend|sparse",
+     "a preset (README: Evaluation worlds); later options override it", S_WORLD},
     {"max-user-interests", "N", "most planted interests per user (default 4)", S_MAX_UI},
+    {"min-user-interests", "N", "fewest planted interests per user (default 1)", S_MIN_UI},
+    {"dominant", "F", "weight of a user's first interest (default 0: all Dirichlet(1))",
+     S_DOMINANT},
+    {"trend-share", "F", "share of events on the week's trending items (default 0)", S_TREND_SHARE},
+    {"trend-items", "N", "trending items per week, a new set every week (default 30)",
+     S_TREND_ITEMS},
     {"cover-items", NULL, "give every item at least one event (whole catalogue in a model)",
      S_COVER},
     {"zipf", "S", "popularity exponent within an interest (default 0.8; 0: no popularity bias)",
@@ -95,6 +108,27 @@ static int parse_size(const char *name, const char *arg, size_t lo, size_t hi, s
     return 0;
 }
 
+/* The evaluation worlds of tuning (README: Evaluation worlds):
+ *   interest  2-4 planted interests, one holding 60% of the user's events,
+ *             no popularity inside an interest: taste is everything
+ *   trend     70% of events on 30 items trending that week, a new set
+ *             every week: recent popularity is everything
+ *   sparse    3-8 events per user: little to learn from anyone */
+static int world_preset(const char *name, syn_params *p) {
+    if (!strcmp(name, "interest")) {
+        p->min_user_interests = 2, p->max_user_interests = 4;
+        p->dominant = 0.6, p->zipf_s = 0;
+    } else if (!strcmp(name, "trend")) {
+        p->trend_share = 0.7, p->trend_items = 30;
+    } else if (!strcmp(name, "sparse")) {
+        p->min_events = 3, p->max_events = 8;
+    } else {
+        fprintf(stderr, "mixrec synth: --world is interest, trend or sparse, not '%s'\n", name);
+        return 2;
+    }
+    return 0;
+}
+
 static int on_opt(void *ud, int id, const char *arg) {
     synth_args *a = ud;
     size_t v = 0;
@@ -113,6 +147,16 @@ static int on_opt(void *ud, int id, const char *arg) {
         return parse_size("max-events", arg, 1, 100000, &a->p.max_events);
     case S_MAX_UI:
         return parse_size("max-user-interests", arg, 1, 1000, &a->p.max_user_interests);
+    case S_MIN_UI:
+        return parse_size("min-user-interests", arg, 1, 1000, &a->p.min_user_interests);
+    case S_DOMINANT:
+        return parse_prob("dominant", arg, &a->p.dominant);
+    case S_TREND_SHARE:
+        return parse_prob("trend-share", arg, &a->p.trend_share);
+    case S_TREND_ITEMS:
+        return parse_size("trend-items", arg, 1, 100000000, &a->p.trend_items);
+    case S_WORLD:
+        return world_preset(arg, &a->p);
     case S_SEED:
         if (parse_size("seed", arg, 0, SIZE_MAX, &v)) return 2;
         a->p.seed = v;
@@ -244,6 +288,10 @@ int cmd_synth(int argc, char **argv) {
     }
     if (a.p.min_events > a.p.max_events) {
         fprintf(stderr, "mixrec synth: --min-events is larger than --max-events\n");
+        return 2;
+    }
+    if (a.p.min_user_interests > a.p.max_user_interests) {
+        fprintf(stderr, "mixrec synth: --min-user-interests is larger than --max-user-interests\n");
         return 2;
     }
     if (a.p.n_interests > a.p.n_items) {

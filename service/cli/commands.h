@@ -16,5 +16,6 @@ int cmd_export(int argc, char **argv);
 int cmd_retrain(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_eval_logged(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static void usage(FILE *f) {
             "  build      train a model from an interaction log and save a new version\n"
             "  eval       build on the past, score the future: retrieval methods side by side\n"
             "  eval-logged another configuration's click-through, off-policy from the logs\n"
+            "  tune       search the quality settings for this data, write them as a config\n"
             "  export     write the service's event or impression stream as JSON lines\n"
             "  retrain    export new events, rebuild, judge against the serving version, promote\n"
             "  synth      generate a synthetic catalogue with planted multi-interest users\n"
@@ -60,6 +61,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "build")) return cmd_build(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval-logged")) return cmd_eval_logged(argc - 2, argv + 2);
+    if (!strcmp(cmd, "tune")) return cmd_tune(argc - 2, argv + 2);
     if (!strcmp(cmd, "synth")) return cmd_synth(argc - 2, argv + 2);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 2, argv + 2);
     if (!strcmp(cmd, "simulate")) return cmd_simulate(argc - 2, argv + 2);

@@ -9,8 +9,8 @@
 #include "retrieve.h"
 
 const char *evl_method_name(int method) {
-    static const char *names[] = {"popular", "single", "mixture_unsmoothed",
-                                  "mixture", "blend",  "ranked"};
+    static const char *names[] = {"popular", "single", "mixture_unsmoothed", "mixture", "blend",
+                                  "pool",    "ranked"};
     return method >= 0 && method < EVL_N_METHODS ? names[method] : "unknown";
 }
 
@@ -19,15 +19,16 @@ typedef struct {
     size_t beg, end; /* test events */
 } test_user;
 
-/* One method's ranked list for user u into out (capacity k). */
 /* Scratch of one thread. */
 typedef struct {
     ret_ctx *ret;
-    ret_cand *cand;  /* kmax */
+    ret_cand *cand;  /* kmax x RET_N_SOURCES */
     rec_ctx *rec;    /* with a ranker */
     rec_item *items; /* kmax, with a ranker */
 } evl_scratch;
 
+/* One method's ranked list for user u into out (capacity k x
+ * RET_N_SOURCES). */
 static int rank_one(const mx_model *m, evl_scratch *sc, const rkt_sessions *sess, int method,
                     uint32_t u, size_t k, uint32_t *out, size_t *n, mx_err *err) {
     ret_ctx *ctx = sc->ret;
@@ -53,6 +54,8 @@ static int rank_one(const mx_model *m, evl_scratch *sc, const rkt_sessions *sess
     const uint32_t *cid = mt->cid + (size_t)u * mt->m;
     const float *w = mt->w + (size_t)u * mt->m;
     size_t mlen = mt->len[u];
+    ret_params p_fused = m->cfg.retrieval;
+    p_fused.pool_union = 0; /* the blend method: the fused top K */
     const ret_params *p = &m->cfg.retrieval;
     size_t got = 0;
     int rc = 0;
@@ -69,6 +72,9 @@ static int rank_one(const mx_model *m, evl_scratch *sc, const rkt_sessions *sess
         rc = ret_mixture(ctx, m->index, q, cid, w, mlen, k, p, cand, &got, err);
         break;
     case EVL_BLEND:
+        rc = ret_blend(ctx, m->index, &m->pop, q, cid, w, mlen, k, &p_fused, cand, &got, err);
+        break;
+    case EVL_POOL:
         rc = ret_blend(ctx, m->index, &m->pop, q, cid, w, mlen, k, p, cand, &got, err);
         break;
     }
@@ -104,17 +110,17 @@ static int group_test_users(const ds_event *test, size_t n_test, size_t max_user
 }
 
 /* The ranked lists of every (user, method, cut-off), in parallel: list
- * slot (i * EVL_N_METHODS + method) * n_ks + ki at lists + slot * kmax;
+ * slot (i * EVL_N_METHODS + method) * n_ks + ki at lists + slot * stride;
  * secs[method] sums the time of the largest cut-off's lists. */
 static int rank_all(const mx_model *m, const rkt_sessions *sessions, const test_user *tu,
                     size_t n_users, const size_t *ks, size_t n_ks, const evl_result *res,
                     uint32_t *lists, size_t *lens, double *secs, mx_err *err) {
-    size_t kmax = ks[n_ks - 1];
+    size_t kmax = ks[n_ks - 1], stride = kmax * RET_N_SOURCES;
     int rc = 0;
 #pragma omp parallel
     {
         evl_scratch sc = {.ret = ret_ctx_new(m->index, m->n_items, kmax, m->mix.m),
-                          .cand = malloc(kmax * sizeof(ret_cand))};
+                          .cand = malloc(stride * sizeof(ret_cand))};
         if (model_has_ranker(m)) {
             sc.rec = rec_ctx_new(m, kmax);
             sc.items = malloc(kmax * sizeof(rec_item));
@@ -134,7 +140,7 @@ static int rank_all(const mx_model *m, const rkt_sessions *sessions, const test_
                     size_t slot = (i * EVL_N_METHODS + (size_t)meth) * n_ks + ki;
                     double ts = pipe_now();
                     int r = rank_one(m, &sc, sessions, meth, tu[i].user, ks[ki],
-                                     lists + slot * kmax, &lens[slot], &lerr);
+                                     lists + slot * stride, &lens[slot], &lerr);
                     if (ki == n_ks - 1) lsecs[meth] += pipe_now() - ts;
                     if (r) {
 #pragma omp critical
@@ -164,10 +170,12 @@ static int rank_all(const mx_model *m, const rkt_sessions *sessions, const test_
 static int score_method(const mx_model *m, const ds_dataset *ds, const ds_event *test,
                         const test_user *tu, size_t n_users, const size_t *ks, size_t n_ks,
                         int meth, const uint32_t *lists, const size_t *lens, uint32_t *rel,
-                        met_summary *dst, mx_err *err) {
-    size_t kmax = ks[n_ks - 1];
+                        double *user_score, met_summary *dst, mx_err *err) {
+    size_t stride = ks[n_ks - 1] * RET_N_SOURCES;
     for (size_t ki = 0; ki < n_ks; ki++) {
-        met_acc *acc = met_new(&ks[ki], 1, m->n_items, m->item_interest, ds);
+        /* the pool is a set: scored over all of it */
+        size_t cut = meth == EVL_POOL ? stride : ks[ki];
+        met_acc *acc = met_new(&cut, 1, m->n_items, m->item_interest, ds);
         if (!acc || !rel) {
             met_free(acc);
             return mx_err_set(err, MX_ENOMEM, "out of memory for metrics");
@@ -178,8 +186,10 @@ static int score_method(const mx_model *m, const ds_dataset *ds, const ds_event 
                 rel[nr++] = test[e].item;
             size_t slot = (i * EVL_N_METHODS + (size_t)meth) * n_ks + ki;
             uint32_t u = tu[i].user;
-            met_add(acc, lists + slot * kmax, lens[slot], rel, nr,
+            met_add(acc, lists + slot * stride, lens[slot], rel, nr,
                     m->seen_ptr[u + 1] - m->seen_ptr[u]);
+            double r = 0, g = 0;
+            if (user_score && ki == 0) user_score[i] = met_last(acc, &r, &g) ? r + g : 0;
         }
         met_summary one;
         met_summarize(acc, &one);
@@ -202,9 +212,17 @@ static int score_method(const mx_model *m, const ds_dataset *ds, const ds_event 
 int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_t n_test,
             const size_t *ks, size_t n_ks, size_t max_users, const rkt_sessions *sessions,
             evl_result *out, mx_err *err) {
+    return evl_run_users(m, ds, test, n_test, ks, n_ks, max_users, sessions, NULL, out, err);
+}
+
+int evl_run_users(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_t n_test,
+                  const size_t *ks, size_t n_ks, size_t max_users, const rkt_sessions *sessions,
+                  double *user_score, evl_result *out, mx_err *err) {
     memset(out, 0, sizeof(*out));
     for (int meth = 0; meth < EVL_N_METHODS; meth++)
-        out->evaluated[meth] = meth != EVL_RANKED || model_has_ranker(m);
+        out->evaluated[meth] = meth == EVL_RANKED ? model_has_ranker(m)
+                               : meth == EVL_POOL ? m->cfg.retrieval.pool_union
+                                                  : 1;
     /* kmax sizes every list and the summaries hold MET_MAX_KS cut-offs */
     if (!ks || n_ks == 0 || n_ks > MET_MAX_KS)
         return mx_err_set(err, MX_EINVAL, "evaluation needs 1 to %d cut-offs", MET_MAX_KS);
@@ -212,7 +230,7 @@ int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_
         if (ks[j] == 0 || (j > 0 && ks[j] <= ks[j - 1]))
             return mx_err_set(err, MX_EINVAL, "cut-offs must be positive and increasing");
     double t0 = pipe_now();
-    size_t kmax = ks[n_ks - 1], n_users = 0;
+    size_t stride = ks[n_ks - 1] * RET_N_SOURCES, n_users = 0;
     test_user *tu = NULL;
     int rc = group_test_users(test, n_test, max_users, &tu, &n_users, err);
     if (rc) return rc;
@@ -220,7 +238,7 @@ int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_
      * budget K for each K, since the mixture and blend split their budget
      * differently for every K (a top-10 is not the prefix of a top-200). */
     size_t slots = (n_users ? n_users : 1) * EVL_N_METHODS * n_ks;
-    uint32_t *lists = malloc(slots * kmax * sizeof(uint32_t));
+    uint32_t *lists = malloc(slots * stride * sizeof(uint32_t));
     size_t *lens = calloc(slots, sizeof(size_t));
     double *secs = calloc(EVL_N_METHODS, sizeof(double));
     uint32_t *rel = NULL;
@@ -230,10 +248,17 @@ int evl_run(const mx_model *m, const ds_dataset *ds, const ds_event *test, size_
     }
     rc = rank_all(m, sessions, tu, n_users, ks, n_ks, out, lists, lens, secs, err);
     rel = malloc((n_test ? n_test : 1) * sizeof(uint32_t));
+    int answer = out->evaluated[EVL_RANKED] ? EVL_RANKED : EVL_BLEND;
     for (int meth = 0; !rc && meth < EVL_N_METHODS; meth++) {
         rc = score_method(m, ds, test, tu, n_users, ks, n_ks, meth, lists, lens, rel,
-                          &out->method[meth], err);
+                          meth == answer ? user_score : NULL, &out->method[meth], err);
         if (!rc) out->us_per_query[meth] = n_users ? secs[meth] / (double)n_users * 1e6 : 0;
+    }
+    for (size_t ki = 0; !rc && ki < n_ks && n_users; ki++) {
+        double sum = 0;
+        for (size_t i = 0; i < n_users; i++)
+            sum += (double)lens[(i * EVL_N_METHODS + EVL_POOL) * n_ks + ki];
+        out->pool_size[ki] = sum / (double)n_users;
     }
     out->n_users = n_users;
     out->seconds = pipe_now() - t0;

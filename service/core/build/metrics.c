@@ -42,6 +42,10 @@ struct met_acc {
     uint64_t *cover[MET_MAX_KS]; /* one n_items-bit map per K */
     size_t covered[MET_MAX_KS];  /* set bits in cover[j] */
 
+    /* The last user met_add scored, at the first cut-off (met_last). */
+    double last_recall, last_ndcg;
+    int last_scored;
+
     /* Sums over users; divided by n_users in met_summarize. */
     size_t n_users;
     double recall[MET_MAX_KS];
@@ -168,6 +172,7 @@ int met_add(met_acc *a, const uint32_t *ranked, size_t n_ranked, const uint32_t 
      * never be hit. */
     for (size_t r = 0; r < n_ranked; r++)
         if (ranked[r] >= a->n_items) return MX_EINVAL;
+    a->last_scored = 0;
     if (n_relevant == 0) return 0;
 
     int rc = grow_scratch(a, n_relevant);
@@ -187,7 +192,7 @@ int met_add(met_acc *a, const uint32_t *ranked, size_t n_ranked, const uint32_t 
     size_t hits = 0, hits100 = 0, n_cl = 0, n_gen = 0;
     double dcg = 0.0;
     size_t j = 0; /* first cut-off not yet recorded */
-    double rec_at[MET_MAX_KS], dcg_at[MET_MAX_KS];
+    double rec_at[MET_MAX_KS] = {0}, dcg_at[MET_MAX_KS] = {0};
     size_t cl_at[MET_MAX_KS], gen_at[MET_MAX_KS];
 
     for (size_t r = 0; r < scan; r++) {
@@ -253,6 +258,12 @@ int met_add(met_acc *a, const uint32_t *ranked, size_t n_ranked, const uint32_t 
         a->ndcg[k] += dcg_at[k] / idcg; /* idcg > 0: n_rel >= 1, K >= 1 */
     }
 
+    double idcg0 = 0.0; /* the first cut-off's, for met_last */
+    for (size_t r = 0; r < n_rel && r < a->ks[0]; r++)
+        idcg0 += 1.0 / log2((double)r + 2.0);
+    a->last_recall = rec_at[0] / (double)n_rel;
+    a->last_ndcg = dcg_at[0] / idcg0;
+    a->last_scored = 1;
     for (size_t k = 0; k < a->n_ks; k++) {
         a->recall[k] += rec_at[k] / (double)n_rel;
         a->clusters[k] += (double)cl_at[k];
@@ -321,4 +332,11 @@ int met_summary_to_json(const met_summary *s, void *obj) {
     if (rc == 0 && json_object_set_new(o, "users", json_integer((json_int_t)s->n_users)) != 0)
         rc = MX_ENOMEM;
     return rc;
+}
+
+int met_last(const met_acc *a, double *recall, double *ndcg) {
+    if (!a || !a->last_scored) return 0;
+    *recall = a->last_recall;
+    *ndcg = a->last_ndcg;
+    return 1;
 }

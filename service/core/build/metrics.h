@@ -53,6 +53,10 @@ void met_free(met_acc *a);
 int met_add(met_acc *a, const uint32_t *ranked, size_t n_ranked, const uint32_t *relevant,
             size_t n_relevant, size_t n_train_events);
 
+/* The user of the last met_add at the first cut-off: 1 with *recall and
+ * *ndcg set, 0 when that user was not scored (no relevant items, rejected). */
+int met_last(const met_acc *a, double *recall, double *ndcg);
+
 /* Averages over the users added so far. */
 void met_summarize(const met_acc *a, met_summary *out);
 

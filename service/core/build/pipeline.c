@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "embcache.h"
 #include "embed.h"
 #include "interests.h"
 #include "labels.h"
@@ -289,8 +290,9 @@ static mx_model *new_model(const ds_dataset *ds, const ds_event *train, size_t n
 
 /* 1. Embeddings: ALS, or the brought item vectors with users folded in;
  * then the Gram matrix for fold-in at serving time. */
-static int build_embeddings(mx_model *m, const ds_dataset *ds, const pipe_inputs *in,
-                            const ds_csr *by_user, const ds_csr *by_item, mx_err *err) {
+static int build_embeddings(mx_model *m, const ds_dataset *ds, const ds_event *train,
+                            const pipe_inputs *in, const ds_csr *by_user, const ds_csr *by_item,
+                            mx_err *err) {
     size_t nu = m->n_users, ni = m->n_items;
     float *item_vecs = NULL, *user_vecs = NULL;
     int rc;
@@ -310,10 +312,17 @@ static int build_embeddings(mx_model *m, const ds_dataset *ds, const pipe_inputs
     float *gram = model_keep(m, malloc(d * d * sizeof(float)), 0, 0);
     if (!item_vecs || !user_vecs || !gram)
         return mx_err_set(err, MX_ENOMEM, "out of memory for embeddings");
-    if (in && in->item_vectors)
+    embc_cache *cache = in ? in->emb_cache : NULL;
+    if (in && in->item_vectors) {
         rc = emb_fold_in_users(by_user, item_vecs, ni, &m->cfg.embed, user_vecs, err);
-    else
+    } else if (embc_get(cache, train, m->n_events, &m->cfg.embed, nu, ni, user_vecs, item_vecs)) {
+        rc = 0;
+    } else {
         rc = emb_train_als(by_user, by_item, &m->cfg.embed, user_vecs, item_vecs, err);
+        if (!rc)
+            rc = embc_put(cache, train, m->n_events, &m->cfg.embed, nu, ni, user_vecs, item_vecs,
+                          err);
+    }
     if (rc) return rc;
     fold_gram(item_vecs, ni, d, m->cfg.embed.reg, gram);
     m->item_vecs = item_vecs;
@@ -493,7 +502,7 @@ int pipe_build(const ds_dataset *ds, const ds_event *train, size_t n_train, cons
         (!(in && in->item_vectors) &&
          (rc = ds_csr_build(&by_item, train, n_train, (uint32_t)m->n_items, 1, err))))
         goto fail;
-    if ((rc = build_embeddings(m, ds, in, &by_user, &by_item, err))) goto fail;
+    if ((rc = build_embeddings(m, ds, train, in, &by_user, &by_item, err))) goto fail;
     tm.embed = pipe_now() - ts;
     ts = pipe_now();
     if ((rc = build_interests(m, &centroids, err))) goto fail;

@@ -27,6 +27,9 @@ typedef struct pipe_inputs {
      * catalog_now (hidden, expired) get no popularity in the model */
     const cat_snapshot *catalog;
     int64_t catalog_now;
+    /* learned embeddings from earlier builds (borrowed; NULL: none): a hit
+     * skips ALS, a miss stores what ALS learned (embcache.h) */
+    struct embc_cache *emb_cache;
 } pipe_inputs;
 
 typedef struct pipe_timings {

@@ -168,7 +168,8 @@ static json_t *ranker_info(const rank_params *p, const rkt_report *r) {
 typedef struct fit {
     const ds_dataset *ds;
     const rank_params *rp;
-    size_t nu, pool;
+    size_t nu, pool; /* pool: candidates each source fetches */
+    size_t stride;   /* rows per user: the largest pool (x RET_N_SOURCES with pool_union) */
     rkt_report *rep;
     mx_err *err;
     ds_event *early_ev, *late;
@@ -179,7 +180,7 @@ typedef struct fit {
     uint32_t *late_items;  /* each user's items after the cut, sorted */
     uint32_t *users;       /* the sampled users */
     size_t n_cand;         /* their count */
-    float *x, *label;      /* n_cand x pool rows of examples */
+    float *x, *label;      /* n_cand x stride rows of examples */
     size_t *rows_of;       /* rows kept per sampled user (0: no positive) */
     float *vx, *vl;        /* validation rows */
     unsigned *groups, *vg; /* rows per user: training, validation */
@@ -302,7 +303,7 @@ static int fit_sample_users(fit *f) {
 /* One sampled user's pool from the early model, labelled; rows_of[j] = 0
  * when no candidate is a later item (no ranking signal). */
 static int fit_user_examples(fit *f, rec_ctx *ctx, const rec_params *prm, size_t j) {
-    size_t pool = f->pool;
+    size_t pool = f->pool, stride = f->stride;
     uint32_t u = f->users[j];
     size_t ns = 0;
     int64_t now = 0;
@@ -316,10 +317,10 @@ static int fit_user_examples(fit *f, rec_ctx *ctx, const rec_params *prm, size_t
     size_t nl = f->late_ptr[u + 1] - f->late_ptr[u], pos = 0;
     for (size_t i = 0; i < n; i++) {
         float y = bsearch(&cands[i].item, li, nl, sizeof(uint32_t), cmp_u32) ? 1.0f : 0;
-        f->label[j * pool + i] = y;
+        f->label[j * stride + i] = y;
         pos += y > 0;
     }
-    memcpy(f->x + j * pool * FEAT_N, fx, n * FEAT_N * sizeof(float));
+    memcpy(f->x + j * stride * FEAT_N, fx, n * FEAT_N * sizeof(float));
     f->rows_of[j] = pos > 0 ? n : 0;
     return 0;
 }
@@ -327,8 +328,8 @@ static int fit_user_examples(fit *f, rec_ctx *ctx, const rec_params *prm, size_t
 /* The examples of every sampled user, in parallel. */
 static int fit_examples(fit *f) {
     size_t n = f->n_cand ? f->n_cand : 1;
-    f->x = malloc(n * f->pool * FEAT_N * sizeof(float));
-    f->label = malloc(n * f->pool * sizeof(float));
+    f->x = malloc(n * f->stride * FEAT_N * sizeof(float));
+    f->label = malloc(n * f->stride * sizeof(float));
     f->rows_of = calloc(n, sizeof(size_t));
     if (!f->x || !f->label || !f->rows_of) return fit_oom(f);
     int failed = 0;
@@ -359,7 +360,7 @@ static int fit_examples(fit *f) {
  * user order: training rows in place in x/label, validation rows in
  * vx/vl. */
 static int fit_groups(fit *f, rkx_data *dt, rkx_data *dv) {
-    size_t n = f->n_cand ? f->n_cand : 1, pool = f->pool;
+    size_t n = f->n_cand ? f->n_cand : 1, pool = f->stride;
     f->groups = malloc(n * sizeof(unsigned));
     f->vx = malloc(n * pool * FEAT_N * sizeof(float));
     f->vl = malloc(n * pool * sizeof(float));
@@ -488,6 +489,7 @@ static int rkt_fit(const ds_dataset *ds, const ds_event *train, size_t n_train, 
     fit f = {.ds = ds, .rp = &cfg_in->ranker, .rep = rep, .err = err};
     f.nu = ds_n_users(ds);
     f.pool = f.rp->pool;
+    f.stride = f.pool * (cfg_in->retrieval.pool_union ? RET_N_SOURCES : 1);
     double t0 = pipe_now();
     slt_data sd = {0}, mix = {0};
     if (in && in->impressions) {

@@ -198,6 +198,10 @@ static size_t get_count(json_t *man, const char *key) {
  * into c. Absent entries, nulls (an infinite value) and values this build
  * rejects keep their defaults: they must not stop a model from loading. */
 static void restore_params(json_t *params, bcfg *c) {
+    /* models from before retrieval.pool_union trained their ranker on the
+     * fused top K: they keep serving that pool */
+    json_t *ret = json_object_get(params, "retrieval");
+    if (json_is_object(ret) && !json_object_get(ret, "pool_union")) c->retrieval.pool_union = 0;
     bcfg_restore_json(c, params);
     bcfg_finish(c);
 }

@@ -34,7 +34,8 @@ struct rec_ctx {
     ret_ctx *ret;
     feat_ctx *feat;
     size_t max_k;           /* largest k a request may ask */
-    size_t cap;             /* largest pool: max(max_k, the ranker's pool) */
+    size_t cap;             /* largest fetch: max(max_k, the ranker's pool) */
+    size_t pool_cap;        /* largest pool: cap, x RET_N_SOURCES with pool_union */
     float *q, *scratch;     /* dim, 3 * dim */
     ret_cand *cands;        /* cap */
     float *x, *rs;          /* cap x FEAT_N features, cap ranker scores */
@@ -90,21 +91,23 @@ rec_ctx *rec_ctx_new(const mx_model *m, size_t max_k) {
     c->max_k = max_k ? max_k : 1;
     c->cap = c->max_k;
     if (m->cfg.ranker.pool > c->cap) c->cap = m->cfg.ranker.pool;
+    c->pool_cap = c->cap * (m->cfg.retrieval.pool_union ? RET_N_SOURCES : 1);
+    size_t pc = c->pool_cap;
     c->ret = ret_ctx_new(m->index, m->n_items, c->cap, REC_MAX_INTERESTS);
     if (c->ret) ret_use_vectors(c->ret, m->item_vecs);
-    c->feat = feat_ctx_new(m, c->cap);
+    c->feat = feat_ctx_new(m, pc);
     c->q = malloc(m->dim * sizeof(float));
     c->scratch = malloc(3 * m->dim * sizeof(float));
-    c->cands = malloc(c->cap * sizeof(ret_cand));
-    c->x = malloc(c->cap * FEAT_N * sizeof(float));
-    c->rs = malloc(c->cap * sizeof(float));
-    c->pen = malloc(c->cap * sizeof(float));
-    c->order = malloc(c->cap * sizeof(uint32_t));
-    c->pairs = malloc(c->cap * sizeof(rank_pair));
+    c->cands = malloc(pc * sizeof(ret_cand));
+    c->x = malloc(pc * FEAT_N * sizeof(float));
+    c->rs = malloc(pc * sizeof(float));
+    c->pen = malloc(pc * sizeof(float));
+    c->order = malloc(pc * sizeof(uint32_t));
+    c->pairs = malloc(pc * sizeof(rank_pair));
     c->per_interest = calloc(m->n_clusters ? m->n_clusters : 1, sizeof(uint32_t));
     c->in_session = calloc(m->n_clusters ? m->n_clusters : 1, 1);
-    c->taken = malloc(c->cap);
-    c->sel_sim = malloc(c->cap * sizeof(float));
+    c->taken = malloc(pc);
+    c->sel_sim = malloc(pc * sizeof(float));
     if (!c->ret || !c->feat || !c->q || !c->scratch || !c->cands || !c->x || !c->rs || !c->pen ||
         !c->order || !c->pairs || !c->per_interest || !c->taken || !c->sel_sim) {
         rec_ctx_free(c);

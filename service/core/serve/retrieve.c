@@ -489,7 +489,8 @@ int ret_blend(ret_ctx *c, const ann_index *ix, const pop_table *pop, const float
         all[u++] = cd;
     }
     qsort(all, u, sizeof(ret_cand), by_cand_fused);
-    for (size_t i = 0; i < u && *n < k; i++) {
+    size_t keep = p->pool_union ? u : k;
+    for (size_t i = 0; i < u && *n < keep; i++) {
         out[*n] = all[i];
         take(c, all[i].item);
         (*n)++;

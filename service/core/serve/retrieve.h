@@ -17,7 +17,11 @@
  *    found i of share_s / (rrf_k + rank_s(i)); duplicates merge (an item
  *    found by several sources ranks higher and remembers them all), and
  *    the top K by fused score form the pool. The shares are the budgets:
- *    a source's share is its weight in the fusion.
+ *    a source's share is its weight in the fusion. With pool_union (the
+ *    default), every distinct candidate is kept, up to RET_N_SOURCES x K,
+ *    still in fused order: each source keeps its own top K, so the pool
+ *    can never recall less than its best source at K, whatever the shares
+ *    (the fusion only orders it; a ranker then picks from all of it).
  * A ret_ctx is per-thread scratch (no allocation per query); the index,
  * popularity table and mixtures it reads are shared read-only. */
 #ifndef RET_RETRIEVE_H
@@ -59,6 +63,8 @@ typedef struct ret_params {
     float rrf_k;                      /* blend fusion constant, default 60 */
     size_t mixture_order;             /* RET_ORDER_*, default by score */
     float mixture_sharpen;            /* budget split by w^gamma, default 0.5 */
+    int pool_union;                   /* blend keeps every source's top K (up to
+                                         RET_N_SOURCES x K candidates), default 1 */
 } ret_params;
 
 void ret_params_init(ret_params *p); /* the defaults: bconfig.c's rows */
@@ -103,7 +109,8 @@ int ret_single(ret_ctx *c, const ann_index *ix, const float *q, size_t k, const 
                ret_cand *out, size_t *n, mx_err *err);
 int ret_popular(ret_ctx *c, const pop_table *pop, size_t k, ret_cand *out, size_t *n);
 
-/* The blended pool of k candidates (see above). q may be NULL (no user
+/* The blended pool (see above): k candidates, or with p->pool_union up to
+ * RET_N_SOURCES x k (out's capacity must allow it). q may be NULL (no user
  * vector: popular fills everything); m may be 0. */
 int ret_blend(ret_ctx *c, const ann_index *ix, const pop_table *pop, const float *q,
               const uint32_t *cid, const float *w, size_t m, size_t k, const ret_params *p,

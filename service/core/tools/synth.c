@@ -22,7 +22,10 @@
  * only users that nearly exhaust their interests ever get there. */
 #define SYN_MAX_TRIES 32
 
-enum { ST_CENTRES = 1, ST_SIZES, ST_LAYOUT, ST_VECTORS, ST_USERS };
+enum { ST_CENTRES = 1, ST_SIZES, ST_LAYOUT, ST_VECTORS, ST_USERS, ST_TRENDS };
+
+#define SYN_WEEK ((int64_t)7 * 86400)
+#define SYN_N_WEEKS ((size_t)(SYN_SPAN_SECONDS / SYN_WEEK + 1))
 
 void syn_params_init(syn_params *p) {
     memset(p, 0, sizeof(*p));
@@ -34,6 +37,8 @@ void syn_params_init(syn_params *p) {
     p->min_events = 5;
     p->max_events = 60;
     p->max_user_interests = 4;
+    p->min_user_interests = 1;
+    p->trend_items = 30;
     p->item_noise = -1.0f; /* automatic: see default_noise */
     p->zipf_s = 0.8;
     p->t0 = 1600000000;
@@ -110,6 +115,19 @@ static int check_params(const syn_params *p, mx_err *err) {
         return mx_err_set(err, MX_EINVAL, "synth: max_events %zu is too large", p->max_events);
     if (p->max_user_interests == 0)
         return mx_err_set(err, MX_EINVAL, "synth: max_user_interests must be at least 1");
+    if (p->min_user_interests == 0 || p->min_user_interests > p->max_user_interests)
+        return mx_err_set(err, MX_EINVAL,
+                          "synth: need 1 <= min_user_interests <= max_user_interests, got %zu "
+                          "and %zu",
+                          p->min_user_interests, p->max_user_interests);
+    if (!(p->dominant >= 0 && p->dominant < 1))
+        return mx_err_set(err, MX_EINVAL, "synth: dominant must be in [0, 1), got %g", p->dominant);
+    if (!(p->trend_share >= 0 && p->trend_share <= 1))
+        return mx_err_set(err, MX_EINVAL, "synth: trend_share must be in [0, 1], got %g",
+                          p->trend_share);
+    if (p->trend_share > 0 && (p->trend_items == 0 || p->trend_items > p->n_items))
+        return mx_err_set(err, MX_EINVAL, "synth: trend_items must be in 1..n_items, got %zu",
+                          p->trend_items);
     if (!isfinite(p->item_noise))
         return mx_err_set(err, MX_EINVAL, "synth: item_noise must be finite");
     if (!isfinite(p->zipf_s) || p->zipf_s < 0)
@@ -166,15 +184,54 @@ static void make_sizes(const syn_params *p, size_t *sizes, double *w) {
 }
 
 typedef struct layout {
-    size_t *start;   /* n_interests + 1: interest c owns members[start[c]..start[c+1]) */
-    uint32_t *items; /* members by popularity rank within their interest */
-    double *cdf;     /* cumulative Zipf weight at each member position, last = 1 */
+    size_t *start;     /* n_interests + 1: interest c owns members[start[c]..start[c+1]) */
+    uint32_t *items;   /* members by popularity rank within their interest */
+    double *cdf;       /* cumulative Zipf weight at each member position, last = 1 */
+    uint32_t *trend;   /* SYN_N_WEEKS x trend_items: each week's trending items by rank */
+    double *trend_cdf; /* trend_items: cumulative 1/rank, last = 1 */
 } layout;
 
 static void layout_free(layout *l) {
     free(l->start);
     free(l->items);
     free(l->cdf);
+    free(l->trend);
+    free(l->trend_cdf);
+}
+
+/* Every week's trending items: distinct within the week, drawn from the
+ * whole catalogue by their own stream (partial Fisher-Yates). */
+static int make_trends(const syn_params *p, layout *l, mx_err *err) {
+    if (p->trend_share <= 0) return 0;
+    size_t n = p->n_items, t = p->trend_items;
+    l->trend = malloc(SYN_N_WEEKS * t * sizeof(uint32_t));
+    l->trend_cdf = malloc(t * sizeof(double));
+    uint32_t *perm = malloc(n * sizeof(uint32_t));
+    if (!l->trend || !l->trend_cdf || !perm) {
+        free(perm);
+        return mx_err_set(err, MX_ENOMEM, "synth: cannot allocate the trends");
+    }
+    for (size_t i = 0; i < n; i++)
+        perm[i] = (uint32_t)i;
+    for (size_t wk = 0; wk < SYN_N_WEEKS; wk++) {
+        rng_state r;
+        stream_seed(&r, p->seed, ST_TRENDS, wk);
+        for (size_t j = 0; j < t; j++) {
+            size_t x = j + uniform_below(&r, n - j);
+            uint32_t tmp = perm[j];
+            perm[j] = perm[x];
+            perm[x] = tmp;
+            l->trend[wk * t + j] = perm[j];
+        }
+    }
+    free(perm);
+    double acc = 0;
+    for (size_t j = 0; j < t; j++)
+        l->trend_cdf[j] = acc += 1.0 / (double)(j + 1);
+    for (size_t j = 0; j < t; j++)
+        l->trend_cdf[j] /= acc;
+    l->trend_cdf[t - 1] = 1.0;
+    return 0;
 }
 
 /* Assigns items to interests at random positions in the id space and a
@@ -283,7 +340,8 @@ static int make_user(const syn_params *p, const layout *l, uint32_t u, user_scra
     rng_state r;
     stream_seed(&r, p->seed, ST_USERS, u);
     size_t C = p->n_interests, kmax = p->max_user_interests < C ? p->max_user_interests : C;
-    size_t k = 1 + uniform_below(&r, kmax), available = 0;
+    size_t kmin = p->min_user_interests < kmax ? p->min_user_interests : kmax;
+    size_t k = kmin + uniform_below(&r, kmax - kmin + 1), available = 0;
     for (size_t j = 0; j < k; j++) {
         uint32_t c;
         int dup;
@@ -301,6 +359,13 @@ static int make_user(const syn_params *p, const layout *l, uint32_t u, user_scra
     for (size_t j = 0; j < k; j++) { /* Dirichlet(1) mixture weights */
         s->cum[j] = -log(uniform_pos(&r));
         total += s->cum[j];
+    }
+    if (p->dominant > 0 && k > 1) { /* the first takes `dominant`, the others the rest */
+        double rest = total - s->cum[0];
+        for (size_t j = 1; j < k; j++)
+            s->cum[j] *= (1.0 - p->dominant) / rest;
+        s->cum[0] = p->dominant;
+        total = 1.0;
     }
     for (size_t j = 0; j < k; j++) {
         wrow[s->chosen[j]] = (float)(s->cum[j] / total);
@@ -329,6 +394,14 @@ static int make_user(const syn_params *p, const layout *l, uint32_t u, user_scra
     for (size_t e = 0; e < n; e++) {
         uint32_t item = 0, c = 0;
         int found = 0;
+        /* a trending event: this week's set, else the user's interests */
+        const uint32_t *hot = NULL;
+        if (p->trend_share > 0 && rng_uniform(&r) < p->trend_share)
+            hot = l->trend + (size_t)(s->ts[e] / SYN_WEEK) * p->trend_items;
+        for (int t = 0; hot && t < SYN_MAX_TRIES && !found; t++) {
+            item = hot[cdf_pick(l->trend_cdf, 0, p->trend_items, rng_uniform(&r))];
+            found = s->mark[item] != u + 1;
+        }
         for (int t = 0; t < SYN_MAX_TRIES && !found; t++) {
             c = s->chosen[cdf_pick(s->cum, 0, k, rng_uniform(&r))];
             item = l->items[cdf_pick(l->cdf, l->start[c], l->start[c + 1], rng_uniform(&r))];
@@ -449,7 +522,8 @@ int syn_make(const syn_params *p, syn_world *out, mx_err *err) {
         goto fail;
     }
     make_centres(p, w.centres);
-    if ((rc = make_layout(p, w.item_interest, &l, err))) goto fail;
+    if ((rc = make_layout(p, w.item_interest, &l, err)) || (rc = make_trends(p, &l, err)))
+        goto fail;
     for (size_t c = 0; c < C; c++) /* the weights make_layout's cdf sums */
         for (size_t i = l.start[c]; i < l.start[c + 1]; i++)
             w.item_pop[l.items[i]] = (float)pow((double)(i - l.start[c] + 1), -p->zipf_s);

@@ -26,6 +26,14 @@ typedef struct syn_params {
     size_t min_events;         /* per user, default 5 */
     size_t max_events;         /* per user, default 60 (log-uniform in between) */
     size_t max_user_interests; /* default 4 */
+    size_t min_user_interests; /* default 1; <= max_user_interests */
+    double dominant;           /* 0 (default): Dirichlet(1) mixture weights; in (0, 1): the
+                                  first interest gets this weight, the others share the rest
+                                  by Dirichlet(1) (a user with one interest has it all) */
+    double trend_share;        /* share of events on this week's trending items instead of
+                                  the user's interests, default 0 (none) */
+    size_t trend_items;        /* trending items per week, default 30 (Zipf(1) among them;
+                                  a new random set every week) */
     float item_noise;          /* std-dev of the per-dimension noise; < 0 (the default)
                                 * means automatic, 0.75/sqrt(dim) (synth.c), 0 means items sit
                                 * exactly on their centres */
@@ -56,6 +64,11 @@ typedef struct syn_world {
 } syn_world;
 
 /* Fills *out (arrays owned by it; syn_world_free). Details of the draw:
+ * (trends: with trend_share > 0, each event is, with that chance, drawn
+ * from the trend_items items trending in its week, weighted 1/rank; the
+ * sets are drawn from the whole catalogue, a new one every 7 days, so
+ * popularity is global and turns over; parameters at their defaults draw
+ * exactly the worlds they drew before these options existed)
  * interest sizes are at least 5 items (when n_items allows) plus a
  * Dirichlet(2) share of the rest; items get random ids and a random
  * popularity rank within their interest (weight 1/rank^zipf_s); a user has
