@@ -262,6 +262,23 @@ static void test_round_trip(const mx_model *m) {
     ASSERT_STR_EQ(cur, ver3);
     TEST_OK("model_save_opts: a candidate leaves CURRENT alone, carries extra manifest keys, "
             "model_promote points CURRENT at it");
+
+    /* a model saved before retrieval.pool_union keeps the fused pool its
+     * ranker was trained on; a model that says true is read as true */
+    ASSERT_EQ(model_load(path, &back, &err), 0);
+    ASSERT_EQ(back->cfg.retrieval.pool_union, 1);
+    model_free(back);
+    snprintf(path, sizeof(path), "%s/%s/manifest.json", root, ver3);
+    man = json_load_file(path, 0, NULL);
+    ASSERT(man);
+    json_object_del(json_object_get(json_object_get(man, "parameters"), "retrieval"), "pool_union");
+    ASSERT_EQ(json_dump_file(man, path, JSON_INDENT(2)), 0);
+    json_decref(man);
+    snprintf(path, sizeof(path), "%s/%s", root, ver3);
+    ASSERT_EQ(model_load(path, &back, &err), 0);
+    ASSERT_EQ(back->cfg.retrieval.pool_union, 0);
+    model_free(back);
+    TEST_OK("a manifest without retrieval.pool_union (an older model) loads with the fused pool");
 }
 
 /* Saves m into a fresh root named `name`; the version directory in vdir. */

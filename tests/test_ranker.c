@@ -263,12 +263,17 @@ static void free_set(synth_set *s) {
     free(s->groups);
 }
 
+/* early_stop 0 keeps every round (the default); else stops after that
+ * many rounds without a better smoothed validation NDCG@10. */
+static size_t train_early_stop = 30;
+
 static char *train_on(const synth_set *tr, const synth_set *va, size_t depth, size_t rounds,
                       float min_child, rkx_report *rep) {
     rank_params p;
     rank_params_init(&p);
     p.depth = depth;
     p.rounds = rounds;
+    p.early_stop = train_early_stop;
     p.min_child_weight = min_child;
     p.threads = 2;
     const char *names[RKX_MAX_FEATURES];
@@ -377,6 +382,10 @@ static void test_learns_planted_rule(void) {
     synth_set tr = make_set(300, 8, 5, 11), va = make_set(60, 8, 5, 12),
               held = make_set(100, 8, 5, 13);
     rkx_report rep;
+    train_early_stop = 0; /* the default: all 25 rounds kept */
+    free(train_on(&tr, &va, 6, 25, 1, &rep));
+    ASSERT_EQ(rep.rounds, 25);
+    train_early_stop = 30;
     char *json = train_on(&tr, &va, 6, 100, 1, &rep);
     ASSERT(rep.rounds >= 1 && rep.rounds <= 100);
     ASSERT(rep.valid_best >= rep.valid_first);

@@ -154,7 +154,10 @@ static int write_settings(const cli_data *d, const ds_dataset *ds, const cli_tun
             bad = put_setting(file, *n, value_of(params, *n)) != 0;
     json_decref(params);
     if (!bad) bad = json_object_set_new(file, "_tuned", provenance(d, ds, o, r, plan, n_plan));
-    if (!bad) bad = json_dump_file(file, o->out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
+    /* 6 significant digits: settings are floats (0.4, not 0.40000000596046448) */
+    if (!bad)
+        bad = json_dump_file(file, o->out,
+                             JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) != 0;
     json_decref(file);
     if (bad) fprintf(stderr, "mixrec tune: cannot write %s\n", o->out);
     return bad;

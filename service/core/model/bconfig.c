@@ -102,9 +102,10 @@ static const settings_row rows[] = {
       "with --impressions: train on the slates and the temporal split's examples together "
       "(false: slates alone, measured worse in docs/ranker.md)"),
     EN("rank_train.objective", ranker.objective, objective_names, "rank:ndcg", "XGBoost objective"),
-    R("rank_train.rounds", SIZE, ranker.rounds, 1, 10000, "300", "boosting rounds at most"),
-    R("rank_train.early_stop", SIZE, ranker.early_stop, 1, 10000, "30",
-      "stop after this many rounds without a better validation NDCG@10"),
+    R("rank_train.rounds", SIZE, ranker.rounds, 1, 10000, "100", "boosting rounds"),
+    R("rank_train.early_stop", SIZE, ranker.early_stop, 0, 10000, "0",
+      "stop after this many rounds without a better validation NDCG@10; 0: never, keep all "
+      "rounds"),
     R("rank_train.depth", SIZE, ranker.depth, 1, 16, "4", "maximum tree depth"),
     R("rank_train.eta", FLOAT, ranker.eta, 1e-4, 1, "0.1", "learning rate"),
     R("rank_train.min_child_weight", FLOAT, ranker.min_child_weight, 0, 1e6, "10",

@@ -17,7 +17,8 @@ typedef struct rank_params {
     double valid_frac;    /* users held out for early stopping, default 0.2 */
     size_t objective;     /* RANK_OBJ_*, default ndcg */
     size_t rounds;        /* boosting rounds at most, default 300 */
-    size_t early_stop;    /* stop after this many rounds without a better validation NDCG */
+    size_t early_stop;    /* stop after this many rounds without a better validation NDCG;
+                             0: never, the ranker keeps every round */
     size_t depth;         /* max tree depth, default 6 */
     float eta, min_child_weight, subsample, colsample, lambda;
     uint64_t seed;

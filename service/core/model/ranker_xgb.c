@@ -100,9 +100,9 @@ int rkx_train(const rkx_data *train, const rkx_data *valid, size_t nf, const cha
     double best_score = -INFINITY, smooth = 0;
     for (size_t it = 0; it < p->rounds; it++) {
         XCHECK(XGBoosterUpdateOneIter(b, (int)it, dtrain));
-        if (!has_valid) {
+        if (!has_valid || p->early_stop == 0) { /* every round is kept */
             best_round = it;
-            continue;
+            if (!has_valid) continue;
         }
         const char *res = NULL;
         const char *evname[1] = {"valid"};
@@ -111,7 +111,9 @@ int rkx_train(const rkx_data *train, const rkx_data *valid, size_t nf, const cha
         if (it == 0) rep->valid_first = raw;
         smooth = it == 0 ? raw : smooth + (raw - smooth) / RKX_SMOOTH_ROUNDS;
         double s = smooth;
-        if (s > best_score) {
+        if (p->early_stop == 0) {
+            best_score = s; /* reported: the curve where the ranker ends */
+        } else if (s > best_score) {
             best_score = s;
             best_round = it;
         } else if (it - best_round >= p->early_stop) {
