@@ -423,11 +423,11 @@ static void test_load_file(const char *data_dir) {
     ASSERT_EQ(c.retrieval.nprobe, 16);
     ASSERT_EQ(c.retrieval.mixture_order, RET_ORDER_SCORE);
     ASSERT_EQ(c.ranker.objective, RANK_OBJ_NDCG);
-    ASSERT(c.ranker.eta == 0.1f && c.ranker.depth == 3);
-    ASSERT(c.retrieval.blend_share[RET_POPULAR] == 0.2f);
+    ASSERT(c.ranker.eta == 0.05f && c.ranker.depth == 4 && c.ranker.early_stop == 0);
+    ASSERT(c.retrieval.blend_share[RET_POPULAR] == 0.33f);
     ASSERT(c.retrieval.pool_union == 1);
-    ASSERT(c.pop_half_life_days == 14);
-    TEST_OK("the shipped config/mixrec.json (mixrec tune's) loads: embed.dim 8, shares .4/.4/.2");
+    ASSERT(c.pop_half_life_days == 7);
+    TEST_OK("the shipped config/mixrec.json (mixrec tune's) loads: embed.dim 8, popularity 7 days");
 }
 
 /* Gives every entry a value different from its default. */
