@@ -98,6 +98,8 @@ assert a == b, (a["_tuned"]["best"], b["_tuned"]["best"])
 EOF
 expect 0 "build --config the tuned file" "$MIXREC" build --interactions "$W/interactions.csv" \
   --config "$TMP/t1.json" "${FAST[@]}" --out "$TMP/m1"
+expect 0 "bench times the union pool (blend) of the tuned model" "$MIXREC" bench --model "$TMP/m1" \
+  --methods blend,features,recommend --k 30 --queries 50 --warmup 5
 expect 0 "build --tune --budget 20s" "$MIXREC" build --interactions "$W/interactions.csv" \
   "${FAST[@]}" --tune --budget 20s --out "$TMP/m2"
 [ -s "$TMP/m2/tuned.json" ] && grep -q "changed from the best so far" "$TMP/err" &&

@@ -297,10 +297,11 @@ static size_t pick_users(const mx_model *m, size_t want, uint64_t seed, uint32_t
 typedef struct {
     rec_ctx *rec;
     rkx_booster *xgb;
-    float *rows; /* n_sets x k x FEAT_N */
+    size_t cap;  /* rows per set: the pool of k, up to RET_N_SOURCES x k (a union) */
+    float *rows; /* n_sets x cap x FEAT_N */
     size_t *n_rows;
     size_t n_sets;
-    float *scores; /* k */
+    float *scores; /* cap */
 } rank_bench;
 
 static int rank_one(const mx_model *m, rank_bench *rb, int meth, uint32_t u, size_t i, size_t k,
@@ -311,7 +312,7 @@ static int rank_one(const mx_model *m, rank_bench *rb, int meth, uint32_t u, siz
     const ret_cand *cands;
     const float *x;
     size_t set = i % rb->n_sets;
-    const float *rows = rb->rows + set * k * FEAT_N;
+    const float *rows = rb->rows + set * rb->cap * FEAT_N;
     switch (meth) {
     case M_FEATURES:
         return rec_candidates(rb->rec, &p, &q, k, &cands, &x, n, err);
@@ -353,9 +354,10 @@ static int rank_bench_init(const mx_model *m, const bench_args *a, const uint32_
     memset(rb, 0, sizeof(*rb));
     rb->rec = rec_ctx_new(m, a->k);
     rb->n_sets = n_sample < 256 ? n_sample : 256;
-    rb->rows = malloc(rb->n_sets * a->k * FEAT_N * sizeof(float));
+    rb->cap = a->k * RET_N_SOURCES;
+    rb->rows = malloc(rb->n_sets * rb->cap * FEAT_N * sizeof(float));
     rb->n_rows = calloc(rb->n_sets, sizeof(size_t));
-    rb->scores = malloc(a->k * sizeof(float));
+    rb->scores = malloc(rb->cap * sizeof(float));
     if (!rb->rec || !rb->rows || !rb->n_rows || !rb->scores)
         return mx_err_set(err, MX_ENOMEM, "out of memory for the ranker bench");
     if (!m->ranker) return 0;
@@ -369,13 +371,13 @@ static int rank_bench_init(const mx_model *m, const bench_args *a, const uint32_
         const float *x;
         if ((rc = rec_candidates(rb->rec, &p, &q, a->k, &cands, &x, &rb->n_rows[s], err)))
             return rc;
-        memcpy(rb->rows + s * a->k * FEAT_N, x, rb->n_rows[s] * FEAT_N * sizeof(float));
+        memcpy(rb->rows + s * rb->cap * FEAT_N, x, rb->n_rows[s] * FEAT_N * sizeof(float));
     }
     /* the two evaluators agree on these rows (the tests check 1e-5 too) */
-    float *ref = malloc(a->k * sizeof(float));
+    float *ref = malloc(rb->cap * sizeof(float));
     if (!ref) return mx_err_set(err, MX_ENOMEM, "out of memory for the ranker bench");
     for (size_t s = 0; s < rb->n_sets && !rc; s++) {
-        const float *rows = rb->rows + s * a->k * FEAT_N;
+        const float *rows = rb->rows + s * rb->cap * FEAT_N;
         rk_forest_predict(m->ranker, rows, rb->n_rows[s], FEAT_N, rb->scores);
         rc = rkx_predict(rb->xgb, rows, rb->n_rows[s], FEAT_N, ref, err);
         for (size_t r = 0; r < rb->n_rows[s] && !rc; r++)
@@ -497,7 +499,7 @@ int cmd_bench(int argc, char **argv) {
         goto done;
     }
     ctx = ret_ctx_new(m->index, m->n_items, a.k, m->mix.m);
-    out = malloc(a.k * sizeof(ret_cand));
+    out = malloc(a.k * RET_N_SOURCES * sizeof(ret_cand)); /* the blend: a union of up to 3k */
     lat = malloc(a.queries * sizeof(double));
     cpu = malloc(a.queries * sizeof(double));
     if (!ctx || !out || !lat || !cpu) {

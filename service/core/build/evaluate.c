@@ -109,8 +109,18 @@ static int group_test_users(const ds_event *test, size_t n_test, size_t max_user
     return 0;
 }
 
+/* Where a list lives: every (user, cut-off) has kmax entries per method
+ * and RET_N_SOURCES x kmax for the pool (a union), so the lists take
+ * (EVL_N_METHODS - 1 + RET_N_SOURCES) x kmax per (user, cut-off), not
+ * RET_N_SOURCES times the whole. */
+#define EVL_LIST_WIDTH (EVL_N_METHODS - 1 + RET_N_SOURCES)
+static size_t list_offset(size_t i, int meth, size_t ki, size_t n_ks, size_t kmax) {
+    size_t before = (size_t)meth + (meth > EVL_POOL ? RET_N_SOURCES - 1 : 0);
+    return ((i * n_ks + ki) * EVL_LIST_WIDTH + before) * kmax;
+}
+
 /* The ranked lists of every (user, method, cut-off), in parallel: list
- * slot (i * EVL_N_METHODS + method) * n_ks + ki at lists + slot * stride;
+ * slot (i * EVL_N_METHODS + method) * n_ks + ki at lists + list_offset;
  * secs[method] sums the time of the largest cut-off's lists. */
 static int rank_all(const mx_model *m, const rkt_sessions *sessions, const test_user *tu,
                     size_t n_users, const size_t *ks, size_t n_ks, const evl_result *res,
@@ -139,8 +149,9 @@ static int rank_all(const mx_model *m, const rkt_sessions *sessions, const test_
                 for (size_t ki = 0; ki < n_ks && res->evaluated[meth]; ki++) {
                     size_t slot = (i * EVL_N_METHODS + (size_t)meth) * n_ks + ki;
                     double ts = pipe_now();
-                    int r = rank_one(m, &sc, sessions, meth, tu[i].user, ks[ki],
-                                     lists + slot * stride, &lens[slot], &lerr);
+                    int r =
+                        rank_one(m, &sc, sessions, meth, tu[i].user, ks[ki],
+                                 lists + list_offset(i, meth, ki, n_ks, kmax), &lens[slot], &lerr);
                     if (ki == n_ks - 1) lsecs[meth] += pipe_now() - ts;
                     if (r) {
 #pragma omp critical
@@ -171,7 +182,7 @@ static int score_method(const mx_model *m, const ds_dataset *ds, const ds_event 
                         const test_user *tu, size_t n_users, const size_t *ks, size_t n_ks,
                         int meth, const uint32_t *lists, const size_t *lens, uint32_t *rel,
                         double *user_score, met_summary *dst, mx_err *err) {
-    size_t stride = ks[n_ks - 1] * RET_N_SOURCES;
+    size_t kmax = ks[n_ks - 1], stride = kmax * RET_N_SOURCES;
     for (size_t ki = 0; ki < n_ks; ki++) {
         /* the pool is a set: scored over all of it */
         size_t cut = meth == EVL_POOL ? stride : ks[ki];
@@ -186,7 +197,7 @@ static int score_method(const mx_model *m, const ds_dataset *ds, const ds_event 
                 rel[nr++] = test[e].item;
             size_t slot = (i * EVL_N_METHODS + (size_t)meth) * n_ks + ki;
             uint32_t u = tu[i].user;
-            met_add(acc, lists + slot * stride, lens[slot], rel, nr,
+            met_add(acc, lists + list_offset(i, meth, ki, n_ks, kmax), lens[slot], rel, nr,
                     m->seen_ptr[u + 1] - m->seen_ptr[u]);
             double r = 0, g = 0;
             if (user_score && ki == 0) user_score[i] = met_last(acc, &r, &g) ? r + g : 0;
@@ -230,7 +241,7 @@ int evl_run_users(const mx_model *m, const ds_dataset *ds, const ds_event *test,
         if (ks[j] == 0 || (j > 0 && ks[j] <= ks[j - 1]))
             return mx_err_set(err, MX_EINVAL, "cut-offs must be positive and increasing");
     double t0 = pipe_now();
-    size_t stride = ks[n_ks - 1] * RET_N_SOURCES, n_users = 0;
+    size_t kmax = ks[n_ks - 1], n_users = 0;
     test_user *tu = NULL;
     int rc = group_test_users(test, n_test, max_users, &tu, &n_users, err);
     if (rc) return rc;
@@ -238,7 +249,8 @@ int evl_run_users(const mx_model *m, const ds_dataset *ds, const ds_event *test,
      * budget K for each K, since the mixture and blend split their budget
      * differently for every K (a top-10 is not the prefix of a top-200). */
     size_t slots = (n_users ? n_users : 1) * EVL_N_METHODS * n_ks;
-    uint32_t *lists = malloc(slots * stride * sizeof(uint32_t));
+    uint32_t *lists =
+        malloc((n_users ? n_users : 1) * n_ks * EVL_LIST_WIDTH * kmax * sizeof(uint32_t));
     size_t *lens = calloc(slots, sizeof(size_t));
     double *secs = calloc(EVL_N_METHODS, sizeof(double));
     uint32_t *rel = NULL;
