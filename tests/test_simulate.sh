@@ -83,8 +83,8 @@ check "A/A: no sample-ratio mismatch (p < 0.001) in any run" test "$srm" = 0
 # The pair differs by a little diversity (MMR): a subtle loss, which A/B
 # with 4x the impressions finds in some runs, not all. (0.3 was subtle with
 # the fused pool; the union pool gives MMR far more to pick from, and at 0.3
-# the loss grew to -19%, which both designs always find. At 0.17, six runs:
-# true lifts -2.5% to -7.3%, interleaving 6 of 6, A/B 3 of 6; at 0.15 4 of
+# the loss grew to -19%, which both designs always find. At 0.17, 20 runs:
+# true lifts -1% to -11%, interleaving 16 of 20, A/B 7 of 20; at 0.15 4 of
 # 6 and 1 of 6; at 0.2 3 of 4 and 3 of 4.)
 MMR=${IL_MMR:-0.17}
 PAIR='"variants":[{"name":"control","share":0.5},
