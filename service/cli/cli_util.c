@@ -78,6 +78,23 @@ int cli_parse(int argc, char **argv, void (*usage)(FILE *f), const cli_opt *opts
     return 0;
 }
 
+int cli_parse_data(int argc, char **argv, void (*usage)(FILE *f), const cli_opt *own,
+                   int (*handler)(void *ud, int id, const char *arg), void *ud) {
+    const cli_opt *tables[2] = {cli_data_opts, own};
+    cli_opt all[128];
+    size_t n = 0;
+    for (int t = 0; t < 2; t++)
+        for (const cli_opt *o = tables[t]; o->name; o++) {
+            if (n + 1 == sizeof(all) / sizeof(all[0])) {
+                fprintf(stderr, "mixrec: too many options for one command\n");
+                return 2;
+            }
+            all[n++] = *o;
+        }
+    all[n] = (cli_opt){0};
+    return cli_parse(argc, argv, usage, all, handler, ud);
+}
+
 enum {
     D_INTERACTIONS = 1000,
     D_ITEMS,

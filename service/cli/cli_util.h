@@ -30,6 +30,11 @@ int cli_parse(int argc, char **argv, void (*usage)(FILE *f), const cli_opt *opts
 
 void cli_print_options(FILE *f, const cli_opt *opts);
 
+/* cli_parse over cli_data_opts and the command's own opts together (build,
+ * eval, tune, retrain); the same return values. */
+int cli_parse_data(int argc, char **argv, void (*usage)(FILE *f), const cli_opt *own,
+                   int (*handler)(void *ud, int id, const char *arg), void *ud);
+
 /* Data options shared by build and eval. */
 #define CLI_MAX_SOURCES 256
 

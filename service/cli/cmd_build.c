@@ -86,14 +86,7 @@ int cmd_build(int argc, char **argv) {
     memset(&a, 0, sizeof(a));
     cli_data_init(&a.data);
     cli_tune_opts_init(&a.tune_opts);
-    cli_opt all[64];
-    size_t n = 0;
-    for (const cli_opt *o = cli_data_opts; o->name; o++)
-        all[n++] = *o;
-    for (const cli_opt *o = build_opts; o->name; o++)
-        all[n++] = *o;
-    all[n] = (cli_opt){0};
-    int rc = cli_parse(argc, argv, usage, all, on_opt, &a);
+    int rc = cli_parse_data(argc, argv, usage, build_opts, on_opt, &a);
     if (rc) return rc == 1 ? 0 : rc;
     if (!a.out) {
         fprintf(stderr, "mixrec build: --out DIR is required (see --help)\n");

@@ -261,14 +261,7 @@ int cmd_eval(int argc, char **argv) {
     static const size_t default_ks[] = {10, 20, 50, 100, 200};
     memcpy(a.ks, default_ks, sizeof(default_ks));
     a.n_ks = 5;
-    cli_opt all[64];
-    size_t n = 0;
-    for (const cli_opt *o = cli_data_opts; o->name; o++)
-        all[n++] = *o;
-    for (const cli_opt *o = eval_opts; o->name; o++)
-        all[n++] = *o;
-    all[n] = (cli_opt){0};
-    int rc = cli_parse(argc, argv, usage, all, on_opt, &a);
+    int rc = cli_parse_data(argc, argv, usage, eval_opts, on_opt, &a);
     if (rc) return rc == 1 ? 0 : rc;
     ds_dataset *ds = NULL;
     if ((rc = cli_data_finish(&a.data, &ds))) return rc;

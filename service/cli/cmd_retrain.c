@@ -156,14 +156,7 @@ int cmd_retrain(int argc, char **argv) {
     a->o.keep = 5;
     a->o.margin = 0.02;
     a->o.holdout = 0.2;
-    cli_opt all[80];
-    size_t n = 0;
-    for (const cli_opt *o = retrain_opts; o->name; o++)
-        all[n++] = *o;
-    for (const cli_opt *o = cli_data_opts; o->name; o++)
-        all[n++] = *o;
-    all[n] = (cli_opt){0};
-    int rc = cli_parse(argc, argv, usage, all, on_opt, a);
+    int rc = cli_parse_data(argc, argv, usage, retrain_opts, on_opt, a);
     if (rc) {
         free(a);
         return rc == 1 ? 0 : rc;

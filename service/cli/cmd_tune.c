@@ -105,14 +105,7 @@ int cmd_tune(int argc, char **argv) {
     memset(&a, 0, sizeof(a));
     cli_data_init(&a.data);
     cli_tune_opts_init(&a.o);
-    cli_opt all[64];
-    size_t n = 0;
-    for (const cli_opt *o = cli_data_opts; o->name; o++)
-        all[n++] = *o;
-    for (const cli_opt *o = tune_opts; o->name; o++)
-        all[n++] = *o;
-    all[n] = (cli_opt){0};
-    int rc = cli_parse(argc, argv, usage, all, on_opt, &a);
+    int rc = cli_parse_data(argc, argv, usage, tune_opts, on_opt, &a);
     if (rc) return rc == 1 ? 0 : rc;
     if (!a.o.out) {
         fprintf(stderr, "mixrec tune: --out FILE is required (see --help)\n");
