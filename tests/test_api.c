@@ -33,6 +33,19 @@
 
 static srv_config cfg;
 static api_env env;
+
+/* cfg's keys changed: in force from the next request, as SIGHUP does. */
+static void keys_changed(void) {
+    ac_table *t = NULL;
+    mx_err err = {0};
+    ASSERT_EQ(ac_table_new(&t, &cfg, &err), 0);
+    ac_gate_publish(env.gate, t);
+}
+
+/* The table in force (the gate's: this thread runs every api_check). */
+static const ac_table *keys_of(void) {
+    return ac_gate_table(env.gate);
+}
 static const char *names[PROM_MAX_ROUTES];
 
 typedef struct call {
@@ -180,7 +193,7 @@ static void test_table(void) {
     ASSERT(api_match(&r, "GET", "/v1/items/i1/similar"));
     ASSERT_STR_EQ(r.route->name, "item_similar");
     ASSERT(api_match(&r, "POST", "/v1/admin/reload"));
-    ASSERT((r.route->flags & API_ADMIN) && (r.route->flags & API_NEEDS_KEY) &&
+    ASSERT((r.route->flags & API_ADMIN) && api_route_scope(r.route) == AC_ADMIN &&
            (r.route->flags & API_ON_THREAD));
     ASSERT(api_match(&r, "HEAD", "/v1/recommendations"));
     ASSERT_STR_EQ(r.route->name, "recommendations_get");
@@ -742,6 +755,7 @@ static void test_events(void) {
 static void test_tokens(void) {
     snprintf(cfg.api_keys[0], sizeof(cfg.api_keys[0]), "k-secret");
     cfg.n_api_keys = 1;
+    keys_changed();
     const char *ev = "[{\"user\":\"u7\",\"item\":\"i1\",\"type\":\"click\"}]";
     call *c = run("POST", "/v1/events", NULL, ev);
     expect(c, 401, "unauthorized");
@@ -776,19 +790,22 @@ static void test_tokens(void) {
     expect(c, 403, "forbidden");
     done(c);
     char old[512];
-    ASSERT_EQ(api_auth_token_make(&cfg, "u7", (int64_t)time(NULL) - 1, old, sizeof(old)), 0);
+    ASSERT_EQ(api_auth_token_make(keys_of(), "u7", (int64_t)time(NULL) - 1, old, sizeof(old)), 0);
     next_bearer = old;
     c = run("POST", "/v1/events", NULL, ev);
     expect(c, 401, "token_expired");
     done(c);
     snprintf(cfg.api_keys[0], sizeof(cfg.api_keys[0]), "k-rotated");
-    ASSERT_EQ(api_auth_token_make(&cfg, "u7", (int64_t)time(NULL) + 60, old, sizeof(old)), 0);
+    keys_changed();
+    ASSERT_EQ(api_auth_token_make(keys_of(), "u7", (int64_t)time(NULL) + 60, old, sizeof(old)), 0);
     snprintf(cfg.api_keys[0], sizeof(cfg.api_keys[0]), "k-secret");
+    keys_changed();
     c = run("POST", "/v1/events", NULL, ev);
     expect(c, 403, "forbidden"); /* signed under other keys */
     done(c);
     next_bearer = NULL;
     cfg.n_api_keys = 0;
+    keys_changed();
     TEST_OK("event tokens: minted with a key, post their user's events only, tampered, expired "
             "and foreign tokens refused");
 }
@@ -961,6 +978,7 @@ static void test_admin_reload(mx_model *m) {
     done(c);
     snprintf(cfg.api_keys[0], sizeof(cfg.api_keys[0]), "k-admin");
     cfg.n_api_keys = 1;
+    keys_changed();
     next_key = "k-admin";
     c = run("POST", "/v1/admin/reload", NULL, NULL);
     expect(c, 200, NULL);
@@ -977,6 +995,7 @@ static void test_admin_reload(mx_model *m) {
     ASSERT_STR_EQ(str(c->json, "model_version"), version); /* the old one keeps serving */
     done(c);
     cfg.n_api_keys = 0;
+    keys_changed();
     next_key = NULL;
     TEST_OK("admin reload: 200 with the new version; a broken one 422, the old one serves");
 }
@@ -1004,8 +1023,13 @@ int main(void) {
     wk_pool *pool = NULL;
     mx_err err = {0};
     ASSERT_EQ(wk_start(&pool, &cfg, holder, 0, &err), 0);
-    env =
-        (api_env){.cfg = &cfg, .prom = prom_new(names, (int)n + 1), .holder = holder, .pool = pool};
+    ac_table *keys = NULL;
+    ASSERT_EQ(ac_table_new(&keys, &cfg, &err), 0);
+    env = (api_env){.cfg = &cfg,
+                    .prom = prom_new(names, (int)n + 1),
+                    .holder = holder,
+                    .pool = pool,
+                    .gate = ac_gate_new(keys, 1024)};
 
     test_table();
     test_checks();
@@ -1027,6 +1051,7 @@ int main(void) {
     mh_free(holder);
     model_free(saved);
     prom_free(env.prom);
+    ac_gate_free(env.gate);
     ds_free(ds);
     ASSERT_EQ(nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
     return 0;

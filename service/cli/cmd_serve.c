@@ -2,7 +2,8 @@
  *
  * Threads: the main thread loads the configuration and the model, starts
  * the worker loops (workers.h) and the HTTP thread (http.h), then waits
- * for signals (srv_signals.h): SIGHUP reloads the model directory's
+ * for signals (srv_signals.h): SIGHUP re-reads the settings for the keys,
+ * scopes and rate limits (access.h) and reloads the model directory's
  * current version off the request path (a broken one is rejected, the old
  * one keeps serving; SIGHUPs during a reload are coalesced into one more),
  * SIGINT/SIGTERM drain in-flight requests and exit 0. The handlers are
@@ -94,8 +95,10 @@ static void usage(FILE *f) {
                "Serves recommendations over HTTP/JSON. Settings come from the defaults, then\n"
                "--config, then MIXREC_<SECTION>_<KEY> environment variables (short forms:\n"
                "MIXREC_MODEL, MIXREC_LISTEN, MIXREC_WORKERS, MIXREC_REDIS), then flags.\n"
-               "An invalid setting exits with code 2, naming it. SIGHUP reloads the model,\n"
-               "and so does a change of the model root's CURRENT (server.model_poll_s);\n"
+               "An invalid setting exits with code 2, naming it. SIGHUP reloads the model\n"
+               "(so does a change of the model root's CURRENT, server.model_poll_s) and\n"
+               "re-reads the settings' keys, scopes and rate limits (auth.*, limits.*_rate,\n"
+               "limits.*_burst, server.trusted_proxies; the rest needs a restart);\n"
                "SIGTERM or SIGINT drain in-flight requests and exit.\n\nOptions:\n");
     cli_print_options(f, serve_opts);
     fprintf(f, "\n");
@@ -148,9 +151,44 @@ static void watch_once(mw_watch *w, mh_holder *holder, http_server *http) {
     }
 }
 
+/* The settings as start-up reads them: built-in defaults, then the file,
+ * the environment and the flags. */
+static int load_settings(const serve_args *a, srv_config *cfg, mx_err *err) {
+    srv_config_init(cfg);
+    if ((a->config && srv_config_load_file(cfg, a->config, err)) ||
+        srv_config_load_env(cfg, environ, err))
+        return MX_EINVAL;
+    for (int i = 0; i < a->n; i++)
+        if (srv_config_set(cfg, a->flags[i][0], a->flags[i][1], err)) return MX_EINVAL;
+    return srv_config_validate(cfg, err);
+}
+
+/* SIGHUP's second half: the settings read again, and the keys, scopes
+ * and rate limits put in force (access.h; other settings need a restart).
+ * A file that does not parse changes nothing. */
+static void reload_access(const serve_args *a, http_server *http) {
+    srv_config *cfg = malloc(sizeof(*cfg));
+    mx_err err = {0};
+    ac_table *t = NULL;
+    if (!cfg)
+        mx_err_set(&err, MX_ENOMEM, "out of memory");
+    else if (!load_settings(a, cfg, &err) && !ac_table_new(&t, cfg, &err))
+        http_set_access(http, t);
+    if (t) {
+        char detail[128];
+        snprintf(detail, sizeof(detail), "%zu API keys, the rate limits and trusted proxies",
+                 ac_key_count(t));
+        log_line("settings reloaded", detail);
+    } else {
+        log_line("settings reload rejected, the keys and limits in force stay", err.msg);
+    }
+    free(cfg);
+}
+
 /* The main thread's life after start-up: signals, and the watcher's timer
  * as the wait's timeout. Returns on SIGTERM/SIGINT. */
-static void serve_until_stopped(const srv_config *cfg, mh_holder *holder, http_server *http) {
+static void serve_until_stopped(const serve_args *a, const srv_config *cfg, mh_holder *holder,
+                                http_server *http) {
     mw_watch *w = cfg->model_poll_s > 0 ? mw_new(cfg->model_dir) : NULL;
     if (cfg->model_poll_s > 0 && !w) log_line("model watch off", "out of memory");
     double next = mono_s() + cfg->model_poll_s;
@@ -165,6 +203,7 @@ static void serve_until_stopped(const srv_config *cfg, mh_holder *holder, http_s
         srv_signals_event ev = srv_signals_wait(ms);
         if (ev == SRV_SIGNALS_STOP) break;
         if (ev == SRV_SIGNALS_RELOAD) {
+            reload_access(a, http);
             if (http_reload(http, detail, sizeof(detail), &err))
                 log_line("reload rejected, the old model keeps serving", err.msg);
             else
@@ -186,19 +225,8 @@ int cmd_serve(int argc, char **argv) {
         fprintf(stderr, "mixrec serve: cannot start: %s\n", err.msg);
         return 1;
     }
-    srv_config cfg;
-    srv_config_init(&cfg);
-    if ((a.config && srv_config_load_file(&cfg, a.config, &err)) ||
-        srv_config_load_env(&cfg, environ, &err)) {
-        fprintf(stderr, "mixrec serve: invalid configuration: %s\n", err.msg);
-        return 2;
-    }
-    for (int i = 0; i < a.n; i++)
-        if (srv_config_set(&cfg, a.flags[i][0], a.flags[i][1], &err)) {
-            fprintf(stderr, "mixrec serve: invalid configuration: %s\n", err.msg);
-            return 2;
-        }
-    if (srv_config_validate(&cfg, &err)) {
+    static srv_config cfg; /* large: not on the stack */
+    if (load_settings(&a, &cfg, &err)) {
         fprintf(stderr, "mixrec serve: invalid configuration: %s\n", err.msg);
         return 2;
     }
@@ -237,7 +265,7 @@ int cmd_serve(int argc, char **argv) {
              wk_count(pool), cfg.redis_url[0] ? cfg.redis_url : "(no Redis configured)");
     log_line("listening on", detail);
 
-    serve_until_stopped(&cfg, holder, http);
+    serve_until_stopped(&a, &cfg, holder, http);
     log_line("stopping", "draining in-flight requests");
     http_stop(http, cfg.request_timeout_s);
     wk_stop(pool);
@@ -268,11 +296,11 @@ int cmd_routes(int argc, char **argv) {
     size_t n;
     const api_route *rt = api_routes(&n);
     for (size_t i = 0; i < n; i++)
-        printf("%-5s %-36s %-22s %s%s%s\n", rt[i].method, rt[i].pattern, rt[i].name,
+        printf("%-5s %-36s %-22s %s%s%s%s\n", rt[i].method, rt[i].pattern, rt[i].name,
                rt[i].flags & API_ON_WORKER   ? "worker"
                : rt[i].flags & API_ON_THREAD ? "thread"
                                              : "http-thread",
-               rt[i].flags & API_NEEDS_KEY ? " api-key" : "",
-               rt[i].flags & API_ADMIN ? " admin" : "");
+               api_route_scope(&rt[i]) ? " " : "", ac_scope_name(api_route_scope(&rt[i])),
+               rt[i].flags & API_ADMIN ? " (off without keys)" : "");
     return 0;
 }

@@ -16,7 +16,8 @@ _Static_assert(PROM_EVENT_TYPES == SESS_N_TYPES, "one counter per event type");
 #include <stdlib.h>
 #include <string.h>
 
-static const int statuses[] = {200, 204, 400, 401, 403, 404, 405, 413, 415, 422, 431, 500, 503};
+static const int statuses[] = {200, 204, 400, 401, 403, 404, 405,
+                               413, 415, 422, 429, 431, 500, 503};
 #define N_STATUS (sizeof(statuses) / sizeof(statuses[0]) + 1) /* + other */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
 #define N_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))

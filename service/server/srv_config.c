@@ -14,6 +14,7 @@
 
 #include "evtype.h"
 #include "experiment.h"
+#include "access.h"
 #include "promo.h"
 #include "settings.h"
 
@@ -144,10 +145,12 @@ static int set_redis(void *obj, const settings_row *r, const char *v, mx_err *er
 /* Comma-separated list into fixed slots, blanks trimmed, empty = none. */
 static int set_list(void *obj, const settings_row *e, const char *v, mx_err *err) {
     srv_config *c = obj;
-    int is_keys = e->offset == OFF(api_keys);
-    size_t width = is_keys ? SZ(api_keys[0]) : SZ(cors_origins[0]);
+    int is_keys = e->offset == OFF(api_keys), is_proxies = e->offset == OFF(trusted_proxies);
+    size_t width = is_keys      ? SZ(api_keys[0])
+                   : is_proxies ? SZ(trusted_proxies[0])
+                                : SZ(cors_origins[0]);
     char *base = (char *)c + e->offset;
-    int *count = is_keys ? &c->n_api_keys : &c->n_cors_origins;
+    int *count = is_keys ? &c->n_api_keys : is_proxies ? &c->n_trusted_proxies : &c->n_cors_origins;
     char tmp[SRV_MAX_LIST][256];
     int n = 0;
     for (const char *p = v; *p;) {
@@ -189,6 +192,9 @@ static const settings_row rows[] = {
     STR("server.ui_dir", ui_dir, "auto",
         "inspector page files served at /ui/; auto: share/mixrec/ui or the checkout's service/ui "
         "next to the binary; empty: no page"),
+    HOOK("server.trusted_proxies", trusted_proxies, set_list, "",
+         "load balancers whose X-Forwarded-For names the client (addresses or ADDRESS/BITS, "
+         "comma-separated): rate limits per address then count the client, not the proxy"),
     HOOK("redis.url", redis_url, set_redis, "redis://127.0.0.1:6379/0",
          "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N]; empty: no sessions"),
     NUM("redis.connect_timeout_ms", INT, redis_connect_timeout_ms, 1, 600000, "500",
@@ -209,10 +215,31 @@ static const settings_row rows[] = {
         "idle connections and slow clients are closed after this"),
     NUM("limits.max_connections", INT, max_connections, 1, 1000000, "4096",
         "concurrent connections"),
+    NUM("limits.read_rate", DOUBLE, limits_read_rate, 0, 1e9, "0",
+        "reads (recommendations, similar, interests, items) a second per API key, or per client "
+        "address without one; 429 with Retry-After above; 0 = unlimited (docs/deploy.md)"),
+    NUM("limits.read_burst", DOUBLE, limits_read_burst, 0, 1e9, "0",
+        "reads a client may make at once above limits.read_rate; 0 = one second's worth"),
+    NUM("limits.write_rate", DOUBLE, limits_write_rate, 0, 1e9, "0",
+        "writes (events, tokens, admin routes) a second per API key or client address; 0 = "
+        "unlimited"),
+    NUM("limits.write_burst", DOUBLE, limits_write_burst, 0, 1e9, "0",
+        "writes a client may make at once above limits.write_rate; 0 = one second's worth"),
+    NUM("limits.rate_clients", INT, limits_rate_clients, 64, 16777216, "65536",
+        "clients (keys, addresses) whose rate-limit buckets are kept; ~160 bytes each"),
     HOOK("cors.origins", cors_origins, set_list, "",
          "allowed browser origins, comma-separated; * allows any; empty: no CORS"),
     HOOK("auth.api_keys", api_keys, set_list, "",
-         "keys accepted on write/admin routes (X-API-Key); empty: those routes need none"),
+         "keys with every scope (X-API-Key), named key-1, key-2, ... in logs and metrics; "
+         "with neither these nor auth.keys, every route is open but the admin ones"),
+    STR("auth.keys", auth_keys, "",
+        "API keys with scopes: a JSON array (in a config file, the array itself) of {id, key, "
+        "scopes: [read, write, admin], read_rate, read_burst, write_rate, write_burst}; the id "
+        "names the key in logs and metrics; SIGHUP re-reads the keys (rotation without a "
+        "restart)"),
+    STR("auth.anonymous", auth_anonymous, "read",
+        "scopes of a request without a key while keys are configured (read: a public site reads "
+        "without one; empty: every route needs a key)"),
     STR("auth.token_secret", token_secret, "",
         "signs the event tokens of POST /v1/tokens; empty: derived from auth.api_keys (tokens "
         "then end when the keys change); the same on every replica"),
@@ -384,5 +411,9 @@ int srv_config_validate(const srv_config *c, mx_err *err) {
     experiment_list *xl = NULL; /* the same */
     rc = experiment_parse_text(c->experiments_list, "experiments.list", c, &xl, NULL, 0, err);
     experiment_list_free(xl);
+    if (rc) return rc;
+    ac_table *keys = NULL; /* the same */
+    rc = ac_table_new(&keys, c, err);
+    ac_table_free(keys);
     return rc;
 }

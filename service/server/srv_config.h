@@ -23,7 +23,7 @@
 #include "mx_err.h"
 #include "settings.h"
 
-#define SRV_MAX_LIST 16 /* origins, API keys */
+#define SRV_MAX_LIST 16 /* origins, API keys, trusted proxies */
 
 typedef enum { SRV_LOG_ERROR, SRV_LOG_WARN, SRV_LOG_INFO, SRV_LOG_DEBUG } srv_log_level;
 
@@ -63,11 +63,22 @@ typedef struct srv_config {
     int max_batch;
     int request_timeout_s;
     int max_connections;
+    /* rate limits (access.h): tokens a second per key or client address,
+     * and the burst; 0 rate: unlimited, 0 burst: one second's worth */
+    double limits_read_rate, limits_read_burst;
+    double limits_write_rate, limits_write_burst;
+    int limits_rate_clients; /* buckets kept (ratelimit.h) */
     /* cors, auth */
     char cors_origins[SRV_MAX_LIST][256]; /* "*" allows any */
     int n_cors_origins;
-    char api_keys[SRV_MAX_LIST][128]; /* none: write/admin routes are open */
+    char api_keys[SRV_MAX_LIST][128]; /* keys with every scope (access.h) */
     int n_api_keys;
+    char auth_keys[16384];   /* JSON array of {id, key, scopes, rates} (access.h) */
+    char auth_anonymous[64]; /* scopes without a key, while any key is configured */
+    /* server.trusted_proxies: addresses or ADDRESS/BITS whose X-Forwarded-For
+     * is believed */
+    char trusted_proxies[SRV_MAX_LIST][64];
+    int n_trusted_proxies;
     char token_secret[256]; /* HMAC key of event tokens (api_auth.h); "": from the keys */
     int token_max_ttl_s;
     /* log */

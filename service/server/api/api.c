@@ -27,44 +27,52 @@
 static const api_route routes[] = {
     {"GET", "/healthz", "healthz", 0, NULL, api_health_live},
     {"GET", "/readyz", "readyz", 0, NULL, api_health_ready},
-    {"GET", "/v1/users/{user}/recommendations", "user_recommendations", API_ON_WORKER,
-     API_RECOMMENDATIONS_PARAMS, api_recommendations_for_user},
-    {"GET", "/v1/users/{user}/interests", "user_interests", API_ON_WORKER, NULL,
+    {"GET", "/v1/users/{user}/recommendations", "user_recommendations",
+     API_ON_WORKER | API_SCOPE_READ, API_RECOMMENDATIONS_PARAMS, api_recommendations_for_user},
+    {"GET", "/v1/users/{user}/interests", "user_interests", API_ON_WORKER | API_SCOPE_READ, NULL,
      api_users_interests},
-    {"GET", "/v1/items", "items_list", API_ON_WORKER, "state,limit", api_catalog_list},
-    {"GET", "/v1/items/{item}", "item_get", API_ON_WORKER, NULL, api_catalog_get},
-    {"PATCH", "/v1/items/{item}", "item_patch", API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY, NULL,
-     api_catalog_patch},
-    {"PUT", "/v1/items/{item}", "item_put", API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY, NULL,
+    {"GET", "/v1/items", "items_list", API_ON_WORKER | API_SCOPE_READ, "state,limit",
+     api_catalog_list},
+    {"GET", "/v1/items/{item}", "item_get", API_ON_WORKER | API_SCOPE_READ, NULL, api_catalog_get},
+    {"PATCH", "/v1/items/{item}", "item_patch", API_ON_WORKER | API_JSON_BODY | API_SCOPE_ADMIN,
+     NULL, api_catalog_patch},
+    {"PUT", "/v1/items/{item}", "item_put", API_ON_WORKER | API_JSON_BODY | API_SCOPE_ADMIN, NULL,
      api_catalog_put},
-    {"GET", "/v1/items/{item}/similar", "item_similar", API_ON_WORKER,
+    {"GET", "/v1/items/{item}/similar", "item_similar", API_ON_WORKER | API_SCOPE_READ,
      "k,exclude," API_FILTER_PARAMS ",explain", api_items_similar},
-    {"POST", "/v1/recommendations", "recommendations", API_ON_WORKER | API_JSON_BODY, NULL,
-     api_recommendations_post},
-    {"POST", "/v1/events", "events", API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY | API_TOKEN_OK,
+    {"POST", "/v1/recommendations", "recommendations",
+     API_ON_WORKER | API_SCOPE_READ | API_JSON_BODY, NULL, api_recommendations_post},
+    {"POST", "/v1/events", "events", API_ON_WORKER | API_JSON_BODY | API_SCOPE_WRITE | API_TOKEN_OK,
      NULL, api_events_post},
     {"GET", "/metrics", "metrics", 0, NULL, api_health_metrics},
-    {"POST", "/v1/admin/reload", "admin_reload", API_ON_THREAD | API_NEEDS_KEY | API_ADMIN, NULL,
-     api_admin_reload},
-    {"GET", "/v1/recommendations", "recommendations_get", API_ON_WORKER,
+    {"POST", "/v1/admin/reload", "admin_reload", API_ON_THREAD | API_ADMIN, NULL, api_admin_reload},
+    {"GET", "/v1/recommendations", "recommendations_get", API_ON_WORKER | API_SCOPE_READ,
      "user," API_RECOMMENDATIONS_PARAMS, api_recommendations_get},
-    {"POST", "/v1/tokens", "tokens", API_JSON_BODY | API_NEEDS_KEY, NULL, api_auth_tokens_post},
+    {"POST", "/v1/tokens", "tokens", API_JSON_BODY | API_SCOPE_WRITE, NULL, api_auth_tokens_post},
     {"GET", "/", "index", 0, NULL, api_index_root},
     {"GET", "/openapi.json", "openapi", 0, NULL, api_index_openapi},
-    {"GET", "/v1/admin/promotions", "admin_promotions", API_ON_WORKER | API_NEEDS_KEY | API_ADMIN,
-     NULL, api_promotions_get},
+    {"GET", "/v1/admin/promotions", "admin_promotions", API_ON_WORKER | API_ADMIN, NULL,
+     api_promotions_get},
     {"PUT", "/v1/admin/promotions", "admin_promotions_put",
-     API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY | API_ADMIN, NULL, api_promotions_put},
-    {"GET", "/v1/admin/experiments", "admin_experiments", API_ON_WORKER | API_NEEDS_KEY | API_ADMIN,
-     NULL, api_experiments_list},
+     API_ON_WORKER | API_JSON_BODY | API_ADMIN, NULL, api_promotions_put},
+    {"GET", "/v1/admin/experiments", "admin_experiments", API_ON_WORKER | API_ADMIN, NULL,
+     api_experiments_list},
     {"PUT", "/v1/admin/experiments", "admin_experiments_put",
-     API_ON_WORKER | API_JSON_BODY | API_NEEDS_KEY | API_ADMIN, NULL, api_experiments_put},
-    {"DELETE", "/v1/admin/experiments", "admin_experiments_delete",
-     API_ON_WORKER | API_NEEDS_KEY | API_ADMIN, NULL, api_experiments_delete},
+     API_ON_WORKER | API_JSON_BODY | API_ADMIN, NULL, api_experiments_put},
+    {"DELETE", "/v1/admin/experiments", "admin_experiments_delete", API_ON_WORKER | API_ADMIN, NULL,
+     api_experiments_delete},
     {"GET", "/v1/admin/experiments/{name}/report", "admin_experiment_report",
-     API_ON_WORKER | API_NEEDS_KEY | API_ADMIN, NULL, api_experiments_report},
+     API_ON_WORKER | API_ADMIN, NULL, api_experiments_report},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+unsigned api_route_scope(const api_route *rt) {
+    unsigned f = rt->flags;
+    return f & (API_ADMIN | API_SCOPE_ADMIN) ? AC_ADMIN
+           : f & API_SCOPE_WRITE             ? AC_WRITE
+           : f & API_SCOPE_READ              ? AC_READ
+                                             : 0;
+}
 
 const api_route *api_routes(size_t *n) {
     *n = N_ROUTES;
@@ -129,10 +137,11 @@ json_t *api_routes_json(void) {
     for (size_t i = 0; i < N_ROUTES; i++) {
         const api_route *rt = &routes[i];
         json_array_append_new(
-            arr, json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b}", "method", rt->method, "path",
+            arr, json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:s}", "method", rt->method, "path",
                            rt->pattern, "name", rt->name, "query", rt->query ? rt->query : "",
                            "worker", rt->flags & API_ON_WORKER, "thread", rt->flags & API_ON_THREAD,
-                           "api_key", rt->flags & API_NEEDS_KEY, "admin", rt->flags & API_ADMIN));
+                           "api_key", api_route_scope(rt) > AC_READ, "admin", rt->flags & API_ADMIN,
+                           "scope", ac_scope_name(api_route_scope(rt))));
     }
     return json_pack("{s:o}", "routes", arr);
 }

@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "access.h"
 #include "experiment.h"
 #include "implog.h"
 #include "model_holder.h"
@@ -45,6 +46,7 @@ enum {
     API_CONTENT_TOO_LARGE = 413,
     API_UNSUPPORTED_MEDIA_TYPE = 415,
     API_UNPROCESSABLE_CONTENT = 422,
+    API_TOO_MANY_REQUESTS = 429,
     API_HEADERS_TOO_LARGE = 431,
     API_INTERNAL_ERROR = 500,
     API_UNAVAILABLE = 503
@@ -52,13 +54,15 @@ enum {
 
 /* Route flags. */
 enum {
-    API_ON_WORKER = 1 << 0, /* computes: on a worker loop, with a model lease */
-    API_ON_THREAD = 1 << 1, /* blocks (loads files): on a thread of its own */
-    API_NEEDS_KEY = 1 << 2, /* X-API-Key when auth.api_keys is set */
-    API_ADMIN = 1 << 3,     /* off (403 admin_disabled) while no auth.api_keys is set */
-    API_JSON_BODY = 1 << 4, /* a body with Content-Type: application/json (POST, PUT, PATCH;
-                             * a PATCH may also say application/merge-patch+json) */
-    API_TOKEN_OK = 1 << 5   /* an event token (api_auth.h) may stand for the key */
+    API_ON_WORKER = 1 << 0,   /* computes: on a worker loop, with a model lease */
+    API_ON_THREAD = 1 << 1,   /* blocks (loads files): on a thread of its own */
+    API_SCOPE_WRITE = 1 << 2, /* the write scope (access.h): a key when keys are configured */
+    API_ADMIN = 1 << 3,       /* the admin scope; off (403 admin_disabled) while no key is */
+    API_JSON_BODY = 1 << 4,   /* a body with Content-Type: application/json (POST, PUT, PATCH;
+                               * a PATCH may also say application/merge-patch+json) */
+    API_TOKEN_OK = 1 << 5,    /* an event token (api_auth.h) may stand for the key */
+    API_SCOPE_READ = 1 << 6,  /* the read scope: anonymous callers have it by default */
+    API_SCOPE_ADMIN = 1 << 7  /* the admin scope, open while no key is configured */
 };
 
 /* What handlers share for the server's life (borrowed, read-only). */
@@ -71,6 +75,9 @@ typedef struct api_env {
     prom *prom;
     mh_holder *holder;
     wk_pool *pool;
+    /* keys, scopes and rate limits in force (access.h): read and updated
+     * by the thread that runs api_check only */
+    ac_gate *gate;
 } api_env;
 
 typedef struct api_req api_req;
@@ -84,6 +91,10 @@ typedef struct api_route {
     const char *query; /* the query parameters it takes, comma-separated; NULL: none */
     api_handler handler;
 } api_route;
+
+/* A route's scope: access.h's AC_READ, AC_WRITE or AC_ADMIN, or 0 (health,
+ * metrics, the index: anyone, never limited). */
+unsigned api_route_scope(const api_route *rt);
 
 /* The one limit on ids (users, items, categories) everywhere: in paths,
  * query strings, bodies and events; longer is 400 id_too_long. */
@@ -117,8 +128,14 @@ struct api_req {
     const char *qname[API_MAX_QUERY], *qvalue[API_MAX_QUERY];
     const char *body;
     size_t body_len;
-    const char *api_key; /* X-API-Key, or NULL; borrowed */
-    const char *bearer;  /* the token of "Authorization: Bearer ...", or NULL; borrowed */
+    const char *api_key;   /* X-API-Key, or NULL; borrowed */
+    const char *bearer;    /* the token of "Authorization: Bearer ...", or NULL; borrowed */
+    char peer[64];         /* the connection's address, numeric ("" when unknown) */
+    const char *forwarded; /* X-Forwarded-For, or NULL; borrowed */
+    /* set by api_check: the id of the key that admitted the request ("" when
+     * none; logged, never the key) and, on a 429, the seconds to wait */
+    char key_id[AC_MAX_ID + 1];
+    int retry_after_s;
     /* set by api_check when an event token admitted the request */
     char token_user[API_MAX_ID + 1];
     /* set by api_run_on_worker for API_ON_WORKER routes */
@@ -137,7 +154,8 @@ struct api_req {
  * matched route (else 404 not_found with pointers to /openapi.json and
  * /ui/), the method (405), the path id (UTF-8, at most API_MAX_ID bytes),
  * the query (only the route's parameters, each once), access (API key or
- * event token, api_auth.h). 0, or -1 with the answer set. */
+ * event token and its scopes, then the rate limit: api_auth.h). 0, or -1
+ * with the answer set. */
 int api_check(api_req *r);
 /* Query parameter name (NULL when absent). */
 const char *api_query(const api_req *r, const char *name);

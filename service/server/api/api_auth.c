@@ -9,22 +9,6 @@
 
 #include "sha256.h"
 
-/* Compares in time independent of where the strings differ. */
-static int same_secret(const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char d = (unsigned char)(la != lb);
-    for (size_t i = 0; i < la; i++)
-        d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-    return d == 0;
-}
-
-static int key_valid(const srv_config *cfg, const char *key) {
-    int good = 0;
-    for (int i = 0; i < cfg->n_api_keys; i++) /* every key, not the first match */
-        good |= same_secret(key, cfg->api_keys[i]);
-    return good;
-}
-
 /* ---- tokens ----------------------------------------------------------------- */
 
 static void b64url(const uint8_t *in, size_t n, char *out) {
@@ -65,24 +49,17 @@ static long unb64url(const char *in, size_t n, uint8_t *out, size_t size) {
     return (long)o;
 }
 
-/* The HMAC of payload under the configured secret (or one derived from
- * every API key, so that replicas with the same settings agree). */
-static void sign(const srv_config *cfg, const char *payload, uint8_t mac[SHA256_BYTES]) {
-    uint8_t key[SHA256_BYTES];
-    if (cfg->token_secret[0]) {
-        sha256_hmac(cfg->token_secret, strlen(cfg->token_secret), payload, strlen(payload), mac);
-        return;
-    }
-    sha256_ctx c;
-    sha256_init(&c);
-    sha256_update(&c, "mixrec event tokens\n", 20);
-    for (int i = 0; i < cfg->n_api_keys; i++)
-        sha256_update(&c, cfg->api_keys[i], strlen(cfg->api_keys[i]) + 1);
-    sha256_final(&c, key);
-    sha256_hmac(key, sizeof(key), payload, strlen(payload), mac);
+/* The HMAC of payload under the tokens' key (access.h: the configured
+ * secret, or one derived from every API key, so that replicas with the
+ * same settings agree). */
+static void sign(const ac_table *t, const char *payload, uint8_t mac[SHA256_BYTES]) {
+    const uint8_t *key;
+    size_t len;
+    ac_token_key(t, &key, &len);
+    sha256_hmac(key, len, payload, strlen(payload), mac);
 }
 
-int api_auth_token_make(const srv_config *cfg, const char *user, int64_t expires_at, char *out,
+int api_auth_token_make(const ac_table *keys, const char *user, int64_t expires_at, char *out,
                         size_t size) {
     char u64[(API_MAX_ID + 2) / 3 * 4 + 1], payload[sizeof(u64) + 32], m64[48];
     size_t ulen = strlen(user);
@@ -90,13 +67,13 @@ int api_auth_token_make(const srv_config *cfg, const char *user, int64_t expires
     b64url((const uint8_t *)user, ulen, u64);
     snprintf(payload, sizeof(payload), "%" PRId64 ".%s", expires_at, u64);
     uint8_t mac[SHA256_BYTES];
-    sign(cfg, payload, mac);
+    sign(keys, payload, mac);
     b64url(mac, sizeof(mac), m64);
     int n = snprintf(out, size, "%s.%s", payload, m64);
     return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
-int api_auth_token_user(const srv_config *cfg, const char *token, int64_t now, char *user,
+int api_auth_token_user(const ac_table *keys, const char *token, int64_t now, char *user,
                         size_t size, int *expired) {
     *expired = 0;
     const char *dot2 = strrchr(token, '.');
@@ -106,7 +83,7 @@ int api_auth_token_user(const srv_config *cfg, const char *token, int64_t now, c
     memcpy(payload, token, plen);
     payload[plen] = 0;
     uint8_t mac[SHA256_BYTES], got[SHA256_BYTES + 3];
-    sign(cfg, payload, mac);
+    sign(keys, payload, mac);
     long glen = unb64url(dot2 + 1, strlen(dot2 + 1), got, sizeof(got));
     unsigned char d = glen != SHA256_BYTES;
     for (size_t i = 0; i < SHA256_BYTES; i++)
@@ -128,10 +105,10 @@ int api_auth_token_user(const srv_config *cfg, const char *token, int64_t now, c
 
 /* ---- access ------------------------------------------------------------------- */
 
-static int check_token(api_req *r) {
+static int check_token(api_req *r, const ac_table *t) {
     int expired;
-    if (api_auth_token_user(r->env->cfg, r->bearer, (int64_t)time(NULL), r->token_user,
-                            sizeof(r->token_user), &expired) == 0)
+    if (api_auth_token_user(t, r->bearer, (int64_t)time(NULL), r->token_user, sizeof(r->token_user),
+                            &expired) == 0)
         return 0;
     r->token_user[0] = 0;
     if (expired)
@@ -142,29 +119,80 @@ static int check_token(api_req *r) {
     return -1;
 }
 
-int api_auth_check(api_req *r) {
-    const srv_config *cfg = r->env->cfg;
+/* Who may call: the key (then r->key_id), an event token, or anonymous
+ * with the scope. 0, or -1 with the answer set. */
+static int check_scope(api_req *r, const ac_table *t, unsigned scope, const ac_key **key) {
     unsigned flags = r->route->flags;
-    r->token_user[0] = 0;
-    if ((flags & API_ADMIN) && cfg->n_api_keys == 0) {
-        api_error(r, API_FORBIDDEN, "admin_disabled",
-                  "admin routes are off until auth.api_keys is set (SIGHUP reloads too)");
-        return -1;
-    }
-    if (!(flags & API_NEEDS_KEY) || cfg->n_api_keys == 0) return 0;
+    *key = NULL;
     if (r->api_key) {
-        if (key_valid(cfg, r->api_key)) return 0;
-        api_error(r, API_FORBIDDEN, "forbidden", "the API key is not valid");
+        if (!(*key = ac_find(t, r->api_key))) {
+            api_error(r, API_FORBIDDEN, "forbidden", "the API key is not valid");
+            return -1;
+        }
+        snprintf(r->key_id, sizeof(r->key_id), "%s", (*key)->id);
+        if ((*key)->scopes & scope) return 0;
+        api_error(r, API_FORBIDDEN, "forbidden", "the key '%s' does not have the %s scope",
+                  (*key)->id, ac_scope_name(scope));
         return -1;
     }
-    if (r->bearer && (flags & API_TOKEN_OK)) return check_token(r);
+    if (ac_anonymous(t) & scope) return 0;
+    if (r->bearer && (flags & API_TOKEN_OK)) return check_token(r, t);
     if (flags & API_TOKEN_OK)
         api_error(r, API_UNAUTHORIZED, "unauthorized",
                   "X-API-Key, or an event token (Authorization: Bearer, from POST /v1/tokens), "
                   "is required");
     else
-        api_error(r, API_UNAUTHORIZED, "unauthorized", "X-API-Key is required");
+        api_error(r, API_UNAUTHORIZED, "unauthorized", "X-API-Key with the %s scope is required",
+                  ac_scope_name(scope));
     return -1;
+}
+
+static double mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* A token from the key's bucket, or the client address's. 0, or -1 with
+ * a 429 answer and r->retry_after_s. */
+static int check_rate(api_req *r, const ac_table *t, const ac_key *key, unsigned scope) {
+    int budget = scope == AC_READ ? RL_READ : RL_WRITE;
+    double rate, burst;
+    ac_limits(t, key, budget, &rate, &burst);
+    if (rate <= 0) return 0;
+    char who[RL_MAX_WHO], client[64];
+    if (key) {
+        snprintf(who, sizeof(who), "k:%s", key->id);
+    } else {
+        ac_client(t, r->peer, r->forwarded, client, sizeof(client));
+        snprintf(who, sizeof(who), "a:%s", client);
+    }
+    if (rl_take(ac_gate_limiter(r->env->gate), who, key ? key->id : "anonymous", budget, rate,
+                burst, mono_s(), &r->retry_after_s))
+        return 0;
+    api_error(r, API_TOO_MANY_REQUESTS, "rate_limited",
+              "more than %g %s a second (burst %g) from this %s; retry after %d s", rate,
+              budget == RL_READ ? "reads" : "writes", burst, key ? "API key" : "client address",
+              r->retry_after_s);
+    return -1;
+}
+
+int api_auth_check(api_req *r) {
+    const ac_table *t = ac_gate_table(r->env->gate);
+    unsigned scope = api_route_scope(r->route);
+    r->token_user[0] = 0;
+    r->key_id[0] = 0;
+    r->retry_after_s = 0;
+    if ((r->route->flags & API_ADMIN) && !ac_has_keys(t)) {
+        api_error(r, API_FORBIDDEN, "admin_disabled",
+                  "admin routes are off until auth.api_keys or auth.keys is set (SIGHUP reloads "
+                  "the keys)");
+        return -1;
+    }
+    if (!scope) return 0;
+    const ac_key *key;
+    if (check_scope(r, t, scope, &key)) return -1;
+    return check_rate(r, t, key, scope);
 }
 
 void api_auth_tokens_post(api_req *r) {
@@ -182,7 +210,7 @@ void api_auth_tokens_post(api_req *r) {
         else if (ttl < 60 || ttl > max)
             api_error(r, API_BAD_REQUEST, "bad_parameter",
                       "'ttl_s' must be an integer in 60..%d (auth.token_max_ttl_s)", max);
-        else if (api_auth_token_make(r->env->cfg, user, exp, token, sizeof(token)))
+        else if (api_auth_token_make(ac_gate_table(r->env->gate), user, exp, token, sizeof(token)))
             api_error(r, API_INTERNAL_ERROR, "internal", "the token does not fit");
         else
             api_respond_json(r, json_pack("{s:s,s:s,s:I,s:I}", "token", token, "user", user,

@@ -9,10 +9,12 @@
  * service accepts events of that user only, until the token expires.
  * A token is "<expiry>.<user, base64url>.<HMAC-SHA256, base64url>" signed
  * with auth.token_secret (or, when that is empty, a key derived from
- * auth.api_keys): stateless, so any replica with the same settings
+ * the API keys: access.h): stateless, so any replica with the same settings
  * accepts it, and nothing is stored. Tokens and keys are never logged.
  *
- * Threading: stateless; reads the settings only. */
+ * Threading: api_auth_check and the tokens route run on the thread that
+ * owns the access gate (the HTTP thread); the token functions are
+ * stateless. */
 #ifndef API_AUTH_H
 #define API_AUTH_H
 
@@ -20,20 +22,23 @@
 
 #include "api.h"
 
-/* The route's key and admin flags, and an event token where the route
- * takes one (then r->token_user is set). 0, or -1 with the answer set
- * (401 without credentials, 403 with wrong ones, admin routes while no
- * key is configured). */
+/* Access to the route (access.h): its scope against the key's (then
+ * r->key_id is set), an event token where the route takes one (then
+ * r->token_user is set) or what anonymous callers may do; then the key's
+ * or the client address's rate limit. 0, or -1 with the answer set (401
+ * without credentials, 403 with wrong ones or without the scope, 403
+ * admin_disabled on admin routes while no key is configured, 429 with
+ * r->retry_after_s over the limit). Runs on the gate's thread. */
 int api_auth_check(api_req *r);
 
 /* The token for user valid until expires_at (unix seconds) into out.
  * 0, or -1 when out is too small. */
-int api_auth_token_make(const srv_config *cfg, const char *user, int64_t expires_at, char *out,
+int api_auth_token_make(const ac_table *keys, const char *user, int64_t expires_at, char *out,
                         size_t size);
 
 /* Checks token at time now: 0 with its user in user (size bytes), or -1
  * with *expired set when it was valid once and is now past its expiry. */
-int api_auth_token_user(const srv_config *cfg, const char *token, int64_t now, char *user,
+int api_auth_token_user(const ac_table *keys, const char *token, int64_t now, char *user,
                         size_t size, int *expired);
 
 /* POST /v1/tokens: {"user": "...", "ttl_s": 3600} -> {"token", "user",

@@ -14,7 +14,7 @@
  * Redis); the report reads Redis on the worker's connection: without
  * Redis, 503. Every handler reads the list its request started with
  * (wk_lease_experiments), which a replacement never frees under it.
- * Admin routes (API_ADMIN | API_NEEDS_KEY), on a worker. */
+ * Admin routes (API_ADMIN: the admin scope), on a worker. */
 #ifndef API_EXPERIMENTS_H
 #define API_EXPERIMENTS_H
 

@@ -1,6 +1,7 @@
 /* api_health.c - see api_health.h. */
 #include "api_health.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "ranker.h"
@@ -81,6 +82,11 @@ void api_health_metrics(api_req *r) {
                      .experiments = wk_experiments(env->pool)};
     char *text = prom_render(env->prom, &g);
     mh_release(ref);
+    size_t len = text ? strlen(text) : 0;
+    if (text && rl_render(ac_gate_limiter(env->gate), "default", &text, &len)) {
+        free(text); /* metrics are complete or not at all */
+        text = NULL;
+    }
     if (!text) {
         api_error(r, API_INTERNAL_ERROR, "internal", "out of memory");
     } else {

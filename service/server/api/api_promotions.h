@@ -9,7 +9,7 @@
  * (422 naming the field, nothing stored), then sets the key and publishes
  * "*promotions" on PROMO_CHANNEL in one EVAL, and answers as the GET does.
  * Both read Redis on the worker's connection: without Redis, 503.
- * Admin routes (API_ADMIN | API_NEEDS_KEY), on a worker. */
+ * Admin routes (API_ADMIN: the admin scope), on a worker. */
 #ifndef API_PROMOTIONS_H
 #define API_PROMOTIONS_H
 

@@ -93,6 +93,11 @@ static enum MHD_Result send_response(http_req *r) {
     }
     if (atomic_load(&r->s->stopping)) /* keep-alive clients move elsewhere */
         MHD_add_response_header(resp, "Connection", "close");
+    if (r->api.status == API_TOO_MANY_REQUESTS && r->api.retry_after_s > 0) {
+        char secs[16];
+        snprintf(secs, sizeof(secs), "%d", r->api.retry_after_s);
+        MHD_add_response_header(resp, "Retry-After", secs);
+    }
     if (r->api.status == API_METHOD_NOT_ALLOWED) {
         char allow[API_ALLOW_MAX];
         api_allow(r->api.route, allow, sizeof(allow));
@@ -212,6 +217,21 @@ static int json_type_ok(const char *ct, int patch) {
     return patch && n == 28 && !strncasecmp(ct, "application/merge-patch+json", 28);
 }
 
+/* The connection's address, numeric, into out ("" when unknown). */
+static void peer_address(struct MHD_Connection *c, char *out, size_t size) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    out[0] = 0;
+    if (!ci || !ci->client_addr) return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)size);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)size);
+}
+
 /* The request is complete: route it, check it, run it. */
 static enum MHD_Result route_request(http_req *r, const char *url, const char *method) {
     http_server *s = r->s;
@@ -228,6 +248,8 @@ static enum MHD_Result route_request(http_req *r, const char *url, const char *m
     r->api.api_key = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "X-API-Key");
     const char *auth = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "Authorization");
     if (auth && !strncasecmp(auth, "Bearer ", 7)) r->api.bearer = auth + 7;
+    r->api.forwarded = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "X-Forwarded-For");
+    peer_address(r->c, r->api.peer, sizeof(r->api.peer));
     MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, collect_query, r);
     if (api_check(&r->api)) return send_response(r);
     unsigned flags = r->api.route->flags;
@@ -343,6 +365,7 @@ static void access_log(http_server *s, http_req *r, enum MHD_RequestTerminationC
         json_pack("{s:s,s:s,s:s,s:s,s:i,s:f,s:s}", "request_id", r->request_id, "method", r->method,
                   "route", s->route_names[route_index(r->api.route)], "path", path, "status",
                   r->api.status, "latency_ms", (now_s() - r->t0) * 1e3, "user", r->api.user);
+    if (r->api.key_id[0]) json_object_set_new(o, "key", json_string(r->api.key_id));
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) json_object_set_new(o, "aborted", json_true());
     char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (line) {
@@ -370,6 +393,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&s->inflight, 1);
+}
+
+void http_set_access(http_server *s, ac_table *t) {
+    ac_gate_publish(s->env.gate, t);
 }
 
 int http_reload(http_server *s, char *version_out, size_t size, mx_err *err) {
@@ -430,7 +457,12 @@ int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_p
     int rc = s->env.prom ? experiment_parse_text(cfg->experiments_list, "experiments.list", cfg,
                                                  &xl, NULL, 0, err)
                          : mx_err_set(err, MX_ENOMEM, "out of memory for metrics");
+    ac_table *keys = NULL;
+    if (!rc && !(rc = ac_table_new(&keys, cfg, err)) &&
+        !(s->env.gate = ac_gate_new(keys, (size_t)cfg->limits_rate_clients)))
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory for the rate limits");
     if (rc) {
+        experiment_list_free(xl);
         prom_free(s->env.prom);
         free(s);
         freeaddrinfo(ai);
@@ -448,6 +480,7 @@ int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_p
     freeaddrinfo(ai);
     if (!s->d) {
         prom_free(s->env.prom);
+        ac_gate_free(s->env.gate);
         experiment_list_free(xl);
         free(s);
         return mx_err_set(err, MX_EIO, "cannot listen on %s (in use? permission?)", cfg->listen);
@@ -468,6 +501,7 @@ void http_stop(http_server *s, int timeout_s) {
     }
     MHD_stop_daemon(s->d);
     prom_free(s->env.prom);
+    ac_gate_free(s->env.gate);
     experiment_list_free((experiment_list *)s->env.experiments);
     free(s);
 }

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 
+#include "access.h"
 #include "model_holder.h"
 #include "mx_err.h"
 #include "srv_config.h"
@@ -31,6 +32,11 @@ int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_p
 /* Stops accepting, lets in-flight requests finish (up to timeout_s), then
  * closes everything and frees the server. */
 void http_stop(http_server *s, int timeout_s);
+
+/* Puts keys, scopes and limits t in force from the next request on
+ * (ownership passes; access.h): the main thread calls it when SIGHUP has
+ * re-read the settings. */
+void http_set_access(http_server *s, ac_table *t);
 
 /* Loads the model directory's current version and swaps it in, counted in
  * the metrics (api_admin.h); a broken model is rejected (err says why) and
