@@ -112,7 +112,7 @@ int cmd_export(int argc, char **argv) {
     int impressions = a.stream && !strcmp(a.stream, "impressions");
     int catalog = a.stream && !strcmp(a.stream, "catalog");
     if (!a.o.key)
-        a.o.key = catalog       ? CATSTORE_ITEMS_KEY
+        a.o.key = catalog       ? "mixrec:" CATSTORE_ITEMS
                   : impressions ? "mixrec:impressions"
                                 : "mixrec:events";
     a.o.progress = stderr;

@@ -130,7 +130,9 @@ static void on_scan(void *arg, int ok, const redisReply *reply, const char *erro
 }
 
 static void scan_from(armstats *a, const char *cursor) {
-    const char *argv[] = {"HSCAN", ARMSTATS_KEY, cursor, "COUNT", "1000"};
+    char key[96];
+    snprintf(key, sizeof(key), "%s" ARMSTATS_KEY, a->cfg->redis_prefix);
+    const char *argv[] = {"HSCAN", key, cursor, "COUNT", "1000"};
     size_t len[5];
     for (size_t i = 0; i < 5; i++)
         len[i] = strlen(argv[i]);
@@ -242,7 +244,9 @@ static void count(sess_client *c, const srv_config *cfg, const char *const *ids,
     snprintf(when, sizeof(when), "%lld", (long long)now);
     snprintf(hl, sizeof(hl), "%.17g", cfg->explore_half_life_s);
     if (argv && len && w) {
-        const char *head[HEAD] = {"EVAL", script, "1", ARMSTATS_KEY, when, hl, click ? "1" : "0"};
+        char key[96];
+        snprintf(key, sizeof(key), "%s" ARMSTATS_KEY, cfg->redis_prefix);
+        const char *head[HEAD] = {"EVAL", script, "1", key, when, hl, click ? "1" : "0"};
         for (size_t i = 0; i < HEAD; i++)
             argv[i] = head[i];
         for (size_t i = 0; i < n; i++) {

@@ -37,7 +37,7 @@
 #include "sessions.h"
 #include "srv_config.h"
 
-#define ARMSTATS_KEY "mixrec:explore:arms"
+#define ARMSTATS_KEY "explore:arms" /* after redis.prefix */
 
 typedef struct armstats armstats;
 

@@ -94,6 +94,11 @@ static void on_read(void *arg, int ok, const struct redisReply *reply, const cha
     }
 }
 
+const char *catstore_key(const srv_config *cfg, const char *name, char out[CATSTORE_KEY_MAX]) {
+    snprintf(out, CATSTORE_KEY_MAX, "%s%s", cfg->redis_prefix, name);
+    return out;
+}
+
 static void read_all(catstore *s) {
     if (s->reading) {
         s->again = 1;
@@ -101,7 +106,9 @@ static void read_all(catstore *s) {
     }
     static const char script[] = "local p = redis.call('GET', KEYS[2]) "
                                  "return {redis.call('HGETALL', KEYS[1]), p or ''}";
-    const char *argv[] = {"EVAL", script, "2", CATSTORE_ITEMS_KEY, CATSTORE_PROMOTIONS_KEY};
+    char items[CATSTORE_KEY_MAX], promotions[CATSTORE_KEY_MAX];
+    const char *argv[] = {"EVAL", script, "2", catstore_key(&s->cfg, CATSTORE_ITEMS, items),
+                          catstore_key(&s->cfg, CATSTORE_PROMOTIONS, promotions)};
     size_t len[5];
     for (int i = 0; i < 5; i++)
         len[i] = strlen(argv[i]);
@@ -144,6 +151,7 @@ static void *run(void *arg) {
 
 int catstore_start(catstore **out, const srv_config *cfg, mx_err *err) {
     *out = NULL;
+    char channel[CATSTORE_KEY_MAX];
     catstore *s = calloc(1, sizeof(*s));
     if (!s) return mx_err_set(err, MX_ENOMEM, "out of memory for the catalogue");
     s->cfg = *cfg;
@@ -163,7 +171,8 @@ int catstore_start(catstore **out, const srv_config *cfg, mx_err *err) {
     s->sub = sess_new(&s->loop, &s->cfg, NULL);
     s->cmd = sess_new(&s->loop, &s->cfg, NULL);
     if (!s->sub || !s->cmd ||
-        sess_subscribe(s->sub, CATSTORE_CHANNEL, on_message, s)) { /* before the loop runs */
+        sess_subscribe(s->sub, catstore_key(&s->cfg, CATSTORE_CHANNEL, channel), on_message,
+                       s)) { /* before the loop runs */
         on_stop(&s->stop);
         uv_run(&s->loop, UV_RUN_DEFAULT);
         uv_loop_close(&s->loop);

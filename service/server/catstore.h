@@ -1,9 +1,10 @@
 /* catstore.h - the process's copy of the live catalogue (catalog.h),
  * kept current from Redis.
  *
- * Redis holds the truth: the hash "mixrec:catalog:items" (item id ->
- * record) and the string "mixrec:catalog:promotions"; a writer publishes
- * the changed item id (or "*promotions") on "mixrec:catalog:changed".
+ * Redis holds the truth: the hash "<redis.prefix>catalog:items" (item id
+ * -> record) and the string "<prefix>catalog:promotions"; a writer
+ * publishes the changed item id (or "*promotions") on
+ * "<prefix>catalog:changed" (prefix "mixrec:" by default).
  * The store runs one thread with its own libuv loop and two connections
  * (sessions.h): one subscribed to that channel, one that reads. Any
  * message, every (re)subscription (messages sent while disconnected are
@@ -27,9 +28,13 @@
 #include "mx_err.h"
 #include "srv_config.h"
 
-#define CATSTORE_ITEMS_KEY "mixrec:catalog:items"
-#define CATSTORE_PROMOTIONS_KEY "mixrec:catalog:promotions"
-#define CATSTORE_CHANNEL "mixrec:catalog:changed"
+/* The keys, after redis.prefix. */
+#define CATSTORE_ITEMS "catalog:items"
+#define CATSTORE_PROMOTIONS "catalog:promotions"
+#define CATSTORE_CHANNEL "catalog:changed"
+#define CATSTORE_KEY_MAX 96
+/* cfg's redis.prefix and name (CATSTORE_*) into out; returns out. */
+const char *catstore_key(const srv_config *cfg, const char *name, char out[CATSTORE_KEY_MAX]);
 
 typedef struct catstore catstore;
 

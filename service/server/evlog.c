@@ -128,7 +128,7 @@ static const char *arena_printf(arena *a, size_t *len, const char *fmt, ...) {
 
 /* What one event costs in the arena at most: its session key, its
  * event_id key, the session element and the numbers. */
-#define EVENT_TEXT (3 * (2 * SESS_MAX_ID + 64) + 2 * EXPSTATS_KEY_MAX + EXPSTATS_IL_KEY_MAX)
+#define EVENT_TEXT (3 * (2 * SESS_MAX_ID + 128) + 2 * EXPSTATS_KEY_MAX + EXPSTATS_IL_KEY_MAX)
 
 void evlog_store(sess_client *c, const srv_config *cfg, const evlog_event *ev, size_t n,
                  evlog_cb cb, void *arg) {
@@ -169,15 +169,15 @@ void evlog_store(sess_client *c, const srv_config *cfg, const evlog_event *ev, s
         const evlog_event *e = &ev[i];
         const char *eid = e->event_id ? e->event_id : "";
         k = keys + 5 * i;
-        char key[SESS_MAX_ID + 32];
-        int kl = sess_key(e->user, key, sizeof(key));
+        char key[SESS_MAX_ID + 96];
+        int kl = sess_key(cfg, e->user, key, sizeof(key));
         FMT("%s", kl > 0 ? key : "");
-        FMT("mixrec:event_id:%s:%s", e->user, eid);
+        FMT("%sevent_id:%s:%s", cfg->redis_prefix, e->user, eid);
         char agg[EXPSTATS_KEY_MAX] = "", users[EXPSTATS_KEY_MAX] = "";
         char il[EXPSTATS_IL_KEY_MAX] = "";
-        if (e->experiment) expstats_keys(e->experiment, agg, users);
+        if (e->experiment) expstats_keys(cfg->redis_prefix, e->experiment, agg, users);
         if (e->experiment && e->variant == EXPERIMENT_TEAMS)
-            expstats_il_key(e->recommendation_id, il);
+            expstats_il_key(cfg->redis_prefix, e->recommendation_id, il);
         FMT("%s", agg);
         FMT("%s", users);
         FMT("%s", il);

@@ -26,9 +26,10 @@ static const char impression_script[] =
     "if c > 0 then redis.call('HINCRBY', KEYS[1], p .. 'cross', c) end\n"
     "return n\n";
 
-void expstats_keys(const experiment *e, char agg[EXPSTATS_KEY_MAX], char users[EXPSTATS_KEY_MAX]) {
-    snprintf(agg, EXPSTATS_KEY_MAX, "mixrec:exp:%s:%04x", e->name, e->tag >> 3);
-    snprintf(users, EXPSTATS_KEY_MAX, "mixrec:exp:%s:%04x:users", e->name, e->tag >> 3);
+void expstats_keys(const char *prefix, const experiment *e, char agg[EXPSTATS_KEY_MAX],
+                   char users[EXPSTATS_KEY_MAX]) {
+    snprintf(agg, EXPSTATS_KEY_MAX, "%sexp:%s:%04x", prefix, e->name, e->tag >> 3);
+    snprintf(users, EXPSTATS_KEY_MAX, "%sexp:%s:%04x:users", prefix, e->name, e->tag >> 3);
 }
 
 static void on_counted(void *arg, int ok, const struct redisReply *reply, const char *error) {
@@ -36,8 +37,8 @@ static void on_counted(void *arg, int ok, const struct redisReply *reply, const 
     if (!ok || reply->type == REDIS_REPLY_ERROR) prom_experiment_unrecorded(arg);
 }
 
-void expstats_il_key(const char *rid, char key[EXPSTATS_IL_KEY_MAX]) {
-    snprintf(key, EXPSTATS_IL_KEY_MAX, "mixrec:il:%s", rid);
+void expstats_il_key(const char *prefix, const char *rid, char key[EXPSTATS_IL_KEY_MAX]) {
+    snprintf(key, EXPSTATS_IL_KEY_MAX, "%sil:%s", prefix, rid);
 }
 
 /* The impression script with n_extra field/value arguments after the
@@ -50,7 +51,7 @@ static void count(sess_client *c, const experiment *e, const char *variant, cons
         return;
     }
     char agg[EXPSTATS_KEY_MAX], users[EXPSTATS_KEY_MAX], window[16];
-    expstats_keys(e, agg, users);
+    expstats_keys(sess_config(c)->redis_prefix, e, agg, users);
     snprintf(window, sizeof(window), "%d", window_s);
     size_t argc = 9 + n_extra;
     const char **argv = malloc(argc * sizeof(*argv));
@@ -79,7 +80,7 @@ void expstats_interleaved(sess_client *c, const experiment *e, const char *user,
                           const char *const *items, const uint8_t *team, size_t n, int window_s,
                           prom *p) {
     char key[EXPSTATS_IL_KEY_MAX];
-    expstats_il_key(rid, key);
+    expstats_il_key(sess_config(c)->redis_prefix, rid, key);
     const char **extra = malloc((2 * n + 1) * sizeof(*extra));
     size_t *len = malloc((2 * n + 1) * sizeof(*len));
     char *names = malloc(n * (SESS_MAX_ID + 3) + 1);
@@ -173,7 +174,7 @@ void expstats_read(sess_client *c, const experiment *e, expstats_cb cb, void *ar
     }
     *op = (read_op){e, cb, arg};
     char agg[EXPSTATS_KEY_MAX], users[EXPSTATS_KEY_MAX];
-    expstats_keys(e, agg, users);
+    expstats_keys(sess_config(c)->redis_prefix, e, agg, users);
     const char *argv[] = {"HGETALL", agg};
     size_t len[] = {7, strlen(agg)};
     sess_command(c, 2, argv, len, on_read, op);

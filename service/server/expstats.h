@@ -42,10 +42,11 @@
 #include "prom.h"
 #include "sessions.h"
 
-#define EXPSTATS_KEY_MAX (EXPERIMENT_MAX_NAME + 32)
+#define EXPSTATS_KEY_MAX (EXPERIMENT_MAX_NAME + 96)
 
-/* The two keys of e. */
-void expstats_keys(const experiment *e, char agg[EXPSTATS_KEY_MAX], char users[EXPSTATS_KEY_MAX]);
+/* The two keys of e, after prefix (redis.prefix, at most 63 bytes). */
+void expstats_keys(const char *prefix, const experiment *e, char agg[EXPSTATS_KEY_MAX],
+                   char users[EXPSTATS_KEY_MAX]);
 
 /* Counts one answer of variant v shown to user (not NULL). A count Redis
  * did not take (down, slow, an error) is counted in p
@@ -61,8 +62,8 @@ void expstats_interleaved(sess_client *c, const experiment *e, const char *user,
                           prom *p);
 
 /* The key of an interleaved answer's teams (EXPSTATS_IL_KEY_MAX bytes). */
-#define EXPSTATS_IL_KEY_MAX 64
-void expstats_il_key(const char *rid, char key[EXPSTATS_IL_KEY_MAX]);
+#define EXPSTATS_IL_KEY_MAX 128
+void expstats_il_key(const char *prefix, const char *rid, char key[EXPSTATS_IL_KEY_MAX]);
 
 /* One variant's counts. */
 typedef struct expstats_variant {

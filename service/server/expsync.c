@@ -51,7 +51,9 @@ static void take(xsync *s, int64_t version, const char *text) {
     mx_err err = {0};
     int stored = text[0] != 0;
     if (version == s->refused) return;
-    int rc = stored ? experiment_parse_text(text, XSYNC_KEY, s->cfg, &l, NULL, 0, &err)
+    char key[XSYNC_KEY_MAX];
+    snprintf(key, sizeof(key), "%s" XSYNC_KEY, s->cfg->redis_prefix);
+    int rc = stored ? experiment_parse_text(text, key, s->cfg, &l, NULL, 0, &err)
                     : experiment_parse_text(s->cfg->experiments_list, "experiments.list", s->cfg,
                                             &l, NULL, 0, &err);
     if (rc) {
@@ -83,7 +85,9 @@ static void read_now(xsync *s) {
     char have[24];
     snprintf(have, sizeof(have), "%" PRId64, xs_version(cur));
     xs_release(cur);
-    const char *argv[] = {"EVAL", poll_script, "1", XSYNC_KEY, have};
+    char key[XSYNC_KEY_MAX];
+    snprintf(key, sizeof(key), "%s" XSYNC_KEY, s->cfg->redis_prefix);
+    const char *argv[] = {"EVAL", poll_script, "1", key, have};
     s->pending = 1;
     s->ticks = 0;
     /* its callback may run at once (not connected) */
@@ -151,11 +155,13 @@ void xsync_store(sess_client *c, int timeout_ms, const char *json, xsync_stored_
     clock_gettime(CLOCK_REALTIME, &ts);
     char now[24];
     snprintf(now, sizeof(now), "%lld", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    char key[XSYNC_KEY_MAX];
+    snprintf(key, sizeof(key), "%s" XSYNC_KEY, sess_config(c)->redis_prefix);
     if (json) {
-        const char *argv[] = {"EVAL", store_script, "1", XSYNC_KEY, json, now};
+        const char *argv[] = {"EVAL", store_script, "1", key, json, now};
         sess_command_within(c, timeout_ms, 6, argv, NULL, on_stored, op);
     } else {
-        const char *argv[] = {"EVAL", erase_script, "1", XSYNC_KEY, now};
+        const char *argv[] = {"EVAL", erase_script, "1", key, now};
         sess_command_within(c, timeout_ms, 5, argv, NULL, on_stored, op);
     }
 }

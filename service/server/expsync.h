@@ -37,7 +37,8 @@
 #include "sessions.h"
 #include "srv_config.h"
 
-#define XSYNC_KEY "mixrec:experiments"
+#define XSYNC_KEY "experiments" /* after redis.prefix */
+#define XSYNC_KEY_MAX 96
 #define XSYNC_POLL_MS 1000
 #define XSYNC_TICK_MS 100
 

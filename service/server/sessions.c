@@ -395,9 +395,13 @@ static op *op_new(sess_client *c, int timeout_ms) {
     return o;
 }
 
-int sess_key(const char *user, char *buf, size_t size) {
-    int n = snprintf(buf, size, "mixrec:session:%s", user);
+int sess_key(const srv_config *cfg, const char *user, char *buf, size_t size) {
+    int n = snprintf(buf, size, "%ssession:%s", cfg->redis_prefix, user);
     return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
+const srv_config *sess_config(const sess_client *c) {
+    return c->cfg;
 }
 
 static int parse_event(const char *s, size_t len, sess_event *e) {
@@ -453,8 +457,8 @@ void sess_read(sess_client *c, const char *user, sess_read_cb cb, void *arg) {
     }
     o->read_cb = cb;
     o->arg = arg;
-    char key[SESS_MAX_ID + 32];
-    int kl = sess_key(user, key, sizeof(key));
+    char key[SESS_MAX_ID + 96];
+    int kl = sess_key(c->cfg, user, key, sizeof(key));
     if (kl < 0 ||
         redisAsyncCommand(c->ac, on_read_reply, o, "LRANGE %b 0 -1", key, (size_t)kl) != REDIS_OK) {
         o->answered = 1;

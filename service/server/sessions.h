@@ -61,9 +61,11 @@ typedef void (*sess_read_cb)(void *arg, int ok, const sess_event *ev, size_t n);
 /* The user's events, oldest first. */
 void sess_read(sess_client *c, const char *user, sess_read_cb cb, void *arg);
 
-/* The session list key of user ("mixrec:session:<user>") into buf: its
- * length, or -1 when it does not fit. */
-int sess_key(const char *user, char *buf, size_t size);
+/* The session list key of user ("<redis.prefix>session:<user>") into
+ * buf: its length, or -1 when it does not fit. */
+int sess_key(const srv_config *cfg, const char *user, char *buf, size_t size);
+/* The settings the client was made with (redis.prefix names the keys). */
+const srv_config *sess_config(const sess_client *c);
 
 /* One command (argv, lengths) on this connection, with the same deadline
  * and exactly-once callback as the calls above: reply is the hiredis

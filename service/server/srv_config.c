@@ -197,6 +197,10 @@ static const settings_row rows[] = {
          "comma-separated): rate limits per address then count the client, not the proxy"),
     HOOK("redis.url", redis_url, set_redis, "redis://127.0.0.1:6379/0",
          "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N]; empty: no sessions"),
+    STR("redis.prefix", redis_prefix, "mixrec:",
+        "what every key and channel of this service in Redis starts with (sessions, event ids, "
+        "pages, the catalogue, experiments, exploration counts); the streams are named by "
+        "log.events_stream and log.impressions_stream"),
     NUM("redis.connect_timeout_ms", INT, redis_connect_timeout_ms, 1, 600000, "500",
         "Redis connect timeout"),
     NUM("redis.command_timeout_ms", INT, redis_command_timeout_ms, 1, 600000, "50",

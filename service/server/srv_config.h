@@ -54,6 +54,9 @@ typedef struct srv_config {
      * redis_sentinel_master (redis_url then gives only password and db) */
     char redis_sentinels[512];
     char redis_sentinel_master[128];
+    /* every key and channel mixrec names in Redis starts with this
+     * ("mixrec:"; a tenant's is "mixrec@<tenant>:", tenants.h) */
+    char redis_prefix[64];
     int redis_connect_timeout_ms;
     int redis_command_timeout_ms;
     /* limits */

@@ -112,8 +112,9 @@ static void on_get(void *arg, int ok, const struct redisReply *reply, const char
 }
 
 void api_catalog_get(api_req *r) {
-    const char *argv[] = {"HGET", CATSTORE_ITEMS_KEY, r->param};
-    size_t len[] = {4, strlen(CATSTORE_ITEMS_KEY), strlen(r->param)};
+    char key[CATSTORE_KEY_MAX];
+    const char *argv[] = {"HGET", catstore_key(r->env->cfg, CATSTORE_ITEMS, key), r->param};
+    size_t len[] = {4, strlen(key), strlen(r->param)};
     sess_command(wk_sessions(r->worker), 3, argv, len, on_get, r);
 }
 
@@ -156,11 +157,12 @@ static void change(api_req *r, int mode) {
     json_decref(patch);
     char now[24];
     snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+    char items[CATSTORE_KEY_MAX], channel[CATSTORE_KEY_MAX];
     const char *argv[] = {"EVAL",
                           merge_script,
                           "2",
-                          CATSTORE_ITEMS_KEY,
-                          CATSTORE_CHANNEL,
+                          catstore_key(r->env->cfg, CATSTORE_ITEMS, items),
+                          catstore_key(r->env->cfg, CATSTORE_CHANNEL, channel),
                           r->param,
                           text ? text : "{}",
                           now,

@@ -30,9 +30,9 @@ void api_pages_free(api_pages *p) {
     free(p);
 }
 
-/* "mixrec:page:<rid>", the prefix of the other keys (sessions.h). */
-static int page_key(const char *rid, char *buf, size_t size) {
-    int n = snprintf(buf, size, "mixrec:page:%s", rid);
+/* "<redis.prefix>page:<rid>", the prefix of the other keys (sessions.h). */
+static int page_key(const api_req *r, const char *rid, char *buf, size_t size) {
+    int n = snprintf(buf, size, "%spage:%s", r->env->cfg->redis_prefix, rid);
     return n > 0 && (size_t)n < size ? n : -1;
 }
 
@@ -157,8 +157,8 @@ static void on_get(void *arg, int ok, const struct redisReply *reply, const char
 
 static void send_get(void *arg) {
     reading *rd = arg;
-    char key[64];
-    int n = page_key(rd->after, key, sizeof(key));
+    char key[128];
+    int n = page_key(rd->r, rd->after, key, sizeof(key));
     const char *argv[2] = {"GET", key};
     size_t len[2] = {3, (size_t)n};
     sess_command(wk_sessions(rd->r->worker), 2, argv, len, on_get, rd);
@@ -172,8 +172,8 @@ void api_pages_read(api_req *r, const char *after, const char *user, api_pages_f
         return;
     }
     *rd = (reading){.r = r, .after = after, .user = user, .done = done, .arg = arg};
-    char key[64];
-    if (!wk_sessions(r->worker) || page_key(after, key, sizeof(key)) < 0) {
+    char key[128];
+    if (!wk_sessions(r->worker) || page_key(r, after, key, sizeof(key)) < 0) {
         api_error(r, API_UNAVAILABLE, "pages_unavailable",
                   "'after' needs the Redis this server keeps pages in, and it has none "
                   "(redis.url)");
@@ -205,11 +205,11 @@ size_t api_pages_cut(const api_pages *p, const mx_model *m, rec_item *items, siz
     return kept;
 }
 
-/* SET mixrec:page:<rid> "page N U\n<shown>\n<new>..." EX ttl, fire and forget. */
+/* SET <prefix>page:<rid> "page N U\n<shown>\n<new>..." EX ttl, fire and forget. */
 static void store(api_req *r, const char *rid, const char *user, const api_pages *p,
                   const mx_model *m, const rec_item *items, size_t n, int page) {
-    char key[64], ttl[24];
-    int key_len = page_key(rid, key, sizeof(key));
+    char key[128], ttl[24];
+    int key_len = page_key(r, rid, key, sizeof(key));
     if (key_len < 0) return;
     size_t len = 40, at = 0;
     for (size_t i = 0; p && i < p->n; i++)

@@ -7,6 +7,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "catstore.h"
 #include "promo.h"
 
 /* A request waiting for Redis. */
@@ -82,9 +83,9 @@ static void on_get(void *arg, int ok, const struct redisReply *reply, const char
                                 r->env->cfg->max_k, &admin, NULL, 0, &err)) {
         /* written by something other than this route */
         api_error(r, API_INTERNAL_ERROR, "internal",
-                  "the promotions stored at " PROMO_KEY " are invalid (%s); PUT a list to "
-                  "replace them",
-                  err.msg);
+                  "the promotions stored at %s" CATSTORE_PROMOTIONS " are invalid (%s); PUT a "
+                  "list to replace them",
+                  r->env->cfg->redis_prefix, err.msg);
     } else {
         answer(r, op->settings, admin);
     }
@@ -101,7 +102,8 @@ void api_promotions_get(api_req *r) {
         api_finish(r);
         return;
     }
-    const char *argv[] = {"GET", PROMO_KEY};
+    char key[CATSTORE_KEY_MAX];
+    const char *argv[] = {"GET", catstore_key(r->env->cfg, CATSTORE_PROMOTIONS, key)};
     sess_command_within(sc, api_admin_deadline_ms(r->env->cfg), 2, argv, NULL, on_get, op);
 }
 
@@ -158,7 +160,13 @@ void api_promotions_put(api_req *r) {
         api_finish(r);
         return;
     }
-    const char *argv[] = {"EVAL",   set_and_publish, "1",          PROMO_KEY,
-                          op->text, PROMO_CHANNEL,   PROMO_MESSAGE};
+    char key[CATSTORE_KEY_MAX], channel[CATSTORE_KEY_MAX];
+    const char *argv[] = {"EVAL",
+                          set_and_publish,
+                          "1",
+                          catstore_key(r->env->cfg, CATSTORE_PROMOTIONS, key),
+                          op->text,
+                          catstore_key(r->env->cfg, CATSTORE_CHANNEL, channel),
+                          PROMO_MESSAGE};
     sess_command_within(sc, api_admin_deadline_ms(r->env->cfg), 7, argv, NULL, on_put, op);
 }

@@ -4,10 +4,10 @@
  *   PUT /v1/admin/promotions   {"promotions": [...]}: the admin list,
  *                              replaced as a whole
  * The settings' list (catalog.promotions) is fixed at start-up; the admin
- * list lives in Redis (PROMO_KEY, a JSON array), so every replica shares
+ * list lives in Redis (catstore.h's CATSTORE_PROMOTIONS, a JSON array), so every replica shares
  * it: a PUT checks the list and the settings' and the new list together
  * (422 naming the field, nothing stored), then sets the key and publishes
- * "*promotions" on PROMO_CHANNEL in one EVAL, and answers as the GET does.
+ * "*promotions" on CATSTORE_CHANNEL in one EVAL, and answers as the GET does.
  * Both read Redis on the worker's connection: without Redis, 503.
  * Admin routes (API_ADMIN: the admin scope), on a worker. */
 #ifndef API_PROMOTIONS_H
@@ -15,9 +15,7 @@
 
 #include "api.h"
 
-#define PROMO_KEY "mixrec:catalog:promotions"
-#define PROMO_CHANNEL "mixrec:catalog:changed"
-#define PROMO_MESSAGE "*promotions"
+#define PROMO_MESSAGE "*promotions" /* on catstore.h's channel */
 
 void api_promotions_get(api_req *r);
 void api_promotions_put(api_req *r);
