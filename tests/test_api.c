@@ -165,7 +165,7 @@ static int has_item(const json_t *answer, const char *id) {
 static void test_table(void) {
     size_t n;
     const api_route *rt = api_routes(&n);
-    ASSERT_EQ(n, 23);
+    ASSERT_EQ(n, 24);
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < i; j++) {
             ASSERT(strcmp(rt[i].name, rt[j].name) != 0);
@@ -1029,7 +1029,10 @@ int main(void) {
                     .prom = prom_new(names, (int)n + 1),
                     .holder = holder,
                     .pool = pool,
-                    .gate = ac_gate_new(keys, 1024)};
+                    .gate = ac_gate_new(keys, 1024),
+                    .tenant = "default",
+                    .tenants = &env,
+                    .n_tenants = 1};
 
     test_table();
     test_checks();

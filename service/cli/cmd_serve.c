@@ -27,6 +27,7 @@
 #include "model_watch.h"
 #include "srv_config.h"
 #include "srv_signals.h"
+#include "tenants.h"
 #include "workers.h"
 
 extern char **environ;
@@ -123,31 +124,51 @@ static double mono_s(void) {
     return (double)t.tv_sec + t.tv_nsec / 1e9;
 }
 
-/* One check of CURRENT by the watcher, and the reload it asks for. */
-static void watch_once(mw_watch *w, mh_holder *holder, http_server *http) {
+/* A catalogue this process serves: the default tenant (the top-level
+ * settings) or one of tenants.list (tenants.h), with its model, workers
+ * and the watcher of its model root's CURRENT. */
+typedef struct serve_tenant {
+    const char *name;
+    const srv_config *cfg;
+    mh_holder *holder;
+    wk_pool *pool;
+    mw_watch *watch; /* NULL: not watched */
+    double next;     /* when to look at CURRENT again */
+} serve_tenant;
+
+/* "model reloaded" for the default tenant, "model reloaded (shop)" else. */
+static void log_tenant(const serve_tenant *t, const char *what, const char *detail) {
+    char line[128];
+    snprintf(line, sizeof(line), "%s%s%s%s", what, strcmp(t->name, TN_DEFAULT) ? " (" : "",
+             strcmp(t->name, TN_DEFAULT) ? t->name : "", strcmp(t->name, TN_DEFAULT) ? ")" : "");
+    log_line(line, detail);
+}
+
+/* One check of tenant i's CURRENT by its watcher, and the reload it asks for. */
+static void watch_once(serve_tenant *t, size_t i, http_server *http) {
     char name[MH_MAX_NAME], served[MH_MAX_NAME], detail[2 * MH_MAX_NAME + 640];
     mx_err err = {0};
-    mh_served_name(holder, served, sizeof(served));
-    switch (mw_check(w, holder, name, sizeof(name), &err)) {
+    mh_served_name(t->holder, served, sizeof(served));
+    switch (mw_check(t->watch, t->holder, name, sizeof(name), &err)) {
     case MW_IDLE:
         return;
     case MW_ERROR:
-        log_line("model watch: cannot read CURRENT", err.msg);
+        log_tenant(t, "model watch: cannot read CURRENT", err.msg);
         return;
     case MW_CLEARED:
         snprintf(detail, sizeof(detail), "%s, the version served", name);
-        log_line("model watch: refusal withdrawn, CURRENT names", detail);
+        log_tenant(t, "model watch: refusal withdrawn, CURRENT names", detail);
         return;
     case MW_LOAD:
         break;
     }
     char version[64];
-    if (http_reload(http, version, sizeof(version), &err)) {
+    if (http_reload(http, i, version, sizeof(version), &err)) {
         snprintf(detail, sizeof(detail), "%s (%s keeps serving): %s", name, served, err.msg);
-        log_line("model watch: version refused", detail);
+        log_tenant(t, "model watch: version refused", detail);
     } else {
         snprintf(detail, sizeof(detail), "%s (CURRENT changed, was %s)", version, served);
-        log_line("model reloaded", detail);
+        log_tenant(t, "model reloaded", detail);
     }
 }
 
@@ -163,57 +184,105 @@ static int load_settings(const serve_args *a, srv_config *cfg, mx_err *err) {
     return srv_config_validate(cfg, err);
 }
 
-/* SIGHUP's second half: the settings read again, and the keys, scopes
- * and rate limits put in force (access.h; other settings need a restart).
- * A file that does not parse changes nothing. */
-static void reload_access(const serve_args *a, http_server *http) {
+/* Tenant i's keys and limits of the settings just read (cfg, its tenants
+ * parsed in tl): in force from the next request. */
+static int reload_tenant_access(http_server *http, const serve_tenant *t, size_t i,
+                                const srv_config *cfg, const tn_list *tl, mx_err *err) {
+    const srv_config *tc = i == 0 ? cfg : NULL;
+    for (size_t j = 0; !tc && j < tn_count(tl); j++)
+        if (!strcmp(tn_name(tl, j), t->name)) tc = tn_config(tl, j);
+    if (!tc)
+        return mx_err_set(err, MX_EINVAL,
+                          "tenant '%s' is gone from tenants.list: adding or removing a tenant "
+                          "needs a restart",
+                          t->name);
+    ac_table *keys = NULL;
+    if (ac_table_new(&keys, tc, err)) return MX_EINVAL;
+    http_set_access(http, i, keys);
+    char detail[128];
+    snprintf(detail, sizeof(detail), "%zu API keys, the rate limits and trusted proxies",
+             ac_key_count(keys));
+    log_tenant(t, "settings reloaded", detail);
+    return 0;
+}
+
+/* SIGHUP's second half: the settings read again, and every tenant's keys,
+ * scopes and rate limits put in force (access.h; other settings need a
+ * restart). A file that does not parse changes nothing. */
+static void reload_access(const serve_args *a, http_server *http, const serve_tenant *t, size_t n) {
     srv_config *cfg = malloc(sizeof(*cfg));
+    tn_list *tl = NULL;
     mx_err err = {0};
-    ac_table *t = NULL;
-    if (!cfg)
-        mx_err_set(&err, MX_ENOMEM, "out of memory");
-    else if (!load_settings(a, cfg, &err) && !ac_table_new(&t, cfg, &err))
-        http_set_access(http, t);
-    if (t) {
-        char detail[128];
-        snprintf(detail, sizeof(detail), "%zu API keys, the rate limits and trusted proxies",
-                 ac_key_count(t));
-        log_line("settings reloaded", detail);
-    } else {
-        log_line("settings reload rejected, the keys and limits in force stay", err.msg);
-    }
+    int rc = !cfg ? mx_err_set(&err, MX_ENOMEM, "out of memory")
+                  : load_settings(a, cfg, &err) || tn_parse(cfg, &tl, &err);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (reload_tenant_access(http, &t[i], i, cfg, tl, &err))
+            log_tenant(&t[i], "settings reload rejected, the keys and limits in force stay",
+                       err.msg);
+    if (rc) log_line("settings reload rejected, the keys and limits in force stay", err.msg);
+    tn_list_free(tl);
     free(cfg);
 }
 
-/* The main thread's life after start-up: signals, and the watcher's timer
- * as the wait's timeout. Returns on SIGTERM/SIGINT. */
-static void serve_until_stopped(const serve_args *a, const srv_config *cfg, mh_holder *holder,
-                                http_server *http) {
-    mw_watch *w = cfg->model_poll_s > 0 ? mw_new(cfg->model_dir) : NULL;
-    if (cfg->model_poll_s > 0 && !w) log_line("model watch off", "out of memory");
-    double next = mono_s() + cfg->model_poll_s;
+/* The main thread's life after start-up: signals, and the watchers'
+ * timers as the wait's timeout. Returns on SIGTERM/SIGINT. */
+static void serve_until_stopped(const serve_args *a, serve_tenant *t, size_t n, http_server *http) {
     char detail[1024];
     mx_err err = {0};
     for (;;) {
+        double first = -1;
+        for (size_t i = 0; i < n; i++)
+            if (t[i].watch && (first < 0 || t[i].next < first)) first = t[i].next;
         int ms = -1;
-        if (w) {
-            double left = next - mono_s();
+        if (first >= 0) {
+            double left = first - mono_s();
             ms = left > 0 ? (int)(left * 1000) + 1 : 0;
         }
         srv_signals_event ev = srv_signals_wait(ms);
         if (ev == SRV_SIGNALS_STOP) break;
         if (ev == SRV_SIGNALS_RELOAD) {
-            reload_access(a, http);
-            if (http_reload(http, detail, sizeof(detail), &err))
-                log_line("reload rejected, the old model keeps serving", err.msg);
-            else
-                log_line("model reloaded", detail);
+            reload_access(a, http, t, n);
+            for (size_t i = 0; i < n; i++) {
+                if (http_reload(http, i, detail, sizeof(detail), &err))
+                    log_tenant(&t[i], "reload rejected, the old model keeps serving", err.msg);
+                else
+                    log_tenant(&t[i], "model reloaded", detail);
+            }
             continue;
         }
-        watch_once(w, holder, http);
-        next = mono_s() + cfg->model_poll_s; /* after the load: polls never pile up */
+        for (size_t i = 0; i < n; i++) {
+            if (!t[i].watch || t[i].next > mono_s()) continue;
+            watch_once(&t[i], i, http);
+            t[i].next = mono_s() + t[i].cfg->model_poll_s; /* after the load: no pile-up */
+        }
     }
-    mw_free(w);
+}
+
+/* Loads tenant t's model and starts its workers. */
+static int start_tenant(serve_tenant *t, mx_err *err) {
+    if (!(t->holder = mh_new())) return mx_err_set(err, MX_ENOMEM, "out of memory");
+    /* Through mh_reload, so the holder knows which name CURRENT gave. */
+    if (mh_reload(t->holder, t->cfg->model_dir, NULL, 0, err)) return MX_EINVAL;
+    char detail[2048];
+    mh_ref *ref = mh_acquire(t->holder, NULL);
+    const mx_model *m = mh_model(ref);
+    snprintf(detail, sizeof(detail), "%s (%zu users, %zu items, %zu interests)", m->version,
+             m->n_users, m->n_items, m->n_clusters);
+    mh_release(ref);
+    log_tenant(t, "model loaded", detail);
+    if (t->cfg->model_poll_s > 0 && !(t->watch = mw_new(t->cfg->model_dir)))
+        log_tenant(t, "model watch off", "out of memory");
+    t->next = mono_s() + t->cfg->model_poll_s;
+    srv_signals_block(1); /* the threads started now inherit the mask */
+    int rc = wk_start(&t->pool, t->cfg, t->holder, t->cfg->redis_url[0] != 0, err);
+    srv_signals_block(0);
+    return rc;
+}
+
+static void stop_tenant(serve_tenant *t) {
+    wk_stop(t->pool);
+    mh_free(t->holder);
+    mw_free(t->watch);
 }
 
 int cmd_serve(int argc, char **argv) {
@@ -226,50 +295,50 @@ int cmd_serve(int argc, char **argv) {
         return 1;
     }
     static srv_config cfg; /* large: not on the stack */
-    if (load_settings(&a, &cfg, &err)) {
+    tn_list *tl = NULL;
+    if (load_settings(&a, &cfg, &err) || tn_parse(&cfg, &tl, &err)) {
         fprintf(stderr, "mixrec serve: invalid configuration: %s\n", err.msg);
         return 2;
     }
-
-    mh_holder *holder = mh_new();
-    wk_pool *pool = NULL;
+    static serve_tenant t[TN_MAX + 1];
+    static http_tenant ht[TN_MAX + 1];
+    size_t n = 0;
     http_server *http = NULL;
-    if (!holder) {
-        fprintf(stderr, "mixrec serve: out of memory\n");
-        return 1;
+    const char *failed = "";
+    rc = 0;
+    for (size_t i = 0; !rc && i <= tn_count(tl); i++, n++) {
+        t[i] = (serve_tenant){.name = i ? tn_name(tl, i - 1) : TN_DEFAULT,
+                              .cfg = i ? tn_config(tl, i - 1) : &cfg};
+        if ((rc = start_tenant(&t[i], &err)) && i) failed = t[i].name;
+        ht[i] = (http_tenant){t[i].name, t[i].cfg, t[i].holder, t[i].pool};
     }
-    /* Through mh_reload, so the holder knows which name CURRENT gave. */
-    if (mh_reload(holder, cfg.model_dir, NULL, 0, &err)) {
-        fprintf(stderr, "mixrec serve: cannot start: %s\n", err.msg);
-        mh_free(holder);
+    srv_signals_block(1);
+    if (!rc) rc = http_start(&http, ht, n, &err);
+    srv_signals_block(0);
+    if (rc) {
+        fprintf(stderr, "mixrec serve: cannot start%s%s: %s\n", failed[0] ? " tenant " : "", failed,
+                err.msg);
+        for (size_t i = 0; i < n; i++)
+            stop_tenant(&t[i]);
+        tn_list_free(tl);
         return 1;
     }
     char detail[2048];
-    mh_ref *ref = mh_acquire(holder, NULL);
-    const mx_model *m = mh_model(ref);
-    snprintf(detail, sizeof(detail), "%s (%zu users, %zu items, %zu interests)", m->version,
-             m->n_users, m->n_items, m->n_clusters);
-    mh_release(ref);
-    log_line("model loaded", detail);
-    srv_signals_block(1); /* the threads started now inherit the mask */
-    rc = wk_start(&pool, &cfg, holder, cfg.redis_url[0] != 0, &err) ||
-         http_start(&http, &cfg, holder, pool, &err);
-    srv_signals_block(0);
-    if (rc) {
-        fprintf(stderr, "mixrec serve: cannot start: %s\n", err.msg);
-        wk_stop(pool);
-        mh_free(holder);
-        return 1;
-    }
-    snprintf(detail, sizeof(detail), "http://%s with %d workers, sessions in %s", cfg.listen,
-             wk_count(pool), cfg.redis_url[0] ? cfg.redis_url : "(no Redis configured)");
+    snprintf(detail, sizeof(detail), "http://%s with %d workers%s, sessions in %s", cfg.listen,
+             wk_count(t[0].pool), n > 1 ? " per tenant" : "",
+             cfg.redis_url[0] ? cfg.redis_url : "(no Redis configured)");
     log_line("listening on", detail);
+    if (n > 1) {
+        snprintf(detail, sizeof(detail), "%zu (default and /v1/tenants/{name}/...)", n);
+        log_line("tenants", detail);
+    }
 
-    serve_until_stopped(&a, &cfg, holder, http);
+    serve_until_stopped(&a, t, n, http);
     log_line("stopping", "draining in-flight requests");
     http_stop(http, cfg.request_timeout_s);
-    wk_stop(pool);
-    mh_free(holder);
+    for (size_t i = 0; i < n; i++)
+        stop_tenant(&t[i]);
+    tn_list_free(tl);
     log_line("stopped", NULL);
     return 0;
 }

@@ -17,6 +17,7 @@
 #include "access.h"
 #include "promo.h"
 #include "settings.h"
+#include "tenants.h"
 
 #define OFF(f) offsetof(srv_config, f)
 #define SZ(f) sizeof(((srv_config *)0)->f)
@@ -336,6 +337,12 @@ static const settings_row rows[] = {
         "exploration: count impressions and clicks per item in Redis even when no configuration "
         "in force at start explores (on by itself when explore.share or a variant's is above 0; "
         "set it when an experiment that explores will be added at runtime)"),
+    STR("tenants.list", tenants_list, "",
+        "more catalogues in this service: a JSON array (in a config file, the array itself) of "
+        "{name, model_dir, keys, settings}; each is served under /v1/tenants/<name>/... with its "
+        "own model, keys, limits and Redis keys (mixrec@<name>:...), the top level's settings "
+        "as its defaults; the plain /v1/... routes serve the top level (tenant default); "
+        "docs/scaling.md"),
     NUM("testing.session_delay_ms", INT, testing_session_delay_ms, 0, 60000, "0",
         "tests only: every session read waits this long before it goes to Redis (a slow Redis "
         "reply, made deterministic, e.g. to keep a request in flight across a reload); 0 = off"),
@@ -419,5 +426,9 @@ int srv_config_validate(const srv_config *c, mx_err *err) {
     ac_table *keys = NULL; /* the same */
     rc = ac_table_new(&keys, c, err);
     ac_table_free(keys);
+    if (rc || !c->tenants_list[0]) return rc;
+    tn_list *tenants = NULL; /* the same */
+    rc = tn_parse(c, &tenants, err);
+    tn_list_free(tenants);
     return rc;
 }

@@ -120,6 +120,8 @@ typedef struct srv_config {
     double explore_half_life_s;
     int explore_refresh_ms; /* workers re-read the counts this often */
     int explore_counts;     /* keep the counts even where no answer explores */
+    /* tenants: JSON text of tenants.h's list (checked by srv_config_validate) */
+    char tenants_list[32768];
     /* testing: hooks that make timing-dependent tests deterministic */
     int testing_session_delay_ms;
 } srv_config;

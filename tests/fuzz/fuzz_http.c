@@ -92,7 +92,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         char listen[64];
         snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
         if (srv_config_set(&cfg, "server.listen", listen, &err)) FZ_DIE("%s", err.msg);
-        http_start(&s, &cfg, h, pool, &err);
+        http_tenant t = {"default", &cfg, h, pool};
+        http_start(&s, &t, 1, &err);
     }
     if (!s) FZ_DIE("cannot listen: %s", err.msg);
     fz_connect();

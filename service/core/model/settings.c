@@ -40,6 +40,7 @@ const settings_section settings_sections[] = {
     {"experiments", SETTINGS_SERVE, NULL},
     {"explore", SETTINGS_SERVE, NULL},
     {"testing", SETTINGS_SERVE, NULL},
+    {"tenants", SETTINGS_SERVE, NULL},
     /* renamed: the build's "ranker" sat next to the service's "ranking" */
     {"ranker", 0, "rank_train"},
     {NULL, 0, NULL},

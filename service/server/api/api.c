@@ -51,6 +51,7 @@ static const api_route routes[] = {
     {"POST", "/v1/tokens", "tokens", API_JSON_BODY | API_SCOPE_WRITE, NULL, api_auth_tokens_post},
     {"GET", "/", "index", 0, NULL, api_index_root},
     {"GET", "/openapi.json", "openapi", 0, NULL, api_index_openapi},
+    {"GET", "/v1/tenants", "tenants_list", 0, NULL, api_health_tenants},
     {"GET", "/v1/admin/promotions", "admin_promotions", API_ON_WORKER | API_ADMIN, NULL,
      api_promotions_get},
     {"PUT", "/v1/admin/promotions", "admin_promotions_put",

@@ -78,6 +78,11 @@ typedef struct api_env {
     /* keys, scopes and rate limits in force (access.h): read and updated
      * by the thread that runs api_check only */
     ac_gate *gate;
+    /* the tenant (tenants.h) this env serves, "default" for the plain
+     * routes, and every tenant's env (for the list and the metrics) */
+    const char *tenant;
+    const struct api_env *tenants;
+    size_t n_tenants;
 } api_env;
 
 typedef struct api_req api_req;

@@ -1,10 +1,13 @@
 /* api_health.c - see api_health.h. */
 #include "api_health.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "promtext.h"
 #include "ranker.h"
+#include "tenants.h"
 
 void api_health_live(api_req *r) {
     api_respond(r, API_OK, strdup("{\"status\":\"ok\"}"));
@@ -68,8 +71,8 @@ void api_health_ready(api_req *r) {
     api_finish(r);
 }
 
-void api_health_metrics(api_req *r) {
-    const api_env *env = r->env;
+/* One tenant's exposition (malloc'ed), NULL on OOM. */
+static char *tenant_metrics(const api_env *env) {
     mh_ref *ref = mh_acquire(env->holder, NULL);
     const mx_model *m = mh_model(ref);
     prom_gauges g = {.model_version = m ? m->version : NULL,
@@ -83,15 +86,53 @@ void api_health_metrics(api_req *r) {
     char *text = prom_render(env->prom, &g);
     mh_release(ref);
     size_t len = text ? strlen(text) : 0;
-    if (text && rl_render(ac_gate_limiter(env->gate), "default", &text, &len)) {
+    if (text && rl_render(ac_gate_limiter(env->gate), env->tenant, &text, &len)) {
         free(text); /* metrics are complete or not at all */
         text = NULL;
     }
+    return text;
+}
+
+void api_health_metrics(api_req *r) {
+    const api_env *all = r->env->tenants;
+    size_t n = r->env->n_tenants;
+    char *texts[TN_MAX + 1] = {0}, *text = NULL;
+    const char *names[TN_MAX + 1] = {0};
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        names[i] = all[i].tenant;
+        ok &= (texts[i] = tenant_metrics(&all[i])) != NULL;
+    }
+    if (ok && n == 1) { /* one catalogue: as before tenants, but the limiter's label */
+        text = texts[0];
+        texts[0] = NULL;
+    } else if (ok) {
+        text = promtext_merge((const char *const *)texts, names, n);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(texts[i]);
     if (!text) {
         api_error(r, API_INTERNAL_ERROR, "internal", "out of memory");
     } else {
         api_respond(r, API_OK, text);
         r->content_type = "text/plain; version=0.0.4";
     }
+    api_finish(r);
+}
+
+void api_health_tenants(api_req *r) {
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < r->env->n_tenants; i++) {
+        const api_env *e = &r->env->tenants[i];
+        mh_ref *ref = mh_acquire(e->holder, NULL);
+        const mx_model *m = mh_model(ref);
+        char prefix[64];
+        snprintf(prefix, sizeof(prefix), i ? "/v1/tenants/%s" : "/v1", e->tenant);
+        json_array_append_new(list, json_pack("{s:s,s:s,s:s?,s:I}", "name", e->tenant, "prefix",
+                                              prefix, "model_version", m ? m->version : NULL,
+                                              "items", (json_int_t)(m ? m->n_items : 0)));
+        mh_release(ref);
+    }
+    api_respond_json(r, json_pack("{s:o}", "tenants", list));
     api_finish(r);
 }

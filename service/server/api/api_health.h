@@ -10,5 +10,8 @@
 void api_health_live(api_req *r);
 void api_health_ready(api_req *r);
 void api_health_metrics(api_req *r);
+/* GET /v1/tenants: the catalogues this service answers for, with the path
+ * each one's routes start with (tenants.h); public, like /readyz. */
+void api_health_tenants(api_req *r);
 
 #endif

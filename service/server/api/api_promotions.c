@@ -161,12 +161,9 @@ void api_promotions_put(api_req *r) {
         return;
     }
     char key[CATSTORE_KEY_MAX], channel[CATSTORE_KEY_MAX];
-    const char *argv[] = {"EVAL",
-                          set_and_publish,
-                          "1",
-                          catstore_key(r->env->cfg, CATSTORE_PROMOTIONS, key),
-                          op->text,
-                          catstore_key(r->env->cfg, CATSTORE_CHANNEL, channel),
+    const char *argv[] = {"EVAL",       set_and_publish,
+                          "1",          catstore_key(r->env->cfg, CATSTORE_PROMOTIONS, key),
+                          op->text,     catstore_key(r->env->cfg, CATSTORE_CHANNEL, channel),
                           PROMO_MESSAGE};
     sess_command_within(sc, api_admin_deadline_ms(r->env->cfg), 7, argv, NULL, on_put, op);
 }

@@ -21,11 +21,13 @@
 #include "api.h"
 #include "api_admin.h"
 #include "static_files.h"
+#include "tenants.h"
 
 struct http_server {
     struct MHD_Daemon *d;
-    api_env env; /* what handlers see */
-    const srv_config *cfg;
+    api_env env[TN_MAX + 1]; /* what handlers see, per tenant: [0] is the default */
+    size_t n_env;
+    const srv_config *cfg; /* the default tenant's: the transport's settings */
     atomic_int inflight;
     atomic_int stopping; /* http_stop: no new work, close connections */
     atomic_ulong next_id;
@@ -41,6 +43,7 @@ typedef struct http_req {
     atomic_int state;
     char method[16];
     char path[512];
+    char tenant_path[512]; /* path without /v1/tenants/{tenant} (pick_tenant) */
     char *qname[API_MAX_QUERY], *qvalue[API_MAX_QUERY];
     char *body;
     size_t body_len, body_cap;
@@ -160,7 +163,6 @@ static void *run_thread(void *arg) {
 
 /* Suspends the connection and runs the handler on a worker or a thread. */
 static enum MHD_Result dispatch(http_req *r) {
-    http_server *s = r->s;
     r->api.on_finish = on_finish_suspended;
     atomic_store(&r->state, ST_SUBMITTED);
     MHD_suspend_connection(r->c);
@@ -173,7 +175,7 @@ static enum MHD_Result dispatch(http_req *r) {
         failed = pthread_create(&t, &attr, run_thread, &r->api) != 0;
         pthread_attr_destroy(&attr);
     } else {
-        failed = wk_submit(s->env.pool, run_job, r) != 0;
+        failed = wk_submit(r->api.env->pool, run_job, r) != 0;
     }
     if (failed) {
         if (r->api.route->flags & API_ON_THREAD)
@@ -232,10 +234,35 @@ static void peer_address(struct MHD_Connection *c, char *out, size_t size) {
                   (socklen_t)size);
 }
 
+/* /v1/tenants/{tenant}/REST: the tenant's env for the request and "/v1/REST"
+ * into r->tenant_path (the table's path). 0, or -1 for a tenant this
+ * server does not have. */
+static int pick_tenant(http_req *r, const char *url, const char **path) {
+    static const char head[] = "/v1/tenants/";
+    *path = url;
+    if (strncmp(url, head, sizeof(head) - 1) != 0) return 0;
+    const char *name = url + sizeof(head) - 1;
+    size_t len = strcspn(name, "/");
+    for (size_t i = 0; i < r->s->n_env; i++) {
+        const char *t = r->s->env[i].tenant;
+        if (strlen(t) == len && !strncmp(t, name, len)) {
+            r->api.env = &r->s->env[i];
+            snprintf(r->tenant_path, sizeof(r->tenant_path), "/v1%s", name + len);
+            *path = r->tenant_path;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 /* The request is complete: route it, check it, run it. */
 static enum MHD_Result route_request(http_req *r, const char *url, const char *method) {
     http_server *s = r->s;
-    api_match(&r->api, r->method, url);
+    const char *path;
+    if (pick_tenant(r, url, &path))
+        return answer_now(r, API_NOT_FOUND, "unknown_tenant",
+                          "no such tenant; GET /v1/tenants lists them");
+    api_match(&r->api, r->method, path);
     if (r->headers_too_large)
         return answer_now(r, API_HEADERS_TOO_LARGE, "headers_too_large",
                           "the request headers are larger than limits.max_header_bytes");
@@ -293,7 +320,7 @@ static http_req *req_new(http_server *s, struct MHD_Connection *c, const char *u
     if (!r) return NULL;
     r->s = s;
     r->c = c;
-    r->api.env = &s->env;
+    r->api.env = &s->env[0];
     r->t0 = now_s();
     atomic_init(&r->state, ST_READING);
     snprintf(r->method, sizeof(r->method), "%s", method);
@@ -366,6 +393,7 @@ static void access_log(http_server *s, http_req *r, enum MHD_RequestTerminationC
                   "route", s->route_names[route_index(r->api.route)], "path", path, "status",
                   r->api.status, "latency_ms", (now_s() - r->t0) * 1e3, "user", r->api.user);
     if (r->api.key_id[0]) json_object_set_new(o, "key", json_string(r->api.key_id));
+    if (r->api.env != &s->env[0]) json_object_set_new(o, "tenant", json_string(r->api.env->tenant));
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) json_object_set_new(o, "aborted", json_true());
     char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (line) {
@@ -382,7 +410,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     http_server *s = cls;
     http_req *r = *con_cls;
     if (!r) return;
-    prom_request(s->env.prom, route_index(r->api.route), r->api.status, now_s() - r->t0);
+    prom_request(r->api.env->prom, route_index(r->api.route), r->api.status, now_s() - r->t0);
     if (s->cfg->log_level >= SRV_LOG_INFO) access_log(s, r, toe);
     for (int i = 0; i < r->api.nq; i++) {
         free(r->qname[i]);
@@ -395,12 +423,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     atomic_fetch_sub(&s->inflight, 1);
 }
 
-void http_set_access(http_server *s, ac_table *t) {
-    ac_gate_publish(s->env.gate, t);
+size_t http_tenant_count(const http_server *s) {
+    return s->n_env;
 }
 
-int http_reload(http_server *s, char *version_out, size_t size, mx_err *err) {
-    return api_admin_reload_model(&s->env, version_out, size, err);
+void http_set_access(http_server *s, size_t tenant, ac_table *t) {
+    ac_gate_publish(s->env[tenant].gate, t);
+}
+
+int http_reload(http_server *s, size_t tenant, char *version_out, size_t size, mx_err *err) {
+    return api_admin_reload_model(&s->env[tenant], version_out, size, err);
 }
 
 /* File descriptors kept back from connections: model files during a reload,
@@ -425,9 +457,44 @@ static unsigned connection_budget(int want) {
     return rl.rlim_cur > FD_RESERVE + 16 ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 16;
 }
 
-int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_pool *pool,
-               mx_err *err) {
+/* One tenant's share of what handlers see: metrics, experiments as
+ * configured, keys and limits. */
+static int env_init(http_server *s, api_env *e, const http_tenant *t, size_t n_routes,
+                    mx_err *err) {
+    *e = (api_env){.cfg = t->cfg,
+                   .holder = t->holder,
+                   .pool = t->pool,
+                   .tenant = t->name,
+                   .tenants = s->env,
+                   .prom = prom_new(s->route_names, (int)n_routes + 1)};
+    if (!e->prom) return mx_err_set(err, MX_ENOMEM, "out of memory for metrics");
+    experiment_list *xl = NULL; /* checked at start-up (srv_config_validate) */
+    int rc = experiment_parse_text(t->cfg->experiments_list, "experiments.list", t->cfg, &xl, NULL,
+                                   0, err);
+    e->experiments = xl;
+    ac_table *keys = NULL;
+    if (!rc && !(rc = ac_table_new(&keys, t->cfg, err)) &&
+        !(e->gate = ac_gate_new(keys, (size_t)s->cfg->limits_rate_clients)))
+        rc = mx_err_set(err, MX_ENOMEM, "out of memory for the rate limits");
+    return rc;
+}
+
+static void env_free(api_env *e) {
+    prom_free(e->prom);
+    ac_gate_free(e->gate);
+    experiment_list_free((experiment_list *)e->experiments);
+}
+
+static void server_free(http_server *s) {
+    for (size_t i = 0; i < s->n_env; i++)
+        env_free(&s->env[i]);
+    free(s);
+}
+
+int http_start(http_server **out, const http_tenant *tenants, size_t n, mx_err *err) {
     *out = NULL;
+    if (n < 1 || n > TN_MAX + 1) return mx_err_set(err, MX_EINVAL, "1..%d tenants", TN_MAX + 1);
+    const srv_config *cfg = tenants[0].cfg;
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
@@ -449,26 +516,16 @@ int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_p
     s->route_names[0] = "unmatched";
     for (size_t i = 0; i < n_routes && i + 1 < PROM_MAX_ROUTES; i++)
         s->route_names[i + 1] = table[i].name;
-    s->env = (api_env){.cfg = cfg,
-                       .holder = holder,
-                       .pool = pool,
-                       .prom = prom_new(s->route_names, (int)n_routes + 1)};
-    experiment_list *xl = NULL; /* checked at start-up (srv_config_validate) */
-    int rc = s->env.prom ? experiment_parse_text(cfg->experiments_list, "experiments.list", cfg,
-                                                 &xl, NULL, 0, err)
-                         : mx_err_set(err, MX_ENOMEM, "out of memory for metrics");
-    ac_table *keys = NULL;
-    if (!rc && !(rc = ac_table_new(&keys, cfg, err)) &&
-        !(s->env.gate = ac_gate_new(keys, (size_t)cfg->limits_rate_clients)))
-        rc = mx_err_set(err, MX_ENOMEM, "out of memory for the rate limits");
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++, s->n_env++)
+        rc = env_init(s, &s->env[i], &tenants[i], n_routes, err);
+    for (size_t i = 0; i < s->n_env; i++)
+        s->env[i].n_tenants = s->n_env;
     if (rc) {
-        experiment_list_free(xl);
-        prom_free(s->env.prom);
-        free(s);
+        server_free(s);
         freeaddrinfo(ai);
         return rc;
     }
-    s->env.experiments = xl;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     s->d = MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, s,
@@ -479,10 +536,7 @@ int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_p
                             (size_t)cfg->max_header_bytes * 4 + 65536, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->d) {
-        prom_free(s->env.prom);
-        ac_gate_free(s->env.gate);
-        experiment_list_free(xl);
-        free(s);
+        server_free(s);
         return mx_err_set(err, MX_EIO, "cannot listen on %s (in use? permission?)", cfg->listen);
     }
     *out = s;
@@ -500,8 +554,5 @@ void http_stop(http_server *s, int timeout_s) {
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(s->d);
-    prom_free(s->env.prom);
-    ac_gate_free(s->env.gate);
-    experiment_list_free((experiment_list *)s->env.experiments);
-    free(s);
+    server_free(s);
 }

@@ -24,23 +24,35 @@
 
 typedef struct http_server http_server;
 
-/* Listens on cfg->listen. cfg, holder and pool are borrowed and must
+/* A catalogue the server answers for (tenants.h): its name ("default"
+ * for the first), settings, model and workers; borrowed, they must
  * outlive the server. */
-int http_start(http_server **out, const srv_config *cfg, mh_holder *holder, wk_pool *pool,
-               mx_err *err);
+typedef struct http_tenant {
+    const char *name;
+    const srv_config *cfg;
+    mh_holder *holder;
+    wk_pool *pool;
+} http_tenant;
+
+/* Listens on tenants[0].cfg->listen (the default tenant's settings are
+ * the transport's) for n tenants (1..TN_MAX + 1): the plain routes serve
+ * tenants[0], /v1/tenants/{name}/... the one named. */
+int http_start(http_server **out, const http_tenant *tenants, size_t n, mx_err *err);
+size_t http_tenant_count(const http_server *s);
 
 /* Stops accepting, lets in-flight requests finish (up to timeout_s), then
  * closes everything and frees the server. */
 void http_stop(http_server *s, int timeout_s);
 
-/* Puts keys, scopes and limits t in force from the next request on
- * (ownership passes; access.h): the main thread calls it when SIGHUP has
- * re-read the settings. */
-void http_set_access(http_server *s, ac_table *t);
+/* Puts keys, scopes and limits t in force for tenant (an index of
+ * http_start's array) from the next request on (ownership passes;
+ * access.h): the main thread calls it when SIGHUP has re-read the
+ * settings. */
+void http_set_access(http_server *s, size_t tenant, ac_table *t);
 
 /* Loads the model directory's current version and swaps it in, counted in
- * the metrics (api_admin.h); a broken model is rejected (err says why) and
+ * the metrics (api_admin.h), for tenant; a broken model is rejected (err says why) and
  * the old one keeps serving. Blocking: the main thread calls it on SIGHUP. */
-int http_reload(http_server *s, char *version_out, size_t size, mx_err *err);
+int http_reload(http_server *s, size_t tenant, char *version_out, size_t size, mx_err *err);
 
 #endif
