@@ -34,8 +34,11 @@ def doc: $docs[0];
 def ptr($r): $r | ltrimstr("#/") | split("/") | map(gsub("~1"; "/") | gsub("~0"; "~"));
 def deref: if type == "object" and has("$ref") then .["$ref"] as $r | doc | getpath(ptr($r)) | deref else . end;
 def is_method: . as $k | any(("get", "put", "post", "delete", "options", "head", "patch", "trace"); . == $k);
-def ops: doc.paths | to_entries[] | .key as $p | .value | to_entries[]
+# The tenant copies (/v1/tenants/{tenant}/...) are made from the plain paths
+# by scripts/openapi-tenants, checked current below: ops are the plain ones.
+def all_ops: doc.paths | to_entries[] | .key as $p | .value | to_entries[]
   | select(.key | is_method) | {path: $p, method: .key, op: .value};
+def ops: all_ops | select(.path | startswith("/v1/tenants/{tenant}/") | not);
 def typeok($t):
   if $t == "integer" then type == "number" and . == floor
   elif $t == "number" then type == "number"
@@ -149,11 +152,32 @@ check "an apiKey security scheme in the X-API-Key header" jqt '.components.secur
   | any(.value.type == "apiKey" and .value.in == "header" and .value.name == "X-API-Key")' "$DOC"
 check "API key security exactly on the routes the table marks api_key" no_errors - '
   (doc.components.securitySchemes | to_entries | map(select(.value.type == "apiKey" and .value.name == "X-API-Key") | .key)) as $keys
-  | [$routes[0].routes[] | select(.api_key) | "\(.method) \(.path)"] as $keyed
+  | [$routes[0].routes[] | select(.api_key or .scope == "read") | "\(.method) \(.path)"] as $keyed
   | (doc.security // [] | select(length > 0) | "a global security requirement"),
     (ops | select(.method != "options") | ("\(.method | ascii_upcase) \(.path)" as $op | $keyed | index([$op]) != null) as $want
      | ([(.op.security // [])[] | keys[]] | any(. as $k | $keys | index([$k]) != null)) as $has
      | select($want != $has) | "\(.method) \(.path): API key security \(if $want then "missing" else "not expected" end)")' -n
+check "every operation's x-scope is the table's scope (read, write, admin; none: absent)" no_errors - '
+  ops | select(.method != "options") | "\(.method | ascii_upcase) \(.path)" as $op
+  | ([$routes[0].routes[] | select("\(.method) \(.path)" == $op) | .scope][0] // "") as $want
+  | (.op["x-scope"] // "") as $has
+  | select($want != $has) | "\($op): x-scope \($has | tojson), the table says \($want | tojson)"' -n
+check "read operations take a key or none (an anonymous alternative); write and admin ones do not" no_errors - '
+  ops | select(.op["x-scope"] != null) | "\(.method | ascii_upcase) \(.path)" as $op
+  | ((.op.security // []) | any(. == {})) as $anon
+  | select($anon != (.op["x-scope"] == "read")) | "\($op): anonymous alternative \($anon)"' -n
+check "every operation with a scope documents 429 rate_limited with Retry-After" no_errors - '
+  ops | select(.op["x-scope"] != null) | "\(.method | ascii_upcase) \(.path)" as $op
+  | (.op.responses["429"] | deref) as $r
+  | select($r == null or ($r["x-error-codes"] | index(["rate_limited"]) == null) or $r.headers["Retry-After"] == null)
+  | "\($op): no 429 rate_limited with Retry-After"' -n
+check "the tenant paths are current copies of the plain ones (scripts/openapi-tenants --check)" \
+  python3 "$SRC/scripts/openapi-tenants" --check
+check "every /v1 path but /v1/tenants has its tenant copy with the tenant parameter" no_errors - '
+  doc.paths | keys[] | select(startswith("/v1/") and . != "/v1/tenants" and (startswith("/v1/tenants/") | not))
+  | . as $p | ("/v1/tenants/{tenant}" + ($p | ltrimstr("/v1"))) as $t
+  | select((doc.paths[$t].parameters // []) | index([{"$ref": "#/components/parameters/Tenant"}]) == null)
+  | "\($p): no copy \($t) with the Tenant parameter"' -n
 # Event tokens: the routes whose table row has API_TOKEN_OK (the JSON of `mixrec routes`
 # does not carry that flag, so it is read from the table in api.c).
 tr '\n' ' ' <"$SRC/service/server/api/api.c" |
@@ -244,7 +268,7 @@ check "the metrics description names every route of the table (route label)" no_
   | "route \(.) not in the /metrics description"' -n
 
 # ---- error codes in the source vs the document ---------------------------------
-declare -A STATUS=([API_BAD_REQUEST]=400 [API_UNAUTHORIZED]=401 [API_FORBIDDEN]=403
+declare -A STATUS=([API_BAD_REQUEST]=400 [API_UNAUTHORIZED]=401 [API_FORBIDDEN]=403 [API_TOO_MANY_REQUESTS]=429
   [API_NOT_FOUND]=404 [API_METHOD_NOT_ALLOWED]=405 [API_CONTENT_TOO_LARGE]=413
   [API_UNSUPPORTED_MEDIA_TYPE]=415 [API_UNPROCESSABLE_CONTENT]=422
   [API_INTERNAL_ERROR]=500 [API_UNAVAILABLE]=503 [API_HEADERS_TOO_LARGE]=431)
@@ -261,7 +285,7 @@ for c in unknown_parameter duplicate_parameter unknown_field id_too_long token_e
 done
 check "error codes of the source ($(wc -l <"$TMP/src_codes")) = ErrorDetail.code enum" diff "$TMP/src_codes" "$TMP/doc_codes"
 # every (status, code) the source answers is documented under that status
-dq -r -n '(ops | .op.responses | to_entries[] | .key as $s | .value | deref | (.["x-error-codes"] // [])[] | "\($s) \(.)"),
+dq -r -n '(all_ops | .op.responses | to_entries[] | .key as $s | .value | deref | (.["x-error-codes"] // [])[] | "\($s) \(.)"),
   (doc.components.responses.NoRoute["x-error-codes"][] | "404 \(.)")' | sort -u >"$TMP/doc_pairs"
 while read -r st code; do
   s=${STATUS[$st]:-?}
@@ -370,6 +394,7 @@ fill() { # a template with sample parameters
   local p=$1
   p=${p//\{user\}/$user}
   p=${p//\{item\}/$item}
+  p=${p//\{tenant\}/default} # the plain routes' tenant, by its name
   sed -E 's/\{[^}]*\}/sample/g' <<<"$p"
 }
 body_for() { # operationId: a valid request body for the sample server
@@ -774,7 +799,18 @@ while read -r tpl m; do
     check "$other $tpl: 405 Allow is '$want'" test "$(hdr Allow)" = "$want"
     check "$other $tpl: the 405 message names the methods" jqt --arg a "$want" '.error.message | contains($a)' "$TMP/body"
   done
-done < <(dq -r -n 'doc.paths | to_entries[] | "\(.key) \([.value | keys[] | select(is_method and . != "options")][0])"')
+done < <(dq -r -n 'doc.paths | to_entries[] | select(.key | startswith("/v1/tenants/{tenant}/") | not)
+  | "\(.key) \([.value | keys[] | select(is_method and . != "options")][0])"')
+
+# the tenant paths: the default tenant by its name, an unknown tenant
+TP='/v1/tenants/{tenant}/users/{user}/recommendations'
+provoke "GET recommendations under /v1/tenants/default" "$A" "$TP" get "/v1/tenants/default/users/$user/recommendations" 200
+provoke "GET recommendations of an unknown tenant" "$A" "$TP" get "/v1/tenants/nope/users/$user/recommendations" 404
+check "  unknown_tenant" jqt '.error.code == "unknown_tenant"' "$TMP/body"
+provoke "POST events under /v1/tenants/default without a key" "$A" '/v1/tenants/{tenant}/events' post \
+  /v1/tenants/default/events 401 "${J[@]}" -d "$ev1"
+provoke "GET recommendations with a wrong key (a key sent is checked)" "$A" '/v1/users/{user}/recommendations' get \
+  "/v1/users/$user/recommendations" 403 -H 'X-API-Key: nope'
 
 # unrouted paths: 404 not_found, as components/responses/NoRoute says, pointing to the
 # document and the inspector page
