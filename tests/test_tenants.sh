@@ -107,6 +107,9 @@ check "  in shop's session key and stream" \
   bash -c "[ \$(${RCLI[*]} llen 'mixrec@shop:session:$U') = 3 ] && [ \$(${RCLI[*]} xlen 'mixrec@shop:events') = 3 ]"
 check "  not in the default tenant's" \
   bash -c "[ \$(${RCLI[*]} exists 'mixrec:session:$U') = 0 ] && [ \$(${RCLI[*]} xlen 'mixrec:events') = 0 ]"
+check "mixrec export --tenant shop: shop's 3 events, the default tenant's none" \
+  bash -c "[ \$('$MIXREC' export --redis 'unix:$TMP/redis.sock' --tenant shop 2>/dev/null | wc -l) = 3 ] &&
+           [ \$('$MIXREC' export --redis 'unix:$TMP/redis.sock' 2>/dev/null | wc -l) = 0 ]"
 code -H 'X-API-Key: shop-key-0001' "$SHOP/users/$U/recommendations?k=10" >/dev/null
 items >"$TMP/shop1.txt"
 check "shop's next answer for $U follows the session (clicked items left out)" \

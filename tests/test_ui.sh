@@ -239,6 +239,28 @@ check "catalogue: the items the pages hid are stored unhidden again (${hid[*]})"
 redis-cli -s "$TMP/redis.sock" hdel mixrec:catalog:items "$newitem" >/dev/null
 redis-cli -s "$TMP/redis.sock" publish mixrec:catalog:changed "$newitem" >/dev/null
 
+# tenants: a second catalogue (items s...) beside the default one (i...)
+"$MIXREC" synth --items 600 --users 300 --interests 4 --dim 16 --seed 11 --out "$TMP/shop_syn" >/dev/null 2>&1
+for f in interactions items; do
+  sed -E 's/(^|,)i([0-9]+)/\1s\2/g' "$TMP/shop_syn/$f.csv" >"$TMP/shop_syn/$f.s.csv"
+done
+"$MIXREC" build --interactions "$TMP/shop_syn/interactions.s.csv" --items "$TMP/shop_syn/items.s.csv" \
+  --set embed.dim=16 --set interests.count=4 --out "$TMP/shop_model" >/dev/null 2>&1
+serve_start T --redis "unix:$TMP/redis.sock" \
+  --set "tenants.list=[{\"name\":\"shop\",\"model_dir\":\"$TMP/shop_model\"}]"
+tuser=$(cut -d, -f1 "$TMP/shop_syn/interactions.s.csv" | sed -n 2p)
+python3 "$HERE/ui_browser.py" --chromium "$CHROMIUM" --scenario tenants --url "$BASE_T/ui/?tenant=shop&user=$tuser" \
+  --user "$tuser" --model-version "$(cat "$TMP/shop_model/CURRENT")" --screenshot "$ART/ui-tenants.png" >"$TMP/tenants.out" 2>&1
+while IFS= read -r line; do
+  case $line in
+  "ok - "*) ok "${line#ok - }" ;;
+  "not ok - "*) fail "${line#not ok - }" ;;
+  *) echo "  $line" ;;
+  esac
+done <"$TMP/tenants.out"
+check "tenants: the page's requests went to /v1/tenants/shop/..." \
+  grep -q '"path":"/v1/tenants/shop/users/' "$TMP/T.access.log"
+
 # Redis down
 stop_redis
 for _ in $(seq 50); do curl -s "$B/readyz" | jq -e '.redis == "degraded"' >/dev/null && break; sleep 0.1; done

@@ -9,8 +9,9 @@
 #include "commands.h"
 #include "catstore.h"
 #include "export.h"
+#include "tenants.h"
 
-enum { X_REDIS = 1, X_STREAM, X_KEY, X_SINCE, X_FROM, X_OUT, X_COUNT };
+enum { X_REDIS = 1, X_STREAM, X_KEY, X_TENANT, X_SINCE, X_FROM, X_OUT, X_COUNT };
 
 static const cli_opt export_opts[] = {
     {"redis", "URL", "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N] (required)",
@@ -21,6 +22,9 @@ static const cli_opt export_opts[] = {
      X_STREAM},
     {"key", "KEY", "the key (default mixrec:events / mixrec:impressions / mixrec:catalog:items)",
      X_KEY},
+    {"tenant", "NAME",
+     "a tenant's keys (tenants.list: mixrec@NAME:events, ...) instead of the default tenant's",
+     X_TENANT},
     {"since", "TIME", "entries from this time on: unix seconds, milliseconds or ISO 8601", X_SINCE},
     {"from", "ID", "resume after this stream id (exclusive), e.g. the last 'next: --from'", X_FROM},
     {"out", "FILE", "write here (default: stdout); written whole, then renamed into place", X_OUT},
@@ -30,12 +34,19 @@ static const cli_opt export_opts[] = {
 
 typedef struct {
     exp_opts o;
-    const char *stream, *out, *since;
+    const char *stream, *out, *since, *tenant;
 } export_args;
 
 static int on_opt(void *ud, int id, const char *arg) {
     export_args *a = ud;
     switch (id) {
+    case X_TENANT:
+        if (!tn_name_valid(arg)) {
+            fprintf(stderr, "mixrec export: --tenant: '%s' is not a tenant name\n", arg);
+            return 2;
+        }
+        a->tenant = arg;
+        return 0;
     case X_REDIS:
         a->o.url = arg;
         break;
@@ -111,10 +122,12 @@ int cmd_export(int argc, char **argv) {
     }
     int impressions = a.stream && !strcmp(a.stream, "impressions");
     int catalog = a.stream && !strcmp(a.stream, "catalog");
-    if (!a.o.key)
-        a.o.key = catalog       ? "mixrec:" CATSTORE_ITEMS
-                  : impressions ? "mixrec:impressions"
-                                : "mixrec:events";
+    char key[128];
+    if (!a.o.key) { /* the default tenant's, or tenants.h's mixrec@NAME: */
+        snprintf(key, sizeof(key), "mixrec%s%s:%s", a.tenant ? "@" : "", a.tenant ? a.tenant : "",
+                 catalog ? CATSTORE_ITEMS : impressions ? "impressions" : "events");
+        a.o.key = key;
+    }
     a.o.progress = stderr;
     FILE *out = stdout;
     char tmp[4096] = "";

@@ -12,8 +12,9 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "retrain.h"
+#include "tenants.h"
 
-enum { R_MODEL = 1, R_BASE, R_REDIS, R_KEY, R_EVERY, R_KEEP, R_MARGIN, R_HOLDOUT };
+enum { R_MODEL = 1, R_BASE, R_REDIS, R_KEY, R_TENANT, R_EVERY, R_KEEP, R_MARGIN, R_HOLDOUT };
 
 /* Exit codes of a one-shot run (also in --help). */
 enum { EXIT_PROMOTED = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_KEPT = 3 };
@@ -24,6 +25,7 @@ static const cli_opt retrain_opts[] = {
     {"base", "LOG", "the historical log every build starts from (required; repeatable)", R_BASE},
     {"redis", "URL", "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH (required)", R_REDIS},
     {"key", "KEY", "the events stream (default mixrec:events)", R_KEY},
+    {"tenant", "NAME", "a tenant's events stream (tenants.list: mixrec@NAME:events)", R_TENANT},
     {"every", "DURATION", "run again every DURATION (e.g. 1h, 30m, 10s); default: once", R_EVERY},
     {"keep", "N", "keep the newest N versions (CURRENT and the new one always; 0: all; default 5)",
      R_KEEP},
@@ -92,6 +94,16 @@ static int on_opt(void *ud, int id, const char *arg) {
     case R_KEY:
         a->o.key = arg;
         return 0;
+    case R_TENANT: {
+        static char key[128]; /* one --tenant per process */
+        if (!tn_name_valid(arg)) {
+            fprintf(stderr, "mixrec retrain: --tenant: '%s' is not a tenant name\n", arg);
+            return 2;
+        }
+        snprintf(key, sizeof(key), "mixrec@%s:events", arg);
+        a->o.key = key;
+        return 0;
+    }
     case R_EVERY:
         return parse_duration(arg, &a->every);
     case R_KEEP:

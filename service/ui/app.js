@@ -37,6 +37,7 @@
     redis: 'unknown',
     loads: 0,
     catalogue: null, // catalogue.js's panel: hide buttons, its lists (null without the file)
+    tenant: params.get('tenant') || 'default', // GET /v1/tenants; ?tenant= picks one
   };
 
   const colorOf = (id) => PALETTE[((id % PALETTE.length) + PALETTE.length) % PALETTE.length];
@@ -66,7 +67,15 @@
     }
   }
 
+  // The tenant's routes: /v1/X is /v1/tenants/{tenant}/X but for the default
+  // tenant (and the list of tenants itself).
+  function tenantPath(path) {
+    if (state.tenant === 'default' || !path.startsWith('/v1/') || path.startsWith('/v1/tenants')) return path;
+    return '/v1/tenants/' + encodeURIComponent(state.tenant) + path.slice(3);
+  }
+
   async function api(path, opts = {}) {
+    path = tenantPath(path);
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
     let res;
@@ -145,6 +154,10 @@
     refreshClickThrough(); // on its own: a /metrics failure never touches the health pills
     try {
       const r = await getReady();
+      if (state.tenant !== 'default') { // /readyz is the default tenant's: the model from the list
+        const t = ((await api('/v1/tenants')).tenants || []).find((x) => x.name === state.tenant);
+        r.model_version = t ? t.model_version : '?';
+      }
       $('model-pill').textContent = 'model ' + r.model_version;
       $('model-pill').dataset.version = r.model_version;
       const rk = r.ranker || { state: 'absent', detail: '' };
@@ -168,11 +181,13 @@
   const ROUTES = ['user_recommendations', 'recommendations', 'recommendations_get', 'item_similar', 'all'];
   const ORDERS = ['ranker', 'retrieval', 'all'];
 
-  // {"route/order": value} of the samples of one metric family.
+  // {"route/order": value} of the samples of one metric family, of the
+  // tenant picked (a sample without a tenant label is the default's).
   function samples(text, name) {
     const out = {};
-    const re = new RegExp('^' + name + '\\{route="([a-z_]+)",order="([a-z_]+)"\\} (\\S+)$', 'gm');
-    for (const m of text.matchAll(re)) out[m[1] + '/' + m[2]] = Number(m[3]);
+    const re = new RegExp('^' + name + '\\{(?:tenant="([a-z0-9_-]+)",)?route="([a-z_]+)",order="([a-z_]+)"\\} (\\S+)$', 'gm');
+    for (const m of text.matchAll(re))
+      if ((m[1] || 'default') === state.tenant) out[m[2] + '/' + m[3]] = Number(m[4]);
     return out;
   }
 
@@ -554,6 +569,34 @@
     state.catalogue = window.MixrecCatalogue.create({ api, el, log, reload: reloadShown, shownItems });
   }
 
+  // ---- tenants -----------------------------------------------------------------------
+
+  // The picker, shown when the service answers for more than one catalogue.
+  async function loadTenants() {
+    let list = [];
+    try {
+      list = (await api('/v1/tenants')).tenants || [];
+    } catch (e) {
+      return; // an older service: one catalogue
+    }
+    if (list.length < 2) return;
+    const sel = $('tenant');
+    sel.replaceChildren(...list.map((t) => el('option', { value: t.name }, `${t.name} (${t.items} items)`)));
+    if (!list.some((t) => t.name === state.tenant)) state.tenant = 'default';
+    sel.value = state.tenant;
+    $('tenant-field').hidden = false;
+    sel.addEventListener('change', () => {
+      state.tenant = sel.value;
+      const url = new URL(location.href);
+      if (state.tenant === 'default') url.searchParams.delete('tenant');
+      else url.searchParams.set('tenant', state.tenant);
+      history.replaceState(null, '', url);
+      refreshHealth();
+      if (state.catalogue && state.catalogue.refresh) state.catalogue.refresh();
+      if (state.user) load(state.user);
+    });
+  }
+
   // ---- start ------------------------------------------------------------------------
 
   function start() {
@@ -576,6 +619,7 @@
     $('group').addEventListener('change', () => state.recs && renderRecs(state.recs));
     $('similar-close').addEventListener('click', () => { $('similar-card').hidden = true; });
     renderExamples();
+    loadTenants();
     startCatalogue();
     refreshHealth();
     setInterval(refreshHealth, HEALTH_EVERY_MS);
