@@ -185,9 +185,9 @@ static void test_buckets(void) {
            !rl_take(l, "a:1.2.3.4", "anonymous", RL_WRITE, 0.1, 1, 300, &retry));
     ASSERT_EQ(retry, 10); /* one token at 0.1 a second: 10 s */
     ASSERT(rl_take(l, "k:c", "c", RL_READ, 0, 0, 300, &retry)); /* rate 0: unlimited */
-    char *text = NULL;
-    size_t len = 0;
-    ASSERT_EQ(rl_render(l, "default", &text, &len), 0);
+    tbuf out = {0};
+    ASSERT_EQ(rl_render(l, "default", &out), 0);
+    char *text = tbuf_take(&out);
     ASSERT_CONTAINS(text,
                     "mixrec_rate_limited_total{tenant=\"default\",key=\"a\",budget=\"read\"} 22");
     ASSERT_CONTAINS(text, "key=\"anonymous\",budget=\"write\"} 1");
@@ -204,9 +204,8 @@ static void test_buckets(void) {
         ASSERT(rl_take(l, who, "anonymous", RL_READ, 1, 1, 1000.0 + i * 1.5, &retry));
     }
     ASSERT(rl_clients(l) <= 64);
-    text = NULL;
-    len = 0;
-    ASSERT_EQ(rl_render(l, "t", &text, &len), 0);
+    ASSERT_EQ(rl_render(l, "t", &out), 0);
+    text = tbuf_take(&out);
     ASSERT_CONTAINS(text, "mixrec_rate_limit_resets_total{tenant=\"t\"} 0");
     free(text);
     for (int i = 0; i < 200; i++) { /* more busy clients than the table holds */
@@ -215,9 +214,8 @@ static void test_buckets(void) {
         rl_take(l, who, "anonymous", RL_READ, 0.001, 1, 50000.0, &retry);
     }
     ASSERT(rl_clients(l) <= 64);
-    text = NULL;
-    len = 0;
-    ASSERT_EQ(rl_render(l, "t", &text, &len), 0);
+    ASSERT_EQ(rl_render(l, "t", &out), 0);
+    text = tbuf_take(&out);
     ASSERT(!strstr(text, "mixrec_rate_limit_resets_total{tenant=\"t\"} 0"));
     free(text);
     rl_free(l);

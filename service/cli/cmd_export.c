@@ -125,7 +125,9 @@ int cmd_export(int argc, char **argv) {
     char key[128];
     if (!a.o.key) { /* the default tenant's, or tenants.h's mixrec@NAME: */
         snprintf(key, sizeof(key), "mixrec%s%s:%s", a.tenant ? "@" : "", a.tenant ? a.tenant : "",
-                 catalog ? CATSTORE_ITEMS : impressions ? "impressions" : "events");
+                 catalog       ? CATSTORE_ITEMS
+                 : impressions ? "impressions"
+                               : "events");
         a.o.key = key;
     }
     a.o.progress = stderr;

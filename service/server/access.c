@@ -51,18 +51,11 @@ static int scope_bit(const char *s, size_t n, unsigned *bits) {
 /* "read,write" (blanks allowed) into *bits. */
 static int parse_scope_list(const char *v, const char *name, unsigned *bits, mx_err *err) {
     *bits = 0;
-    for (const char *p = v; *p;) {
-        size_t len = strcspn(p, ",");
-        const char *s = p, *t = p + len;
-        while (s < t && isspace((unsigned char)*s))
-            s++;
-        while (t > s && isspace((unsigned char)t[-1]))
-            t--;
-        if (t > s && scope_bit(s, (size_t)(t - s), bits))
+    size_t n;
+    for (const char *p = v, *s; (s = srv_list_next(&p, &n));)
+        if (n && scope_bit(s, n, bits))
             return mx_err_set(err, MX_EINVAL, "%s: unknown scope '%.*s' (read, write, admin)", name,
-                              (int)(t - s), s);
-        p += len + (p[len] == ',');
-    }
+                              (int)n, s);
     return 0;
 }
 

@@ -6,11 +6,11 @@
 #include "hash.h"
 #include "rid.h"
 #include "sessions.h"
+#include "tbuf.h"
 
 _Static_assert(PROM_EVENT_TYPES == SESS_N_TYPES, "one counter per event type");
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,49 +261,17 @@ void prom_experiment_unrecorded(prom *p) {
     atomic_fetch_add(&p->exp_unrecorded, 1);
 }
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void put(sbuf *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = (b->cap + (size_t)n + 1) * 2;
-        char *nb = realloc(b->buf, cap);
-        if (!nb) {
-            b->oom = 1;
-            return;
-        }
-        b->buf = nb;
-        b->cap = cap;
-    }
-}
-
-static void put_histogram(sbuf *b, const char *name, const char *labels, histogram *h) {
+static void put_histogram(tbuf *b, const char *name, const char *labels, histogram *h) {
     unsigned long cum = 0;
     const char *sep = labels[0] ? "," : "";
     for (size_t i = 0; i < N_BUCKETS; i++) {
         cum += atomic_load(&h->count[i]);
-        put(b, "%s_bucket{%s%sle=\"%g\"} %lu\n", name, labels, sep, buckets[i], cum);
+        tbuf_printf(b, "%s_bucket{%s%sle=\"%g\"} %lu\n", name, labels, sep, buckets[i], cum);
     }
     cum += atomic_load(&h->count[N_BUCKETS]);
-    put(b, "%s_bucket{%s%sle=\"+Inf\"} %lu\n", name, labels, sep, cum);
-    put(b, "%s_sum{%s} %.6f\n", name, labels, (double)atomic_load(&h->sum_us) / 1e6);
-    put(b, "%s_count{%s} %lu\n", name, labels, cum);
+    tbuf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %lu\n", name, labels, sep, cum);
+    tbuf_printf(b, "%s_sum{%s} %.6f\n", name, labels, (double)atomic_load(&h->sum_us) / 1e6);
+    tbuf_printf(b, "%s_count{%s} %lu\n", name, labels, cum);
 }
 
 static double ratio(unsigned long num, unsigned long den) {
@@ -312,62 +280,68 @@ static double ratio(unsigned long num, unsigned long den) {
 
 /* Impressions, attributed events and click-through (route "all" and order
  * "all" sum over the other label). */
-static void put_loop(sbuf *b, prom *p, const prom_gauges *g) {
+static void put_loop(tbuf *b, prom *p, const prom_gauges *g) {
     unsigned long imp[RID_N_ROUTES + 1][RID_N_ORDERS + 1] = {{0}};
     unsigned long clk[RID_N_ROUTES + 1][RID_N_ORDERS + 1] = {{0}};
-    put(b, "# HELP mixrec_impressions_total Recommendation answers given (each one an impression "
+    tbuf_printf(
+        b, "# HELP mixrec_impressions_total Recommendation answers given (each one an impression "
            "record when log.impressions is on), by route and order.\n"
            "# TYPE mixrec_impressions_total counter\n");
     for (int r = 0; r < RID_N_ROUTES; r++)
         for (int o = 0; o < RID_N_ORDERS; o++) {
             unsigned long v = atomic_load(&p->impressions[r][o]);
             unsigned long c = atomic_load(&p->attributed[SESS_CLICK][r][o]);
-            put(b, "mixrec_impressions_total{route=\"%s\",order=\"%s\"} %lu\n", rid_route_name(r),
-                rid_order_name(o), v);
+            tbuf_printf(b, "mixrec_impressions_total{route=\"%s\",order=\"%s\"} %lu\n",
+                        rid_route_name(r), rid_order_name(o), v);
             imp[r][o] += v, imp[r][RID_N_ORDERS] += v, imp[RID_N_ROUTES][o] += v;
             imp[RID_N_ROUTES][RID_N_ORDERS] += v;
             clk[r][o] += c, clk[r][RID_N_ORDERS] += c, clk[RID_N_ROUTES][o] += c;
             clk[RID_N_ROUTES][RID_N_ORDERS] += c;
         }
-    put(b,
+    tbuf_printf(
+        b,
         "# HELP mixrec_impressions_dropped_total Impression records not stored (Redis down, slow "
         "or refusing, or the worker's queue full).\n"
         "# TYPE mixrec_impressions_dropped_total counter\n"
         "mixrec_impressions_dropped_total %lu\n",
         g->impressions_dropped);
-    put(b, "# HELP mixrec_attributed_events_total Stored events carrying a recommendation_id, by "
+    tbuf_printf(
+        b, "# HELP mixrec_attributed_events_total Stored events carrying a recommendation_id, by "
            "type and the route and order of the answer it names.\n"
            "# TYPE mixrec_attributed_events_total counter\n");
     for (int t = 0; t < PROM_EVENT_TYPES; t++)
         for (int r = 0; r < RID_N_ROUTES; r++)
             for (int o = 0; o < RID_N_ORDERS; o++)
-                put(b,
-                    "mixrec_attributed_events_total{type=\"%s\",route=\"%s\",order=\"%s\"} "
-                    "%lu\n",
-                    sess_type_name(t), rid_route_name(r), rid_order_name(o),
-                    atomic_load(&p->attributed[t][r][o]));
-    put(b, "# HELP mixrec_click_through Attributed clicks / impressions since start (0 without "
+                tbuf_printf(b,
+                            "mixrec_attributed_events_total{type=\"%s\",route=\"%s\",order=\"%s\"} "
+                            "%lu\n",
+                            sess_type_name(t), rid_route_name(r), rid_order_name(o),
+                            atomic_load(&p->attributed[t][r][o]));
+    tbuf_printf(
+        b, "# HELP mixrec_click_through Attributed clicks / impressions since start (0 without "
            "impressions), by route and order; \"all\" sums over one label. Across replicas, "
            "divide the sums of the two counters instead.\n"
            "# TYPE mixrec_click_through gauge\n");
     for (int r = 0; r <= RID_N_ROUTES; r++)
         for (int o = 0; o <= RID_N_ORDERS; o++)
-            put(b, "mixrec_click_through{route=\"%s\",order=\"%s\"} %.6g\n",
-                r < RID_N_ROUTES ? rid_route_name(r) : "all",
-                o < RID_N_ORDERS ? rid_order_name(o) : "all", ratio(clk[r][o], imp[r][o]));
+            tbuf_printf(b, "mixrec_click_through{route=\"%s\",order=\"%s\"} %.6g\n",
+                        r < RID_N_ROUTES ? rid_route_name(r) : "all",
+                        o < RID_N_ORDERS ? rid_order_name(o) : "all", ratio(clk[r][o], imp[r][o]));
 }
 
-static void put_promotions(sbuf *b, prom *p) {
-    put(b,
+static void put_promotions(tbuf *b, prom *p) {
+    tbuf_printf(
+        b,
         "# HELP mixrec_promoted_total Items placed into answers by a promotion, by its name "
         "(the first %d names this process saw; later ones count as \"other\").\n"
         "# TYPE mixrec_promoted_total counter\n",
         PROM_MAX_PROMOTIONS);
     for (int i = 0; i < PROM_MAX_PROMOTIONS; i++)
         if (atomic_load(&p->promoted[i].ready))
-            put(b, "mixrec_promoted_total{promotion=\"%s\"} %lu\n", p->promoted[i].name,
-                atomic_load(&p->promoted[i].items));
-    put(b,
+            tbuf_printf(b, "mixrec_promoted_total{promotion=\"%s\"} %lu\n", p->promoted[i].name,
+                        atomic_load(&p->promoted[i].items));
+    tbuf_printf(
+        b,
         "mixrec_promoted_total{promotion=\"other\"} %lu\n"
         "# HELP mixrec_fresh_total Items placed into answers by the fresh source (catalogue "
         "items the model has not trained on).\n"
@@ -379,7 +353,7 @@ static void put_promotions(sbuf *b, prom *p) {
 /* Per experiment and variant, by name, since this process started: the
  * list in force's (at 0 before their first answer), and those of earlier
  * lists, with their final totals. */
-static void put_experiments(sbuf *b, prom *p, const prom_gauges *g) {
+static void put_experiments(tbuf *b, prom *p, const prom_gauges *g) {
     xs_ref *x = xs_acquire(g->experiments, NULL);
     const experiment_list *l = xs_list(x);
     for (size_t i = 0; i < experiment_count(l); i++)
@@ -388,7 +362,8 @@ static void put_experiments(sbuf *b, prom *p, const prom_gauges *g) {
             if (label) exp_claim(p, experiment_at(l, i)->name, label);
         }
     if (g->experiments)
-        put(b,
+        tbuf_printf(
+            b,
             "# HELP mixrec_experiments_version The experiment list in force: the version of "
             "mixrec:experiments it was stored at (0: none yet), and its source (settings: "
             "experiments.list; redis: an operator's PUT). Equal on every replica once they agree.\n"
@@ -397,27 +372,32 @@ static void put_experiments(sbuf *b, prom *p, const prom_gauges *g) {
             xs_source_of(x) == XS_REDIS ? "redis" : "settings", (long long)xs_version(x));
     xs_release(x);
     int n = atomic_load_explicit(&p->n_exp, memory_order_acquire);
-    put(b, "# HELP mixrec_experiment_impressions_total Answers given by each variant of each "
+    tbuf_printf(
+        b, "# HELP mixrec_experiment_impressions_total Answers given by each variant of each "
            "experiment (this replica, since start; by name: an experiment removed from the list "
            "keeps its final totals).\n"
            "# TYPE mixrec_experiment_impressions_total counter\n");
     for (int i = 0; i < n; i++) {
         exp_slot *s = &p->exp[p->exp_order[i]];
-        put(b, "mixrec_experiment_impressions_total{experiment=\"%s\",variant=\"%s\"} %lu\n",
-            s->experiment, s->variant, atomic_load(&s->impressions));
+        tbuf_printf(b,
+                    "mixrec_experiment_impressions_total{experiment=\"%s\",variant=\"%s\"} %lu\n",
+                    s->experiment, s->variant, atomic_load(&s->impressions));
     }
-    put(b, "# HELP mixrec_experiment_attributed_events_total Stored events attributed to an "
-           "answer of each variant, by type (this replica, since start).\n"
-           "# TYPE mixrec_experiment_attributed_events_total counter\n");
+    tbuf_printf(b,
+                "# HELP mixrec_experiment_attributed_events_total Stored events attributed to an "
+                "answer of each variant, by type (this replica, since start).\n"
+                "# TYPE mixrec_experiment_attributed_events_total counter\n");
     for (int i = 0; i < n; i++) {
         exp_slot *s = &p->exp[p->exp_order[i]];
         for (int t = 0; t < PROM_EVENT_TYPES; t++)
-            put(b,
+            tbuf_printf(
+                b,
                 "mixrec_experiment_attributed_events_total{experiment=\"%s\",variant=\"%s\","
                 "type=\"%s\"} %lu\n",
                 s->experiment, s->variant, sess_type_name(t), atomic_load(&s->attributed[t]));
     }
-    put(b,
+    tbuf_printf(
+        b,
         "# HELP mixrec_experiment_counts_unrecorded_total Experiment impressions Redis did not "
         "count (down, slow or refusing): the report misses them.\n"
         "# TYPE mixrec_experiment_counts_unrecorded_total counter\n"
@@ -432,11 +412,9 @@ static void put_experiments(sbuf *b, prom *p, const prom_gauges *g) {
 
 char *prom_render(prom *p, const prom_gauges *g) {
     const char *const *route_names = p->route_names;
-    sbuf b = {.buf = malloc(8192), .cap = 8192};
-    if (!b.buf) return NULL;
-    b.buf[0] = 0;
-    put(&b, "# HELP mixrec_http_requests_total HTTP requests by route and status.\n"
-            "# TYPE mixrec_http_requests_total counter\n");
+    tbuf b = {0};
+    tbuf_printf(&b, "# HELP mixrec_http_requests_total HTTP requests by route and status.\n"
+                    "# TYPE mixrec_http_requests_total counter\n");
     for (int r = 0; r < p->n_routes; r++)
         for (size_t s = 0; s < N_STATUS; s++) {
             unsigned long v = atomic_load(&p->requests[r][s]);
@@ -446,11 +424,11 @@ char *prom_render(prom *p, const prom_gauges *g) {
                 snprintf(st, sizeof(st), "%d", statuses[s]);
             else
                 snprintf(st, sizeof(st), "other");
-            put(&b, "mixrec_http_requests_total{route=\"%s\",status=\"%s\"} %lu\n", route_names[r],
-                st, v);
+            tbuf_printf(&b, "mixrec_http_requests_total{route=\"%s\",status=\"%s\"} %lu\n",
+                        route_names[r], st, v);
         }
-    put(&b, "# HELP mixrec_http_request_duration_seconds Time from request to response.\n"
-            "# TYPE mixrec_http_request_duration_seconds histogram\n");
+    tbuf_printf(&b, "# HELP mixrec_http_request_duration_seconds Time from request to response.\n"
+                    "# TYPE mixrec_http_request_duration_seconds histogram\n");
     for (int r = 0; r < p->n_routes; r++)
         for (size_t si = 0; si < N_STATUS; si++) {
             unsigned long any = 0;
@@ -465,16 +443,18 @@ char *prom_render(prom *p, const prom_gauges *g) {
             snprintf(labels, sizeof(labels), "route=\"%s\",status=\"%s\"", route_names[r], st);
             put_histogram(&b, "mixrec_http_request_duration_seconds", labels, &p->latency[r][si]);
         }
-    put(&b,
-        "# HELP mixrec_session_reads_total Session reads from Redis by result.\n"
-        "# TYPE mixrec_session_reads_total counter\n"
-        "mixrec_session_reads_total{result=\"ok\"} %lu\n"
-        "mixrec_session_reads_total{result=\"unavailable\"} %lu\n",
-        atomic_load(&p->session_reads[1]), atomic_load(&p->session_reads[0]));
-    put(&b, "# HELP mixrec_redis_read_duration_seconds Session read latency (answered reads).\n"
-            "# TYPE mixrec_redis_read_duration_seconds histogram\n");
+    tbuf_printf(&b,
+                "# HELP mixrec_session_reads_total Session reads from Redis by result.\n"
+                "# TYPE mixrec_session_reads_total counter\n"
+                "mixrec_session_reads_total{result=\"ok\"} %lu\n"
+                "mixrec_session_reads_total{result=\"unavailable\"} %lu\n",
+                atomic_load(&p->session_reads[1]), atomic_load(&p->session_reads[0]));
+    tbuf_printf(&b,
+                "# HELP mixrec_redis_read_duration_seconds Session read latency (answered reads).\n"
+                "# TYPE mixrec_redis_read_duration_seconds histogram\n");
     put_histogram(&b, "mixrec_redis_read_duration_seconds", "", &p->session_latency);
-    put(&b,
+    tbuf_printf(
+        &b,
         "# HELP mixrec_events_total Events posted, by outcome: stored, rejected (invalid), "
         "failed (valid, refused with 503 because Redis did not store them), duplicate (an "
         "event_id stored before).\n"
@@ -496,9 +476,10 @@ char *prom_render(prom *p, const prom_gauges *g) {
         atomic_load(&p->events_failed), atomic_load(&p->events_duplicate),
         atomic_load(&p->events_failed_batches), atomic_load(&p->events_unknown_items));
     for (int t = 0; t < PROM_EVENT_TYPES; t++)
-        put(&b, "mixrec_events_stored_total{type=\"%s\"} %lu\n", sess_type_name(t),
-            atomic_load(&p->events_by_type[t]));
-    put(&b,
+        tbuf_printf(&b, "mixrec_events_stored_total{type=\"%s\"} %lu\n", sess_type_name(t),
+                    atomic_load(&p->events_by_type[t]));
+    tbuf_printf(
+        &b,
         "# HELP mixrec_candidates_total Items answered, by the retrieval source that found them.\n"
         "# TYPE mixrec_candidates_total counter\n"
         "mixrec_candidates_total{source=\"mixture\"} %lu\n"
@@ -509,7 +490,8 @@ char *prom_render(prom *p, const prom_gauges *g) {
         "mixrec_recommendation_requests_total %lu\n",
         atomic_load(&p->candidates[0]), atomic_load(&p->candidates[1]),
         atomic_load(&p->candidates[2]), atomic_load(&p->candidate_requests));
-    put(&b,
+    tbuf_printf(
+        &b,
         "# HELP mixrec_model_reloads_total Model reloads (SIGHUP, admin route, or CURRENT "
         "watched) by result: ok, or rejected (the version was refused, the previous model "
         "keeps serving).\n"
@@ -521,7 +503,8 @@ char *prom_render(prom *p, const prom_gauges *g) {
         "# TYPE mixrec_model_refused gauge\n"
         "mixrec_model_refused %d\n",
         atomic_load(&p->reloads[1]), atomic_load(&p->reloads[0]), g->model_refused ? 1 : 0);
-    put(&b,
+    tbuf_printf(
+        &b,
         "# HELP mixrec_answers_by_order_total Recommendation answers ordered by the learned "
         "ranker or, as a fallback, in retrieval order.\n"
         "# TYPE mixrec_answers_by_order_total counter\n"
@@ -529,15 +512,19 @@ char *prom_render(prom *p, const prom_gauges *g) {
         "mixrec_answers_by_order_total{order=\"retrieval\"} %lu\n",
         atomic_load(&p->ordered[1]), atomic_load(&p->ordered[0]));
     if (g->ranker_state)
-        put(&b,
+        tbuf_printf(
+            &b,
             "# HELP mixrec_ranker_active 1 when answers are re-ranked by the model's learned "
             "ranker; state: ok, disabled (ranking.enabled=0), absent or rejected.\n"
             "# TYPE mixrec_ranker_active gauge\n"
             "mixrec_ranker_active{state=\"%s\"} %d\n",
             g->ranker_state, strcmp(g->ranker_state, "ok") == 0);
-    put(&b, "# HELP mixrec_model_info The model being served.\n# TYPE mixrec_model_info gauge\n");
-    if (g->model_version) put(&b, "mixrec_model_info{version=\"%s\"} 1\n", g->model_version);
-    put(&b,
+    tbuf_printf(
+        &b, "# HELP mixrec_model_info The model being served.\n# TYPE mixrec_model_info gauge\n");
+    if (g->model_version)
+        tbuf_printf(&b, "mixrec_model_info{version=\"%s\"} 1\n", g->model_version);
+    tbuf_printf(
+        &b,
         "# HELP mixrec_workers Worker event loops.\n# TYPE mixrec_workers gauge\n"
         "mixrec_workers %d\n"
         "# HELP mixrec_redis_connected_workers Workers connected to Redis.\n"
@@ -551,9 +538,5 @@ char *prom_render(prom *p, const prom_gauges *g) {
     put_loop(&b, p, g);
     put_promotions(&b, p);
     put_experiments(&b, p, g);
-    if (b.oom) {
-        free(b.buf);
-        return NULL;
-    }
-    return b.buf;
+    return tbuf_take(&b);
 }

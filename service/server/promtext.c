@@ -2,31 +2,9 @@
  * line; a sample belongs to the family before it. */
 #include "promtext.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-typedef struct pt_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} pt_buf;
-
-static void put(pt_buf *b, const char *s, size_t n) {
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
+#include "tbuf.h"
 
 /* The family name of a "# HELP name ..." line at s (length into *n), or
  * NULL when s is not one. */
@@ -37,30 +15,30 @@ static const char *help_name(const char *s, size_t *n) {
 }
 
 /* The sample line [s, e) with tenant's label first. */
-static void put_sample(pt_buf *b, const char *s, const char *e, const char *tenant) {
+static void put_sample(tbuf *b, const char *s, const char *e, const char *tenant) {
     size_t name = strcspn(s, "{ ");
     if (s + name > e) name = (size_t)(e - s);
-    put(b, s, name);
+    tbuf_put(b, s, name);
     const char *rest = s + name;
     if (rest < e && *rest == '{' && !strncmp(rest + 1, "tenant=\"", 8)) { /* has its own */
-        put(b, rest, (size_t)(e - rest));
+        tbuf_put(b, rest, (size_t)(e - rest));
         return;
     }
-    put(b, "{tenant=\"", 9);
-    put(b, tenant, strlen(tenant));
-    put(b, "\"", 1);
+    tbuf_put(b, "{tenant=\"", 9);
+    tbuf_put(b, tenant, strlen(tenant));
+    tbuf_put(b, "\"", 1);
     if (rest < e && *rest == '{') {
-        if (rest[1] != '}') put(b, ",", 1);
+        if (rest[1] != '}') tbuf_put(b, ",", 1);
         rest++;
     } else {
-        put(b, "}", 1);
+        tbuf_put(b, "}", 1);
     }
-    put(b, rest, (size_t)(e - rest));
+    tbuf_put(b, rest, (size_t)(e - rest));
 }
 
 /* Appends the lines of family fam (name, length n) of text: its header
  * when header, its samples always. */
-static void put_family(pt_buf *b, const char *text, const char *fam, size_t n, int header,
+static void put_family(tbuf *b, const char *text, const char *fam, size_t n, int header,
                        const char *tenant) {
     int in = 0;
     for (const char *s = text; *s;) {
@@ -71,7 +49,7 @@ static void put_family(pt_buf *b, const char *text, const char *fam, size_t n, i
         if (h) in = hn == n && !strncmp(h, fam, n);
         if (in) {
             if (s[0] == '#') {
-                if (header) put(b, s, (size_t)(e - s));
+                if (header) tbuf_put(b, s, (size_t)(e - s));
             } else if (e > s + 1) {
                 put_sample(b, s, e, tenant);
             }
@@ -93,8 +71,7 @@ static int seen_before(const char *text, const char *at, const char *fam, size_t
 }
 
 char *promtext_merge(const char *const *texts, const char *const *names, size_t n) {
-    pt_buf b = {0};
-    put(&b, "", 0);
+    tbuf b = {0};
     /* Families in order of first appearance: those of text 0, then any
      * only a later text has. */
     for (size_t t = 0; t < n; t++) {
@@ -112,9 +89,5 @@ char *promtext_merge(const char *const *texts, const char *const *names, size_t 
             s = e;
         }
     }
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
+    return tbuf_take(&b);
 }

@@ -4,7 +4,6 @@
 #include "ratelimit.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,54 +168,29 @@ int rl_take(rl_limiter *l, const char *who, const char *label, int budget, doubl
     return 0;
 }
 
-/* Appends fmt's text to *text. */
-static int append(char **text, size_t *len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int append(char **text, size_t *len, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) return -1;
-    char *t = realloc(*text, *len + (size_t)n + 1);
-    if (!t) return -1;
-    va_start(ap, fmt);
-    vsnprintf(t + *len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    *text = t;
-    *len += (size_t)n;
-    return 0;
-}
-
-int rl_render(const rl_limiter *l, const char *tenant, char **text, size_t *len) {
+int rl_render(const rl_limiter *l, const char *tenant, tbuf *out) {
     static const char *budget_name[RL_BUDGETS] = {"read", "write"};
-    char *t = *text;
-    size_t n = *len;
-    int rc = append(&t, &n,
-                    "# HELP mixrec_rate_limited_total Requests refused with 429, by key id "
-                    "(anonymous: no key) and budget.\n"
-                    "# TYPE mixrec_rate_limited_total counter\n");
-    for (size_t i = 0; i <= RL_MAX_LABELS && !rc; i++) {
+    tbuf_printf(out, "# HELP mixrec_rate_limited_total Requests refused with 429, by key id "
+                     "(anonymous: no key) and budget.\n"
+                     "# TYPE mixrec_rate_limited_total counter\n");
+    for (size_t i = 0; i <= RL_MAX_LABELS; i++) {
         const rl_label *lb = &l->labels[i];
         if (i >= l->n_labels && i < RL_MAX_LABELS) continue;
-        for (int k = 0; k < RL_BUDGETS && !rc; k++)
+        for (int k = 0; k < RL_BUDGETS; k++)
             if (i < l->n_labels || lb->refused[k])
-                rc = append(&t, &n,
+                tbuf_printf(out,
                             "mixrec_rate_limited_total{tenant=\"%s\",key=\"%s\",budget=\"%s\"} "
                             "%lu\n",
                             tenant, lb->name, budget_name[k], lb->refused[k]);
     }
-    if (!rc)
-        rc = append(&t, &n,
-                    "# HELP mixrec_rate_limit_clients Clients (keys and addresses) with a bucket "
-                    "that is not full.\n# TYPE mixrec_rate_limit_clients gauge\n"
-                    "mixrec_rate_limit_clients{tenant=\"%s\"} %zu\n"
-                    "# HELP mixrec_rate_limit_resets_total Times every bucket was dropped because "
-                    "more clients were busy than limits.rate_clients holds.\n"
-                    "# TYPE mixrec_rate_limit_resets_total counter\n"
-                    "mixrec_rate_limit_resets_total{tenant=\"%s\"} %lu\n",
-                    tenant, l->n, tenant, l->resets);
-    *text = t; /* what was appended, also when a later append failed */
-    *len = n;
-    return rc;
+    tbuf_printf(out,
+                "# HELP mixrec_rate_limit_clients Clients (keys and addresses) with a bucket "
+                "that is not full.\n# TYPE mixrec_rate_limit_clients gauge\n"
+                "mixrec_rate_limit_clients{tenant=\"%s\"} %zu\n"
+                "# HELP mixrec_rate_limit_resets_total Times every bucket was dropped because "
+                "more clients were busy than limits.rate_clients holds.\n"
+                "# TYPE mixrec_rate_limit_resets_total counter\n"
+                "mixrec_rate_limit_resets_total{tenant=\"%s\"} %lu\n",
+                tenant, l->n, tenant, l->resets);
+    return out->oom ? -1 : 0;
 }

@@ -22,6 +22,8 @@
 
 #include <stddef.h>
 
+#include "tbuf.h"
+
 enum { RL_READ, RL_WRITE, RL_BUDGETS };
 #define RL_MAX_WHO 80     /* a client's name, e.g. "k:shop-web" or "a:2001:db8::1" */
 #define RL_MAX_LABELS 256 /* labelled counters; more count as "other" */
@@ -44,9 +46,8 @@ int rl_take(rl_limiter *l, const char *who, const char *label, int budget, doubl
 /* Buckets held now. */
 size_t rl_clients(const rl_limiter *l);
 
-/* Appends the counters in the Prometheus text format to *text (malloc'ed,
- * may be NULL; *len its length), every series labelled tenant. 0, or -1 on
- * OOM (*text then holds what fitted). */
-int rl_render(const rl_limiter *l, const char *tenant, char **text, size_t *len);
+/* Appends the counters in the Prometheus text format to out, every series
+ * labelled tenant. 0, or -1 when out ran out of memory. */
+int rl_render(const rl_limiter *l, const char *tenant, tbuf *out);
 
 #endif

@@ -154,13 +154,9 @@ static int set_list(void *obj, const settings_row *e, const char *v, mx_err *err
     int *count = is_keys ? &c->n_api_keys : is_proxies ? &c->n_trusted_proxies : &c->n_cors_origins;
     char tmp[SRV_MAX_LIST][256];
     int n = 0;
-    for (const char *p = v; *p;) {
-        size_t len = strcspn(p, ",");
-        const char *s = p, *t = p + len;
-        while (s < t && isspace((unsigned char)*s))
-            s++;
-        while (t > s && isspace((unsigned char)t[-1]))
-            t--;
+    size_t len;
+    for (const char *p = v, *s; (s = srv_list_next(&p, &len));) {
+        const char *t = s + len;
         if (t > s) {
             if (n == SRV_MAX_LIST)
                 return mx_err_set(err, MX_EINVAL, "%s: at most %d entries", e->name, SRV_MAX_LIST);
@@ -171,7 +167,6 @@ static int set_list(void *obj, const settings_row *e, const char *v, mx_err *err
             tmp[n][t - s] = 0;
             n++;
         }
-        p += len + (p[len] == ',');
     }
     for (int i = 0; i < n; i++)
         memcpy(base + (size_t)i * width, tmp[i], strlen(tmp[i]) + 1);
@@ -369,6 +364,19 @@ const srv_config_entry *srv_config_entries(size_t *n) {
         out[i] = (srv_config_entry){rows[i].name, rows[i].def, rows[i].help};
     *n = N_ROWS;
     return out;
+}
+
+const char *srv_list_next(const char **p, size_t *len) {
+    if (!**p) return NULL;
+    size_t n = strcspn(*p, ",");
+    const char *s = *p, *t = *p + n;
+    *p += n + ((*p)[n] == ',');
+    while (s < t && isspace((unsigned char)*s))
+        s++;
+    while (t > s && isspace((unsigned char)t[-1]))
+        t--;
+    *len = (size_t)(t - s);
+    return s;
 }
 
 const char *srv_log_level_name(srv_log_level l) {

@@ -156,4 +156,9 @@ const srv_config_entry *srv_config_entries(size_t *n);
 
 const char *srv_log_level_name(srv_log_level l);
 
+/* The next entry of the comma-separated list at *p, blanks trimmed (its
+ * length in *len, 0 for an empty entry), *p moved past it; NULL at the
+ * end. The one reader of the settings' lists. */
+const char *srv_list_next(const char **p, size_t *len);
+
 #endif

@@ -85,12 +85,12 @@ static char *tenant_metrics(const api_env *env) {
                      .experiments = wk_experiments(env->pool)};
     char *text = prom_render(env->prom, &g);
     mh_release(ref);
-    size_t len = text ? strlen(text) : 0;
-    if (text && rl_render(ac_gate_limiter(env->gate), env->tenant, &text, &len)) {
-        free(text); /* metrics are complete or not at all */
-        text = NULL;
-    }
-    return text;
+    if (!text) return NULL;
+    tbuf all = {0};
+    tbuf_put(&all, text, strlen(text));
+    free(text);
+    rl_render(ac_gate_limiter(env->gate), env->tenant, &all);
+    return tbuf_take(&all); /* metrics are complete or not at all */
 }
 
 void api_health_metrics(api_req *r) {
