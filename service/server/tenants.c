@@ -92,6 +92,8 @@ static int tenant_config(const srv_config *base, const json_t *o, const char *at
     c->n_api_keys = 0;
     c->auth_keys[0] = 0;
     c->model_dir[0] = 0;
+    c->catalog_promotions[0] = 0; /* they name the default tenant's items and users */
+    c->experiments_list[0] = 0;
     snprintf(c->redis_prefix, sizeof(c->redis_prefix), "mixrec@%s:", t->name);
     snprintf(c->log_events_stream, sizeof(c->log_events_stream), "%sevents", c->redis_prefix);
     snprintf(c->log_impressions_stream, sizeof(c->log_impressions_stream), "%simpressions",

@@ -8,9 +8,11 @@
  *    "settings": {"auth.anonymous": "", "limits.read_rate": 50,
  *                 "ranking.enabled": false}}
  * A tenant starts from the top-level settings (those of the default
- * tenant, served at the plain /v1/... routes) with three exceptions: it
+ * tenant, served at the plain /v1/... routes) with these exceptions: it
  * has no key of the default tenant's (auth.api_keys and auth.keys are its
- * own `keys`, none when absent), its Redis keys start with
+ * own `keys`, none when absent), no promotion or experiment of the default
+ * tenant's (they name its items and audience: catalog.promotions and
+ * experiments.list are its own `settings`), its Redis keys start with
  * "mixrec@<name>:" (redis.prefix; sessions, pages, event ids, the
  * catalogue's overrides, experiments, exploration counts) and its streams
  * are "mixrec@<name>:events" and "mixrec@<name>:impressions". `settings`
