@@ -88,9 +88,15 @@ static int net_has(const ac_net *n, int family, const uint8_t *addr) {
     return (n->addr[full] & mask) == (addr[full] & mask);
 }
 
+/* An IPv4-mapped IPv6 address ("::ffff:1.2.3.4") as IPv4; others as given. */
+static const char *unmapped(const char *s) {
+    size_t n = strlen(s);
+    return n > 7 && !strncasecmp(s, "::ffff:", 7) && memchr(s + 7, '.', n - 7) ? s + 7 : s;
+}
+
 /* Parses a numeric address (IPv4-mapped IPv6 as IPv4). */
 static int parse_addr(const char *s, int *family, uint8_t addr[16]) {
-    if (!strncasecmp(s, "::ffff:", 7) && strchr(s + 7, '.')) s += 7;
+    s = unmapped(s);
     *family = strchr(s, ':') ? AF_INET6 : AF_INET;
     return inet_pton(*family, s, addr) == 1 ? 0 : -1;
 }
@@ -333,7 +339,7 @@ static void copy_trimmed(const char *s, const char *e, char *out, size_t size) {
 }
 
 void ac_client(const ac_table *t, const char *peer, const char *xff, char *out, size_t size) {
-    const char *p = !strncasecmp(peer, "::ffff:", 7) && strchr(peer + 7, '.') ? peer + 7 : peer;
+    const char *p = unmapped(peer);
     snprintf(out, size, "%s", p);
     if (!xff || !t->n_proxies || !is_proxy(t, p)) return;
     /* From the right: each trusted proxy appended the address it saw. */
@@ -346,7 +352,7 @@ void ac_client(const ac_table *t, const char *peer, const char *xff, char *out, 
         int family;
         uint8_t addr[16];
         if (parse_addr(hop, &family, addr)) return; /* not an address: the last proxy's peer */
-        snprintf(out, size, "%s", !strncasecmp(hop, "::ffff:", 7) ? hop + 7 : hop);
+        snprintf(out, size, "%s", unmapped(hop));
         if (!is_proxy(t, hop)) return;
         end = start > xff ? start - 1 : xff;
     }

@@ -10,8 +10,12 @@
  * NULL when s is not one. */
 static const char *help_name(const char *s, size_t *n) {
     if (strncmp(s, "# HELP ", 7) != 0) return NULL;
-    *n = strcspn(s + 7, " \n");
-    return s + 7;
+    const char *name = s + 7;
+    size_t k = 0;
+    while (name[k] && name[k] != ' ' && name[k] != '\n')
+        k++;
+    *n = k;
+    return name;
 }
 
 /* The sample line [s, e) with tenant's label first. */
