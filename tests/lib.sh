@@ -72,6 +72,17 @@ stop_redis() {
   rm -f "$TMP/redis.sock"
 }
 
+# wait_line FILE REGEX [TENTHS]: until FILE has a line matching REGEX (grep
+# -E), at most TENTHS tenths of a second (default 50); 1 if it never came.
+wait_line() {
+  local _
+  for _ in $(seq "${3:-50}"); do
+    grep -qE "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # lib_answered_by_us PID ACCESS_LOG PROBE: the server that answered the probe
 # is PID, not another test's server that held the port PID failed to bind
 # (its access log has the probe's request id; with access logging off, PID

@@ -165,10 +165,7 @@ check "the access log names the key id" grep -q '"key":"writer"' "$TMP/A.access.
 # ---- rotation by a settings reload --------------------------------------------
 keys_file "$TMP/settings.json" reader-secret-2
 kill -HUP "$PID_A"
-for _ in $(seq 50); do
-  grep -q "settings reloaded" "$TMP/A.err" && break
-  sleep 0.1
-done
+wait_line "$TMP/A.err" "settings reloaded"
 check "SIGHUP: settings reloaded (logged)" grep -q "settings reloaded: 4 API keys" "$TMP/A.err"
 addr; req rot_old GET "$REC" "${ADDR[@]}" -H 'X-API-Key: reader-secret-1'
 check "the rotated-out key: 403" test "$CODE" = 403
@@ -177,10 +174,7 @@ check "the new key: 200, same process" \
   bash -c "[ '$CODE' = 200 ] && kill -0 $PID_A"
 echo '{"auth": {"keys": [{"id": "x"' >"$TMP/settings.json"
 kill -HUP "$PID_A"
-for _ in $(seq 50); do
-  grep -q "settings reload rejected" "$TMP/A.err" && break
-  sleep 0.1
-done
+wait_line "$TMP/A.err" "settings reload rejected"
 check "a broken settings file: the reload is rejected (logged)" \
   grep -q "settings reload rejected" "$TMP/A.err"
 addr; req rot_keep GET "$REC" "${ADDR[@]}" -H 'X-API-Key: reader-secret-2'

@@ -330,7 +330,7 @@ CP=$!
 sleep 1
 kill -HUP "$FDS"
 # SIGHUP logs "settings reloaded" first, then the model's line
-for _ in $(seq 100); do grep -qE "model reloaded|reload rejected" "$TMP/fd.err" && break; sleep 0.1; done
+wait_line "$TMP/fd.err" "model reloaded|reload rejected" 100
 check "fd limit 256, 1000 idle connections: a reload still opens the model ($(fds "$FDS") fds)" \
   grep -q "model reloaded" "$TMP/fd.err" || cat "$TMP/fd.err"
 wait "$CP"

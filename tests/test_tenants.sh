@@ -165,10 +165,7 @@ check "  logged under shop" grep -q "model reloaded (shop)" "$TMP/A.err"
 
 settings shop-key-0002
 kill -HUP "$PID_A"
-for _ in $(seq 50); do
-  grep -q "settings reloaded (shop)" "$TMP/A.err" && break
-  sleep 0.1
-done
+wait_line "$TMP/A.err" "settings reloaded \(shop\)"
 check "SIGHUP: shop's keys re-read" grep -q "settings reloaded (shop): 2 API keys" "$TMP/A.err"
 check "  the old shop key: 403" \
   test "$(code -H 'X-API-Key: shop-key-0001' "$SHOP/users/$U/recommendations?k=5")" = 403
