@@ -3,6 +3,7 @@
  * match a direct inner-product ranking, save/load round-trips, and
  * ann_load refuses files that are not an inner-product IVF-Flat. */
 #include "ann.h"
+#include "ann_scan.h"
 #include "rng.h"
 #include "tap.h"
 
@@ -285,6 +286,40 @@ static int load_in_child(const char *path, mx_err *err) {
     return err->code;
 }
 
+/* a and b answer the same global and list searches: the same items, and
+ * scores within tol (0: the same bits). */
+static void compare_indexes(const ann_index *a, const ann_index *b, double tol) {
+    ann_scratch *s1 = ann_scratch_new(a, 5, 30), *s2 = ann_scratch_new(b, 5, 30);
+    ASSERT(s1 && s2);
+    rng_state st;
+    rng_seed(&st, 12);
+    mx_err err = {0};
+    for (int r = 0; r < 10; r++) {
+        float q[D], a_s[30], b_s[30];
+        int64_t a_i[30], b_i[30];
+        size_t na, nb;
+        for (size_t k = 0; k < D; k++)
+            q[k] = (float)rng_normal(&st);
+        ASSERT_EQ(ann_search_global(a, s1, q, 30, 0, a_s, a_i, &na, &err), 0);
+        ASSERT_EQ(ann_search_global(b, s2, q, 30, 0, b_s, b_i, &nb, &err), 0);
+        ASSERT_EQ(na, nb);
+        ASSERT(memcmp(a_i, b_i, na * sizeof(int64_t)) == 0);
+        for (size_t t = 0; t < na; t++)
+            ASSERT(tol == 0 ? a_s[t] == b_s[t] : fabs(a_s[t] - b_s[t]) <= tol);
+        const uint32_t lists[] = {3, 1};
+        const float *ls1, *ls2;
+        const int64_t *li1, *li2;
+        ASSERT_EQ(ann_search_lists(a, s1, q, lists, 2, 7, &ls1, &li1, &err), 0);
+        ASSERT_EQ(ann_search_lists(b, s2, q, lists, 2, 7, &ls2, &li2, &err), 0);
+        ASSERT(memcmp(li1, li2, 14 * sizeof(int64_t)) == 0);
+        for (size_t t = 0; t < 14; t++)
+            ASSERT(li1[t] < 0 || (tol == 0 ? ls1[t] == ls2[t] : fabs(ls1[t] - ls2[t]) <= tol));
+        check_lists(b, s2, q);
+    }
+    ann_scratch_free(s1);
+    ann_scratch_free(s2);
+}
+
 static void test_save_load(void) {
     ann_index *ix = NULL, *back = NULL;
     mx_err err = {0};
@@ -299,31 +334,34 @@ static void test_save_load(void) {
     for (size_t c = 0; c < L; c++)
         ASSERT_EQ(ann_list_size(back, c), expect_size[c]);
     ASSERT(memcmp(ann_centroids(back), cents, sizeof(cents)) == 0);
-    ann_scratch *s1 = ann_scratch_new(ix, 5, 30), *s2 = ann_scratch_new(back, 5, 30);
-    rng_state st;
-    rng_seed(&st, 12);
-    for (int r = 0; r < 10; r++) {
-        float q[D], a_s[30], b_s[30];
-        int64_t a_i[30], b_i[30];
-        size_t na, nb;
-        for (size_t k = 0; k < D; k++)
-            q[k] = (float)rng_normal(&st);
-        ASSERT_EQ(ann_search_global(ix, s1, q, 30, 0, a_s, a_i, &na, &err), 0);
-        ASSERT_EQ(ann_search_global(back, s2, q, 30, 0, b_s, b_i, &nb, &err), 0);
-        ASSERT_EQ(na, nb);
-        ASSERT(memcmp(a_i, b_i, na * sizeof(int64_t)) == 0);
-        ASSERT(memcmp(a_s, b_s, na * sizeof(float)) == 0);
-        const uint32_t lists[] = {3, 1};
-        const float *ls1, *ls2;
-        const int64_t *li1, *li2;
-        ASSERT_EQ(ann_search_lists(ix, s1, q, lists, 2, 7, &ls1, &li1, &err), 0);
-        ASSERT_EQ(ann_search_lists(back, s2, q, lists, 2, 7, &ls2, &li2, &err), 0);
-        ASSERT(memcmp(li1, li2, 14 * sizeof(int64_t)) == 0);
-        ASSERT(memcmp(ls1, ls2, 14 * sizeof(float)) == 0);
-        check_lists(back, s2, q);
-    }
-    ann_scratch_free(s1);
-    ann_scratch_free(s2);
+    /* loaded, the index searches with FAISS: the same answers as the own
+     * scan of the built one, up to float rounding */
+    ASSERT(ann_has_vectors(ix) && !ann_has_vectors(back));
+    compare_indexes(ix, back, 1e-5);
+    /* with its own copy (FAISS's dropped): the same bits as the built one */
+    ASSERT_EQ(ann_own_vectors(back, vecs, N, &err), 0);
+    ASSERT(ann_has_vectors(back));
+    compare_indexes(ix, back, 0);
+    ASSERT_EQ(ann_search_lists_faiss(back, NULL, vecs, NULL, 0, 1, NULL, NULL, &err), MX_EINVAL);
+    /* saved again without FAISS's copy (made again from the own one) */
+    char path2[128];
+    path_in(path2, sizeof(path2), "index2.faiss");
+    ASSERT_EQ(ann_save(back, path2, &err), 0);
+    ann_index *again = NULL;
+    ASSERT_EQ(ann_load(path2, &again, &err), 0);
+    compare_indexes(ix, again, 1e-5);
+    /* vectors that are not the index's are refused */
+    static float wrong[N * D];
+    for (size_t i = 0; i < N * D; i++)
+        wrong[i] = 2 * vecs[i];
+    ASSERT_EQ(ann_own_vectors(again, wrong, N, &err), MX_EFORMAT);
+    ASSERT(strstr(err.msg, "do not match") != NULL);
+    ASSERT(!ann_has_vectors(again));
+    ASSERT_EQ(ann_own_vectors(again, vecs, N / 4, &err), MX_EFORMAT); /* too few rows */
+    ASSERT_EQ(ann_own_vectors(again, vecs, N, &err), 0);
+    compare_indexes(ix, again, 0);
+    ann_free(again);
+    unlink(path2);
     ann_free(back);
 
     /* a truncated copy of the good file */
@@ -399,6 +437,82 @@ static void test_load_rejects(void) {
     TEST_OK("ann_load refuses a flat index, an L2 IVF, garbage, empty and missing files");
 }
 
+/* ann_scan_dots on both paths against double-precision sums, for
+ * dimensions the AVX2 path takes (multiples of 8) and others, with counts
+ * that leave a tail after the blocks of eight. */
+static void test_scan_kernel(void) {
+    rng_state st;
+    rng_seed(&st, 77);
+    const size_t dims[] = {8, 16, 64, 3, 12, 72};
+    static float q[72], v[37 * 72], out[37];
+    for (size_t di = 0; di < sizeof(dims) / sizeof(dims[0]); di++) {
+        size_t dim = dims[di];
+        for (size_t i = 0; i < dim; i++)
+            q[i] = (float)rng_normal(&st);
+        for (size_t i = 0; i < 37 * dim; i++)
+            v[i] = (float)rng_normal(&st);
+        for (int path = ANN_SCAN_PORTABLE; path <= ANN_SCAN_AVX2; path++) {
+            ann_scan_use(path);
+            for (size_t n = 0; n <= 37; n += (n < 9 ? 1 : 14)) {
+                ann_scan_dots(q, v, n, dim, out);
+                for (size_t i = 0; i < n; i++) {
+                    double want = 0;
+                    for (size_t d = 0; d < dim; d++)
+                        want += (double)q[d] * v[i * dim + d];
+                    ASSERT_NEAR(out[i], want, 1e-4 * (1 + fabs(want)));
+                }
+            }
+        }
+    }
+    ann_scan_use(ANN_SCAN_AUTO);
+    printf("# the kernel in use for 64 dims: %s\n", ann_scan_path_name(64));
+    TEST_OK("ann_scan_dots, portable and AVX2 paths: the inner products (dims 3 to 72, tails)");
+}
+
+/* The own list scan against FAISS's search_preassigned on the same index
+ * (64 dims, lists of a few hundred items), on both kernel paths: the same
+ * items in the same order (random data: no ties), scores up to rounding. */
+static void test_own_matches_faiss(void) {
+    enum { BD = 64, BL = 6, BN = 1500, BK = 50 };
+    static float bv[BN * BD], bc[BL * BD];
+    static uint32_t ba[BN];
+    rng_state st;
+    rng_seed(&st, 91);
+    for (size_t i = 0; i < BN * BD; i++)
+        bv[i] = (float)rng_normal(&st);
+    for (size_t i = 0; i < BL * BD; i++)
+        bc[i] = (float)rng_normal(&st) / 8;
+    for (size_t i = 0; i < BN; i++)
+        ba[i] = (uint32_t)(i * 7 % BL);
+    ann_index *ix = NULL;
+    mx_err err = {0};
+    ASSERT_EQ(ann_build(bv, BN, BD, bc, BL, ba, &ix, &err), 0);
+    ann_scratch *own = ann_scratch_new(ix, BL, BK), *ref = ann_scratch_new(ix, BL, BK);
+    ASSERT(own && ref);
+    const uint32_t lists[] = {0, 2, 5, 1};
+    for (int path = ANN_SCAN_PORTABLE; path <= ANN_SCAN_AVX2; path++) {
+        ann_scan_use(path);
+        for (int r = 0; r < 20; r++) {
+            float q[BD];
+            for (size_t d = 0; d < BD; d++)
+                q[d] = (float)rng_normal(&st);
+            const float *os, *fs;
+            const int64_t *oi, *fi;
+            ASSERT_EQ(ann_search_lists(ix, own, q, lists, 4, BK, &os, &oi, &err), 0);
+            ASSERT_EQ(ann_search_lists_faiss(ix, ref, q, lists, 4, BK, &fs, &fi, &err), 0);
+            for (size_t t = 0; t < 4 * BK; t++) {
+                ASSERT_EQ(oi[t], fi[t]);
+                ASSERT_NEAR(os[t], fs[t], 1e-4 * (1 + fabs(fs[t])));
+            }
+        }
+    }
+    ann_scan_use(ANN_SCAN_AUTO);
+    ann_scratch_free(own);
+    ann_scratch_free(ref);
+    ann_free(ix);
+    TEST_OK("the own list scan answers as FAISS's search_preassigned (64 dims, both paths)");
+}
+
 static void cleanup(void) {
     const char *names[] = {"index.faiss", "truncated.faiss", "flat.faiss",
                            "l2.faiss",    "garbage.faiss",   "empty.faiss"};
@@ -420,6 +534,8 @@ int main(int argc, char **argv) {
     test_threads();
     test_save_load();
     test_load_rejects();
+    test_scan_kernel();
+    test_own_matches_faiss();
     cleanup();
     return 0;
 }

@@ -7,6 +7,9 @@
 #include "tap.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 /* ---- ret_allocate ----------------------------------------------------- */
 
@@ -338,8 +341,9 @@ static void test_mixture(void) {
 
 /* ret_single on c (after ret_begin(ex, n_ex, n_blocked)) is the exact top k
  * of the indexed items minus ex, every entry marked as the single source's. */
-static void expect_single_exact(ret_ctx *c, const ret_params *p, const float *q, const uint32_t *ex,
-                                size_t n_ex, size_t n_blocked, size_t k) {
+static void expect_single_exact(ret_ctx *c, const ann_index *index, const ret_params *p,
+                                const float *q, const uint32_t *ex, size_t n_ex, size_t n_blocked,
+                                size_t k) {
     uint32_t want[MAXK];
     ret_cand out[MAXK];
     size_t n = 0;
@@ -347,7 +351,7 @@ static void expect_single_exact(ret_ctx *c, const ret_params *p, const float *q,
     ASSERT(k <= MAXK);
     ASSERT_EQ(brute(q, L, k, ex, n_ex, want), k);
     ret_begin(c, ex, n_ex, n_blocked);
-    ASSERT_EQ(ret_single(c, ix, q, k, p, out, &n, &err), 0);
+    ASSERT_EQ(ret_single(c, index, q, k, p, out, &n, &err), 0);
     ASSERT_EQ(n, k);
     for (size_t t = 0; t < n; t++) {
         ASSERT_EQ(out[t].item, want[t]);
@@ -398,9 +402,9 @@ static void test_filtered_known(void) {
             memcpy(kit, it, 2 * depths[d] * sizeof(int64_t));
             ann_known known = {lists, ksc, kit, 2, depths[d]};
             size_t nf = 0;
-            ASSERT_EQ(ann_search_filtered(ix, s, q, vecs, k, 0, &known, skip_listed, &sk, out_sc,
-                                          out_it, &nf),
-                      0);
+            ASSERT_EQ(
+                ann_search_filtered(ix, s, q, k, 0, &known, skip_listed, &sk, out_sc, out_it, &nf),
+                0);
             ASSERT_EQ(nf, k);
             for (size_t t = 0; t < k; t++) {
                 ASSERT_EQ(out_it[t], want[t]);
@@ -427,7 +431,7 @@ static void test_single_popular(void) {
     for (int trial = 0; trial < 10; trial++) {
         float q[D];
         random_q(&st, q);
-        expect_single_exact(c, &p, q, ex, 11, 0, 30);
+        expect_single_exact(c, ix, &p, q, ex, 11, 0, 30);
         /* mixture first, then single in the same query: single skips what
          * the mixture took */
         const uint32_t cid[] = {2};
@@ -445,22 +449,33 @@ static void test_single_popular(void) {
     }
 
     /* catalogue-wide blocks crowding the query's region (its 60 nearest
-     * items): still the exact top k of the rest
-     * (FAISS past them, and the own scan of ret_use_vectors skipping them) */
-    ret_ctx *scan = ret_ctx_new(ix, N, MAXK, 4);
-    ASSERT(scan);
-    ret_use_vectors(scan, vecs);
+     * items): still the exact top k of the rest (the own scan skipping
+     * them, and FAISS searching past them: the index saved and loaded
+     * again, without ann_own_vectors, searches with FAISS) */
+    char dir[] = "/tmp/test_retrieve.XXXXXX", path[64];
+    ASSERT(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/index.faiss", dir);
+    ann_index *by_faiss = NULL;
+    ASSERT_EQ(ann_save(ix, path, &err), 0);
+    ASSERT_EQ(ann_load(path, &by_faiss, &err), 0);
+    ASSERT(!ann_has_vectors(by_faiss) && ann_has_vectors(ix));
+    unlink(path);
+    rmdir(dir);
+    ret_ctx *faiss_c = ret_ctx_new(by_faiss, N, MAXK, 4);
+    ASSERT(faiss_c);
     for (int trial = 0; trial < 20; trial++) {
-        ret_ctx *rc = trial % 2 ? scan : c;
+        ret_ctx *rc = trial % 2 ? faiss_c : c;
+        const ann_index *index = trial % 2 ? by_faiss : ix;
         float q[D];
         random_q(&st, q);
         uint32_t blocked[60];
         ASSERT_EQ(brute(q, L, 60, NULL, 0, blocked), 60);
-        expect_single_exact(rc, &p, q, blocked, 60, 60, 20);
+        expect_single_exact(rc, index, &p, q, blocked, 60, 60, 20);
         /* the user's own exclusions on top of the blocks */
-        expect_single_exact(rc, &p, q, blocked, 60, 50, 20);
+        expect_single_exact(rc, index, &p, q, blocked, 60, 50, 20);
     }
-    ret_ctx_free(scan);
+    ret_ctx_free(faiss_c);
+    ann_free(by_faiss);
 
     /* popular: by count (ties: lower id), skipping the excluded */
     ASSERT_EQ(pop.n_items, N);

@@ -397,6 +397,10 @@ static void rank_bench_free(rank_bench *rb) {
     free(rb->scores);
 }
 
+/* Mean microseconds per rec_recommend call in each stage (rec_stage_ns over
+ * the recommend method's calls, warm-up included), 0 when not run. */
+static double stage_us[REC_N_STAGES];
+
 static void print_json(const bench_args *a, const mx_model *m, double load_s, long hwm, long rss,
                        size_t n_sample, size_t n_with_mix, const bench_stats *st) {
     json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:{s:I,s:I}}",
@@ -419,6 +423,12 @@ static void print_json(const bench_args *a, const mx_model *m, double load_s, lo
                                       st[i].cpu_mean, "mean_candidates", st[i].mean_cands));
     }
     json_object_set_new(o, "methods", ms);
+    if (a->run[M_RECOMMEND]) {
+        json_t *stages = json_object();
+        for (int i = 0; i < REC_N_STAGES; i++)
+            json_object_set_new(stages, rec_stage_name(i), json_real(stage_us[i]));
+        json_object_set_new(o, "recommend_stages_mean_us", stages);
+    }
     char *txt = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     printf("%s\n", txt ? txt : "{}");
     free(txt);
@@ -451,6 +461,17 @@ static void print_table(const bench_args *a, const mx_model *m, double load_s, l
     if (a->run[M_FEATURES] && a->run[M_BLEND])
         printf("features of %zu candidates: %.1f us (features - blend medians)\n", a->k,
                st[M_FEATURES].median - st[M_BLEND].median);
+    if (a->run[M_RECOMMEND]) {
+        double sum = 0;
+        printf("\nrecommend, where a call's time goes (mean us per call, monotonic clock):\n");
+        for (int i = 0; i < REC_N_STAGES; i++) {
+            printf("  %-10s %8.1f\n", rec_stage_name(i), stage_us[i]);
+            sum += stage_us[i];
+        }
+        printf("  %-10s %8.1f  (the call's own mean: %.1f us; the rest is the stopwatch and "
+               "the call itself)\n",
+               "sum", sum, st[M_RECOMMEND].mean);
+    }
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -517,8 +538,10 @@ int cmd_bench(int argc, char **argv) {
         fprintf(stderr, "mixrec bench: %s\n", err.msg);
         goto done;
     }
+    uint64_t stage0[REC_N_STAGES], stage1[REC_N_STAGES];
     for (int i = 0; i < M_N; i++) {
         if (!a.run[i]) continue;
+        if (i == M_RECOMMEND) rec_stage_ns(rb.rec, stage0);
         int r = i >= M_FEATURES
                     ? bench_rank(m, &rb, i, &a, sample, n_sample, lat, cpu, &st[i], &err)
                     : bench_method(m, ctx, i, &a, sample, n_sample, out, lat, cpu, &st[i], &err);
@@ -527,6 +550,10 @@ int cmd_bench(int argc, char **argv) {
             goto done;
         }
         cli_log("%s: median %.1f us", method_names[i], st[i].median);
+        if (i != M_RECOMMEND) continue;
+        rec_stage_ns(rb.rec, stage1);
+        for (int g = 0; g < REC_N_STAGES; g++)
+            stage_us[g] = (double)(stage1[g] - stage0[g]) / 1e3 / (double)(a.queries + a.warmup);
     }
     if (a.json)
         print_json(&a, m, load_s, hwm, rss, n_sample, n_with_mix, st);

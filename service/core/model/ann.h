@@ -5,17 +5,23 @@
  * precomputed list), ids are dense item ids, vectors are the unnormalised
  * item embeddings (their norm carries popularity). The quantizer holds the
  * unit interest centroids.
- *  - ann_search_lists: one query vector searched inside chosen lists, all
- *    in ONE batched faiss_IndexIVF_search_preassigned call (one row per
- *    list): the mixture retrieval.
+ *  - ann_search_lists: one query vector searched inside chosen lists (one
+ *    row per list): the mixture retrieval.
  *  - ann_search_global: the nprobe lists whose centroids score highest
  *    (nprobe = n_lists is exact), merged: "similar items" and the
  *    single-vector baseline.
- * The index's own nprobe stays 1 for its whole life (every query row names
- * one list), so an ann_index is read-only after build/load and safe to
- * search from many threads at once; each thread needs its own
- * ann_scratch. FAISS may use OpenMP inside a batched call: serving threads
- * call omp_set_num_threads(1). */
+ * FAISS stores the index (index.faiss) and built it; the searches read an
+ * own copy of the lists' vectors, contiguous per list, with the kernel of
+ * ann_scan.h: FAISS's per-query overhead (heaps, scanners, result arrays,
+ * OpenMP) cost more than the arithmetic on lists of a few thousand items
+ * (docs/performance.md). ann_build keeps both; a loaded index gets its copy
+ * from the model's item vectors (ann_own_vectors), checked against FAISS's
+ * answers, and FAISS's copy is then dropped (one copy in memory). Until
+ * then, searches go to FAISS (search_preassigned, nprobe 1 for the index's
+ * whole life).
+ * An ann_index is read-only after build/load and safe to search from many
+ * threads at once; each thread needs its own ann_scratch. FAISS may use
+ * OpenMP inside a batched call: serving threads call omp_set_num_threads(1). */
 #ifndef ANN_ANN_H
 #define ANN_ANN_H
 
@@ -33,10 +39,20 @@ int ann_build(const float *item_vecs, size_t n_items, size_t dim, const float *c
               size_t n_lists, const uint32_t *item_interest, ann_index **out, mx_err *err);
 
 /* FAISS's own index I/O. ann_load checks that the file is an
- * inner-product IVF-Flat (clear error otherwise). */
+ * inner-product IVF-Flat (clear error otherwise). ann_save writes FAISS's
+ * copy, or one made again from the own copy when FAISS's was dropped. */
 int ann_save(const ann_index *ix, const char *path, mx_err *err);
 int ann_load(const char *path, ann_index **out, mx_err *err);
 void ann_free(ann_index *ix);
+
+/* Gives a loaded index its own copy of the lists' vectors from item_vecs
+ * (row = item id, n_items rows: the vectors the index was built from),
+ * checks that a few lists answer as FAISS does (MX_EFORMAT when not: the
+ * vectors are not the index's), and drops FAISS's copy. Not thread-safe:
+ * call before the index is shared. */
+int ann_own_vectors(ann_index *ix, const float *item_vecs, size_t n_items, mx_err *err);
+/* 1 when the searches read the own copy (ann_build, ann_own_vectors). */
+int ann_has_vectors(const ann_index *ix);
 
 size_t ann_dim(const ann_index *ix);
 size_t ann_n_lists(const ann_index *ix);
@@ -56,6 +72,13 @@ void ann_scratch_free(ann_scratch *s);
 int ann_search_lists(const ann_index *ix, ann_scratch *s, const float *q, const uint32_t *lists,
                      size_t n_lists, size_t k, const float **scores, const int64_t **items,
                      mx_err *err);
+
+/* ann_search_lists by FAISS (search_preassigned) even when the own copy
+ * exists: the reference the tests and `mixrec bench` compare with.
+ * MX_EINVAL once FAISS's copy was dropped. */
+int ann_search_lists_faiss(const ann_index *ix, ann_scratch *s, const float *q,
+                           const uint32_t *lists, size_t n_lists, size_t k, const float **scores,
+                           const int64_t **items, mx_err *err);
 
 /* Top k over the nprobe best lists (by centroid . q); n_lists = exact.
  * Fills scores/items (caller arrays of k); returns the count found. */
@@ -81,15 +104,15 @@ int ann_search_global_known(const ann_index *ix, ann_scratch *s, const float *q,
 typedef int (*ann_skip_fn)(const void *arg, int64_t item);
 
 /* Top k over the nprobe best lists, as ann_search_global, leaving out the
- * items skip names: a scan of its own over the lists' members, whose
- * vectors are vecs (row = item id: the vectors the index was built from),
- * so that excluded items cost nothing instead of a deeper search. A list
- * with a known row (searched with this q; may be NULL) is not scanned when
- * the row holds the list's best k kept items, or when what the row lacks
- * could not enter the top k. Scores equal FAISS's up to float rounding;
- * ties in any order. Cannot fail. */
-int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, const float *vecs,
-                        size_t k, size_t nprobe, const ann_known *known, ann_skip_fn skip,
-                        const void *arg, float *scores, int64_t *items, size_t *n_found);
+ * items skip names (skip may be NULL): a scan of the own copy, so that
+ * excluded items cost nothing instead of a deeper search. A list with a
+ * known row (searched with this q; may be NULL) is not scanned when the row
+ * holds the list's best k kept items, or when what the row lacks could not
+ * enter the top k. Scores equal FAISS's up to float rounding; ties in any
+ * order. Cannot fail; finds nothing without the own copy
+ * (ann_has_vectors). */
+int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, size_t k,
+                        size_t nprobe, const ann_known *known, ann_skip_fn skip, const void *arg,
+                        float *scores, int64_t *items, size_t *n_found);
 
 #endif

@@ -394,7 +394,10 @@ static int load_index(loader *L, json_t *man) {
             "%s: index has dim %zu, %zu lists, %zu items; the manifest says %zu, %zu, %zu", path,
             ann_dim(m->index), ann_n_lists(m->index), ann_ntotal(m->index), m->dim, m->n_clusters,
             get_count(man, "indexed_items"));
-    return 0;
+    /* the searches read their own copy, from the item vectors (ann.h) */
+    if ((rc = ann_own_vectors(m->index, m->item_vecs, m->n_items, L->err)))
+        mx_err_prefix(L->err, "%s", path);
+    return rc;
 }
 
 /* The ranker is optional: absent, the model serves in retrieval order. */

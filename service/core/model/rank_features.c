@@ -1,6 +1,8 @@
 /* rank_features.c - see rank_features.h. */
 #include "rank_features.h"
 
+#include "keysort.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,20 +23,16 @@ const char *feat_name(int f) {
     return f >= 0 && f < FEAT_N ? names[f] : NULL;
 }
 
-typedef struct {
-    float score;
-    uint32_t idx;
-} scored;
-
 struct feat_ctx {
     const mx_model *m;
     size_t max_cands;
-    float *iw, *sw;   /* n_clusters: blended / session weight per interest */
-    uint16_t *icount; /* n_clusters: pool items seen per interest */
-    float *cat;       /* n_categories: share of the user's items */
-    float *rec, *ses; /* normalised vectors: recent (MODEL_RECENT + session), session */
-    float *mean;      /* dim */
-    scored *order;    /* max_cands */
+    float *iw, *sw;       /* n_clusters: blended / session weight per interest */
+    uint16_t *icount;     /* n_clusters: pool items seen per interest */
+    float *cat;           /* n_categories: share of the user's items */
+    float *rec, *ses;     /* normalised vectors: recent (MODEL_RECENT + session), session */
+    float *mean;          /* dim */
+    keysort_entry *order; /* max_cands: the pool by ANN score */
+    float *ann_score;     /* max_cands: each candidate's */
     uint16_t *ann_rank, *int_rank;
 };
 
@@ -52,11 +50,12 @@ feat_ctx *feat_ctx_new(const mx_model *m, size_t max_cands) {
     c->rec = malloc((MODEL_RECENT + FEAT_MAX_SESSION) * d * sizeof(float));
     c->ses = malloc(FEAT_MAX_SESSION * d * sizeof(float));
     c->mean = malloc(d * sizeof(float));
-    c->order = malloc(c->max_cands * sizeof(scored));
+    c->order = malloc(c->max_cands * sizeof(keysort_entry));
+    c->ann_score = malloc(c->max_cands * sizeof(float));
     c->ann_rank = malloc(c->max_cands * sizeof(uint16_t));
     c->int_rank = malloc(c->max_cands * sizeof(uint16_t));
     if (!c->iw || !c->sw || !c->icount || !c->cat || !c->rec || !c->ses || !c->mean || !c->order ||
-        !c->ann_rank || !c->int_rank) {
+        !c->ann_score || !c->ann_rank || !c->int_rank) {
         feat_ctx_free(c);
         return NULL;
     }
@@ -73,6 +72,7 @@ void feat_ctx_free(feat_ctx *c) {
     free(c->ses);
     free(c->mean);
     free(c->order);
+    free(c->ann_score);
     free(c->ann_rank);
     free(c->int_rank);
     free(c);
@@ -93,12 +93,6 @@ static size_t add_unit(const mx_model *m, uint32_t item, float *dst, size_t n) {
     for (size_t j = 0; j < m->dim; j++)
         o[j] = v[j] * m->item_inv_norm[item];
     return n + 1;
-}
-
-static int by_score_desc(const void *a, const void *b) {
-    const scored *x = a, *y = b;
-    if (x->score != y->score) return x->score > y->score ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
 static float finite_or_0(float v) {
@@ -213,9 +207,10 @@ size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, siz
     for (size_t i = 0; i < n; i++) {
         uint32_t it = cands[i].item;
         float s = q->q && it < m->n_items ? dot(q->q, m->item_vecs + (size_t)it * d, d) : 0;
-        c->order[i] = (scored){finite_or_0(s), (uint32_t)i};
+        c->ann_score[i] = finite_or_0(s);
+        c->order[i] = (keysort_entry){keysort_desc(c->ann_score[i], (uint32_t)i), (uint32_t)i};
     }
-    qsort(c->order, n, sizeof(scored), by_score_desc);
+    keysort_sort(c->order, n); /* best first, ties by pool position */
     for (size_t r = 0; r < n; r++) {
         uint32_t i = c->order[r].idx, it = cands[i].item;
         uint32_t ci = it < m->n_items ? m->item_interest[it] : INTR_NONE;
@@ -227,7 +222,7 @@ size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, siz
         uint32_t i = c->order[r].idx, it = cands[i].item;
         float *f = x + (size_t)i * FEAT_N;
         memset(f, 0, FEAT_N * sizeof(float));
-        f[FEAT_ANN_SCORE] = c->order[r].score;
+        f[FEAT_ANN_SCORE] = c->ann_score[i];
         f[FEAT_ANN_RANK] = (float)c->ann_rank[i];
         f[FEAT_INTEREST_RANK] = (float)c->int_rank[i];
         f[FEAT_POOL_RANK] = (float)i;
@@ -240,7 +235,7 @@ size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, siz
         const float *v = m->item_vecs + (size_t)it * d;
         float inv = m->item_inv_norm[it];
         uint32_t ci = m->item_interest[it];
-        f[FEAT_COSINE] = u.q_norm > 0 ? finite_or_0(c->order[r].score * inv / u.q_norm) : 0;
+        f[FEAT_COSINE] = u.q_norm > 0 ? finite_or_0(c->ann_score[i] * inv / u.q_norm) : 0;
         if (ci < m->n_clusters) {
             f[FEAT_INTEREST_WEIGHT] = c->iw[ci];
             f[FEAT_SESSION_WEIGHT] = c->sw[ci];

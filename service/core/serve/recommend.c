@@ -1,6 +1,9 @@
 /* recommend.c - see recommend.h. */
 #include "recommend.h"
 
+#include "keysort.h"
+#include "stopwatch.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +15,6 @@
 #include "ranker.h"
 #include "retrieve.h"
 #include "rec_filter.h"
-
-typedef struct {
-    float score;
-    uint32_t idx;
-} rank_pair;
 
 /* One request's state between the pool and the answer. */
 typedef struct {
@@ -41,7 +39,7 @@ struct rec_ctx {
     float *x, *rs;          /* cap x FEAT_N features, cap ranker scores */
     float *pen;             /* cap: dislike penalty per pool candidate */
     uint32_t *order;        /* cap */
-    rank_pair *pairs;       /* cap */
+    keysort_entry *pairs;   /* cap: the pool by its score (order_pool) */
     uint32_t *per_interest; /* n_clusters, zero between calls */
     uint8_t *in_session;    /* n_clusters: interest has session weight; zero between calls */
     uint8_t *taken;         /* cap (diversity) */
@@ -55,6 +53,8 @@ struct rec_ctx {
     uint32_t *cols, *excl;
     float *conf;
     size_t cap_cols, cap_conf, cap_excl;
+    uint64_t stage_ns[REC_N_STAGES]; /* rec_stage_ns; retrieval's own in c->ret */
+    uint64_t retrieval_ns;           /* fetch_pool as a whole (the mark's lap) */
 };
 
 void rec_params_init(rec_params *p) {
@@ -94,7 +94,6 @@ rec_ctx *rec_ctx_new(const mx_model *m, size_t max_k) {
     c->pool_cap = c->cap * (m->cfg.retrieval.pool_union ? RET_N_SOURCES : 1);
     size_t pc = c->pool_cap;
     c->ret = ret_ctx_new(m->index, m->n_items, c->cap, REC_MAX_INTERESTS);
-    if (c->ret) ret_use_vectors(c->ret, m->item_vecs);
     c->feat = feat_ctx_new(m, pc);
     c->q = malloc(m->dim * sizeof(float));
     c->scratch = malloc(3 * m->dim * sizeof(float));
@@ -103,7 +102,7 @@ rec_ctx *rec_ctx_new(const mx_model *m, size_t max_k) {
     c->rs = malloc(pc * sizeof(float));
     c->pen = malloc(pc * sizeof(float));
     c->order = malloc(pc * sizeof(uint32_t));
-    c->pairs = malloc(pc * sizeof(rank_pair));
+    c->pairs = malloc(pc * sizeof(keysort_entry));
     c->per_interest = calloc(m->n_clusters ? m->n_clusters : 1, sizeof(uint32_t));
     c->in_session = calloc(m->n_clusters ? m->n_clusters : 1, 1);
     c->taken = malloc(pc);
@@ -406,12 +405,6 @@ static float cosine(const mx_model *m, uint32_t a, uint32_t b) {
 }
 
 /* Ranker order: best score first, ties in pool order. */
-static int by_rank_score(const void *a, const void *b) {
-    const rank_pair *x = a, *y = b;
-    if (x->score != y->score) return x->score > y->score ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
 /* c->pen[i] of every candidate c->order[0..n): its nearness to what the
  * session disliked, the sum over disliked items of cos^2 (positive cosines
  * only) times that dislike's decay, at most 1. Squared, so that a near
@@ -457,9 +450,10 @@ static void order_pool(rec_ctx *c, const rec_params *p, const rec_query *q, size
     for (size_t j = 0; j < n; j++) {
         uint32_t i = c->order[j];
         c->pen[i] *= p->dislike_penalty * range;
-        c->pairs[j] = (rank_pair){(ranked ? c->rs[i] : c->cands[i].fused) - c->pen[i], i};
+        float v = (ranked ? c->rs[i] : c->cands[i].fused) - c->pen[i];
+        c->pairs[j] = (keysort_entry){keysort_desc(v, i), i};
     }
-    qsort(c->pairs, n, sizeof(rank_pair), by_rank_score);
+    keysort_sort(c->pairs, n); /* best first, ties in pool order */
     for (size_t j = 0; j < n; j++)
         c->order[j] = c->pairs[j].idx;
 }
@@ -577,9 +571,11 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
     if (q->k > c->max_k)
         return mx_err_set(err, MX_EINVAL, "k = %zu is above the limit %zu", q->k, c->max_k);
     if (q->k == 0) return 0;
+    uint64_t mark = stopwatch_now_ns();
     req_state st;
     int rc = prepare(c, p, q, &st, err);
     if (rc) return rc;
+    stopwatch_lap(&mark, &c->stage_ns[REC_STAGE_PREPARE]);
     c->last_has_q = st.has_q;
     c->last = st;
     c->last_xgboost = p->xgboost_predictor;
@@ -592,9 +588,12 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
     if (fetch > c->cap) fetch = c->cap;
     for (;;) {
         if ((rc = fetch_pool(c, &st, fetch, &got, err))) return rc;
+        stopwatch_lap(&mark, &c->retrieval_ns);
         if (ranked && got > 0) {
             features_of(c, q, &st, got);
+            stopwatch_lap(&mark, &c->stage_ns[REC_STAGE_FEATURES]);
             if ((rc = model_rank(m, c->x, got, p->xgboost_predictor, c->rs, err))) return rc;
+            stopwatch_lap(&mark, &c->stage_ns[REC_STAGE_RANKING]);
         }
         size_t nf = 0;
         for (size_t i = 0; i < got; i++)
@@ -603,6 +602,7 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
         *n = pick(c, p, q, &st, nf, ranked && got > 0, out);
         c->last_ranked = ranked && got > 0;
         c->last_pool = got;
+        stopwatch_lap(&mark, &c->stage_ns[REC_STAGE_PLACE]);
         /* The filters may thin the pool: look deeper, up to the cap. */
         if (*n >= q->k || got < fetch || fetch >= c->cap) break;
         fetch = fetch * 4 < c->cap ? fetch * 4 : c->cap;
@@ -612,7 +612,24 @@ int rec_recommend(rec_ctx *c, const rec_params *p, const rec_query *q, rec_item 
             rec_explain_features(m->ranker, c->x + (size_t)out[i].pool_rank * FEAT_N, &out[i]);
     int known = q->user >= 0 && (size_t)q->user < m->n_users;
     c->explanation = rec_explain_answer(out, *n, q->k, known, st.has_q, q->n_events, c->cands, got);
+    stopwatch_lap(&mark, &c->stage_ns[REC_STAGE_PLACE]);
     return 0;
+}
+
+void rec_stage_ns(const rec_ctx *c, uint64_t out[REC_N_STAGES]) {
+    memcpy(out, c->stage_ns, sizeof(c->stage_ns));
+    const uint64_t *r = c->ret ? ret_stage_ns(c->ret) : NULL;
+    if (!r) return;
+    out[REC_STAGE_MIXTURE] = r[RET_MIXTURE];
+    out[REC_STAGE_SINGLE] = r[RET_SINGLE];
+    out[REC_STAGE_POPULAR] = r[RET_POPULAR];
+    out[REC_STAGE_FUSION] = r[RET_N_SOURCES];
+}
+
+const char *rec_stage_name(int stage) {
+    static const char *names[REC_N_STAGES] = {"prepare", "mixture",  "single",  "popular",
+                                              "fusion",  "features", "ranking", "place"};
+    return stage >= 0 && stage < REC_N_STAGES ? names[stage] : "?";
 }
 
 int rec_rank_new(rec_ctx *c, const rec_query *q, const feat_new *items, size_t n, rec_item *out,

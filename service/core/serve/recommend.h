@@ -267,6 +267,25 @@ int rec_last_excluded(const rec_ctx *c, uint32_t item);
  * it is not. */
 const char *rec_last_explanation(const rec_ctx *c);
 
+/* Where rec_recommend's time goes (monotonic clock, nanoseconds summed
+ * over c's calls since it was made): the profile, query vector and
+ * exclusions; each retrieval source; fusion and de-duplication; the
+ * ranker's features; ranking; filters, ordering, quotas, diversity and
+ * the answer's explanation. The stages cover the call end to end. */
+enum {
+    REC_STAGE_PREPARE,
+    REC_STAGE_MIXTURE,
+    REC_STAGE_SINGLE,
+    REC_STAGE_POPULAR,
+    REC_STAGE_FUSION,
+    REC_STAGE_FEATURES,
+    REC_STAGE_RANKING,
+    REC_STAGE_PLACE,
+    REC_N_STAGES
+};
+void rec_stage_ns(const rec_ctx *c, uint64_t out[REC_N_STAGES]);
+const char *rec_stage_name(int stage); /* "prepare", "mixture", ... */
+
 /* Up to q->k items similar to item (inner product with its vector over
  * the global index, nprobe from the model), without itself and q's
  * exclusions, passing q's filters (rec_filter_admits; fetching deeper when

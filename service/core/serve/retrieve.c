@@ -1,6 +1,9 @@
 /* retrieve.c - candidate sources and blending. See retrieve.h. */
 #include "retrieve.h"
 
+#include "keysort.h"
+#include "stopwatch.h"
+
 #include "bconfig.h"
 
 #include <math.h>
@@ -21,7 +24,6 @@ struct ret_ctx {
     ret_cand *reserve; /* mixture: over-fetched candidates beyond quota */
     size_t reserve_cap;
     size_t n_exclude, n_blocked; /* of the current query, size the over-fetch */
-    const float *vecs;           /* the index's vectors (ret_use_vectors), or NULL */
     float *gscore;
     int64_t *gitem;
     /* The mixture's raw list results, kept for the blend's single source
@@ -33,6 +35,11 @@ struct ret_ctx {
     float *known_sc;
     int64_t *known_it;
     size_t known_cap;
+    uint64_t stage_ns[RET_N_SOURCES + 1]; /* ret_stage_ns */
+    keysort_entry *keys;                  /* sorting candidates (sort_cands) */
+    ret_cand *sorted;                     /* their new order */
+    uint64_t *slot; /* n_items: (stamp << 32) | position in the blend's merged list */
+    uint32_t stamp; /* the blend's; slot entries of other stamps are stale */
 };
 
 const char *ret_source_name(int source) {
@@ -77,8 +84,13 @@ ret_ctx *ret_ctx_new(const ann_index *ix, size_t n_items, size_t max_k, size_t m
     c->gscore = malloc(fetch * sizeof(float));
     c->gitem = malloc(fetch * sizeof(int64_t));
     c->gen = 1;
+    size_t sort_cap = fetch > RET_N_SOURCES * max_k ? fetch : RET_N_SOURCES * max_k;
+    c->keys = malloc((sort_cap + 1) * sizeof(keysort_entry));
+    c->sorted = malloc((sort_cap + 1) * sizeof(ret_cand));
+    c->slot = calloc(n_items ? n_items : 1, sizeof(uint64_t));
     if ((ix && !c->ann) || !c->mark || !c->budget || !c->wsharp || !c->known_lists || !c->rows ||
-        !c->row_of || !c->pool || !c->reserve || !c->gscore || !c->gitem) {
+        !c->row_of || !c->pool || !c->reserve || !c->gscore || !c->gitem || !c->keys ||
+        !c->sorted || !c->slot) {
         ret_ctx_free(c);
         return NULL;
     }
@@ -97,6 +109,9 @@ void ret_ctx_free(ret_ctx *c) {
     free(c->reserve);
     free(c->gscore);
     free(c->gitem);
+    free(c->keys);
+    free(c->sorted);
+    free(c->slot);
     free(c->known_lists);
     free(c->known_sc);
     free(c->known_it);
@@ -140,10 +155,6 @@ static size_t exclusion_allowance(const ret_ctx *c, size_t depth) {
     return own + blocked;
 }
 
-void ret_use_vectors(ret_ctx *c, const float *item_vecs) {
-    c->vecs = item_vecs;
-}
-
 static int unusable(const void *arg, int64_t item) {
     return !usable(arg, item);
 }
@@ -184,16 +195,16 @@ void ret_allocate(const float *w, size_t m, size_t k, size_t *out) {
     }
 }
 
-static int by_cand_fused(const void *a, const void *b) {
-    const ret_cand *x = a, *y = b;
-    if (x->fused != y->fused) return x->fused < y->fused ? 1 : -1;
-    return x->item < y->item ? -1 : x->item > y->item;
-}
-
-static int by_cand_score(const void *a, const void *b) {
-    const ret_cand *x = a, *y = b;
-    if (x->score != y->score) return x->score < y->score ? 1 : -1;
-    return x->item < y->item ? -1 : x->item > y->item;
+/* Sorts cands[0..n) best first by score (fused: by fused score), ties by
+ * item id, through c's key scratch (no allocation, one integer compare). */
+static void sort_cands(ret_ctx *c, ret_cand *cands, size_t n, int fused) {
+    for (size_t i = 0; i < n; i++)
+        c->keys[i] = (keysort_entry){
+            keysort_desc(fused ? cands[i].fused : cands[i].score, cands[i].item), (uint32_t)i};
+    keysort_sort(c->keys, n);
+    for (size_t i = 0; i < n; i++)
+        c->sorted[i] = cands[c->keys[i].idx];
+    memcpy(cands, c->sorted, n * sizeof(ret_cand));
 }
 
 /* Reorders score-sorted candidates so that every prefix splits its length
@@ -312,7 +323,7 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
         short_by += c->budget[j] - got;
     }
     if (short_by && n_res) {
-        qsort(reserve, n_res, sizeof(ret_cand), by_cand_score);
+        sort_cands(c, reserve, n_res, 0);
         for (size_t t = 0; t < n_res && short_by; t++) {
             if (!usable(c, reserve[t].item)) continue;
             out[(*n)++] = reserve[t];
@@ -320,7 +331,7 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
             short_by--;
         }
     }
-    qsort(out, *n, sizeof(ret_cand), by_cand_score);
+    sort_cands(c, out, *n, 0);
     if (p->mixture_order == RET_ORDER_INTERLEAVE) interleave(c, out, *n, cid, w, m);
     for (size_t t = 0; t < *n; t++)
         out[t].rank = (uint16_t)(t < 65535 ? t : 65535);
@@ -353,11 +364,13 @@ static int single_from(ret_ctx *c, const ann_index *ix, const float *q, size_t k
     /* Fetch extra to absorb exclusions and items taken by earlier sources. */
     size_t fetch = single_fetch(c, k), found = 0, most = c->max_k * RET_MAX_OVERFETCH + 64;
     if (fetch > most) fetch = most;
-    if (c->vecs && c->n_blocked) {
-        /* the catalogue's blocks (often the popular items, near every
-         * query) are skipped in the scan itself: no deeper search */
-        ann_search_filtered(ix, c->ann, q, c->vecs, k, p->nprobe, known, unusable, c, c->gscore,
-                            c->gitem, &found);
+    if (ann_has_vectors(ix)) {
+        /* exclusions (the catalogue's blocks too: often the popular
+         * items, near every query) are skipped in the own scan itself: no
+         * deeper search */
+        int rc = ann_search_filtered(ix, c->ann, q, k, p->nprobe, known, unusable, c, c->gscore,
+                                     c->gitem, &found);
+        if (rc) return mx_err_set(err, rc, "out of memory for a search of %zu", k);
     } else {
         int rc = single_search(c, ix, q, k, p, known, fetch, most, &found, err);
         if (rc) return rc;
@@ -408,12 +421,6 @@ static void untake(ret_ctx *c, const ret_cand *cands, size_t n) {
         c->mark[cands[i].item] = 0;
 }
 
-static int by_cand_item(const void *a, const void *b) {
-    const ret_cand *x = a, *y = b;
-    if (x->item != y->item) return x->item < y->item ? -1 : 1;
-    return x->source < y->source ? -1 : x->source > y->source;
-}
-
 int ret_blend(ret_ctx *c, const ann_index *ix, const pop_table *pop, const float *q,
               const uint32_t *cid, const float *w, size_t m, size_t k, const ret_params *p,
               ret_cand *out, size_t *n, mx_err *err) {
@@ -429,6 +436,7 @@ int ret_blend(ret_ctx *c, const ann_index *ix, const pop_table *pop, const float
     ret_cand *all = c->pool;
     size_t total = 0, got = 0;
     int rc = 0;
+    uint64_t mark = stopwatch_now_ns();
     for (int s = 0; s < RET_N_SOURCES && !rc; s++) {
         if (share[s] <= 0) continue;
         ret_cand *dst = all + total;
@@ -441,7 +449,7 @@ int ret_blend(ret_ctx *c, const ann_index *ix, const pop_table *pop, const float
                 size_t np =
                     p->nprobe == 0 || p->nprobe > ann_n_lists(ix) ? ann_n_lists(ix) : p->nprobe;
                 size_t fetch = single_fetch(c, k);
-                if (c->vecs && c->n_blocked)
+                if (ann_has_vectors(ix))
                     kk = 1; /* the rows as the mixture searches them: no deeper */
                 else
                     kk = np > 1 ? (2 * fetch + np - 1) / np + 16 : fetch;
@@ -465,35 +473,48 @@ int ret_blend(ret_ctx *c, const ann_index *ix, const pop_table *pop, const float
         for (size_t i = 0; i < got; i++)
             dst[i].fused = share[s] / (p->rrf_k + (float)dst[i].rank);
         total += got;
+        stopwatch_lap(&mark, &c->stage_ns[s]);
     }
     if (rc) return rc;
     /* Merge duplicates: sum the fused scores, keep the entry of the source
-     * that contributed most, and remember every source that found it. */
-    qsort(all, total, sizeof(ret_cand), by_cand_item);
+     * that contributed most (the earlier source on a tie: the lists are in
+     * source order), and remember every source that found it. An item's
+     * slot says where its merged entry is, valid for this blend's stamp
+     * only: no clearing, no hashing. */
+    if (++c->stamp == 0) { /* wrapped: every slot could look current */
+        memset(c->slot, 0, c->n_items * sizeof(uint64_t));
+        c->stamp = 1;
+    }
     size_t u = 0;
-    float kept = 0; /* own contribution of the entry kept in all[u - 1] */
     for (size_t i = 0; i < total; i++) {
         ret_cand cd = all[i];
         cd.sources = (uint8_t)(1u << cd.source);
-        if (u > 0 && all[u - 1].item == cd.item) {
-            ret_cand *prev = &all[u - 1];
+        uint64_t sl = c->slot[cd.item];
+        if ((uint32_t)(sl >> 32) == c->stamp) {
+            ret_cand *prev = &all[(uint32_t)sl];
             float sum = prev->fused + cd.fused;
             uint8_t srcs = prev->sources | cd.sources;
-            /* compare with the kept source's share, not with the running sum */
-            if (cd.fused > kept) *prev = cd, kept = cd.fused;
+            /* compare with the kept source's own share, not the running sum */
+            if (cd.fused > c->sorted[(uint32_t)sl].fused) *prev = cd, c->sorted[(uint32_t)sl] = cd;
             prev->fused = sum;
             prev->sources = srcs;
             continue;
         }
-        kept = cd.fused;
+        c->slot[cd.item] = ((uint64_t)c->stamp << 32) | u;
+        c->sorted[u] = cd; /* its own contribution, for the comparison above */
         all[u++] = cd;
     }
-    qsort(all, u, sizeof(ret_cand), by_cand_fused);
+    sort_cands(c, all, u, 1);
     size_t keep = p->pool_union ? u : k;
     for (size_t i = 0; i < u && *n < keep; i++) {
         out[*n] = all[i];
         take(c, all[i].item);
         (*n)++;
     }
+    stopwatch_lap(&mark, &c->stage_ns[RET_N_SOURCES]);
     return 0;
+}
+
+const uint64_t *ret_stage_ns(const ret_ctx *c) {
+    return c->stage_ns;
 }

@@ -75,14 +75,6 @@ typedef struct ret_ctx ret_ctx;
  * components over a catalogue of n_items. NULL on OOM. */
 ret_ctx *ret_ctx_new(const ann_index *ix, size_t n_items, size_t max_k, size_t max_components);
 void ret_ctx_free(ret_ctx *c);
-/* The vectors the index was built from (row = item; borrowed, outlive c):
- * with them the single source skips the catalogue's blocked items in its
- * own scan of the probed lists (ann_search_filtered) instead of searching
- * deeper past them, reusing the rows the mixture source searched (the
- * blend asks the mixture for rows deep enough). Without them (the
- * default) it searches with FAISS. */
-void ret_use_vectors(ret_ctx *c, const float *item_vecs);
-
 /* Starts a query: items excluded from every source until the next call
  * (already seen, explicitly excluded, blocked by the catalogue). The last
  * n_blocked of exclude are catalogue-wide (hidden, expired): the searches
@@ -115,5 +107,9 @@ int ret_popular(ret_ctx *c, const pop_table *pop, size_t k, ret_cand *out, size_
 int ret_blend(ret_ctx *c, const ann_index *ix, const pop_table *pop, const float *q,
               const uint32_t *cid, const float *w, size_t m, size_t k, const ret_params *p,
               ret_cand *out, size_t *n, mx_err *err);
+
+/* Nanoseconds c's blends spent since c was made: [s] in source s (RET_*),
+ * [RET_N_SOURCES] fusing and de-duplicating (monotonic clock). */
+const uint64_t *ret_stage_ns(const ret_ctx *c);
 
 #endif

@@ -1,0 +1,70 @@
+/* keysort.c - see keysort.h. */
+#include "keysort.h"
+
+#include <string.h>
+
+uint64_t keysort_desc(float v, uint32_t tie) {
+    if (v == 0) v = 0; /* -0 -> +0 */
+    uint32_t b;
+    memcpy(&b, &v, sizeof(b));
+    /* IEEE order as unsigned: flip every bit of negatives, the sign of the
+     * rest; then invert for descending. NaN (all ones after the flip, or
+     * above +inf) ends up first ascending, so it is mapped last below. */
+    uint32_t asc = (b & 0x80000000u) ? ~b : b | 0x80000000u;
+    if (v != v) asc = 0; /* NaN: after everything */
+    return ((uint64_t)(~asc) << 32) | tie;
+}
+
+static void insertion(keysort_entry *e, size_t n) {
+    for (size_t i = 1; i < n; i++) {
+        keysort_entry x = e[i];
+        size_t j = i;
+        for (; j > 0 && e[j - 1].key > x.key; j--)
+            e[j] = e[j - 1];
+        e[j] = x;
+    }
+}
+
+static void swap_e(keysort_entry *a, keysort_entry *b) {
+    keysort_entry t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Quicksort (median of three) down to runs of 16, then one insertion
+ * pass; recursion on the smaller side keeps the depth logarithmic. */
+static void quick(keysort_entry *e, size_t n) {
+    while (n > 16) {
+        size_t mid = n / 2, last = n - 1;
+        if (e[mid].key < e[0].key) swap_e(&e[mid], &e[0]);
+        if (e[last].key < e[0].key) swap_e(&e[last], &e[0]);
+        if (e[last].key < e[mid].key) swap_e(&e[last], &e[mid]);
+        uint64_t pivot = e[mid].key;
+        size_t i = 0, j = last;
+        for (;;) {
+            while (e[i].key < pivot)
+                i++;
+            while (e[j].key > pivot)
+                j--;
+            if (i >= j) break;
+            swap_e(&e[i], &e[j]);
+            i++;
+            j--;
+        }
+        size_t left = j + 1; /* [0, left) <= pivot <= [left, n) */
+        if (left < n - left) {
+            quick(e, left);
+            e += left;
+            n -= left;
+        } else {
+            quick(e + left, n - left);
+            n = left;
+        }
+    }
+}
+
+void keysort_sort(keysort_entry *e, size_t n) {
+    if (n < 2) return;
+    quick(e, n);
+    insertion(e, n);
+}

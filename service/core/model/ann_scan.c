@@ -1,0 +1,110 @@
+/* ann_scan.c - the inner-product kernel of the list scans. See ann_scan.h. */
+#include "ann_scan.h"
+
+#include <stdatomic.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define ANN_SCAN_HAVE_AVX2 1
+#else
+#define ANN_SCAN_HAVE_AVX2 0
+#endif
+
+static atomic_int chosen = ANN_SCAN_AUTO;
+
+/* q . v in eight independent lanes (vectorised by the compiler; FAISS sums
+ * in lanes too, so scores agree up to rounding). */
+static inline float dot_portable(const float *q, const float *v, size_t dim) {
+    float lane[8] = {0};
+    size_t d = 0;
+    for (; d + 8 <= dim; d += 8)
+        for (size_t j = 0; j < 8; j++)
+            lane[j] += q[d + j] * v[d + j];
+    float dot =
+        ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+    for (; d < dim; d++)
+        dot += q[d] * v[d];
+    return dot;
+}
+
+static void dots_portable(const float *q, const float *vecs, size_t n, size_t dim, float *out) {
+    for (size_t i = 0; i < n; i++)
+        out[i] = dot_portable(q, vecs + i * dim, dim);
+}
+
+#if ANN_SCAN_HAVE_AVX2
+/* One vector's 8-lane partial sums of q . v (dim a multiple of 8). */
+__attribute__((target("avx2,fma"))) static inline __m256 lanes_avx2(const float *q, const float *v,
+                                                                    size_t dim) {
+    __m256 acc = _mm256_mul_ps(_mm256_loadu_ps(q), _mm256_loadu_ps(v));
+    for (size_t d = 8; d < dim; d += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(v + d), acc);
+    return acc;
+}
+
+/* Eight vectors at a time: their lane sums are reduced together (three
+ * rounds of horizontal adds and one cross-half add give the eight dot
+ * products in one register), instead of one horizontal sum per vector. */
+__attribute__((target("avx2,fma"))) static void dots_avx2(const float *q, const float *vecs,
+                                                          size_t n, size_t dim, float *out) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const float *v = vecs + i * dim;
+        __m256 a0 = lanes_avx2(q, v, dim), a1 = lanes_avx2(q, v + dim, dim);
+        __m256 a2 = lanes_avx2(q, v + 2 * dim, dim), a3 = lanes_avx2(q, v + 3 * dim, dim);
+        __m256 a4 = lanes_avx2(q, v + 4 * dim, dim), a5 = lanes_avx2(q, v + 5 * dim, dim);
+        __m256 a6 = lanes_avx2(q, v + 6 * dim, dim), a7 = lanes_avx2(q, v + 7 * dim, dim);
+        __m256 t0 = _mm256_hadd_ps(a0, a1), t1 = _mm256_hadd_ps(a2, a3);
+        __m256 t2 = _mm256_hadd_ps(a4, a5), t3 = _mm256_hadd_ps(a6, a7);
+        __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+        /* u0 = [v0 v1 v2 v3 | v0 v1 v2 v3] halves, u1 the same for v4..v7 */
+        __m256 lo = _mm256_permute2f128_ps(u0, u1, 0x20);
+        __m256 hi = _mm256_permute2f128_ps(u0, u1, 0x31);
+        _mm256_storeu_ps(out + i, _mm256_add_ps(lo, hi));
+    }
+    for (; i < n; i++) {
+        __m256 a = lanes_avx2(q, vecs + i * dim, dim);
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+        s = _mm_hadd_ps(s, s);
+        s = _mm_hadd_ps(s, s);
+        out[i] = _mm_cvtss_f32(s);
+    }
+}
+
+static int cpu_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#else
+static int cpu_has_avx2(void) {
+    return 0;
+}
+#endif
+
+int ann_scan_use(int path) {
+    int use = path == ANN_SCAN_PORTABLE ? ANN_SCAN_PORTABLE
+              : cpu_has_avx2()          ? ANN_SCAN_AVX2
+                                        : ANN_SCAN_PORTABLE;
+    atomic_store(&chosen, use);
+    return use;
+}
+
+static int path_for(size_t dim) {
+    int use = atomic_load_explicit(&chosen, memory_order_relaxed);
+    if (use == ANN_SCAN_AUTO) use = ann_scan_use(ANN_SCAN_AUTO);
+    return use == ANN_SCAN_AVX2 && dim >= 8 && dim % 8 == 0 ? ANN_SCAN_AVX2 : ANN_SCAN_PORTABLE;
+}
+
+const char *ann_scan_path_name(size_t dim) {
+    return path_for(dim) == ANN_SCAN_AVX2 ? "avx2" : "portable";
+}
+
+void ann_scan_dots(const float *q, const float *vecs, size_t n, size_t dim, float *out) {
+#if ANN_SCAN_HAVE_AVX2
+    if (path_for(dim) == ANN_SCAN_AVX2) {
+        dots_avx2(q, vecs, n, dim, out);
+        return;
+    }
+#endif
+    dots_portable(q, vecs, n, dim, out);
+}

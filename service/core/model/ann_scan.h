@@ -1,0 +1,31 @@
+/* ann_scan.h - inner products of one query with a block of contiguous
+ * vectors: the kernel of the index's own list scans (ann.c).
+ *
+ * Two paths compute the same products: an AVX2+FMA one (8 vectors at a
+ * time, for dimensions that are a multiple of 8) and a portable one (plain
+ * C in eight lanes, vectorised by the compiler for the baseline target).
+ * The first call picks AVX2 when the CPU has it; ann_scan_use forces a path
+ * (tests and `mixrec bench` compare them). Results agree with each other
+ * and with FAISS's inner products up to float rounding (sums in another
+ * order), not bit for bit.
+ *
+ * Thread safety: ann_scan_dots is reentrant. ann_scan_use changes a
+ * process-wide choice (an atomic): call it before serving threads start. */
+#ifndef ANN_SCAN_H
+#define ANN_SCAN_H
+
+#include <stddef.h>
+
+enum { ANN_SCAN_AUTO = 0, ANN_SCAN_PORTABLE = 1, ANN_SCAN_AVX2 = 2 };
+
+/* out[i] = q . vecs[i * dim ..] for i < n. */
+void ann_scan_dots(const float *q, const float *vecs, size_t n, size_t dim, float *out);
+
+/* Forces a path (ANN_SCAN_*); AVX2 on a CPU without it falls back to the
+ * portable path. Returns the path now in use (never ANN_SCAN_AUTO). */
+int ann_scan_use(int path);
+
+/* The path in use for dim ("avx2" or "portable"). */
+const char *ann_scan_path_name(size_t dim);
+
+#endif

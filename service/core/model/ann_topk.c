@@ -1,0 +1,74 @@
+/* ann_topk.c - reservoir selection of the k best pairs. See ann_topk.h. */
+#include "ann_topk.h"
+
+static inline void swap_at(ann_topk *t, size_t a, size_t b) {
+    float s = t->sc[a];
+    int64_t i = t->it[a];
+    t->sc[a] = t->sc[b];
+    t->it[a] = t->it[b];
+    t->sc[b] = s;
+    t->it[b] = i;
+}
+
+/* Rearranges [lo, hi) so that its first k' = k - lo entries are its best
+ * (quickselect, median-of-three pivot; descending by score). */
+static void select_best(ann_topk *t, size_t lo, size_t hi, size_t k) {
+    while (hi - lo > 1 && k > lo && k < hi) {
+        size_t mid = lo + (hi - lo) / 2, last = hi - 1;
+        /* median of three to `last` as the pivot */
+        if (t->sc[mid] > t->sc[lo]) swap_at(t, mid, lo);
+        if (t->sc[last] > t->sc[lo]) swap_at(t, last, lo);
+        if (t->sc[mid] > t->sc[last]) swap_at(t, mid, last);
+        float pivot = t->sc[last];
+        size_t store = lo;
+        for (size_t i = lo; i < last; i++)
+            if (t->sc[i] > pivot) swap_at(t, i, store++);
+        swap_at(t, store, last); /* [lo, store) > pivot, store = pivot */
+        if (store == k || store + 1 == k) return;
+        if (store > k)
+            hi = store;
+        else
+            lo = store + 1;
+    }
+}
+
+void ann_topk_start(ann_topk *t, float *sc, int64_t *it, size_t cap, size_t k) {
+    *t = (ann_topk){.sc = sc, .it = it, .n = 0, .cap = cap, .k = k, .floor = -FLT_MAX};
+}
+
+void ann_topk_compact(ann_topk *t) {
+    if (t->n < t->k) return;
+    if (t->n > t->k) select_best(t, 0, t->n, t->k);
+    t->n = t->k;
+    float lowest = t->sc[0];
+    for (size_t i = 1; i < t->k; i++)
+        if (t->sc[i] < lowest) lowest = t->sc[i];
+    if (t->k > 0 && lowest > t->floor) t->floor = lowest;
+}
+
+/* Insertion sort, best first: k is at most a few hundred and nearly every
+ * finish sorts what a compaction just left (no order), so a simple sort of
+ * small runs merged is not worth its code; shell gaps keep it O(k^1.3). */
+static void sort_best_first(ann_topk *t) {
+    static const size_t gaps[] = {57, 23, 10, 4, 1};
+    for (size_t g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+        size_t gap = gaps[g];
+        for (size_t i = gap; i < t->n; i++) {
+            float s = t->sc[i];
+            int64_t id = t->it[i];
+            size_t j = i;
+            for (; j >= gap && t->sc[j - gap] < s; j -= gap) {
+                t->sc[j] = t->sc[j - gap];
+                t->it[j] = t->it[j - gap];
+            }
+            t->sc[j] = s;
+            t->it[j] = id;
+        }
+    }
+}
+
+size_t ann_topk_finish(ann_topk *t) {
+    ann_topk_compact(t);
+    sort_best_first(t);
+    return t->n;
+}

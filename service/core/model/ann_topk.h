@@ -1,0 +1,46 @@
+/* ann_topk.h - the k best (score, id) pairs of a stream, for the list
+ * scans of ann.c.
+ *
+ * A reservoir instead of a heap: a pair enters only when its score beats
+ * the floor (the k-th best known at the last compaction), by one compare
+ * and one store; when the reservoir fills, a selection keeps the best k
+ * and raises the floor. A heap pays log k moves for every pair that enters
+ * (thousands per request when the query is near many items); this pays
+ * O(cap) per compaction, which happens at most once per cap - k entries.
+ * Ties at the floor are kept or dropped in any order.
+ *
+ * The caller owns the arrays (capacity cap >= k + 1; 2k or more keeps
+ * compactions rare). Not thread-safe: one per thread (scratch). */
+#ifndef ANN_TOPK_H
+#define ANN_TOPK_H
+
+#include <float.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ann_topk {
+    float *sc;   /* cap scores (borrowed) */
+    int64_t *it; /* cap ids (borrowed) */
+    size_t n, cap, k;
+    float floor; /* a pair scoring at or below it cannot be among the best k */
+} ann_topk;
+
+/* Starts an empty selection of the k best into sc/it (capacity cap > k). */
+void ann_topk_start(ann_topk *t, float *sc, int64_t *it, size_t cap, size_t k);
+
+/* Keeps the best k entries (the floor becomes the k-th's score when there
+ * are k). */
+void ann_topk_compact(ann_topk *t);
+
+static inline void ann_topk_add(ann_topk *t, float v, int64_t id) {
+    if (v <= t->floor) return;
+    t->sc[t->n] = v;
+    t->it[t->n] = id;
+    if (++t->n == t->cap) ann_topk_compact(t);
+}
+
+/* Leaves the best min(n, k) entries in t->sc/t->it, best first (ties in
+ * any order); returns their count. */
+size_t ann_topk_finish(ann_topk *t);
+
+#endif
