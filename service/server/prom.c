@@ -60,6 +60,7 @@ struct prom {
     atomic_ulong candidates[3], candidate_requests;
     atomic_ulong reloads[2]; /* failed, ok */
     atomic_ulong ordered[2]; /* retrieval order, ranker */
+    atomic_ulong stage_ns[PROM_N_STAGES], staged;
     atomic_ulong impressions[RID_N_ROUTES][RID_N_ORDERS];
     atomic_ulong attributed[PROM_EVENT_TYPES][RID_N_ROUTES][RID_N_ORDERS];
     exp_slot exp[EXP_TABLE];
@@ -175,6 +176,37 @@ void prom_candidates(prom *p, const size_t by_source[3]) {
 
 void prom_ranking(prom *p, int ranked) {
     atomic_fetch_add(&p->ordered[ranked ? 1 : 0], 1);
+}
+
+void prom_stage(prom *p, int stage, uint64_t ns) {
+    if (stage >= 0 && stage < PROM_N_STAGES) atomic_fetch_add(&p->stage_ns[stage], ns);
+}
+
+void prom_staged(prom *p) {
+    atomic_fetch_add(&p->staged, 1);
+}
+
+static const char *stage_name(int stage) {
+    static const char *server[] = {"http_in", "session"};
+    static const char *after[] = {"catalogue", "encode", "log", "http_out"};
+    if (stage < PROM_STAGE_REC) return server[stage];
+    if (stage < PROM_STAGE_CATALOGUE) return rec_stage_name(stage - PROM_STAGE_REC);
+    return after[stage - PROM_STAGE_CATALOGUE];
+}
+
+static void put_stages(tbuf *b, prom *p) {
+    tbuf_printf(b, "# HELP mixrec_stage_seconds_total Time recommendation answers spent per stage "
+                   "(monotonic clock; docs/performance.md).\n"
+                   "# TYPE mixrec_stage_seconds_total counter\n");
+    for (int i = 0; i < PROM_N_STAGES; i++)
+        tbuf_printf(b, "mixrec_stage_seconds_total{stage=\"%s\"} %.6f\n", stage_name(i),
+                    (double)atomic_load(&p->stage_ns[i]) / 1e9);
+    tbuf_printf(b,
+                "# HELP mixrec_stage_answers_total Recommendation answers counted in "
+                "mixrec_stage_seconds_total.\n"
+                "# TYPE mixrec_stage_answers_total counter\n"
+                "mixrec_stage_answers_total %lu\n",
+                atomic_load(&p->staged));
 }
 
 void prom_reload(prom *p, int ok) {
@@ -511,6 +543,7 @@ char *prom_render(prom *p, const prom_gauges *g) {
         "mixrec_answers_by_order_total{order=\"ranker\"} %lu\n"
         "mixrec_answers_by_order_total{order=\"retrieval\"} %lu\n",
         atomic_load(&p->ordered[1]), atomic_load(&p->ordered[0]));
+    put_stages(&b, p);
     if (g->ranker_state)
         tbuf_printf(
             &b,

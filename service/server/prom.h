@@ -10,6 +10,9 @@
 #define PROM_PROM_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "recommend.h"
 
 #define PROM_MAX_ROUTES 64
 
@@ -37,6 +40,25 @@ void prom_events(prom *p, const prom_event_batch *b);
 /* Items answered per retrieval source (mixture, single, popular; an item
  * found by several counts for each). */
 void prom_candidates(prom *p, const size_t by_source[3]);
+/* Where a recommendation answer's time goes, on the monotonic clock: from
+ * the request's arrival to its handler on a worker (HTTP, access, the
+ * queue), the session read (the Redis round trip), rec_recommend's stages
+ * (PROM_STAGE_REC + REC_STAGE_*), the live catalogue and pages, the JSON
+ * answer, the impression log, and from the answer's end to the request's
+ * completion (HTTP reply). prom_stage adds ns to a stage; prom_staged
+ * counts one answer that reported its stages. */
+enum {
+    PROM_STAGE_HTTP_IN,
+    PROM_STAGE_SESSION,
+    PROM_STAGE_REC,
+    PROM_STAGE_CATALOGUE = PROM_STAGE_REC + REC_N_STAGES,
+    PROM_STAGE_ENCODE,
+    PROM_STAGE_LOG,
+    PROM_STAGE_HTTP_OUT,
+    PROM_N_STAGES
+};
+void prom_stage(prom *p, int stage, uint64_t ns);
+void prom_staged(prom *p);
 /* One recommendation answer, ordered by the ranker (1) or in retrieval
  * order (0: no ranker, a rejected one, or ranking disabled). */
 void prom_ranking(prom *p, int ranked);

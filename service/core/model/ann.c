@@ -261,6 +261,8 @@ static void own_search_lists(const ann_index *ix, ann_scratch *s, const float *q
         size_t at = ix->list_ptr[lists[j]], len = ix->list_ptr[lists[j] + 1] - at;
         ann_scan_dots(q, ix->list_vecs + at * ix->dim, len, ix->dim, s->dots);
         ann_topk_start(&top, s->res_sc, s->res_it, topk_cap(s, k), k);
+        float guess = ann_topk_guess(&top, s->dots, len);
+        if (ann_topk_count_above(s->dots, len, guess) >= k) top.floor = guess;
         for (size_t t = 0; t < len; t++)
             ann_topk_add(&top, s->dots[t], ix->list_ids[at + t]);
         size_t n = ann_topk_finish(&top);
@@ -351,16 +353,26 @@ static void push_row(const ann_known *known, size_t r, ann_skip_fn skip, const v
     }
 }
 
+/* Adds list l's items that skip keeps to top. */
 static void scan_list(const ann_index *ix, ann_scratch *s, uint32_t l, const float *q,
                       ann_skip_fn skip, const void *arg, ann_topk *top) {
     size_t at = ix->list_ptr[l], len = ix->list_ptr[l + 1] - at;
     ann_scan_dots(q, ix->list_vecs + at * ix->dim, len, ix->dim, s->dots);
-    for (size_t t = 0; t < len; t++) {
-        float dot = s->dots[t];
-        if (dot <= top->floor) continue; /* would not enter: no need to ask */
-        int64_t item = ix->list_ids[at + t];
-        if (skip && skip(arg, item)) continue;
-        ann_topk_add(top, dot, item);
+    /* the first list (the best by centroid) sets a guessed floor; when
+     * fewer than k of its kept items beat it, again without one */
+    float guess = top->n == 0 ? ann_topk_guess(top, s->dots, len) : -FLT_MAX;
+    if (guess > top->floor) top->floor = guess;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t t = 0; t < len; t++) {
+            float dot = s->dots[t];
+            if (dot <= top->floor) continue; /* would not enter: no need to ask */
+            int64_t item = ix->list_ids[at + t];
+            if (skip && skip(arg, item)) continue;
+            ann_topk_add(top, dot, item);
+        }
+        if (guess == -FLT_MAX || top->n >= top->k) return;
+        top->n = 0; /* the guess was too high */
+        top->floor = guess = -FLT_MAX;
     }
 }
 

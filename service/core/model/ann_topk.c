@@ -67,6 +67,32 @@ static void sort_best_first(ann_topk *t) {
     }
 }
 
+float ann_topk_guess(const ann_topk *t, const float *v, size_t n) {
+    enum { SAMPLES = 32 };
+    if (t->k == 0 || n < 4 * t->k || n < SAMPLES) return -FLT_MAX;
+    /* the sample rank with about 1.5k of the block above it */
+    size_t r = (3 * t->k * SAMPLES + 2 * n - 1) / (2 * n); /* ceil(1.5 k m / n) */
+    if (r == 0 || r >= SAMPLES) return -FLT_MAX;
+    float best[SAMPLES]; /* the r best samples, descending */
+    size_t nb = 0;
+    for (size_t s = 0; s < SAMPLES; s++) {
+        float x = v[s * n / SAMPLES];
+        if (nb == r && x <= best[r - 1]) continue;
+        size_t j = nb < r ? nb++ : r - 1;
+        for (; j > 0 && best[j - 1] < x; j--)
+            best[j] = best[j - 1];
+        best[j] = x;
+    }
+    return best[r - 1];
+}
+
+size_t ann_topk_count_above(const float *v, size_t n, float x) {
+    size_t above = 0;
+    for (size_t i = 0; i < n; i++) /* no branch: the compiler vectorises it */
+        above += v[i] > x;
+    return above;
+}
+
 size_t ann_topk_finish(ann_topk *t) {
     ann_topk_compact(t);
     sort_best_first(t);

@@ -39,6 +39,17 @@ static inline void ann_topk_add(ann_topk *t, float v, int64_t id) {
     if (++t->n == t->cap) ann_topk_compact(t);
 }
 
+/* Where the k-th best of a block of scores v[0..n) probably lies, from a
+ * sample of v: a value with about 1.5k of v above it, or -FLT_MAX when the
+ * block is too small to guess. Raising a fresh t's floor to it keeps only
+ * about 1.5k entries (no compaction, one selection at the end), but is
+ * right only when at least k of what t then receives beats it: callers
+ * check (ann_topk_count_above), or add and start again with no floor when
+ * fewer than k entered. */
+float ann_topk_guess(const ann_topk *t, const float *v, size_t n);
+/* How many of v[0..n) are above x. */
+size_t ann_topk_count_above(const float *v, size_t n, float x);
+
 /* Leaves the best min(n, k) entries in t->sc/t->it, best first (ties in
  * any order); returns their count. */
 size_t ann_topk_finish(ann_topk *t);

@@ -2,6 +2,8 @@
  * answers; see api.h. */
 #include "api.h"
 
+#include "stopwatch.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -225,6 +227,17 @@ void api_set_user(api_req *r, const char *user) {
         r->user[n++] =
             (*user >= 0x21 && *user <= 0x7e && *user != '"' && *user != '\\') ? *user : '_';
     r->user[n] = 0;
+}
+
+void api_stage(api_req *r, int stage) {
+    uint64_t now = stopwatch_now_ns();
+    prom_stage(r->env->prom, stage, now - r->mark_ns);
+    r->mark_ns = now;
+    r->staged = 1;
+}
+
+void api_stage_skip(api_req *r) {
+    r->mark_ns = stopwatch_now_ns();
 }
 
 void api_finish(api_req *r) {

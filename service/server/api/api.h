@@ -153,7 +153,17 @@ struct api_req {
     char user[128];           /* who the access log names (sanitised) */
     /* the transport's: called by api_finish */
     void (*on_finish)(api_req *r);
+    /* stage times (prom_stage): the last stage's end, set by the transport
+     * on arrival; staged once a handler reported a stage */
+    uint64_t mark_ns;
+    int staged;
 };
+
+/* Adds the time since the last stage's end to stage (PROM_STAGE_*) and
+ * starts the next; api_stage_skip only starts it (the time between was
+ * reported otherwise). */
+void api_stage(api_req *r, int stage);
+void api_stage_skip(api_req *r);
 
 /* What must hold before the route's handler runs, in this order: a
  * matched route (else 404 not_found with pointers to /openapi.json and

@@ -75,6 +75,7 @@ static void respond(api_req *r, const rec_ask *a, catview *cv, rec_ctx *ctx, con
                     const char *session_state) {
     const mx_model *m = wk_lease_model(r->lease);
     const srv_config *cfg = r->env->cfg;
+    api_stage(r, PROM_STAGE_CATALOGUE); /* pages, exploration, the live catalogue's rules */
     size_t by_source[RET_N_SOURCES] = {0};
     for (size_t i = 0; i < n; i++)
         for (int src = 0; src < RET_N_SOURCES; src++)
@@ -114,9 +115,22 @@ static void respond(api_req *r, const rec_ask *a, catview *cv, rec_ctx *ctx, con
                          .explore_share = x->explore_share};
     api_record_query(&rec, q);
     rec.k = a->k; /* the page's, not the deeper fetch of a later page */
+    api_stage(r, PROM_STAGE_ENCODE);
     api_impression(r, o, &rec);
+    api_stage(r, PROM_STAGE_LOG);
     api_pages_answer(r, o, a->user, a->pages, m, items, n, a->k, (size_t)cfg->max_k);
+    api_stage(r, PROM_STAGE_CATALOGUE);
     api_respond_json(r, o);
+    api_stage(r, PROM_STAGE_ENCODE);
+}
+
+/* rec_recommend's own stages of this answer (ctx's totals before: b). */
+static void stage_rec(api_req *r, const rec_ctx *ctx, const uint64_t *b) {
+    uint64_t now[REC_N_STAGES];
+    rec_stage_ns(ctx, now);
+    for (int i = 0; i < REC_N_STAGES; i++)
+        prom_stage(r->env->prom, PROM_STAGE_REC + i, now[i] - b[i]);
+    api_stage_skip(r);
 }
 
 /* Computes and answers the recommendation (does not finish the request). */
@@ -173,8 +187,12 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
     uint8_t team[1000], merged_team[1000];
     size_t n = 0, n_merged = 0;
     rec_ctx *ctx = wk_lease_rec(r->lease);
+    uint64_t before[REC_N_STAGES];
+    api_stage(r, PROM_STAGE_CATALOGUE); /* the catalogue's view, the session's events */
+    rec_stage_ns(ctx, before);
     int rc = interleaved ? api_interleave_recommend(ctx, x.e, &q, items, &n, merged_team, &err)
                          : rec_recommend(ctx, &p, &q, items, &n, &err);
+    stage_rec(r, ctx, before);
     if (!rc && explore) x.explore_share = api_explore_share(m, &p, &q, arms, xcfg);
     if (ev != stack_ev) free(ev);
     q.events = NULL; /* freed; what follows reads the filters only */
@@ -200,6 +218,7 @@ static void answer(api_req *r, const rec_ask *a, const sess_event *sev, size_t n
 
 static void on_session(api_req *r, void *arg, int ok, const sess_event *ev, size_t n) {
     rec_ask *a = arg;
+    api_stage(r, PROM_STAGE_SESSION);
     answer(r, a, ev, n, ok ? "ok" : "unavailable");
     ask_free(a);
     api_finish(r);
@@ -252,6 +271,7 @@ static void start(api_req *r, rec_ask *a) {
         api_finish(r);
         return;
     }
+    if (!r->staged) api_stage(r, PROM_STAGE_HTTP_IN); /* arrival to here (not after pages) */
     if (a->after && !a->pages) {
         api_pages_read(r, a->after, a->user, on_pages, a); /* the lease keeps a's ids valid */
         return;

@@ -1,6 +1,8 @@
 /* http.c - see http.h. */
 #include "http.h"
 
+#include "stopwatch.h"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdatomic.h>
@@ -322,6 +324,7 @@ static http_req *req_new(http_server *s, struct MHD_Connection *c, const char *u
     r->c = c;
     r->api.env = &s->env[0];
     r->t0 = now_s();
+    r->api.mark_ns = stopwatch_now_ns();
     atomic_init(&r->state, ST_READING);
     snprintf(r->method, sizeof(r->method), "%s", method);
     snprintf(r->path, sizeof(r->path), "%s", url);
@@ -411,6 +414,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     http_req *r = *con_cls;
     if (!r) return;
     prom_request(r->api.env->prom, route_index(r->api.route), r->api.status, now_s() - r->t0);
+    if (r->api.staged) { /* the reply's part, and the answer counted */
+        api_stage(&r->api, PROM_STAGE_HTTP_OUT);
+        prom_staged(r->api.env->prom);
+    }
     if (s->cfg->log_level >= SRV_LOG_INFO) access_log(s, r, toe);
     for (int i = 0; i < r->api.nq; i++) {
         free(r->qname[i]);
