@@ -109,6 +109,17 @@ int model_derive(mx_model *m, mx_err *err) {
         inv[i] = s > 0 ? (float)(1.0 / sqrt(s)) : 0;
     }
     m->item_inv_norm = inv;
+    float *lp =
+        model_keep(m, malloc((m->n_items ? m->n_items : 1) * MODEL_LOG_POP * sizeof(float)), 0, 0);
+    if (!lp) return mx_err_set(err, MX_ENOMEM, "out of memory for item popularity");
+    for (size_t i = 0; i < m->n_items; i++) {
+        float *o = lp + i * MODEL_LOG_POP;
+        o[MODEL_LOG_POP_COUNT] = m->pop.count ? log1pf(m->pop.count[i]) : 0;
+        o[MODEL_LOG_POP_RECENT] = m->pop.score ? log1pf(m->pop.score[i]) : 0;
+        o[MODEL_LOG_POP_DAY] =
+            m->item_stats ? log1pf(m->item_stats[i * MODEL_ITEM_STATS + MODEL_ITEM_POP_DAY]) : 0;
+    }
+    m->item_log_pop = lp;
     return 0;
 }
 

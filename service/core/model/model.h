@@ -72,6 +72,9 @@ typedef struct mx_model {
     const float *user_stats;     /* n_users x MODEL_USER_STATS */
     const uint32_t *user_recent; /* n_users x MODEL_RECENT, newest first, UINT32_MAX pads */
     const float *item_inv_norm;  /* n_items: 1/|v_i| (0 for a zero vector), derived */
+    const float *item_log_pop;   /* n_items x MODEL_LOG_POP: log1p of the popularity
+                                    features (count, recent, day), derived: the ranker's
+                                    features read them instead of 3 log1pf per candidate */
     /* learned ranker (optional): ranker_json is XGBoost's JSON model as
      * saved (ranker.json); ranker its compact evaluator, NULL when absent
      * or unusable, with ranker_status saying why ("absent", or the reason
@@ -160,7 +163,9 @@ int model_rank(const mx_model *m, const float *x, size_t n, int use_xgboost, flo
  * counted, not kept). For the build: a model is immutable once built. */
 void model_warn(mx_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Derived arrays (item_inv_norm) after the vectors are set. */
+enum { MODEL_LOG_POP_COUNT, MODEL_LOG_POP_RECENT, MODEL_LOG_POP_DAY, MODEL_LOG_POP };
+/* Derived arrays (item_inv_norm, item_log_pop) after the vectors, the
+ * popularity table and the item statistics are set. */
 int model_derive(mx_model *m, mx_err *err);
 
 /* Internal to model.c and pipeline.c: remembers an allocation (is_map = 0:

@@ -241,9 +241,10 @@ size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, siz
             f[FEAT_SESSION_WEIGHT] = c->sw[ci];
         }
         const float *is = m->item_stats + (size_t)it * MODEL_ITEM_STATS;
-        f[FEAT_POP_COUNT] = log1pf(m->pop.count[it]);
-        f[FEAT_POP_RECENT] = log1pf(m->pop.score[it]);
-        f[FEAT_POP_DAY] = log1pf(is[MODEL_ITEM_POP_DAY]);
+        const float *lp = m->item_log_pop + (size_t)it * MODEL_LOG_POP;
+        f[FEAT_POP_COUNT] = lp[MODEL_LOG_POP_COUNT];
+        f[FEAT_POP_RECENT] = lp[MODEL_LOG_POP_RECENT];
+        f[FEAT_POP_DAY] = lp[MODEL_LOG_POP_DAY];
         f[FEAT_ITEM_AGE] = is[MODEL_ITEM_AGE];
         f[FEAT_ITEM_IDLE] = is[MODEL_ITEM_IDLE];
         f[FEAT_FRESH] = is[MODEL_ITEM_AGE] < FEAT_FRESH_DAYS;

@@ -385,26 +385,38 @@ json_t *api_body_object(api_req *r, const char *fields) {
 
 /* Title and categories of a model item, or of a catalogue item (extra),
  * with the operator's overrides (cv may be NULL). */
-static void describe_item(const mx_model *m, const rec_item *it, const catview *cv, json_t *o) {
-    json_t *cats = json_array();
-    const char *title = NULL;
+api_item_desc api_describe(const mx_model *m, const rec_item *it, const catview *cv) {
+    api_item_desc d = {0};
     if (it->extra) {
-        title = it->extra->title;
-        for (size_t j = 0; j < it->extra->n_categories; j++)
-            json_array_append_new(cats, json_string(it->extra->categories[j]));
-    } else {
-        const cat_item *ov = cv ? catview_override(cv, it->item) : NULL;
-        title = ov && (ov->flags & CAT_HAS_TITLE) ? ov->title
-                : m->titles                       ? m->titles[it->item]
-                                                  : NULL;
-        if (ov && (ov->flags & CAT_HAS_CATEGORIES))
-            for (size_t j = 0; j < ov->n_categories; j++)
-                json_array_append_new(cats, json_string(ov->categories[j]));
-        else
-            for (uint32_t j = m->cat_ptr[it->item]; j < m->cat_ptr[it->item + 1]; j++)
-                json_array_append_new(cats, json_string(m->cat_names[m->cat_ids[j]]));
+        d.title = it->extra->title;
+        d.cats = it->extra->categories;
+        d.n_cats = it->extra->n_categories;
+        return d;
     }
-    if (title) json_object_set_new(o, "title", json_string(title));
+    const cat_item *ov = cv ? catview_override(cv, it->item) : NULL;
+    d.title = ov && (ov->flags & CAT_HAS_TITLE) ? ov->title
+              : m->titles                       ? m->titles[it->item]
+                                                : NULL;
+    if (ov && (ov->flags & CAT_HAS_CATEGORIES)) {
+        d.cats = ov->categories;
+        d.n_cats = ov->n_categories;
+    } else {
+        d.cat_ids = m->cat_ids + m->cat_ptr[it->item];
+        d.n_cats = m->cat_ptr[it->item + 1] - m->cat_ptr[it->item];
+    }
+    return d;
+}
+
+const char *api_desc_category(const mx_model *m, const api_item_desc *d, size_t j) {
+    return d->cats ? d->cats[j] : m->cat_names[d->cat_ids[j]];
+}
+
+static void describe_item(const mx_model *m, const rec_item *it, const catview *cv, json_t *o) {
+    api_item_desc d = api_describe(m, it, cv);
+    json_t *cats = json_array();
+    for (size_t j = 0; j < d.n_cats; j++)
+        json_array_append_new(cats, json_string(api_desc_category(m, &d, j)));
+    if (d.title) json_object_set_new(o, "title", json_string(d.title));
     json_object_set_new(o, "categories", cats);
 }
 

@@ -200,6 +200,17 @@ void api_run_on_worker(wk_worker *w, api_req *r);
 
 /* ---- shared answers -------------------------------------------------------- */
 
+/* What an answer shows of an item: its title (NULL: none) and categories,
+ * from the live catalogue's override, the model, or the item's extra. */
+typedef struct api_item_desc {
+    const char *title;
+    const char *const *cats; /* names, or NULL: the model's cat_ids */
+    const uint16_t *cat_ids;
+    size_t n_cats;
+} api_item_desc;
+api_item_desc api_describe(const mx_model *m, const rec_item *it, const catview *cv);
+const char *api_desc_category(const mx_model *m, const api_item_desc *d, size_t j);
+
 /* Items as the API (and the CLI) show them: item, score, title, categories
  * (the live catalogue's overrides from cv, which may be NULL); with
  * explain, the interest and the reason. New reference. */

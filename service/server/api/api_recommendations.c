@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api_answer.h"
 #include "api_explore.h"
 #include "api_interleave.h"
 #include "api_pages.h"
@@ -83,11 +84,17 @@ static void respond(api_req *r, const rec_ask *a, catview *cv, rec_ctx *ctx, con
     prom_candidates(r->env->prom, by_source);
     int ranked = rec_last_ranked(ctx);
     prom_ranking(r->env->prom, ranked);
-    json_t *arr = api_items_json(m, cv, items, n, a->explain);
-    if (x->team) api_interleave_mark(arr, x->e, x->team, n);
+    /* the items are written directly at the end (api_answer.h), but for
+     * an explained answer */
+    json_t *arr = a->explain ? api_items_json(m, cv, items, n, a->explain) : NULL;
+    if (arr && x->team) api_interleave_mark(arr, x->e, x->team, n);
     json_t *o =
-        json_pack("{s:s,s:b,s:s,s:s,s:o}", "model_version", m->version, "known_user", q->user >= 0,
-                  "session", session_state, "order", ranked ? "ranker" : "retrieval", "items", arr);
+        json_pack("{s:s,s:b,s:s,s:s}", "model_version", m->version, "known_user", q->user >= 0,
+                  "session", session_state, "order", ranked ? "ranker" : "retrieval");
+    if (o && arr)
+        json_object_set_new(o, "items", arr);
+    else
+        json_decref(arr);
     if (a->user) json_object_set_new(o, "user", json_string(a->user));
     const char *why = rec_last_explanation(ctx); /* a mostly popular answer says why */
     if (why) json_object_set_new(o, "explanation", json_string(why));
@@ -120,7 +127,16 @@ static void respond(api_req *r, const rec_ask *a, catview *cv, rec_ctx *ctx, con
     api_stage(r, PROM_STAGE_LOG);
     api_pages_answer(r, o, a->user, a->pages, m, items, n, a->k, (size_t)cfg->max_k);
     api_stage(r, PROM_STAGE_CATALOGUE);
-    api_respond_json(r, o);
+    if (a->explain) {
+        api_respond_json(r, o);
+    } else {
+        char *text = o ? api_answer_text(o, m, cv, items, n, x->e, x->team) : NULL;
+        json_decref(o);
+        if (text)
+            api_respond(r, API_OK, text);
+        else
+            api_error(r, API_INTERNAL_ERROR, "internal", "out of memory");
+    }
     api_stage(r, PROM_STAGE_ENCODE);
 }
 
