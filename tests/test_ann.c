@@ -464,9 +464,25 @@ static void test_scan_kernel(void) {
             }
         }
     }
+    /* ann_scan_above: the positions above a floor, ascending, on both paths */
+    static float sc[203];
+    static uint32_t pos[203];
+    for (size_t i = 0; i < 203; i++)
+        sc[i] = (float)rng_normal(&st);
+    sc[7] = 0.25f; /* equal to the floor: not above it */
+    for (int path = ANN_SCAN_PORTABLE; path <= ANN_SCAN_AVX2; path++) {
+        ann_scan_use(path);
+        for (size_t n = 0; n <= 203; n += (n < 17 ? 1 : 31)) {
+            size_t m = ann_scan_above(sc, n, 0.25f, pos), want = 0;
+            for (size_t i = 0; i < n; i++)
+                if (sc[i] > 0.25f) ASSERT_EQ(pos[want++], i);
+            ASSERT_EQ(m, want);
+        }
+    }
     ann_scan_use(ANN_SCAN_AUTO);
     printf("# the kernel in use for 64 dims: %s\n", ann_scan_path_name(64));
-    TEST_OK("ann_scan_dots, portable and AVX2 paths: the inner products (dims 3 to 72, tails)");
+    TEST_OK("ann_scan_dots and ann_scan_above, portable and AVX2 paths: the inner products "
+            "(dims 3 to 72, tails), the positions above a floor");
 }
 
 /* The own list scan against FAISS's search_preassigned on the same index

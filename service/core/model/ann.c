@@ -211,12 +211,13 @@ ann_scratch *ann_scratch_new(const ann_index *ix, size_t max_rows, size_t max_k)
     s->keep_sc = malloc((2 * s->max_k + 17 * max_rows) * sizeof(float));
     s->keep_it = malloc((2 * s->max_k + 17 * max_rows) * sizeof(int64_t));
     s->dots = malloc((ix->max_list ? ix->max_list : 1) * sizeof(float));
+    s->pos = malloc((ix->max_list ? ix->max_list : 1) * sizeof(uint32_t));
     s->res_cap = 2 * s->max_k + 16;
     s->res_sc = malloc(s->res_cap * sizeof(float));
     s->res_it = malloc(s->res_cap * sizeof(int64_t));
     if (!s->queries || !s->assign || !s->coarse || !s->scores || !s->labels || !s->cscore ||
         !s->order || !s->head || !s->order_heap || !s->redo || !s->rows || !s->keep_sc ||
-        !s->keep_it || !s->dots || !s->res_sc || !s->res_it) {
+        !s->keep_it || !s->dots || !s->pos || !s->res_sc || !s->res_it) {
         ann_scratch_free(s);
         return NULL;
     }
@@ -239,6 +240,7 @@ void ann_scratch_free(ann_scratch *s) {
     free(s->keep_sc);
     free(s->keep_it);
     free(s->dots);
+    free(s->pos);
     free(s->res_sc);
     free(s->res_it);
     free(s);
@@ -263,8 +265,9 @@ static void own_search_lists(const ann_index *ix, ann_scratch *s, const float *q
         ann_topk_start(&top, s->res_sc, s->res_it, topk_cap(s, k), k);
         float guess = ann_topk_guess(&top, s->dots, len);
         if (ann_topk_count_above(s->dots, len, guess) >= k) top.floor = guess;
-        for (size_t t = 0; t < len; t++)
-            ann_topk_add(&top, s->dots[t], ix->list_ids[at + t]);
+        size_t m = ann_scan_above(s->dots, len, top.floor, s->pos);
+        for (size_t j = 0; j < m; j++)
+            ann_topk_add(&top, s->dots[s->pos[j]], ix->list_ids[at + s->pos[j]]);
         size_t n = ann_topk_finish(&top);
         float *sc = s->scores + j * k;
         int64_t *it = (int64_t *)s->labels + j * k;
@@ -363,9 +366,11 @@ static void scan_list(const ann_index *ix, ann_scratch *s, uint32_t l, const flo
     float guess = top->n == 0 ? ann_topk_guess(top, s->dots, len) : -FLT_MAX;
     if (guess > top->floor) top->floor = guess;
     for (int pass = 0; pass < 2; pass++) {
-        for (size_t t = 0; t < len; t++) {
+        size_t m = ann_scan_above(s->dots, len, top->floor, s->pos);
+        for (size_t j = 0; j < m; j++) {
+            size_t t = s->pos[j];
             float dot = s->dots[t];
-            if (dot <= top->floor) continue; /* would not enter: no need to ask */
+            if (dot <= top->floor) continue; /* the floor rose meanwhile */
             int64_t item = ix->list_ids[at + t];
             if (skip && skip(arg, item)) continue;
             ann_topk_add(top, dot, item);

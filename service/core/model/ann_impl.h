@@ -46,6 +46,7 @@ struct ann_scratch {
     float *keep_sc;       /* pass-1 rows kept aside during pass 2 */
     int64_t *keep_it;
     float *dots;   /* max_list: one list's scores (own scan) */
+    uint32_t *pos; /* max_list: positions in the list above a floor */
     float *res_sc; /* res_cap: the top-k reservoir (ann_topk) */
     int64_t *res_it;
     size_t res_cap;

@@ -71,6 +71,23 @@ __attribute__((target("avx2,fma"))) static void dots_avx2(const float *q, const 
     }
 }
 
+__attribute__((target("avx2"))) static size_t above_avx2(const float *v, size_t n, float floor,
+                                                         uint32_t *idx) {
+    size_t m = 0, i = 0;
+    __m256 f = _mm256_set1_ps(floor);
+    for (; i + 8 <= n; i += 8) {
+        unsigned mask =
+            (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(v + i), f, _CMP_GT_OQ));
+        while (mask) {
+            idx[m++] = (uint32_t)(i + (size_t)__builtin_ctz(mask));
+            mask &= mask - 1;
+        }
+    }
+    for (; i < n; i++)
+        if (v[i] > floor) idx[m++] = (uint32_t)i;
+    return m;
+}
+
 static int cpu_has_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -97,6 +114,16 @@ static int path_for(size_t dim) {
 
 const char *ann_scan_path_name(size_t dim) {
     return path_for(dim) == ANN_SCAN_AVX2 ? "avx2" : "portable";
+}
+
+size_t ann_scan_above(const float *v, size_t n, float floor, uint32_t *idx) {
+#if ANN_SCAN_HAVE_AVX2
+    if (path_for(8) == ANN_SCAN_AVX2) return above_avx2(v, n, floor, idx);
+#endif
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] > floor) idx[m++] = (uint32_t)i;
+    return m;
 }
 
 void ann_scan_dots(const float *q, const float *vecs, size_t n, size_t dim, float *out) {

@@ -15,11 +15,17 @@
 #define ANN_SCAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum { ANN_SCAN_AUTO = 0, ANN_SCAN_PORTABLE = 1, ANN_SCAN_AVX2 = 2 };
 
 /* out[i] = q . vecs[i * dim ..] for i < n. */
 void ann_scan_dots(const float *q, const float *vecs, size_t n, size_t dim, float *out);
+
+/* The positions i < n with v[i] > floor, ascending, into idx (capacity
+ * n); returns their count. Most scores of a list fall below the floor of
+ * its top k: compared 8 at a time, only the rest are looked at one by one. */
+size_t ann_scan_above(const float *v, size_t n, float floor, uint32_t *idx);
 
 /* Forces a path (ANN_SCAN_*); AVX2 on a CPU without it falls back to the
  * portable path. Returns the path now in use (never ANN_SCAN_AUTO). */
