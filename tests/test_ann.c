@@ -339,7 +339,7 @@ static void test_save_load(void) {
     ASSERT(ann_has_vectors(ix) && !ann_has_vectors(back));
     compare_indexes(ix, back, 1e-5);
     /* with its own copy (FAISS's dropped): the same bits as the built one */
-    ASSERT_EQ(ann_own_vectors(back, vecs, N, &err), 0);
+    ASSERT_EQ(ann_own_vectors(back, vecs, N, 0, &err), 0);
     ASSERT(ann_has_vectors(back));
     compare_indexes(ix, back, 0);
     ASSERT_EQ(ann_search_lists_faiss(back, NULL, vecs, NULL, 0, 1, NULL, NULL, &err), MX_EINVAL);
@@ -354,11 +354,11 @@ static void test_save_load(void) {
     static float wrong[N * D];
     for (size_t i = 0; i < N * D; i++)
         wrong[i] = 2 * vecs[i];
-    ASSERT_EQ(ann_own_vectors(again, wrong, N, &err), MX_EFORMAT);
+    ASSERT_EQ(ann_own_vectors(again, wrong, N, 0, &err), MX_EFORMAT);
     ASSERT(strstr(err.msg, "do not match") != NULL);
     ASSERT(!ann_has_vectors(again));
-    ASSERT_EQ(ann_own_vectors(again, vecs, N / 4, &err), MX_EFORMAT); /* too few rows */
-    ASSERT_EQ(ann_own_vectors(again, vecs, N, &err), 0);
+    ASSERT_EQ(ann_own_vectors(again, vecs, N / 4, 0, &err), MX_EFORMAT); /* too few rows */
+    ASSERT_EQ(ann_own_vectors(again, vecs, N, 0, &err), 0);
     compare_indexes(ix, again, 0);
     ann_free(again);
     unlink(path2);

@@ -48,9 +48,12 @@ void ann_free(ann_index *ix);
 /* Gives a loaded index its own copy of the lists' vectors from item_vecs
  * (row = item id, n_items rows: the vectors the index was built from),
  * checks that a few lists answer as FAISS does (MX_EFORMAT when not: the
- * vectors are not the index's), and drops FAISS's copy. Not thread-safe:
+ * vectors are not the index's), and drops FAISS's copy. mapped: item_vecs
+ * is a read-only file mapping, whose pages are given back as they are
+ * copied (MADV_DONTNEED: read again later, they come from the page cache),
+ * so that loading holds one extra copy at most briefly. Not thread-safe:
  * call before the index is shared. */
-int ann_own_vectors(ann_index *ix, const float *item_vecs, size_t n_items, mx_err *err);
+int ann_own_vectors(ann_index *ix, const float *item_vecs, size_t n_items, int mapped, mx_err *err);
 /* 1 when the searches read the own copy (ann_build, ann_own_vectors). */
 int ann_has_vectors(const ann_index *ix);
 

@@ -395,7 +395,7 @@ static int load_index(loader *L, json_t *man) {
             ann_dim(m->index), ann_n_lists(m->index), ann_ntotal(m->index), m->dim, m->n_clusters,
             get_count(man, "indexed_items"));
     /* the searches read their own copy, from the item vectors (ann.h) */
-    if ((rc = ann_own_vectors(m->index, m->item_vecs, m->n_items, L->err)))
+    if ((rc = ann_own_vectors(m->index, m->item_vecs, m->n_items, 1, L->err)))
         mx_err_prefix(L->err, "%s", path);
     return rc;
 }
@@ -430,7 +430,9 @@ int model_load(const char *dir, mx_model **out, mx_err *err) {
     size_t slots = 0;
     if ((rc = read_header(&L, man, path, &slots)) || (rc = load_arrays(&L, slots)) ||
         (rc = check_arrays(&L, slots)) || (rc = load_popularity(&L)) || (rc = load_names(&L)) ||
-        (rc = load_index(&L, man)) || (rc = model_derive(m, err)) || (rc = load_ranker(&L, man))) {
+        /* derived arrays before the index: its copy of the item vectors then
+         * reads them last and gives their pages back (ann_own_vectors) */
+        (rc = model_derive(m, err)) || (rc = load_index(&L, man)) || (rc = load_ranker(&L, man))) {
         mx_err_prefix(err, "loading model %s", vdir);
         json_decref(man);
         model_free(m);
