@@ -160,7 +160,9 @@ static void usage(FILE *f) {
                "The ranker methods need a model with a ranker; k is the pool size.\n"
                "Prints load time, resident memory after load, and per method the median,\n"
                "p90, p99 and mean wall-clock latency in microseconds, the median thread CPU\n"
-               "time (less sensitive to a busy machine) and the mean candidates returned.\n"
+               "time (less sensitive to a busy machine) and the mean candidates returned;\n"
+               "after recommend, where a call's time goes stage by stage (prepare, each\n"
+               "source, fusion, features, ranking, place), checked against the call's mean.\n"
                "With nprobe 0 the single source scans the whole catalogue: on large\n"
                "catalogues use --methods or --nprobe to keep the run short.\n\n"
                "Options:\n");
