@@ -91,11 +91,12 @@ static int copy_list_vectors(ann_index *ix, const float *item_vecs, size_t n_ite
     memset(pos, 0xff, n_items * sizeof(uint32_t));
     for (size_t t = 0; t < n; t++) {
         int64_t item = ix->list_ids[t];
-        if (item < 0 || (size_t)item >= n_items || n > UINT32_MAX) {
+        if (item < 0 || (size_t)item >= n_items || n > UINT32_MAX || pos[item] != UINT32_MAX) {
             free(pos);
             free(v);
-            return mx_err_set(err, MX_EFORMAT, "the index holds item %lld, past the %zu items",
-                              (long long)item, n_items);
+            return mx_err_set(err, MX_EFORMAT, "the index holds item %lld %s", (long long)item,
+                              item >= 0 && (size_t)item < n_items ? "in two places"
+                                                                  : "past the model's items");
         }
         pos[item] = (uint32_t)t;
     }
