@@ -46,7 +46,10 @@ check "scripts/setup: deps.sh, meson setup build, ninja -C build" \
   bash -c 'grep -qx "bash scripts/deps.sh" scripts/setup && grep -q "^  meson setup build --buildtype=release" scripts/setup && grep -qx "ninja -C build" scripts/setup'
 check "Dockerfile: the binary copied is setup's build/mixrec" grep -q '^COPY --from=build /src/build/mixrec ' "$DF"
 missing_src=
-for d in $(sed -n "s/^subdir('\([^/']*\).*/\1/p" meson.build | sort -u) scripts config; do
+# the subdirectories, and the folders a meson.build reads files from by
+# meson.project_source_root() (proto/openapi.json is built into the binary)
+root_dirs=$(grep -rhoE "project_source_root\(\) / '[^']+'" --include=meson.build --exclude-dir='build*' --exclude-dir=.git . | sed "s/.*'\(.*\)'/\1/")
+for d in $(sed -n "s/^subdir('\([^/']*\).*/\1/p" meson.build | sort -u) scripts config $root_dirs; do
   grep -Eq "^COPY $d( |/)" "$DF" || missing_src+=" $d"
 done
 for f in meson.build meson_options.txt meson.options; do # top-level meson files
