@@ -166,16 +166,21 @@ static void check_global(const ann_index *ix, ann_scratch *s, const float *q) {
     }
 }
 
-static void test_build_and_search(void) {
-    ann_index *ix = NULL;
-    mx_err err = {0};
-    ASSERT_EQ(ann_build(vecs, N, D, cents, L, assign, &ix, &err), 0);
+/* ix holds the test data's lists: dim, list count and sizes, centroids. */
+static void check_shape(const ann_index *ix) {
     ASSERT_EQ(ann_dim(ix), D);
     ASSERT_EQ(ann_n_lists(ix), L);
     ASSERT_EQ(ann_ntotal(ix), n_indexed);
     for (size_t c = 0; c < L; c++)
         ASSERT_EQ(ann_list_size(ix, c), expect_size[c]);
     ASSERT(memcmp(ann_centroids(ix), cents, sizeof(cents)) == 0);
+}
+
+static void test_build_and_search(void) {
+    ann_index *ix = NULL;
+    mx_err err = {0};
+    ASSERT_EQ(ann_build(vecs, N, D, cents, L, assign, &ix, &err), 0);
+    check_shape(ix);
 
     ann_scratch *s = ann_scratch_new(ix, 5, 64);
     ASSERT(s);
@@ -328,12 +333,7 @@ static void test_save_load(void) {
     path_in(path, sizeof(path), "index.faiss");
     ASSERT_EQ(ann_save(ix, path, &err), 0);
     ASSERT_EQ(ann_load(path, &back, &err), 0);
-    ASSERT_EQ(ann_dim(back), D);
-    ASSERT_EQ(ann_n_lists(back), L);
-    ASSERT_EQ(ann_ntotal(back), n_indexed);
-    for (size_t c = 0; c < L; c++)
-        ASSERT_EQ(ann_list_size(back, c), expect_size[c]);
-    ASSERT(memcmp(ann_centroids(back), cents, sizeof(cents)) == 0);
+    check_shape(back);
     /* loaded, the index searches with FAISS: the same answers as the own
      * scan of the built one, up to float rounding */
     ASSERT(ann_has_vectors(ix) && !ann_has_vectors(back));
