@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "numfmt.h"
 #include "retrieve.h"
 #include "rid.h"
 
@@ -78,12 +79,12 @@ static void put_u64(implog *l, uint64_t v) {
 
 /* Enough digits to read back the same float; null when not finite. */
 static void put_float(implog *l, float v) {
-    char *p = room(l, 32);
+    char *p = room(l, NUMFMT_FLOAT9_MAX);
     if (!p) return;
     if (!isfinite(v))
         l->len += 4, memcpy(p, "null", 4);
     else
-        l->len += (size_t)snprintf(p, 32, "%.9g", (double)v);
+        l->len += numfmt_float9(p, v); /* printf's %.9g */
 }
 
 /* s as a JSON string: quotes, backslashes and control characters escaped

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numfmt.h"
+
 /* The length of the UTF-8 character at p (1 to 4), 0 when the bytes there
  * are not one (overlong forms, surrogates, past U+10FFFF: as jansson
  * refuses them). */
@@ -54,18 +56,17 @@ void api_answer_put_string(tbuf *b, const char *s) {
 }
 
 void api_answer_put_float(tbuf *b, float v) {
-    char num[48];
+    char num[NUMFMT_FLOAT9_MAX];
     if (!isfinite(v)) {
         tbuf_put(b, "null", 4);
         return;
     }
-    int n;
-    if (v == 1.0f) /* propensity of every greedy item, the first score */
-        n = snprintf(num, sizeof(num), "1.0");
-    else
-        n = snprintf(num, sizeof(num), "%.9g", (double)v);
-    if (n <= 0 || (size_t)n >= sizeof(num)) return;
-    tbuf_put(b, num, (size_t)n);
+    if (v == 1.0f) { /* propensity of every greedy item, the first score */
+        tbuf_put(b, "1.0", 3);
+        return;
+    }
+    size_t n = numfmt_float9(num, v); /* printf's %.9g, without printf */
+    tbuf_put(b, num, n);
     if (!strpbrk(num, ".eE")) tbuf_put(b, ".0", 2);
 }
 
