@@ -137,8 +137,11 @@ check("model and mixrec are the same image, built from deploy/Dockerfile (runtim
       s["model"]["image"] == s["mixrec"]["image"] and s["mixrec"]["build"]["dockerfile"] == "deploy/Dockerfile"
       and s["mixrec"]["build"].get("target") == "runtime")
 check("lb waits for healthy replicas", s["lb"]["depends_on"].get("mixrec", {}).get("condition") == "service_healthy")
-m = re.search(r"server\s+mixrec:(\d+)\s+resolve", upstream)
-check("nginx upstream: every replica of the mixrec service, re-resolved, on port %s" % port, bool(m) and m.group(1) == port)
+m = re.search(r"\$mixrec_upstream\s*\{\s*default\s+mixrec:(\d+);", upstream)
+check("nginx upstream: every replica of the mixrec service (resolved per request), on port %s" % port,
+      bool(m) and m.group(1) == port and re.search(r"^resolver 127\.0\.0\.11 ", upstream, re.M) is not None)
+check("nginx upstream: no `resolve` parameter (needs nginx >= 1.27.3; the stand-in image is Debian's 1.22)",
+      re.search(r"\bresolve\b", re.sub(r"#.*", "", upstream)) is None)
 mounts = [v.split(":")[0] for v in s["lb"]["volumes"]]
 check("lb mounts nginx.conf, upstream.conf and server.conf",
       sorted(p.rsplit("/", 1)[1] for p in mounts) == ["nginx.conf", "server.conf", "upstream.conf"])
@@ -339,6 +342,8 @@ http {
     fastcgi_temp_path $NG/tmp/fastcgi;
     uwsgi_temp_path $NG/tmp/uwsgi;
     scgi_temp_path $NG/tmp/scgi;
+    # server.conf proxies to \$mixrec_upstream: here the upstream block
+    map \$host \$mixrec_upstream { default mixrec; }
     upstream mixrec {
         server 127.0.0.1:$PORT_A max_fails=1 fail_timeout=5s;
         server 127.0.0.1:$PORT_B max_fails=1 fail_timeout=5s;
