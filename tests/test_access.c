@@ -152,14 +152,17 @@ static void test_client_address(void) {
 static void test_gate(void) {
     ac_gate *g = ac_gate_new(table_of((const char *[]){"auth.api_keys", "old-key1", NULL}), 1000);
     ASSERT(g);
-    ASSERT(ac_find(ac_gate_table(g), "old-key1"));
+    ASSERT(ac_find(ac_gate_lock(g), "old-key1"));
+    ac_gate_unlock(g);
     ac_gate_publish(g, table_of((const char *[]){"auth.api_keys", "never-seen", NULL}));
     ac_gate_publish(g, table_of((const char *[]){"auth.api_keys", "new-key1", NULL}));
-    const ac_table *t = ac_gate_table(g);
+    const ac_table *t = ac_gate_lock(g);
     ASSERT(!ac_find(t, "old-key1"));
     ASSERT(!ac_find(t, "never-seen")); /* replaced before it was taken (freed: ASan) */
     ASSERT(ac_find(t, "new-key1"));
-    ASSERT(ac_gate_table(g) == t);
+    ac_gate_unlock(g);
+    ASSERT(ac_gate_lock(g) == t);
+    ac_gate_unlock(g);
     ac_gate_publish(g, table_of(NULL)); /* freed with the gate, never taken */
     ac_gate_free(g);
     TEST_OK("gate: the newest published table is in force at the next request");

@@ -42,9 +42,12 @@ static void keys_changed(void) {
     ac_gate_publish(env.gate, t);
 }
 
-/* The table in force (the gate's: this thread runs every api_check). */
+/* The table in force (this thread runs every api_check: no other
+ * thread can publish while it is read). */
 static const ac_table *keys_of(void) {
-    return ac_gate_table(env.gate);
+    const ac_table *t = ac_gate_lock(env.gate);
+    ac_gate_unlock(env.gate);
+    return t;
 }
 static const char *names[PROM_MAX_ROUTES];
 
@@ -110,7 +113,7 @@ static call *start(const char *method, const char *path, const char *query, cons
     if (flags & API_ON_WORKER)
         ASSERT_EQ(wk_submit(env.pool, run_job, &c->req), 0);
     else
-        c->req.route->handler(&c->req); /* HTTP thread or its own thread: here */
+        c->req.route->handler(&c->req); /* at once, or on its own thread: here */
     return c;
 }
 

@@ -1,7 +1,7 @@
 /* cmd_serve.c - `mixrec serve`: the REST service.
  *
  * Threads: the main thread loads the configuration and the model, starts
- * the worker loops (workers.h) and the HTTP thread (http.h), then waits
+ * the worker loops (workers.h) and the HTTP lanes on them (http.h), then waits
  * for signals (srv_signals.h): SIGHUP re-reads the settings for the keys,
  * scopes and rate limits (access.h) and reloads the model directory's
  * current version off the request path (a broken one is rejected, the old

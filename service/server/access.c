@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,7 +367,8 @@ void ac_token_key(const ac_table *t, const uint8_t **key, size_t *len) {
 /* ---- the gate --------------------------------------------------------------- */
 
 struct ac_gate {
-    ac_table *current;           /* the gate thread's */
+    pthread_mutex_t mu;          /* guards current and rl */
+    ac_table *current;           /* in force */
     _Atomic(ac_table *) pending; /* published, not yet taken */
     rl_limiter *rl;
 };
@@ -381,6 +383,7 @@ ac_gate *ac_gate_new(ac_table *t, size_t max_clients) {
     }
     g->current = t;
     atomic_init(&g->pending, NULL);
+    pthread_mutex_init(&g->mu, NULL);
     return g;
 }
 
@@ -389,6 +392,7 @@ void ac_gate_free(ac_gate *g) {
     ac_table_free(atomic_exchange(&g->pending, NULL));
     ac_table_free(g->current);
     rl_free(g->rl);
+    pthread_mutex_destroy(&g->mu);
     free(g);
 }
 
@@ -396,15 +400,20 @@ void ac_gate_publish(ac_gate *g, ac_table *t) {
     ac_table_free(atomic_exchange(&g->pending, t)); /* never taken: nobody else has it */
 }
 
-const ac_table *ac_gate_table(ac_gate *g) {
+const ac_table *ac_gate_lock(ac_gate *g) {
+    pthread_mutex_lock(&g->mu);
     if (atomic_load_explicit(&g->pending, memory_order_relaxed)) {
         ac_table *t = atomic_exchange(&g->pending, NULL);
         if (t) {
-            ac_table_free(g->current); /* only this thread ever read it */
+            ac_table_free(g->current); /* read under the lock only */
             g->current = t;
         }
     }
     return g->current;
+}
+
+void ac_gate_unlock(ac_gate *g) {
+    pthread_mutex_unlock(&g->mu);
 }
 
 rl_limiter *ac_gate_limiter(ac_gate *g) {

@@ -1,7 +1,7 @@
 /* access.h - who may call what, and how often: API keys with scopes, what
  * a caller without a key may do, the rate limits, the proxies whose
- * X-Forwarded-For is believed; and the gate through which the HTTP thread
- * reads them, so that a settings reload (SIGHUP) rotates keys and changes
+ * X-Forwarded-For is believed; and the gate through which the HTTP lanes
+ * read them, so that a settings reload (SIGHUP) rotates keys and changes
  * limits without a restart.
  *
  * Scopes: read (recommendations, similar, interests, items), write
@@ -24,8 +24,10 @@
  * address of X-Forwarded-For that is not a trusted proxy.
  *
  * Threading: an ac_table is immutable once made (any thread may read
- * it). An ac_gate belongs to the thread that admits requests (the HTTP
- * thread) but for ac_gate_publish, which any thread may call. */
+ * it). An ac_gate is shared by the threads that admit requests (every
+ * HTTP lane, http.h): between ac_gate_lock and ac_gate_unlock one of them
+ * holds the table in force and the limiter; ac_gate_publish may be
+ * called from any thread. */
 #ifndef ACCESS_ACCESS_H
 #define ACCESS_ACCESS_H
 
@@ -88,8 +90,12 @@ void ac_gate_free(ac_gate *g);
 /* Puts t in force from the next request on (ownership passes); any
  * thread. A table published before and not yet taken is freed. */
 void ac_gate_publish(ac_gate *g, ac_table *t);
-/* The table in force (the gate's thread; valid until its next call). */
-const ac_table *ac_gate_table(ac_gate *g);
+/* Takes the gate's lock and returns the table in force, valid until
+ * ac_gate_unlock (a publish takes effect at the next lock). Hold it for
+ * microseconds: every request's admission waits on it. */
+const ac_table *ac_gate_lock(ac_gate *g);
+void ac_gate_unlock(ac_gate *g);
+/* The limiter (ratelimit.h): use it between ac_gate_lock and _unlock. */
 rl_limiter *ac_gate_limiter(ac_gate *g);
 
 #endif

@@ -15,8 +15,9 @@
  * (addresses are never labels: they are unbounded), the first
  * RL_MAX_LABELS labels then "other". Never the key itself.
  *
- * Threading: none. One thread owns a limiter: the HTTP thread, which both
- * admits requests and answers /metrics (http.h). */
+ * Threading: none. One thread at a time uses a limiter: the one holding
+ * its access gate's lock (access.h), to admit a request or to answer
+ * /metrics. */
 #ifndef RATELIMIT_RATELIMIT_H
 #define RATELIMIT_RATELIMIT_H
 

@@ -322,12 +322,22 @@ int wk_start(wk_pool **out, const srv_config *cfg, mh_holder *holder, int with_r
 }
 
 int wk_submit(wk_pool *p, wk_fn fn, void *arg) {
+    return wk_submit_to(
+        p, (int)(__atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED) % (unsigned)p->n), fn, arg);
+}
+
+uv_loop_t *wk_loop(wk_worker *w) {
+    return &w->loop;
+}
+
+int wk_submit_to(wk_pool *p, int i, wk_fn fn, void *arg) {
+    if (i < 0 || i >= p->n) return -1;
     job *j = malloc(sizeof(*j));
     if (!j) return -1;
     j->fn = fn;
     j->arg = arg;
     j->next = NULL;
-    wk_worker *w = &p->w[__atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED) % (unsigned)p->n];
+    wk_worker *w = &p->w[i];
     pthread_mutex_lock(&w->lock);
     if (w->stopping) {
         pthread_mutex_unlock(&w->lock);

@@ -1,5 +1,6 @@
 /* workers.h - a pool of libuv event loops, one thread each, that run the
- * CPU work of requests (retrieval, ranking, JSON) off the HTTP thread.
+ * CPU work of requests (retrieval, ranking, JSON) and, for the default
+ * tenant's pool, the HTTP daemons themselves (http_lane.h).
  *
  * Threading: wk_submit may be called from any thread (it takes the target
  * worker's queue mutex and wakes its loop with uv_async_send, the one
@@ -14,6 +15,8 @@
 #define WK_WORKERS_H
 
 #include <stddef.h>
+
+#include <uv.h>
 
 #include "catstore.h"
 #include "catview.h"
@@ -43,6 +46,14 @@ int wk_start(wk_pool **out, const srv_config *cfg, mh_holder *holder, int with_r
 /* Runs fn(worker, arg) on the next worker (round robin). Returns 0, or
  * -1 when the pool is stopping (the caller answers 503 itself). */
 int wk_submit(wk_pool *p, wk_fn fn, void *arg);
+
+/* Runs fn(worker i, arg) on worker i (0 <= i < wk_count): for what must
+ * live on one given loop (http_lane.h's daemons). 0, or -1 when the pool
+ * is stopping. */
+int wk_submit_to(wk_pool *p, int i, wk_fn fn, void *arg);
+
+/* The worker's event loop, for handles that live on it (its thread only). */
+uv_loop_t *wk_loop(wk_worker *w);
 
 /* Stops accepting jobs, runs the ones queued, joins the threads, frees. */
 void wk_stop(wk_pool *p);

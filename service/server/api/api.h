@@ -7,7 +7,7 @@
  * it needs, and its handler. The transport (http/http.c, the only file that
  * includes microhttpd.h) matches a request to a row, checks what the flags
  * ask (API key, JSON body), fills an api_req and runs the handler where
- * the flags say: on the HTTP thread (cheap), on a worker loop (computes;
+ * the flags say: at once (cheap), on a worker loop (computes;
  * it then holds a lease on the model it started with until it finishes,
  * see workers.h), or on a thread of its own (blocks, e.g. a reload). A
  * handler calls api_finish exactly once, at once or later from a callback

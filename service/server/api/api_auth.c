@@ -177,8 +177,8 @@ static int check_rate(api_req *r, const ac_table *t, const ac_key *key, unsigned
     return -1;
 }
 
-int api_auth_check(api_req *r) {
-    const ac_table *t = ac_gate_table(r->env->gate);
+/* api_auth_check under the gate's lock. */
+static int check_locked(api_req *r, const ac_table *t) {
     unsigned scope = api_route_scope(r->route);
     r->token_user[0] = 0;
     r->key_id[0] = 0;
@@ -193,6 +193,19 @@ int api_auth_check(api_req *r) {
     const ac_key *key;
     if (check_scope(r, t, scope, &key)) return -1;
     return check_rate(r, t, key, scope);
+}
+
+int api_auth_check(api_req *r) {
+    const ac_table *t = ac_gate_lock(r->env->gate);
+    int rc = check_locked(r, t);
+    ac_gate_unlock(r->env->gate);
+    return rc;
+}
+
+static int make_token(ac_gate *g, const char *user, int64_t exp, char *token, size_t size) {
+    int rc = api_auth_token_make(ac_gate_lock(g), user, exp, token, size);
+    ac_gate_unlock(g);
+    return rc;
 }
 
 void api_auth_tokens_post(api_req *r) {
@@ -210,7 +223,7 @@ void api_auth_tokens_post(api_req *r) {
         else if (ttl < 60 || ttl > max)
             api_error(r, API_BAD_REQUEST, "bad_parameter",
                       "'ttl_s' must be an integer in 60..%d (auth.token_max_ttl_s)", max);
-        else if (api_auth_token_make(ac_gate_table(r->env->gate), user, exp, token, sizeof(token)))
+        else if (make_token(r->env->gate, user, exp, token, sizeof(token)))
             api_error(r, API_INTERNAL_ERROR, "internal", "the token does not fit");
         else
             api_respond_json(r, json_pack("{s:s,s:s,s:I,s:I}", "token", token, "user", user,

@@ -12,9 +12,9 @@
  * the API keys: access.h): stateless, so any replica with the same settings
  * accepts it, and nothing is stored. Tokens and keys are never logged.
  *
- * Threading: api_auth_check and the tokens route run on the thread that
- * owns the access gate (the HTTP thread); the token functions are
- * stateless. */
+ * Threading: api_auth_check and the tokens route run on any HTTP lane
+ * and hold the access gate's lock while they read it (access.h); the
+ * token functions are stateless. */
 #ifndef API_AUTH_H
 #define API_AUTH_H
 

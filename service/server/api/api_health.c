@@ -89,7 +89,9 @@ static char *tenant_metrics(const api_env *env) {
     tbuf all = {0};
     tbuf_put(&all, text, strlen(text));
     free(text);
+    ac_gate_lock(env->gate);
     rl_render(ac_gate_limiter(env->gate), env->tenant, &all);
+    ac_gate_unlock(env->gate);
     return tbuf_take(&all); /* metrics are complete or not at all */
 }
 

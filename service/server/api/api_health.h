@@ -1,6 +1,6 @@
 /* api_health.h - GET /healthz (the process answers), GET /readyz (a model
  * is loaded; Redis and the ranker's state) and GET /metrics (Prometheus
- * text). Cheap: they run on the HTTP thread and hold the model only while
+ * text). Cheap: they run on the HTTP lane that took the request and hold the model only while
  * they write their answer. */
 #ifndef API_HEALTH_H
 #define API_HEALTH_H

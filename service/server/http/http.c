@@ -4,7 +4,9 @@
 #include "stopwatch.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +24,15 @@
 
 #include "api.h"
 #include "api_admin.h"
+#include "http_lane.h"
 #include "static_files.h"
 #include "tenants.h"
 
 struct http_server {
-    struct MHD_Daemon *d;
+    http_lane **lanes; /* one daemon per worker of lane_pool (http_lane.h) */
+    int n_lanes;
+    int listen_fd;           /* shared by the lanes' daemons */
+    wk_pool *lane_pool;      /* the default tenant's: its workers run the lanes */
     api_env env[TN_MAX + 1]; /* what handlers see, per tenant: [0] is the default */
     size_t n_env;
     const srv_config *cfg; /* the default tenant's: the transport's settings */
@@ -36,11 +42,13 @@ struct http_server {
     const char *route_names[PROM_MAX_ROUTES]; /* "unmatched", then the table's */
 };
 
-enum { ST_READING, ST_SUBMITTED, ST_READY };
+/* ST_HERE: the handler runs on the lane's own worker, not suspended yet */
+enum { ST_READING, ST_HERE, ST_SUBMITTED, ST_READY };
 
 typedef struct http_req {
     api_req api; /* the handler's view of the request */
     http_server *s;
+    http_lane *lane; /* the daemon (worker) that owns the connection */
     struct MHD_Connection *c;
     atomic_int state;
     char method[16];
@@ -142,15 +150,24 @@ static enum MHD_Result answer_now(http_req *r, int status, const char *code, con
 
 /* ---- running handlers ------------------------------------------------------ */
 
-/* api_finish of a suspended request: back to the HTTP thread. */
+/* api_finish of a request handed to a worker or a thread: back to the
+ * connection's lane. Finished before run_here suspended it, run_here
+ * sends the answer itself. Once resumed the request may be completed and
+ * freed by the lane at any moment: nothing of r is read after that. */
 static void on_finish_suspended(api_req *a) {
     http_req *r = (http_req *)a;
+    int here = ST_HERE;
+    if (atomic_compare_exchange_strong(&r->state, &here, ST_READY)) return;
+    http_lane *lane = r->lane;
+    int on_lane = a->worker && a->worker == http_lane_worker(lane);
+    struct MHD_Connection *c = r->c;
     atomic_store(&r->state, ST_READY);
-    MHD_resume_connection(r->c); /* thread-safe: the daemon was started with ITC */
+    MHD_resume_connection(c); /* thread-safe */
+    http_lane_kick(lane, on_lane);
 }
 
 static void on_finish_inline(api_req *a) {
-    (void)a; /* the HTTP thread sends the answer when the handler returns */
+    (void)a; /* the lane sends the answer when the handler returns */
 }
 
 static void run_job(wk_worker *w, void *arg) {
@@ -163,8 +180,29 @@ static void *run_thread(void *arg) {
     return NULL;
 }
 
-/* Suspends the connection and runs the handler on a worker or a thread. */
+/* Runs a worker route on the lane's own worker, the one this callback
+ * runs on: no thread crossing. A handler that waits (for Redis) finishes
+ * later, on this thread, and resumes the connection then. */
+static enum MHD_Result run_here(http_req *r) {
+    r->api.on_finish = on_finish_suspended;
+    atomic_store(&r->state, ST_HERE);
+    api_run_on_worker(http_lane_worker(r->lane), &r->api);
+    if (atomic_load(&r->state) == ST_READY) return send_response(r);
+    MHD_suspend_connection(r->c);
+    int here = ST_HERE;
+    if (!atomic_compare_exchange_strong(&r->state, &here, ST_SUBMITTED)) {
+        /* finished meanwhile by another thread, which left resuming to us */
+        MHD_resume_connection(r->c);
+        http_lane_kick(r->lane, 1);
+    }
+    return MHD_YES;
+}
+
+/* Suspends the connection and runs the handler on a worker or a thread:
+ * the lane's own worker when the route computes for the default tenant. */
 static enum MHD_Result dispatch(http_req *r) {
+    if (!(r->api.route->flags & API_ON_THREAD) && r->api.env->pool == r->s->lane_pool)
+        return run_here(r);
     r->api.on_finish = on_finish_suspended;
     atomic_store(&r->state, ST_SUBMITTED);
     MHD_suspend_connection(r->c);
@@ -316,11 +354,13 @@ static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const
     return MHD_YES;
 }
 
-static http_req *req_new(http_server *s, struct MHD_Connection *c, const char *url,
+static http_req *req_new(http_lane *lane, struct MHD_Connection *c, const char *url,
                          const char *method) {
     http_req *r = calloc(1, sizeof(*r));
     if (!r) return NULL;
+    http_server *s = http_lane_user(lane);
     r->s = s;
+    r->lane = lane;
     r->c = c;
     r->api.env = &s->env[0];
     r->t0 = now_s();
@@ -368,10 +408,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls) {
     (void)version;
-    http_server *s = cls;
+    http_server *s = http_lane_user(cls);
     http_req *r = *con_cls;
     if (!r) {
-        if (!(r = req_new(s, c, url, method))) return MHD_NO;
+        if (!(r = req_new(cls, c, url, method))) return MHD_NO;
         atomic_fetch_add(&s->inflight, 1);
         *con_cls = r;
         return MHD_YES;
@@ -410,7 +450,7 @@ static void access_log(http_server *s, http_req *r, enum MHD_RequestTerminationC
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     (void)c;
-    http_server *s = cls;
+    http_server *s = http_lane_user(cls);
     http_req *r = *con_cls;
     if (!r) return;
     prom_request(r->api.env->prom, route_index(r->api.route), r->api.status, now_s() - r->t0);
@@ -493,9 +533,61 @@ static void env_free(api_env *e) {
 }
 
 static void server_free(http_server *s) {
+    for (int i = 0; i < s->n_lanes; i++)
+        http_lane_free(s->lanes[i]);
+    free(s->lanes);
+    if (s->listen_fd >= 0) close(s->listen_fd);
     for (size_t i = 0; i < s->n_env; i++)
         env_free(&s->env[i]);
     free(s);
+}
+
+/* The listening socket the lanes share: non-blocking (every lane's daemon
+ * is woken by a new connection; one accepts it, the others find none). */
+static int listen_on(const struct addrinfo *ai, const char *where, mx_err *err) {
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return mx_err_set(err, MX_EIO, "cannot listen on %s: no socket", where), -1;
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (ai->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        close(fd);
+        mx_err_set(err, MX_EIO, "cannot listen on %s (in use? permission?)", where);
+        return -1;
+    }
+    return fd;
+}
+
+/* One daemon per worker of the default tenant's pool, each run by its
+ * worker's loop on the shared socket (http_lane.h). */
+static int start_lanes(http_server *s, wk_pool *pool, mx_err *err) {
+    const srv_config *cfg = s->cfg;
+    int n = wk_count(pool);
+    if (!(s->lanes = calloc((size_t)n, sizeof(*s->lanes))))
+        return mx_err_set(err, MX_ENOMEM, "out of memory for the HTTP lanes");
+    s->lane_pool = pool;
+    unsigned budget = connection_budget(cfg->max_connections);
+    unsigned per_lane = (budget + (unsigned)n - 1) / (unsigned)n;
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+    if (cfg->listen_host[0] && strchr(cfg->listen_host, ':')) flags |= MHD_USE_IPv6;
+    for (int i = 0; i < n; i++) {
+        http_lane *lane = http_lane_new(pool, i, s);
+        if (!lane) return mx_err_set(err, MX_ENOMEM, "out of memory for the HTTP lanes");
+        s->lanes[s->n_lanes++] = lane;
+        struct MHD_Daemon *d =
+            MHD_start_daemon(flags, 0, NULL, NULL, on_request, lane, MHD_OPTION_LISTEN_SOCKET,
+                             s->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, lane,
+                             MHD_OPTION_CONNECTION_LIMIT, per_lane, MHD_OPTION_CONNECTION_TIMEOUT,
+                             (unsigned)cfg->request_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                             (size_t)cfg->max_header_bytes * 4 + 65536, MHD_OPTION_END);
+        if (!d) return mx_err_set(err, MX_EIO, "cannot start the HTTP daemon of worker %d", i);
+        if (http_lane_run(lane, d)) {
+            MHD_quiesce_daemon(d); /* the shared socket is closed once, by server_free */
+            MHD_stop_daemon(d);
+            return mx_err_set(err, MX_EIO, "cannot run the HTTP daemon on worker %d", i);
+        }
+    }
+    return 0;
 }
 
 int http_start(http_server **out, const http_tenant *tenants, size_t n, mx_err *err) {
@@ -518,6 +610,7 @@ int http_start(http_server **out, const http_tenant *tenants, size_t n, mx_err *
         return mx_err_set(err, MX_ENOMEM, "out of memory for the HTTP server");
     }
     s->cfg = cfg;
+    s->listen_fd = -1;
     size_t n_routes;
     const api_route *table = api_routes(&n_routes);
     s->route_names[0] = "unmatched";
@@ -528,23 +621,12 @@ int http_start(http_server **out, const http_tenant *tenants, size_t n, mx_err *
         rc = env_init(s, &s->env[i], &tenants[i], n_routes, err);
     for (size_t i = 0; i < s->n_env; i++)
         s->env[i].n_tenants = s->n_env;
+    if (!rc && (s->listen_fd = listen_on(ai, cfg->listen, err)) < 0) rc = MX_EIO;
+    freeaddrinfo(ai);
+    if (!rc) rc = start_lanes(s, tenants[0].pool, err);
     if (rc) {
         server_free(s);
-        freeaddrinfo(ai);
         return rc;
-    }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
-    if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
-    s->d = MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, s,
-                            MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
-                            connection_budget(cfg->max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)cfg->request_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                            (size_t)cfg->max_header_bytes * 4 + 65536, MHD_OPTION_END);
-    freeaddrinfo(ai);
-    if (!s->d) {
-        server_free(s);
-        return mx_err_set(err, MX_EIO, "cannot listen on %s (in use? permission?)", cfg->listen);
     }
     *out = s;
     return 0;
@@ -553,13 +635,14 @@ int http_start(http_server **out, const http_tenant *tenants, size_t n, mx_err *
 void http_stop(http_server *s, int timeout_s) {
     if (!s) return;
     atomic_store(&s->stopping, 1);
-    MHD_socket fd = MHD_quiesce_daemon(s->d); /* no new connections */
-    if (fd != MHD_INVALID_SOCKET) close(fd);
+    for (int i = 0; i < s->n_lanes; i++) /* no new connections */
+        http_lane_quiesce(s->lanes[i]);
+    close(s->listen_fd);
+    s->listen_fd = -1;
     double deadline = now_s() + timeout_s;
     while (atomic_load(&s->inflight) > 0 && now_s() < deadline) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    MHD_stop_daemon(s->d);
-    server_free(s);
+    server_free(s); /* stops each lane's daemon on its worker */
 }

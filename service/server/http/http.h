@@ -1,16 +1,19 @@
 /* http.h - the HTTP transport of the API (api/api.h): libmicrohttpd,
- * suspend/resume, CORS, API keys, limits and the access log. The only
- * part of mixrec that includes microhttpd.h.
+ * suspend/resume, CORS, API keys, limits and the access log. http/ is the
+ * only part of mixrec that includes microhttpd.h.
  *
- * Threading: libmicrohttpd runs one internal polling thread (epoll) that
- * owns every socket. It matches a request to a route of the table, checks
- * what the route's flags ask, and runs the handler where they say: cheap
- * routes (health, readiness, metrics) and every error on the HTTP thread;
- * routes that compute on a worker loop (workers.h), the connection
- * suspended meanwhile; the reload on a thread of its own. The handler's
- * api_finish resumes the connection and the HTTP thread sends the answer.
- * No thread blocks on the network. A request's memory lives in its
- * http_req, freed when libmicrohttpd reports the request completed. */
+ * Threading: every worker of the default tenant's pool (workers.h) runs a
+ * libmicrohttpd daemon of its own on one shared listening socket, from its
+ * event loop (http_lane.h): the worker that accepted a connection owns its
+ * sockets. It matches a request to a route of the table, checks what the
+ * route's flags ask, and runs the handler where they say: cheap routes
+ * (health, readiness, metrics) and every error at once; routes that
+ * compute on that same worker (the connection suspended while the handler
+ * waits for Redis), or on a worker of the tenant's own pool; the reload on
+ * a thread of its own. The handler's api_finish resumes the connection and
+ * its lane sends the answer. No thread blocks on the network. A request's
+ * memory lives in its http_req, freed when libmicrohttpd reports the
+ * request completed. */
 #ifndef HTTP_HTTP_H
 #define HTTP_HTTP_H
 
