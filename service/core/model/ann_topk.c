@@ -21,8 +21,22 @@ static void select_best(ann_topk *t, size_t lo, size_t hi, size_t k) {
         if (t->sc[mid] > t->sc[last]) swap_at(t, mid, last);
         float pivot = t->sc[last];
         size_t store = lo;
-        for (size_t i = lo; i < last; i++)
-            if (t->sc[i] > pivot) swap_at(t, i, store++);
+        /* Lomuto without a branch: [lo, store) > pivot, [store, i) <= it.
+         * Swapping i with store when i is not above the pivot exchanges
+         * two entries of the second part, which keeps it; the scores come
+         * in no order, so a branch here would be mispredicted half the
+         * time. */
+        float *sc = t->sc;
+        int64_t *it = t->it;
+        for (size_t i = lo; i < last; i++) {
+            float v = sc[i];
+            int64_t id = it[i];
+            sc[i] = sc[store];
+            it[i] = it[store];
+            sc[store] = v;
+            it[store] = id;
+            store += v > pivot;
+        }
         swap_at(t, store, last); /* [lo, store) > pivot, store = pivot */
         if (store == k || store + 1 == k) return;
         if (store > k)
