@@ -310,6 +310,17 @@ static void compare_with_xgboost(const char *json, const synth_set *held, size_t
         if (diff > worst) worst = diff;
     }
     if (worst > 1e-5) FAIL("compact evaluator differs from XGBoost by %g", worst);
+    /* the AVX2 levels (where the CPU has them) and the SSE2/scalar ones:
+     * the same comparisons, the same margins to the bit */
+    float *other = malloc(held->rows * sizeof(float));
+    rk_forest_use_avx2(0);
+    rk_forest_predict(f, held->x, held->rows, held->nf, other);
+    int avx2 = rk_forest_use_avx2(1);
+    for (size_t i = 0; i < held->rows; i++)
+        if (memcmp(&other[i], &mine[i], sizeof(float)))
+            FAIL("row %zu: %.9g by default (AVX2 %s), %.9g without AVX2", i, mine[i],
+                 avx2 ? "available" : "absent", other[i]);
+    free(other);
     /* odd row counts and a stride wider than the features */
     size_t stride = held->nf + 3;
     float *wide = calloc(37 * stride, sizeof(float));

@@ -10,6 +10,12 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define RK_HAVE_AVX2 1
+#else
+#define RK_HAVE_AVX2 0
+#endif
 
 /* Rows evaluated together through each tree. */
 #define RK_BLOCK 64
@@ -387,6 +393,59 @@ static void eval_complete(const rk_forest *f, const rk_tree *t, const float *xt,
         walk8(thr, feat8, leaf, 0, D, xt, root, acc);
 }
 
+#if RK_HAVE_AVX2
+/* eval_complete's first three levels for all eight lanes at once (AVX2):
+ * the same comparisons (!(x < threshold), true for NaN as the scalar
+ * step), each lane's path picked by blends. */
+__attribute__((target("avx2"))) static void eval_complete_avx2(const rk_forest *f, const rk_tree *t,
+                                                               const float *xt, size_t n_groups,
+                                                               float *acc) {
+    const float *thr = f->thr + t->off_node, *leaf = f->leaf + t->off_leaf;
+    const uint16_t *feat8 = f->feat8 + t->off_node;
+    size_t stride = 8 * f->n_features;
+    uint32_t D = t->depth;
+    __m256 T[7];
+    for (int j = 0; j < 7; j++)
+        T[j] = _mm256_set1_ps(thr[j]);
+    const __m256i seven = _mm256_set1_epi32(7);
+    for (size_t g = 0; g < n_groups; g++, xt += stride, acc += 8) {
+#define RIGHT8(j) _mm256_cmp_ps(_mm256_loadu_ps(xt + feat8[j]), T[j], _CMP_NLT_UQ)
+        __m256 m0 = RIGHT8(0);
+        __m256 m1 = _mm256_blendv_ps(RIGHT8(1), RIGHT8(2), m0);
+        __m256 m2 = _mm256_blendv_ps(_mm256_blendv_ps(RIGHT8(3), RIGHT8(4), m1),
+                                     _mm256_blendv_ps(RIGHT8(5), RIGHT8(6), m1), m0);
+#undef RIGHT8
+        /* masks are -1 where the lane goes right: 7 + 4 b0 + 2 b1 + b2 */
+        __m256i at = _mm256_sub_epi32(
+            _mm256_sub_epi32(_mm256_sub_epi32(seven, _mm256_slli_epi32(_mm256_castps_si256(m0), 2)),
+                             _mm256_slli_epi32(_mm256_castps_si256(m1), 1)),
+            _mm256_castps_si256(m2));
+        uint32_t start[8];
+        _mm256_storeu_si256((__m256i *)start, at);
+        walk8(thr, feat8, leaf, 3, D, xt, start, acc);
+    }
+}
+
+static int avx2_state = -1; /* -1: not asked yet; 0 or 1 */
+
+static int use_avx2(void) {
+    int s = __atomic_load_n(&avx2_state, __ATOMIC_RELAXED);
+    return s >= 0 ? s : rk_forest_use_avx2(1);
+}
+#endif
+
+int rk_forest_use_avx2(int allow) {
+#if RK_HAVE_AVX2
+    __builtin_cpu_init();
+    int on = allow && __builtin_cpu_supports("avx2");
+    __atomic_store_n(&avx2_state, on, __ATOMIC_RELAXED);
+    return on;
+#else
+    (void)allow;
+    return 0;
+#endif
+}
+
 /* Walks a deep tree for lane k of each group. */
 static void eval_walk(const rk_forest *f, const rk_tree *t, const float *xt, size_t n_groups,
                       float *acc) {
@@ -428,8 +487,11 @@ void rk_forest_predict(const rk_forest *f, const float *x, size_t n_rows, size_t
             acc[r] = f->base;
         for (size_t t = 0; t < f->n_trees; t++) {
             const rk_tree *tr = &f->trees[t];
-            if (tr->depth == UINT32_MAX)
-                eval_walk(f, tr, xt, groups, acc);
+            if (tr->depth == UINT32_MAX) eval_walk(f, tr, xt, groups, acc);
+#if RK_HAVE_AVX2
+            else if (tr->depth >= 3 && use_avx2())
+                eval_complete_avx2(f, tr, xt, groups, acc);
+#endif
             else
                 eval_complete(f, tr, xt, groups, acc);
         }

@@ -57,6 +57,12 @@ const char *rk_forest_feature_name(const rk_forest *f, size_t i);
 void rk_forest_predict(const rk_forest *f, const float *x, size_t n_rows, size_t stride,
                        float *out);
 
+/* Whether rk_forest_predict may take the first three levels of every tree
+ * eight rows at a time with AVX2 (by default when the CPU has it; the
+ * same comparisons, so the same margins: tests check both paths).
+ * Returns whether it will. Any thread; affects every forest. */
+int rk_forest_use_avx2(int allow);
+
 /* Why one row (x: n_features values) scores what it does, by Saabas'
  * method: along the row's path in each tree, every split adds the change
  * of the mean leaf value (leaves weighted by cover) to the feature it
