@@ -394,35 +394,59 @@ static void eval_complete(const rk_forest *f, const rk_tree *t, const float *xt,
 }
 
 #if RK_HAVE_AVX2
-/* eval_complete's first three levels for all eight lanes at once (AVX2):
- * the same comparisons (!(x < threshold), true for NaN as the scalar
- * step), each lane's path picked by blends. */
+/* eval_complete for all eight lanes at once (AVX2), for trees of depth 3
+ * or more: the same comparisons (!(x < threshold), true for NaN as the
+ * scalar step) and the same float additions, lane by lane. Levels 0-3
+ * compare every lane against each node of the level (15 nodes, one
+ * broadcast threshold each) and pick each lane's result by blends on its
+ * path so far; at depth 3 or 4 the leaves (8 or 16) are picked by a
+ * permutation, below level 4 the lanes walk on one by one (walk8). */
 __attribute__((target("avx2"))) static void eval_complete_avx2(const rk_forest *f, const rk_tree *t,
                                                                const float *xt, size_t n_groups,
                                                                float *acc) {
     const float *thr = f->thr + t->off_node, *leaf = f->leaf + t->off_leaf;
     const uint16_t *feat8 = f->feat8 + t->off_node;
     size_t stride = 8 * f->n_features;
-    uint32_t D = t->depth;
-    __m256 T[7];
-    for (int j = 0; j < 7; j++)
+    uint32_t D = t->depth, top = D >= 4 ? 15 : 7; /* nodes of the levels done here */
+    __m256 T[15];
+    for (uint32_t j = 0; j < top; j++)
         T[j] = _mm256_set1_ps(thr[j]);
-    const __m256i seven = _mm256_set1_epi32(7);
+    __m256 L0 = _mm256_setzero_ps(), L1 = _mm256_setzero_ps();
+    if (D <= 4) L0 = _mm256_loadu_ps(leaf); /* 8 leaves at depth 3, 16 at depth 4 */
+    if (D == 4) L1 = _mm256_loadu_ps(leaf + 8);
     for (size_t g = 0; g < n_groups; g++, xt += stride, acc += 8) {
 #define RIGHT8(j) _mm256_cmp_ps(_mm256_loadu_ps(xt + feat8[j]), T[j], _CMP_NLT_UQ)
+#define PICK(m, a, b) _mm256_blendv_ps(a, b, m)
+#define BIT(m, s) _mm256_slli_epi32(_mm256_castps_si256(m), s) /* -(b << s) */
+        /* masks are -1 where the lane goes right at that level */
         __m256 m0 = RIGHT8(0);
-        __m256 m1 = _mm256_blendv_ps(RIGHT8(1), RIGHT8(2), m0);
-        __m256 m2 = _mm256_blendv_ps(_mm256_blendv_ps(RIGHT8(3), RIGHT8(4), m1),
-                                     _mm256_blendv_ps(RIGHT8(5), RIGHT8(6), m1), m0);
-#undef RIGHT8
-        /* masks are -1 where the lane goes right: 7 + 4 b0 + 2 b1 + b2 */
-        __m256i at = _mm256_sub_epi32(
-            _mm256_sub_epi32(_mm256_sub_epi32(seven, _mm256_slli_epi32(_mm256_castps_si256(m0), 2)),
-                             _mm256_slli_epi32(_mm256_castps_si256(m1), 1)),
+        __m256 m1 = PICK(m0, RIGHT8(1), RIGHT8(2));
+        __m256 m2 = PICK(m0, PICK(m1, RIGHT8(3), RIGHT8(4)), PICK(m1, RIGHT8(5), RIGHT8(6)));
+        /* the lane's index within level 3: 4 b0 + 2 b1 + b2 */
+        __m256i j3 = _mm256_sub_epi32(
+            _mm256_sub_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), BIT(m0, 2)), BIT(m1, 1)),
             _mm256_castps_si256(m2));
+        if (D == 3) {
+            __m256 v = _mm256_permutevar8x32_ps(L0, j3);
+            _mm256_storeu_ps(acc, _mm256_add_ps(_mm256_loadu_ps(acc), v));
+            continue;
+        }
+        __m256 m3 =
+            PICK(m0, PICK(m1, PICK(m2, RIGHT8(7), RIGHT8(8)), PICK(m2, RIGHT8(9), RIGHT8(10))),
+                 PICK(m1, PICK(m2, RIGHT8(11), RIGHT8(12)), PICK(m2, RIGHT8(13), RIGHT8(14))));
+        /* the index within level 4: 2 j3 + b3 (its low 3 bits pick within a half) */
+        __m256i j4 = _mm256_sub_epi32(_mm256_slli_epi32(j3, 1), _mm256_castps_si256(m3));
+        if (D == 4) {
+            __m256 v = PICK(m0, _mm256_permutevar8x32_ps(L0, j4), _mm256_permutevar8x32_ps(L1, j4));
+            _mm256_storeu_ps(acc, _mm256_add_ps(_mm256_loadu_ps(acc), v));
+            continue;
+        }
+#undef RIGHT8
+#undef PICK
+#undef BIT
         uint32_t start[8];
-        _mm256_storeu_si256((__m256i *)start, at);
-        walk8(thr, feat8, leaf, 3, D, xt, start, acc);
+        _mm256_storeu_si256((__m256i *)start, _mm256_add_epi32(j4, _mm256_set1_epi32(15)));
+        walk8(thr, feat8, leaf, 4, D, xt, start, acc);
     }
 }
 
