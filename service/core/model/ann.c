@@ -116,9 +116,11 @@ static int copy_list_vectors(ann_index *ix, const float *item_vecs, size_t n_ite
             release_pages(&done, (const void *)((uintptr_t)end + tail));
         }
     }
-    free(pos);
     free(ix->list_vecs);
+    free(ix->item_row);
     ix->list_vecs = v;
+    ix->item_row = pos; /* kept: ann_item_vector */
+    ix->n_items = n_items;
     return 0;
 }
 
@@ -222,6 +224,7 @@ void ann_free(ann_index *ix) {
     free(ix->list_ptr);
     free(ix->list_ids);
     free(ix->list_vecs);
+    free(ix->item_row);
     free(ix);
 }
 
@@ -239,6 +242,11 @@ size_t ann_list_size(const ann_index *ix, size_t list) {
 }
 int ann_has_vectors(const ann_index *ix) {
     return ix->list_vecs != NULL;
+}
+const float *ann_vector_rows(const ann_index *ix, const uint32_t **item_row, size_t *n_items) {
+    *item_row = ix->list_vecs ? ix->item_row : NULL;
+    *n_items = ix->list_vecs ? ix->n_items : 0;
+    return ix->list_vecs;
 }
 const float *ann_centroids(const ann_index *ix) {
     return ix->centroids;
@@ -542,7 +550,9 @@ int ann_own_vectors(ann_index *ix, const float *item_vecs, size_t n_items, int m
     int rc = copy_list_vectors(ix, item_vecs, n_items, mapped, err);
     if (!rc && ix->ivf && (rc = own_agrees(ix, err))) {
         free(ix->list_vecs);
+        free(ix->item_row);
         ix->list_vecs = NULL;
+        ix->item_row = NULL;
     }
     if (rc) return rc;
     faiss_Index_free((FaissIndex *)ix->ivf);

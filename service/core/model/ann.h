@@ -106,6 +106,13 @@ int ann_search_global_known(const ann_index *ix, ann_scratch *s, const float *q,
 /* Whether a search leaves item out (arg: the caller's). */
 typedef int (*ann_skip_fn)(const void *arg, int64_t item);
 
+/* The own copy's rows (NULL without one): item i's vector is row
+ * (*item_row)[i] (UINT32_MAX: not in the index) for i < *n_items. The copy
+ * sits on huge pages where the kernel gives them: read item vectors here on
+ * the request path (mx_item_vec) rather than from the model's mapping.
+ * Valid while ix lives. */
+const float *ann_vector_rows(const ann_index *ix, const uint32_t **item_row, size_t *n_items);
+
 /* Top k over the nprobe best lists, as ann_search_global, leaving out the
  * items skip names (skip may be NULL): a scan of the own copy, so that
  * excluded items cost nothing instead of a deeper search. A list with a

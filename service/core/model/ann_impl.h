@@ -18,9 +18,11 @@ struct ann_index {
     float *centroids; /* copy of the quantizer's vectors */
     size_t *list_ptr; /* n_lists + 1: list l's ids are list_ids[list_ptr[l] ..] */
     int64_t *list_ids;
-    float *list_vecs; /* the members' vectors in list order (row t = list_ids[t]), or NULL:
-                         then FAISS searches */
-    size_t max_list;  /* the longest list's length */
+    float *list_vecs;   /* the members' vectors in list order (row t = list_ids[t]), or NULL:
+                           then FAISS searches */
+    size_t max_list;    /* the longest list's length */
+    uint32_t *item_row; /* with list_vecs: per item, its row there (UINT32_MAX: not indexed) */
+    size_t n_items;     /* item_row's length */
 };
 
 /* One probed list's results, best first. */

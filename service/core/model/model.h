@@ -59,6 +59,11 @@ typedef struct mx_model {
     mix_table mix_raw;                 /* unsmoothed */
     pop_table pop;                     /* recent popularity */
     ann_index *index;
+    /* Where the request path reads item vectors (mx_item_vec): the index's
+     * own copy, row vec_row[i] of vec_rows, when loaded with one; NULL: from
+     * item_vecs. Set by model_load. */
+    const float *vec_rows;
+    const uint32_t *vec_row;
     const uint64_t *seen_ptr;   /* n_users + 1 */
     const uint32_t *seen_items; /* per user, sorted by item id */
     /* metadata (titles NULL and no categories without a metadata file) */
@@ -162,6 +167,18 @@ int model_rank(const mx_model *m, const float *x, size_t n, int use_xgboost, flo
 /* Adds a line to m's build report (warnings beyond MODEL_MAX_WARNINGS are
  * counted, not kept). For the build: a model is immutable once built. */
 void model_warn(mx_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Item i's vector (i < n_items) as the request path reads it: from the
+ * index's own copy when there is one. That copy is contiguous and on huge
+ * pages; item_vecs is a file mapping whose pages were given back at load
+ * (ann_own_vectors): at 1M items, reading a pool's vectors from it cost a
+ * TLB miss (and, the first time, a page fault) per candidate, and brought
+ * the file's pages back into memory. The same floats either way. */
+static inline const float *mx_item_vec(const mx_model *m, size_t i) {
+    if (m->vec_row && m->vec_row[i] != UINT32_MAX)
+        return m->vec_rows + (size_t)m->vec_row[i] * m->dim;
+    return m->item_vecs + i * m->dim;
+}
 
 enum { MODEL_LOG_POP_COUNT, MODEL_LOG_POP_RECENT, MODEL_LOG_POP_DAY, MODEL_LOG_POP };
 /* Derived arrays (item_inv_norm, item_log_pop) after the vectors, the

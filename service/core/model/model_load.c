@@ -395,9 +395,14 @@ static int load_index(loader *L, json_t *man) {
             ann_dim(m->index), ann_n_lists(m->index), ann_ntotal(m->index), m->dim, m->n_clusters,
             get_count(man, "indexed_items"));
     /* the searches read their own copy, from the item vectors (ann.h) */
-    if ((rc = ann_own_vectors(m->index, m->item_vecs, m->n_items, 1, L->err)))
+    if ((rc = ann_own_vectors(m->index, m->item_vecs, m->n_items, 1, L->err))) {
         mx_err_prefix(L->err, "%s", path);
-    return rc;
+        return rc;
+    }
+    size_t n_rows;
+    m->vec_rows = ann_vector_rows(m->index, &m->vec_row, &n_rows);
+    if (n_rows != m->n_items) m->vec_rows = NULL, m->vec_row = NULL; /* cannot happen: own copy */
+    return 0;
 }
 
 /* The ranker is optional: absent, the model serves in retrieval order. */

@@ -88,7 +88,7 @@ static float dot(const float *a, const float *b, size_t d) {
 /* Appends item's unit vector to dst (row n); returns the new row count. */
 static size_t add_unit(const mx_model *m, uint32_t item, float *dst, size_t n) {
     if (item >= m->n_items || m->item_inv_norm[item] == 0) return n;
-    const float *v = m->item_vecs + (size_t)item * m->dim;
+    const float *v = mx_item_vec(m, item);
     float *o = dst + n * m->dim;
     for (size_t j = 0; j < m->dim; j++)
         o[j] = v[j] * m->item_inv_norm[item];
@@ -206,7 +206,7 @@ size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, siz
     /* Ranks by ANN score, overall and within the interest. */
     for (size_t i = 0; i < n; i++) {
         uint32_t it = cands[i].item;
-        float s = q->q && it < m->n_items ? dot(q->q, m->item_vecs + (size_t)it * d, d) : 0;
+        float s = q->q && it < m->n_items ? dot(q->q, mx_item_vec(m, it), d) : 0;
         c->ann_score[i] = finite_or_0(s);
         c->order[i] = (keysort_entry){keysort_desc(c->ann_score[i], (uint32_t)i), (uint32_t)i};
     }
@@ -232,7 +232,7 @@ size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, siz
         f[FEAT_IN_POPULAR] = (cands[i].sources >> RET_POPULAR) & 1;
         user_features(m, q, &u, f);
         if (it >= m->n_items) continue;
-        const float *v = m->item_vecs + (size_t)it * d;
+        const float *v = mx_item_vec(m, it);
         float inv = m->item_inv_norm[it];
         uint32_t ci = m->item_interest[it];
         f[FEAT_COSINE] = u.q_norm > 0 ? finite_or_0(c->ann_score[i] * inv / u.q_norm) : 0;

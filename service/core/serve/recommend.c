@@ -397,7 +397,7 @@ static uint8_t reason_of(const rec_mixture *mix, const ret_cand *cd, uint32_t in
 }
 
 static float cosine(const mx_model *m, uint32_t a, uint32_t b) {
-    const float *va = m->item_vecs + (size_t)a * m->dim, *vb = m->item_vecs + (size_t)b * m->dim;
+    const float *va = mx_item_vec(m, a), *vb = mx_item_vec(m, b);
     float s = 0;
     for (size_t j = 0; j < m->dim; j++)
         s += va[j] * vb[j];
@@ -669,8 +669,8 @@ int rec_similar(rec_ctx *c, uint32_t item, const rec_query *q, rec_item *out, si
     for (size_t fetch = q->k;; fetch = fetch * 4 < c->cap ? fetch * 4 : c->cap) {
         ret_begin(c->ret, c->excl, ne, q->n_blocked);
         size_t got = 0;
-        int rc = ret_single(c->ret, m->index, m->item_vecs + (size_t)item * m->dim, fetch,
-                            &m->cfg.retrieval, c->cands, &got, err);
+        int rc = ret_single(c->ret, m->index, mx_item_vec(m, item), fetch, &m->cfg.retrieval,
+                            c->cands, &got, err);
         if (rc) return rc;
         *n = 0;
         for (size_t i = 0; i < got && *n < q->k; i++) {
