@@ -32,6 +32,7 @@ struct http_server {
     http_lane **lanes; /* one daemon per worker of lane_pool (http_lane.h) */
     int n_lanes;
     int listen_fd;           /* shared by the lanes' daemons */
+    int listen_v6;           /* it is an IPv6 socket */
     wk_pool *lane_pool;      /* the default tenant's: its workers run the lanes */
     api_env env[TN_MAX + 1]; /* what handlers see, per tenant: [0] is the default */
     size_t n_env;
@@ -569,7 +570,7 @@ static int start_lanes(http_server *s, wk_pool *pool, mx_err *err) {
     unsigned budget = connection_budget(cfg->max_connections);
     unsigned per_lane = (budget + (unsigned)n - 1) / (unsigned)n;
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
-    if (cfg->listen_host[0] && strchr(cfg->listen_host, ':')) flags |= MHD_USE_IPv6;
+    if (s->listen_v6) flags |= MHD_USE_IPv6;
     for (int i = 0; i < n; i++) {
         http_lane *lane = http_lane_new(pool, i, s);
         if (!lane) return mx_err_set(err, MX_ENOMEM, "out of memory for the HTTP lanes");
@@ -622,6 +623,7 @@ int http_start(http_server **out, const http_tenant *tenants, size_t n, mx_err *
     for (size_t i = 0; i < s->n_env; i++)
         s->env[i].n_tenants = s->n_env;
     if (!rc && (s->listen_fd = listen_on(ai, cfg->listen, err)) < 0) rc = MX_EIO;
+    s->listen_v6 = ai->ai_family == AF_INET6;
     freeaddrinfo(ai);
     if (!rc) rc = start_lanes(s, tenants[0].pool, err);
     if (rc) {
