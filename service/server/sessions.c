@@ -7,11 +7,12 @@
  * client reconnects and finds the new master. */
 #include "sessions.h"
 
+#include "redisuv.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
@@ -45,56 +46,6 @@ struct sess_client {
     sess_message_cb on_message;
     void *message_arg;
 };
-
-/* hiredis 0.14's libuv adapter returns from its poll callback on an error
- * status, and libuv stops a poll handle on POLLERR: a connection that broke
- * with writes pending (Redis killed under load) stayed attached but was
- * never polled again, "connected" forever while each of its commands timed
- * out. As hiredis 1.x does, an error runs the read and write handlers,
- * which see the error and disconnect (then we reconnect). attach() is
- * redisLibuvAttach with these poll callbacks. */
-static void poll_cb(uv_poll_t *h, int status, int events) {
-    redisLibuvEvents *p = h->data;
-    int ev = status ? p->events : events;
-    if (p->context && (ev & UV_READABLE)) redisAsyncHandleRead(p->context);
-    if (p->context && (ev & UV_WRITABLE)) redisAsyncHandleWrite(p->context);
-}
-
-static void poll_update(redisLibuvEvents *p) {
-    if (p->events)
-        uv_poll_start(&p->handle, p->events, poll_cb);
-    else
-        uv_poll_stop(&p->handle);
-}
-
-static void add_read(void *pd) {
-    ((redisLibuvEvents *)pd)->events |= UV_READABLE;
-    poll_update(pd);
-}
-
-static void del_read(void *pd) {
-    ((redisLibuvEvents *)pd)->events &= ~UV_READABLE;
-    poll_update(pd);
-}
-
-static void add_write(void *pd) {
-    ((redisLibuvEvents *)pd)->events |= UV_WRITABLE;
-    poll_update(pd);
-}
-
-static void del_write(void *pd) {
-    ((redisLibuvEvents *)pd)->events &= ~UV_WRITABLE;
-    poll_update(pd);
-}
-
-static int attach(redisAsyncContext *ac, uv_loop_t *loop) {
-    if (redisLibuvAttach(ac, loop) != REDIS_OK) return REDIS_ERR;
-    ac->ev.addRead = add_read;
-    ac->ev.delRead = del_read;
-    ac->ev.addWrite = add_write;
-    ac->ev.delWrite = del_write;
-    return REDIS_OK;
-}
 
 static int use_sentinel(const sess_client *c) {
     return c->cfg->redis_sentinels[0] != 0;
@@ -193,13 +144,12 @@ static void connect_data(sess_client *c, const char *host, int port) {
     const srv_config *cfg = c->cfg;
     redisAsyncContext *ac =
         cfg->redis_unix ? redisAsyncConnectUnix(cfg->redis_path) : redisAsyncConnect(host, port);
-    if (!ac || ac->err) {
+    if (!ac || ac->err || redisuv_attach(ac, c->loop) != REDIS_OK) {
         if (ac) redisAsyncFree(ac);
         schedule_retry(c);
         return;
     }
     ac->data = c;
-    attach(ac, c->loop);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     /* Queued now, sent first once connected. */
@@ -289,14 +239,13 @@ static void connect_now(sess_client *c) {
     int port;
     sentinel_addr(cfg->redis_sentinels, c->sentinel_next, host, sizeof(host), &port);
     redisAsyncContext *sac = redisAsyncConnect(host, port);
-    if (!sac || sac->err) {
+    if (!sac || sac->err || redisuv_attach(sac, c->loop) != REDIS_OK) {
         if (sac) redisAsyncFree(sac);
         c->sentinel_next++;
         schedule_retry(c);
         return;
     }
     sac->data = c;
-    attach(sac, c->loop);
     redisAsyncSetConnectCallback(sac, on_sentinel_connect);
     redisAsyncSetDisconnectCallback(sac, on_sentinel_disconnect);
     redisAsyncCommand(sac, on_sentinel_reply, NULL, "SENTINEL get-master-addr-by-name %s",
