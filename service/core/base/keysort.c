@@ -3,6 +3,10 @@
 
 #include <string.h>
 
+/* Below this size the quicksort wins (its runs of 16 are sorted by one
+ * insertion pass); above the maximum the scratch would not fit the stack. */
+enum { KEYSORT_RADIX_MIN = 56, KEYSORT_RADIX_MAX = 1024 };
+
 uint64_t keysort_desc(float v, uint32_t tie) {
     if (v == 0) v = 0; /* -0 -> +0 */
     uint32_t b;
@@ -63,8 +67,45 @@ static void quick(keysort_entry *e, size_t n) {
     }
 }
 
+/* Least significant digit first, a byte at a time, into tmp and back: a
+ * pass moves every entry once, with no compare to mispredict; a byte that
+ * is the same in every key (the high bytes of scores in a narrow range, of
+ * small tie-breaks) costs no pass. The keys' bytes are counted in one
+ * pass for all eight digits. */
+static void radix(keysort_entry *e, keysort_entry *tmp, size_t n) {
+    uint32_t count[8][256];
+    memset(count, 0, sizeof(count));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = e[i].key;
+        for (int b = 0; b < 8; b++)
+            count[b][(k >> (8 * b)) & 255]++;
+    }
+    keysort_entry *src = e, *dst = tmp;
+    for (int b = 0; b < 8; b++) {
+        uint32_t *c = count[b];
+        if (c[(src[0].key >> (8 * b)) & 255] == n) continue; /* one value: no reorder */
+        uint32_t at = 0;
+        for (int d = 0; d < 256; d++) {
+            uint32_t here = c[d];
+            c[d] = at;
+            at += here;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[c[(src[i].key >> (8 * b)) & 255]++] = src[i];
+        keysort_entry *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != e) memcpy(e, src, n * sizeof(*e));
+}
+
 void keysort_sort(keysort_entry *e, size_t n) {
     if (n < 2) return;
+    if (n >= KEYSORT_RADIX_MIN && n <= KEYSORT_RADIX_MAX) {
+        keysort_entry tmp[KEYSORT_RADIX_MAX];
+        radix(e, tmp, n);
+        return;
+    }
     quick(e, n);
     insertion(e, n);
 }

@@ -484,10 +484,14 @@ int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, siz
             s->redo[n_part++] = l;
     }
     for (size_t j = 0; j < n_part; j++) {
-        ann_topk_compact(&top); /* the floor is the k-th best so far */
         size_t r = known_row(known, s->redo[j]);
         float last = known->scores[r * known->k + known->k - 1];
-        if (top.n == k && last <= top.floor)
+        /* The floor is at most the k-th best so far (it was that at the
+         * last compaction, or a guess that k entries beat): a row whose
+         * last is not above it is enough without a compaction; else the
+         * compaction makes the floor the k-th best itself. */
+        if (!(top.n >= k && last <= top.floor)) ann_topk_compact(&top);
+        if (top.n >= k && last <= top.floor)
             push_row(known, r, skip, arg, &top);
         else
             scan_list(ix, s, s->redo[j], q, skip, arg, &top);

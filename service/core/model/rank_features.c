@@ -218,10 +218,13 @@ size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, siz
         c->int_rank[i] = ci < m->n_clusters ? c->icount[ci]++ : 0;
     }
 
+    /* every row starts as the user's part (the rest 0) */
+    float urow[FEAT_N] = {0};
+    user_features(m, q, &u, urow);
     for (size_t r = 0; r < n; r++) {
         uint32_t i = c->order[r].idx, it = cands[i].item;
         float *f = x + (size_t)i * FEAT_N;
-        memset(f, 0, FEAT_N * sizeof(float));
+        memcpy(f, urow, sizeof(urow));
         f[FEAT_ANN_SCORE] = c->ann_score[i];
         f[FEAT_ANN_RANK] = (float)c->ann_rank[i];
         f[FEAT_INTEREST_RANK] = (float)c->int_rank[i];
@@ -230,7 +233,6 @@ size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, siz
         f[FEAT_IN_MIXTURE] = (cands[i].sources >> RET_MIXTURE) & 1;
         f[FEAT_IN_SINGLE] = (cands[i].sources >> RET_SINGLE) & 1;
         f[FEAT_IN_POPULAR] = (cands[i].sources >> RET_POPULAR) & 1;
-        user_features(m, q, &u, f);
         if (it >= m->n_items) continue;
         const float *v = mx_item_vec(m, it);
         float inv = m->item_inv_norm[it];
@@ -271,13 +273,14 @@ size_t feat_compute_new(feat_ctx *c, const feat_query *q, const feat_new *items,
     if (n > c->max_cands) n = c->max_cands;
     user_part u;
     user_begin(c, q, &u);
+    float urow[FEAT_N] = {0};
+    user_features(m, q, &u, urow);
     for (size_t i = 0; i < n; i++) {
         const feat_new *it = &items[i];
         float *f = x + i * FEAT_N;
-        memset(f, 0, FEAT_N * sizeof(float));
+        memcpy(f, urow, sizeof(urow));
         /* after every pool candidate, found by no source */
         f[FEAT_ANN_RANK] = f[FEAT_POOL_RANK] = (float)pool_n;
-        user_features(m, q, &u, f);
         float age = it->age_days > 0 ? it->age_days : 0;
         f[FEAT_ITEM_AGE] = f[FEAT_ITEM_IDLE] = age; /* no event yet */
         f[FEAT_FRESH] = 1;
