@@ -3,22 +3,6 @@
 
 #include <string.h>
 
-/* Below this size the quicksort wins (its runs of 16 are sorted by one
- * insertion pass); above the maximum the scratch would not fit the stack. */
-enum { KEYSORT_RADIX_MIN = 56, KEYSORT_RADIX_MAX = 1024 };
-
-uint64_t keysort_desc(float v, uint32_t tie) {
-    if (v == 0) v = 0; /* -0 -> +0 */
-    uint32_t b;
-    memcpy(&b, &v, sizeof(b));
-    /* IEEE order as unsigned: flip every bit of negatives, the sign of the
-     * rest; then invert for descending. NaN (all ones after the flip, or
-     * above +inf) ends up first ascending, so it is mapped last below. */
-    uint32_t asc = (b & 0x80000000u) ? ~b : b | 0x80000000u;
-    if (v != v) asc = 0; /* NaN: after everything */
-    return ((uint64_t)(~asc) << 32) | tie;
-}
-
 static void insertion(keysort_entry *e, size_t n) {
     for (size_t i = 1; i < n; i++) {
         keysort_entry x = e[i];
