@@ -9,8 +9,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "ann_scan.h"
+#include "ann_half.h"
 #include "ann_impl.h"
+#include "ann_scan.h"
 #include "ann_topk.h"
 
 #include <faiss/c_api/IndexFlat_c.h>
@@ -64,7 +65,7 @@ static void release_pages(uintptr_t *done, const void *to) {
  * them (transparent huge pages in "madvise" mode): a request streams
  * through a few MB of them at 1M items, and 4 KB pages cost a TLB miss
  * every 4 KB. Freed with free(). */
-static void *alloc_huge(size_t bytes) {
+void *ann_alloc_huge(size_t bytes) {
     enum { HUGE = 2 << 20 };
     void *p = NULL;
     if (bytes < HUGE) return malloc(bytes);
@@ -82,7 +83,7 @@ static int copy_list_vectors(ann_index *ix, const float *item_vecs, size_t n_ite
                              mx_err *err) {
     size_t n = ix->list_ptr[ix->n_lists], dim = ix->dim;
     uint32_t *pos = malloc((n_items ? n_items : 1) * sizeof(uint32_t));
-    float *v = alloc_huge((n ? n : 1) * dim * sizeof(float));
+    float *v = ann_alloc_huge((n ? n : 1) * dim * sizeof(float));
     if (!pos || !v) {
         free(pos);
         free(v);
@@ -225,6 +226,7 @@ void ann_free(ann_index *ix) {
     free(ix->list_ids);
     free(ix->list_vecs);
     free(ix->item_row);
+    ann_half_drop(ix);
     free(ix);
 }
 
@@ -275,12 +277,14 @@ ann_scratch *ann_scratch_new(const ann_index *ix, size_t max_rows, size_t max_k)
     s->keep_it = malloc((2 * s->max_k + 17 * max_rows) * sizeof(int64_t));
     s->dots = malloc((ix->max_list ? ix->max_list : 1) * sizeof(float));
     s->pos = malloc((ix->max_list ? ix->max_list : 1) * sizeof(uint32_t));
+    s->approx = malloc((ix->max_list ? ix->max_list : 1) * sizeof(float));
+    s->exact = malloc((ix->max_list ? ix->max_list : 1) * sizeof(float));
     s->res_cap = 2 * s->max_k + 16;
     s->res_sc = malloc(s->res_cap * sizeof(float));
     s->res_it = malloc(s->res_cap * sizeof(int64_t));
     if (!s->queries || !s->assign || !s->coarse || !s->scores || !s->labels || !s->cscore ||
         !s->order || !s->head || !s->order_heap || !s->redo || !s->rows || !s->keep_sc ||
-        !s->keep_it || !s->dots || !s->pos || !s->res_sc || !s->res_it) {
+        !s->keep_it || !s->dots || !s->pos || !s->approx || !s->exact || !s->res_sc || !s->res_it) {
         ann_scratch_free(s);
         return NULL;
     }
@@ -304,6 +308,8 @@ void ann_scratch_free(ann_scratch *s) {
     free(s->keep_it);
     free(s->dots);
     free(s->pos);
+    free(s->approx);
+    free(s->exact);
     free(s->res_sc);
     free(s->res_it);
     free(s);
@@ -322,13 +328,21 @@ static size_t topk_cap(const ann_scratch *s, size_t k) {
 static void own_search_lists(const ann_index *ix, ann_scratch *s, const float *q,
                              const uint32_t *lists, size_t n_lists, size_t k) {
     ann_topk top;
+    /* Not the half copy: each row starts with a low floor (about 1.5 k of
+     * the list above it), so a tenth or more of its rows would be scored
+     * again from scattered floats, which costs more than streaming them
+     * all (1M x 64, mixture 330-338 -> 366-373 us). A global search's floor
+     * is high after its first list: there it pays (single 206-226 ->
+     * 141-153 us). */
+    float qnorm = -1;
     for (size_t j = 0; j < n_lists; j++) {
-        size_t at = ix->list_ptr[lists[j]], len = ix->list_ptr[lists[j] + 1] - at;
-        ann_scan_dots(q, ix->list_vecs + at * ix->dim, len, ix->dim, s->dots);
+        uint32_t l = lists[j];
+        size_t at = ix->list_ptr[l], len = ix->list_ptr[l + 1] - at;
+        float delta = ann_half_scores(ix, s, q, qnorm, l);
         ann_topk_start(&top, s->res_sc, s->res_it, topk_cap(s, k), k);
         float guess = ann_topk_guess(&top, s->dots, len);
-        if (ann_topk_count_above(s->dots, len, guess) >= k) top.floor = guess;
-        size_t m = ann_scan_above(s->dots, len, top.floor, s->pos);
+        if (ann_half_count_above(ix, s, q, l, guess, delta) >= k) top.floor = guess;
+        size_t m = ann_half_above(ix, s, q, l, top.floor, delta);
         for (size_t j = 0; j < m; j++)
             ann_topk_add(&top, s->dots[s->pos[j]], ix->list_ids[at + s->pos[j]]);
         size_t n = ann_topk_finish(&top);
@@ -420,16 +434,16 @@ static void push_row(const ann_known *known, size_t r, ann_skip_fn skip, const v
 }
 
 /* Adds list l's items that skip keeps to top. */
-static void scan_list(const ann_index *ix, ann_scratch *s, uint32_t l, const float *q,
+static void scan_list(const ann_index *ix, ann_scratch *s, uint32_t l, const float *q, float qnorm,
                       ann_skip_fn skip, const void *arg, ann_topk *top) {
     size_t at = ix->list_ptr[l], len = ix->list_ptr[l + 1] - at;
-    ann_scan_dots(q, ix->list_vecs + at * ix->dim, len, ix->dim, s->dots);
+    float delta = ann_half_scores(ix, s, q, qnorm, l);
     /* the first list (the best by centroid) sets a guessed floor; when
      * fewer than k of its kept items beat it, again without one */
     float guess = top->n == 0 ? ann_topk_guess(top, s->dots, len) : -FLT_MAX;
     if (guess > top->floor) top->floor = guess;
     for (int pass = 0; pass < 2; pass++) {
-        size_t m = ann_scan_above(s->dots, len, top->floor, s->pos);
+        size_t m = ann_half_above(ix, s, q, l, top->floor, delta);
         for (size_t j = 0; j < m; j++) {
             size_t t = s->pos[j];
             float dot = s->dots[t];
@@ -465,6 +479,7 @@ int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, siz
     if (k == 0 || !ix->list_vecs) return 0;
     if (reserve_topk(s, k)) return MX_ENOMEM;
     nprobe = ann_probe_order(ix, s, q, nprobe);
+    float qnorm = ann_half_query(ix, q);
     ann_topk top;
     ann_topk_start(&top, s->res_sc, s->res_it, topk_cap(s, k), k);
     size_t n_part = 0;
@@ -477,7 +492,7 @@ int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, siz
         uint32_t l = s->order[j];
         size_t r = known_row(known, l);
         if (r == SIZE_MAX)
-            scan_list(ix, s, l, q, skip, arg, &top);
+            scan_list(ix, s, l, q, qnorm, skip, arg, &top);
         else if (row_cover(known, r, k, skip, arg) == ROW_WHOLE)
             push_row(known, r, skip, arg, &top);
         else
@@ -494,7 +509,7 @@ int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, siz
         if (top.n >= k && last <= top.floor)
             push_row(known, r, skip, arg, &top);
         else
-            scan_list(ix, s, s->redo[j], q, skip, arg, &top);
+            scan_list(ix, s, s->redo[j], q, qnorm, skip, arg, &top);
     }
     size_t n = ann_topk_finish(&top);
     memcpy(scores, top.sc, n * sizeof(float));
@@ -549,6 +564,18 @@ static int own_agrees(ann_index *ix, mx_err *err) {
     return rc;
 }
 
+int ann_use_half(ann_index *ix, int on, mx_err *err) {
+    if (!on) {
+        ann_half_drop(ix);
+        return 0;
+    }
+    return ann_half_build(ix, err);
+}
+
+int ann_has_half(const ann_index *ix) {
+    return ix->half_vecs != NULL;
+}
+
 int ann_own_vectors(ann_index *ix, const float *item_vecs, size_t n_items, int mapped,
                     mx_err *err) {
     int rc = copy_list_vectors(ix, item_vecs, n_items, mapped, err);
@@ -561,6 +588,10 @@ int ann_own_vectors(ann_index *ix, const float *item_vecs, size_t n_items, int m
     if (rc) return rc;
     faiss_Index_free((FaissIndex *)ix->ivf);
     ix->ivf = NULL;
+    /* Past the caches, scans wait on memory: the half copy halves what
+     * they read (ann_half.h). Without it (range, memory) the floats serve. */
+    if (ix->list_ptr[ix->n_lists] * ix->dim * sizeof(float) >= ANN_HALF_MIN_BYTES)
+        ann_half_build(ix, NULL);
     malloc_trim(0); /* FAISS's lists were many mid-sized blocks: give the heap back */
     return 0;
 }

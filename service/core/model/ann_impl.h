@@ -18,11 +18,13 @@ struct ann_index {
     float *centroids; /* copy of the quantizer's vectors */
     size_t *list_ptr; /* n_lists + 1: list l's ids are list_ids[list_ptr[l] ..] */
     int64_t *list_ids;
-    float *list_vecs;   /* the members' vectors in list order (row t = list_ids[t]), or NULL:
-                           then FAISS searches */
-    size_t max_list;    /* the longest list's length */
-    uint32_t *item_row; /* with list_vecs: per item, its row there (UINT32_MAX: not indexed) */
-    size_t n_items;     /* item_row's length */
+    float *list_vecs;    /* the members' vectors in list order (row t = list_ids[t]), or NULL:
+                            then FAISS searches */
+    size_t max_list;     /* the longest list's length */
+    uint32_t *item_row;  /* with list_vecs: per item, its row there (UINT32_MAX: not indexed) */
+    size_t n_items;      /* item_row's length */
+    uint16_t *half_vecs; /* list_vecs in half precision, or NULL (ann_half.h) */
+    float *half_bound;   /* per list: |q| times it bounds a row's approximate score's error */
 };
 
 /* One probed list's results, best first. */
@@ -49,10 +51,15 @@ struct ann_scratch {
     int64_t *keep_it;
     float *dots;   /* max_list: one list's scores (own scan) */
     uint32_t *pos; /* max_list: positions in the list above a floor */
+    float *approx; /* max_list: one list's approximate scores (ann_half.h) */
+    float *exact;  /* max_list: rows scored again exactly */
     float *res_sc; /* res_cap: the top-k reservoir (ann_topk) */
     int64_t *res_it;
     size_t res_cap;
 };
+
+/* Memory on huge pages where the kernel gives them; freed with free(). */
+void *ann_alloc_huge(size_t bytes);
 
 /* err from FAISS's last error, prefixed by what failed. */
 int ann_faiss_fail(mx_err *err, const char *what);

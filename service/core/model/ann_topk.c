@@ -107,7 +107,7 @@ static void sort_best_first(ann_topk *t) {
 }
 
 float ann_topk_guess(const ann_topk *t, const float *v, size_t n) {
-    enum { SAMPLES = 32 };
+    enum { SAMPLES = ANN_TOPK_SAMPLES };
     if (t->k == 0 || n < 4 * t->k || n < SAMPLES) return -FLT_MAX;
     /* the sample rank with about 1.5k of the block above it */
     size_t r = (3 * t->k * SAMPLES + 2 * n - 1) / (2 * n); /* ceil(1.5 k m / n) */
@@ -115,7 +115,7 @@ float ann_topk_guess(const ann_topk *t, const float *v, size_t n) {
     float best[SAMPLES]; /* the r best samples, descending */
     size_t nb = 0;
     for (size_t s = 0; s < SAMPLES; s++) {
-        float x = v[s * n / SAMPLES];
+        float x = v[ann_topk_sample_at(s, n)];
         if (nb == r && x <= best[r - 1]) continue;
         size_t j = nb < r ? nb++ : r - 1;
         for (; j > 0 && best[j - 1] < x; j--)

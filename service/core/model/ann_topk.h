@@ -47,6 +47,12 @@ static inline void ann_topk_add(ann_topk *t, float v, int64_t id) {
  * check (ann_topk_count_above), or add and start again with no floor when
  * fewer than k entered. */
 float ann_topk_guess(const ann_topk *t, const float *v, size_t n);
+/* The guess reads v at these positions only: ann_topk_sample_at(s, n)
+ * for s < ANN_TOPK_SAMPLES, when n >= ANN_TOPK_SAMPLES. */
+#define ANN_TOPK_SAMPLES 32
+static inline size_t ann_topk_sample_at(size_t s, size_t n) {
+    return s * n / ANN_TOPK_SAMPLES;
+}
 /* How many of v[0..n) are above x. */
 size_t ann_topk_count_above(const float *v, size_t n, float x);
 

@@ -1,0 +1,63 @@
+/* ann_half.h - a half-precision copy of the index's list vectors, for list
+ * scans that read half the bytes and still answer as the float scan does,
+ * bit for bit. Private to ann.c.
+ *
+ * At 1M items of 64 dimensions a request scans about 32 lists of 1,000
+ * vectors (8 MB as floats): the scan waits on memory. With the copy, a list
+ * is scored approximately from halves (q . h), and only the rows that can
+ * matter are scored again exactly from the floats, by the very kernel the
+ * float scan uses (ann_scan_dots_at: the same float per row). Which rows
+ * can matter is certain, not estimated: for a row v with half h, the two
+ * computed scores differ by at most
+ *     |q| (|v - h| + 2 g (|v| + |v - h|)),  g = dim 2^-24 / (1 - dim 2^-24)
+ * (Cauchy-Schwarz for the halving, the classic bound on a float dot
+ * product's rounding for each of the two sums); each list keeps the
+ * largest factor of its rows (with an eighth more, and 2^-20 of the
+ * longest row, for the rounding of the comparisons themselves). A row
+ * whose approximate score is not within delta of the floor cannot beat it;
+ * the others are scored exactly. So a scan adds the same rows, in the same
+ * order, with the same scores, to the same reservoir as the float scan,
+ * and every later step is unchanged.
+ *
+ * The three steps of a list scan (ann.c's own_search_lists, scan_list)
+ * take a delta: below 0 they work on the exact scores of the whole list in
+ * s->dots, as without a copy; from 0, on the approximate ones.
+ *
+ * Threading: the copy is built before searches start and read-only
+ * after; the scan functions write only the caller's scratch. */
+#ifndef ANN_HALF_H
+#define ANN_HALF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ann_impl.h"
+#include "mx_err.h"
+
+/* Builds ix->half_vecs and ix->half_bound from ix->list_vecs. */
+int ann_half_build(ann_index *ix, mx_err *err);
+/* Frees them (the scans go back to the floats). */
+void ann_half_drop(ann_index *ix);
+
+/* |q|, rounded up, when scans of ix use the copy (it exists and the CPU's
+ * scan path can read halves); -1 when they do not. Once per query. */
+float ann_half_query(const ann_index *ix, const float *q);
+
+/* Scores list l for query q (qnorm: ann_half_query's). With the copy:
+ * approximate scores into s->approx, exact ones into s->dots at the rows
+ * ann_topk_guess samples; returns the list's delta. Without: exact scores
+ * of every row into s->dots; returns -1. */
+float ann_half_scores(const ann_index *ix, ann_scratch *s, const float *q, float qnorm, uint32_t l);
+
+/* How many rows of list l score exactly above x (ann_topk_count_above on
+ * the exact scores). */
+size_t ann_half_count_above(const ann_index *ix, ann_scratch *s, const float *q, uint32_t l,
+                            float x, float delta);
+
+/* The rows of list l whose exact scores are above floor, ascending, into
+ * s->pos, each with its exact score in s->dots (ann_scan_above on the
+ * exact scores); returns their count. */
+size_t ann_half_above(const ann_index *ix, ann_scratch *s, const float *q, uint32_t l, float floor,
+                      float delta);
+
+#endif

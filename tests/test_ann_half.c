@@ -1,0 +1,156 @@
+/* test_ann_half.c - the half-precision list scans (ann_half.h) answer as
+ * the float scans do, bit for bit: the rows re-scored one by one get the
+ * float the list kernel gives them, every row's approximate score is
+ * within its list's delta of the exact one, and searches (per-list rows,
+ * filtered global searches with skips and known rows) return the same
+ * scores and items with the copy as without it, on data with long and
+ * short vectors, near-equal scores and queries of any scale. */
+#include "ann.h"
+#include "ann_half.h"
+#include "ann_scan.h"
+#include "rng.h"
+#include "tap.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { D = 64, L = 8, N = 4000, KMAX = 300 };
+
+static float vecs[N * D], cents[L * D];
+static uint32_t assign[N];
+
+static void make_data(rng_state *st) {
+    for (size_t i = 0; i < N; i++) {
+        /* norms from 0.05 to 20, and pairs of near copies (near-equal scores) */
+        float scale = (float)exp(rng_normal(st));
+        for (size_t d = 0; d < D; d++)
+            vecs[i * D + d] = i % 7 == 1 ? vecs[(i - 1) * D + d] * (1 + 1e-6f)
+                                         : scale * (float)rng_normal(st) / 8;
+        assign[i] = (uint32_t)((i * 5 + i / 3) % L);
+    }
+    for (size_t i = 0; i < L * D; i++)
+        cents[i] = (float)rng_normal(st) / 8;
+}
+
+static void test_rows_as_the_list_kernel(rng_state *st) {
+    static float q[72], v[45 * 72], all[45], at[45];
+    static uint32_t pos[45];
+    const size_t dims[] = {8, 16, 64, 72, 5};
+    for (size_t di = 0; di < sizeof(dims) / sizeof(dims[0]); di++) {
+        size_t dim = dims[di];
+        for (size_t i = 0; i < dim; i++)
+            q[i] = (float)rng_normal(st);
+        for (size_t i = 0; i < 45 * dim; i++)
+            v[i] = (float)rng_normal(st);
+        for (int path = ANN_SCAN_PORTABLE; path <= ANN_SCAN_AVX2; path++) {
+            ann_scan_use(path);
+            ann_scan_dots(q, v, 45, dim, all);
+            /* every subset size, rows in another grouping than the scan's */
+            for (size_t m = 0; m <= 45; m += 4) {
+                for (size_t j = 0; j < m; j++)
+                    pos[j] = (uint32_t)((j * 17 + m) % 45);
+                ann_scan_dots_at(q, v, dim, pos, m, at);
+                for (size_t j = 0; j < m; j++)
+                    ASSERT(memcmp(&at[j], &all[pos[j]], sizeof(float)) == 0);
+            }
+        }
+    }
+    ann_scan_use(ANN_SCAN_AUTO);
+    TEST_OK("ann_scan_dots_at gives each row the float ann_scan_dots gives it (dims 5 to 72, "
+            "both paths, any grouping)");
+}
+
+static int skip_mod(const void *arg, int64_t item) {
+    return item % *(const int *)arg == 0;
+}
+
+static void random_query(rng_state *st, float *q, int r) {
+    float scale = r % 3 == 0 ? 1e-3f : r % 3 == 1 ? 1.0f : 1e3f;
+    for (size_t d = 0; d < D; d++)
+        q[d] = scale * (float)rng_normal(st);
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    rng_state st;
+    rng_seed(&st, 2026);
+    test_rows_as_the_list_kernel(&st);
+    make_data(&st);
+    ann_index *ix = NULL;
+    mx_err err = {0};
+    ASSERT_EQ(ann_build(vecs, N, D, cents, L, assign, &ix, &err), 0);
+    ASSERT(!ann_has_half(ix)); /* 1 MB of vectors: below ANN_HALF_MIN_BYTES */
+    if (ann_use_half(ix, 1, &err)) {
+        printf("# no half-precision scan here (%s): skipped\n", err.msg);
+        ann_free(ix);
+        return 0;
+    }
+    ASSERT(ann_has_half(ix));
+    ASSERT_EQ(ann_use_half(ix, 0, &err), 0);
+    ASSERT(!ann_has_half(ix));
+    ann_scratch *s = ann_scratch_new(ix, L, KMAX);
+    ASSERT(s);
+    static float want_sc[L * KMAX], got_sc[L * KMAX], fs[KMAX], gs[KMAX];
+    static int64_t want_it[L * KMAX], got_it[L * KMAX], fi[KMAX], gi[KMAX];
+    const uint32_t lists[] = {3, 0, 7, 5, 1, 6, 2, 4};
+    const size_t ks[] = {1, 10, 50, 120, 300};
+    size_t searches = 0;
+    for (int r = 0; r < 60; r++) {
+        float q[D];
+        random_query(&st, q, r);
+        size_t k = ks[r % 5], nl = 1 + (size_t)r % L, nf = 0, ng = 0;
+        int mod = 2 + r % 5;
+        for (int half = 0; half <= 1; half++) {
+            ASSERT_EQ(ann_use_half(ix, half, &err), 0);
+            const float *sc;
+            const int64_t *it;
+            ASSERT_EQ(ann_search_lists(ix, s, q, lists, nl, k, &sc, &it, &err), 0);
+            memcpy(half ? got_sc : want_sc, sc, nl * k * sizeof(float));
+            memcpy(half ? got_it : want_it, it, nl * k * sizeof(int64_t));
+            /* the mixture's rows as known rows of a filtered global search */
+            ann_known known = {lists, half ? got_sc : want_sc, half ? got_it : want_it, nl, k};
+            ASSERT_EQ(ann_search_filtered(ix, s, q, k, (size_t)(r % 4) * 2, r % 2 ? &known : NULL,
+                                          r % 3 ? skip_mod : NULL, &mod, half ? gs : fs,
+                                          half ? gi : fi, half ? &ng : &nf),
+                      0);
+        }
+        ASSERT(memcmp(want_sc, got_sc, nl * k * sizeof(float)) == 0);
+        ASSERT(memcmp(want_it, got_it, nl * k * sizeof(int64_t)) == 0);
+        ASSERT_EQ(nf, ng);
+        ASSERT(memcmp(fs, gs, nf * sizeof(float)) == 0);
+        ASSERT(memcmp(fi, gi, nf * sizeof(int64_t)) == 0);
+        searches += 2;
+    }
+    /* the bound itself: every row's approximate score within delta */
+    double tightest = 0;
+    for (int r = 0; r < 30; r++) {
+        float q[D];
+        random_query(&st, q, r);
+        float qnorm = ann_half_query(ix, q);
+        ASSERT(qnorm >= 0);
+        for (uint32_t l = 0; l < L; l++) {
+            size_t len = ann_list_size(ix, l);
+            float delta = ann_half_scores(ix, s, q, qnorm, l);
+            ASSERT(delta >= 0);
+            /* exact scores of every row by the float kernel */
+            ASSERT_EQ(ann_half_above(ix, s, q, l, -FLT_MAX, delta), len);
+            for (size_t t = 0; t < len; t++) {
+                double diff = fabs((double)s->approx[t] - (double)s->dots[t]);
+                ASSERT(diff <= delta);
+                if (diff / delta > tightest) tightest = diff / delta;
+            }
+        }
+    }
+    printf("# largest |approximate - exact| / delta: %.3f\n", tightest);
+    ann_scratch_free(s);
+    ann_free(ix);
+    ASSERT_EQ(searches, 120);
+    TEST_OK("with the half copy, 120 searches (per-list rows k 1 to 300, filtered global "
+            "searches with skips and known rows, queries of scale 1e-3 to 1e3) return the float "
+            "scans' scores and items bit for bit; every row within its list's delta");
+    return 0;
+}
