@@ -37,6 +37,24 @@ finish() {
   exit
 }
 
+# imp_as_columns / imp_as_rows < export.jsonl: impression lines (mixrec
+# export's JSON lines) with items rewritten in the other format of
+# docs/streams.md, the same answers: format 2 (columns, "format": 2,
+# sources as letters) or format 1 (an array of objects with positions, no
+# "format"). For tests that readers give the same result from both.
+imp_as_columns() {
+  jq -c 'if (.items | type) == "array" then .format = 2 | .items |= (sort_by(.position) | . as $r
+    | [$r[] | keys[]] | unique - ["position"] | map(. as $k | {key: $k, value: [$r[] | .[$k]]})
+    | from_entries | if .sources then .sources |= map(map({mixture: "m", single: "s",
+        popular: "p"}[.]) | join("")) else . end) else . end'
+}
+imp_as_rows() {
+  jq -c 'if (.items | type) == "object" then del(.format) | .items |= (. as $c
+    | [range(0; $c.item | length) as $i | ($c | with_entries(.value |= .[$i])) + {position: $i}
+       | if .sources then .sources |= (split("") | map({m: "mixture", s: "single",
+           p: "popular"}[.])) else . end]) else . end'
+}
+
 # A small model from a planted synthetic world, in $TMP/syn and $TMP/model.
 make_test_model() {
   "$MIXREC" synth --items 2000 --users 400 --interests 8 --dim 16 --seed 3 --out "$TMP/syn" >/dev/null 2>&1

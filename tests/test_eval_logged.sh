@@ -5,7 +5,8 @@
 # refusals (exit 3 with the reason); the session rebuilt from the events
 # (an expired one is not read, a live one is); a log served in-process by
 # `mixrec synth --clicks`, replayed exactly (every slot matched, IPS equal
-# to the logged click-through); and bad input.
+# to the logged click-through); both formats of items giving the same
+# result; and bad input.
 #   tests/test_eval_logged.sh BUILD/mixrec
 set -uo pipefail
 MIXREC=$1
@@ -89,6 +90,13 @@ check "IPS interval starts at 0" jqt '.ips_ci[0] == 0' "$TMP/hand.json"
 check "SNIPS interval around SNIPS" jqt '.snips_ci[0] < .snips and .snips < .snips_ci[1]' "$TMP/hand.json"
 check "no session read (u3's view expired)" jqt '.replay.with_session == 0' "$TMP/hand.json"
 check "a click on another answer is not attributed" jqt '.replay.clicks_attributed == 6' "$TMP/hand.json"
+# the same log with items as columns (format 2, what the server writes): the same result
+imp_as_columns <"$TMP/imp.jsonl" >"$TMP/imp2.jsonl"
+check "the hand-made log in format 2 has columns" jqt -s 'all(.[]; .format == 2 and (.items | type) == "object")' \
+  "$TMP/imp2.jsonl"
+expect 0 "the hand-made log as columns" "${EVAL[@]}" --impressions "$TMP/imp2.jsonl" \
+  --events "$TMP/ev.jsonl" "${LIMITS[@]}" --json
+check "... gives the same result as the array form" cmp -s "$TMP/out" "$TMP/hand.json"
 expect 0 "the table" "${EVAL[@]}" --impressions "$TMP/imp.jsonl" --events "$TMP/ev.jsonl" "${LIMITS[@]}"
 check "the table gives IPS and SNIPS" has "$TMP/out" "target, IPS       0.4000"
 check "the table says deterministic" has "$TMP/out" "deterministic: exploration off"
@@ -145,6 +153,11 @@ check "every slot matched, IPS = SNIPS = the logged click-through" \
   jqt '.coverage == 1 and .unsupported == 0 and .ips == .logged_ctr and .snips == .logged_ctr
        and .ips_ci == .logged_ctr_ci and .ess == .slots and .replay.with_session > 0' "$TMP/out"
 check "the clicks are synth's" jqt ".clicks == $(wc -l <"$TMP/w1/events.jsonl")" "$TMP/out"
+cp "$TMP/out" "$TMP/w1.json"
+imp_as_columns <"$TMP/w1/impressions.jsonl" >"$TMP/w1/imp2.jsonl"
+expect 0 "synth's log as columns (format 2)" "${EVAL[@]}" --impressions "$TMP/w1/imp2.jsonl" \
+  --events "$TMP/w1/events.jsonl" --set session.ttl_s=300 --set events.click=1 --min-clicks 1 --json
+check "... gives the same result as the array form" cmp -s "$TMP/out" "$TMP/w1.json"
 
 # ---- bad input ---------------------------------------------------------------------------
 expect 0 "--help" "$MIXREC" eval-logged --help

@@ -78,10 +78,18 @@ R XADD mixrec:impressions '*' recommendation_id BBBBBBBBBBBBBBBBBBBBBBBB ts 1733
   route user_recommendations model v1 order retrieval \
   items '[{"item":"i1","position":0,"score":0.5,"sources":["mixture"],"reason":"r"}]' \
   request '{"k":10,"categories":[],"exclude":[],"recent_items":0,"session":"ok"}' >/dev/null
+R XADD mixrec:impressions '*' recommendation_id CCCCCCCCCCCCCCCCCCCCCCCC ts 1733390000456 user u1 \
+  route user_recommendations model v1 order retrieval format 2 \
+  items '{"item":["i1","i2"],"score":[0.5,0.25],"sources":["m",""],"reason":["r","r"],"placed_by":["retrieval","retrieval"],"rank_score":[null,null],"propensity":[1,1]}' \
+  request '{"k":10,"categories":[],"exclude":[],"recent_items":0,"session":"ok"}' >/dev/null
 "$MIXREC" export --redis "$URL" --stream impressions >"$TMP/imp.jsonl" 2>/dev/null
 check "export --stream impressions: items an array, request an object, ts a number" \
   jqt '(.items|type) == "array" and .items[0].item == "i1" and (.request|type) == "object"
-    and .request.k == 10 and .ts == 1733390000123 and .route == "user_recommendations"' "$TMP/imp.jsonl"
+    and .request.k == 10 and .ts == 1733390000123 and .route == "user_recommendations"
+    and has("format") == false' <(sed -n 1p "$TMP/imp.jsonl")
+check "export of a format 2 record: format a number, items the columns as written" \
+  jqt '.format == 2 and .items.item == ["i1", "i2"] and .items.sources == ["m", ""]
+    and .items.rank_score == [null, null] and .ts == 1733390000456' <(sed -n 2p "$TMP/imp.jsonl")
 "$MIXREC" export --redis "$URL" --key no:such:stream >"$TMP/e7.jsonl" 2>"$TMP/e7.err"
 check "export: a missing stream is 0 entries, exit 0, said" \
   bash -c "test \$? = 0 && test ! -s '$TMP/e7.jsonl' && grep -q 'does not exist' '$TMP/e7.err'"

@@ -1,5 +1,5 @@
 /* test_slates.c - logged slates back in: the impressions reader
- * (impressions.h) and the slate labels (slate_train.h: last touch within
+ * (impressions.h, both formats of items) and the slate labels (slate_train.h: last touch within
  * the window, the training period, unknown ids). */
 #include "impressions.h"
 #include "slate_train.h"
@@ -157,8 +157,98 @@ static void test_labels(void) {
     TEST_OK("slate labels");
 }
 
+/* Format 2 (items as columns) reads as the same slates as format 1 (an
+ * array of objects); a columns object that does not line up is skipped and
+ * counted as the array form's faults are, never read with shifted cells. */
+static void same_slate(const imp_slate *a, const imp_slate *b) {
+    ASSERT_STR_EQ(a->rid, b->rid);
+    ASSERT_STR_EQ(a->user, b->user);
+    ASSERT_EQ(a->ts_ms, b->ts_ms);
+    ASSERT_EQ(a->ranked, b->ranked);
+    ASSERT_EQ(a->n_items, b->n_items);
+    for (size_t i = 0; i < a->n_items; i++) {
+        ASSERT_STR_EQ(a->items[i], b->items[i]);
+        ASSERT_EQ(a->propensity[i], b->propensity[i]);
+    }
+}
+
+static void test_columns(void) {
+    /* pairs: format 1, then the same answer as format 2 */
+    static const char *const pairs[][2] = {
+        {"{\"recommendation_id\":\"r1\",\"ts\":1000500,\"user\":\"a\",\"order\":\"ranker\","
+         "\"items\":[{\"item\":\"x\",\"position\":0,\"score\":1,\"sources\":[\"single\","
+         "\"popular\"],\"reason\":\"long-term\",\"placed_by\":\"ranker\",\"rank_score\":2.5,"
+         "\"propensity\":1},{\"item\":\"y\",\"position\":1,\"score\":0.5,\"sources\":[],\"reason\":"
+         "\"popular\",\"placed_by\":\"exploration\",\"rank_score\":null,\"propensity\":0.25}]}",
+         "{\"recommendation_id\":\"r1\",\"ts\":1000500,\"user\":\"a\",\"order\":\"ranker\","
+         "\"format\":2,\"items\":{\"item\":[\"x\",\"y\"],\"score\":[1,0.5],\"sources\":[\"sp\","
+         "\"\"],"
+         "\"reason\":[\"long-term\",\"popular\"],\"placed_by\":[\"ranker\",\"exploration\"],"
+         "\"rank_score\":[2.5,null],\"propensity\":[1,0.25]}}"},
+        /* integer ids, no propensities (1), an unusable id left out */
+        {"{\"ts\":7,\"user\":9,\"items\":[{\"item\":42},{\"item\":null},{\"item\":43}]}",
+         "{\"ts\":7,\"user\":9,\"items\":{\"item\":[42,null,43]}}"},
+        /* an explicit position column orders the slate as positions do */
+        {"{\"ts\":8,\"user\":\"b\",\"items\":[{\"item\":\"q\",\"position\":1},{\"item\":\"p\","
+         "\"position\":0,\"propensity\":0.5}]}",
+         "{\"ts\":8,\"user\":\"b\",\"items\":{\"item\":[\"q\",\"p\"],\"position\":[1,0],"
+         "\"propensity\":[1,0.5]}}"},
+    };
+    size_t n_pairs = sizeof(pairs) / sizeof(pairs[0]);
+    imp_log *a = imp_log_new(), *b = imp_log_new();
+    ASSERT(a && b);
+    for (size_t i = 0; i < n_pairs; i++) {
+        add(a, pairs[i][0]);
+        add(b, pairs[i][1]);
+    }
+    ASSERT_EQ(imp_log_count(a), n_pairs);
+    ASSERT_EQ(imp_log_count(b), n_pairs);
+    for (size_t i = 0; i < n_pairs; i++)
+        same_slate(imp_log_get(a, i), imp_log_get(b, i));
+    ASSERT_EQ(imp_log_get(b, 0)->n_items, 2);
+    ASSERT_NEAR(imp_log_get(b, 0)->propensity[1], 0.25, 0);
+    ASSERT_EQ(imp_log_get(b, 1)->n_items, 2);
+    ASSERT_STR_EQ(imp_log_get(b, 1)->items[1], "43");
+    ASSERT_STR_EQ(imp_log_get(b, 2)->items[0], "p");
+    ASSERT_NEAR(imp_log_get(b, 2)->propensity[0], 0.5, 0);
+    imp_log_free(a);
+    imp_log_free(b);
+
+    /* faults: each line is skipped and counted, the good one kept */
+    imp_log *l = imp_log_new();
+    ASSERT(l);
+    add(l, "{\"ts\":1,\"user\":\"a\",\"items\":{\"item\":[\"x\",\"y\"],\"score\":[1]}}");
+    add(l, "{\"ts\":1,\"user\":\"a\",\"items\":{\"item\":[\"x\"],\"propensity\":[1,1]}}");
+    add(l, "{\"ts\":1,\"user\":\"a\",\"items\":{\"item\":[\"x\"],\"score\":1}}");
+    add(l, "{\"ts\":1,\"user\":\"a\",\"items\":{\"item\":[\"x\"],\"propensity\":0.5}}");
+    add(l, "{\"ts\":1,\"user\":\"a\",\"items\":{\"item\":\"x\"}}");
+    add(l, "{\"ts\":1,\"user\":\"a\",\"items\":{\"score\":[1]}}");
+    add(l, "{\"ts\":1,\"user\":\"a\",\"items\":{}}");
+    add(l, "{\"ts\":1,\"user\":\"a\",\"items\":{\"item\":[]}}");
+    add(l, "{\"ts\":1,\"user\":\"a\",\"items\":{\"item\":[null,{}]}}");
+    add(l, "{\"ts\":1,\"user\":\"a\",\"items\":{\"item\":[\"x\",\"y\"],\"propensity\":[1,0]}}");
+    add(l, "{\"ts\":1,\"user\":\"a\",\"items\":{\"item\":[\"x\"],\"propensity\":[\"high\"]}}");
+    add(l, "{\"ts\":1,\"user\":\"a\",\"items\":{\"item\":[\"x\"],\"propensity\":[null]}}");
+    add(l, "{\"ts\":1,\"user\":\"a\",\"items\":\"x\"}");
+    add(l, "{\"ts\":1,\"user\":\"\",\"items\":{\"item\":[\"x\"]}}");
+    add(l, "{\"ts\":1,\"user\":\"a\",\"items\":{\"item\":[\"ok\"],\"propensity\":[1.0000001]}}");
+    const imp_stats *st = imp_log_stats(l);
+    ASSERT_EQ(st->lines, 15);
+    ASSERT_EQ(st->empty, 9);          /* columns that do not line up, or no usable id */
+    ASSERT_EQ(st->bad_propensity, 3); /* as in the array form (test_ope.c) */
+    ASSERT_EQ(st->not_slate, 1);
+    ASSERT_EQ(st->anonymous, 1);
+    ASSERT_EQ(imp_log_count(l), 1);
+    ASSERT_STR_EQ(imp_log_get(l, 0)->items[0], "ok");
+    ASSERT_NEAR(imp_log_get(l, 0)->propensity[0], 1, 0);
+    imp_log_free(l);
+    TEST_OK("impressions reader: columns (format 2) read as the array form; faults skipped, "
+            "counted");
+}
+
 int main(void) {
     test_reader();
+    test_columns();
     test_labels();
     return 0;
 }

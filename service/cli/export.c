@@ -115,10 +115,11 @@ done:
     return rc;
 }
 
-/* Fields whose text is a number (ts, position) or JSON (items, request,
- * propensities) get their JSON type; the rest stay strings. */
+/* Fields whose text is a number (ts, position, an impression's format) or
+ * JSON (items, request, propensities) get their JSON type; the rest stay
+ * strings. Items pass as they are, in either format (docs/streams.md). */
 static json_t *field_value(const char *name, const char *v, size_t len, exp_result *res) {
-    static const char *const numbers[] = {"ts", "position", NULL};
+    static const char *const numbers[] = {"ts", "position", "format", NULL};
     static const char *const docs[] = {"items", "request", "propensities", NULL};
     for (int i = 0; numbers[i]; i++) {
         if (strcmp(name, numbers[i])) continue;

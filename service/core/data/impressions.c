@@ -63,10 +63,50 @@ static int by_pos(const void *a, const void *b) {
     return x->at < y->at ? -1 : x->at > y->at;
 }
 
-/* An item's "propensity": 1 when absent; -1 when not a number in (0, 1]
+/* A record's items in either form of docs/streams.md, read through one
+ * accessor (cell) so both give the same slate: format 1, an array of
+ * objects {"item", "position", "propensity", ...} (or bare ids); format
+ * 2, an object of columns {"item": [...], "propensity": [...], ...}, one
+ * value per item in answer order, position = index. */
+typedef struct item_view {
+    const json_t *rows; /* format 1, else NULL */
+    const json_t *cols; /* format 2, else NULL */
+    size_t n;
+} item_view;
+
+/* The view of items (an array or an object); n = 0 when the columns do
+ * not line up: an "item" column is required, and every member must be an
+ * array of its length (a cut or garbled record is skipped whole, never
+ * read with shifted propensities). */
+static item_view view_of(const json_t *items) {
+    item_view v = {0};
+    if (json_is_array(items)) {
+        v.rows = items;
+        v.n = json_array_size(items);
+        return v;
+    }
+    const json_t *ids = json_object_get(items, "item"), *col;
+    const char *name;
+    if (!json_is_array(ids)) return v;
+    json_object_foreach((json_t *)items, name, col) {
+        if (!json_is_array(col) || json_array_size(col) != json_array_size(ids)) return v;
+    }
+    v.cols = items;
+    v.n = json_array_size(ids);
+    return v;
+}
+
+/* Item i's value of field name (NULL when absent). */
+static const json_t *cell(const item_view *v, size_t i, const char *name) {
+    if (v->cols) return json_array_get(json_object_get(v->cols, name), i);
+    const json_t *it = json_array_get(v->rows, i);
+    if (json_is_object(it)) return json_object_get(it, name);
+    return strcmp(name, "item") ? NULL : it; /* a bare id */
+}
+
+/* An item's "propensity" p: 1 when absent; -1 when not a number in (0, 1]
  * (a rounding excess of 1e-6 above 1 is taken as 1). */
-static float prop_of(const json_t *it) {
-    const json_t *p = json_is_object(it) ? json_object_get(it, "propensity") : NULL;
+static float prop_of(const json_t *p) {
     if (!p) return 1.0f;
     double v = json_is_number(p) ? json_number_value(p) : -1;
     if (!(v > 0 && v <= 1 + 1e-6)) return -1.0f;
@@ -83,22 +123,20 @@ static char *id_text(const json_t *v) {
     return NULL;
 }
 
-/* The items array of s in answer order, with their propensities; n_items
- * = 0 when none is usable. *bad_prop is set when an item's propensity is
- * unusable (the caller skips the slate). -1 on OOM. */
-static int read_items(const json_t *arr, imp_slate *s, int *bad_prop) {
-    size_t cnt = json_array_size(arr), k = 0;
+/* The items of s (an array or columns) in answer order, with their
+ * propensities; n_items = 0 when none is usable. *bad_prop is set when an
+ * item's propensity is unusable (the caller skips the slate). -1 on OOM. */
+static int read_items(const json_t *items_json, imp_slate *s, int *bad_prop) {
+    item_view v = view_of(items_json);
+    size_t k = 0;
     *bad_prop = 0;
-    entry *e = calloc(cnt ? cnt : 1, sizeof(entry));
+    entry *e = calloc(v.n ? v.n : 1, sizeof(entry));
     if (!e) return -1;
-    for (size_t i = 0; i < cnt; i++) {
-        const json_t *it = json_array_get(arr, i);
-        const json_t *id = json_is_object(it) ? json_object_get(it, "item") : it;
-        const json_t *pos = json_is_object(it) ? json_object_get(it, "position") : NULL;
-        if (!id) continue;
-        char *t = id_text(id);
+    for (size_t i = 0; i < v.n; i++) {
+        const json_t *id = cell(&v, i, "item"), *pos = cell(&v, i, "position");
+        char *t = id ? id_text(id) : NULL;
         if (!t) continue;
-        float p = prop_of(it);
+        float p = prop_of(cell(&v, i, "propensity"));
         *bad_prop |= p < 0;
         e[k++] = (entry){json_is_number(pos) ? json_number_value(pos) : (double)i, i, t, p};
     }
@@ -133,7 +171,8 @@ static int add_object(imp_log *l, const json_t *o, mx_err *err) {
     const json_t *items = json_object_get(o, "items"), *ts = json_object_get(o, "ts");
     const json_t *user = json_object_get(o, "user"), *rid = json_object_get(o, "recommendation_id");
     const json_t *order = json_object_get(o, "order");
-    if (!json_is_array(items) || !json_is_number(ts) || !isfinite(json_number_value(ts))) {
+    if (!(json_is_array(items) || json_is_object(items)) || !json_is_number(ts) ||
+        !isfinite(json_number_value(ts))) {
         l->st.not_slate++;
         return 0;
     }

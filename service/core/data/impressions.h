@@ -2,17 +2,23 @@
  *
  * The input is what `mixrec export --stream impressions` writes (the export
  * format of docs/streams.md): one object per line with `recommendation_id`,
- * `ts` (unix milliseconds), `user`, `route`, `order` and `items` (an array
- * of {"item": id, "position": i, "propensity": p, ...} in answer order);
- * other keys are ignored. An item's `propensity` is the probability that
- * the serving policy put that item at that position: 1 for a deterministic
- * placement (and when absent: logs from before propensities were logged),
+ * `ts` (unix milliseconds), `user`, `route`, `order` and `items`, in
+ * either form: format 2 (the server writes it since the `format` field)
+ * an object of columns {"item": [ids], "propensity": [p], ...}, one value
+ * per item in answer order; format 1 (older records, and `mixrec synth
+ * --clicks`) an array of {"item": id, "position": i, "propensity": p, ...}
+ * in answer order. The shape says which; the same slate reads the same
+ * from both. Other keys and columns are ignored, but every column must be
+ * an array as long as "item" (else the slate is skipped as empty). An
+ * item's `propensity` is the probability that the serving policy put that
+ * item at that position: 1 for a deterministic placement (and when
+ * absent: logs from before propensities were logged),
  * below 1 for an explored slot (docs/experiments.md, "Off-policy
  * evaluation"); a slate with a propensity that is not a number in (0, 1]
  * is skipped and counted. Ids stay strings here: mapping them to a
  * dataset's or a model's dense ids is the caller's business
  * (slate_train.h, cmd_eval_logged.c). Lines that are not an
- * impression (no `items` array, anonymous user, bad JSON) are skipped and
+ * impression (no `items`, anonymous user, bad JSON) are skipped and
  * counted, never fatal: an export is a log, and a log has noise. A missing
  * or unreadable file is an error.
  *
@@ -39,9 +45,9 @@ typedef struct imp_stats {
     size_t lines;          /* non-blank lines read */
     size_t slates;         /* impressions kept */
     size_t bad_json;       /* not a JSON object */
-    size_t not_slate;      /* no "items" array or no "ts" (e.g. an event line) */
+    size_t not_slate;      /* no "items" array or object, or no "ts" (e.g. an event line) */
     size_t anonymous;      /* empty or missing user */
-    size_t empty;          /* "items" without a usable item id */
+    size_t empty;          /* "items" without a usable item id, or columns that do not line up */
     size_t bad_propensity; /* an item's "propensity" not a number in (0, 1] */
 } imp_stats;
 
