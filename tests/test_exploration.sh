@@ -8,9 +8,10 @@
 #   - impressions and attributed clicks are counted per item in Redis;
 #   - `mixrec eval-logged` on the exploring server's log estimates the
 #     greedy server's click-through per slot (IPS within 10% of the truth the
-#     simulator measured or its interval covering it, SNIPS within 15%), and
-#     refuses a target the log
-#     cannot support (retrieval order);
+#     simulator measured or its interval covering it, SNIPS within 15%), the
+#     same from the log rewritten in format 1 (items as an array of
+#     objects), and refuses a target the log cannot support (retrieval
+#     order);
 #   - users who seek novelty (the simulator's --novelty: indifferent to
 #     popularity) are given at least as many explored slots as the others
 #     (the share adapts to clicks on rarely shown items);
@@ -51,8 +52,10 @@ sleep 0.5
 redis-cli -s "$TMP/redis.sock" --raw xrevrange mixrec:impressions + - COUNT 1 >"$TMP/imp.txt"
 IMP_ITEMS=$(grep -A1 '^items$' "$TMP/imp.txt" | tail -1)
 IMP_REQ=$(grep -A1 '^request$' "$TMP/imp.txt" | tail -1)
-check "the impression log records each item's propensity" \
-  jqt 'all(.[]; .propensity > 0 and .propensity <= 1) and any(.[]; .placed_by == "exploration" and .propensity < 1)' <<<"$IMP_ITEMS"
+check "the impression log records each item's propensity (a column; below 1 where explored)" \
+  jqt '(.propensity | length) == (.item | length) and (.propensity | all(. > 0 and . <= 1))
+    and ([.placed_by, .propensity] | transpose | all((.[0] == "exploration") == (.[1] < 1))
+         and any(.[0] == "exploration"))' <<<"$IMP_ITEMS"
 check "the impression log records the user's share of explored slots" \
   jqt '.explore > 0.05 and .explore < 0.35' <<<"$IMP_REQ"
 ONE=$(jq -r '.items[0].item' <(head -1 "$TMP/answers.jsonl"))
@@ -110,6 +113,13 @@ check "exploration costs the audience under 10% of the greedy click-through" \
 "$MIXREC" eval-logged --model "$TMP/model" --impressions "$TMP/imp.jsonl" --events "$TMP/ev.jsonl" \
   --json >"$TMP/ope.json" 2>"$TMP/ope.err"
 echo "# eval-logged, target explore off: $(jq -c '{trusted, reason, ips, ips_ci, snips, snips_ci, logged_ctr, matched, ess, coverage}' "$TMP/ope.json")"
+check "the exported log is format 2 (items as columns)" \
+  jqt -s 'length > 0 and all(.[]; .format == 2 and (.items | type) == "object")' "$TMP/imp.jsonl"
+imp_as_rows <"$TMP/imp.jsonl" >"$TMP/imp1.jsonl"
+"$MIXREC" eval-logged --model "$TMP/model" --impressions "$TMP/imp1.jsonl" --events "$TMP/ev.jsonl" \
+  --json >"$TMP/ope1.json" 2>/dev/null
+check "the same log in format 1 (an array of objects) gives the same estimate" \
+  cmp -s "$TMP/ope.json" "$TMP/ope1.json"
 TRUTH=$(jq '.variants[0].true_click_through / 10' "$TMP/greedy.json")
 echo "# the greedy server's true click-through per slot: $TRUTH"
 check "eval-logged trusts the log for the greedy target (exploration replaces, never moves)" \

@@ -2,7 +2,8 @@
 # test_impressions.sh - every recommendation answer carries a
 # recommendation_id and leaves one impression record in the Redis stream
 # (issue 14), over real HTTP with a real redis-server: the four answering
-# routes, the record's fields against the answer it describes, an
+# routes, the record's fields against the answer it describes (format 2:
+# items as columns), an
 # anonymous request, log.impressions=false, an error reply from Redis and
 # Redis killed (answers still 200, records counted as dropped), and the
 # attribution and click-through metrics present at 0.
@@ -39,7 +40,7 @@ wait_xlen() {
 }
 
 # ---- the four answering routes ---------------------------------------------
-get a1 "/v1/users/$user/recommendations?k=5&exclude=$item2"
+get a1 "/v1/users/$user/recommendations?k=5&exclude=$item2&explain=true"
 check "user recommendations 200" test "$CODE" = 200
 get a2 /v1/recommendations -X POST -H 'Content-Type: application/json' \
   -d "{\"user\":\"$user\",\"k\":4,\"recent_items\":[\"$item\"],\"categories\":[\"interest-3\"]}"
@@ -61,27 +62,41 @@ check "the stream holds one record per answer" wait_xlen mixrec:impressions 4
 "${RCLI[@]}" --json xrange mixrec:impressions - + |
   jq '[.[] | {stream_id: .[0]} + (.[1] as $f | [range(0; $f | length; 2) | {key: $f[.], value: $f[. + 1]}] | from_entries)]' \
   >"$TMP/stream.json"
-# rec NAME ROUTE USER: the record carrying answer NAME's id matches the answer
+# rec NAME ROUTE USER: the record carrying answer NAME's id matches the answer:
+# format 2, items as columns (docs/streams.md) of the answer's length, its
+# ids in answer order (position = index), its scores and propensities
 rec_matches() {
   local name=$1 route=$2 u=$3
   jq -e --slurpfile a "$TMP/$name.json" --arg route "$route" --arg user "$u" '
-    $a[0] as $a | [.[] | select(.recommendation_id == $a.recommendation_id)] as $r
+    $a[0] as $a | ($a.items | length) as $n
+    | [.[] | select(.recommendation_id == $a.recommendation_id)] as $r
     | ($r | length == 1) and ($r[0] as $r
     | $r.route == $route and $r.user == $user and $r.model == $a.model_version
-    and $r.order == ($a.order // "retrieval")
+    and $r.order == ($a.order // "retrieval") and $r.format == "2"
     and ($r.ts | test("^[0-9]{13}$"))
     and ($r.ts | tonumber) > (now * 1000 - 600000) and ($r.ts | tonumber) <= (now * 1000 + 1000)
     and ($r.items | fromjson) as $it
-    | ([$it[].item] == [$a.items[].item])
-    and ([$it[].position] == [range(0; $a.items | length)])
-    and ([range(0; $it | length) as $i | ($it[$i].score - $a.items[$i].score) | fabs < 1e-5] | all)
-    and ($it | all((.sources | type == "array") and (.reason | type == "string")
-                   and (.placed_by | type == "string") and (.rank_score | type == "number"))))' \
+    | ($it | type == "object")
+    and ($it | keys == ["item", "placed_by", "propensity", "rank_score", "reason", "score", "sources"])
+    and ($it | all(.[]; type == "array" and length == $n))
+    and $n > 0 and $it.item == [$a.items[].item]
+    and ([range(0; $n) as $i | ($it.score[$i] - $a.items[$i].score) | fabs < 1e-5] | all)
+    and ([range(0; $n) as $i | ($it.propensity[$i] - $a.items[$i].propensity) | fabs < 1e-6] | all)
+    and ($it.sources | all(type == "string" and test("^m?s?p?$")))
+    and ($it.reason + $it.placed_by | all(type == "string"))
+    and ($it.rank_score | all(type == "number" or . == null)))' \
     "$TMP/stream.json" >/dev/null
 }
 check "user recommendations: route, user, model, order, items in answer order" \
   rec_matches a1 user_recommendations "$user"
 check "POST recommendations: its record" rec_matches a2 recommendations "$user"
+check "user recommendations (explained): each column is the answer's field, sources as letters" \
+  jq -e --slurpfile a "$TMP/a1.json" '$a[0] as $a
+    | .[] | select(.recommendation_id == $a.recommendation_id) | .items | fromjson
+    | .reason == [$a.items[].reason] and .placed_by == [$a.items[].placed_by]
+    and .sources == [$a.items[].sources | map({mixture: "m", single: "s", popular: "p"}[.]) | join("")]
+    and ([range(0; $a.items | length) as $i | (.rank_score[$i] - $a.items[$i].rank_score) | fabs < 1e-5]
+         | all)' "$TMP/stream.json"
 check "anonymous GET: its record, with an empty user" rec_matches a3 recommendations_get ""
 check "similar items: its record (retrieval order)" rec_matches a4 item_similar ""
 req_of() { jq --slurpfile a "$TMP/$1.json" '.[] | select(.recommendation_id == $a[0].recommendation_id) | .request | fromjson' "$TMP/stream.json"; }

@@ -85,7 +85,7 @@ check "the attributed like is counted by the route and order of its answer" \
 "$MIXREC" export --redis "unix:$TMP/redis.sock" --stream impressions --out "$TMP/imp.jsonl" 2>/dev/null
 check "mixrec export writes the answer's impression with its recommendation_id" \
   jqt -s --arg r "$rid" 'map(select(.recommendation_id == $r)) | length == 1 and
-    (.[0].route == "user_recommendations") and (.[0].items | length == 5)' "$TMP/imp.jsonl"
+    (.[0].route == "user_recommendations") and .[0].format == 2 and (.[0].items.item | length == 5)' "$TMP/imp.jsonl"
 "$MIXREC" export --redis "unix:$TMP/redis.sock" --stream events --out "$TMP/ev.jsonl" 2>/dev/null
 check "and the attributed event, with the API's field names" \
   jqt -s --arg r "$rid" 'map(select(.recommendation_id == $r)) | length == 1 and .[0].position == 4

@@ -732,6 +732,18 @@ int main(int argc, char **argv) {
     ASSERT_STR_EQ(ret_source_name(RET_SINGLE), "single");
     ASSERT_STR_EQ(ret_source_name(RET_POPULAR), "popular");
     ASSERT_STR_EQ(ret_source_name(7), "unknown");
+    /* the impression record's letters: one per source, distinct, lowercase */
+    ASSERT_EQ(ret_source_letter(RET_MIXTURE), 'm');
+    ASSERT_EQ(ret_source_letter(RET_SINGLE), 's');
+    ASSERT_EQ(ret_source_letter(RET_POPULAR), 'p');
+    ASSERT_EQ(ret_source_letter(RET_N_SOURCES), '?');
+    ASSERT_EQ(ret_source_letter(-1), '?');
+    for (int a = 0; a < RET_N_SOURCES; a++) {
+        ASSERT(ret_source_letter(a) >= 'a' && ret_source_letter(a) <= 'z');
+        ASSERT(strcmp(ret_source_name(a), "unknown") != 0);
+        for (int b = 0; b < a; b++)
+            ASSERT(ret_source_letter(a) != ret_source_letter(b));
+    }
     test_allocate();
     make_world();
     test_mixture();

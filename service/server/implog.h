@@ -2,9 +2,10 @@
  * a Redis stream (log.impressions_stream, XADD ... MAXLEN ~
  * log.impressions_maxlen), fire and forget. The fields are a public
  * format (docs: the impressions stream): recommendation_id, ts (unix ms),
- * user ("" when anonymous), route, model, order, items (JSON array text:
- * item, position, score, sources, reason, placed_by, rank_score,
- * propensity, in answer order) and request (JSON object text: k,
+ * user ("" when anonymous), route, model, order, format ("2"), items (JSON
+ * object text, one array per column in answer order: item, score, sources
+ * as letters, reason, placed_by, rank_score, propensity; format 1, before
+ * it, had an array of objects) and request (JSON object text: k,
  * categories, exclude, recent_items, item for similar, session, after for
  * a later page, explore: the user's share of explored slots when the
  * answer explored).

@@ -42,17 +42,26 @@ struct ret_ctx {
     uint32_t stamp; /* the blend's; slot entries of other stamps are stale */
 };
 
+/* One row per source: a source added to the enum without its row (so
+ * without a letter, and impression records without its mark) fails the
+ * assertion below at compile time. */
+static const struct {
+    const char *name;
+    char letter;
+} source_rows[] = {
+    [RET_MIXTURE] = {"mixture", 'm'},
+    [RET_SINGLE] = {"single", 's'},
+    [RET_POPULAR] = {"popular", 'p'},
+};
+_Static_assert(sizeof(source_rows) / sizeof(source_rows[0]) == RET_N_SOURCES,
+               "every retrieval source needs a name and a letter");
+
 const char *ret_source_name(int source) {
-    switch (source) {
-    case RET_MIXTURE:
-        return "mixture";
-    case RET_SINGLE:
-        return "single";
-    case RET_POPULAR:
-        return "popular";
-    default:
-        return "unknown";
-    }
+    return source >= 0 && source < RET_N_SOURCES ? source_rows[source].name : "unknown";
+}
+
+char ret_source_letter(int source) {
+    return source >= 0 && source < RET_N_SOURCES ? source_rows[source].letter : '?';
 }
 
 void ret_params_init(ret_params *p) {

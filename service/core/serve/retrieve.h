@@ -36,7 +36,11 @@
 
 enum { RET_MIXTURE = 0, RET_SINGLE = 1, RET_POPULAR = 2, RET_N_SOURCES = 3 };
 
-const char *ret_source_name(int source); /* "mixture", "single", "popular" */
+const char *ret_source_name(int source); /* "mixture", "single", "popular"; "unknown" */
+/* The source's letter in the impression record's compact `sources`
+ * (docs/streams.md): 'm', 's', 'p'; '?' for no source. Distinct and
+ * lowercase; retrieve.c keeps it in the same table row as the name. */
+char ret_source_letter(int source);
 
 typedef struct ret_cand {
     uint32_t item;
