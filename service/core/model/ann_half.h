@@ -19,7 +19,8 @@
  * order, with the same scores, to the same reservoir as the float scan,
  * and every later step is unchanged.
  *
- * The three steps of a list scan (ann.c's own_search_lists, scan_list)
+ * The three steps of a list scan (ann.c's scan_list; own_search_lists
+ * passes no query norm: see there for why)
  * take a delta: below 0 they work on the exact scores of the whole list in
  * s->dots, as without a copy; from 0, on the approximate ones.
  *
