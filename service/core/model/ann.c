@@ -588,10 +588,11 @@ int ann_own_vectors(ann_index *ix, const float *item_vecs, size_t n_items, int m
     if (rc) return rc;
     faiss_Index_free((FaissIndex *)ix->ivf);
     ix->ivf = NULL;
+    malloc_trim(0); /* FAISS's lists were many mid-sized blocks: give the heap back */
     /* Past the caches, scans wait on memory: the half copy halves what
-     * they read (ann_half.h). Without it (range, memory) the floats serve. */
+     * they read (ann_half.h). Made after the trim, so that the peak stays
+     * the copy of the floats'. Without it (range, memory) the floats serve. */
     if (ix->list_ptr[ix->n_lists] * ix->dim * sizeof(float) >= ANN_HALF_MIN_BYTES)
         ann_half_build(ix, NULL);
-    malloc_trim(0); /* FAISS's lists were many mid-sized blocks: give the heap back */
     return 0;
 }
