@@ -190,11 +190,17 @@ static int cpu_has_avx2(void) {
 }
 
 /* F16C has no name in __builtin_cpu_supports on older compilers: CPUID
- * leaf 1, ECX bit 29. */
+ * leaf 1, ECX bit 29, asked once (in a virtual machine CPUID traps to the
+ * hypervisor; this is asked per query). */
 static int cpu_has_f16c(void) {
+    static atomic_int known = -1;
+    int has = atomic_load_explicit(&known, memory_order_relaxed);
+    if (has >= 0) return has;
     unsigned a, b, c, d;
     __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-    return (c >> 29) & 1;
+    has = (int)((c >> 29) & 1);
+    atomic_store_explicit(&known, has, memory_order_relaxed);
+    return has;
 }
 #else
 static int cpu_has_avx2(void) {
