@@ -108,7 +108,8 @@ typedef int (*ann_skip_fn)(const void *arg, int64_t item);
 
 /* A half-precision copy of the own copy's vectors, which list scans read
  * instead of the floats, scoring exactly only the rows that can enter
- * (ann_half.h): the same answers, bit for bit, from about half the bytes.
+ * (ann_half.h): the same answers, bit for bit (ties at the k-th aside),
+ * from about half the bytes.
  * ann_own_vectors makes it for indexes of ANN_HALF_MIN_BYTES of vectors or
  * more on CPUs with AVX2 and F16C; it costs 2 bytes per dimension and item.
  * on: make it (MX_EINVAL where the CPU, the dimension or a component past

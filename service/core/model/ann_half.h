@@ -15,9 +15,13 @@
  * largest factor of its rows (with an eighth more, and 2^-20 of the
  * longest row, for the rounding of the comparisons themselves). A row
  * whose approximate score is not within delta of the floor cannot beat it;
- * the others are scored exactly. So a scan adds the same rows, in the same
- * order, with the same scores, to the same reservoir as the float scan,
- * and every later step is unchanged.
+ * the others are scored exactly. Given the same floor, a scan adds the same
+ * rows, in the same order, with the same scores, to the reservoir as the
+ * float scan. The one floor taken from approximate scores is the guess of
+ * a fresh reservoir (ann_topk_guess's samples): only a floor to try,
+ * checked by the exact count or a second pass, so it may let in other rows
+ * below the k-th best, never change which k are best or their scores
+ * (ties at the k-th aside, which the reservoir never ordered).
  *
  * The three steps of a list scan (ann.c's scan_list; own_search_lists
  * passes no query norm: see there for why)
