@@ -87,7 +87,7 @@ static void check_lists(const ann_index *ix, ann_scratch *s, const float *q) {
     const float *scores;
     const int64_t *items;
     mx_err err = {0};
-    ASSERT_EQ(ann_search_lists(ix, s, q, lists, NL, K, &scores, &items, &err), 0);
+    ASSERT_EQ(ann_search_lists(ix, s, q, lists, NL, K, NULL, &scores, &items, &err), 0);
     for (size_t j = 0; j < NL; j++) {
         int64_t want[K];
         double ws[K];
@@ -151,12 +151,12 @@ static void check_global(const ann_index *ix, ann_scratch *s, const float *q) {
                 if (mask & (1u << c)) lists[nk++] = c;
             const float *ls;
             const int64_t *li;
-            ASSERT_EQ(ann_search_lists(ix, s, q, lists, nk, depth, &ls, &li, &err), 0);
+            ASSERT_EQ(ann_search_lists(ix, s, q, lists, nk, depth, NULL, &ls, &li, &err), 0);
             float ksc[L * 40];
             int64_t kit[L * 40];
             memcpy(ksc, ls, nk * depth * sizeof(float));
             memcpy(kit, li, nk * depth * sizeof(int64_t));
-            ann_known known = {lists, ksc, kit, nk, depth};
+            ann_known known = {lists, ksc, kit, nk, depth, NULL};
             n = brute(q, L, K, want, ws);
             ASSERT_EQ(ann_search_global_known(ix, s, q, K, 0, &known, sc, it, &found, &err), 0);
             ASSERT_EQ(found, K);
@@ -199,13 +199,13 @@ static void test_build_and_search(void) {
     const int64_t *it;
     float q[D] = {1, 0, 0, 0, 0, 0};
     uint32_t bad = L;
-    ASSERT_EQ(ann_search_lists(ix, s, q, &bad, 1, 4, &sc, &it, &err), MX_EINVAL);
+    ASSERT_EQ(ann_search_lists(ix, s, q, &bad, 1, 4, NULL, &sc, &it, &err), MX_EINVAL);
     ASSERT_CONTAINS(err.msg, "out of range");
     uint32_t ok = 0;
-    ASSERT_EQ(ann_search_lists(ix, s, q, &ok, 1, 65, &sc, &it, &err), MX_EINVAL);
-    ASSERT_EQ(ann_search_lists(ix, s, q, &ok, 1, 0, &sc, &it, &err), MX_EINVAL);
+    ASSERT_EQ(ann_search_lists(ix, s, q, &ok, 1, 65, NULL, &sc, &it, &err), MX_EINVAL);
+    ASSERT_EQ(ann_search_lists(ix, s, q, &ok, 1, 0, NULL, &sc, &it, &err), MX_EINVAL);
     uint32_t many[6] = {0, 1, 2, 3, 0, 1};
-    ASSERT_EQ(ann_search_lists(ix, s, q, many, 6, 4, &sc, &it, &err), MX_EINVAL);
+    ASSERT_EQ(ann_search_lists(ix, s, q, many, 6, 4, NULL, &sc, &it, &err), MX_EINVAL);
     ann_scratch_free(s);
     ann_scratch_free(NULL);
     ann_free(ix);
@@ -314,8 +314,8 @@ static void compare_indexes(const ann_index *a, const ann_index *b, double tol) 
         const uint32_t lists[] = {3, 1};
         const float *ls1, *ls2;
         const int64_t *li1, *li2;
-        ASSERT_EQ(ann_search_lists(a, s1, q, lists, 2, 7, &ls1, &li1, &err), 0);
-        ASSERT_EQ(ann_search_lists(b, s2, q, lists, 2, 7, &ls2, &li2, &err), 0);
+        ASSERT_EQ(ann_search_lists(a, s1, q, lists, 2, 7, NULL, &ls1, &li1, &err), 0);
+        ASSERT_EQ(ann_search_lists(b, s2, q, lists, 2, 7, NULL, &ls2, &li2, &err), 0);
         ASSERT(memcmp(li1, li2, 14 * sizeof(int64_t)) == 0);
         for (size_t t = 0; t < 14; t++)
             ASSERT(li1[t] < 0 || (tol == 0 ? ls1[t] == ls2[t] : fabs(ls1[t] - ls2[t]) <= tol));
@@ -514,7 +514,7 @@ static void test_own_matches_faiss(void) {
                 q[d] = (float)rng_normal(&st);
             const float *os, *fs;
             const int64_t *oi, *fi;
-            ASSERT_EQ(ann_search_lists(ix, own, q, lists, 4, BK, &os, &oi, &err), 0);
+            ASSERT_EQ(ann_search_lists(ix, own, q, lists, 4, BK, NULL, &os, &oi, &err), 0);
             ASSERT_EQ(ann_search_lists_faiss(ix, ref, q, lists, 4, BK, &fs, &fi, &err), 0);
             for (size_t t = 0; t < 4 * BK; t++) {
                 ASSERT_EQ(oi[t], fi[t]);

@@ -8,6 +8,7 @@
 #include "ann.h"
 #include "ann_half.h"
 #include "ann_scan.h"
+#include "ann_topk.h"
 #include "rng.h"
 #include "tap.h"
 
@@ -73,6 +74,104 @@ static void random_query(rng_state *st, float *q, int r) {
         q[d] = scale * (float)rng_normal(st);
 }
 
+/* Rows of chosen depths (the mixture's shallow rows of minor interests):
+ * each row is the prefix of the k-deep row, padded after its depth, with
+ * the copy as without it; as known rows of a filtered global search they
+ * give the answer of a search without known rows. */
+static size_t test_depths(ann_index *ix, ann_scratch *s, rng_state *st, const uint32_t *lists) {
+    static float full_sc[L * KMAX], sc_by[2][L * KMAX], gs[2][KMAX], ref_sc[KMAX];
+    static int64_t full_it[L * KMAX], it_by[2][L * KMAX], gi[2][KMAX], ref_it[KMAX];
+    mx_err err = {0};
+    size_t checked = 0;
+    for (int r = 0; r < 40; r++) {
+        float q[D];
+        random_query(st, q, r);
+        size_t k = 1 + (size_t)(r * 29) % 160, depth[L], ng[2], nref = 0;
+        int mod = 2 + r % 5;
+        for (size_t j = 0; j < L; j++)
+            depth[j] = (j * 37 + (size_t)r * 11) % (k + 1); /* 0 to k */
+        const float *sc;
+        const int64_t *it;
+        ASSERT_EQ(ann_use_half(ix, 0, &err), 0);
+        ASSERT_EQ(ann_search_lists(ix, s, q, lists, L, k, NULL, &sc, &it, &err), 0);
+        memcpy(full_sc, sc, L * k * sizeof(float));
+        memcpy(full_it, it, L * k * sizeof(int64_t));
+        ASSERT_EQ(ann_search_filtered(ix, s, q, k, 0, NULL, skip_mod, &mod, ref_sc, ref_it, &nref),
+                  0);
+        for (int half = 0; half <= 1; half++) {
+            ASSERT_EQ(ann_use_half(ix, half, &err), 0);
+            ASSERT_EQ(ann_search_lists(ix, s, q, lists, L, k, depth, &sc, &it, &err), 0);
+            memcpy(sc_by[half], sc, L * k * sizeof(float));
+            memcpy(it_by[half], it, L * k * sizeof(int64_t));
+            for (size_t j = 0; j < L; j++)
+                for (size_t t = 0; t < k; t++) {
+                    size_t at = j * k + t;
+                    if (t < depth[j]) {
+                        ASSERT(memcmp(&sc_by[half][at], &full_sc[at], sizeof(float)) == 0);
+                        ASSERT_EQ(it_by[half][at], full_it[at]);
+                    } else {
+                        ASSERT_EQ(it_by[half][at], -1);
+                        ASSERT(sc_by[half][at] == -FLT_MAX);
+                    }
+                }
+            ann_known known = {lists, sc_by[half], it_by[half], L, k, depth};
+            ASSERT_EQ(ann_search_filtered(ix, s, q, k, 0, &known, skip_mod, &mod, gs[half],
+                                          gi[half], &ng[half]),
+                      0);
+            ASSERT_EQ(ng[half], nref);
+            ASSERT(memcmp(gs[half], ref_sc, nref * sizeof(float)) == 0);
+            ASSERT(memcmp(gi[half], ref_it, nref * sizeof(int64_t)) == 0);
+            checked++;
+        }
+    }
+    size_t over = (size_t)L + 1, deep[L] = {0};
+    deep[0] = over;
+    const float *sc;
+    const int64_t *it;
+    ASSERT_EQ(ann_search_lists(ix, s, vecs, lists, L, L, deep, &sc, &it, &err), MX_EINVAL);
+    ann_use_half(ix, 0, &err);
+    return checked;
+}
+
+/* ann_half_floor: at least k rows score exactly above it, and the rows
+ * re-scored from it stay few. */
+static void test_floor(ann_index *ix, ann_scratch *s, rng_state *st) {
+    const size_t ks[] = {1, 3, 10, 40, 125};
+    size_t eligible = 0, found = 0, rescored = 0, wanted = 0;
+    mx_err err = {0};
+    ASSERT_EQ(ann_use_half(ix, 1, &err), 0);
+    for (int r = 0; r < 30; r++) {
+        float q[D];
+        random_query(st, q, r);
+        float qnorm = ann_half_query(ix, q);
+        for (uint32_t l = 0; l < L; l++)
+            for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
+                size_t len = ann_list_size(ix, l), above = 0, near = 0;
+                float delta = ann_half_scores(ix, s, q, qnorm, l);
+                float floor = ann_half_floor(ix, s, l, ks[ki], delta);
+                eligible += len >= 4 * ks[ki] && len >= ANN_TOPK_SAMPLES;
+                if (floor == -FLT_MAX) continue;
+                found++;
+                for (size_t t = 0; t < len; t++)
+                    near += s->approx[t] > floor - delta;
+                ASSERT_EQ(ann_half_above(ix, s, q, l, -FLT_MAX, delta), len); /* exact dots */
+                for (size_t t = 0; t < len; t++)
+                    above += s->dots[t] > floor;
+                ASSERT(above >= ks[ki]);
+                rescored += near;
+                wanted += ks[ki];
+            }
+    }
+    printf("# ann_half_floor: %zu floors for %zu lists of 4 k rows or more; %zu rows re-scored "
+           "for %zu wanted\n",
+           found, eligible, rescored, wanted);
+    ASSERT_EQ(found, eligible);
+    ASSERT(rescored < 3 * wanted);
+    ann_use_half(ix, 0, &err);
+    TEST_OK("ann_half_floor: k rows or more score exactly above it (k 1 to 125), and fewer than "
+            "3 k rows are within delta of it");
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     (void)argv;
@@ -108,11 +207,12 @@ int main(int argc, char **argv) {
             ASSERT_EQ(ann_use_half(ix, half, &err), 0);
             const float *sc;
             const int64_t *it;
-            ASSERT_EQ(ann_search_lists(ix, s, q, lists, nl, k, &sc, &it, &err), 0);
+            ASSERT_EQ(ann_search_lists(ix, s, q, lists, nl, k, NULL, &sc, &it, &err), 0);
             memcpy(half ? got_sc : want_sc, sc, nl * k * sizeof(float));
             memcpy(half ? got_it : want_it, it, nl * k * sizeof(int64_t));
             /* the mixture's rows as known rows of a filtered global search */
-            ann_known known = {lists, half ? got_sc : want_sc, half ? got_it : want_it, nl, k};
+            ann_known known = {lists, half ? got_sc : want_sc, half ? got_it : want_it, nl, k,
+                               NULL};
             ASSERT_EQ(ann_search_filtered(ix, s, q, k, (size_t)(r % 4) * 2, r % 2 ? &known : NULL,
                                           r % 3 ? skip_mod : NULL, &mod, half ? gs : fs,
                                           half ? gi : fi, half ? &ng : &nf),
@@ -146,6 +246,11 @@ int main(int argc, char **argv) {
         }
     }
     printf("# largest |approximate - exact| / delta: %.3f\n", tightest);
+    test_floor(ix, s, &st);
+    ASSERT_EQ(test_depths(ix, s, &st, lists), 80);
+    TEST_OK("rows of depths 0 to k: the k-deep rows' prefixes, padded after, with the copy as "
+            "without; as known rows they give a filtered search the same answer; a depth past k "
+            "refused");
     ann_scratch_free(s);
     ann_free(ix);
     ASSERT_EQ(searches, 120);

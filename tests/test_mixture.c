@@ -448,7 +448,7 @@ static void test_planted(void) {
         planted[i] = w.item_interest[world_id(ds_item_id(ds, (uint32_t)i))];
 
     enum { K = 50 };
-    ret_ctx *ctx = ret_ctx_new(m->index, m->n_items, K, m->mix.m);
+    ret_ctx *ctx = ret_ctx_new(m->index, m->item_interest, m->n_items, K, m->mix.m);
     ret_cand cand[K];
     ret_params rp;
     ret_params_init(&rp);

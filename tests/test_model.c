@@ -103,8 +103,8 @@ static void same_index(const mx_model *a, const mx_model *b) {
         uint32_t lists[2] = {0, (uint32_t)(a->n_clusters - 1)};
         const float *ls1, *ls2;
         const int64_t *li1, *li2;
-        ASSERT_EQ(ann_search_lists(a->index, sa, q, lists, 2, 10, &ls1, &li1, &err), 0);
-        ASSERT_EQ(ann_search_lists(b->index, sb, q, lists, 2, 10, &ls2, &li2, &err), 0);
+        ASSERT_EQ(ann_search_lists(a->index, sa, q, lists, 2, 10, NULL, &ls1, &li1, &err), 0);
+        ASSERT_EQ(ann_search_lists(b->index, sb, q, lists, 2, 10, NULL, &ls2, &li2, &err), 0);
         ASSERT(memcmp(li1, li2, 20 * sizeof(int64_t)) == 0);
         ASSERT(memcmp(ls1, ls2, 20 * sizeof(float)) == 0);
     }
@@ -114,8 +114,8 @@ static void same_index(const mx_model *a, const mx_model *b) {
 
 /* The blended pool for a few users: the loaded model answers the same. */
 static void same_pools(const mx_model *a, const mx_model *b) {
-    ret_ctx *ca = ret_ctx_new(a->index, a->n_items, 30, a->mix.m);
-    ret_ctx *cb = ret_ctx_new(b->index, b->n_items, 30, b->mix.m);
+    ret_ctx *ca = ret_ctx_new(a->index, a->item_interest, a->n_items, 30, a->mix.m);
+    ret_ctx *cb = ret_ctx_new(b->index, b->item_interest, b->n_items, 30, b->mix.m);
     ret_cand pa[3 * 30], pb[3 * 30]; /* the union pool: up to 3 x 30 */
     mx_err err = {0};
     for (uint32_t u = 0; u < a->n_users; u += 23) {

@@ -161,7 +161,7 @@ static void random_q(rng_state *st, float *q) {
 /* ---- mixture ------------------------------------------------------------ */
 
 static void test_mixture(void) {
-    ret_ctx *c = ret_ctx_new(ix, N, MAXK, 4);
+    ret_ctx *c = ret_ctx_new(ix, NULL, N, MAXK, 4);
     ASSERT(c);
     ret_params p;
     ret_params_init(&p);
@@ -337,6 +337,57 @@ static void test_mixture(void) {
     TEST_OK("ret_mixture: per-interest budgets, exclusions, shortfall refill, no duplicates");
 }
 
+/* With the items' lists known, a row fetches extra for its own list's
+ * exclusions only: 30 of list 0's 40 items excluded, its quota still
+ * holds (a row as deep as the others would find none of its 10), and the
+ * answer is the one of a context that fetches for every exclusion. */
+static void test_mixture_own_lists(void) {
+    ret_ctx *own = ret_ctx_new(ix, assign, N, MAXK, 4), *every = ret_ctx_new(ix, NULL, N, MAXK, 4);
+    ASSERT(own && every);
+    ret_params p;
+    ret_params_init(&p);
+    p.overfetch = 2;
+    p.mixture_sharpen = 1;
+    p.mixture_order = RET_ORDER_SCORE;
+    const uint32_t cid[] = {0, 1, 3};
+    const float w[] = {0.5f, 0.3f, 0.2f};
+    const size_t budget[] = {10, 6, 4};
+    rng_state st;
+    rng_seed(&st, 21);
+    mx_err err = {0};
+    for (int trial = 0; trial < 10; trial++) {
+        float q[D];
+        random_q(&st, q);
+        uint32_t ex[30], want[MAXK];
+        ASSERT_EQ(brute(q, 0, 30, NULL, 0, ex), 30);
+        ret_cand a[MAXK], b[MAXK];
+        size_t na = 0, nb = 0;
+        ret_begin(own, ex, 30, 0);
+        ASSERT_EQ(ret_mixture(own, ix, q, cid, w, 3, 20, &p, a, &na, &err), 0);
+        ret_begin(every, ex, 30, 0);
+        ASSERT_EQ(ret_mixture(every, ix, q, cid, w, 3, 20, &p, b, &nb, &err), 0);
+        ASSERT_EQ(na, 20);
+        ASSERT_EQ(nb, na);
+        for (size_t j = 0; j < 3; j++) {
+            size_t nt = brute(q, cid[j], budget[j], ex, 30, want), got = 0;
+            for (size_t t = 0; t < na; t++) {
+                if (a[t].interest != cid[j]) continue;
+                got++;
+                ASSERT(contains(want, nt, a[t].item));
+            }
+            ASSERT_EQ(got, budget[j]);
+        }
+        for (size_t t = 0; t < na; t++) {
+            ASSERT_EQ(a[t].item, b[t].item);
+            ASSERT(a[t].score == b[t].score);
+        }
+    }
+    ret_ctx_free(own);
+    ret_ctx_free(every);
+    TEST_OK("ret_mixture with the items' lists: 30 exclusions in one list, its quota holds, the "
+            "answer is that of a context fetching for every exclusion");
+}
+
 /* ---- single and popular ------------------------------------------------- */
 
 /* ret_single on c (after ret_begin(ex, n_ex, n_blocked)) is the exact top k
@@ -397,10 +448,11 @@ static void test_filtered_known(void) {
         for (size_t d = 0; d < sizeof(depths) / sizeof(depths[0]); d++) {
             const float *sc;
             const int64_t *it;
-            ASSERT_EQ(ann_search_lists(ix, rows_s, q, lists, 2, depths[d], &sc, &it, &err), 0);
+            ASSERT_EQ(ann_search_lists(ix, rows_s, q, lists, 2, depths[d], NULL, &sc, &it, &err),
+                      0);
             memcpy(ksc, sc, 2 * depths[d] * sizeof(float));
             memcpy(kit, it, 2 * depths[d] * sizeof(int64_t));
-            ann_known known = {lists, ksc, kit, 2, depths[d]};
+            ann_known known = {lists, ksc, kit, 2, depths[d], NULL};
             size_t nf = 0;
             ASSERT_EQ(
                 ann_search_filtered(ix, s, q, k, 0, &known, skip_listed, &sk, out_sc, out_it, &nf),
@@ -419,7 +471,7 @@ static void test_filtered_known(void) {
 }
 
 static void test_single_popular(void) {
-    ret_ctx *c = ret_ctx_new(ix, N, MAXK, 4);
+    ret_ctx *c = ret_ctx_new(ix, NULL, N, MAXK, 4);
     ret_params p;
     ret_params_init(&p);
     ret_cand out[MAXK];
@@ -461,7 +513,7 @@ static void test_single_popular(void) {
     ASSERT(!ann_has_vectors(by_faiss) && ann_has_vectors(ix));
     unlink(path);
     rmdir(dir);
-    ret_ctx *faiss_c = ret_ctx_new(by_faiss, N, MAXK, 4);
+    ret_ctx *faiss_c = ret_ctx_new(by_faiss, NULL, N, MAXK, 4);
     ASSERT(faiss_c);
     for (int trial = 0; trial < 20; trial++) {
         ret_ctx *rc = trial % 2 ? faiss_c : c;
@@ -508,7 +560,7 @@ static void test_single_popular(void) {
     for (uint32_t i = 0; i < N; i++)
         n_pos += (i * 37) % 11 > 0;
     ret_cand all[N];
-    ret_ctx *wide = ret_ctx_new(NULL, N, N, 1);
+    ret_ctx *wide = ret_ctx_new(NULL, NULL, N, N, 1);
     ASSERT(wide);
     ret_begin(wide, NULL, 0, 0);
     ASSERT_EQ(ret_popular(wide, &pop, N, all, &n), 0);
@@ -614,7 +666,7 @@ static void check_blend(ret_ctx *c, const float *q, const uint32_t *cid, const f
 }
 
 static void test_blend(void) {
-    ret_ctx *c = ret_ctx_new(ix, N, MAXK, 4);
+    ret_ctx *c = ret_ctx_new(ix, NULL, N, MAXK, 4);
     ret_params p;
     ret_params_init(&p);
     ASSERT(p.rrf_k > 0);
@@ -747,6 +799,7 @@ int main(int argc, char **argv) {
     test_allocate();
     make_world();
     test_mixture();
+    test_mixture_own_lists();
     test_single_popular();
     test_filtered_known();
     test_blend();

@@ -521,7 +521,7 @@ int cmd_bench(int argc, char **argv) {
                 n_with_mix ? "out of memory sampling users" : "no user has a mixture");
         goto done;
     }
-    ctx = ret_ctx_new(m->index, m->n_items, a.k, m->mix.m);
+    ctx = ret_ctx_new(m->index, m->item_interest, m->n_items, a.k, m->mix.m);
     out = malloc(a.k * RET_N_SOURCES * sizeof(ret_cand)); /* the blend: a union of up to 3k */
     lat = malloc(a.queries * sizeof(double));
     cpu = malloc(a.queries * sizeof(double));

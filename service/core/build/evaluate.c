@@ -129,7 +129,8 @@ static int rank_all(const mx_model *m, const rkt_sessions *sessions, const test_
     int rc = 0;
 #pragma omp parallel
     {
-        evl_scratch sc = {.ret = ret_ctx_new(m->index, m->n_items, kmax, m->mix.m),
+        evl_scratch sc = {.ret =
+                              ret_ctx_new(m->index, m->item_interest, m->n_items, kmax, m->mix.m),
                           .cand = malloc(stride * sizeof(ret_cand))};
         if (model_has_ranker(m)) {
             sc.rec = rec_ctx_new(m, kmax);

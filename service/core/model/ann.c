@@ -322,48 +322,60 @@ static size_t topk_cap(const ann_scratch *s, size_t k) {
     return cap < s->res_cap ? cap : s->res_cap;
 }
 
-/* The same from the own copy: each list's scores in one block, its top k
- * selected (ann_topk), best first, padded as FAISS pads. k <= max_k: the
- * reservoir holds it. */
+/* The same from the own copy: each list's scores in one block, its top
+ * depth selected (ann_topk), best first, padded as FAISS pads. k <= max_k:
+ * the reservoir holds it. With the half copy, a row's floor comes from
+ * the approximate scores (ann_half_floor), so that only the rows near its
+ * top are read again as floats: rows of a few dozen of a list of a
+ * thousand (at 1M x 64, mixture 319 -> 233 us); without it, from
+ * ann_topk_guess's samples, checked by the exact count. */
 static void own_search_lists(const ann_index *ix, ann_scratch *s, const float *q,
-                             const uint32_t *lists, size_t n_lists, size_t k) {
+                             const uint32_t *lists, size_t n_lists, size_t k, const size_t *depth) {
     ann_topk top;
-    /* Not the half copy: each row starts with a low floor (about 1.5 k of
-     * the list above it), so a tenth or more of its rows would be scored
-     * again from scattered floats, which costs more than streaming them
-     * all (1M x 64, mixture 330-338 -> 366-373 us). A global search's floor
-     * is high after its first list: there it pays (single 206-226 ->
-     * 141-153 us). */
-    float qnorm = -1;
+    float qnorm = ann_half_query(ix, q);
     for (size_t j = 0; j < n_lists; j++) {
         uint32_t l = lists[j];
-        size_t at = ix->list_ptr[l], len = ix->list_ptr[l + 1] - at;
-        float delta = ann_half_scores(ix, s, q, qnorm, l);
-        ann_topk_start(&top, s->res_sc, s->res_it, topk_cap(s, k), k);
-        float guess = ann_topk_guess(&top, s->dots, len);
-        if (ann_half_count_above(ix, s, q, l, guess, delta) >= k) top.floor = guess;
-        size_t m = ann_half_above(ix, s, q, l, top.floor, delta);
-        for (size_t j = 0; j < m; j++)
-            ann_topk_add(&top, s->dots[s->pos[j]], ix->list_ids[at + s->pos[j]]);
-        size_t n = ann_topk_finish(&top);
+        size_t at = ix->list_ptr[l], len = ix->list_ptr[l + 1] - at, n = 0;
+        size_t kj = depth ? depth[j] : k;
         float *sc = s->scores + j * k;
         int64_t *it = (int64_t *)s->labels + j * k;
-        memcpy(sc, top.sc, n * sizeof(float));
-        memcpy(it, top.it, n * sizeof(int64_t));
+        if (kj > 0) {
+            float delta = ann_half_scores(ix, s, q, qnorm, l);
+            ann_topk_start(&top, s->res_sc, s->res_it, topk_cap(s, kj), kj);
+            if (delta >= 0) {
+                top.floor = ann_half_floor(ix, s, l, kj, delta);
+            } else {
+                float guess = ann_topk_guess(&top, s->dots, len);
+                if (ann_topk_count_above(s->dots, len, guess) >= kj) top.floor = guess;
+            }
+            size_t m = ann_half_above(ix, s, q, l, top.floor, delta);
+            for (size_t t = 0; t < m; t++)
+                ann_topk_add(&top, s->dots[s->pos[t]], ix->list_ids[at + s->pos[t]]);
+            n = ann_topk_finish(&top);
+            memcpy(sc, top.sc, n * sizeof(float));
+            memcpy(it, top.it, n * sizeof(int64_t));
+        }
         for (; n < k; n++)
             sc[n] = -FLT_MAX, it[n] = -1;
     }
 }
 
 int ann_search_lists(const ann_index *ix, ann_scratch *s, const float *q, const uint32_t *lists,
-                     size_t n_lists, size_t k, const float **scores, const int64_t **items,
-                     mx_err *err) {
+                     size_t n_lists, size_t k, const size_t *depth, const float **scores,
+                     const int64_t **items, mx_err *err) {
     int rc = ann_check_rows(ix, s, lists, n_lists, k, err);
     if (rc) return rc;
-    if (ix->list_vecs)
-        own_search_lists(ix, s, q, lists, n_lists, k);
-    else if ((rc = ann_faiss_lists(ix, s, q, lists, n_lists, k, err)))
-        return rc;
+    for (size_t j = 0; depth && j < n_lists; j++)
+        if (depth[j] > k)
+            return mx_err_set(err, MX_EINVAL, "row %zu's depth %zu is past k %zu", j, depth[j], k);
+    if (ix->list_vecs) {
+        own_search_lists(ix, s, q, lists, n_lists, k, depth);
+    } else {
+        if ((rc = ann_faiss_lists(ix, s, q, lists, n_lists, k, err))) return rc;
+        for (size_t j = 0; depth && j < n_lists; j++) /* FAISS's rows are k deep: cut */
+            for (size_t t = depth[j]; t < k; t++)
+                s->scores[j * k + t] = -FLT_MAX, s->labels[j * k + t] = -1;
+    }
     *scores = s->scores;
     *items = (const int64_t *)s->labels;
     return 0;
@@ -400,10 +412,11 @@ size_t ann_probe_order(const ann_index *ix, ann_scratch *s, const float *q, size
     return nprobe;
 }
 
-/* The known row of list l (best first, known->k long), or NULL. */
+/* The known row of list l (best first, ann_known_depth long), or
+ * SIZE_MAX. */
 static size_t known_row(const ann_known *known, uint32_t l) {
     for (size_t t = 0; known && known->k && t < known->n; t++)
-        if (known->lists[t] == l) return t;
+        if (known->lists[t] == l && ann_known_depth(known, t) > 0) return t;
     return SIZE_MAX;
 }
 
@@ -414,8 +427,8 @@ enum { ROW_WHOLE, ROW_PART };
 static int row_cover(const ann_known *known, size_t r, size_t k, ann_skip_fn skip,
                      const void *arg) {
     const int64_t *it = known->items + r * known->k;
-    size_t kept = 0;
-    for (size_t t = 0; t < known->k; t++) {
+    size_t kept = 0, depth = ann_known_depth(known, r);
+    for (size_t t = 0; t < depth; t++) {
         if (it[t] < 0) return ROW_WHOLE;
         if (!(skip && skip(arg, it[t])) && ++kept >= k) return ROW_WHOLE;
     }
@@ -426,7 +439,8 @@ static void push_row(const ann_known *known, size_t r, ann_skip_fn skip, const v
                      ann_topk *top) {
     const float *sc = known->scores + r * known->k;
     const int64_t *it = known->items + r * known->k;
-    for (size_t t = 0; t < known->k && it[t] >= 0; t++) {
+    size_t depth = ann_known_depth(known, r);
+    for (size_t t = 0; t < depth && it[t] >= 0; t++) {
         if (sc[t] <= top->floor) break; /* best first: no later one enters */
         if (skip && skip(arg, it[t])) continue;
         ann_topk_add(top, sc[t], it[t]);
@@ -500,7 +514,7 @@ int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, siz
     }
     for (size_t j = 0; j < n_part; j++) {
         size_t r = known_row(known, s->redo[j]);
-        float last = known->scores[r * known->k + known->k - 1];
+        float last = known->scores[r * known->k + ann_known_depth(known, r) - 1];
         /* The floor is at most the k-th best so far (it was that at the
          * last compaction, or a guess that k entries beat): a row whose
          * last is not above it is enough without a compaction; else the
@@ -550,7 +564,7 @@ static int own_agrees(ann_index *ix, mx_err *err) {
         if ((rc = ann_faiss_lists(ix, s, q, &l, 1, k, err))) break;
         memcpy(fs, s->scores, k * sizeof(float));
         memcpy(fi, s->labels, k * sizeof(int64_t));
-        own_search_lists(ix, s, q, &l, 1, k);
+        own_search_lists(ix, s, q, &l, 1, k, NULL);
         for (size_t t = 0; t < k && !rc; t++) {
             float tol = 1e-4f * (fabsf(fs[t]) + 1.0f);
             if (fabsf(s->scores[t] - fs[t]) > tol)

@@ -68,13 +68,14 @@ const float *ann_centroids(const ann_index *ix); /* n_lists x dim, borrowed */
 ann_scratch *ann_scratch_new(const ann_index *ix, size_t max_rows, size_t max_k);
 void ann_scratch_free(ann_scratch *s);
 
-/* Searches q inside lists[0..n_lists) with k results each. Results for
- * list j are scores[j*k ..] and items[j*k ..], best first, item -1 where a
- * list has fewer than k items. The arrays belong to the scratch and stay
- * valid until its next use. */
+/* Searches q inside lists[0..n_lists) with k results each, or depth[j]
+ * (<= k) for list j when depth is not NULL. Results for list j are
+ * scores[j*k ..] and items[j*k ..], best first, item -1 (score -FLT_MAX)
+ * past its depth and where a list has fewer items. The arrays belong to
+ * the scratch and stay valid until its next use. */
 int ann_search_lists(const ann_index *ix, ann_scratch *s, const float *q, const uint32_t *lists,
-                     size_t n_lists, size_t k, const float **scores, const int64_t **items,
-                     mx_err *err);
+                     size_t n_lists, size_t k, const size_t *depth, const float **scores,
+                     const int64_t **items, mx_err *err);
 
 /* ann_search_lists by FAISS (search_preassigned) even when the own copy
  * exists: the reference the tests and `mixrec bench` compare with.
@@ -90,14 +91,21 @@ int ann_search_global(const ann_index *ix, ann_scratch *s, const float *q, size_
 
 /* Rows a caller already searched with the same q (e.g. the mixture's
  * interest lists): lists[i]'s results, best first, are scores[i*k ..] and
- * items[i*k ..]. ann_search_global_known does not search those lists again
- * when k covers what its first pass needs; results are the same. */
+ * items[i*k ..], depth[i] of them searched (NULL: k each; -1 items past
+ * the depth are padding, before it the list's end). ann_search_global_known
+ * does not search those lists again when a row covers what its first pass
+ * needs; results are the same. */
 typedef struct ann_known {
     const uint32_t *lists;
     const float *scores;
     const int64_t *items;
     size_t n, k;
+    const size_t *depth;
 } ann_known;
+
+static inline size_t ann_known_depth(const ann_known *known, size_t row) {
+    return known->depth ? known->depth[row] : known->k;
+}
 
 int ann_search_global_known(const ann_index *ix, ann_scratch *s, const float *q, size_t k,
                             size_t nprobe, const ann_known *known, float *scores, int64_t *items,

@@ -138,8 +138,8 @@ int ann_faiss_search_global(const ann_index *ix, ann_scratch *s, const float *q,
     size_t n_unk = 0;
     for (size_t j = 0; j < nprobe; j++) {
         size_t kr = SIZE_MAX;
-        for (size_t t = 0; known && known->k >= kk && t < known->n && kr == SIZE_MAX; t++)
-            if (known->lists[t] == s->order[j]) kr = t;
+        for (size_t t = 0; known && t < known->n && kr == SIZE_MAX; t++)
+            if (known->lists[t] == s->order[j] && ann_known_depth(known, t) >= kk) kr = t;
         if (kr != SIZE_MAX) {
             rows[j] = (row_res){known->scores + kr * known->k, known->items + kr * known->k, kk};
         } else {
@@ -149,7 +149,7 @@ int ann_faiss_search_global(const ann_index *ix, ann_scratch *s, const float *q,
     }
     const float *ls = NULL;
     const int64_t *li = NULL;
-    int rc = n_unk ? ann_search_lists(ix, s, q, s->redo, n_unk, kk, &ls, &li, err) : 0;
+    int rc = n_unk ? ann_search_lists(ix, s, q, s->redo, n_unk, kk, NULL, &ls, &li, err) : 0;
     if (rc) return rc;
     for (size_t j = 0; j < nprobe; j++)
         if (!rows[j].sc) rows[j] = (row_res){ls + rows[j].n * kk, li + rows[j].n * kk, kk};
@@ -174,7 +174,7 @@ int ann_faiss_search_global(const ann_index *ix, ann_scratch *s, const float *q,
             }
             for (size_t t = 0; t < m; t++)
                 rows[t] = (row_res){s->keep_sc + t * kk, s->keep_it + t * kk, kk};
-            if ((rc = ann_search_lists(ix, s, q, s->redo, n2, k, &ls, &li, err))) return rc;
+            if ((rc = ann_search_lists(ix, s, q, s->redo, n2, k, NULL, &ls, &li, err))) return rc;
             for (size_t t = 0; t < n2; t++)
                 rows[m + t] = (row_res){ls + t * k, li + t * k, k};
             n = merge_rows(s, rows, m + n2, k, scores, items);

@@ -17,15 +17,14 @@
  * whose approximate score is not within delta of the floor cannot beat it;
  * the others are scored exactly. Given the same floor, a scan adds the same
  * rows, in the same order, with the same scores, to the reservoir as the
- * float scan. The one floor taken from approximate scores is the guess of
- * a fresh reservoir (ann_topk_guess's samples): only a floor to try,
- * checked by the exact count or a second pass, so it may let in other rows
- * below the k-th best, never change which k are best or their scores
- * (ties at the k-th aside, which the reservoir never ordered).
+ * float scan. Floors taken from approximate scores are the guess of a
+ * fresh reservoir (ann_topk_guess's samples: only a floor to try, checked
+ * by a second pass) and ann_half_floor's (certain by the bound): they may
+ * let in other rows below the k-th best, never change which k are best or
+ * their scores (ties at the k-th aside, which the reservoir never ordered).
  *
- * The three steps of a list scan (ann.c's scan_list; own_search_lists
- * passes no query norm: see there for why)
- * take a delta: below 0 they work on the exact scores of the whole list in
+ * The steps of a list scan (ann.c's scan_list and own_search_lists) take a
+ * delta: below 0 they work on the exact scores of the whole list in
  * s->dots, as without a copy; from 0, on the approximate ones.
  *
  * Threading: the copy is built before searches start and read-only
@@ -54,10 +53,14 @@ float ann_half_query(const ann_index *ix, const float *q);
  * of every row into s->dots; returns -1. */
 float ann_half_scores(const ann_index *ix, ann_scratch *s, const float *q, float qnorm, uint32_t l);
 
-/* How many rows of list l score exactly above x (ann_topk_count_above on
- * the exact scores). */
-size_t ann_half_count_above(const ann_index *ix, ann_scratch *s, const float *q, uint32_t l,
-                            float x, float delta);
+/* A floor at least min(k, rows) rows of list l score exactly above, from
+ * the approximate scores in s->approx alone (delta: ann_half_scores's):
+ * an approximate score that k rows beat (one of ann_topk_guess's samples,
+ * counted), less delta and a little more. A row re-scored by
+ * ann_half_above then scores within about 2 delta of the list's k-th best
+ * or above. -FLT_MAX (every row) on lists shorter than 4 k or than the
+ * samples. */
+float ann_half_floor(const ann_index *ix, const ann_scratch *s, uint32_t l, size_t k, float delta);
 
 /* The rows of list l whose exact scores are above floor, ascending, into
  * s->pos, each with its exact score in s->dots (ann_scan_above on the

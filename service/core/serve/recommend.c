@@ -93,7 +93,7 @@ rec_ctx *rec_ctx_new(const mx_model *m, size_t max_k) {
     if (m->cfg.ranker.pool > c->cap) c->cap = m->cfg.ranker.pool;
     c->pool_cap = c->cap * (m->cfg.retrieval.pool_union ? RET_N_SOURCES : 1);
     size_t pc = c->pool_cap;
-    c->ret = ret_ctx_new(m->index, m->n_items, c->cap, REC_MAX_INTERESTS);
+    c->ret = ret_ctx_new(m->index, m->item_interest, m->n_items, c->cap, REC_MAX_INTERESTS);
     c->feat = feat_ctx_new(m, pc);
     c->q = malloc(m->dim * sizeof(float));
     c->scratch = malloc(3 * m->dim * sizeof(float));

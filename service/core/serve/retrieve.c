@@ -40,6 +40,15 @@ struct ret_ctx {
     ret_cand *sorted;                     /* their new order */
     uint64_t *slot; /* n_items: (stamp << 32) | position in the blend's merged list */
     uint32_t stamp; /* the blend's; slot entries of other stamps are stale */
+    /* The query's own exclusions per interest list (item_interest given):
+     * a mixture row fetches extra for its own list's only. */
+    const uint32_t *item_interest;
+    size_t n_lists;
+    uint32_t *own_in;  /* n_lists */
+    uint32_t *touched; /* n_lists: the lists own_in counts in */
+    size_t n_touched;
+    size_t *depth;       /* max_components: each mixture row's depth */
+    size_t *known_depth; /* max_components: the kept rows' */
 };
 
 /* One row per source: a source added to the enum without its row (so
@@ -72,9 +81,14 @@ void ret_params_init(ret_params *p) {
 
 #define RET_MAX_OVERFETCH 8
 
-ret_ctx *ret_ctx_new(const ann_index *ix, size_t n_items, size_t max_k, size_t max_components) {
+ret_ctx *ret_ctx_new(const ann_index *ix, const uint32_t *item_interest, size_t n_items,
+                     size_t max_k, size_t max_components) {
     ret_ctx *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
+    c->n_lists = ix && item_interest ? ann_n_lists(ix) : 0;
+    c->item_interest = c->n_lists ? item_interest : NULL;
+    c->own_in = calloc(c->n_lists ? c->n_lists : 1, sizeof(uint32_t));
+    c->touched = malloc((c->n_lists ? c->n_lists : 1) * sizeof(uint32_t));
     c->n_items = n_items;
     c->max_k = max_k;
     c->max_components = max_components ? max_components : 1;
@@ -97,9 +111,11 @@ ret_ctx *ret_ctx_new(const ann_index *ix, size_t n_items, size_t max_k, size_t m
     c->keys = malloc((sort_cap + 1) * sizeof(keysort_entry));
     c->sorted = malloc((sort_cap + 1) * sizeof(ret_cand));
     c->slot = calloc(n_items ? n_items : 1, sizeof(uint64_t));
+    c->depth = malloc(c->max_components * sizeof(size_t));
+    c->known_depth = malloc(c->max_components * sizeof(size_t));
     if ((ix && !c->ann) || !c->mark || !c->budget || !c->wsharp || !c->known_lists || !c->rows ||
         !c->row_of || !c->pool || !c->reserve || !c->gscore || !c->gitem || !c->keys ||
-        !c->sorted || !c->slot) {
+        !c->sorted || !c->slot || !c->own_in || !c->touched || !c->depth || !c->known_depth) {
         ret_ctx_free(c);
         return NULL;
     }
@@ -124,6 +140,10 @@ void ret_ctx_free(ret_ctx *c) {
     free(c->known_lists);
     free(c->known_sc);
     free(c->known_it);
+    free(c->own_in);
+    free(c->touched);
+    free(c->depth);
+    free(c->known_depth);
     free(c);
 }
 
@@ -137,6 +157,14 @@ void ret_begin(ret_ctx *c, const uint32_t *exclude, size_t n_exclude, size_t n_b
     c->n_blocked = n_blocked < n_exclude ? n_blocked : n_exclude;
     for (size_t i = 0; i < n_exclude; i++)
         if (exclude[i] < c->n_items) c->mark[exclude[i]] = c->gen;
+    for (size_t t = 0; t < c->n_touched; t++)
+        c->own_in[c->touched[t]] = 0;
+    c->n_touched = 0;
+    for (size_t i = 0; c->item_interest && i < c->n_exclude - c->n_blocked; i++) {
+        uint32_t l = exclude[i] < c->n_items ? c->item_interest[exclude[i]] : UINT32_MAX;
+        if (l >= c->n_lists) continue;
+        if (c->own_in[l]++ == 0) c->touched[c->n_touched++] = l;
+    }
 }
 
 int ret_excluded(const ret_ctx *c, uint32_t item) {
@@ -156,12 +184,21 @@ static inline void take(ret_ctx *c, uint32_t item) {
  * skip: the query's own exclusions all, blocked items by twice their share
  * of the catalogue (they are often the popular items, near many queries);
  * a short answer is fetched again deeper by the caller. */
+static size_t blocked_allowance(const ret_ctx *c, size_t depth) {
+    return c->n_items
+               ? (size_t)ceil(2.0 * (double)depth * (double)c->n_blocked / (double)c->n_items)
+               : 0;
+}
+
 static size_t exclusion_allowance(const ret_ctx *c, size_t depth) {
-    size_t own = c->n_exclude - c->n_blocked;
-    size_t blocked =
-        c->n_items ? (size_t)ceil(2.0 * (double)depth * (double)c->n_blocked / (double)c->n_items)
-                   : 0;
-    return own + blocked;
+    return c->n_exclude - c->n_blocked + blocked_allowance(c, depth);
+}
+
+/* The same for a search inside interest list l alone: the own exclusions
+ * in that list (when the context knows the items' lists). */
+static size_t list_allowance(const ret_ctx *c, uint32_t l, size_t depth) {
+    if (!c->item_interest) return exclusion_allowance(c, depth);
+    return (l < c->n_lists ? c->own_in[l] : 0) + blocked_allowance(c, depth);
 }
 
 static int unusable(const void *arg, int64_t item) {
@@ -263,7 +300,8 @@ static void keep_rows(ret_ctx *c, size_t rows, size_t fetch, const float *sc, co
     memcpy(c->known_sc, sc, need * sizeof(float));
     memcpy(c->known_it, it, need * sizeof(int64_t));
     memcpy(c->known_lists, c->rows, rows * sizeof(uint32_t));
-    c->known = (ann_known){c->known_lists, c->known_sc, c->known_it, rows, fetch};
+    memcpy(c->known_depth, c->depth, rows * sizeof(size_t));
+    c->known = (ann_known){c->known_lists, c->known_sc, c->known_it, rows, fetch, c->known_depth};
 }
 
 int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t *cid,
@@ -285,24 +323,33 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
     float of = p->overfetch < 1                   ? 1
                : p->overfetch > RET_MAX_OVERFETCH ? RET_MAX_OVERFETCH
                                                   : p->overfetch;
-    size_t rows = 0, fetch = 0;
+    /* Each row as deep as its budget, the over-fetch and its own list's
+     * exclusions need: the rows of minor interests stay shallow. Deeper
+     * (known_min_k) when the blend's single source will reuse them. A list
+     * shorter than its budget leaves a shortfall that the reserve refills:
+     * then every row is searched as deep as the deepest, as the reserve
+     * always was. */
+    size_t rows = 0, stride = 0;
+    int short_list = 0;
     for (size_t j = 0; j < m; j++) {
         c->row_of[j] = SIZE_MAX;
         if (c->budget[j] == 0) continue;
         size_t f = (size_t)ceilf((float)c->budget[j] * of) + 8;
-        size_t allow = exclusion_allowance(c, f);
+        size_t allow = list_allowance(c, cid[j], f);
         f += allow < 32 ? allow : 32;
-        if (f > fetch) fetch = f;
+        if (c->keep_known && c->known_min_k > f) f = c->known_min_k;
+        if (f > stride) stride = f;
+        if (cid[j] < ann_n_lists(ix) && ann_list_size(ix, cid[j]) < c->budget[j]) short_list = 1;
         c->row_of[j] = rows;
+        c->depth[rows] = f;
         c->rows[rows++] = cid[j];
     }
     if (rows == 0) return 0;
+    for (size_t r = 0; short_list && r < rows; r++)
+        c->depth[r] = stride;
     const float *sc;
     const int64_t *it;
-    /* Rows searched deeper than this source needs (stride) when the blend's
-     * single source will reuse them; only the first `fetch` count here. */
-    size_t stride = c->keep_known && c->known_min_k > fetch ? c->known_min_k : fetch;
-    int rc = ann_search_lists(ix, c->ann, q, c->rows, rows, stride, &sc, &it, err);
+    int rc = ann_search_lists(ix, c->ann, q, c->rows, rows, stride, c->depth, &sc, &it, err);
     if (rc) return rc;
     if (c->keep_known) keep_rows(c, rows, stride, sc, it);
     /* Quota pass, then a reserve of everything else fetched. */
@@ -312,7 +359,7 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
         size_t r = c->row_of[j];
         if (r == SIZE_MAX) continue;
         size_t got = 0;
-        for (size_t t = 0; t < fetch; t++) {
+        for (size_t t = 0; t < c->depth[r]; t++) {
             int64_t item = it[r * stride + t];
             if (!usable(c, item)) continue;
             ret_cand cd = {.item = (uint32_t)item,

@@ -76,8 +76,12 @@ void ret_params_init(ret_params *p); /* the defaults: bconfig.c's rows */
 typedef struct ret_ctx ret_ctx;
 
 /* Scratch for queries up to max_k results and max_components mixture
- * components over a catalogue of n_items. NULL on OOM. */
-ret_ctx *ret_ctx_new(const ann_index *ix, size_t n_items, size_t max_k, size_t max_components);
+ * components over a catalogue of n_items. item_interest (n_items, each
+ * item's list in ix; may be NULL; borrowed, must outlive the context)
+ * lets a mixture row fetch extra for the exclusions in its own list only.
+ * NULL on OOM. */
+ret_ctx *ret_ctx_new(const ann_index *ix, const uint32_t *item_interest, size_t n_items,
+                     size_t max_k, size_t max_components);
 void ret_ctx_free(ret_ctx *c);
 /* Starts a query: items excluded from every source until the next call
  * (already seen, explicitly excluded, blocked by the catalogue). The last
