@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "ann_half.h"
+#include "ann_approx.h"
 #include "ann_impl.h"
 #include "ann_scan.h"
 #include "ann_topk.h"
@@ -226,7 +226,7 @@ void ann_free(ann_index *ix) {
     free(ix->list_ids);
     free(ix->list_vecs);
     free(ix->item_row);
-    ann_half_drop(ix);
+    ann_approx_drop(ix);
     free(ix);
 }
 
@@ -279,12 +279,14 @@ ann_scratch *ann_scratch_new(const ann_index *ix, size_t max_rows, size_t max_k)
     s->pos = malloc((ix->max_list ? ix->max_list : 1) * sizeof(uint32_t));
     s->approx = malloc((ix->max_list ? ix->max_list : 1) * sizeof(float));
     s->exact = malloc((ix->max_list ? ix->max_list : 1) * sizeof(float));
+    s->q16 = malloc((ix->dim ? ix->dim : 1) * sizeof(int16_t));
     s->res_cap = 2 * s->max_k + 16;
     s->res_sc = malloc(s->res_cap * sizeof(float));
     s->res_it = malloc(s->res_cap * sizeof(int64_t));
     if (!s->queries || !s->assign || !s->coarse || !s->scores || !s->labels || !s->cscore ||
         !s->order || !s->head || !s->order_heap || !s->redo || !s->rows || !s->keep_sc ||
-        !s->keep_it || !s->dots || !s->pos || !s->approx || !s->exact || !s->res_sc || !s->res_it) {
+        !s->keep_it || !s->dots || !s->pos || !s->approx || !s->exact || !s->q16 || !s->res_sc ||
+        !s->res_it) {
         ann_scratch_free(s);
         return NULL;
     }
@@ -309,6 +311,7 @@ void ann_scratch_free(ann_scratch *s) {
     free(s->dots);
     free(s->pos);
     free(s->approx);
+    free(s->q16);
     free(s->exact);
     free(s->res_sc);
     free(s->res_it);
@@ -324,15 +327,15 @@ static size_t topk_cap(const ann_scratch *s, size_t k) {
 
 /* The same from the own copy: each list's scores in one block, its top
  * depth selected (ann_topk), best first, padded as FAISS pads. k <= max_k:
- * the reservoir holds it. With the half copy, a row's floor comes from
- * the approximate scores (ann_half_floor), so that only the rows near its
- * top are read again as floats: rows of a few dozen of a list of a
- * thousand (at 1M x 64, mixture 319 -> 233 us); without it, from
- * ann_topk_guess's samples, checked by the exact count. */
+ * the reservoir holds it. With the approximate copy, a row's floor comes
+ * from the approximate scores (ann_approx_floor), so that only the rows
+ * near its top are read again as floats: a few dozen of a list of a
+ * thousand; without it, from ann_topk_guess's samples, checked by the
+ * exact count. */
 static void own_search_lists(const ann_index *ix, ann_scratch *s, const float *q,
                              const uint32_t *lists, size_t n_lists, size_t k, const size_t *depth) {
     ann_topk top;
-    float qnorm = ann_half_query(ix, q);
+    float qnorm = ann_approx_query(ix, s, q);
     for (size_t j = 0; j < n_lists; j++) {
         uint32_t l = lists[j];
         size_t at = ix->list_ptr[l], len = ix->list_ptr[l + 1] - at, n = 0;
@@ -340,15 +343,15 @@ static void own_search_lists(const ann_index *ix, ann_scratch *s, const float *q
         float *sc = s->scores + j * k;
         int64_t *it = (int64_t *)s->labels + j * k;
         if (kj > 0) {
-            float delta = ann_half_scores(ix, s, q, qnorm, l);
+            float delta = ann_approx_scores(ix, s, q, qnorm, l);
             ann_topk_start(&top, s->res_sc, s->res_it, topk_cap(s, kj), kj);
             if (delta >= 0) {
-                top.floor = ann_half_floor(ix, s, l, kj, delta);
+                top.floor = ann_approx_floor(ix, s, l, kj, delta);
             } else {
                 float guess = ann_topk_guess(&top, s->dots, len);
                 if (ann_topk_count_above(s->dots, len, guess) >= kj) top.floor = guess;
             }
-            size_t m = ann_half_above(ix, s, q, l, top.floor, delta);
+            size_t m = ann_approx_above(ix, s, q, l, top.floor, delta);
             for (size_t t = 0; t < m; t++)
                 ann_topk_add(&top, s->dots[s->pos[t]], ix->list_ids[at + s->pos[t]]);
             n = ann_topk_finish(&top);
@@ -451,13 +454,13 @@ static void push_row(const ann_known *known, size_t r, ann_skip_fn skip, const v
 static void scan_list(const ann_index *ix, ann_scratch *s, uint32_t l, const float *q, float qnorm,
                       ann_skip_fn skip, const void *arg, ann_topk *top) {
     size_t at = ix->list_ptr[l], len = ix->list_ptr[l + 1] - at;
-    float delta = ann_half_scores(ix, s, q, qnorm, l);
+    float delta = ann_approx_scores(ix, s, q, qnorm, l);
     /* the first list (the best by centroid) sets a guessed floor; when
      * fewer than k of its kept items beat it, again without one */
     float guess = top->n == 0 ? ann_topk_guess(top, s->dots, len) : -FLT_MAX;
     if (guess > top->floor) top->floor = guess;
     for (int pass = 0; pass < 2; pass++) {
-        size_t m = ann_half_above(ix, s, q, l, top->floor, delta);
+        size_t m = ann_approx_above(ix, s, q, l, top->floor, delta);
         for (size_t j = 0; j < m; j++) {
             size_t t = s->pos[j];
             float dot = s->dots[t];
@@ -493,7 +496,7 @@ int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, siz
     if (k == 0 || !ix->list_vecs) return 0;
     if (reserve_topk(s, k)) return MX_ENOMEM;
     nprobe = ann_probe_order(ix, s, q, nprobe);
-    float qnorm = ann_half_query(ix, q);
+    float qnorm = ann_approx_query(ix, s, q);
     ann_topk top;
     ann_topk_start(&top, s->res_sc, s->res_it, topk_cap(s, k), k);
     size_t n_part = 0;
@@ -578,16 +581,16 @@ static int own_agrees(ann_index *ix, mx_err *err) {
     return rc;
 }
 
-int ann_use_half(ann_index *ix, int on, mx_err *err) {
+int ann_use_approx(ann_index *ix, int on, mx_err *err) {
     if (!on) {
-        ann_half_drop(ix);
+        ann_approx_drop(ix);
         return 0;
     }
-    return ann_half_build(ix, err);
+    return ann_approx_build(ix, err);
 }
 
-int ann_has_half(const ann_index *ix) {
-    return ix->half_vecs != NULL;
+int ann_has_approx(const ann_index *ix) {
+    return ix->approx_vecs != NULL;
 }
 
 int ann_own_vectors(ann_index *ix, const float *item_vecs, size_t n_items, int mapped,
@@ -603,10 +606,11 @@ int ann_own_vectors(ann_index *ix, const float *item_vecs, size_t n_items, int m
     faiss_Index_free((FaissIndex *)ix->ivf);
     ix->ivf = NULL;
     malloc_trim(0); /* FAISS's lists were many mid-sized blocks: give the heap back */
-    /* Past the caches, scans wait on memory: the half copy halves what
-     * they read (ann_half.h). Made after the trim, so that the peak stays
-     * the copy of the floats'. Without it (range, memory) the floats serve. */
-    if (ix->list_ptr[ix->n_lists] * ix->dim * sizeof(float) >= ANN_HALF_MIN_BYTES)
-        ann_half_build(ix, NULL);
+    /* Past the caches, scans wait on memory: the approximate copy is a
+     * quarter of what they read (ann_approx.h). Made after the trim, so
+     * that the peak stays the copy of the floats'. Without it (CPU,
+     * memory) the floats serve. */
+    if (ix->list_ptr[ix->n_lists] * ix->dim * sizeof(float) >= ANN_APPROX_MIN_BYTES)
+        ann_approx_build(ix, NULL);
     return 0;
 }

@@ -114,17 +114,18 @@ int ann_search_global_known(const ann_index *ix, ann_scratch *s, const float *q,
 /* Whether a search leaves item out (arg: the caller's). */
 typedef int (*ann_skip_fn)(const void *arg, int64_t item);
 
-/* A half-precision copy of the own copy's vectors, which list scans read
- * instead of the floats, scoring exactly only the rows that can enter
- * (ann_half.h): the same answers, bit for bit (ties at the k-th aside),
- * from about half the bytes.
- * ann_own_vectors makes it for indexes of ANN_HALF_MIN_BYTES of vectors or
- * more on CPUs with AVX2 and F16C; it costs 2 bytes per dimension and item.
- * on: make it (MX_EINVAL where the CPU, the dimension or a component past
- * half precision's range rules it out); 0: drop it. Not while searches run. */
-#define ANN_HALF_MIN_BYTES (64u << 20)
-int ann_use_half(ann_index *ix, int on, mx_err *err);
-int ann_has_half(const ann_index *ix);
+/* An approximate copy of the own copy's vectors (8 bits a component, a
+ * scale per row), which list scans read instead of the floats, scoring
+ * exactly only the rows that can enter (ann_approx.h): the same answers,
+ * bit for bit (ties at the k-th aside), from about a quarter of the bytes.
+ * ann_own_vectors makes it for indexes of ANN_APPROX_MIN_BYTES of vectors
+ * or more on CPUs with AVX2; it costs a byte per dimension and item, and 4
+ * per item. on: make it (MX_EINVAL where the CPU, the dimension or a
+ * component that is not finite rules it out); 0: drop it. Not while
+ * searches run. */
+#define ANN_APPROX_MIN_BYTES (64u << 20)
+int ann_use_approx(ann_index *ix, int on, mx_err *err);
+int ann_has_approx(const ann_index *ix);
 
 /* The own copy's rows (NULL without one): item i's vector is row
  * (*item_row)[i] (UINT32_MAX: not in the index) for i < *n_items. The copy

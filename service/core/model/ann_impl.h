@@ -23,8 +23,10 @@ struct ann_index {
     size_t max_list;     /* the longest list's length */
     uint32_t *item_row;  /* with list_vecs: per item, its row there (UINT32_MAX: not indexed) */
     size_t n_items;      /* item_row's length */
-    uint16_t *half_vecs; /* list_vecs in half precision, or NULL (ann_half.h) */
-    float *half_bound;   /* per list: |q| times it bounds a row's approximate score's error */
+    int8_t *approx_vecs; /* list_vecs in steps of 8 bits, or NULL (ann_approx.h) */
+    float *approx_scale; /* per row: its step */
+    float *approx_bound; /* per list: the factor of |q| in its rows' error bound (ann_approx.h) */
+    float *approx_norm;  /* per list: the factor of the query's rounding (its longest row) */
 };
 
 /* One probed list's results, best first. */
@@ -49,11 +51,13 @@ struct ann_scratch {
     row_res *rows;        /* n_lists */
     float *keep_sc;       /* pass-1 rows kept aside during pass 2 */
     int64_t *keep_it;
-    float *dots;   /* max_list: one list's scores (own scan) */
-    uint32_t *pos; /* max_list: positions in the list above a floor */
-    float *approx; /* max_list: one list's approximate scores (ann_half.h) */
-    float *exact;  /* max_list: rows scored again exactly */
-    float *res_sc; /* res_cap: the top-k reservoir (ann_topk) */
+    float *dots;        /* max_list: one list's scores (own scan) */
+    uint32_t *pos;      /* max_list: positions in the list above a floor */
+    float *approx;      /* max_list: one list's approximate scores (ann_approx.h) */
+    float *exact;       /* max_list: rows scored again exactly */
+    int16_t *q16;       /* dim: the query in 16-bit steps of qscale (ann_approx_query) */
+    float qscale, qerr; /* |q - qscale q16|, rounded up */
+    float *res_sc;      /* res_cap: the top-k reservoir (ann_topk) */
     int64_t *res_it;
     size_t res_cap;
 };

@@ -122,49 +122,42 @@ __attribute__((target("avx2,fma"))) static void dots_at_avx2(const float *q, con
     }
 }
 
-/* Approximate products with half-precision vectors (F16C converts eight
- * halves to floats exactly; the products and sums are the float ones). */
-__attribute__((target("avx2,fma,f16c"))) static inline __m256
-lanes_half(const float *q, const uint16_t *v, size_t dim) {
-    __m256 acc =
-        _mm256_mul_ps(_mm256_loadu_ps(q), _mm256_cvtph_ps(_mm_loadu_si128((const void *)v)));
-    for (size_t d = 8; d < dim; d += 8)
-        acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d),
-                              _mm256_cvtph_ps(_mm_loadu_si128((const void *)(v + d))), acc);
+/* Approximate products of a 16-bit query with rows of 8-bit integers:
+ * sixteen components widened to 16 bits, multiplied and summed in pairs
+ * (vpmaddwd), the 32-bit sums exact; a row's sum to float times its scale
+ * and the query's. */
+__attribute__((target("avx2"))) static inline __m256i lanes_i8(const int16_t *q, const int8_t *v,
+                                                               size_t dim) {
+    __m256i acc = _mm256_madd_epi16(_mm256_loadu_si256((const void *)q),
+                                    _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)v)));
+    for (size_t d = 16; d < dim; d += 16)
+        acc = _mm256_add_epi32(
+            acc, _mm256_madd_epi16(_mm256_loadu_si256((const void *)(q + d)),
+                                   _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)(v + d)))));
     return acc;
 }
 
-__attribute__((target("avx2,fma,f16c"))) static void
-dots_half_avx2(const float *q, const uint16_t *vecs, size_t n, size_t dim, float *out) {
+__attribute__((target("avx2"))) static void dots_i8_avx2(const int16_t *q, float qscale,
+                                                         const int8_t *vecs, const float *scale,
+                                                         size_t n, size_t dim, float *out) {
     size_t i = 0;
+    __m128 qs = _mm_set1_ps(qscale);
     for (; i + 4 <= n; i += 4) {
-        const uint16_t *v = vecs + i * dim;
-        __m256 a0 = lanes_half(q, v, dim), a1 = lanes_half(q, v + dim, dim);
-        __m256 a2 = lanes_half(q, v + 2 * dim, dim), a3 = lanes_half(q, v + 3 * dim, dim);
-        __m256 u = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-        _mm_storeu_ps(out + i, _mm_add_ps(_mm256_castps256_ps128(u), _mm256_extractf128_ps(u, 1)));
+        const int8_t *v = vecs + i * dim;
+        __m256i a0 = lanes_i8(q, v, dim), a1 = lanes_i8(q, v + dim, dim);
+        __m256i a2 = lanes_i8(q, v + 2 * dim, dim), a3 = lanes_i8(q, v + 3 * dim, dim);
+        __m256i u = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+        __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(u), _mm256_extracti128_si256(u, 1));
+        __m128 f = _mm_mul_ps(_mm_cvtepi32_ps(sum), _mm_loadu_ps(scale + i));
+        _mm_storeu_ps(out + i, _mm_mul_ps(f, qs));
     }
     for (; i < n; i++) {
-        __m256 a = lanes_half(q, vecs + i * dim, dim);
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-        s = _mm_hadd_ps(s, s);
-        s = _mm_hadd_ps(s, s);
-        out[i] = _mm_cvtss_f32(s);
+        __m256i a = lanes_i8(q, vecs + i * dim, dim);
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+        s = _mm_hadd_epi32(s, s);
+        s = _mm_hadd_epi32(s, s);
+        out[i] = (float)_mm_cvtsi128_si32(s) * scale[i] * qscale;
     }
-}
-
-__attribute__((target("f16c"))) static void to_half_f16c(const float *v, size_t n, uint16_t *out) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm_storeu_si128((void *)(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(v + i), 0));
-    for (; i < n; i++)
-        out[i] = _cvtss_sh(v[i], 0);
-}
-
-__attribute__((target("f16c"))) static void from_half_f16c(const uint16_t *h, size_t n,
-                                                           float *out) {
-    for (size_t i = 0; i < n; i++)
-        out[i] = _cvtsh_ss(h[i]);
 }
 
 __attribute__((target("avx2"))) static size_t above_avx2(const float *v, size_t n, float floor,
@@ -189,19 +182,6 @@ static int cpu_has_avx2(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-/* F16C has no name in __builtin_cpu_supports on older compilers: CPUID
- * leaf 1, ECX bit 29, asked once (in a virtual machine CPUID traps to the
- * hypervisor; this is asked per query). */
-static int cpu_has_f16c(void) {
-    static atomic_int known = -1;
-    int has = atomic_load_explicit(&known, memory_order_relaxed);
-    if (has >= 0) return has;
-    unsigned a, b, c, d;
-    __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-    has = (int)((c >> 29) & 1);
-    atomic_store_explicit(&known, has, memory_order_relaxed);
-    return has;
-}
 #else
 static int cpu_has_avx2(void) {
     return 0;
@@ -258,35 +238,15 @@ void ann_scan_dots_at(const float *q, const float *vecs, size_t dim, const uint3
         out[j] = dot_portable(q, vecs + (size_t)pos[j] * dim, dim);
 }
 
-int ann_scan_half_ok(size_t dim) {
-#if ANN_SCAN_HAVE_AVX2
-    return path_for(dim) == ANN_SCAN_AVX2 && cpu_has_f16c();
-#else
-    (void)dim;
-    return 0;
-#endif
+int ann_scan_i8_ok(size_t dim) {
+    return path_for(dim) == ANN_SCAN_AVX2 && dim % 16 == 0 && dim <= ANN_SCAN_I8_MAX_DIM;
 }
 
-void ann_scan_dots_half(const float *q, const uint16_t *vecs, size_t n, size_t dim, float *out) {
+void ann_scan_dots_i8(const int16_t *q, float qscale, const int8_t *vecs, const float *scale,
+                      size_t n, size_t dim, float *out) {
 #if ANN_SCAN_HAVE_AVX2
-    dots_half_avx2(q, vecs, n, dim, out);
+    dots_i8_avx2(q, qscale, vecs, scale, n, dim, out);
 #else
-    (void)q, (void)vecs, (void)n, (void)dim, (void)out;
-#endif
-}
-
-void ann_scan_to_half(const float *v, size_t n, uint16_t *out) {
-#if ANN_SCAN_HAVE_AVX2
-    to_half_f16c(v, n, out);
-#else
-    (void)v, (void)n, (void)out;
-#endif
-}
-
-void ann_scan_from_half(const uint16_t *h, size_t n, float *out) {
-#if ANN_SCAN_HAVE_AVX2
-    from_half_f16c(h, n, out);
-#else
-    (void)h, (void)n, (void)out;
+    (void)q, (void)qscale, (void)vecs, (void)scale, (void)n, (void)dim, (void)out;
 #endif
 }

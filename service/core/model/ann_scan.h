@@ -29,18 +29,20 @@ size_t ann_scan_above(const float *v, size_t n, float floor, uint32_t *idx);
 
 /* out[j] = what ann_scan_dots gives row pos[j] of vecs, bit for bit (a
  * row's product never depends on the rows scanned with it), for j < m:
- * the exact re-scoring of rows a half-precision scan chose. */
+ * the exact re-scoring of rows an approximate scan chose. */
 void ann_scan_dots_at(const float *q, const float *vecs, size_t dim, const uint32_t *pos, size_t m,
                       float *out);
 
-/* Half precision (ann_half.h): whether the functions below may be called
- * for dim (the AVX2 path in use, a CPU with F16C, dim a multiple of 8). */
-int ann_scan_half_ok(size_t dim);
-/* Approximate products with half-precision vectors (rounded as floats). */
-void ann_scan_dots_half(const float *q, const uint16_t *vecs, size_t n, size_t dim, float *out);
-/* n floats to halves (round to nearest even) and back (exact). */
-void ann_scan_to_half(const float *v, size_t n, uint16_t *out);
-void ann_scan_from_half(const uint16_t *h, size_t n, float *out);
+/* The approximate copy (ann_approx.h): whether ann_scan_dots_i8 may be
+ * called for dim (the AVX2 path in use, dim a multiple of 16 up to
+ * ANN_SCAN_I8_MAX_DIM, where the 32-bit sums cannot overflow). */
+#define ANN_SCAN_I8_MAX_DIM 512
+int ann_scan_i8_ok(size_t dim);
+/* Approximate products of a query in 16-bit steps (|q_d| <= 32767) with
+ * rows of 8-bit ones (|v_d| <= 127), each row with its scale: out[i] =
+ * (float)(q . vecs[i * dim ..]) * scale[i] * qscale, the sum exact. */
+void ann_scan_dots_i8(const int16_t *q, float qscale, const int8_t *vecs, const float *scale,
+                      size_t n, size_t dim, float *out);
 
 /* Forces a path (ANN_SCAN_*); AVX2 on a CPU without it falls back to the
  * portable path. Returns the path now in use (never ANN_SCAN_AUTO). */

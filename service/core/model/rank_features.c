@@ -219,7 +219,7 @@ static float category_affinity(const feat_ctx *c, const uint16_t *cats, size_t n
  * affinities). At 1M items each is a miss to DRAM; in these short loops of
  * independent loads many are in flight at once, where inside the feature
  * loop (about a thousand instructions a candidate) they came one after
- * another (1M x 64: features 171 -> X us). */
+ * another (1M x 64: features 168-181 -> 94-101 us). */
 static void gather(feat_ctx *c, const ret_cand *cands, size_t n) {
     const mx_model *m = c->m;
     for (size_t i = 0; i < n; i++) {

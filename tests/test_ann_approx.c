@@ -1,4 +1,4 @@
-/* test_ann_half.c - the half-precision list scans (ann_half.h) answer as
+/* test_ann_approx.c - the 8-bit list scans (ann_approx.h) answer as
  * the float scans do, bit for bit: the rows re-scored one by one get the
  * float the list kernel gives them, every row's approximate score is
  * within its list's delta of the exact one, and searches (per-list rows,
@@ -6,7 +6,7 @@
  * scores and items with the copy as without it, on data with long and
  * short vectors, near-equal scores and queries of any scale. */
 #include "ann.h"
-#include "ann_half.h"
+#include "ann_approx.h"
 #include "ann_scan.h"
 #include "ann_topk.h"
 #include "rng.h"
@@ -92,35 +92,35 @@ static size_t test_depths(ann_index *ix, ann_scratch *s, rng_state *st, const ui
             depth[j] = (j * 37 + (size_t)r * 11) % (k + 1); /* 0 to k */
         const float *sc;
         const int64_t *it;
-        ASSERT_EQ(ann_use_half(ix, 0, &err), 0);
+        ASSERT_EQ(ann_use_approx(ix, 0, &err), 0);
         ASSERT_EQ(ann_search_lists(ix, s, q, lists, L, k, NULL, &sc, &it, &err), 0);
         memcpy(full_sc, sc, L * k * sizeof(float));
         memcpy(full_it, it, L * k * sizeof(int64_t));
         ASSERT_EQ(ann_search_filtered(ix, s, q, k, 0, NULL, skip_mod, &mod, ref_sc, ref_it, &nref),
                   0);
-        for (int half = 0; half <= 1; half++) {
-            ASSERT_EQ(ann_use_half(ix, half, &err), 0);
+        for (int approx = 0; approx <= 1; approx++) {
+            ASSERT_EQ(ann_use_approx(ix, approx, &err), 0);
             ASSERT_EQ(ann_search_lists(ix, s, q, lists, L, k, depth, &sc, &it, &err), 0);
-            memcpy(sc_by[half], sc, L * k * sizeof(float));
-            memcpy(it_by[half], it, L * k * sizeof(int64_t));
+            memcpy(sc_by[approx], sc, L * k * sizeof(float));
+            memcpy(it_by[approx], it, L * k * sizeof(int64_t));
             for (size_t j = 0; j < L; j++)
                 for (size_t t = 0; t < k; t++) {
                     size_t at = j * k + t;
                     if (t < depth[j]) {
-                        ASSERT(memcmp(&sc_by[half][at], &full_sc[at], sizeof(float)) == 0);
-                        ASSERT_EQ(it_by[half][at], full_it[at]);
+                        ASSERT(memcmp(&sc_by[approx][at], &full_sc[at], sizeof(float)) == 0);
+                        ASSERT_EQ(it_by[approx][at], full_it[at]);
                     } else {
-                        ASSERT_EQ(it_by[half][at], -1);
-                        ASSERT(sc_by[half][at] == -FLT_MAX);
+                        ASSERT_EQ(it_by[approx][at], -1);
+                        ASSERT(sc_by[approx][at] == -FLT_MAX);
                     }
                 }
-            ann_known known = {lists, sc_by[half], it_by[half], L, k, depth};
-            ASSERT_EQ(ann_search_filtered(ix, s, q, k, 0, &known, skip_mod, &mod, gs[half],
-                                          gi[half], &ng[half]),
+            ann_known known = {lists, sc_by[approx], it_by[approx], L, k, depth};
+            ASSERT_EQ(ann_search_filtered(ix, s, q, k, 0, &known, skip_mod, &mod, gs[approx],
+                                          gi[approx], &ng[approx]),
                       0);
-            ASSERT_EQ(ng[half], nref);
-            ASSERT(memcmp(gs[half], ref_sc, nref * sizeof(float)) == 0);
-            ASSERT(memcmp(gi[half], ref_it, nref * sizeof(int64_t)) == 0);
+            ASSERT_EQ(ng[approx], nref);
+            ASSERT(memcmp(gs[approx], ref_sc, nref * sizeof(float)) == 0);
+            ASSERT(memcmp(gi[approx], ref_it, nref * sizeof(int64_t)) == 0);
             checked++;
         }
     }
@@ -129,32 +129,32 @@ static size_t test_depths(ann_index *ix, ann_scratch *s, rng_state *st, const ui
     const float *sc;
     const int64_t *it;
     ASSERT_EQ(ann_search_lists(ix, s, vecs, lists, L, L, deep, &sc, &it, &err), MX_EINVAL);
-    ann_use_half(ix, 0, &err);
+    ann_use_approx(ix, 0, &err);
     return checked;
 }
 
-/* ann_half_floor: at least k rows score exactly above it, and the rows
+/* ann_approx_floor: at least k rows score exactly above it, and the rows
  * re-scored from it stay few. */
 static void test_floor(ann_index *ix, ann_scratch *s, rng_state *st) {
     const size_t ks[] = {1, 3, 10, 40, 125};
     size_t eligible = 0, found = 0, rescored = 0, wanted = 0;
     mx_err err = {0};
-    ASSERT_EQ(ann_use_half(ix, 1, &err), 0);
+    ASSERT_EQ(ann_use_approx(ix, 1, &err), 0);
     for (int r = 0; r < 30; r++) {
         float q[D];
         random_query(st, q, r);
-        float qnorm = ann_half_query(ix, q);
+        float qnorm = ann_approx_query(ix, s, q);
         for (uint32_t l = 0; l < L; l++)
             for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
                 size_t len = ann_list_size(ix, l), above = 0, near = 0;
-                float delta = ann_half_scores(ix, s, q, qnorm, l);
-                float floor = ann_half_floor(ix, s, l, ks[ki], delta);
+                float delta = ann_approx_scores(ix, s, q, qnorm, l);
+                float floor = ann_approx_floor(ix, s, l, ks[ki], delta);
                 eligible += len >= 4 * ks[ki] && len >= ANN_TOPK_SAMPLES;
                 if (floor == -FLT_MAX) continue;
                 found++;
                 for (size_t t = 0; t < len; t++)
                     near += s->approx[t] > floor - delta;
-                ASSERT_EQ(ann_half_above(ix, s, q, l, -FLT_MAX, delta), len); /* exact dots */
+                ASSERT_EQ(ann_approx_above(ix, s, q, l, -FLT_MAX, delta), len); /* exact dots */
                 for (size_t t = 0; t < len; t++)
                     above += s->dots[t] > floor;
                 ASSERT(above >= ks[ki]);
@@ -162,14 +162,16 @@ static void test_floor(ann_index *ix, ann_scratch *s, rng_state *st) {
                 wanted += ks[ki];
             }
     }
-    printf("# ann_half_floor: %zu floors for %zu lists of 4 k rows or more; %zu rows re-scored "
+    printf("# ann_approx_floor: %zu floors for %zu lists of 4 k rows or more; %zu rows re-scored "
            "for %zu wanted\n",
            found, eligible, rescored, wanted);
     ASSERT_EQ(found, eligible);
-    ASSERT(rescored < 3 * wanted);
-    ann_use_half(ix, 0, &err);
-    TEST_OK("ann_half_floor: k rows or more score exactly above it (k 1 to 125), and fewer than "
-            "3 k rows are within delta of it");
+    /* norms from 0.05 to 20 in one list: its delta, the longest row's, is
+     * wide for the others (at 1M x 64, about 2 k rows a mixture row) */
+    ASSERT(rescored < 16 * wanted);
+    ann_use_approx(ix, 0, &err);
+    TEST_OK("ann_approx_floor: k rows or more score exactly above it (k 1 to 125); fewer than "
+            "16 k rows within delta of it on lists of norms 0.05 to 20");
 }
 
 int main(int argc, char **argv) {
@@ -182,15 +184,15 @@ int main(int argc, char **argv) {
     ann_index *ix = NULL;
     mx_err err = {0};
     ASSERT_EQ(ann_build(vecs, N, D, cents, L, assign, &ix, &err), 0);
-    ASSERT(!ann_has_half(ix)); /* 1 MB of vectors: below ANN_HALF_MIN_BYTES */
-    if (ann_use_half(ix, 1, &err)) {
-        printf("# no half-precision scan here (%s): skipped\n", err.msg);
+    ASSERT(!ann_has_approx(ix)); /* 1 MB of vectors: below ANN_APPROX_MIN_BYTES */
+    if (ann_use_approx(ix, 1, &err)) {
+        printf("# no approximate scan here (%s): skipped\n", err.msg);
         ann_free(ix);
         return 0;
     }
-    ASSERT(ann_has_half(ix));
-    ASSERT_EQ(ann_use_half(ix, 0, &err), 0);
-    ASSERT(!ann_has_half(ix));
+    ASSERT(ann_has_approx(ix));
+    ASSERT_EQ(ann_use_approx(ix, 0, &err), 0);
+    ASSERT(!ann_has_approx(ix));
     ann_scratch *s = ann_scratch_new(ix, L, KMAX);
     ASSERT(s);
     static float want_sc[L * KMAX], got_sc[L * KMAX], fs[KMAX], gs[KMAX];
@@ -203,19 +205,19 @@ int main(int argc, char **argv) {
         random_query(&st, q, r);
         size_t k = ks[r % 5], nl = 1 + (size_t)r % L, nf = 0, ng = 0;
         int mod = 2 + r % 5;
-        for (int half = 0; half <= 1; half++) {
-            ASSERT_EQ(ann_use_half(ix, half, &err), 0);
+        for (int approx = 0; approx <= 1; approx++) {
+            ASSERT_EQ(ann_use_approx(ix, approx, &err), 0);
             const float *sc;
             const int64_t *it;
             ASSERT_EQ(ann_search_lists(ix, s, q, lists, nl, k, NULL, &sc, &it, &err), 0);
-            memcpy(half ? got_sc : want_sc, sc, nl * k * sizeof(float));
-            memcpy(half ? got_it : want_it, it, nl * k * sizeof(int64_t));
+            memcpy(approx ? got_sc : want_sc, sc, nl * k * sizeof(float));
+            memcpy(approx ? got_it : want_it, it, nl * k * sizeof(int64_t));
             /* the mixture's rows as known rows of a filtered global search */
-            ann_known known = {lists, half ? got_sc : want_sc, half ? got_it : want_it, nl, k,
+            ann_known known = {lists, approx ? got_sc : want_sc, approx ? got_it : want_it, nl, k,
                                NULL};
             ASSERT_EQ(ann_search_filtered(ix, s, q, k, (size_t)(r % 4) * 2, r % 2 ? &known : NULL,
-                                          r % 3 ? skip_mod : NULL, &mod, half ? gs : fs,
-                                          half ? gi : fi, half ? &ng : &nf),
+                                          r % 3 ? skip_mod : NULL, &mod, approx ? gs : fs,
+                                          approx ? gi : fi, approx ? &ng : &nf),
                       0);
         }
         ASSERT(memcmp(want_sc, got_sc, nl * k * sizeof(float)) == 0);
@@ -230,14 +232,14 @@ int main(int argc, char **argv) {
     for (int r = 0; r < 30; r++) {
         float q[D];
         random_query(&st, q, r);
-        float qnorm = ann_half_query(ix, q);
+        float qnorm = ann_approx_query(ix, s, q);
         ASSERT(qnorm >= 0);
         for (uint32_t l = 0; l < L; l++) {
             size_t len = ann_list_size(ix, l);
-            float delta = ann_half_scores(ix, s, q, qnorm, l);
+            float delta = ann_approx_scores(ix, s, q, qnorm, l);
             ASSERT(delta >= 0);
             /* exact scores of every row by the float kernel */
-            ASSERT_EQ(ann_half_above(ix, s, q, l, -FLT_MAX, delta), len);
+            ASSERT_EQ(ann_approx_above(ix, s, q, l, -FLT_MAX, delta), len);
             for (size_t t = 0; t < len; t++) {
                 double diff = fabs((double)s->approx[t] - (double)s->dots[t]);
                 ASSERT(diff <= delta);
@@ -254,7 +256,7 @@ int main(int argc, char **argv) {
     ann_scratch_free(s);
     ann_free(ix);
     ASSERT_EQ(searches, 120);
-    TEST_OK("with the half copy, 120 searches (per-list rows k 1 to 300, filtered global "
+    TEST_OK("with the approximate copy, 120 searches (per-list rows k 1 to 300, filtered global "
             "searches with skips and known rows, queries of scale 1e-3 to 1e3) return the float "
             "scans' scores and items bit for bit; every row within its list's delta");
     return 0;
