@@ -1,6 +1,7 @@
-/* ann_impl.h - what ann.c (the index and its own scans) and ann_faiss.c
- * (FAISS's side: building, rebuilding, its searches) share. Private to
- * those two files. */
+/* ann_impl.h - what ann.c (the index, its own copy, the list rows),
+ * ann_global.c (the global searches over the own copy), ann_approx.c (the
+ * approximate copy) and ann_faiss.c (FAISS's side: building, rebuilding,
+ * its searches) share. Private to those files. */
 #ifndef ANN_IMPL_H
 #define ANN_IMPL_H
 
@@ -61,6 +62,13 @@ struct ann_scratch {
     int64_t *res_it;
     size_t res_cap;
 };
+
+/* The reservoir's size for a top k: about 2k (ann_topk.h), so that the
+ * floor rises early and each compaction is short. */
+static inline size_t ann_reservoir_cap(const ann_scratch *s, size_t k) {
+    size_t cap = 2 * k + 16;
+    return cap < s->res_cap ? cap : s->res_cap;
+}
 
 /* Memory on huge pages where the kernel gives them; freed with free(). */
 void *ann_alloc_huge(size_t bytes);
