@@ -4,6 +4,7 @@
  * ann_load refuses files that are not an inner-product IVF-Flat. */
 #include "ann.h"
 #include "ann_scan.h"
+#include "ann_topk.h"
 #include "rng.h"
 #include "tap.h"
 
@@ -540,6 +541,38 @@ static void cleanup(void) {
     ASSERT_EQ(rmdir(tmpdir), 0);
 }
 
+/* ann_topk_floor: k values or more above it, or -FLT_MAX where no sample
+ * can say so (short blocks, every value equal). */
+static void test_topk_floor(void) {
+    static float v[5000];
+    rng_state st;
+    rng_seed(&st, 17);
+    const size_t ns[] = {10, 31, 32, 100, 1000, 5000}, ks[] = {1, 5, 20, 100, 300};
+    size_t floors = 0, above_sum = 0, k_sum = 0;
+    for (size_t a = 0; a < sizeof(ns) / sizeof(ns[0]); a++)
+        for (size_t b = 0; b < sizeof(ks) / sizeof(ks[0]); b++) {
+            size_t n = ns[a], k = ks[b];
+            for (size_t i = 0; i < n; i++) /* ascending runs, as list scores often are */
+                v[i] = (float)rng_normal(&st) + (float)(i % 50) * 0.01f;
+            float f = ann_topk_floor(v, n, k);
+            if (n < 4 * k || n < ANN_TOPK_SAMPLES) {
+                ASSERT(f == -FLT_MAX);
+                continue;
+            }
+            ASSERT(f > -FLT_MAX);
+            size_t above = ann_topk_count_above(v, n, f);
+            ASSERT(above >= k);
+            floors++, above_sum += above, k_sum += k;
+        }
+    for (size_t i = 0; i < 1000; i++)
+        v[i] = 2.5f;
+    ASSERT(ann_topk_floor(v, 1000, 10) == -FLT_MAX); /* nothing is above any sample */
+    printf("# ann_topk_floor: %zu floors, %zu values above them for %zu wanted\n", floors,
+           above_sum, k_sum);
+    ASSERT(above_sum < 4 * k_sum);
+    TEST_OK("ann_topk_floor: k values or more above it, -FLT_MAX on short blocks and ties");
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     (void)argv;
@@ -551,6 +584,7 @@ int main(int argc, char **argv) {
     test_save_load();
     test_load_rejects();
     test_scan_kernel();
+    test_topk_floor();
     test_own_matches_faiss();
     cleanup();
     return 0;

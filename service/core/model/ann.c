@@ -323,8 +323,8 @@ void ann_scratch_free(ann_scratch *s) {
  * the reservoir holds it. With the approximate copy, a row's floor comes
  * from the approximate scores (ann_approx_floor), so that only the rows
  * near its top are read again as floats: a few dozen of a list of a
- * thousand; without it, from ann_topk_guess's samples, checked by the
- * exact count. */
+ * thousand; without it, from the exact scores (ann_topk_floor: counted
+ * samples). */
 static void own_search_lists(const ann_index *ix, ann_scratch *s, const float *q,
                              const uint32_t *lists, size_t n_lists, size_t k, const size_t *depth) {
     ann_topk top;
@@ -338,12 +338,8 @@ static void own_search_lists(const ann_index *ix, ann_scratch *s, const float *q
         if (kj > 0) {
             float delta = ann_approx_scores(ix, s, q, qnorm, l);
             ann_topk_start(&top, s->res_sc, s->res_it, ann_reservoir_cap(s, kj), kj);
-            if (delta >= 0) {
-                top.floor = ann_approx_floor(ix, s, l, kj, delta);
-            } else {
-                float guess = ann_topk_guess(&top, s->dots, len);
-                if (ann_topk_count_above(s->dots, len, guess) >= kj) top.floor = guess;
-            }
+            top.floor = delta >= 0 ? ann_approx_floor(ix, s, l, kj, delta)
+                                   : ann_topk_floor(s->dots, len, kj);
             size_t m = ann_approx_above(ix, s, q, l, top.floor, delta);
             for (size_t t = 0; t < m; t++)
                 ann_topk_add(&top, s->dots[s->pos[t]], ix->list_ids[at + s->pos[t]]);

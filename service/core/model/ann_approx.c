@@ -143,31 +143,10 @@ float ann_approx_scores(const ann_index *ix, ann_scratch *s, const float *q, flo
 
 float ann_approx_floor(const ann_index *ix, const ann_scratch *s, uint32_t l, size_t k,
                        float delta) {
-    enum { SAMPLES = ANN_TOPK_SAMPLES };
-    size_t len = ix->list_ptr[l + 1] - ix->list_ptr[l];
-    if (k == 0 || len < 4 * k || len < SAMPLES) return -FLT_MAX;
-    float x[SAMPLES]; /* the samples, best first */
-    for (size_t j = 0; j < SAMPLES; j++) {
-        float v = s->approx[ann_topk_sample_at(j, len)];
-        size_t t = j;
-        for (; t > 0 && x[t - 1] < v; t--)
-            x[t] = x[t - 1];
-        x[t] = v;
-    }
-    /* the sample with about 1.5 k of the list above it, then lower ones
-     * until k rows are above (the last sample has about 31/32 of a list of
-     * 4 k or more above it) */
-    size_t r = (3 * k * SAMPLES + 2 * len - 1) / (2 * len);
-    for (r = r ? r : 1;; r *= 2) {
-        if (r > SAMPLES) r = SAMPLES;
-        float g = x[r - 1];
-        if (ann_topk_count_above(s->approx, len, g) >= k)
-            /* those rows score exactly above g - delta: the float below
-             * the rounded difference is under it for certain */
-            return nextafterf(g - delta, -FLT_MAX);
-        if (r == SAMPLES) break;
-    }
-    return -FLT_MAX;
+    float g = ann_topk_floor(s->approx, ix->list_ptr[l + 1] - ix->list_ptr[l], k);
+    /* the rows above g score exactly above g - delta: the float below the
+     * rounded difference is under it for certain */
+    return g == -FLT_MAX ? g : nextafterf(g - delta, -FLT_MAX);
 }
 
 size_t ann_approx_above(const ann_index *ix, ann_scratch *s, const float *q, uint32_t l,

@@ -125,6 +125,25 @@ float ann_topk_guess(const ann_topk *t, const float *v, size_t n) {
     return best[r - 1];
 }
 
+float ann_topk_floor(const float *v, size_t n, size_t k) {
+    enum { SAMPLES = ANN_TOPK_SAMPLES };
+    if (k == 0 || n < 4 * k || n < SAMPLES) return -FLT_MAX;
+    float x[SAMPLES]; /* the samples, best first */
+    for (size_t j = 0; j < SAMPLES; j++) {
+        float s = v[ann_topk_sample_at(j, n)];
+        size_t t = j;
+        for (; t > 0 && x[t - 1] < s; t--)
+            x[t] = x[t - 1];
+        x[t] = s;
+    }
+    size_t r = (3 * k * SAMPLES + 2 * n - 1) / (2 * n); /* ceil(1.5 k m / n) */
+    for (r = r ? r : 1;; r *= 2) {
+        if (r > SAMPLES) r = SAMPLES;
+        if (ann_topk_count_above(v, n, x[r - 1]) >= k) return x[r - 1];
+        if (r == SAMPLES) return -FLT_MAX;
+    }
+}
+
 size_t ann_topk_count_above(const float *v, size_t n, float x) {
     size_t above = 0;
     for (size_t i = 0; i < n; i++) /* no branch: the compiler vectorises it */

@@ -56,6 +56,13 @@ static inline size_t ann_topk_sample_at(size_t s, size_t n) {
 /* How many of v[0..n) are above x. */
 size_t ann_topk_count_above(const float *v, size_t n, float x);
 
+/* A value that at least k of v[0..n) are above, for certain: of the
+ * samples (ann_topk_sample_at), the one with about 1.5 k of v above it,
+ * counted, or lower ones until k are (the lowest has about 31/32 of v
+ * above it). -FLT_MAX when v is shorter than 4 k or than the samples, or
+ * when even the lowest sample has fewer than k above it. */
+float ann_topk_floor(const float *v, size_t n, size_t k);
+
 /* Leaves the best min(n, k) entries in t->sc/t->it, best first (ties in
  * any order); returns their count. */
 size_t ann_topk_finish(ann_topk *t);
