@@ -48,6 +48,7 @@ struct ret_ctx {
     uint32_t *touched; /* n_lists: the lists own_in counts in */
     size_t n_touched;
     size_t *depth;       /* max_components: each mixture row's depth */
+    size_t *need;        /* max_components: what the mixture reads of each row */
     size_t *known_depth; /* max_components: the kept rows' */
 };
 
@@ -112,10 +113,12 @@ ret_ctx *ret_ctx_new(const ann_index *ix, const uint32_t *item_interest, size_t 
     c->sorted = malloc((sort_cap + 1) * sizeof(ret_cand));
     c->slot = calloc(n_items ? n_items : 1, sizeof(uint64_t));
     c->depth = malloc(c->max_components * sizeof(size_t));
+    c->need = malloc(c->max_components * sizeof(size_t));
     c->known_depth = malloc(c->max_components * sizeof(size_t));
     if ((ix && !c->ann) || !c->mark || !c->budget || !c->wsharp || !c->known_lists || !c->rows ||
         !c->row_of || !c->pool || !c->reserve || !c->gscore || !c->gitem || !c->keys ||
-        !c->sorted || !c->slot || !c->own_in || !c->touched || !c->depth || !c->known_depth) {
+        !c->sorted || !c->slot || !c->own_in || !c->touched || !c->depth || !c->need ||
+        !c->known_depth) {
         ret_ctx_free(c);
         return NULL;
     }
@@ -143,6 +146,7 @@ void ret_ctx_free(ret_ctx *c) {
     free(c->own_in);
     free(c->touched);
     free(c->depth);
+    free(c->need);
     free(c->known_depth);
     free(c);
 }
@@ -180,16 +184,18 @@ static inline void take(ret_ctx *c, uint32_t item) {
     c->mark[item] = c->gen + 1;
 }
 
-/* How many excluded items a search of `depth` results should expect to
- * skip: the query's own exclusions all, blocked items by twice their share
- * of the catalogue (they are often the popular items, near many queries);
- * a short answer is fetched again deeper by the caller. */
+/* The catalogue's blocked items a search of `depth` results should expect
+ * to skip: twice their share of the catalogue (they are often the popular
+ * items, near many queries). */
 static size_t blocked_allowance(const ret_ctx *c, size_t depth) {
     return c->n_items
                ? (size_t)ceil(2.0 * (double)depth * (double)c->n_blocked / (double)c->n_items)
                : 0;
 }
 
+/* How many excluded items a search of `depth` results should expect to
+ * skip: the query's own exclusions all, blocked items by their share; a
+ * short answer is fetched again deeper by the caller. */
 static size_t exclusion_allowance(const ret_ctx *c, size_t depth) {
     return c->n_exclude - c->n_blocked + blocked_allowance(c, depth);
 }
@@ -324,12 +330,12 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
                : p->overfetch > RET_MAX_OVERFETCH ? RET_MAX_OVERFETCH
                                                   : p->overfetch;
     /* Each row as deep as its budget, the over-fetch and its own list's
-     * exclusions need: the rows of minor interests stay shallow. Deeper
-     * (known_min_k) when the blend's single source will reuse them. A list
-     * shorter than its budget leaves a shortfall that the reserve refills:
-     * then every row is searched as deep as the deepest, as the reserve
-     * always was. */
-    size_t rows = 0, stride = 0;
+     * exclusions need: the rows of minor interests stay shallow. Searched
+     * deeper (known_min_k) when the blend's single source will reuse them;
+     * the quota pass reads only the need. A list shorter than its budget
+     * leaves a shortfall that the reserve refills: then every row is read
+     * as deep as the deepest need, as the reserve always was. */
+    size_t rows = 0, stride = 0, fetch = 0;
     int short_list = 0;
     for (size_t j = 0; j < m; j++) {
         c->row_of[j] = SIZE_MAX;
@@ -337,6 +343,8 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
         size_t f = (size_t)ceilf((float)c->budget[j] * of) + 8;
         size_t allow = list_allowance(c, cid[j], f);
         f += allow < 32 ? allow : 32;
+        if (f > fetch) fetch = f;
+        c->need[rows] = f;
         if (c->keep_known && c->known_min_k > f) f = c->known_min_k;
         if (f > stride) stride = f;
         if (cid[j] < ann_n_lists(ix) && ann_list_size(ix, cid[j]) < c->budget[j]) short_list = 1;
@@ -346,7 +354,7 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
     }
     if (rows == 0) return 0;
     for (size_t r = 0; short_list && r < rows; r++)
-        c->depth[r] = stride;
+        c->depth[r] = stride, c->need[r] = fetch;
     const float *sc;
     const int64_t *it;
     int rc = ann_search_lists(ix, c->ann, q, c->rows, rows, stride, c->depth, &sc, &it, err);
@@ -359,7 +367,7 @@ int ret_mixture(ret_ctx *c, const ann_index *ix, const float *q, const uint32_t 
         size_t r = c->row_of[j];
         if (r == SIZE_MAX) continue;
         size_t got = 0;
-        for (size_t t = 0; t < c->depth[r]; t++) {
+        for (size_t t = 0; t < c->need[r]; t++) {
             int64_t item = it[r * stride + t];
             if (!usable(c, item)) continue;
             ret_cand cd = {.item = (uint32_t)item,
