@@ -114,13 +114,27 @@ lib_answered_by_us() {
   [ ! -s "$2" ] && kill -0 "$1" 2>/dev/null
 }
 
+# lib_free_port: a port nothing listens on, below the kernel's ephemeral
+# range, so that no outgoing connection (thousands in a load test) holds it
+# when a server binds it a moment later.
+lib_free_port() {
+  local lo=32768 hi p
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  [ "${lo:-0}" -gt 12000 ] || lo=50000
+  while :; do
+    p=$((10000 + RANDOM % (lo - 10000)))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
 # serve_start NAME [serve args...]: `mixrec serve` on $TMP/model and a free
 # port; sets BASE_<NAME> and PID_<NAME>; access log $TMP/NAME.access.log,
 # stderr $TMP/NAME.err.
 serve_start() {
   local name=$1; shift
   for _ in 1 2 3 4 5; do
-    local port=$((20000 + RANDOM % 30000))
+    local port
+    port=$(lib_free_port)
     "$MIXREC" serve --model "$TMP/model" --listen "127.0.0.1:$port" --workers 2 "$@" \
       >"$TMP/$name.access.log" 2>"$TMP/$name.err" &
     local pid=$!

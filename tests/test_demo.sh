@@ -31,7 +31,7 @@ busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 30000))
+    p=$(lib_free_port)
     busy "$p" || { echo "$p"; return; }
   done
 }

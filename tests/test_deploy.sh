@@ -277,19 +277,39 @@ check "model job skips when a model is present" \
   bash -c "grep -q 'nothing to build' $TMP/init2.log && [ \"\$(ls $TMP/model | wc -l)\" = 2 ]"
 [ -n "$v1" ] || finish
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 30000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+free_port() { lib_free_port; }
+# redis_on PORT LOG [redis-server args...]: a redis-server on PORT that
+# answers as itself (its process id), not another test's that held the port;
+# sets REDIS_ON_PID. Returns 1 when it did not start.
+redis_on() {
+  local port=$1 log=$2 pid; shift 2
+  redis-server "$@" --port "$port" --bind 127.0.0.1 >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 50); do
+    redis-cli -p "$port" info server 2>/dev/null | grep -q "^process_id:$pid" && {
+      REDIS_ON_PID=$pid
+      LIB_PIDS+=("$pid")
+      return 0
+    }
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
   done
+  { kill -9 "$pid"; wait "$pid"; } 2>/dev/null
+  echo "redis-server on $port did not start:"; cat "$log"
+  return 1
+}
+# redis_new VAR LOG [args...]: redis_on a free port (another on failure);
+# sets VAR to the port.
+redis_new() {
+  local var=$1 port; shift
+  for _ in 1 2 3 4 5; do
+    port=$(free_port)
+    redis_on "$port" "$@" && { printf -v "$var" '%s' "$port"; return 0; }
+  done
+  return 1
 }
 # one redis-server over TCP, as the replicas reach it in compose
-REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$TMP" \
-  >"$TMP/redis.log" 2>&1 &
-REDIS_PID=$!
-for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis_new REDIS_PORT "$TMP/redis.log" --save "" --appendonly no --dir "$TMP" || finish
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 KEY=deploy-test-key
 
@@ -460,30 +480,33 @@ check "replica B exited 0 on SIGTERM" test $? = 0
 { kill "$NGINX_PID"; wait "$NGINX_PID"; } 2>/dev/null
 # ---- 5. Redis Sentinel: the replicas follow a failover ---------------------------
 # a master, a replica and one Sentinel (quorum 1), all real redis-servers
-SM=$(free_port); SR=$(free_port); SS=$(free_port)
 PIDS_REDIS=()
-redis_node() { # port [args...]
-  local port=$1; shift
-  mkdir -p "$TMP/r$port"
-  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$TMP/r$port" "$@" \
-    >"$TMP/r$port.log" 2>&1 &
-  PIDS_REDIS[$port]=$!
-  LIB_PIDS+=("$!")
-  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
-  return 1
+redis_node() { # VAR (set to the port) or a port to restart on; [args...]
+  local where=$1 port; shift
+  local args=(--save "" --appendonly no --dir "$TMP/r" --dbfilename "$where.rdb" "$@")
+  mkdir -p "$TMP/r"
+  if [[ $where =~ ^[0-9]+$ ]]; then
+    port=$where
+    redis_on "$port" "$TMP/r$where.log" "${args[@]}" || return 1
+  else
+    redis_new "$where" "$TMP/r$where.log" "${args[@]}" || return 1
+    port=${!where}
+  fi
+  PIDS_REDIS[$port]=$REDIS_ON_PID
 }
-redis_node "$SM"
-redis_node "$SR" --replicaof 127.0.0.1 "$SM"
-cat >"$TMP/sentinel.conf" <<EOF
-port $SS
-bind 127.0.0.1
+redis_node SM
+redis_node SR --replicaof 127.0.0.1 "$SM"
+# the Sentinel rewrites its configuration file: one per attempt
+for attempt in 1 2 3 4 5; do
+  SS=$(free_port)
+  cat >"$TMP/sentinel$attempt.conf" <<EOF
 dir $TMP
 sentinel monitor mixmaster 127.0.0.1 $SM 1
 sentinel down-after-milliseconds mixmaster 1000
 sentinel failover-timeout mixmaster 4000
 EOF
-redis-server "$TMP/sentinel.conf" --sentinel >"$TMP/sentinel.log" 2>&1 &
-LIB_PIDS+=("$!")
+  redis_on "$SS" "$TMP/sentinel$attempt.log" "$TMP/sentinel$attempt.conf" --sentinel && break
+done
 master_port() { redis-cli -p "$SS" sentinel get-master-addr-by-name mixmaster 2>/dev/null | sed -n 2p; }
 known=0
 for _ in $(seq 200); do

@@ -24,7 +24,7 @@ KEY=fault-key
 on_random_port() {
   local fn=$1
   for _ in 1 2 3 4 5; do
-    SPAWN_PORT=$((20000 + RANDOM % 30000))
+    SPAWN_PORT=$(lib_free_port)
     ("$fn" "$SPAWN_PORT") &
     SPAWN_PID=$!
     for _ in $(seq 150); do
@@ -207,7 +207,7 @@ req GET /metrics
 check "every rejection counted ($REJECTED)" grep -q "^mixrec_model_reloads_total{result=\"rejected\"} $REJECTED\$" "$TMP/body"
 
 # ---- a broken model at start-up: clear error, exit 1, never listening ---------
-port=$((20000 + RANDOM % 30000))
+port=$(lib_free_port)
 startup_fails() { # what, expected text in stderr
   "$MIXREC" serve --model "$TMP/bad" --listen "127.0.0.1:$port" >/dev/null 2>"$TMP/start.err" &
   local p=$! listened=0

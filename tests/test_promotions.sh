@@ -133,7 +133,7 @@ check "a bad list with Redis down: still 422 (checked first)" test "$CODE" = 422
 
 # ---- a bad settings list stops the server -----------------------------------------
 MIXREC_CATALOG_PROMOTIONS='[{"name":"a","category":"c","share":0.7},{"name":"b","category":"c","share":0.7}]' \
-  timeout 20 "$MIXREC" serve --model "$TMP/model" --listen 127.0.0.1:$((20000 + RANDOM % 30000)) --redis "" >/dev/null 2>"$TMP/bad.err"
+  timeout 20 "$MIXREC" serve --model "$TMP/model" --listen 127.0.0.1:$(lib_free_port) --redis "" >/dev/null 2>"$TMP/bad.err"
 rc=$?
 check "bad catalog.promotions: exit 2" test "$rc" = 2
 check "bad catalog.promotions: the field named" grep -q 'catalog.promotions\[1\].share: the shares sum to 1.4' "$TMP/bad.err"

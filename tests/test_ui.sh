@@ -176,7 +176,7 @@ browse main "$B/ui/?users=$user,${others[0]}" "$user" "$ART/ui-inspector.png"
 # another origin: the page's files from python's http.server, the API with
 # cors.origins naming that origin (and a server without it must refuse)
 for _ in 1 2 3 4 5; do
-  oport=$((20000 + RANDOM % 30000))
+  oport=$(lib_free_port)
   (cd "$UI" && exec python3 -m http.server "$oport" --bind 127.0.0.1) >"$TMP/origin.log" 2>&1 &
   opid=$!
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$oport/index.html" && break; sleep 0.1; done
