@@ -570,6 +570,40 @@ static void test_single_popular(void) {
     TEST_OK("ret_single is the exact top-k minus exclusions; ret_popular skips excluded");
 }
 
+/* The marks (excluded, taken) are generations of a byte, cleared every few
+ * hundred queries: over 700 queries on one context, each query excludes
+ * exactly its own items, and what an earlier query took or excluded is
+ * usable again. */
+static void test_marks_across_queries(void) {
+    size_t n_pos = 0;
+    for (uint32_t i = 0; i < N; i++)
+        n_pos += (i * 37) % 11 > 0;
+    ret_ctx *c = ret_ctx_new(NULL, NULL, N, N, 1);
+    ASSERT(c);
+    ret_cand out[N];
+    uint32_t prev[2] = {0, 0};
+    for (uint32_t q = 0; q < 700; q++) {
+        uint32_t ex[2] = {q % N, (q * 7 + 3) % N};
+        ret_begin(c, ex, ex[0] == ex[1] ? 1 : 2, 0);
+        ASSERT(ret_excluded(c, ex[0]) && ret_excluded(c, ex[1]));
+        for (int j = 0; j < 2; j++)
+            if (q > 0 && prev[j] != ex[0] && prev[j] != ex[1]) ASSERT(!ret_excluded(c, prev[j]));
+        size_t want = n_pos, n = 0;
+        for (int j = 0; j < (ex[0] == ex[1] ? 1 : 2); j++)
+            want -= (ex[j] * 37) % 11 > 0;
+        ASSERT_EQ(ret_popular(c, &pop, N, out, &n), 0);
+        ASSERT_EQ(n, want);
+        for (size_t t = 0; t < n; t++)
+            ASSERT(out[t].item != ex[0] && out[t].item != ex[1]);
+        /* what it took is not found again within the query */
+        ASSERT_EQ(ret_popular(c, &pop, N, out, &n), 0);
+        ASSERT_EQ(n, 0);
+        prev[0] = ex[0], prev[1] = ex[1];
+    }
+    ret_ctx_free(c);
+    TEST_OK("exclusion and taken marks hold for their query only, over 700 queries on one context");
+}
+
 /* ---- blend -------------------------------------------------------------- */
 
 /* The blend written from retrieve.h: every source with a positive share
@@ -802,6 +836,7 @@ int main(int argc, char **argv) {
     test_mixture_own_lists();
     test_single_popular();
     test_filtered_known();
+    test_marks_across_queries();
     test_blend();
     ann_free(ix);
     pop_free(&pop);
