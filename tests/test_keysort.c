@@ -40,14 +40,20 @@ static void test_sort_sizes(void) {
     static pair p[1200];
     static keysort_entry e[1200];
     for (size_t n = 0; n <= 1200; n += (n < 40 ? 1 : 97)) {
-        for (int kind = 0; kind < 4; kind++) {
+        for (int kind = 0; kind < 6; kind++) {
             for (size_t i = 0; i < n; i++) {
                 float v = kind == 0   ? (float)rng_normal(&st)
                           : kind == 1 ? (float)(rng_next(&st) % 5) /* many equal scores */
-                          : kind == 2 ? (float)i        /* ascending: worst for naive pivots */
-                                      : (float)(n - i); /* already in order */
+                          : kind == 2 ? (float)i       /* ascending: worst for naive pivots */
+                          : kind == 3 ? (float)(n - i) /* already in order */
+                          : kind == 4 ? 0.5f + (float)rng_uniform(&st) * 1e-3f /* narrow */
+                                      : 0.25f; /* one score: the ties decide */
                 p[i] = (pair){v, (uint32_t)(rng_next(&st) % 1000000)};
-                p[i].tie = (uint32_t)(p[i].tie * 1201 + i); /* unique: a total order */
+                /* unique: a total order; for the last two, small ties like
+                 * the callers' (an index), against the input's order */
+                p[i].tie = kind == 4   ? (uint32_t)(n - 1 - i)
+                           : kind == 5 ? (uint32_t)(i % 2 ? i - 1 : i + 1)
+                                       : (uint32_t)(p[i].tie * 1201 + i);
                 e[i] = (keysort_entry){keysort_desc(p[i].v, p[i].tie), (uint32_t)i};
             }
             keysort_sort(e, n);
@@ -63,7 +69,8 @@ static void test_sort_sizes(void) {
             free(want);
         }
     }
-    TEST_OK("keysort_sort equals qsort on 0..1200 entries: random, many ties, ascending, sorted");
+    TEST_OK("keysort_sort equals qsort on 0..1200 entries: random, many ties, ascending, sorted, "
+            "a narrow range, one score");
 }
 
 int main(int argc, char **argv) {

@@ -52,30 +52,44 @@ static void quick(keysort_entry *e, size_t n) {
 }
 
 /* Least significant digit first, a byte at a time, into tmp and back: a
- * pass moves every entry once, with no compare to mispredict; a byte that
- * is the same in every key (the high bytes of scores in a narrow range, of
- * small tie-breaks) costs no pass. The keys' bytes are counted in one
- * pass for all eight digits. */
+ * pass moves every entry once, with no compare to mispredict. Only the
+ * bytes where keys differ are counted and passed over (the high bytes of
+ * scores in a narrow range and of small tie-breaks are the same in every
+ * key), and their counts are turned into offsets in one loop over the
+ * digit values for all of them: the running sums are independent chains
+ * that the CPU overlaps (one after another they were a quarter of a sort
+ * of 200). */
 static void radix(keysort_entry *e, keysort_entry *tmp, size_t n) {
-    uint32_t count[8][256];
-    memset(count, 0, sizeof(count));
+    uint64_t any = 0, every = ~(uint64_t)0;
+    for (size_t i = 0; i < n; i++) {
+        any |= e[i].key;
+        every &= e[i].key;
+    }
+    uint64_t differ = any ^ every;
+    int shift[8], nd = 0;
+    for (int b = 0; b < 8; b++)
+        if ((differ >> (8 * b)) & 255) shift[nd++] = 8 * b;
+    if (nd == 0) return;    /* every key the same: nothing to order */
+    uint16_t count[8][256]; /* n <= KEYSORT_RADIX_MAX fits */
+    memset(count, 0, (size_t)nd * sizeof(count[0]));
     for (size_t i = 0; i < n; i++) {
         uint64_t k = e[i].key;
-        for (int b = 0; b < 8; b++)
-            count[b][(k >> (8 * b)) & 255]++;
+        for (int d = 0; d < nd; d++)
+            count[d][(k >> shift[d]) & 255]++;
     }
-    keysort_entry *src = e, *dst = tmp;
-    for (int b = 0; b < 8; b++) {
-        uint32_t *c = count[b];
-        if (c[(src[0].key >> (8 * b)) & 255] == n) continue; /* one value: no reorder */
-        uint32_t at = 0;
-        for (int d = 0; d < 256; d++) {
-            uint32_t here = c[d];
-            c[d] = at;
-            at += here;
+    uint16_t at[8] = {0};
+    for (int v = 0; v < 256; v++)
+        for (int d = 0; d < nd; d++) {
+            uint16_t here = count[d][v];
+            count[d][v] = at[d];
+            at[d] = (uint16_t)(at[d] + here);
         }
+    keysort_entry *src = e, *dst = tmp;
+    for (int d = 0; d < nd; d++) {
+        uint16_t *c = count[d];
+        int sh = shift[d];
         for (size_t i = 0; i < n; i++)
-            dst[c[(src[i].key >> (8 * b)) & 255]++] = src[i];
+            dst[c[(src[i].key >> sh) & 255]++] = src[i];
         keysort_entry *t = src;
         src = dst;
         dst = t;

@@ -8,7 +8,7 @@
  * feature indices in breadth-first order and the 2^depth leaf values.
  * A row then walks depth levels without a branch:
  *     node = 2 * node + 1 + !(x[feature[node]] < threshold[node])
- * Rows are copied in blocks of 64, transposed in groups of 8 (feature f
+ * Rows are copied in blocks of up to 128, transposed in groups of 8 (feature f
  * of lane k at 8 f + k), and a block goes through one tree before the
  * next tree is touched: the block stays in L1, each tree is read once per
  * block (the layout idea of Treelite/FIL), and the 8 lanes of a group
