@@ -134,6 +134,14 @@ static void test_features_by_hand(void) {
     ASSERT(n >= 50 && n <= 150); /* the union pool: each source's top 50 */
     rec_mixture mix;
     rec_mixture_of(m, &p, &q, &mix);
+    /* the query vector of the same query (re-solved with the session
+     * items): a whole recommendation on a second context */
+    rec_ctx *c2 = rec_ctx_new(m, 50);
+    rec_item top[50];
+    size_t n_top = 0;
+    ASSERT_EQ(rec_recommend(c2, &p, &q, top, &n_top, &err), 0);
+    const float *qv = rec_last_query(c2);
+    ASSERT(qv);
     /* the query vector the pool used: re-solved with the session items;
      * recover it from a candidate's ann_score is circular, so check the
      * score's definition through the cosine instead */
@@ -204,6 +212,26 @@ static void test_features_by_hand(void) {
         ASSERT_NEAR(f[FEAT_SESSION_SIM_MAX], best_s, 1e-4);
         ASSERT_NEAR(f[FEAT_RECENT_SIM_MEAN], dotf(v, mean, d) / (normf(v, d) * normf(mean, d)),
                     1e-4);
+        /* and to the bit, by the service's own float operations in its
+         * order: unit rows (v / |v| as v * inv_norm), their sum, each dot
+         * a sum of products in component order, times 1 / |v| */
+        const float *vs = mx_item_vec(m, it);
+        float inv = m->item_inv_norm[it], unit[MODEL_RECENT + 2][256], mean_u[256] = {0};
+        float bx = -1, bs = -1;
+        for (size_t r = 0; r < na; r++) {
+            const float *w = mx_item_vec(m, all[r]);
+            for (size_t j = 0; j < d; j++) {
+                unit[r][j] = w[j] * m->item_inv_norm[all[r]];
+                mean_u[j] += unit[r][j];
+            }
+            float cs = dotf(vs, unit[r], d) * inv;
+            if (cs > bx) bx = cs;
+            if (r >= na - 2 && cs > bs) bs = cs;
+        }
+        ASSERT(f[FEAT_RECENT_SIM_MAX] == bx && f[FEAT_SESSION_SIM_MAX] == bs);
+        ASSERT(f[FEAT_RECENT_SIM_MEAN] ==
+               dotf(vs, mean_u, d) * inv / sqrtf(dotf(mean_u, mean_u, d)));
+        ASSERT(f[FEAT_ANN_SCORE] == dotf(qv, vs, d));
         double aff = 0;
         for (uint32_t t = m->cat_ptr[it]; t < m->cat_ptr[it + 1]; t++)
             aff += cat_share[m->cat_ids[t]];
@@ -223,6 +251,7 @@ static void test_features_by_hand(void) {
         ASSERT(f[FEAT_RECENT_SIM_MAX] == 0 && f[FEAT_SESSION_EVENTS] == 0);
         ASSERT_EQ(f[FEAT_IN_POPULAR], 1);
     }
+    rec_ctx_free(c2);
     rec_ctx_free(c);
     TEST_OK("features of a pool equal values recomputed by hand (user with a session, anonymous)");
 }
