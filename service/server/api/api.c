@@ -428,6 +428,23 @@ const char *api_item_id(const mx_model *m, const rec_item *it) {
     return it->extra ? it->extra->id : m->item_ids[it->item];
 }
 
+void api_prefetch_items(const mx_model *m, const rec_item *items, size_t n) {
+    /* the tables' entries first, then what they point at: the second loop
+     * waits for the first's lines, but for all the items together */
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].extra || items[i].item >= m->n_items) continue;
+        __builtin_prefetch(m->item_ids + items[i].item);
+        if (m->titles) __builtin_prefetch(m->titles + items[i].item);
+        __builtin_prefetch(m->cat_ptr + items[i].item);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].extra || items[i].item >= m->n_items) continue;
+        __builtin_prefetch(m->item_ids[items[i].item]);
+        if (m->titles && m->titles[items[i].item]) __builtin_prefetch(m->titles[items[i].item]);
+        __builtin_prefetch(m->cat_ids + m->cat_ptr[items[i].item]);
+    }
+}
+
 json_t *api_items_json(const mx_model *m, const catview *cv, const rec_item *items, size_t n,
                        int explain) {
     json_t *arr = json_array();

@@ -218,6 +218,11 @@ json_t *api_items_json(const mx_model *m, const catview *cv, const rec_item *ite
                        int explain);
 /* An answer item's id: the model's, or the catalogue item's (extra). */
 const char *api_item_id(const mx_model *m, const rec_item *it);
+/* Asks for what answering items[0..n) reads of each model item (its id,
+ * title and categories), for all of them at once: in a large catalogue
+ * each is a miss to memory, and the impression record and the JSON
+ * answer then read them one after another. Changes nothing. */
+void api_prefetch_items(const mx_model *m, const rec_item *items, size_t n);
 /* The serve settings that shape an answer, as recommend.h's parameters. */
 void api_rec_params(const srv_config *cfg, rec_params *p);
 /* Makes an answer o (borrowed; NULL is allowed) an impression: gives it a

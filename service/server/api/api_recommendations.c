@@ -77,6 +77,7 @@ static void respond(api_req *r, const rec_ask *a, catview *cv, rec_ctx *ctx, con
     const mx_model *m = wk_lease_model(r->lease);
     const srv_config *cfg = r->env->cfg;
     api_stage(r, PROM_STAGE_CATALOGUE); /* pages, exploration, the live catalogue's rules */
+    api_prefetch_items(m, items, n);
     size_t by_source[RET_N_SOURCES] = {0};
     for (size_t i = 0; i < n; i++)
         for (int src = 0; src < RET_N_SOURCES; src++)
