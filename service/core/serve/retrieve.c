@@ -551,6 +551,10 @@ int ret_blend(ret_ctx *c, const ann_index *ix, const pop_table *pop, const float
         memset(c->slot, 0, c->n_items * sizeof(uint64_t));
         c->stamp = 1;
     }
+    /* the slots are a catalogue-sized array: at 1M items each is a miss,
+     * asked for together before the merge reads them in turn */
+    for (size_t i = 0; i < total; i++)
+        __builtin_prefetch(c->slot + all[i].item);
     size_t u = 0;
     for (size_t i = 0; i < total; i++) {
         ret_cand cd = all[i];
