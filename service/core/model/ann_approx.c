@@ -141,9 +141,8 @@ float ann_approx_scores(const ann_index *ix, ann_scratch *s, const float *q, flo
     return (float)(delta * (1 + ldexp(1.0, -20)));
 }
 
-float ann_approx_floor(const ann_index *ix, const ann_scratch *s, uint32_t l, size_t k,
-                       float delta) {
-    float g = ann_topk_floor(s->approx, ix->list_ptr[l + 1] - ix->list_ptr[l], k);
+float ann_approx_floor(const ann_index *ix, ann_scratch *s, uint32_t l, size_t k, float delta) {
+    float g = ann_topk_kth(s->approx, ix->list_ptr[l + 1] - ix->list_ptr[l], k, s->exact);
     /* the rows above g score exactly above g - delta: the float below the
      * rounded difference is under it for certain */
     return g == -FLT_MAX ? g : nextafterf(g - delta, -FLT_MAX);

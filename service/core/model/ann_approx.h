@@ -26,7 +26,7 @@
  * order, with the same scores, to the reservoir as the float scan. Floors
  * taken from approximate scores are the guess of a fresh reservoir
  * (ann_topk_guess's samples: only a floor to try, checked by a second
- * pass) and ann_approx_floor's (counted samples, certain by the bound): they may let in
+ * pass) and ann_approx_floor's (the k-th best, certain by the bound): they may let in
  * other rows below the k-th best, never change which k are best or their
  * scores (ties at the k-th aside, which the reservoir never ordered).
  *
@@ -70,13 +70,12 @@ float ann_approx_scores(const ann_index *ix, ann_scratch *s, const float *q, flo
 
 /* A floor at least min(k, rows) rows of list l score exactly above, from
  * the approximate scores in s->approx alone (delta: ann_approx_scores's):
- * an approximate score that k rows beat (ann_topk_floor: counted samples),
- * less delta and a little more. A row re-scored by
+ * their k-th best (ann_topk_kth; s->exact is its work space), less delta
+ * and a little more. A row re-scored by
  * ann_approx_above then scores within about 2 delta of the list's k-th
  * best or above. -FLT_MAX (every row) on lists shorter than 4 k or than
  * the samples. */
-float ann_approx_floor(const ann_index *ix, const ann_scratch *s, uint32_t l, size_t k,
-                       float delta);
+float ann_approx_floor(const ann_index *ix, ann_scratch *s, uint32_t l, size_t k, float delta);
 
 /* The rows of list l whose exact scores are above floor, ascending, into
  * s->pos, each with its exact score in s->dots (ann_scan_above on the

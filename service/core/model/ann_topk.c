@@ -144,6 +144,46 @@ float ann_topk_floor(const float *v, size_t n, size_t k) {
     }
 }
 
+/* The k-th largest of a[0..n) (0 < k <= n); rearranges a. Quickselect
+ * with the middle as pivot: the values come in list order, not sorted. */
+static float kth_largest(float *a, size_t n, size_t k) {
+    size_t lo = 0, hi = n, want = k - 1;
+    while (hi - lo > 1) {
+        float pivot = a[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi - 1;
+        while (i <= j) { /* Hoare: [lo, i) >= pivot, (j, hi) <= pivot */
+            while (a[i] > pivot)
+                i++;
+            while (a[j] < pivot)
+                j--;
+            if (i <= j) {
+                float t = a[i];
+                a[i++] = a[j];
+                a[j] = t;
+                if (j-- == 0) break;
+            }
+        }
+        if (want <= j && j != (size_t)-1)
+            hi = j + 1;
+        else if (want >= i)
+            lo = i;
+        else
+            return a[want]; /* between the parts: equal to the pivot */
+    }
+    return a[want];
+}
+
+float ann_topk_kth(const float *v, size_t n, size_t k, float *work) {
+    float g = ann_topk_floor(v, n, k);
+    if (g == -FLT_MAX) return g;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) { /* no branch: a store and an add */
+        work[m] = v[i];
+        m += v[i] > g;
+    }
+    return kth_largest(work, m, k); /* m >= k: ann_topk_floor counted them */
+}
+
 size_t ann_topk_count_above(const float *v, size_t n, float x) {
     size_t above = 0;
     for (size_t i = 0; i < n; i++) /* no branch: the compiler vectorises it */

@@ -10,6 +10,13 @@
 /* Session items compared with each candidate: the newest positives. */
 #define FEAT_MAX_SESSION 8
 
+/* The user's rows each candidate's vector is dotted with: the query, the
+ * recent items, their mean, the session items; kept transposed in groups
+ * of FEAT_LANES (see dot_rows). */
+#define FEAT_LANES 8
+#define FEAT_ROWS_MAX                                                                              \
+    32 /* 1 + (MODEL_RECENT + FEAT_MAX_SESSION) + 1 + FEAT_MAX_SESSION, rounded up */
+
 static const char *const names[FEAT_N] = {
     "ann_score",         "ann_rank",       "cosine",          "interest_weight",   "interest_rank",
     "pool_rank",         "fused",          "in_mixture",      "in_single",         "in_popular",
@@ -31,6 +38,8 @@ struct feat_ctx {
     float *cat;           /* n_categories: share of the user's items */
     float *rec, *ses;     /* normalised vectors: recent (MODEL_RECENT + session), session */
     float *mean;          /* dim */
+    float *rows_t;        /* FEAT_ROWS_MAX x dim: the user's rows transposed (user_begin) */
+    float *sums;          /* max_cands x FEAT_ROWS_MAX: each candidate's dots with them */
     keysort_entry *order; /* max_cands: the pool by ANN score */
     float *ann_score;     /* max_cands: each candidate's */
     uint16_t *ann_rank, *int_rank;
@@ -53,6 +62,8 @@ feat_ctx *feat_ctx_new(const mx_model *m, size_t max_cands) {
     c->rec = malloc((MODEL_RECENT + FEAT_MAX_SESSION) * d * sizeof(float));
     c->ses = malloc(FEAT_MAX_SESSION * d * sizeof(float));
     c->mean = malloc(d * sizeof(float));
+    c->rows_t = malloc(FEAT_ROWS_MAX * (d ? d : 1) * sizeof(float));
+    c->sums = malloc(c->max_cands * FEAT_ROWS_MAX * sizeof(float));
     c->order = malloc(c->max_cands * sizeof(keysort_entry));
     c->ann_score = malloc(c->max_cands * sizeof(float));
     c->ann_rank = malloc(c->max_cands * sizeof(uint16_t));
@@ -62,8 +73,8 @@ feat_ctx *feat_ctx_new(const mx_model *m, size_t max_cands) {
     c->cat_hi = malloc(c->max_cands * sizeof(uint32_t));
     c->cat_aff = malloc(c->max_cands * sizeof(float));
     if (!c->iw || !c->sw || !c->icount || !c->cat || !c->rec || !c->ses || !c->mean || !c->order ||
-        !c->ann_score || !c->ann_rank || !c->int_rank || !c->vec || !c->cat_lo || !c->cat_hi ||
-        !c->cat_aff) {
+        !c->rows_t || !c->sums || !c->ann_score || !c->ann_rank || !c->int_rank || !c->vec ||
+        !c->cat_lo || !c->cat_hi || !c->cat_aff) {
         feat_ctx_free(c);
         return NULL;
     }
@@ -79,6 +90,8 @@ void feat_ctx_free(feat_ctx *c) {
     free(c->rec);
     free(c->ses);
     free(c->mean);
+    free(c->rows_t);
+    free(c->sums);
     free(c->order);
     free(c->ann_score);
     free(c->ann_rank);
@@ -116,8 +129,50 @@ typedef struct {
     size_t n_seen;
     const uint32_t *seen;
     size_t n_rec, n_ses, n_pos; /* rows of c->rec and c->ses; positive session events */
+    size_t n_groups;            /* of c->rows_t */
     float mean_norm, q_norm;
 } user_part;
+
+/* Where each row is in c->rows_t and a candidate's sums: the query first,
+ * then the recent rows, their mean, the session rows. */
+enum { ROW_QUERY = 0, ROW_RECENT = 1 };
+static size_t row_mean(const user_part *u) {
+    return ROW_RECENT + u->n_rec;
+}
+static size_t row_session(const user_part *u) {
+    return ROW_RECENT + u->n_rec + 1;
+}
+
+/* Row r of c->rows_t (group r / FEAT_LANES, lane r % FEAT_LANES) from the
+ * d floats of v. */
+static void put_row(feat_ctx *c, size_t r, const float *v, size_t d) {
+    float *g = c->rows_t + (r / FEAT_LANES) * d * FEAT_LANES;
+    for (size_t j = 0; j < d; j++)
+        g[j * FEAT_LANES + r % FEAT_LANES] = v[j];
+}
+
+/* The dots of v with every row of c->rows_t into out, each the very float
+ * dot() gives: every lane sums its own products in index order (no fused
+ * multiply-add: C11 contracts none). dot() waits on its chain of additions
+ * (about 3 cycles each, 64 a dot at 64 dimensions, ten dots a candidate);
+ * here eight chains advance together. */
+typedef float quad_f __attribute__((vector_size(4 * sizeof(float))));
+static void dot_rows(const feat_ctx *c, const user_part *u, const float *v, float *out) {
+    size_t d = c->m->dim;
+    for (size_t g = 0; g < u->n_groups; g++) {
+        const float *rt = c->rows_t + g * d * FEAT_LANES;
+        quad_f lo = {0}, hi = {0}; /* lanes 0-3 and 4-7: two chains, in registers */
+        for (size_t j = 0; j < d; j++) {
+            quad_f a, b;
+            memcpy(&a, rt + j * FEAT_LANES, sizeof(a));
+            memcpy(&b, rt + j * FEAT_LANES + 4, sizeof(b));
+            lo += v[j] * a;
+            hi += v[j] * b;
+        }
+        memcpy(out + g * FEAT_LANES, &lo, sizeof(lo));
+        memcpy(out + g * FEAT_LANES + 4, &hi, sizeof(hi));
+    }
+}
 
 /* Fills c's per-user scratch (interest and category weights, recent and
  * session vectors) for q; user_end undoes it. */
@@ -157,6 +212,15 @@ static void user_begin(feat_ctx *c, const feat_query *q, user_part *u) {
             c->mean[j] += c->rec[r * d + j];
     u->mean_norm = sqrtf(dot(c->mean, c->mean, d));
     u->q_norm = q->q ? sqrtf(dot(q->q, q->q, d)) : 0;
+    size_t rows = row_session(u) + u->n_ses;
+    u->n_groups = (rows + FEAT_LANES - 1) / FEAT_LANES;
+    memset(c->rows_t, 0, u->n_groups * FEAT_LANES * d * sizeof(float));
+    if (q->q) put_row(c, ROW_QUERY, q->q, d);
+    for (size_t r = 0; r < u->n_rec; r++)
+        put_row(c, ROW_RECENT + r, c->rec + r * d, d);
+    put_row(c, row_mean(u), c->mean, d);
+    for (size_t r = 0; r < u->n_ses; r++)
+        put_row(c, row_session(u) + r, c->ses + r * d, d);
 }
 
 static void user_end(feat_ctx *c, const feat_query *q, const user_part *u) {
@@ -179,22 +243,20 @@ static void user_features(const mx_model *m, const feat_query *q, const user_par
     f[FEAT_SESSION_SHARE] = q->session_share;
 }
 
-/* The features of an item's vector v (1 / |v| = inv) against the user's
- * recent and session items. */
-static void vector_features(const feat_ctx *c, const user_part *u, const float *v, float inv,
-                            float *f) {
-    size_t d = c->m->dim;
+/* The features of an item's vector (1 / |v| = inv) against the user's
+ * recent and session items, from its dots with them (dot_rows). */
+static void vector_features(const user_part *u, const float *sums, float inv, float *f) {
     float best = -1;
     for (size_t k = 0; k < u->n_rec; k++) {
-        float s = dot(v, c->rec + k * d, d) * inv;
+        float s = sums[ROW_RECENT + k] * inv;
         if (s > best) best = s;
     }
     f[FEAT_RECENT_SIM_MAX] = u->n_rec ? finite_or_0(best) : 0;
     f[FEAT_RECENT_SIM_MEAN] =
-        u->mean_norm > 0 ? finite_or_0(dot(v, c->mean, d) * inv / u->mean_norm) : 0;
+        u->mean_norm > 0 ? finite_or_0(sums[row_mean(u)] * inv / u->mean_norm) : 0;
     best = -1;
     for (size_t k = 0; k < u->n_ses; k++) {
-        float s = dot(v, c->ses + k * d, d) * inv;
+        float s = sums[row_session(u) + k] * inv;
         if (s > best) best = s;
     }
     f[FEAT_SESSION_SIM_MAX] = u->n_ses ? finite_or_0(best) : 0;
@@ -257,7 +319,9 @@ size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, siz
         if (c->vec[i]) prefetch_vec(c->vec[i], d);
     for (size_t i = 0; i < n; i++) {
         if (i + AHEAD < n && c->vec[i + AHEAD]) prefetch_vec(c->vec[i + AHEAD], d);
-        float s = q->q && c->vec[i] ? dot(q->q, c->vec[i], d) : 0;
+        float *sums = c->sums + i * FEAT_ROWS_MAX;
+        if (c->vec[i]) dot_rows(c, &u, c->vec[i], sums);
+        float s = q->q && c->vec[i] ? sums[ROW_QUERY] : 0;
         c->ann_score[i] = finite_or_0(s);
         c->order[i] = (keysort_entry){keysort_desc(c->ann_score[i], (uint32_t)i), (uint32_t)i};
     }
@@ -285,7 +349,6 @@ size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, siz
         f[FEAT_IN_SINGLE] = (cands[i].sources >> RET_SINGLE) & 1;
         f[FEAT_IN_POPULAR] = (cands[i].sources >> RET_POPULAR) & 1;
         if (it >= m->n_items) continue;
-        const float *v = c->vec[i];
         float inv = m->item_inv_norm[it];
         uint32_t ci = m->item_interest[it];
         f[FEAT_COSINE] = u.q_norm > 0 ? finite_or_0(c->ann_score[i] * inv / u.q_norm) : 0;
@@ -302,7 +365,7 @@ size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, siz
         f[FEAT_ITEM_IDLE] = is[MODEL_ITEM_IDLE];
         f[FEAT_FRESH] = is[MODEL_ITEM_AGE] < FEAT_FRESH_DAYS;
         f[FEAT_POP_VS_USER] = f[FEAT_POP_COUNT] - f[FEAT_USER_POP_AFFINITY];
-        vector_features(c, &u, v, inv, f);
+        if (c->vec[i]) vector_features(&u, c->sums + (size_t)i * FEAT_ROWS_MAX, inv, f);
         f[FEAT_CATEGORY_AFFINITY] = c->cat_aff[i];
     }
 
@@ -319,7 +382,6 @@ size_t feat_compute(feat_ctx *c, const feat_query *q, const ret_cand *cands, siz
 size_t feat_compute_new(feat_ctx *c, const feat_query *q, const feat_new *items, size_t n,
                         size_t pool_n, float *x) {
     const mx_model *m = c->m;
-    size_t d = m->dim;
     if (n > c->max_cands) n = c->max_cands;
     user_part u;
     user_begin(c, q, &u);
@@ -336,10 +398,12 @@ size_t feat_compute_new(feat_ctx *c, const feat_query *q, const feat_new *items,
         f[FEAT_FRESH] = 1;
         f[FEAT_POP_VS_USER] = -f[FEAT_USER_POP_AFFINITY];
         if (it->vec && it->inv_norm > 0) {
-            float s = q->q ? finite_or_0(dot(q->q, it->vec, d)) : 0;
+            float sums[FEAT_ROWS_MAX];
+            dot_rows(c, &u, it->vec, sums);
+            float s = q->q ? finite_or_0(sums[ROW_QUERY]) : 0;
             f[FEAT_ANN_SCORE] = s;
             f[FEAT_COSINE] = u.q_norm > 0 ? finite_or_0(s * it->inv_norm / u.q_norm) : 0;
-            vector_features(c, &u, it->vec, it->inv_norm, f);
+            vector_features(&u, sums, it->inv_norm, f);
         }
         f[FEAT_CATEGORY_AFFINITY] = category_affinity(c, it->cats, it->n_cats);
     }
