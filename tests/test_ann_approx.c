@@ -181,34 +181,31 @@ static int desc_float(const void *a, const void *b) {
     return (x < y) - (x > y);
 }
 
-/* ann_topk_kth against a sort, on values with many ties and without. */
-static void test_topk_kth(void) {
+/* ann_topk_select against a sort, on values with many ties and without. */
+static void test_topk_select(void) {
     rng_state own, *st = &own;
     rng_seed(st, 99);
-    static float v[3000], sorted[3000], work[3000];
-    const size_t ns[] = {20, 32, 200, 1000, 3000}, ks[] = {1, 2, 7, 50, 250};
+    static float v[3000], sorted[3000];
+    const size_t ns[] = {1, 2, 20, 33, 200, 3000}, ks[] = {1, 2, 7, 50, 250, 3000};
     size_t checked = 0;
-    for (int ties = 0; ties <= 1; ties++)
+    for (int ties = 0; ties <= 2; ties++)
         for (size_t a = 0; a < sizeof(ns) / sizeof(ns[0]); a++)
             for (size_t b = 0; b < sizeof(ks) / sizeof(ks[0]); b++) {
                 size_t n = ns[a], k = ks[b];
+                if (k > n) continue;
                 for (size_t i = 0; i < n; i++) {
                     float x = (float)rng_normal(st);
-                    v[i] = ties ? floorf(x * 4) : x; /* ties: about 30 distinct values */
+                    /* ties 1: about 30 distinct values; 2: one */
+                    v[i] = ties == 0 ? x : ties == 1 ? floorf(x * 4) : 1.5f;
                 }
                 memcpy(sorted, v, n * sizeof(float));
                 qsort(sorted, n, sizeof(float), desc_float);
-                float g = ann_topk_kth(v, n, k, work);
-                if (g == -FLT_MAX) { /* where ann_topk_floor has no floor */
-                    ASSERT(ann_topk_floor(v, n, k) == -FLT_MAX);
-                    continue;
-                }
-                ASSERT(g == sorted[k - 1]);
+                ASSERT(ann_topk_select(v, n, k) == sorted[k - 1]);
                 checked++;
             }
-    printf("# ann_topk_kth: %zu blocks checked\n", checked);
-    ASSERT(checked >= 20);
-    TEST_OK("ann_topk_kth: the k-th largest as a sort gives it, with ties and without");
+    ASSERT_EQ(checked, 57);
+    TEST_OK("ann_topk_select: the k-th largest as a sort gives it (n 1 to 3,000, k 1 to n), with "
+            "ties, all equal and without");
 }
 
 int main(int argc, char **argv) {
@@ -286,7 +283,7 @@ int main(int argc, char **argv) {
     }
     printf("# largest |approximate - exact| / delta: %.3f\n", tightest);
     test_floor(ix, s, &st);
-    test_topk_kth();
+    test_topk_select();
     ASSERT_EQ(test_depths(ix, s, &st, lists), 80);
     TEST_OK("rows of depths 0 to k: the k-deep rows' prefixes, padded after, with the copy as "
             "without; as known rows they give a filtered search the same answer; a depth past k "

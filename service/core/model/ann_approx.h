@@ -70,8 +70,9 @@ float ann_approx_scores(const ann_index *ix, ann_scratch *s, const float *q, flo
 
 /* A floor at least min(k, rows) rows of list l score exactly above, from
  * the approximate scores in s->approx alone (delta: ann_approx_scores's):
- * their k-th best (ann_topk_kth; s->exact is its work space), less delta
- * and a little more. A row re-scored by
+ * their k-th best (ann_topk_floor's counted sample, then a selection among
+ * the rows above it, in s->pos and s->exact), less delta and a little
+ * more. A row re-scored by
  * ann_approx_above then scores within about 2 delta of the list's k-th
  * best or above. -FLT_MAX (every row) on lists shorter than 4 k or than
  * the samples. */

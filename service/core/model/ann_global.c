@@ -19,17 +19,23 @@
 size_t ann_probe_order(const ann_index *ix, ann_scratch *s, const float *q, size_t nprobe) {
     if (nprobe == 0 || nprobe > ix->n_lists) nprobe = ix->n_lists;
     ann_scan_dots(q, ix->centroids, ix->n_lists, ix->dim, s->cscore);
-    for (size_t c = 0; c < ix->n_lists; c++)
-        s->order[c] = (uint32_t)c;
-    if (nprobe < ix->n_lists) {
-        for (size_t i = 0; i < nprobe; i++) {
-            size_t best = i;
-            for (size_t j = i + 1; j < ix->n_lists; j++)
-                if (s->cscore[s->order[j]] > s->cscore[s->order[best]]) best = j;
-            uint32_t t = s->order[i];
-            s->order[i] = s->order[best];
-            s->order[best] = t;
-        }
+    if (nprobe == ix->n_lists) {
+        for (size_t c = 0; c < ix->n_lists; c++)
+            s->order[c] = (uint32_t)c;
+        return nprobe;
+    }
+    /* One pass, the best nprobe kept sorted (equal scores in list order):
+     * most lists fail the one compare with the worst kept. A selection
+     * sort took nprobe passes over the lists (1M x 64, 1,000 lists: about
+     * 10 us a request). */
+    const float *sc = s->cscore;
+    size_t n = 0;
+    for (size_t c = 0; c < ix->n_lists; c++) {
+        if (n == nprobe && !(sc[c] > sc[s->order[n - 1]])) continue;
+        size_t t = n < nprobe ? n++ : n - 1;
+        for (; t > 0 && sc[c] > sc[s->order[t - 1]]; t--)
+            s->order[t] = s->order[t - 1];
+        s->order[t] = (uint32_t)c;
     }
     return nprobe;
 }

@@ -144,9 +144,8 @@ float ann_topk_floor(const float *v, size_t n, size_t k) {
     }
 }
 
-/* The k-th largest of a[0..n) (0 < k <= n); rearranges a. Quickselect
- * with the middle as pivot: the values come in list order, not sorted. */
-static float kth_largest(float *a, size_t n, size_t k) {
+float ann_topk_select(float *a, size_t n, size_t k) {
+    /* quickselect, the middle as pivot (the values come in list order) */
     size_t lo = 0, hi = n, want = k - 1;
     while (hi - lo > 1) {
         float pivot = a[lo + (hi - lo) / 2];
@@ -171,17 +170,6 @@ static float kth_largest(float *a, size_t n, size_t k) {
             return a[want]; /* between the parts: equal to the pivot */
     }
     return a[want];
-}
-
-float ann_topk_kth(const float *v, size_t n, size_t k, float *work) {
-    float g = ann_topk_floor(v, n, k);
-    if (g == -FLT_MAX) return g;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) { /* no branch: a store and an add */
-        work[m] = v[i];
-        m += v[i] > g;
-    }
-    return kth_largest(work, m, k); /* m >= k: ann_topk_floor counted them */
 }
 
 size_t ann_topk_count_above(const float *v, size_t n, float x) {

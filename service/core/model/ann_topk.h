@@ -63,11 +63,8 @@ size_t ann_topk_count_above(const float *v, size_t n, float x);
  * when even the lowest sample has fewer than k above it. */
 float ann_topk_floor(const float *v, size_t n, size_t k);
 
-/* The k-th largest of v[0..n) exactly (0 < k <= n), for the floors that
- * should let in no more than they must: from ann_topk_floor's counted
- * sample, the values above it gathered into work (n floats) and selected
- * there. -FLT_MAX where ann_topk_floor gives it. */
-float ann_topk_kth(const float *v, size_t n, size_t k, float *work);
+/* The k-th largest of a[0..n) (0 < k <= n); rearranges a. */
+float ann_topk_select(float *a, size_t n, size_t k);
 
 /* Leaves the best min(n, k) entries in t->sc/t->it, best first (ties in
  * any order); returns their count. */
