@@ -256,6 +256,73 @@ static void test_features_by_hand(void) {
     TEST_OK("features of a pool equal values recomputed by hand (user with a session, anonymous)");
 }
 
+/* The vector features of long sessions to the bit: 5 and 9 positives give
+ * 20 and 26 rows (the query, recent, mean, session), three and four groups
+ * of the transposed block rank_features.c dots a candidate with. */
+static void test_features_long_sessions(void) {
+    const mx_model *m = model;
+    size_t d = m->dim, checked = 0;
+    ASSERT(d <= 256);
+    rec_params p;
+    rec_params_init(&p);
+    const size_t lens[] = {5, 9};
+    for (size_t li = 0; li < 2; li++) {
+        rec_event sess[9];
+        for (size_t e = 0; e < lens[li]; e++)
+            sess[e] = (rec_event){m->seen_items[m->seen_ptr[10 + e]],
+                                  m->t_ref - 60 * (int64_t)(lens[li] - e), 1};
+        rec_query q = {.user = 3, .events = sess, .n_events = lens[li], .k = 40, .now = m->t_ref};
+        rec_ctx *c = rec_ctx_new(m, 40), *c2 = rec_ctx_new(m, 40);
+        const ret_cand *cands;
+        const float *x;
+        size_t n = 0, n_top = 0;
+        mx_err err = {0};
+        ASSERT_EQ(rec_candidates(c, &p, &q, 40, &cands, &x, &n, &err), 0);
+        rec_item top[40];
+        ASSERT_EQ(rec_recommend(c2, &p, &q, top, &n_top, &err), 0);
+        const float *qv = rec_last_query(c2);
+        /* the rows as user_begin makes them: the recent items, then the
+         * newest session positives (at most 8), each also a recent row */
+        static float rec[16][256], ses[8][256];
+        float mean[256] = {0};
+        size_t nr = 0, ns = 0;
+        for (size_t r = 0; r < MODEL_RECENT; r++) {
+            uint32_t it = m->user_recent[3 * MODEL_RECENT + r];
+            if (it == UINT32_MAX) break;
+            for (size_t j = 0; j < d; j++)
+                rec[nr][j] = mx_item_vec(m, it)[j] * m->item_inv_norm[it];
+            nr++;
+        }
+        for (size_t e = lens[li]; e-- > 0 && ns < 8;) {
+            uint32_t it = sess[e].item;
+            for (size_t j = 0; j < d; j++)
+                ses[ns][j] = rec[nr][j] = mx_item_vec(m, it)[j] * m->item_inv_norm[it];
+            ns++, nr++;
+        }
+        for (size_t r = 0; r < nr; r++)
+            for (size_t j = 0; j < d; j++)
+                mean[j] += rec[r][j];
+        for (size_t i = 0; i < n; i++) {
+            const float *f = x + i * FEAT_N;
+            uint32_t it = cands[i].item;
+            const float *v = mx_item_vec(m, it);
+            float inv = m->item_inv_norm[it], bx = -1, bs = -1;
+            for (size_t r = 0; r < nr; r++)
+                if (dotf(v, rec[r], d) * inv > bx) bx = dotf(v, rec[r], d) * inv;
+            for (size_t r = 0; r < ns; r++)
+                if (dotf(v, ses[r], d) * inv > bs) bs = dotf(v, ses[r], d) * inv;
+            ASSERT(f[FEAT_RECENT_SIM_MAX] == bx && f[FEAT_SESSION_SIM_MAX] == bs);
+            ASSERT(f[FEAT_RECENT_SIM_MEAN] == dotf(v, mean, d) * inv / sqrtf(dotf(mean, mean, d)));
+            ASSERT(f[FEAT_ANN_SCORE] == dotf(qv, v, d));
+            checked++;
+        }
+        rec_ctx_free(c2);
+        rec_ctx_free(c);
+    }
+    ASSERT(checked >= 80);
+    TEST_OK("vector features of sessions of 5 and 9 positives (3 and 4 groups of rows) to the bit");
+}
+
 /* ---- the compact evaluator against XGBoost ------------------------------ */
 
 typedef struct {
@@ -912,6 +979,7 @@ int main(void) {
     test_train_report(&rep);
     test_activity_stats();
     test_features_by_hand();
+    test_features_long_sessions();
     test_evaluator_equals_xgboost();
     test_learns_planted_rule();
     test_bad_forests();

@@ -158,19 +158,30 @@ static void put_row(feat_ctx *c, size_t r, const float *v, size_t d) {
  * here eight chains advance together. */
 typedef float quad_f __attribute__((vector_size(4 * sizeof(float))));
 static void dot_rows(const feat_ctx *c, const user_part *u, const float *v, float *out) {
-    size_t d = c->m->dim;
-    for (size_t g = 0; g < u->n_groups; g++) {
-        const float *rt = c->rows_t + g * d * FEAT_LANES;
-        quad_f lo = {0}, hi = {0}; /* lanes 0-3 and 4-7: two chains, in registers */
+    size_t d = c->m->dim, step = d * FEAT_LANES;
+    /* two groups at a time (a user with 8 recent items has 10 rows): four
+     * chains of additions in registers */
+    for (size_t g = 0; g < u->n_groups; g += 2) {
+        const float *r0 = c->rows_t + g * step, *r1 = g + 1 < u->n_groups ? r0 + step : r0;
+        quad_f a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
         for (size_t j = 0; j < d; j++) {
-            quad_f a, b;
-            memcpy(&a, rt + j * FEAT_LANES, sizeof(a));
-            memcpy(&b, rt + j * FEAT_LANES + 4, sizeof(b));
-            lo += v[j] * a;
-            hi += v[j] * b;
+            quad_f x0, x1, y0, y1;
+            memcpy(&x0, r0 + j * FEAT_LANES, sizeof(x0));
+            memcpy(&x1, r0 + j * FEAT_LANES + 4, sizeof(x1));
+            memcpy(&y0, r1 + j * FEAT_LANES, sizeof(y0));
+            memcpy(&y1, r1 + j * FEAT_LANES + 4, sizeof(y1));
+            a0 += v[j] * x0;
+            a1 += v[j] * x1;
+            b0 += v[j] * y0;
+            b1 += v[j] * y1;
         }
-        memcpy(out + g * FEAT_LANES, &lo, sizeof(lo));
-        memcpy(out + g * FEAT_LANES + 4, &hi, sizeof(hi));
+        float *o = out + g * FEAT_LANES;
+        memcpy(o, &a0, sizeof(a0));
+        memcpy(o + 4, &a1, sizeof(a1));
+        if (g + 1 < u->n_groups) {
+            memcpy(o + FEAT_LANES, &b0, sizeof(b0));
+            memcpy(o + FEAT_LANES + 4, &b1, sizeof(b1));
+        }
     }
 }
 
