@@ -454,9 +454,9 @@ static void test_filtered_known(void) {
             memcpy(kit, it, 2 * depths[d] * sizeof(int64_t));
             ann_known known = {lists, ksc, kit, 2, depths[d], NULL};
             size_t nf = 0;
-            ASSERT_EQ(
-                ann_search_filtered(ix, s, q, k, 0, &known, skip_listed, &sk, out_sc, out_it, &nf),
-                0);
+            ASSERT_EQ(ann_search_filtered(ix, s, q, k, 0, &known, skip_listed, NULL, &sk, out_sc,
+                                          out_it, &nf),
+                      0);
             ASSERT_EQ(nf, k);
             for (size_t t = 0; t < k; t++) {
                 ASSERT_EQ(out_it[t], want[t]);

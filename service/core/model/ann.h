@@ -113,6 +113,9 @@ int ann_search_global_known(const ann_index *ix, ann_scratch *s, const float *q,
 
 /* Whether a search leaves item out (arg: the caller's). */
 typedef int (*ann_skip_fn)(const void *arg, int64_t item);
+/* Asks for what the skip function will read for item (a prefetch): a
+ * filtered scan names the rows it may check before it checks them. */
+typedef void (*ann_hint_fn)(const void *arg, int64_t item);
 
 /* An approximate copy of the own copy's vectors (8 bits a component, a
  * scale per row), which list scans read instead of the floats, scoring
@@ -135,7 +138,8 @@ int ann_has_approx(const ann_index *ix);
 const float *ann_vector_rows(const ann_index *ix, const uint32_t **item_row, size_t *n_items);
 
 /* Top k over the nprobe best lists, as ann_search_global, leaving out the
- * items skip names (skip may be NULL): a scan of the own copy, so that
+ * items skip names (skip may be NULL; hint, which may be NULL too, is told
+ * of the items skip may be asked about a little before): a scan of the own copy, so that
  * excluded items cost nothing instead of a deeper search. A list with a
  * known row (searched with this q; may be NULL) is not scanned when the row
  * holds the list's best k kept items, or when what the row lacks could not
@@ -143,7 +147,7 @@ const float *ann_vector_rows(const ann_index *ix, const uint32_t **item_row, siz
  * order. Cannot fail; finds nothing without the own copy
  * (ann_has_vectors). */
 int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, size_t k,
-                        size_t nprobe, const ann_known *known, ann_skip_fn skip, const void *arg,
-                        float *scores, int64_t *items, size_t *n_found);
+                        size_t nprobe, const ann_known *known, ann_skip_fn skip, ann_hint_fn hint,
+                        const void *arg, float *scores, int64_t *items, size_t *n_found);
 
 #endif

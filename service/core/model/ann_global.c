@@ -77,7 +77,7 @@ static void push_row(const ann_known *known, size_t r, ann_skip_fn skip, const v
 
 /* Adds list l's items that skip keeps to top. */
 static void scan_list(const ann_index *ix, ann_scratch *s, uint32_t l, const float *q, float qnorm,
-                      ann_skip_fn skip, const void *arg, ann_topk *top) {
+                      ann_skip_fn skip, ann_hint_fn hint, const void *arg, ann_topk *top) {
     size_t at = ix->list_ptr[l], len = ix->list_ptr[l + 1] - at;
     float delta = ann_approx_scores(ix, s, q, qnorm, l);
     /* the first list (the best by centroid) sets a guessed floor; when
@@ -89,6 +89,11 @@ static void scan_list(const ann_index *ix, ann_scratch *s, uint32_t l, const flo
         guess = -FLT_MAX;
     for (int pass = 0; pass < 2; pass++) {
         size_t m = ann_approx_above(ix, s, q, l, top->floor, delta);
+        /* skip's reads (at 1M items a catalogue-sized array, a miss each:
+         * 5.7% of a request, 2.8% with this) asked for before the loop
+         * checks them in turn */
+        for (size_t j = 0; hint && j < m; j++)
+            hint(arg, ix->list_ids[at + s->pos[j]]);
         for (size_t j = 0; j < m; j++) {
             size_t t = s->pos[j];
             float dot = s->dots[t];
@@ -144,8 +149,8 @@ static float known_floor(const ann_known *known, ann_scratch *s, size_t nprobe, 
 }
 
 int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, size_t k,
-                        size_t nprobe, const ann_known *known, ann_skip_fn skip, const void *arg,
-                        float *scores, int64_t *items, size_t *n_found) {
+                        size_t nprobe, const ann_known *known, ann_skip_fn skip, ann_hint_fn hint,
+                        const void *arg, float *scores, int64_t *items, size_t *n_found) {
     *n_found = 0;
     if (k == 0 || !ix->list_vecs) return 0;
     if (reserve_topk(s, k)) return MX_ENOMEM;
@@ -164,7 +169,7 @@ int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, siz
         uint32_t l = s->order[j];
         size_t r = known_row(known, l);
         if (r == SIZE_MAX)
-            scan_list(ix, s, l, q, qnorm, skip, arg, &top);
+            scan_list(ix, s, l, q, qnorm, skip, hint, arg, &top);
         else if (row_cover(known, r, k, skip, arg) == ROW_WHOLE)
             push_row(known, r, skip, arg, &top);
         else
@@ -181,7 +186,7 @@ int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, siz
         if (top.n >= k && last <= top.floor)
             push_row(known, r, skip, arg, &top);
         else
-            scan_list(ix, s, s->redo[j], q, qnorm, skip, arg, &top);
+            scan_list(ix, s, s->redo[j], q, qnorm, skip, hint, arg, &top);
     }
     size_t n = ann_topk_finish(&top);
     memcpy(scores, top.sc, n * sizeof(float));
@@ -196,7 +201,8 @@ int ann_search_global_known(const ann_index *ix, ann_scratch *s, const float *q,
     *n_found = 0;
     if (k == 0) return 0;
     if (ix->list_vecs) /* the own scan: every probed list once, the known rows reused */
-        return ann_search_filtered(ix, s, q, k, nprobe, known, NULL, NULL, scores, items, n_found);
+        return ann_search_filtered(ix, s, q, k, nprobe, known, NULL, NULL, NULL, scores, items,
+                                   n_found);
     return ann_faiss_search_global(ix, s, q, k, nprobe, known, scores, items, n_found, err);
 }
 

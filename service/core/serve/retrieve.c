@@ -213,6 +213,11 @@ static int unusable(const void *arg, int64_t item) {
     return !usable(arg, item);
 }
 
+static void hint_usable(const void *arg, int64_t item) {
+    const ret_ctx *c = arg;
+    if (item >= 0 && (size_t)item < c->n_items) __builtin_prefetch(c->mark + item);
+}
+
 /* The single source's search depth for k results. */
 static size_t single_fetch(const ret_ctx *c, size_t k) {
     size_t allow = exclusion_allowance(c, k + 64);
@@ -434,8 +439,8 @@ static int single_from(ret_ctx *c, const ann_index *ix, const float *q, size_t k
         /* exclusions (the catalogue's blocks too: often the popular
          * items, near every query) are skipped in the own scan itself: no
          * deeper search */
-        int rc = ann_search_filtered(ix, c->ann, q, k, p->nprobe, known, unusable, c, c->gscore,
-                                     c->gitem, &found);
+        int rc = ann_search_filtered(ix, c->ann, q, k, p->nprobe, known, unusable, hint_usable, c,
+                                     c->gscore, c->gitem, &found);
         if (rc) return mx_err_set(err, rc, "out of memory for a search of %zu", k);
     } else {
         int rc = single_search(c, ix, q, k, p, known, fetch, most, &found, err);
