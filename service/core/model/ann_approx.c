@@ -151,7 +151,7 @@ float ann_approx_floor(const ann_index *ix, ann_scratch *s, uint32_t l, size_t k
         size_t m = ann_scan_above(s->approx, len, g, s->pos);
         for (size_t j = 0; j < m; j++)
             s->exact[j] = s->approx[s->pos[j]];
-        g = ann_topk_select(s->exact, m, k);
+        if (m >= k) g = ann_topk_select(s->exact, m, k); /* ann_topk_floor counted k */
     }
     /* the rows above g score exactly above g - delta: the float below the
      * rounded difference is under it for certain */

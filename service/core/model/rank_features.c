@@ -14,8 +14,8 @@
  * recent items, their mean, the session items; kept transposed in groups
  * of FEAT_LANES (see dot_rows). */
 #define FEAT_LANES 8
-#define FEAT_ROWS_MAX                                                                              \
-    32 /* 1 + (MODEL_RECENT + FEAT_MAX_SESSION) + 1 + FEAT_MAX_SESSION, rounded up */
+/* 1 + (MODEL_RECENT + FEAT_MAX_SESSION) + 1 + FEAT_MAX_SESSION, rounded up */
+#define FEAT_ROWS_MAX 32
 
 static const char *const names[FEAT_N] = {
     "ann_score",         "ann_rank",       "cosine",          "interest_weight",   "interest_rank",
