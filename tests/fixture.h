@@ -7,6 +7,7 @@
 #include "bconfig.h"
 #include "dataset.h"
 #include "pipeline.h"
+#include "rank_train.h"
 #include "synth.h"
 
 /* A dataset of a planted world (string ids "u<k>", "i<k>"). */
@@ -44,6 +45,24 @@ static mx_model *fixture_model(const ds_dataset *ds, const ds_event *train, size
     if (!train) train = ds_events(ds, &n_train);
     mx_model *m = NULL;
     if (pipe_build(ds, train, n_train, &cfg, NULL, &m, NULL, &err)) FAIL("pipe_build: %s", err.msg);
+    return m;
+}
+
+/* The ranker tests' world (test_ranker.c, test_rank_features.c): 1,500
+ * items, 600 users, 6 interests, a model with a ranker trained on all of
+ * its events (the report into rep). */
+static inline mx_model *fixture_ranked_model(ds_dataset **ds_out, rkt_report *rep) {
+    ds_dataset *ds = fixture_dataset(1500, 600, 6, 8, 21);
+    size_t n = 0;
+    const ds_event *ev = ds_events(ds, &n);
+    mx_model *m =
+        fixture_model(ds, ev, n,
+                      (const char *const[]){"embed.dim=8", "interests.count=6",
+                                            "rank_train.pool=60", "rank_train.rounds=40", NULL});
+    mx_err err = {0};
+    if (rkt_train(ds, ev, n, m, rep, &err)) FAIL("rkt_train: %s", err.msg);
+    ASSERT(m->ranker != NULL);
+    *ds_out = ds;
     return m;
 }
 

@@ -318,17 +318,8 @@ static void test_features_long_sessions(void) {
 
 int main(void) {
     omp_set_num_threads(2);
-    ds = fixture_dataset(1500, 600, 6, 8, 21);
-    size_t n = 0;
-    const ds_event *ev = ds_events(ds, &n);
-    model =
-        fixture_model(ds, ev, n,
-                      (const char *const[]){"embed.dim=8", "interests.count=6",
-                                            "rank_train.pool=60", "rank_train.rounds=40", NULL});
     rkt_report rep;
-    mx_err err = {0};
-    if (rkt_train(ds, ev, n, model, &rep, &err)) FAIL("rkt_train: %s", err.msg);
-    ASSERT(model->ranker != NULL);
+    model = fixture_ranked_model(&ds, &rep);
     test_feature_names();
     test_activity_stats();
     test_features_by_hand();
