@@ -424,35 +424,42 @@ static int skip_listed(const void *arg, int64_t item) {
     return is_excluded((uint32_t)item, k->ex, k->n);
 }
 
-/* ann_search_filtered with known rows of lists 0 and 3 (searched with the
- * same q, at depths that cover their list and that do not): the exact top
- * k of the items not skipped, as without rows. */
+/* ann_search_filtered with known rows of lists 0 and 3, and of every list
+ * (then the best list by centroid is a known one, scanned at once when its
+ * row is short), searched with the same q, at depths that cover their list
+ * and that do not: the exact top k of the items not skipped, as without
+ * rows. */
 static void test_filtered_known(void) {
     ann_scratch *rows_s = ann_scratch_new(ix, L, MAXK), *s = ann_scratch_new(ix, L, MAXK);
     ASSERT(rows_s && s);
     rng_state st;
     rng_seed(&st, 31);
-    const uint32_t lists[] = {0, 3};
+    const uint32_t some[] = {0, 3}, every[L] = {0, 1, 2, 3};
+    const struct {
+        const uint32_t *lists;
+        size_t n;
+    } sets[] = {{some, 2}, {every, L}};
     const size_t depths[] = {1, 3, 12, 40};
-    float ksc[2 * 40], out_sc[MAXK];
-    int64_t kit[2 * 40], out_it[MAXK];
+    float ksc[L * 40], out_sc[MAXK];
+    int64_t kit[L * 40], out_it[MAXK];
     mx_err err = {0};
-    for (int trial = 0; trial < 20; trial++) {
+    for (int trial = 0; trial < 40; trial++) {
         float q[D];
         random_q(&st, q);
         uint32_t blocked[30], want[MAXK];
         size_t nb = brute(q, L, trial % 2 ? 30 : 8, NULL, 0, blocked);
         skip_set sk = {blocked, nb};
-        size_t k = 5 + (size_t)trial % 20;
+        size_t k = 5 + (size_t)trial % 20, set = (size_t)trial / 2 % 2, nl = sets[set].n;
         ASSERT_EQ(brute(q, L, k, blocked, nb, want), k);
         for (size_t d = 0; d < sizeof(depths) / sizeof(depths[0]); d++) {
             const float *sc;
             const int64_t *it;
-            ASSERT_EQ(ann_search_lists(ix, rows_s, q, lists, 2, depths[d], NULL, &sc, &it, &err),
+            ASSERT_EQ(ann_search_lists(ix, rows_s, q, sets[set].lists, nl, depths[d], NULL, &sc,
+                                       &it, &err),
                       0);
-            memcpy(ksc, sc, 2 * depths[d] * sizeof(float));
-            memcpy(kit, it, 2 * depths[d] * sizeof(int64_t));
-            ann_known known = {lists, ksc, kit, 2, depths[d], NULL};
+            memcpy(ksc, sc, nl * depths[d] * sizeof(float));
+            memcpy(kit, it, nl * depths[d] * sizeof(int64_t));
+            ann_known known = {sets[set].lists, ksc, kit, nl, depths[d], NULL};
             size_t nf = 0;
             ASSERT_EQ(ann_search_filtered(ix, s, q, k, 0, &known, skip_listed, NULL, &sk, out_sc,
                                           out_it, &nf),

@@ -63,6 +63,11 @@ static int row_cover(const ann_known *known, size_t r, size_t k, ann_skip_fn ski
     return ROW_PART;
 }
 
+/* The last (lowest) score of known row r. */
+static float row_last(const ann_known *known, size_t r) {
+    return known->scores[r * known->k + ann_known_depth(known, r) - 1];
+}
+
 static void push_row(const ann_known *known, size_t r, ann_skip_fn skip, const void *arg,
                      ann_topk *top) {
     const float *sc = known->scores + r * known->k;
@@ -80,9 +85,15 @@ static void scan_list(const ann_index *ix, ann_scratch *s, uint32_t l, const flo
                       ann_skip_fn skip, ann_hint_fn hint, const void *arg, ann_topk *top) {
     size_t at = ix->list_ptr[l], len = ix->list_ptr[l + 1] - at;
     float delta = ann_approx_scores(ix, s, q, qnorm, l);
-    /* the first list (the best by centroid) sets a guessed floor; when
-     * fewer than k of its kept items beat it, again without one */
-    float base = top->floor, guess = top->n == 0 ? ann_topk_guess(top, s->dots, len) : -FLT_MAX;
+    /* the first list scanned (the best by centroid) sets a guessed floor:
+     * with the approximate copy its own k-th best (ann_approx_floor: k of
+     * its rows score above it, fewer only when skip takes some), else a
+     * sample of its scores; when fewer than k of its kept items beat it,
+     * again without one */
+    float base = top->floor, guess = -FLT_MAX;
+    if (top->n == 0)
+        guess = delta >= 0 ? ann_approx_floor(ix, s, l, top->k, delta)
+                           : ann_topk_guess(top, s->dots, len);
     if (guess > top->floor)
         top->floor = guess;
     else
@@ -161,10 +172,15 @@ int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, siz
     top.floor = known_floor(known, s, nprobe, k, skip, arg);
     size_t n_part = 0;
     /* Lists without a known row are scanned, rows that cover their list
-     * are merged; a row that does not (too many of its items skipped) waits
-     * until the k-th best so far is known: its list's items beyond the row
-     * score at most the row's last, so when that cannot enter, the row is
-     * enough, else the list is scanned. */
+     * are merged; a row that does not (shorter than k, or too many of its
+     * items skipped) waits until the k-th best so far is known: its list's
+     * items beyond the row score at most the row's last, so when that
+     * cannot enter, the row is enough, else the list is scanned. Until k
+     * entries are in, such a list whose row's last can enter is scanned at
+     * once: the lists come best first, and the first holds most of the top
+     * k. Left to the end, it was scanned under the floor of the worse lists
+     * (1M x 64: the single source re-scored about 830 rows of it a
+     * request, all its lists together about 1,100; now about 350). */
     for (size_t j = 0; j < nprobe; j++) {
         uint32_t l = s->order[j];
         size_t r = known_row(known, l);
@@ -172,12 +188,14 @@ int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, siz
             scan_list(ix, s, l, q, qnorm, skip, hint, arg, &top);
         else if (row_cover(known, r, k, skip, arg) == ROW_WHOLE)
             push_row(known, r, skip, arg, &top);
+        else if (top.n < k && row_last(known, r) > top.floor)
+            scan_list(ix, s, l, q, qnorm, skip, hint, arg, &top);
         else
             s->redo[n_part++] = l;
     }
     for (size_t j = 0; j < n_part; j++) {
         size_t r = known_row(known, s->redo[j]);
-        float last = known->scores[r * known->k + ann_known_depth(known, r) - 1];
+        float last = row_last(known, r);
         /* The floor is at most the k-th best so far (it was that at the
          * last compaction, or a guess that k entries beat): a row whose
          * last is not above it is enough without a compaction; else the
