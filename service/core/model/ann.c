@@ -13,6 +13,7 @@
 #include "ann_impl.h"
 #include "ann_scan.h"
 #include "ann_topk.h"
+#include "hugemem.h"
 
 #include <faiss/c_api/IndexFlat_c.h>
 #include <faiss/c_api/IndexIVFFlat_c.h>
@@ -61,29 +62,17 @@ static void release_pages(uintptr_t *done, const void *to) {
     if (b > *done) *done = b;
 }
 
-/* Memory for the lists' vectors, on huge pages where the kernel gives
- * them (transparent huge pages in "madvise" mode): a request streams
- * through a few MB of them at 1M items, and 4 KB pages cost a TLB miss
- * every 4 KB. Freed with free(). */
-void *ann_alloc_huge(size_t bytes) {
-    enum { HUGE = 2 << 20 };
-    void *p = NULL;
-    if (bytes < HUGE) return malloc(bytes);
-    if (posix_memalign(&p, HUGE, bytes)) return NULL;
-    madvise(p, bytes, MADV_HUGEPAGE);
-    return p;
-}
-
 /* The lists' members' vectors, copied in list order from item_vecs (row =
- * item id), so that a list scan reads one contiguous block. item_vecs is
+ * item id), so that a list scan reads one contiguous block (on huge
+ * pages: a request streams through a few MB of them at 1M items). item_vecs is
  * read once in order; with release (a read-only file mapping), its pages
  * are given back as they are copied, so that the copy does not hold both
  * in memory at once. */
 static int copy_list_vectors(ann_index *ix, const float *item_vecs, size_t n_items, int release,
                              mx_err *err) {
     size_t n = ix->list_ptr[ix->n_lists], dim = ix->dim;
-    uint32_t *pos = malloc((n_items ? n_items : 1) * sizeof(uint32_t));
-    float *v = ann_alloc_huge((n ? n : 1) * dim * sizeof(float));
+    uint32_t *pos = hugemem_alloc((n_items ? n_items : 1) * sizeof(uint32_t));
+    float *v = hugemem_alloc((n ? n : 1) * dim * sizeof(float));
     if (!pos || !v) {
         free(pos);
         free(v);

@@ -7,6 +7,7 @@
 
 #include "ann_scan.h"
 #include "ann_topk.h"
+#include "hugemem.h"
 
 /* Rounds row v to steps of its scale (max |v_d| / 127) into w; returns
  * the scale (0 for a zero row). */
@@ -48,7 +49,7 @@ int ann_approx_build(ann_index *ix, mx_err *err) {
         if (!isfinite(ix->list_vecs[t]))
             return mx_err_set(err, MX_EINVAL, "a vector component is not finite");
     size_t nl = ix->n_lists ? ix->n_lists : 1;
-    int8_t *w = ann_alloc_huge((rows ? rows : 1) * dim);
+    int8_t *w = hugemem_alloc((rows ? rows : 1) * dim);
     float *scale = malloc((rows ? rows : 1) * sizeof(float));
     float *bound = malloc(nl * sizeof(float)), *hmax = malloc(nl * sizeof(float));
     if (!w || !scale || !bound || !hmax) {

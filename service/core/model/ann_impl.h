@@ -70,9 +70,6 @@ static inline size_t ann_reservoir_cap(const ann_scratch *s, size_t k) {
     return cap < s->res_cap ? cap : s->res_cap;
 }
 
-/* Memory on huge pages where the kernel gives them; freed with free(). */
-void *ann_alloc_huge(size_t bytes);
-
 /* err from FAISS's last error, prefixed by what failed. */
 int ann_faiss_fail(mx_err *err, const char *what);
 /* A search of n_lists rows of k must fit the scratch and name real lists. */

@@ -1,6 +1,7 @@
 /* retrieve.c - candidate sources and blending. See retrieve.h. */
 #include "retrieve.h"
 
+#include "hugemem.h"
 #include "keysort.h"
 #include "stopwatch.h"
 
@@ -98,7 +99,8 @@ ret_ctx *ret_ctx_new(const ann_index *ix, const uint32_t *item_interest, size_t 
     /* Per-row fetch: up to overfetch * k, plus room for exclusions. */
     size_t fetch = max_k * RET_MAX_OVERFETCH + 64;
     c->ann = ix ? ann_scratch_new(ix, c->max_components, fetch) : NULL;
-    c->mark = calloc(n_items ? n_items : 1, sizeof(uint8_t));
+    /* the two catalogue-sized arrays, read at random: on huge pages */
+    c->mark = hugemem_calloc(n_items ? n_items : 1, sizeof(uint8_t));
     c->budget = malloc(c->max_components * sizeof(size_t));
     c->wsharp = malloc(c->max_components * sizeof(float));
     c->known_lists = malloc(c->max_components * sizeof(uint32_t));
@@ -113,7 +115,7 @@ ret_ctx *ret_ctx_new(const ann_index *ix, const uint32_t *item_interest, size_t 
     size_t sort_cap = fetch > RET_N_SOURCES * max_k ? fetch : RET_N_SOURCES * max_k;
     c->keys = malloc((sort_cap + 1) * sizeof(keysort_entry));
     c->sorted = malloc((sort_cap + 1) * sizeof(ret_cand));
-    c->slot = calloc(n_items ? n_items : 1, sizeof(uint64_t));
+    c->slot = hugemem_calloc(n_items ? n_items : 1, sizeof(uint64_t));
     c->depth = malloc(c->max_components * sizeof(size_t));
     c->need = malloc(c->max_components * sizeof(size_t));
     c->known_depth = malloc(c->max_components * sizeof(size_t));
