@@ -201,6 +201,24 @@ static void read_current(const char *root, char *out, size_t n) {
     out[strcspn(out, "\n")] = 0;
 }
 
+/* Every item's mx_item_hot line holds what the arrays it copies hold, to
+ * the bit (the ranker's features read the line). */
+static void same_item_hot(const mx_model *m) {
+    ASSERT(m->item_hot && ((uintptr_t)m->item_hot & 63) == 0);
+    size_t with_cats = 0;
+    for (size_t i = 0; i < m->n_items; i++) {
+        const mx_item_hot *h = m->item_hot + i;
+        ASSERT_EQ(h->interest, m->item_interest[i]);
+        ASSERT_EQ(h->cat_lo, m->cat_ptr[i]);
+        ASSERT_EQ(h->cat_hi, m->cat_ptr[i + 1]);
+        with_cats += h->cat_hi > h->cat_lo;
+        ASSERT(memcmp(&h->inv_norm, m->item_inv_norm + i, sizeof(float)) == 0);
+        ASSERT(memcmp(h->stats, m->item_stats + i * MODEL_ITEM_STATS, sizeof(h->stats)) == 0);
+        ASSERT(memcmp(h->log_pop, m->item_log_pop + i * MODEL_LOG_POP, sizeof(h->log_pop)) == 0);
+    }
+    ASSERT(with_cats > 0); /* the fixture's items have categories */
+}
+
 static void test_round_trip(const mx_model *m) {
     char root[128], ver[48], ver2[48], cur[64], path[256];
     snprintf(root, sizeof(root), "%s/models", tmpdir);
@@ -213,6 +231,8 @@ static void test_round_trip(const mx_model *m) {
     ASSERT_EQ(model_load(root, &back, &err), 0);
     ASSERT_STR_EQ(back->version, ver);
     same_model(m, back);
+    same_item_hot(m);
+    same_item_hot(back);
     model_free(back);
 
     /* a second save is a new version; CURRENT follows it */
@@ -233,6 +253,7 @@ static void test_round_trip(const mx_model *m) {
     ASSERT(access(path, F_OK) != 0); /* renamed, not left behind */
     model_free(NULL);
     TEST_OK("save/load round trip: every field, the index and the pools are identical");
+    TEST_OK("built and loaded: every item's mx_item_hot line equals the arrays it copies");
     TEST_OK("a second save makes a new version and CURRENT follows");
 
     /* a candidate: saved without touching CURRENT, an extra manifest key,

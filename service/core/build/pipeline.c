@@ -479,7 +479,9 @@ static int build_serving(mx_model *m, const ds_dataset *ds, const ds_event *trai
     m->user_ids = copy_strings(m, nu, ds_user_id, ds);
     m->item_ids = copy_strings(m, ni, ds_item_id, ds);
     if (!m->user_ids || !m->item_ids) return mx_err_set(err, MX_ENOMEM, "out of memory for ids");
-    if ((rc = copy_metadata(m, ds, err)) || (rc = build_maps(m, err))) return rc;
+    if ((rc = copy_metadata(m, ds, err)) || (rc = build_maps(m, err)) ||
+        (rc = model_derive_hot(m, err)))
+        return rc;
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <pthread.h>
 
+#include "hugemem.h"
 #include "rank_features.h"
 #include "ranker.h"
 #include "ranker_xgb.h"
@@ -96,6 +97,24 @@ void model_warn(mx_model *m, const char *fmt, ...) {
         va_end(ap);
     }
     m->n_warnings++;
+}
+
+int model_derive_hot(mx_model *m, mx_err *err) {
+    size_t n = m->n_items ? m->n_items : 1;
+    mx_item_hot *h = model_keep(m, hugemem_alloc(n * sizeof(mx_item_hot)), 0, 0);
+    if (!h) return mx_err_set(err, MX_ENOMEM, "out of memory for the items' features");
+    memset(h, 0, n * sizeof(mx_item_hot));
+    for (size_t i = 0; i < m->n_items; i++) {
+        h[i].interest = m->item_interest ? m->item_interest[i] : UINT32_MAX;
+        h[i].cat_lo = m->cat_ptr ? m->cat_ptr[i] : 0;
+        h[i].cat_hi = m->cat_ptr ? m->cat_ptr[i + 1] : 0;
+        h[i].inv_norm = m->item_inv_norm[i];
+        if (m->item_stats)
+            memcpy(h[i].stats, m->item_stats + i * MODEL_ITEM_STATS, sizeof(h[i].stats));
+        memcpy(h[i].log_pop, m->item_log_pop + i * MODEL_LOG_POP, sizeof(h[i].log_pop));
+    }
+    m->item_hot = h;
+    return 0;
 }
 
 int model_derive(mx_model *m, mx_err *err) {

@@ -32,6 +32,21 @@
  * from the training events at build time; days count back from t_ref. */
 enum { MODEL_ITEM_AGE, MODEL_ITEM_IDLE, MODEL_ITEM_POP_DAY, MODEL_ITEM_STATS };
 enum { MODEL_USER_IDLE, MODEL_USER_POP_AFFINITY, MODEL_USER_STATS };
+enum { MODEL_LOG_POP_COUNT, MODEL_LOG_POP_RECENT, MODEL_LOG_POP_DAY, MODEL_LOG_POP };
+
+/* What the ranker's features read of a candidate item, copied into one
+ * cache line per item (model_derive), on huge pages: at 1M items each of
+ * the arrays it copies from was a cache miss and a TLB miss of its own per
+ * candidate. The same values as those arrays, bit for bit. */
+typedef struct {
+    uint32_t interest;             /* item_interest[i] (INTR_NONE: none) */
+    uint32_t cat_lo, cat_hi;       /* cat_ptr[i], cat_ptr[i + 1] */
+    float inv_norm;                /* item_inv_norm[i] */
+    float stats[MODEL_ITEM_STATS]; /* item_stats[i * MODEL_ITEM_STATS ..] */
+    float log_pop[MODEL_LOG_POP];  /* item_log_pop[i * MODEL_LOG_POP ..] */
+    float pad[16 - 4 - MODEL_ITEM_STATS - MODEL_LOG_POP];
+} mx_item_hot;
+_Static_assert(sizeof(mx_item_hot) == 64, "mx_item_hot is one cache line");
 #define MODEL_RECENT 8 /* most recent items kept per user */
 #define MODEL_MAX_WARNINGS 8
 
@@ -80,6 +95,7 @@ typedef struct mx_model {
     const float *item_log_pop;   /* n_items x MODEL_LOG_POP: log1p of the popularity
                                     features (count, recent, day), derived: the ranker's
                                     features read them instead of 3 log1pf per candidate */
+    const mx_item_hot *item_hot; /* n_items, 64-byte aligned, derived (mx_item_hot above) */
     /* learned ranker (optional): ranker_json is XGBoost's JSON model as
      * saved (ranker.json); ranker its compact evaluator, NULL when absent
      * or unusable, with ranker_status saying why ("absent", or the reason
@@ -180,10 +196,13 @@ static inline const float *mx_item_vec(const mx_model *m, size_t i) {
     return m->item_vecs + i * m->dim;
 }
 
-enum { MODEL_LOG_POP_COUNT, MODEL_LOG_POP_RECENT, MODEL_LOG_POP_DAY, MODEL_LOG_POP };
 /* Derived arrays (item_inv_norm, item_log_pop) after the vectors, the
  * popularity table and the item statistics are set. */
 int model_derive(mx_model *m, mx_err *err);
+/* m->item_hot, from model_derive's arrays, the item statistics, the
+ * interests and the categories: once all are set (any of them changed
+ * later makes it stale). */
+int model_derive_hot(mx_model *m, mx_err *err);
 
 /* Internal to model.c and pipeline.c: remembers an allocation (is_map = 0:
  * free()) or a mapping (munmap) to release with the model. Returns p, or

@@ -437,7 +437,8 @@ int model_load(const char *dir, mx_model **out, mx_err *err) {
         (rc = check_arrays(&L, slots)) || (rc = load_popularity(&L)) || (rc = load_names(&L)) ||
         /* derived arrays before the index: its copy of the item vectors then
          * reads them last and gives their pages back (ann_own_vectors) */
-        (rc = model_derive(m, err)) || (rc = load_index(&L, man)) || (rc = load_ranker(&L, man))) {
+        (rc = model_derive(m, err)) || (rc = load_index(&L, man)) || (rc = load_ranker(&L, man)) ||
+        (rc = model_derive_hot(m, err))) {
         mx_err_prefix(err, "loading model %s", vdir);
         json_decref(man);
         model_free(m);
