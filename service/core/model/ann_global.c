@@ -179,8 +179,8 @@ int ann_search_filtered(const ann_index *ix, ann_scratch *s, const float *q, siz
      * entries are in, such a list whose row's last can enter is scanned at
      * once: the lists come best first, and the first holds most of the top
      * k. Left to the end, it was scanned under the floor of the worse lists
-     * (1M x 64: the single source re-scored about 830 rows of it a
-     * request, all its lists together about 1,100; now about 350). */
+     * (1M x 64: about 830 of its rows a request scored above the floor,
+     * 1,100 in all the single source's lists; now about 140 in all). */
     for (size_t j = 0; j < nprobe; j++) {
         uint32_t l = s->order[j];
         size_t r = known_row(known, l);
