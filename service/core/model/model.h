@@ -35,7 +35,7 @@ enum { MODEL_USER_IDLE, MODEL_USER_POP_AFFINITY, MODEL_USER_STATS };
 enum { MODEL_LOG_POP_COUNT, MODEL_LOG_POP_RECENT, MODEL_LOG_POP_DAY, MODEL_LOG_POP };
 
 /* What the ranker's features read of a candidate item, copied into one
- * cache line per item (model_derive), on huge pages: at 1M items each of
+ * cache line per item (model_derive_hot), on huge pages: at 1M items each of
  * the arrays it copies from was a cache miss and a TLB miss of its own per
  * candidate. The same values as those arrays, bit for bit. */
 typedef struct {
